@@ -1,0 +1,40 @@
+"""doctordata: a reproducible, DuckDB-centric Iceberg lakehouse for one small box.
+
+    import doctordata as dd
+    lh = dd.connect()
+    lh.sql("SELECT 1").fetchall()
+
+Heavy dependencies (pyiceberg, pyarrow, duckdb, chdb, dlt, dbt, prefect) load lazily so
+``import doctordata`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from doctordata.config import Settings
+    from doctordata.lakehouse import Lakehouse, connect
+
+__all__ = ["Lakehouse", "Settings", "__version__", "connect", "restore"]
+
+
+def restore(backup: str, root: str, **options: Any) -> Any:
+    """Rebuild a working lakehouse at ``root`` from ``backup`` (see catalog/backup.py)."""
+    from doctordata.catalog.backup import restore as _restore
+
+    return _restore(backup, root, **options)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("connect", "Lakehouse"):
+        from doctordata import lakehouse
+
+        return getattr(lakehouse, name)
+    if name == "Settings":
+        from doctordata.config import Settings
+
+        return Settings
+    raise AttributeError(f"module 'doctordata' has no attribute {name!r}")

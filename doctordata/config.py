@@ -1,0 +1,384 @@
+"""Settings: one validated object built from defaults, doctordata.toml, env and arguments.
+
+Sources, lowest to highest precedence: defaults, ``doctordata.toml``, environment variables
+``DOCTORDATA__SECTION__KEY`` and explicit ``connect()`` overrides. Secrets (passwords in
+URLs, S3 keys) never appear in ``repr``, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from doctordata.errors import ConfigError
+
+CONFIG_FILE = "doctordata.toml"
+ENV_PREFIX = "DOCTORDATA__"
+ROOT_ENV = "DOCTORDATA_ROOT"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_duration(value: str) -> int:
+    """'90d' -> seconds. Units: s, m, h, d, w, y."""
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; use a number and a unit, e.g. '90d', '12h'")
+    return int(m.group(1)) * _DURATION_SECONDS[m.group(2)]
+
+
+def parse_size(value: str | int) -> int:
+    """'500GB' / '1.5GiB' / 1024 -> bytes (powers of 1024 either way, as disks are sold)."""
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a size; use e.g. '500GB', '20GiB' or a byte count")
+    unit = m.group(2).lower().rstrip("b").rstrip("i")
+    power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
+    return int(float(m.group(1)) * 1024**power)
+
+
+def mask_url(url: str | None) -> str | None:
+    """Replace the password in a URL with '***' (postgresql://u:pw@h/db -> u:***@h)."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CatalogConfig(_Model):
+    # SQLAlchemy URL of the catalog database; default sqlite:///<root>/catalog.db.
+    # "rest+https://host/..." (or type="rest") passes through to pyiceberg's REST catalog.
+    uri: str | None = None
+    # Catalog name recorded in the catalog database.
+    name: str = "doctordata"
+    # "sql" (SQLite/Postgres) or "rest".
+    type: Literal["sql", "rest"] = "sql"
+    # Commit retries on conflict (concurrent writers); pyiceberg retries with backoff.
+    commit_retries: int = Field(default=30, ge=0, le=1000)
+    # SQLite busy timeout in milliseconds (several processes share the file).
+    busy_timeout_ms: int = Field(default=30_000, ge=0)
+    # Extra pyiceberg catalog properties, passed through unchanged.
+    properties: dict[str, str] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Any:
+        for k, v in super().__repr_args__():
+            yield (k, mask_url(v) if k == "uri" else v)
+
+
+class TierConfig(_Model):
+    # fsspec URL: file:///mnt/nas/lake, s3://bucket/prefix, or a relative path (under root).
+    url: str
+    # S3-compatible endpoint, e.g. http://127.0.0.1:8333 (MinIO, SeaweedFS, ...).
+    endpoint: str | None = None
+    # S3 region (most S3-compatible servers accept any value).
+    region: str | None = None
+    # Refuse writes when free space falls below this ("50GB"); None = no floor.
+    min_free: str | None = None
+    # Extra fsspec storage options (never secrets: keys come from the environment).
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a tier url must not be empty; use e.g. file:///mnt/nas/lake")
+        scheme = urlsplit(v).scheme
+        if scheme not in ("", "file", "s3", "s3a", "memory"):
+            raise ValueError(f"unsupported scheme {scheme!r}; allowed: file://, s3://, a path")
+        return v
+
+    @field_validator("options")
+    @classmethod
+    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if re.search(r"secret|password|token|^key$", key, re.IGNORECASE):
+                raise ValueError(
+                    f"option {key!r} looks like a secret; secrets come from the environment "
+                    "only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+                )
+        return v
+
+    @field_validator("min_free")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_size(v)
+        return v
+
+
+class PolicyConfig(_Model):
+    # Glob over "namespace.table"; first matching policy wins.
+    table: str = "*"
+    # Partition source column compared with older_than; None = file age.
+    column: str | None = None
+    # Age threshold, e.g. "90d", "2y".
+    older_than: str | None = None
+    # Keep the source tier below this many bytes ("400GB"): move oldest first.
+    keep_below: str | None = None
+    # Destination tier name.
+    to: str
+
+    @field_validator("older_than")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @field_validator("keep_below")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_size(v)
+        return v
+
+
+class EnginesConfig(_Model):
+    # Engine used when lh.sql() gets none: duckdb, clickhouse or auto.
+    default: Literal["duckdb", "clickhouse", "auto"] = "duckdb"
+    # chdb://<path> (embedded, default <root>/clickhouse) or http(s)://user@host:8123/db.
+    clickhouse: str | None = None
+    # Dialect user SQL is written in (any sqlglot dialect name).
+    dialect: str = "duckdb"
+    # DuckDB threads; None = DuckDB's default (all cores).
+    duckdb_threads: int | None = Field(default=None, ge=1)
+    # DuckDB memory limit, e.g. "4GB"; None = DuckDB's default (80% of RAM).
+    duckdb_memory_limit: str | None = None
+
+    def __repr_args__(self) -> Any:
+        for k, v in super().__repr_args__():
+            yield (k, mask_url(v) if k == "clickhouse" else v)
+
+
+class IngestConfig(_Model):
+    # HackerNews API root including /v0/.
+    hackernews_base_url: str = "https://hacker-news.firebaseio.com/v0/"
+    # Concurrent HTTP requests.
+    workers: int = Field(default=8, ge=1, le=256)
+
+
+class ScheduleConfig(_Model):
+    # Cron expression for `doctordata serve` (the daily flow).
+    daily_cron: str = "0 3 * * *"
+
+
+class Settings(_Model):
+    """Every setting of one lakehouse. Build with :func:`load_settings`."""
+
+    root: Path
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    # Ordered: the first tier is the hot tier, where new data is written.
+    tiers: dict[str, TierConfig] = Field(default_factory=dict)
+    policies: list[PolicyConfig] = Field(default_factory=list)
+    engines: EnginesConfig = Field(default_factory=EnginesConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+
+    @property
+    def hot_tier(self) -> str:
+        return next(iter(self.tiers))
+
+    @property
+    def catalog_uri(self) -> str:
+        assert self.catalog.uri is not None  # filled by load_settings
+        return self.catalog.uri
+
+    @property
+    def clickhouse_url(self) -> str:
+        assert self.engines.clickhouse is not None  # filled by load_settings
+        return self.engines.clickhouse
+
+
+def _set_nested(target: dict[str, Any], keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        nxt = target.setdefault(key, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(
+                f"cannot set {'.'.join(keys)}: {key!r} is a value, not a section"
+            )
+        target = nxt
+    target[keys[-1]] = value
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
+        if keys:
+            _set_nested(out, keys, value)
+    return out
+
+
+def _overrides(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """connect(catalog__uri=...) or connect(catalog={"uri": ...}) -> nested dict."""
+    out: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if "__" in name:
+            _set_nested(out, name.split("__"), value)
+        elif isinstance(value, Mapping) and isinstance(out.get(name), dict):
+            out[name] = _merge(out[name], value)
+        else:
+            out[name] = value
+    return out
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}. Fix the file or regenerate it with "
+            "`doctordata init --force`."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
+def _describe_error(err: Mapping[str, Any], source: str) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+    value = err.get("input")
+    if isinstance(value, str) and "://" in value:
+        value = mask_url(value)
+    if err["type"] == "extra_forbidden":
+        return f"unknown key {loc!r} (from {source}); check the spelling against the README"
+    if err["type"] == "missing":
+        return f"missing key {loc!r} (from {source})"
+    return f"{loc} = {value!r} (from {source}): {err['msg']}"
+
+
+def _resolve_path(value: str, root: Path) -> str:
+    """Relative file paths and file URLs are resolved against the lakehouse root."""
+    parts = urlsplit(value)
+    if parts.scheme in ("", "file"):
+        raw = parts.path if parts.scheme == "file" else value
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = root / path
+        return path.resolve().as_uri()
+    return value
+
+
+def _fill_defaults(data: dict[str, Any], root: Path) -> dict[str, Any]:
+    data = dict(data)
+    catalog = dict(data.get("catalog") or {})
+    if not catalog.get("uri"):
+        catalog["uri"] = f"sqlite:///{root / 'catalog.db'}"
+    data["catalog"] = catalog
+    tiers = dict(data.get("tiers") or {})
+    if not tiers:
+        tiers = {"ssd": {"url": str(root / "warehouse")}}
+    for name, tier in tiers.items():
+        if isinstance(tier, Mapping) and isinstance(tier.get("url"), str):
+            tiers[name] = {**tier, "url": _resolve_path(tier["url"], root)}
+    data["tiers"] = tiers
+    engines = dict(data.get("engines") or {})
+    if not engines.get("clickhouse"):
+        engines["clickhouse"] = f"chdb://{root / 'clickhouse'}"
+    data["engines"] = engines
+    return data
+
+
+def find_root(root: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
+    """argument > DOCTORDATA_ROOT > directory of ./doctordata.toml (or its `root`) > ./lakehouse."""
+    if root is not None:
+        return Path(root).expanduser().resolve()
+    if environ.get(ROOT_ENV):
+        return Path(environ[ROOT_ENV]).expanduser().resolve()
+    local = Path.cwd() / CONFIG_FILE
+    if local.is_file():
+        declared = read_toml(local).get("root")
+        if declared:
+            path = Path(str(declared)).expanduser()
+            return (path if path.is_absolute() else Path.cwd() / path).resolve()
+        return Path.cwd().resolve()
+    return (Path.cwd() / "lakehouse").resolve()
+
+
+def load_settings(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    config: str | os.PathLike[str] | Mapping[str, Any] | Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build validated Settings. Raises ConfigError naming the key, value and what's allowed."""
+    if isinstance(config, Settings):
+        return config.model_copy(update=_overrides(overrides)) if overrides else config
+    env = os.environ if environ is None else environ
+    resolved_root = find_root(root, env)
+    file_data: dict[str, Any] = {}
+    source = "defaults"
+    if isinstance(config, Mapping):
+        file_data, source = dict(config), "config argument"
+    else:
+        candidates = [Path(config)] if config is not None else [
+            resolved_root / CONFIG_FILE,
+            Path.cwd() / CONFIG_FILE,
+        ]
+        for candidate in candidates:
+            if candidate.is_file():
+                file_data, source = read_toml(candidate), str(candidate)
+                break
+        else:
+            if config is not None:
+                raise ConfigError(f"config file {config} does not exist")
+    file_data.pop("root", None)
+    layers = [(file_data, source), (_env_overrides(env), "environment"),
+              (_overrides(overrides), "connect() arguments")]
+    data: dict[str, Any] = {}
+    for layer, _ in layers:
+        data = _merge(data, layer)
+    data = _fill_defaults(data, resolved_root)
+    data["root"] = resolved_root
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        sources = ", ".join(s for layer, s in layers if layer)
+        problems = "; ".join(_describe_error(e, sources) for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    for i, policy in enumerate(settings.policies):
+        if policy.to not in settings.tiers:
+            raise ConfigError(
+                f"policies[{i}].to = {policy.to!r}: no such tier; "
+                f"configured tiers: {', '.join(settings.tiers)}"
+            )
+        if policy.older_than is None and policy.keep_below is None:
+            raise ConfigError(
+                f"policies[{i}] (table = {policy.table!r}) needs older_than or keep_below"
+            )
+    return settings

@@ -1,0 +1,263 @@
+"""The Lakehouse: config + catalog + tiers + engines, behind one small object.
+
+Layer contract (shared/DESIGN.md): this module may import catalog/, storage/, engines/,
+config and errors. Heavy work lives in those subpackages; methods here are thin.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from doctordata.config import Settings, load_settings
+from doctordata.storage.tier import Tier, tiers_from_settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+    from doctordata.engines.base import Engine
+    from doctordata.engines.result import Result
+
+
+class Lakehouse:
+    """One lakehouse root. Create with :func:`doctordata.connect`.
+
+    Example::
+
+        with dd.connect("/srv/lake") as lh:
+            lh.create_table("hn.items", arrow_tbl, partition_by=["day(time)"])
+            lh.sql("SELECT count(*) FROM hn.items").fetchall()
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.root
+        self.tiers: dict[str, Tier] = tiers_from_settings(settings)
+        self._catalog: Catalog | None = None
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.RLock()
+
+    # -- lifecycle -------------------------------------------------------------------
+    @property
+    def hot_tier(self) -> Tier:
+        return self.tiers[self.settings.hot_tier]
+
+    @property
+    def catalog(self) -> Catalog:
+        """The real pyiceberg catalog (opened on first use)."""
+        with self._lock:
+            if self._catalog is None:
+                from doctordata.catalog.sql import open_catalog
+
+                self._catalog = open_catalog(self.settings, self.tiers)
+            return self._catalog
+
+    def engine(self, name: str) -> Engine:
+        """The engine called ``name`` ("duckdb", "clickhouse"), created on first use."""
+        with self._lock:
+            if name not in self._engines:
+                from doctordata.engines import create_engine
+
+                self._engines[name] = create_engine(name, self)
+            return self._engines[name]
+
+    def close(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.close()
+            self._engines.clear()
+            if self._catalog is not None:
+                from doctordata.catalog.sql import close_catalog
+
+                close_catalog(self._catalog)
+                self._catalog = None
+
+    def __enter__(self) -> Lakehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Lakehouse(root={str(self.root)!r}, tiers={list(self.tiers)})"
+
+    # -- namespaces ------------------------------------------------------------------
+    def create_namespace(self, name: str, *, exist_ok: bool = True) -> None:
+        from doctordata.catalog import tables
+
+        tables.create_namespace(self.catalog, name, exist_ok=exist_ok)
+
+    def namespaces(self) -> list[str]:
+        from doctordata.catalog import tables
+
+        return tables.list_namespaces(self.catalog)
+
+    def drop_namespace(self, name: str) -> None:
+        from doctordata.catalog import tables
+
+        tables.drop_namespace(self.catalog, name)
+
+    # -- tables ----------------------------------------------------------------------
+    def tables(self, namespace: str | None = None) -> list[str]:
+        from doctordata.catalog import tables
+
+        return tables.list_tables(self.catalog, namespace)
+
+    def table(self, name: str) -> Table:
+        """The real pyiceberg Table."""
+        from doctordata.catalog import tables
+
+        return tables.load_table(self.catalog, name)
+
+    def create_table(
+        self,
+        name: str,
+        data_or_schema: Any,
+        *,
+        partition_by: Sequence[str] | None = None,
+        exist_ok: bool = False,
+        properties: Mapping[str, str] | None = None,
+    ) -> Table:
+        """Create a table from a pyarrow schema or data; data, if given, is appended."""
+        from doctordata.catalog import tables
+
+        return tables.create_table(
+            self.catalog,
+            name,
+            data_or_schema,
+            partition_by=partition_by,
+            exist_ok=exist_ok,
+            properties=properties,
+            commit_retries=self.settings.catalog.commit_retries,
+        )
+
+    def append(self, name: str, data: Any, *, evolve: bool = False) -> Table:
+        from doctordata.catalog import tables
+
+        return tables.append(self.table(name), data, evolve=evolve)
+
+    def overwrite(self, name: str, data: Any, where: str | None = None) -> Table:
+        from doctordata.catalog import tables
+
+        return tables.overwrite(self.table(name), data, where=where)
+
+    def delete(self, name: str, where: str) -> Table:
+        from doctordata.catalog import tables
+
+        return tables.delete(self.table(name), where)
+
+    def upsert(self, name: str, data: Any, on: Sequence[str]) -> Any:
+        from doctordata.catalog import tables
+
+        return tables.upsert(self.table(name), data, on=on)
+
+    def add_files(self, name: str, paths: Sequence[str]) -> Table:
+        from doctordata.catalog import tables
+
+        return tables.add_files(self.table(name), paths)
+
+    def drop_table(self, name: str, purge: bool = False) -> None:
+        from doctordata.catalog import tables
+
+        tables.drop_table(self.catalog, name, purge=purge)
+
+    def rename_table(self, name: str, new_name: str) -> Table:
+        from doctordata.catalog import tables
+
+        return tables.rename_table(self.catalog, name, new_name)
+
+    def snapshots(self, name: str) -> list[dict[str, Any]]:
+        from doctordata.catalog import snapshots
+
+        return snapshots.list_snapshots(self.table(name))
+
+    def read(self, name: str, *, where: str | None = None, as_of: Any = None) -> pa.Table:
+        """Read a table (or a filtered/time-travelled part of it) into Arrow via pyiceberg."""
+        from doctordata.catalog import snapshots
+
+        return snapshots.read(self.table(name), where=where, as_of=as_of)
+
+    # -- queries (engines/) ----------------------------------------------------------
+    def sql(
+        self,
+        query: str,
+        *,
+        engine: str | None = None,
+        as_of: Any = None,
+        explain: bool = False,
+        read_only: bool = True,
+    ) -> Result:
+        """Run one SQL statement over the lakehouse on DuckDB or ClickHouse."""
+        from doctordata.engines.router import run_query
+
+        return run_query(
+            self, query, engine=engine, as_of=as_of, explain=explain, read_only=read_only
+        )
+
+    def publish(self, name: str, *, engine: str = "clickhouse") -> Any:
+        """Make or refresh a native serving copy of an Iceberg table on ``engine``."""
+        from doctordata.engines.publish import publish
+
+        return publish(self, name, engine=engine)
+
+    # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
+    def tier(
+        self,
+        table: str | None = None,
+        *,
+        dry_run: bool = False,
+        free_now: bool = False,
+        to: str | None = None,
+        where: str | None = None,
+    ) -> Any:
+        """Apply the tier policies (or move ``where`` rows of ``table`` to ``to``)."""
+        from doctordata.storage.mover import apply_policies
+
+        return apply_policies(
+            self, table, dry_run=dry_run, free_now=free_now, to=to, where=where
+        )
+
+    def tier_status(self) -> Any:
+        from doctordata.storage.status import tier_status
+
+        return tier_status(self)
+
+    def maintain(self, table: str | None = None, **options: Any) -> Any:
+        """Compaction, snapshot expiry (deleting unreferenced files), orphan cleanup."""
+        from doctordata.catalog.maintenance import maintain
+
+        return maintain(self, table, **options)
+
+    # -- safety (catalog/backup, catalog/integrity) ----------------------------------
+    def backup(self, to: str = "nas", **options: Any) -> Any:
+        from doctordata.catalog.backup import backup
+
+        return backup(self, to, **options)
+
+    def verify(self, **options: Any) -> Any:
+        from doctordata.catalog.integrity import verify
+
+        return verify(self, **options)
+
+
+def connect(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    config: str | os.PathLike[str] | Mapping[str, Any] | Settings | None = None,
+    **overrides: Any,
+) -> Lakehouse:
+    """Open (creating if needed) the lakehouse at ``root``.
+
+    Root: argument > $DOCTORDATA_ROOT > ./doctordata.toml > ./lakehouse. Overrides use the
+    config key names: ``connect(engines__default="clickhouse")`` or
+    ``connect(catalog={"uri": "postgresql+psycopg2://..."})``.
+    """
+    settings = load_settings(root, config=config, **overrides)
+    from doctordata.catalog.sql import prepare_root
+
+    prepare_root(settings)
+    return Lakehouse(settings)
