@@ -1,0 +1,99 @@
+"""The `doctordata` command. Subcommands live in doctordata/commands/ and load lazily,
+so `doctordata --help` imports neither pyiceberg, duckdb nor any integration."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# name -> "module:attribute" of a click.Command; loaded only when that command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("doctordata.commands.basic:init", "Write a commented doctordata.toml."),
+    "doctor": ("doctordata.commands.doctor:doctor", "Check installation, catalog, tiers, engines."),
+    "tables": ("doctordata.commands.basic:tables", "List tables."),
+    "describe": ("doctordata.commands.basic:describe", "Schema, partitions, snapshots, files."),
+    "snapshots": ("doctordata.commands.basic:snapshots", "List a table's snapshots."),
+    "sql": ("doctordata.commands.sql:sql", "Run SQL on DuckDB or ClickHouse."),
+    "tier": ("doctordata.commands.storage:tier", "Move data between tiers by policy."),
+    "tiers": ("doctordata.commands.storage:tiers", "Files and bytes per tier."),
+    "maintain": ("doctordata.commands.storage:maintain", "Compact, expire, remove orphans."),
+    "backup": ("doctordata.commands.backup:backup", "Back up catalog, metadata and data."),
+    "restore": ("doctordata.commands.backup:restore", "Restore a backup into a root."),
+    "verify": ("doctordata.commands.backup:verify", "Check every referenced file."),
+    "ingest": ("doctordata.commands.ingest:ingest", "Load data with dlt (hackernews)."),
+    "dev": ("doctordata.commands.ingest:dev", "Developer tools (local HN API server)."),
+    "dbt": ("doctordata.commands.flows:dbt", "Run dbt against the lakehouse."),
+    "demo": ("doctordata.commands.flows:demo", "Run the whole pipeline offline."),
+    "serve": ("doctordata.commands.flows:serve", "Schedule the daily flow with Prefect."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[cmd_name]
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("doctordata"):
+                return _not_yet(cmd_name)
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help text comes from COMMANDS so --help needs no subcommand import.
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _not_yet(name: str) -> click.Command:
+    @click.command(name=name, help=COMMANDS[name][1])
+    def placeholder() -> None:
+        click.echo(f"doctordata {name}: not yet available in this version.", err=True)
+        sys.exit(2)
+
+    return placeholder
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="doctordata")
+@click.option(
+    "--root",
+    envvar="DOCTORDATA_ROOT",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Lakehouse root (default: ./doctordata.toml's, else ./lakehouse).",
+)
+@click.pass_context
+def cli(ctx: click.Context, root: str | None) -> None:
+    """doctordata: an Iceberg lakehouse on one small box (DuckDB, ClickHouse, SSD/NAS/S3)."""
+    ctx.obj = {"root": root}
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from doctordata.errors import DoctorDataError
+
+    try:
+        rv = cli.main(args=argv, prog_name="doctordata", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except DoctorDataError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+    return rv

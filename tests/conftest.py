@@ -1,0 +1,33 @@
+"""Shared fixtures. Services (Postgres, S3, ClickHouse HTTP) live in tests/services/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = [
+    "tests.services.postgres",
+    "tests.services.s3",
+    "tests.services.clickhouse_http",
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep the user's own doctordata config and working directory out of every test."""
+    for name in list(os.environ):
+        if name.startswith("DOCTORDATA__") or name == "DOCTORDATA_ROOT":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def lh(tmp_path: Path) -> Iterator[object]:
+    """A fresh embedded lakehouse (SQLite catalog, one local tier) in a temp dir."""
+    import doctordata as dd
+
+    with dd.connect(tmp_path / "lake") as lakehouse:
+        yield lakehouse
