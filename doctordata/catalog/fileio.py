@@ -1,0 +1,85 @@
+"""A pyiceberg FileIO that makes local files durable before the catalog pointer moves.
+
+pyiceberg writes data files, manifests and metadata.json through ``new_output``; our
+streams fsync the file (and its directory) on close, so a power cut after a commit can
+never leave the catalog pointing at a truncated file. Object stores need no fsync: an
+upload is durable once it completes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pyiceberg.io import OutputStream
+from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
+
+
+def fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _SyncingStream:
+    """Forwards to pyarrow's stream; fsyncs the file and its directory on close."""
+
+    def __init__(self, stream: Any, path: str) -> None:
+        self._stream = stream
+        self._path = path
+
+    def write(self, data: bytes) -> int:
+        return int(self._stream.write(data))
+
+    def tell(self) -> int:
+        return int(self._stream.tell())
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._stream.closed)
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self._stream.closed:
+            return
+        self._stream.close()
+        fsync_path(self._path)
+        fsync_path(os.path.dirname(self._path) or ".")
+
+    def __enter__(self) -> _SyncingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _DurableFile(PyArrowFile):
+    def create(self, overwrite: bool = False) -> OutputStream:
+        stream = super().create(overwrite=overwrite)
+        if self._path.startswith("/"):
+            return _SyncingStream(stream, self._path)  # type: ignore[return-value]
+        return stream
+
+
+class DurableFileIO(PyArrowFileIO):
+    def new_output(self, location: str) -> PyArrowFile:
+        plain = super().new_output(location)
+        return _DurableFile(
+            location=location,
+            path=plain._path,
+            fs=plain._filesystem,
+            buffer_size=plain._buffer_size,
+        )

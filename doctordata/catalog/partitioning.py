@@ -1,0 +1,122 @@
+"""Partition spec strings: ``"col"``, ``"day(time)"``, ``"bucket(16, id)"``, ``"truncate(4, s)"``.
+
+The transform names follow Iceberg's own: identity, year, month, day, hour, bucket[N],
+truncate[W]. Each string is checked against the schema before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from doctordata.errors import PartitionSpecError, suggest
+
+if TYPE_CHECKING:
+    from pyiceberg.partitioning import PartitionSpec
+    from pyiceberg.schema import Schema
+    from pyiceberg.transforms import Transform
+
+FORMS = (
+    "'col', 'identity(col)', 'year(col)', 'month(col)', 'day(col)', 'hour(col)', "
+    "'bucket(N, col)', 'truncate(W, col)'"
+)
+_CALL = re.compile(r"^\s*([a-z_]+)\s*\(\s*(.*?)\s*\)\s*$", re.IGNORECASE)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_transform(text: str) -> tuple[Transform[object, object], str]:
+    """'bucket(16, id)' -> (BucketTransform(16), 'id')."""
+    from pyiceberg.transforms import (
+        BucketTransform,
+        DayTransform,
+        HourTransform,
+        IdentityTransform,
+        MonthTransform,
+        TruncateTransform,
+        YearTransform,
+    )
+
+    if not isinstance(text, str) or not text.strip():
+        raise PartitionSpecError(f"partition_by entry {text!r} is empty; allowed forms: {FORMS}")
+    stripped = text.strip()
+    if _NAME.match(stripped):
+        return IdentityTransform(), stripped
+    m = _CALL.match(stripped)
+    if not m:
+        raise PartitionSpecError(f"partition_by entry {text!r} cannot be parsed; allowed forms: {FORMS}")
+    func, args = m.group(1).lower(), [a.strip() for a in m.group(2).split(",")]
+    simple = {
+        "identity": IdentityTransform,
+        "year": YearTransform,
+        "years": YearTransform,
+        "month": MonthTransform,
+        "months": MonthTransform,
+        "day": DayTransform,
+        "days": DayTransform,
+        "hour": HourTransform,
+        "hours": HourTransform,
+    }
+    if func in simple:
+        if len(args) != 1 or not _NAME.match(args[0]):
+            raise PartitionSpecError(f"{text!r}: {func}() takes one column name; e.g. '{func}(time)'")
+        return simple[func](), args[0]
+    if func in ("bucket", "truncate"):
+        if len(args) != 2 or not args[0].isdigit() or not _NAME.match(args[1]):
+            raise PartitionSpecError(
+                f"{text!r}: {func}() takes a positive number and a column, e.g. '{func}(16, id)'"
+            )
+        n = int(args[0])
+        if n <= 0:
+            raise PartitionSpecError(f"{text!r}: the number must be positive")
+        return (BucketTransform(n) if func == "bucket" else TruncateTransform(n)), args[1]
+    raise PartitionSpecError(
+        f"partition_by entry {text!r}: unknown transform {func!r}; allowed forms: {FORMS}"
+    )
+
+
+def field_name(transform: Transform[object, object], column: str) -> str:
+    from pyiceberg.transforms import BucketTransform, IdentityTransform, TruncateTransform
+
+    if isinstance(transform, IdentityTransform):
+        return column
+    if isinstance(transform, BucketTransform):
+        return f"{column}_bucket_{transform.num_buckets}"
+    if isinstance(transform, TruncateTransform):
+        return f"{column}_trunc_{transform.width}"
+    return f"{column}_{str(transform)}"
+
+
+def build_spec(schema: Schema, partition_by: Sequence[str] | None) -> PartitionSpec:
+    """A PartitionSpec for ``schema`` from spec strings, checked against column types."""
+    from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
+
+    if not partition_by:
+        return UNPARTITIONED_PARTITION_SPEC
+    if isinstance(partition_by, str):
+        partition_by = [partition_by]
+    fields = []
+    seen: set[str] = set()
+    names = [f.name for f in schema.fields]
+    for i, text in enumerate(partition_by):
+        transform, column = parse_transform(text)
+        try:
+            source = schema.find_field(column)
+        except ValueError:
+            raise PartitionSpecError(
+                f"partition_by entry {text!r}: no column {column!r} in the schema."
+                f"{suggest(column, names)} Columns: {', '.join(names)}"
+            ) from None
+        if not transform.can_transform(source.field_type):
+            raise PartitionSpecError(
+                f"partition_by entry {text!r}: {transform} cannot apply to column {column!r} "
+                f"of type {source.field_type}"
+            )
+        name = field_name(transform, column)
+        if name in seen:
+            raise PartitionSpecError(f"partition_by entry {text!r} repeats partition field {name!r}")
+        seen.add(name)
+        fields.append(
+            PartitionField(source_id=source.field_id, field_id=1000 + i, transform=transform, name=name)
+        )
+    return PartitionSpec(*fields)

@@ -1,0 +1,168 @@
+"""Open the Iceberg catalog: pyiceberg's SqlCatalog (SQLite or Postgres) or a REST catalog.
+
+SQLite runs in WAL mode with a busy timeout so several processes can commit to one file;
+pyiceberg's compare-and-swap commit plus its retry (table property
+``commit.retry.num-retries``, set on every table we create) makes concurrent appends safe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from doctordata.config import Settings, mask_url
+from doctordata.errors import CatalogAuthError, CatalogError, ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
+    from doctordata.storage.tier import Tier
+
+FILE_IO = "doctordata.catalog.fileio.DurableFileIO"
+
+
+def prepare_root(settings: Settings) -> None:
+    """Create the root (and local hot-tier directory); fail clearly if not writable."""
+    root = settings.root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the lakehouse root {root}: {exc.strerror}. Choose a writable "
+            "directory with connect(root=...) or DOCTORDATA_ROOT."
+        ) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"the lakehouse root {root} is not writable by this user. Fix its permissions "
+            "or choose another root with connect(root=...) or DOCTORDATA_ROOT."
+        )
+    hot = settings.tiers[settings.hot_tier]
+    if hot.url.startswith("file://"):
+        path = Path(urlsplit(hot.url).path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the hot tier {settings.hot_tier!r} at {path}: {exc.strerror}"
+            ) from None
+
+
+def _sqlite_pragmas(engine: Any, busy_timeout_ms: int) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit survives a power cut, not only a process crash.
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+
+def catalog_properties(settings: Settings, tiers: dict[str, Tier]) -> dict[str, str]:
+    props: dict[str, str] = {
+        "uri": settings.catalog_uri,
+        "warehouse": tiers[settings.hot_tier].url,
+        "py-io-impl": FILE_IO,
+    }
+    # One FileIO reads every tier: S3 endpoint/keys from the first S3 tier configured.
+    for tier in tiers.values():
+        if not tier.is_local:
+            props.update(tier.pyiceberg_properties())
+            break
+    props.update(settings.catalog.properties)
+    return props
+
+
+def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
+    """The pyiceberg catalog for these settings. Errors never contain a password."""
+    props = catalog_properties(settings, tiers)
+    uri = settings.catalog_uri
+    shown = mask_url(uri)
+    if settings.catalog.type == "rest" or uri.startswith(("http://", "https://")):
+        from pyiceberg.catalog.rest import RestCatalog
+
+        return RestCatalog(settings.catalog.name, **props)
+    scheme = urlsplit(uri).scheme
+    if not scheme.startswith(("sqlite", "postgresql")):
+        raise ConfigError(
+            f"catalog.uri = {shown!r}: unsupported database; use sqlite:///path/catalog.db "
+            "or postgresql+psycopg2://user@host/db"
+        )
+    if scheme.startswith("postgresql"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError as exc:
+            from doctordata.errors import MissingDependencyError
+
+            raise MissingDependencyError("psycopg2", "postgres", "a Postgres catalog") from exc
+    from pyiceberg.catalog.sql import SqlCatalog
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    if scheme.startswith("sqlite"):
+        db_path = Path(uri.split(":///", 1)[1]) if ":///" in uri else None
+        if db_path is not None:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        catalog = _open_sql_catalog(SqlCatalog, settings, props)
+    except OperationalError as exc:
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        text = text.replace(uri, shown or "")
+        if "password" in text.lower() or "authentication" in text.lower():
+            raise CatalogAuthError(
+                f"the catalog database {shown} refused the credentials "
+                "(password authentication failed). Check the user and password in catalog.uri "
+                "(set it with DOCTORDATA__CATALOG__URI to keep it out of files)."
+            ) from None
+        raise CatalogError(f"cannot open the catalog database {shown}: {_first_line(text)}") from None
+    except SQLAlchemyError as exc:
+        raise CatalogError(f"cannot open the catalog database {shown}: {type(exc).__name__}") from None
+    return catalog
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _open_sql_catalog(cls: Any, settings: Settings, props: dict[str, str]) -> Catalog:
+    """SqlCatalog builds its engine in __init__; SQLite needs our pragmas before first use."""
+    if not settings.catalog_uri.startswith("sqlite"):
+        catalog: Catalog = cls(settings.catalog.name, **props)
+        return catalog
+    from sqlalchemy import create_engine
+
+    # Build the engine ourselves (pragmas on every new connection), then let SqlCatalog
+    # create its tables on it. init_catalog_tables=false avoids a first engine we'd discard.
+    engine = create_engine(props["uri"], pool_pre_ping=False)
+    _sqlite_pragmas(engine, settings.catalog.busy_timeout_ms)
+    catalog = cls(settings.catalog.name, **{**props, "init_catalog_tables": "false"})
+    catalog.engine.dispose()
+    catalog.engine = engine  # type: ignore[attr-defined]
+    _create_tables(catalog)
+    return catalog
+
+
+def _create_tables(catalog: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(20):
+        try:
+            catalog.create_tables()
+            return
+        except OperationalError as exc:  # two processes creating the schema at once
+            if "already exists" in str(exc) or attempt == 19:
+                if "already exists" in str(exc):
+                    return
+                raise
+            import time
+
+            time.sleep(0.05 * (attempt + 1))
+
+
+def close_catalog(catalog: Catalog) -> None:
+    engine = getattr(catalog, "engine", None)
+    if engine is not None:
+        engine.dispose()

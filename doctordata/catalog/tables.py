@@ -1,0 +1,425 @@
+"""Namespace and table operations on the pyiceberg catalog, with clear errors.
+
+Each function validates names and input before touching storage, then calls pyiceberg;
+nothing here re-implements what pyiceberg already does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from doctordata.catalog.data import normalize_schema, to_arrow
+from doctordata.catalog.filters import where_to_expression
+from doctordata.catalog.identifiers import check_namespace, parse_table_name
+from doctordata.catalog.partitioning import build_spec
+from doctordata.errors import (
+    AlreadyExistsError,
+    DoctorDataError,
+    NamespaceNotEmptyError,
+    NamespaceNotFoundError,
+    SchemaMismatchError,
+    TableNotFoundError,
+    suggest,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+
+def table_properties(commit_retries: int) -> dict[str, str]:
+    """Properties every table gets: enough commit retries for several writer processes."""
+    return {
+        "commit.retry.num-retries": str(commit_retries),
+        "commit.retry.min-wait-ms": "20",
+        "commit.retry.max-wait-ms": "2000",
+        "commit.retry.total-timeout-ms": "600000",
+    }
+
+
+# -- namespaces ----------------------------------------------------------------------
+def create_namespace(catalog: Catalog, name: str, *, exist_ok: bool = True) -> None:
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError
+
+    check_namespace(name)
+    try:
+        catalog.create_namespace(name)
+    except NamespaceAlreadyExistsError:
+        if not exist_ok:
+            raise AlreadyExistsError(f"namespace {name!r} already exists") from None
+
+
+def list_namespaces(catalog: Catalog) -> list[str]:
+    return sorted(".".join(ns) for ns in catalog.list_namespaces())
+
+
+def drop_namespace(catalog: Catalog, name: str) -> None:
+    from pyiceberg.exceptions import NoSuchNamespaceError
+
+    check_namespace(name)
+    try:
+        tables = catalog.list_tables(name)
+    except NoSuchNamespaceError:
+        raise NamespaceNotFoundError(_no_namespace(catalog, name)) from None
+    if tables:
+        names = ", ".join(".".join(t) for t in tables[:10])
+        raise NamespaceNotEmptyError(
+            f"namespace {name!r} still holds {len(tables)} table(s): {names}. "
+            "Drop them first with lh.drop_table(name) (`purge=True` also deletes their files)."
+        )
+    catalog.drop_namespace(name)
+
+
+def _no_namespace(catalog: Catalog, name: str) -> str:
+    existing = list_namespaces(catalog)
+    return (
+        f"namespace {name!r} does not exist.{suggest(name, existing)} "
+        f"Existing: {', '.join(existing) or 'none'}; create it with lh.create_namespace({name!r})"
+    )
+
+
+# -- tables --------------------------------------------------------------------------
+def list_tables(catalog: Catalog, namespace: str | None = None) -> list[str]:
+    from pyiceberg.exceptions import NoSuchNamespaceError
+
+    namespaces = [namespace] if namespace else list_namespaces(catalog)
+    out: list[str] = []
+    for ns in namespaces:
+        check_namespace(ns)
+        try:
+            out.extend(".".join(t) for t in catalog.list_tables(ns))
+        except NoSuchNamespaceError:
+            raise NamespaceNotFoundError(_no_namespace(catalog, ns)) from None
+    return sorted(out)
+
+
+def load_table(catalog: Catalog, name: str) -> Table:
+    from pyiceberg.exceptions import NoSuchTableError
+
+    ns, tbl = parse_table_name(name)
+    try:
+        return catalog.load_table((ns, tbl))
+    except NoSuchTableError:
+        raise TableNotFoundError(_no_table(catalog, name)) from None
+
+
+def _no_table(catalog: Catalog, name: str) -> str:
+    try:
+        existing = list_tables(catalog)
+    except DoctorDataError:
+        existing = []
+    hint = suggest(name, existing) or suggest(name.split(".")[-1], existing)
+    listing = ", ".join(existing[:20]) if existing else "none yet"
+    return f"table {name!r} does not exist.{hint} Tables: {listing}"
+
+
+def _iceberg_schema(arrow_schema: pa.Schema) -> Any:
+    from pyiceberg.catalog import Catalog as _Catalog
+    from pyiceberg.schema import assign_fresh_schema_ids
+
+    try:
+        # Arrow schemas carry no field ids; give them real ones so partition specs can
+        # reference columns before the catalog assigns the final ids by name.
+        return assign_fresh_schema_ids(_Catalog._convert_schema_if_needed(normalize_schema(arrow_schema)))
+    except (ValueError, TypeError) as exc:
+        raise SchemaMismatchError(f"cannot turn this Arrow schema into an Iceberg schema: {exc}") from None
+
+
+def create_table(
+    catalog: Catalog,
+    name: str,
+    data_or_schema: Any,
+    *,
+    partition_by: Sequence[str] | None = None,
+    exist_ok: bool = False,
+    properties: Mapping[str, str] | None = None,
+    commit_retries: int = 30,
+) -> Table:
+    """Create ``ns.table`` from a pyarrow schema or from data (which is then appended)."""
+    import pyarrow as pa
+    from pyiceberg.exceptions import TableAlreadyExistsError
+    from pyiceberg.schema import Schema
+
+    ns, tbl = parse_table_name(name)
+    data = None
+    if isinstance(data_or_schema, Schema):
+        schema = data_or_schema
+    elif isinstance(data_or_schema, pa.Schema):
+        schema = _iceberg_schema(data_or_schema)
+    else:
+        data = to_arrow(data_or_schema)
+        schema = _iceberg_schema(data.schema)
+    spec = build_spec(schema, partition_by)
+    props = {**table_properties(commit_retries), **(properties or {})}
+    create_namespace(catalog, ns, exist_ok=True)
+    try:
+        table = catalog.create_table((ns, tbl), schema=schema, partition_spec=spec, properties=props)
+    except TableAlreadyExistsError:
+        if not exist_ok:
+            raise AlreadyExistsError(
+                f"table {name!r} already exists; pass exist_ok=True to reuse it, or "
+                f"lh.append({name!r}, data) to add rows"
+            ) from None
+        table = catalog.load_table((ns, tbl))
+    if data is not None and data.num_rows:
+        table = append(table, data)
+    return table
+
+
+def _schema_problems(table: Table, data: pa.Table) -> tuple[list[str], list[str], list[str]]:
+    """(extra columns, missing required columns, columns with incompatible types)."""
+    from pyiceberg.io.pyarrow import pyarrow_to_schema
+    from pyiceberg.types import PrimitiveType
+
+    schema = table.schema()
+    names = {f.name for f in schema.fields}
+    extra = [c for c in data.column_names if c not in names]
+    missing = [
+        f.name for f in schema.fields if f.required and f.name not in data.column_names
+    ]
+    bad: list[str] = []
+    for field in schema.fields:
+        if field.name not in data.column_names:
+            continue
+        arrow_field = data.schema.field(field.name)
+        try:
+            import pyarrow as pa
+
+            converted = pyarrow_to_schema(
+                pa.schema([arrow_field]), name_mapping=_single_mapping(field.name)
+            ).fields[0].field_type
+        except (ValueError, TypeError):
+            bad.append(f"{field.name} ({arrow_field.type} vs {field.field_type})")
+            continue
+        if isinstance(converted, PrimitiveType) and isinstance(field.field_type, PrimitiveType):
+            if converted != field.field_type and not _promotable(converted, field.field_type):
+                bad.append(f"{field.name} (data {converted}, table {field.field_type})")
+    return extra, missing, bad
+
+
+def _single_mapping(name: str) -> Any:
+    from pyiceberg.table.name_mapping import MappedField, NameMapping
+
+    return NameMapping([MappedField(field_id=1, names=[name])])
+
+
+def _promotable(src: Any, dst: Any) -> bool:
+    from pyiceberg.types import (
+        DoubleType,
+        FloatType,
+        IntegerType,
+        LongType,
+        StringType,
+        TimestampType,
+        TimestamptzType,
+    )
+
+    pairs = {
+        (IntegerType, LongType),
+        (FloatType, DoubleType),
+        (TimestampType, TimestamptzType),
+        (TimestamptzType, TimestampType),
+        (StringType, StringType),
+    }
+    return (type(src), type(dst)) in pairs
+
+
+def _check_fits(table: Table, data: pa.Table, name: str, *, evolve: bool) -> Table:
+    extra, missing, bad = _schema_problems(table, data)
+    problems = []
+    if bad:
+        problems.append(f"incompatible column types: {', '.join(bad)}")
+    if missing:
+        problems.append(f"missing required columns: {', '.join(missing)}")
+    if extra and not evolve:
+        problems.append(
+            f"columns not in the table: {', '.join(extra)} "
+            "(pass evolve=True to add them to the table schema)"
+        )
+    if problems:
+        raise SchemaMismatchError(f"data does not fit table {name!r}: " + "; ".join(problems))
+    if extra and evolve:
+        with table.update_schema() as update:
+            update.union_by_name(normalize_schema(data.select(extra).schema))
+        table = table.refresh()
+    return table
+
+
+def _name(table: Table) -> str:
+    return ".".join(table.name())
+
+
+def append(table: Table, data: Any, *, evolve: bool = False) -> Table:
+    """Append rows; evolve=True first adds columns the data has and the table lacks."""
+    arrow = to_arrow(data)
+    table = _check_fits(table, arrow, _name(table), evolve=evolve)
+    arrow = _conform(table, arrow)
+    table.append(arrow)
+    return table
+
+
+def _conform(table: Table, data: pa.Table) -> pa.Table:
+    """Cast data columns to the table's Arrow types (int32 -> int64 etc.)."""
+    import pyarrow as pa
+    from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+    target = schema_to_pyarrow(table.schema(), include_field_ids=False)
+    fields = []
+    for f in data.schema:
+        idx = target.get_field_index(f.name)
+        want = target.field(idx).type if idx >= 0 else f.type
+        if pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
+            fields.append(pa.field(f.name, want, f.nullable))
+        else:
+            fields.append(f)
+    schema = pa.schema(fields)
+    if not schema.equals(data.schema):
+        data = data.cast(schema)
+    # Optional columns the data lacks are written as nulls (partition sources included).
+    for field in target:
+        if field.name not in data.column_names:
+            data = data.append_column(
+                pa.field(field.name, field.type, True), pa.nulls(data.num_rows, field.type)
+            )
+    return data
+
+
+def overwrite(table: Table, data: Any, where: str | None = None) -> Table:
+    """Replace all rows (or the rows matching ``where``) with ``data``, in one snapshot."""
+    from pyiceberg.expressions import AlwaysTrue
+
+    arrow = to_arrow(data)
+    row_filter = where_to_expression(where, table.schema()) if where else AlwaysTrue()
+    table = _check_fits(table, arrow, _name(table), evolve=False)
+    table.overwrite(_conform(table, arrow), overwrite_filter=row_filter)
+    return table
+
+
+def delete(table: Table, where: str) -> Table:
+    """Delete the rows matching ``where`` (use where="true" to delete every row)."""
+    row_filter = where_to_expression(where, table.schema())
+    table.delete(delete_filter=row_filter)
+    return table
+
+
+class UpsertResult(dict[str, int]):
+    """{'rows_updated': n, 'rows_inserted': m}."""
+
+    @property
+    def rows_updated(self) -> int:
+        return self["rows_updated"]
+
+    @property
+    def rows_inserted(self) -> int:
+        return self["rows_inserted"]
+
+
+def upsert(table: Table, data: Any, on: Sequence[str]) -> UpsertResult:
+    """Insert new keys and replace rows whose keys exist, in one snapshot.
+
+    Implemented as an overwrite filtered on the incoming keys (copy-on-write), which also
+    works after column renames, where pyiceberg 0.12's own upsert fails.
+    """
+    import pyarrow.compute as pc
+    from pyiceberg import expressions as ie
+
+    if isinstance(on, str):
+        on = [on]
+    if not on:
+        raise SchemaMismatchError("upsert needs key columns: on=['id']")
+    name = _name(table)
+    arrow = to_arrow(data)
+    columns = {f.name for f in table.schema().fields}
+    for key in on:
+        if key not in columns:
+            raise SchemaMismatchError(
+                f"upsert key {key!r} is not a column of {name!r}.{suggest(key, columns)}"
+            )
+        if key not in arrow.column_names:
+            raise SchemaMismatchError(f"upsert data has no key column {key!r}")
+        if arrow.column(key).null_count:
+            raise SchemaMismatchError(f"upsert key column {key!r} contains nulls")
+    if arrow.num_rows == 0:
+        return UpsertResult(rows_updated=0, rows_inserted=0)
+    keys = arrow.select(list(on))
+    if keys.group_by(list(on)).aggregate([]).num_rows != arrow.num_rows:
+        raise SchemaMismatchError(
+            f"upsert data has duplicate values in the key columns {list(on)}; deduplicate first"
+        )
+    table = _check_fits(table, arrow, name, evolve=False)
+    if len(on) == 1:
+        values = set(keys.column(0).to_pylist())
+        match: ie.BooleanExpression = ie.In(on[0], values)
+    else:
+        rows = keys.to_pylist()
+        match = ie.Or(*[ie.And(*[ie.EqualTo(k, r[k]) for k in on]) for r in rows]) if len(
+            rows
+        ) > 1 else ie.And(*[ie.EqualTo(k, rows[0][k]) for k in on])
+    existing = table.scan(row_filter=match, selected_fields=tuple(on)).to_arrow()
+    if len(on) == 1:
+        updated = int(pc.sum(pc.is_in(existing.column(0), keys.column(0))).as_py() or 0)
+    else:
+        updated = existing.num_rows
+    table.overwrite(_conform(table, arrow), overwrite_filter=match)
+    return UpsertResult(rows_updated=updated, rows_inserted=arrow.num_rows - updated)
+
+
+def add_files(table: Table, paths: Sequence[str]) -> Table:
+    """Register existing Parquet files; refuses files already in the table or missing ones."""
+    import os
+
+    if isinstance(paths, str):
+        paths = [paths]
+    paths = list(paths)
+    dupes = sorted({p for p in paths if paths.count(p) > 1})
+    if dupes:
+        raise AlreadyExistsError(f"add_files got the same file twice: {', '.join(dupes)}")
+    present = {task.file.file_path for task in table.scan().plan_files()}
+    already = [p for p in paths if p in present or _as_uri(p) in present]
+    if already:
+        raise AlreadyExistsError(
+            f"these files are already in table {_name(table)!r}: {', '.join(already[:10])}"
+        )
+    missing = [p for p in paths if "://" not in p and not os.path.exists(p)]
+    if missing:
+        raise SchemaMismatchError(f"add_files: no such file(s): {', '.join(missing[:10])}")
+    try:
+        table.add_files(file_paths=paths)
+    except ValueError as exc:
+        raise SchemaMismatchError(f"add_files refused by Iceberg: {exc}") from None
+    return table
+
+
+def _as_uri(path: str) -> str:
+    from pathlib import Path
+
+    return path if "://" in path else Path(path).resolve().as_uri()
+
+
+def drop_table(catalog: Catalog, name: str, *, purge: bool = False) -> None:
+    from pyiceberg.exceptions import NoSuchTableError
+
+    ns, tbl = parse_table_name(name)
+    try:
+        if purge:
+            catalog.purge_table((ns, tbl))
+        else:
+            catalog.drop_table((ns, tbl))
+    except NoSuchTableError:
+        raise TableNotFoundError(_no_table(catalog, name)) from None
+
+
+def rename_table(catalog: Catalog, name: str, new_name: str) -> Table:
+    from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
+
+    src = parse_table_name(name)
+    dst = parse_table_name(new_name)
+    create_namespace(catalog, dst[0], exist_ok=True)
+    try:
+        return catalog.rename_table(src, dst)
+    except NoSuchTableError:
+        raise TableNotFoundError(_no_table(catalog, name)) from None
+    except TableAlreadyExistsError:
+        raise AlreadyExistsError(f"cannot rename {name!r}: {new_name!r} already exists") from None
