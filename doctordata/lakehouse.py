@@ -175,6 +175,31 @@ class Lakehouse:
 
         return snapshots.list_snapshots(self.table(name))
 
+    def tag(self, name: str, tag: str, as_of: Any = None) -> None:
+        """Tag the current (or ``as_of``) snapshot so time travel can name it."""
+        from doctordata.catalog import snapshots
+
+        snapshots.create_tag(self.table(name), tag, as_of)
+
+    def branch(self, name: str, branch: str, as_of: Any = None) -> None:
+        from doctordata.catalog import snapshots
+
+        snapshots.create_branch(self.table(name), branch, as_of)
+
+    def rollback(self, name: str, to: Any) -> int:
+        """Make an earlier snapshot (id, tag or time) current again; returns its id."""
+        from doctordata.catalog import snapshots
+
+        return snapshots.rollback(self.table(name), to)
+
+    def evolve_partitions(
+        self, name: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> Table:
+        """Partition evolution: add fields ("month(time)") or remove them by spec string."""
+        from doctordata.catalog import partitioning
+
+        return partitioning.evolve(self.table(name), add=add, remove=remove)
+
     def read(self, name: str, *, where: str | None = None, as_of: Any = None) -> pa.Table:
         """Read a table (or a filtered/time-travelled part of it) into Arrow via pyiceberg."""
         from doctordata.catalog import snapshots

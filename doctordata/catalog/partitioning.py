@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import PartitionSpecError, suggest
 
@@ -120,3 +120,31 @@ def build_spec(schema: Schema, partition_by: Sequence[str] | None) -> PartitionS
             PartitionField(source_id=source.field_id, field_id=1000 + i, transform=transform, name=name)
         )
     return PartitionSpec(*fields)
+
+
+def evolve(table: Any, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> Any:
+    """Add or remove partition fields in one commit; old files keep their old spec."""
+    schema = table.schema()
+    current = {f.name for f in table.spec().fields}
+    parsed_add = []
+    for text in add:
+        transform, column = parse_transform(text)
+        build_spec(schema, [text])  # validates column and type
+        if field_name(transform, column) in current:
+            raise PartitionSpecError(f"table is already partitioned by {text!r}")
+        parsed_add.append((column, transform, field_name(transform, column)))
+    drop_names = []
+    for text in remove:
+        transform, column = parse_transform(text)
+        fname = field_name(transform, column)
+        if fname not in current:
+            raise PartitionSpecError(
+                f"cannot remove {text!r}: not a partition field; current: {', '.join(sorted(current)) or 'none'}"
+            )
+        drop_names.append(fname)
+    with table.update_spec() as update:
+        for column, transform, fname in parsed_add:
+            update.add_field(column, transform, fname)
+        for fname in drop_names:
+            update.remove_field(fname)
+    return table.refresh()
