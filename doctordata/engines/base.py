@@ -1,0 +1,72 @@
+"""The Engine interface: a name, a sqlglot dialect, capability flags and execute().
+
+Engines differ as data (``Capabilities``, type maps), not as if-chains in the router.
+This module never imports an implementation; see ``doctordata.engines.ENGINES``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from doctordata.engines.scan import ScanPlan
+    from doctordata.lakehouse import Lakehouse
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do; the router reads these flags instead of engine names."""
+
+    # execute_batches() streams record batches instead of materialising first.
+    streaming: bool = False
+    # The engine can hold native serving copies of tables (publish()).
+    native_tables: bool = False
+    # Parquet columns are matched by Iceberg field id (renames need no per-file mapping).
+    field_id_reads: bool = False
+    # The engine enforces its own read-only/file-access sandbox in addition to the router.
+    sandboxed: bool = False
+
+
+class Engine(ABC):
+    """A query engine that turns SQL in its own dialect into Arrow."""
+
+    name: ClassVar[str]
+    # sqlglot dialect the router transpiles to.
+    dialect: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, lh: Lakehouse) -> None:
+        self.lh = lh
+
+    @abstractmethod
+    def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
+        """Run one statement in this engine's dialect and return its rows.
+
+        ``read_only=False`` is for doctordata's own statements (publish); user SQL always
+        runs read-only after the router's checks.
+        """
+
+    def execute_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        """Stream the result; engines without streaming materialise first."""
+        yield from self.execute(sql).to_batches()
+
+    @abstractmethod
+    def scan(self, plan: ScanPlan) -> str:
+        """SQL text, in this engine's dialect, of a parenthesised subquery reading one plan."""
+
+    def native_tables(self) -> set[str]:
+        """Lower-case "db.table" names of engine-native tables the router may reference."""
+        return set()
+
+    def explain(self, sql: str) -> str:
+        """The engine's plan for ``sql`` as text."""
+        table = self.execute(f"EXPLAIN {sql}")
+        return "\n".join(str(v) for v in table.column(table.num_columns - 1).to_pylist())
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the engine may not be used afterwards."""

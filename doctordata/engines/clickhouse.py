@@ -1,0 +1,262 @@
+"""The ClickHouse engine, always through clickhouse-connect.
+
+``chdb://<path>`` runs ClickHouse embedded (chDB, one database path per process);
+``http(s)://user:password@host:port/db`` reaches a server. Iceberg files are read with the
+``file()`` / ``s3()`` table functions over the router's planned file list, with an explicit
+structure so added columns read as NULL; renamed columns are mapped per file from the
+Parquet footers' field ids (ClickHouse matches Parquet columns by name).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from sqlglot import exp
+
+from doctordata.engines.base import Capabilities, Engine
+from doctordata.engines.scan import ScanColumn, ScanPlan, group_by_physical_names, local_path
+from doctordata.errors import EngineError, MissingDependencyError, UnsupportedSQLError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from doctordata.lakehouse import Lakehouse
+
+# Iceberg primitive type name -> ClickHouse type.
+TYPE_MAP: dict[str, str] = {
+    "boolean": "Bool",
+    "int": "Int32",
+    "long": "Int64",
+    "float": "Float32",
+    "double": "Float64",
+    "date": "Date32",
+    "timestamp": "DateTime64(6)",
+    "timestamptz": "DateTime64(6, 'UTC')",
+    "timestamp_ns": "DateTime64(9)",
+    "timestamptz_ns": "DateTime64(9, 'UTC')",
+    "string": "String",
+    "uuid": "UUID",
+    "binary": "String",
+}
+
+# Settings for every user query: standard SQL NULL semantics for outer joins, and
+# readonly=2 (reads and SET-less settings only; table functions allowed for file lists).
+READ_SETTINGS: dict[str, Any] = {"readonly": 2, "join_use_nulls": 1}
+# Settings for doctordata's own statements (publish).
+WRITE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1}
+
+# Characters with glob meaning in ClickHouse file()/s3() paths.
+_GLOB_CHARS = set("{}*?,")
+
+# Databases that are ClickHouse's own, never user serving tables.
+_SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
+
+
+def clickhouse_type(iceberg_type: Any, *, nullable: bool = True) -> str:
+    """Iceberg type -> ClickHouse type text; ``nullable`` wraps primitives in Nullable()."""
+    from pyiceberg.types import DecimalType, FixedType, ListType, MapType, StructType
+
+    if isinstance(iceberg_type, ListType):
+        return f"Array({clickhouse_type(iceberg_type.element_type)})"
+    if isinstance(iceberg_type, MapType):
+        key = clickhouse_type(iceberg_type.key_type, nullable=False)
+        return f"Map({key}, {clickhouse_type(iceberg_type.value_type)})"
+    if isinstance(iceberg_type, StructType):
+        fields = ", ".join(
+            f"{_ident(f.name)} {clickhouse_type(f.field_type)}" for f in iceberg_type.fields
+        )
+        return f"Tuple({fields})"
+    if isinstance(iceberg_type, DecimalType):
+        base = f"Decimal({iceberg_type.precision}, {iceberg_type.scale})"
+    elif isinstance(iceberg_type, FixedType):
+        base = f"FixedString({len(iceberg_type)})"
+    else:
+        key = str(iceberg_type)
+        if key not in TYPE_MAP:
+            raise UnsupportedSQLError(f"Iceberg type {key} has no ClickHouse mapping yet")
+        base = TYPE_MAP[key]
+    return f"Nullable({base})" if nullable else base
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("clickhouse")
+
+
+def _lit(value: str) -> str:
+    return exp.Literal.string(value).sql("clickhouse")
+
+
+def _structure(columns: list[tuple[str, ScanColumn]]) -> str:
+    return ", ".join(f"{_ident(name)} {clickhouse_type(c.type)}" for name, c in columns)
+
+
+def _glob(paths: list[str]) -> tuple[str, str]:
+    """(common prefix, "{rel1,rel2}") for a file list; one path needs no braces."""
+    for p in paths:
+        if _GLOB_CHARS & set(p):
+            raise UnsupportedSQLError(
+                f"data file {p!r} contains a ClickHouse glob character ({{ }} * ? ,); "
+                "query this table with engine='duckdb'"
+            )
+    if len(paths) == 1:
+        return paths[0], ""
+    prefix = posixpath.commonpath(paths).rstrip("/") + "/"
+    rels = ",".join(p[len(prefix) :] for p in paths)
+    return prefix, "{" + rels + "}"
+
+
+class ClickHouseEngine(Engine):
+    """ClickHouse via clickhouse-connect: embedded chDB or an HTTP(S) server."""
+
+    name: ClassVar[str] = "clickhouse"
+    dialect: ClassVar[str] = "clickhouse"
+    capabilities: ClassVar[Capabilities] = Capabilities(native_tables=True)
+
+    def __init__(self, lh: Lakehouse) -> None:
+        super().__init__(lh)
+        self.url = lh.settings.clickhouse_url
+        self.embedded = self.url.startswith("chdb:")
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.client()  # fail now, with a clear message, if the target is unusable
+
+    # -- connections -----------------------------------------------------------------
+    def client(self) -> Any:
+        """This thread's clickhouse-connect client (one per thread)."""
+        cached = getattr(self._local, "client", None)
+        if cached is not None:
+            return cached
+        with self._lock:
+            if self._closed:
+                raise EngineError("the ClickHouse engine is closed; open the lakehouse again")
+            client = self._connect()
+            self._clients.append(client)
+        self._local.client = client
+        return client
+
+    def _connect(self) -> Any:
+        try:
+            import clickhouse_connect
+            from clickhouse_connect.driver.exceptions import ClickHouseError
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "clickhouse_connect", "clickhouse", "the ClickHouse engine"
+            ) from exc
+        try:
+            if self.embedded:
+                path = urlsplit(self.url).path or str(self.lh.root / "clickhouse")
+                os.makedirs(path, exist_ok=True)
+                return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+            return clickhouse_connect.get_client(dsn=self.url, compress=False)
+        except ImportError as exc:
+            raise MissingDependencyError("chdb", "clickhouse", "embedded ClickHouse") from exc
+        except ClickHouseError as exc:
+            hint = (
+                "chDB hosts one database path per process: close the other Lakehouse using "
+                "chDB first, or point engines.clickhouse at the same chdb:// path"
+                if self.embedded
+                else "check engines.clickhouse (http://user:password@host:8123/db) and that "
+                "the server is running"
+            )
+            raise EngineError(
+                f"cannot open ClickHouse at {self._safe_url()}: {exc}. {hint}"
+            ) from exc
+
+    def _safe_url(self) -> str:
+        from doctordata.config import mask_url
+
+        return mask_url(self.url) or ""
+
+    # -- execution -------------------------------------------------------------------
+    def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        settings = READ_SETTINGS if read_only else WRITE_SETTINGS
+        try:
+            return self.client().query_arrow(sql, settings=dict(settings))
+        except ClickHouseError as exc:
+            raise EngineError(f"ClickHouse failed: {exc}") from exc
+
+    def command(self, sql: str, settings: Mapping[str, Any] | None = None) -> Any:
+        """Run a statement that returns no rows (DDL, INSERT ... SELECT) as doctordata."""
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        try:
+            return self.client().command(sql, settings={**WRITE_SETTINGS, **(settings or {})})
+        except ClickHouseError as exc:
+            raise EngineError(f"ClickHouse failed: {exc}") from exc
+
+    def explain(self, sql: str) -> str:
+        table = self.execute(f"EXPLAIN {sql}")
+        return "\n".join(str(v) for v in table.column(0).to_pylist())
+
+    def native_tables(self) -> set[str]:
+        systems = ", ".join(_lit(d) for d in _SYSTEM_DATABASES)
+        table = self.execute(
+            f"SELECT database, name FROM system.tables WHERE database NOT IN ({systems})"
+        )
+        dbs, names = table.column(0).to_pylist(), table.column(1).to_pylist()
+        return {f"{d}.{n}".lower() for d, n in zip(dbs, names, strict=True)}
+
+    # -- scans -----------------------------------------------------------------------
+    def scan(self, plan: ScanPlan) -> str:
+        if not plan.files:
+            cols = ", ".join(
+                f"CAST(NULL AS {clickhouse_type(c.type)}) AS {_ident(c.name)}" for c in plan.columns
+            )
+            return f"(SELECT {cols} WHERE 0)"
+        if not plan.has_field_ids or not plan.renamed:
+            groups = [({c.field_id: c.name for c in plan.columns}, list(plan.files))]
+        else:
+            groups = group_by_physical_names(plan)
+        parts = [self._scan_group(plan, names, files) for names, files in groups]
+        return "(" + " UNION ALL ".join(parts) + ")"
+
+    def _scan_group(self, plan: ScanPlan, names: dict[int, str], files: list[str]) -> str:
+        present = [(names[c.field_id], c) for c in plan.columns if c.field_id in names]
+        select = []
+        for c in plan.columns:
+            if c.field_id in names:
+                select.append(f"{_ident(names[c.field_id])} AS {_ident(c.name)}")
+            else:
+                select.append(f"CAST(NULL AS {clickhouse_type(c.type)}) AS {_ident(c.name)}")
+        source = self._table_function(files, _structure(present))
+        return f"SELECT {', '.join(select)} FROM {source}"
+
+    def _table_function(self, files: list[str], structure: str) -> str:
+        paths = [local_path(f) for f in files]
+        if all(p.startswith("/") for p in paths):
+            prefix, rest = _glob(paths)
+            return f"file({_lit(prefix + rest)}, 'Parquet', {_lit(structure)})"
+        return self._s3_function(paths, structure)
+
+    def _s3_function(self, paths: list[str], structure: str) -> str:
+        tier = next((t for t in self.lh.tiers.values() if t.contains(paths[0])), None)
+        if tier is None:
+            raise UnsupportedSQLError(
+                f"data file {paths[0]!r} is in no configured tier; add its location to [tiers]"
+            )
+        keys = [urlsplit(p) for p in paths]
+        prefix, rest = _glob([f"{k.netloc}{k.path}" for k in keys])
+        endpoint = tier.endpoint or f"https://s3.{tier.region or 'us-east-1'}.amazonaws.com"
+        url = endpoint.rstrip("/") + "/" + prefix + rest
+        opts = tier.storage_options()
+        creds = ""
+        if opts.get("key"):
+            creds = f", {_lit(opts['key'])}, {_lit(opts['secret'])}"
+        return f"s3({_lit(url)}{creds}, 'Parquet', {_lit(structure)})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+        self._local = threading.local()

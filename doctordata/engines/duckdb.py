@@ -1,0 +1,213 @@
+"""The embedded DuckDB engine.
+
+Reads planned Iceberg files with ``read_parquet([...], schema=MAP {field_id: {...}})`` so
+columns are matched by Iceberg field id: renamed columns read under their new name, added
+columns read as NULL from older files. The connection is sandboxed: external access is
+off except for the lakehouse tiers, and its configuration is locked.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+
+from doctordata.engines.base import Capabilities, Engine
+from doctordata.engines.scan import ScanPlan, local_path
+from doctordata.errors import EngineError, UnsupportedSQLError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from doctordata.lakehouse import Lakehouse
+
+# Iceberg primitive type name -> DuckDB type.
+TYPE_MAP: dict[str, str] = {
+    "boolean": "BOOLEAN",
+    "int": "INTEGER",
+    "long": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
+    "timestamp_ns": "TIMESTAMP_NS",
+    "timestamptz_ns": "TIMESTAMPTZ",
+    "string": "VARCHAR",
+    "uuid": "UUID",
+    "binary": "BLOB",
+}
+
+
+def duckdb_type(iceberg_type: Any) -> str:
+    """Iceberg type -> DuckDB type text (nested types included)."""
+    from pyiceberg.types import DecimalType, FixedType, ListType, MapType, StructType
+
+    if isinstance(iceberg_type, DecimalType):
+        return f"DECIMAL({iceberg_type.precision},{iceberg_type.scale})"
+    if isinstance(iceberg_type, FixedType):
+        return "BLOB"
+    if isinstance(iceberg_type, ListType):
+        return f"{duckdb_type(iceberg_type.element_type)}[]"
+    if isinstance(iceberg_type, MapType):
+        return f"MAP({duckdb_type(iceberg_type.key_type)}, {duckdb_type(iceberg_type.value_type)})"
+    if isinstance(iceberg_type, StructType):
+        fields = ", ".join(
+            f"{_ident(f.name)} {duckdb_type(f.field_type)}" for f in iceberg_type.fields
+        )
+        return f"STRUCT({fields})"
+    key = str(iceberg_type)
+    if key not in TYPE_MAP:
+        raise UnsupportedSQLError(f"Iceberg type {key} has no DuckDB mapping yet")
+    return TYPE_MAP[key]
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _lit(value: str) -> str:
+    return exp.Literal.string(value).sql("duckdb")
+
+
+class DuckDBEngine(Engine):
+    """Embedded DuckDB; one database per Lakehouse, one cursor per call (thread-safe)."""
+
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        streaming=True, field_id_reads=True, sandboxed=True
+    )
+
+    def __init__(self, lh: Lakehouse) -> None:
+        super().__init__(lh)
+        import duckdb
+
+        cfg = lh.settings.engines
+        config: dict[str, Any] = {}
+        if cfg.duckdb_threads:
+            config["threads"] = cfg.duckdb_threads
+        if cfg.duckdb_memory_limit:
+            config["memory_limit"] = cfg.duckdb_memory_limit
+        self._con = duckdb.connect(":memory:", config=config)
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self._prepare_storage()
+            self._sandbox()
+        except Exception:
+            self._con.close()
+            raise
+
+    # -- setup -----------------------------------------------------------------------
+    def _prepare_storage(self) -> None:
+        from doctordata.engines.extensions import load_extension
+
+        remote = [t for t in self.lh.tiers.values() if not t.is_local]
+        if not remote:
+            return
+        load_extension(self._con, "httpfs")
+        for tier in remote:
+            self._con.execute(_s3_secret_sql(tier))
+
+    def allowed_directories(self) -> list[str]:
+        """Where user SQL may read: the tiers and the router's scratch directory."""
+        dirs = [
+            t.root.rstrip("/") + "/" if t.is_local else t.url.rstrip("/") + "/"
+            for t in self.lh.tiers.values()
+        ]
+        dirs.append(str(scratch_root(self.lh)) + "/")
+        return dirs
+
+    def _sandbox(self) -> None:
+        scratch_root(self.lh).mkdir(parents=True, exist_ok=True)
+        dirs = ", ".join(_lit(d) for d in self.allowed_directories())
+        self._con.execute(f"SET allowed_directories = [{dirs}]")
+        self._con.execute("SET enable_external_access = false")
+        self._con.execute("SET autoinstall_known_extensions = false")
+        self._con.execute("SET autoload_known_extensions = false")
+        self._con.execute("SET lock_configuration = true")
+
+    # -- execution -------------------------------------------------------------------
+    def _cursor(self) -> Any:
+        with self._lock:
+            if self._closed:
+                raise EngineError("the DuckDB engine is closed; open the lakehouse again")
+            return self._con.cursor()
+
+    def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
+        import duckdb
+
+        cur = self._cursor()
+        try:
+            return cur.execute(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}") from exc
+        finally:
+            cur.close()
+
+    def execute_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        import duckdb
+
+        cur = self._cursor()
+        try:
+            reader = cur.execute(sql).to_arrow_reader()
+            yield from reader
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {exc}") from exc
+        finally:
+            cur.close()
+
+    def explain(self, sql: str) -> str:
+        table = self.execute(f"EXPLAIN {sql}")
+        return "\n".join(str(v) for v in table.column("explain_value").to_pylist())
+
+    def scan(self, plan: ScanPlan) -> str:
+        if not plan.files:
+            cols = ", ".join(
+                f"CAST(NULL AS {duckdb_type(c.type)}) AS {_ident(c.name)}" for c in plan.columns
+            )
+            return f"(SELECT {cols} WHERE false)"
+        files = ", ".join(_lit(local_path(f)) for f in plan.files)
+        if not plan.has_field_ids:
+            names = ", ".join(_ident(c.name) for c in plan.columns)
+            return f"(SELECT {names} FROM read_parquet([{files}]))"
+        schema = ", ".join(
+            f"{c.field_id}: {{name: {_lit(c.name)}, type: {_lit(duckdb_type(c.type))}, "
+            "default_value: NULL}"
+            for c in plan.columns
+        )
+        return f"(SELECT * FROM read_parquet([{files}], schema = MAP {{{schema}}}))"
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._con.close()
+
+
+def scratch_root(lh: Lakehouse) -> Any:
+    """Per-lakehouse scratch space for materialised scans (inside the sandbox)."""
+    return lh.root / ".tmp"
+
+
+def _s3_secret_sql(tier: Any) -> str:
+    from urllib.parse import urlsplit
+
+    opts = tier.storage_options()
+    parts = ["TYPE s3", f"SCOPE {_lit(tier.url.rstrip('/') + '/')}"]
+    if opts.get("key"):
+        parts += [f"KEY_ID {_lit(opts['key'])}", f"SECRET {_lit(opts['secret'])}"]
+    if tier.endpoint:
+        ep = urlsplit(tier.endpoint)
+        parts += [
+            f"ENDPOINT {_lit(ep.netloc)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {'true' if ep.scheme == 'https' else 'false'}",
+        ]
+    parts.append(f"REGION {_lit(tier.region or 'us-east-1')}")
+    name = _ident(f"dd_tier_{tier.name}")
+    return f"CREATE OR REPLACE SECRET {name} ({', '.join(parts)})"

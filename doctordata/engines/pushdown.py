@@ -1,0 +1,168 @@
+"""Predicate pushdown: WHERE conjuncts that touch one Iceberg table -> its scan's row filter.
+
+Conservative by construction: the router keeps the full WHERE in the query, so a pushed
+filter only prunes files. A conjunct is pushed only when every column in it provably
+belongs to that one table reference, the table is not on the NULL-supplying side of an
+outer join, the conjunct has no subquery, and filters.try_convert can express it exactly.
+Anything else is simply not pushed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.schema import Schema
+
+
+@dataclass(frozen=True)
+class PushdownTarget:
+    """One Iceberg table reference that may receive filters."""
+
+    node: exp.Table
+    schema: Schema
+
+    @property
+    def column_names(self) -> set[str]:
+        return {f.name.lower() for f in self.schema.fields}
+
+
+def pushdown_filters(
+    root: exp.Expr, targets: Mapping[int, PushdownTarget]
+) -> dict[int, BooleanExpression]:
+    """id(table node) -> pyiceberg row filter for every target something could be pushed to."""
+    from pyiceberg.expressions import And
+    from sqlglot.optimizer.scope import traverse_scope
+
+    found: dict[int, list[BooleanExpression]] = {}
+    for scope in traverse_scope(root):
+        select = scope.expression
+        if not isinstance(select, exp.Select) or not select.args.get("where"):
+            continue
+        local = {
+            alias.lower(): targets[id(src)]
+            for alias, src in scope.sources.items()
+            if isinstance(src, exp.Table) and id(src) in targets
+        }
+        if not local:
+            continue
+        nullable = _nullable_aliases(select)
+        has_opaque = len(local) != len(scope.sources)
+        for conjunct in _conjuncts(select.args["where"].this):
+            alias = _owner(conjunct, local, has_opaque)
+            if alias is None or alias in nullable:
+                continue
+            target = local[alias]
+            converted = _convert(conjunct, target.schema)
+            if converted is not None:
+                found.setdefault(id(target.node), []).append(converted)
+    out: dict[int, BooleanExpression] = {}
+    for key, filters in found.items():
+        combined = filters[0]
+        for f in filters[1:]:
+            combined = And(combined, f)
+        out[key] = combined
+    return out
+
+
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Paren):
+        return _conjuncts(node.this)
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _nullable_aliases(select: exp.Select) -> set[str]:
+    """Aliases on the NULL-supplying side of an outer join in this SELECT."""
+    seen: list[str] = []
+    from_ = select.args.get("from") or select.args.get("from_")
+    if from_ is not None and isinstance(from_.this, exp.Expr):
+        seen.append(from_.this.alias_or_name.lower())
+    nullable: set[str] = set()
+    for join in select.args.get("joins") or []:
+        name = join.this.alias_or_name.lower()
+        side = (join.side or "").upper()
+        if side in ("LEFT", "FULL"):
+            nullable.add(name)
+        if side in ("RIGHT", "FULL"):
+            nullable.update(seen)
+        seen.append(name)
+    return nullable
+
+
+def _owner(
+    conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: bool
+) -> str | None:
+    if conjunct.find(exp.Select, exp.Subquery, exp.AggFunc, exp.Window) is not None:
+        return None
+    owners: set[str] = set()
+    columns = list(conjunct.find_all(exp.Column))
+    if not columns:
+        return None
+    for col in columns:
+        if col.args.get("db") or col.args.get("catalog"):
+            return None
+        if col.table:
+            owners.add(col.table.lower())
+            continue
+        if has_opaque:
+            return None  # a CTE/subquery source might own this name too
+        holders = [a for a, t in local.items() if col.name.lower() in t.column_names]
+        if len(holders) != 1:
+            return None
+        owners.add(holders[0])
+    if len(owners) != 1:
+        return None
+    owner = owners.pop()
+    return owner if owner in local else None
+
+
+_DECIMALS = re.compile(r"\.(\d*?)0*$")
+
+
+def _literal_fits(conjunct: exp.Expr, schema: Schema) -> bool:
+    """Refuse numeric literals that would be rounded when bound to the column's type."""
+    from pyiceberg.types import DecimalType, IntegerType, LongType
+
+    types = {f.name.lower(): f.field_type for f in schema.fields}
+    col_types = [types.get(c.name.lower()) for c in conjunct.find_all(exp.Column)]
+    for lit in conjunct.find_all(exp.Literal):
+        if lit.is_string:
+            continue
+        text = str(lit.this)
+        if "e" in text.lower():
+            return False
+        m = _DECIMALS.search(text)
+        decimals = len(m.group(1)) if m else 0
+        for t in col_types:
+            if isinstance(t, (IntegerType, LongType)) and decimals:
+                return False
+            if isinstance(t, DecimalType) and decimals > t.scale:
+                return False
+    return True
+
+
+def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
+    from sqlglot.optimizer.simplify import simplify
+
+    from doctordata.catalog.filters import try_convert
+
+    node = conjunct.copy()
+    for col in node.find_all(exp.Column):
+        col.set("table", None)
+    try:
+        node = simplify(node)
+    except Exception:
+        node = conjunct.copy()
+        for col in node.find_all(exp.Column):
+            col.set("table", None)
+    if not _literal_fits(node, schema):
+        return None
+    return try_convert(node, schema)

@@ -1,0 +1,105 @@
+"""Name resolution: which table references are CTEs, Iceberg tables or engine-native tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from doctordata.errors import IdentifierError, NotFoundError, TableNotFoundError, suggest
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+    from doctordata.lakehouse import Lakehouse
+
+
+@dataclass
+class TableRef:
+    """One reference to an Iceberg table in the query."""
+
+    node: exp.Table
+    name: str
+    table: Table
+    alias: str
+    snapshot_id: int | None = None
+
+
+@dataclass
+class Resolution:
+    iceberg: list[TableRef] = field(default_factory=list)
+    # Names ("db.t") of engine-native tables the query reads.
+    native: list[str] = field(default_factory=list)
+
+
+def table_name(node: exp.Table) -> str:
+    """The dotted name of a table reference, as written (identifier parts joined by '.')."""
+    return ".".join(part.name for part in node.parts)
+
+
+def cte_names(root: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in root.find_all(exp.CTE)}
+
+
+def resolve(
+    lh: Lakehouse,
+    root: exp.Expr,
+    native_tables: Callable[[], set[str]] | None,
+) -> Resolution:
+    """Classify every table reference; unknown names raise TableNotFoundError with suggestions.
+
+    ``native_tables`` lists the target engine's own tables (called only when a name is not
+    an Iceberg table), or None when the engine has none.
+    """
+    ctes = cte_names(root)
+    loaded: dict[str, Any] = {}
+    natives: set[str] | None = None
+    out = Resolution()
+    for node in list(root.find_all(exp.Table)):
+        if isinstance(node.this, exp.Func) or not node.name:
+            continue  # table functions: checked by safety, passed through
+        name = table_name(node)
+        if not node.args.get("db") and name.lower() in ctes:
+            continue
+        table = _load(lh, name, loaded)
+        if table is not None:
+            out.iceberg.append(TableRef(node, name, table, node.alias_or_name))
+            continue
+        if native_tables is not None:
+            if natives is None:
+                natives = native_tables()
+            if name.lower() in natives:
+                out.native.append(name)
+                continue
+        raise TableNotFoundError(_unknown(lh, name, natives or set()))
+    return out
+
+
+def _load(lh: Lakehouse, name: str, cache: dict[str, Any]) -> Table | None:
+    if name in cache:
+        return cache[name]
+    table = None
+    if name.count(".") >= 1:
+        for candidate in dict.fromkeys((name, name.lower())):
+            try:
+                table = lh.table(candidate)
+                break
+            except (NotFoundError, IdentifierError):
+                continue
+    cache[name] = table
+    return table
+
+
+def _unknown(lh: Lakehouse, name: str, natives: set[str]) -> str:
+    try:
+        existing = lh.tables()
+    except NotFoundError:
+        existing = []
+    known = sorted({*existing, *natives})
+    hint = suggest(name, known) or suggest(name.split(".")[-1], known)
+    if "." not in name:
+        hint += " Lakehouse tables are named namespace.table (e.g. hn.items)."
+    listing = ", ".join(known[:20]) if known else "none yet"
+    return f"table {name!r} does not exist.{hint} Tables: {listing}"

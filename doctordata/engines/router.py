@@ -1,0 +1,241 @@
+"""The SQL router: one SQL statement over Iceberg tables, run on DuckDB or ClickHouse.
+
+parse (sqlglot, once) -> safety (read-only checks) -> resolve names -> time travel ->
+push WHERE conjuncts down -> plan each scan (pyiceberg plan_files) -> replace each table
+reference by the engine's scan of the planned files -> transpile -> execute -> Result.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from doctordata.engines.result import QueryStats, Result, TableScanStats
+from doctordata.errors import SQLParseError, UnsupportedSQLError
+
+if TYPE_CHECKING:
+    from doctordata.engines.base import Engine
+    from doctordata.engines.resolve import Resolution
+    from doctordata.lakehouse import Lakehouse
+
+
+class _Timer:
+    def __init__(self, stats: QueryStats) -> None:
+        self.stats = stats
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.stats.timings_ms[name] = self.stats.timings_ms.get(name, 0.0) + elapsed
+
+
+def parse(query: str, dialect: str) -> list[exp.Expr | None]:
+    """sqlglot parse; syntax errors become SQLParseError with line and column."""
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
+    if not isinstance(query, str) or not query.strip():
+        raise SQLParseError("the query is empty; pass one SQL statement, e.g. 'SELECT 1'")
+    try:
+        return list(sqlglot.parse(query, read=dialect))
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        near = first.get("highlight") if first else None
+        detail = first.get("description") or str(exc)
+        raise SQLParseError(
+            f"SQL syntax error{where}{f' near {near!r}' if near else ''}: {detail}. "
+            f"The query is read as the {dialect!r} dialect (engines.dialect in doctordata.toml)."
+        ) from None
+    except TokenError as exc:
+        raise SQLParseError(f"SQL syntax error: {exc} (dialect {dialect!r})") from None
+
+
+def choose_engine(lh: Lakehouse, engine: str | None) -> str:
+    """Explicit engine, else the config default; 'auto' is decided after resolution."""
+    from doctordata.engines import canonical_name
+
+    name = engine or lh.settings.engines.default
+    return "auto" if name == "auto" else canonical_name(name)
+
+
+def _native_lister(lh: Lakehouse, engine_name: str) -> Any:
+    from doctordata.engines import ENGINES
+
+    candidates = list(ENGINES) if engine_name == "auto" else [engine_name]
+    native_engines = [n for n in candidates if _has_native(n)]
+    if not native_engines:
+        return None
+
+    def listing() -> set[str]:
+        names: set[str] = set()
+        for n in native_engines:
+            names |= lh.engine(n).native_tables()
+        return names
+
+    return listing
+
+
+def _has_native(name: str) -> bool:
+    # Capability flags live on the class; only import it when the flag is needed.
+    import importlib
+
+    from doctordata.engines import ENGINES
+
+    module, attr = ENGINES[name][0].split(":")
+    cls = getattr(importlib.import_module(module), attr)
+    return bool(cls.capabilities.native_tables)
+
+
+def run_query(
+    lh: Lakehouse,
+    query: str,
+    *,
+    engine: str | None = None,
+    as_of: Any = None,
+    explain: bool = False,
+    read_only: bool = True,
+) -> Result:
+    """Run one SQL statement over the lakehouse; see the module docstring for the phases.
+
+    Example::
+
+        run_query(lh, "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate >= '1998-01-01'")
+    """
+    from doctordata.engines import safety
+    from doctordata.engines.resolve import resolve
+
+    engine_name = choose_engine(lh, engine)
+    stats = QueryStats(engine=engine_name, sql=query)
+    timer = _Timer(stats)
+    dialect = lh.settings.engines.dialect
+    with timer.phase("parse"):
+        statements = parse(query, dialect)
+    with timer.phase("safety"):
+        if read_only:
+            root = safety.check_statements(statements)
+            safety.check_query(root, lh.tiers.values())
+        else:
+            real = [s for s in statements if s is not None]
+            if len(real) != 1:
+                raise SQLParseError(f"expected exactly one SQL statement, got {len(real)}")
+            root = real[0]
+    with timer.phase("resolve"):
+        resolution = resolve(lh, root, _native_lister(lh, engine_name))
+    if engine_name == "auto":
+        engine_name = "clickhouse" if resolution.native else "duckdb"
+        stats.engine = engine_name
+    eng = lh.engine(engine_name)
+    scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
+    try:
+        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch)
+        stats.translated_sql = sql
+        stats.scans = timer.stats.scans
+        if explain:
+            with timer.phase("explain"):
+                plan_text = eng.explain(sql)
+            import pyarrow as pa
+
+            table = pa.table({"explain": plan_text.splitlines()})
+            return Result(table, stats, plan=plan_text)
+        with timer.phase("execute"):
+            table = eng.execute(sql)
+        stats.rows = table.num_rows
+        return Result(table, stats)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _build_sql(
+    lh: Lakehouse,
+    eng: Engine,
+    root: exp.Expr,
+    resolution: Resolution,
+    as_of: Any,
+    timer: _Timer,
+    scratch: Any,
+) -> str:
+    from doctordata.engines.pushdown import PushdownTarget, pushdown_filters
+    from doctordata.engines.scan import plan_scan
+    from doctordata.engines.timetravel import snapshot_for
+
+    with timer.phase("plan"):
+        for ref in resolution.iceberg:
+            ref.snapshot_id = snapshot_for(ref.table, ref.node, as_of)
+        targets = {
+            id(ref.node): PushdownTarget(ref.node, _schema_at(ref.table, ref.snapshot_id))
+            for ref in resolution.iceberg
+        }
+        filters = pushdown_filters(root, targets)
+        plans = []
+        for ref in resolution.iceberg:
+            row_filter = filters.get(id(ref.node))
+            plan = plan_scan(ref.name, ref.table, row_filter, ref.snapshot_id, scratch)
+            plans.append(plan)
+            timer.stats.scans.append(
+                TableScanStats(
+                    table=ref.name,
+                    alias=ref.alias,
+                    snapshot_id=ref.snapshot_id,
+                    row_filter=str(row_filter) if row_filter is not None else "AlwaysTrue()",
+                    files_planned=len(plan.files),
+                    files_skipped=plan.files_skipped,
+                    bytes_planned=plan.bytes_planned,
+                    delete_files=plan.delete_files,
+                    planning_ms=plan.planning_ms,
+                )
+            )
+    with timer.phase("transpile"):
+        token = secrets.token_hex(6)
+        scans: dict[str, str] = {}
+        for i, (ref, plan) in enumerate(zip(resolution.iceberg, plans, strict=True)):
+            placeholder = f"__dd_scan_{i}_{token}"
+            scans[placeholder] = eng.scan(plan)
+            alias = ref.node.args.get("alias") or exp.TableAlias(
+                this=exp.to_identifier(ref.node.name, quoted=True)
+            )
+            ref.node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
+        for col in root.find_all(exp.Column):
+            # db-qualified columns (ns.t.col) now refer to the alias only.
+            if col.args.get("db") is not None:
+                col.set("db", None)
+                col.set("catalog", None)
+        sql = _transpile(root, eng.dialect)
+        if scans:
+            pattern = re.compile("|".join(re.escape(p) for p in scans))
+            sql = pattern.sub(lambda m: scans[m.group(0)], sql)
+    return sql
+
+
+def _schema_at(table: Any, snapshot_id: int | None) -> Any:
+    if snapshot_id is None:
+        return table.schema()
+    snap = table.metadata.snapshot_by_id(snapshot_id)
+    if snap is not None and snap.schema_id is not None:
+        for schema in table.metadata.schemas:
+            if schema.schema_id == snap.schema_id:
+                return schema
+    return table.schema()
+
+
+def _transpile(root: exp.Expr, dialect: str) -> str:
+    from sqlglot.errors import ErrorLevel, UnsupportedError
+
+    try:
+        return root.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise UnsupportedSQLError(
+            f"the query cannot run on {dialect}: {exc}. Rewrite that part, or choose "
+            "another engine (engine='duckdb' or 'clickhouse')."
+        ) from None
