@@ -92,6 +92,10 @@ class TierUnavailableError(StorageError):
     """A tier failed a pre-flight check (missing, unmounted, not writable, bad credentials)."""
 
 
+class TierNotFoundError(NotFoundError):
+    """A tier name is not configured in [tiers]."""
+
+
 class ChecksumMismatchError(StorageError):
     """A copied file does not match its source."""
 
@@ -116,12 +120,24 @@ class BackupError(DoctorDataError, RuntimeError):
     pass
 
 
+class BackupNotFoundError(BackupError, LookupError):
+    """No backup with that id (or no complete backup at all) on the target."""
+
+
 class IntegrityError(DoctorDataError, RuntimeError):
     """A file is missing, has the wrong size or checksum, or the metadata chain is broken."""
 
 
 class IngestError(DoctorDataError, RuntimeError):
     pass
+
+
+class TransformError(DoctorDataError, RuntimeError):
+    """A dbt invocation failed; ``failed_nodes`` names the models/tests that failed."""
+
+    def __init__(self, message: str, failed_nodes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failed_nodes = list(failed_nodes or [])
 
 
 def suggest(name: str, candidates: Iterable[str], n: int = 3) -> str:

@@ -1,0 +1,233 @@
+"""Where backups live: ``<tier>/backups/`` with a content-addressed object store.
+
+    <tier>/backups/objects/ab/abcdef...   every file ever backed up, named by its sha256
+    <tier>/backups/tmp/<uuid>             objects being written (renamed when complete)
+    <tier>/backups/<id>/started.json      written when a backup starts
+    <tier>/backups/<id>/manifest.json     written last, atomically: the backup exists
+
+A file already in the store is never copied again (incremental). An object appears under
+its final name only once fully written (local: rename; S3: a single PUT), so a backup
+killed midway leaves at most temp files and objects no manifest names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+BACKUPS_DIR = "backups"
+OBJECTS_DIR = "objects"
+TMP_DIR = "tmp"
+MANIFEST_NAME = "manifest.json"
+STARTED_NAME = "started.json"
+CHUNK = 8 * 1024 * 1024
+
+ProgressFn = Callable[[int], None]
+
+
+def _is_local(fs: AbstractFileSystem) -> bool:
+    protocol = fs.protocol
+    names = protocol if isinstance(protocol, tuple | list) else (protocol,)
+    return "file" in names or "local" in names
+
+
+def _open_read(fs: AbstractFileSystem, path: str) -> BinaryIO:
+    if _is_local(fs):
+        return open(path, "rb")  # the caller closes it
+    f: BinaryIO = fs.open(path, "rb", block_size=CHUNK)
+    return f
+
+
+def hash_stream(src: BinaryIO, on_bytes: ProgressFn | None = None) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := src.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if on_bytes:
+            on_bytes(len(chunk))
+    return digest.hexdigest(), size
+
+
+def hash_file(
+    fs: AbstractFileSystem, path: str, on_bytes: ProgressFn | None = None
+) -> tuple[str, int]:
+    """(sha256 hex, size) of a file, read once in large chunks."""
+    with _open_read(fs, path) as src:
+        return hash_stream(src, on_bytes)
+
+
+@dataclass
+class BackupTarget:
+    """The ``backups`` directory of one tier (or of an explicit path/URL)."""
+
+    fs: AbstractFileSystem
+    base: str  # path as ``fs`` sees it
+    url: str  # the same place as a URL, for messages and reports
+    durable: bool = True  # fsync objects and manifests (local filesystems)
+
+    @property
+    def local(self) -> bool:
+        return _is_local(self.fs)
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.base.rstrip("/"), *parts])
+
+    def object_path(self, sha: str) -> str:
+        return self.path(OBJECTS_DIR, sha[:2], sha)
+
+    def backup_dir(self, backup_id: str) -> str:
+        return self.path(backup_id)
+
+    # -- listing -----------------------------------------------------------------------
+    def list_objects(self) -> dict[str, int]:
+        """sha256 -> size of every complete object."""
+        root = self.path(OBJECTS_DIR)
+        if not self.fs.exists(root):
+            return {}
+        found = self.fs.find(root, detail=True)
+        return {p.rsplit("/", 1)[-1]: int(info.get("size") or 0) for p, info in found.items()}
+
+    def object_infos(self) -> dict[str, dict[str, Any]]:
+        root = self.path(OBJECTS_DIR)
+        if not self.fs.exists(root):
+            return {}
+        found = self.fs.find(root, detail=True)
+        return {p.rsplit("/", 1)[-1]: dict(info, name=p) for p, info in found.items()}
+
+    def backup_ids(self) -> list[str]:
+        if not self.fs.exists(self.base):
+            return []
+        names = []
+        for entry in self.fs.ls(self.base, detail=True):
+            name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            if entry.get("type") == "directory" and name not in (OBJECTS_DIR, TMP_DIR):
+                names.append(name)
+        return sorted(names)
+
+    # -- writing -----------------------------------------------------------------------
+    def ensure(self) -> None:
+        if self.local:
+            self.fs.makedirs(self.path(OBJECTS_DIR), exist_ok=True)
+            self.fs.makedirs(self.path(TMP_DIR), exist_ok=True)
+
+    def store(
+        self,
+        src_fs: AbstractFileSystem,
+        src_path: str,
+        existing: dict[str, int],
+        on_bytes: ProgressFn | None = None,
+    ) -> tuple[str, int, bool]:
+        """Copy one file into the store; (sha256, size, copied?). Reads the source once
+        on local targets (hash while writing), twice on S3 (hash, then upload if new)."""
+        if self.local:
+            return self._store_local(src_fs, src_path, existing, on_bytes)
+        sha, size = hash_file(src_fs, src_path, on_bytes)
+        if sha in existing:
+            return sha, size, False
+        with _open_read(src_fs, src_path) as src, self.fs.open(self.object_path(sha), "wb") as dst:
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+        existing[sha] = size
+        return sha, size, True
+
+    def _store_local(
+        self,
+        src_fs: AbstractFileSystem,
+        src_path: str,
+        existing: dict[str, int],
+        on_bytes: ProgressFn | None,
+    ) -> tuple[str, int, bool]:
+        tmp = self.path(TMP_DIR, uuid.uuid4().hex)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with _open_read(src_fs, src_path) as src, open(tmp, "wb") as dst:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+                    if on_bytes:
+                        on_bytes(len(chunk))
+                if self.durable:
+                    dst.flush()
+                    os.fsync(dst.fileno())
+            sha = digest.hexdigest()
+            if sha in existing:
+                os.unlink(tmp)
+                return sha, size, False
+            final = self.object_path(sha)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(tmp, final)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        existing[sha] = size
+        return sha, size, True
+
+    def put_bytes(self, sha: str, data: bytes, existing: dict[str, int]) -> bool:
+        """Store small in-memory content (the catalog copy) under its hash."""
+        if sha in existing:
+            return False
+        self.write_atomic(self.object_path(sha), data)
+        existing[sha] = len(data)
+        return True
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        """Write ``path`` so readers see all of it or nothing (temp + rename; S3: one PUT)."""
+        if not self.local:
+            self.fs.pipe_file(path, data)
+            return
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                if self.durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            if self.durable:
+                _fsync_dir(os.path.dirname(path))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def write_json(self, path: str, value: Any) -> None:
+        self.write_atomic(path, json.dumps(value, indent=1, sort_keys=True).encode())
+
+    # -- reading -----------------------------------------------------------------------
+    def read_json(self, path: str) -> Any:
+        with self.fs.open(path, "rb") as fh:
+            return json.loads(fh.read())
+
+    def open_object(self, sha: str) -> BinaryIO:
+        return _open_read(self.fs, self.object_path(sha))
+
+    def iter_object(self, sha: str) -> Iterator[bytes]:
+        with self.open_object(sha) as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    # -- deleting ----------------------------------------------------------------------
+    def remove(self, path: str, recursive: bool = False) -> None:
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=recursive)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
