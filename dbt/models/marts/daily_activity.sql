@@ -1,0 +1,28 @@
+{{ config(
+    materialized='incremental',
+    unique_key='activity_day',
+    incremental_strategy=replace_by_key_strategy(),
+) }}
+
+-- One row per day. Incremental: each run recomputes the newest day already built (items
+-- arrive late) and every later day; earlier days are kept as they are.
+with items as (
+    select created_day, item_type, author, score
+    from {{ ref('stg_items') }}
+    {% if is_incremental() %}
+    where created_day >= (select max(activity_day) from {{ this }})
+    {% endif %}
+)
+
+select
+    created_day as activity_day,
+    {{ bigint('count(*)') }} as items,
+    {{ bigint("sum(case when item_type = 'story' then 1 else 0 end)") }} as stories,
+    {{ bigint("sum(case when item_type = 'comment' then 1 else 0 end)") }} as comments,
+    {{ bigint("sum(case when item_type = 'job' then 1 else 0 end)") }} as jobs,
+    {{ bigint("sum(case when item_type = 'poll' then 1 else 0 end)") }} as polls,
+    {{ bigint('count(distinct author)') }} as active_users,
+    {{ bigint("sum(case when item_type = 'story' then coalesce(score, 0) else 0 end)") }}
+        as story_points
+from items
+group by created_day

@@ -1,0 +1,19 @@
+-- Domains that stories and job posts link to.
+with links as (
+    select domain, 'story' as kind, score, author, created_day from {{ ref('stg_stories') }}
+    union all
+    select domain, 'job' as kind, score, author, created_day from {{ ref('stg_jobs') }}
+)
+
+select
+    domain,
+    {{ bigint('count(*)') }} as links,
+    {{ bigint("sum(case when kind = 'story' then 1 else 0 end)") }} as stories,
+    {{ bigint("sum(case when kind = 'job' then 1 else 0 end)") }} as jobs,
+    {{ bigint('sum(score)') }} as total_score,
+    {{ bigint('count(distinct author)') }} as authors,
+    min(created_day) as first_seen_day,
+    max(created_day) as last_seen_day
+from links
+where domain is not null
+group by domain

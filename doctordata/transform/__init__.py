@@ -1,0 +1,25 @@
+"""dbt adapter: generated profiles, a dbt-duckdb plugin over the Iceberg catalog, a runner.
+
+    from doctordata.transform import run_dbt
+    run = run_dbt(lh, ["build"])                 # dbt-duckdb, marts -> Iceberg `marts.*`
+    run = run_dbt(lh, ["build"], target="clickhouse")
+
+Nothing here is imported by ``import doctordata``; dbt loads only when a run starts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from doctordata.transform.runner import DbtRun, run_dbt
+
+__all__ = ["DbtRun", "run_dbt"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from doctordata.transform import runner
+
+        return getattr(runner, name)
+    raise AttributeError(name)
