@@ -130,7 +130,9 @@ def _snapshot_sql(uri: str, catalog_name: str) -> CatalogSnapshot:
             params = {"c": catalog_name}
             if "iceberg_tables" in names:
                 for ns, tbl, loc, prev in conn.execute(text(_TABLES_SQL.format(p=":c")), params):
-                    tables.append(_table_row(str(ns), str(tbl), str(loc), prev))
+                    tables.append(
+                        _table_row(str(ns), str(tbl), str(loc), None if prev is None else str(prev))
+                    )
             if "iceberg_namespace_properties" in names:
                 for ns, key, value in conn.execute(text(_NAMESPACES_SQL.format(p=":c")), params):
                     namespaces.setdefault(str(ns), {})[str(key)] = str(value)
