@@ -1,0 +1,224 @@
+"""`doctordata backup [list|verify|prune]`, `doctordata restore`, `doctordata verify`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from doctordata.commands import human_bytes, open_lakehouse
+
+TO_HELP = "Tier name from doctordata.toml, or a directory / s3:// URL."
+
+
+def _to(ctx: click.Context, value: str | None) -> str:
+    """A subcommand's --to, else the group's (`backup --to s3 list` == `backup list --to s3`)."""
+    if value is not None:
+        return value
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    return str(parent.get("to") or "nas")
+
+
+def _progress(no_progress: bool) -> bool | None:
+    return False if no_progress else None  # None: bars only when stderr is a terminal
+
+
+@click.group(invoke_without_command=True)
+@click.option("--to", default="nas", show_default=True, help=TO_HELP)
+@click.option("--endpoint", default=None, help="S3 endpoint when --to is an s3:// URL.")
+@click.option("--workers", default=4, show_default=True, help="Files copied in parallel.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def backup(
+    ctx: click.Context, to: str, endpoint: str | None, workers: int, no_progress: bool
+) -> None:
+    """Back up catalog, metadata and data files to a tier (incremental).
+
+    \b
+      doctordata backup --to nas          run a backup
+      doctordata backup list              backups on the tier
+      doctordata backup verify [ID]       re-read and checksum a backup (default: latest)
+      doctordata backup prune --keep-last 7
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from doctordata.catalog.backup import backup as run_backup
+
+    lh = open_lakehouse(ctx)
+    report = run_backup(lh, to, progress=_progress(no_progress), workers=workers, endpoint=endpoint)
+    click.echo(str(report))
+    if report.missing:
+        ctx.exit(1)
+
+
+@backup.command("list")
+@click.option("--to", default=None, help=TO_HELP)
+@click.option("--all", "show_all", is_flag=True, help="Also show partial (interrupted) backups.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def list_cmd(ctx: click.Context, to: str | None, show_all: bool, as_json: bool) -> None:
+    """List backups on a tier, oldest first."""
+    from dataclasses import asdict
+
+    from doctordata.catalog.backup import list_backups
+
+    lh = open_lakehouse(ctx)
+    target = _to(ctx, to)
+    infos = list_backups(
+        lh,
+        target,
+        include_incomplete=show_all,
+        endpoint=ctx.parent.params.get("endpoint") if ctx.parent else None,
+    )
+    if as_json:
+        click.echo(json.dumps([asdict(i) for i in infos], indent=1))
+        return
+    if not infos:
+        click.echo(f"no backups on {target!r}; make one with `doctordata backup --to {target}`")
+        return
+    for i in infos:
+        state = "" if i.complete else "  (INCOMPLETE: interrupted, not restorable)"
+        click.echo(
+            f"{i.id}  {i.created_at or '-':25}  {i.tables:3} tables  {i.files:6} files  "
+            f"{human_bytes(i.bytes):>10}{state}"
+        )
+
+
+@backup.command("verify")
+@click.argument("backup_id", required=False)
+@click.option("--to", default=None, help=TO_HELP)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def verify_backup_cmd(
+    ctx: click.Context, backup_id: str | None, to: str | None, no_progress: bool
+) -> None:
+    """Re-read and checksum every file of a backup (BACKUP_ID, path or URL; default latest)."""
+    from doctordata.catalog.backup import verify_backup
+
+    lh = None if backup_id and "/" in backup_id else open_lakehouse(ctx)
+    report = verify_backup(
+        lh,
+        backup_id,
+        to=_to(ctx, to),
+        progress=_progress(no_progress),
+        endpoint=ctx.parent.params.get("endpoint") if ctx.parent else None,
+    )
+    click.echo(str(report))
+    if not report.ok:
+        ctx.exit(1)
+
+
+@backup.command("prune")
+@click.option("--to", default=None, help=TO_HELP)
+@click.option("--keep-last", type=int, default=None, help="Keep the newest N backups.")
+@click.option("--older-than", default=None, help="Only delete backups older than this (30d).")
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted.")
+@click.pass_context
+def prune_cmd(
+    ctx: click.Context, to: str | None, keep_last: int | None, older_than: str | None, dry_run: bool
+) -> None:
+    """Delete old backups and the stored files only they needed."""
+    from doctordata.catalog.backup import prune
+
+    lh = open_lakehouse(ctx)
+    report = prune(lh, _to(ctx, to), keep_last=keep_last, older_than=older_than, dry_run=dry_run)
+    click.echo(str(report))
+
+
+def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not name or not url:
+            raise click.BadParameter(
+                f"{value!r}: use NAME=URL, e.g. nas=file:///mnt/nas2/lake", param_hint="--tier"
+            )
+        out[name] = url
+    return out
+
+
+@click.command()
+@click.argument("backup_ref")
+@click.argument("root", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Restore into a non-empty ROOT.")
+@click.option(
+    "--tier",
+    "tiers",
+    multiple=True,
+    help="Put a tier elsewhere: NAME=URL (repeatable). Default: all below ROOT.",
+)
+@click.option("--in-place", is_flag=True, help="Put every file back at its original location.")
+@click.option(
+    "--from",
+    "from_",
+    default="nas",
+    show_default=True,
+    help="Tier holding BACKUP_REF when it is an id or 'latest'.",
+)
+@click.option("--endpoint", default=None, help="S3 endpoint when BACKUP_REF is an s3:// URL.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def restore(
+    ctx: click.Context,
+    backup_ref: str,
+    root: str,
+    force: bool,
+    tiers: tuple[str, ...],
+    in_place: bool,
+    from_: str,
+    endpoint: str | None,
+    no_progress: bool,
+) -> None:
+    """Restore BACKUP_REF (a backup directory path/URL, an id, or 'latest') into ROOT."""
+    from doctordata.catalog.backup import open_backup
+    from doctordata.catalog.restore import ORIGINAL
+    from doctordata.catalog.restore import restore as run_restore
+
+    if "/" not in backup_ref:
+        lh = open_lakehouse(ctx)
+        target, manifest = open_backup(backup_ref, lh=lh, to=from_, endpoint=endpoint)
+        backup_ref = f"{target.url}/{manifest.id}"
+        if endpoint is None and from_ in lh.tiers:
+            endpoint = lh.tiers[from_].endpoint
+    mapping: Any = ORIGINAL if in_place else _tier_map(tiers)
+    report = run_restore(
+        backup_ref,
+        root,
+        force=force,
+        tiers=mapping,
+        endpoint=endpoint,
+        progress=_progress(no_progress),
+    )
+    click.echo(str(report))
+
+
+@click.command()
+@click.option("--table", default=None, help="Check one table (ns.table) only.")
+@click.option("--no-orphans", is_flag=True, help="Skip the orphan-file scan.")
+@click.option(
+    "--orphan-min-age",
+    default="1h",
+    show_default=True,
+    help="Younger unreferenced files are writes in flight, not orphans.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def verify(
+    ctx: click.Context, table: str | None, no_orphans: bool, orphan_min_age: str, as_json: bool
+) -> None:
+    """Check that every referenced file exists with its size; report orphans and small files."""
+    from dataclasses import asdict
+
+    from doctordata.catalog.integrity import verify as run_verify
+
+    lh = open_lakehouse(ctx)
+    report = run_verify(lh, table=table, orphans=not no_orphans, orphan_min_age=orphan_min_age)
+    if as_json:
+        data = asdict(report)
+        data["ok"] = report.ok
+        click.echo(json.dumps(data, indent=1))
+    else:
+        click.echo(str(report))
+    if not report.ok:
+        ctx.exit(1)
