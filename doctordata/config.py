@@ -25,6 +25,7 @@ ROOT_ENV = "DOCTORDATA_ROOT"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
 
 
@@ -135,7 +136,8 @@ class PolicyConfig(_Model):
     column: str | None = None
     # Age threshold, e.g. "90d", "2y".
     older_than: str | None = None
-    # Keep the source tier below this many bytes ("400GB"): move oldest first.
+    # Keep the tier before `to` below this many bytes of table data ("400GB") or this
+    # share of its disk ("80%"): move oldest first.
     keep_below: str | None = None
     # Destination tier name.
     to: str
@@ -150,7 +152,7 @@ class PolicyConfig(_Model):
     @field_validator("keep_below")
     @classmethod
     def _size(cls, v: str | None) -> str | None:
-        if v is not None:
+        if v is not None and not _PERCENT.match(v):
             parse_size(v)
         return v
 

@@ -61,6 +61,29 @@ class Tier:
         root = self.root.rstrip("/") + "/"
         return loc.startswith(root)
 
+    def relative(self, location: str) -> str:
+        """The part of ``location`` below this tier's root ('ns.db/t/data/x.parquet')."""
+        if not self.contains(location):
+            raise ValueError(f"{location} is not on tier {self.name!r} ({self.url})")
+        return self.fs_path(location)[len(self.root.rstrip("/")) + 1 :]
+
+    def fs_path(self, location: str) -> str:
+        """``location`` as this tier's fsspec filesystem names it (a path, or bucket/key)."""
+        parts = urlsplit(location)
+        if self.is_local:
+            return parts.path if parts.scheme == "file" else location
+        return f"{parts.netloc}{parts.path}" if parts.scheme else location
+
+    def location(self, relative: str, *, like: str | None = None) -> str:
+        """The full location of ``relative`` on this tier.
+
+        Local files keep the style of ``like`` (a bare path or a file:// URL), so a moved
+        file is spelled the way pyiceberg spelled the original.
+        """
+        if self.is_local and like is not None and not like.startswith("file:"):
+            return f"{self.root.rstrip('/')}/{relative.lstrip('/')}"
+        return self.join(relative)
+
     def storage_options(self) -> dict[str, Any]:
         """fsspec/pyiceberg options for this tier; S3 keys come from the environment only."""
         if self.is_local:

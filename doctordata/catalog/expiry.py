@@ -1,0 +1,90 @@
+"""Snapshot expiry that also deletes the files only the expired snapshots referenced.
+
+pyiceberg's ``expire_snapshots`` edits metadata only; the data files, manifests and
+manifest lists it leaves behind are ours to delete. A file is deleted only if a retained
+snapshot does not reference it, comparing the references before and after the commit
+(files written meanwhile by other processes are in neither set, so never touched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from doctordata.catalog.reachability import snapshot_references, table_references
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+    from doctordata.lakehouse import Lakehouse
+
+
+@dataclass
+class ExpiryResult:
+    expired: list[int] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # path -> bytes (deleted files)
+
+    @property
+    def bytes_freed(self) -> int:
+        return sum(self.sizes.values())
+
+
+def file_size(lh: Lakehouse, path: str) -> int:
+    """Size of a file on any tier (0 if it is already gone)."""
+    from doctordata.storage.policy import tier_of
+
+    tier = tier_of(path, lh.tiers)
+    if tier is None:
+        return 0
+    try:
+        return int(tier.fs.size(tier.fs_path(path)))
+    except (OSError, ValueError):
+        return 0
+
+
+def snapshots_to_expire(table: Table, *, older_than_s: float, retain_last: int) -> list[int]:
+    """Snapshots older than the age limit, except the newest ``retain_last`` and any
+    branch head or tag."""
+    cutoff_ms = (time.time() - older_than_s) * 1000
+    protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
+    by_age = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms, reverse=True)
+    keep = {s.snapshot_id for s in by_age[: max(retain_last, 0)]}
+    return [
+        s.snapshot_id
+        for s in by_age
+        if s.timestamp_ms < cutoff_ms and s.snapshot_id not in keep | protected
+    ]
+
+
+def expire_and_delete(
+    lh: Lakehouse, table: Table, snapshot_ids: list[int], *, dry_run: bool = False
+) -> ExpiryResult:
+    """Expire ``snapshot_ids`` and delete every file no retained snapshot references."""
+    from doctordata.storage.transfer import crash_point
+
+    result = ExpiryResult(expired=list(snapshot_ids))
+    if not snapshot_ids:
+        return result
+    before = table_references(table)
+    if dry_run:
+        ids = set(snapshot_ids)
+        after = snapshot_references(
+            table, [s for s in table.metadata.snapshots if s.snapshot_id not in ids]
+        )
+    else:
+        table.maintenance.expire_snapshots().by_ids(snapshot_ids).commit()
+        table.refresh()
+        after = table_references(table)
+    kept = after.all()
+    gone = sorted((before.data | before.manifests | before.manifest_lists) - kept)
+    for path in gone:
+        result.sizes[path] = file_size(lh, path)
+        if not dry_run:
+            crash_point("delete")
+            with contextlib.suppress(FileNotFoundError):
+                table.io.delete(path)
+        result.deleted.append(path)
+    return result

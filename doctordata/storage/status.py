@@ -1,0 +1,87 @@
+"""Where a lakehouse's bytes are: files and bytes per tier per table, free space per tier.
+
+"live" files are those the current snapshot reads; "retained" files only older snapshots
+reference (old copies kept for time travel until expiry frees them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from doctordata.storage.checks import free_bytes
+
+if TYPE_CHECKING:
+    from doctordata.lakehouse import Lakehouse
+
+
+@dataclass
+class TierUsage:
+    table: str
+    tier: str  # "(outside)" for files under no configured tier
+    live_files: int = 0
+    live_bytes: int = 0
+    retained_files: int = 0
+    retained_bytes: int = 0
+
+
+@dataclass
+class TierStatus:
+    rows: list[TierUsage] = field(default_factory=list)
+    free: dict[str, int | None] = field(default_factory=dict)  # None: unbounded (S3)
+
+    def totals(self) -> dict[str, tuple[int, int]]:
+        """tier -> (live files, live bytes) over every table."""
+        out: dict[str, tuple[int, int]] = {}
+        for row in self.rows:
+            files, nbytes = out.get(row.tier, (0, 0))
+            out[row.tier] = (files + row.live_files, nbytes + row.live_bytes)
+        return out
+
+    def usage(self, table: str, tier: str) -> TierUsage:
+        for row in self.rows:
+            if row.table == table and row.tier == tier:
+                return row
+        return TierUsage(table, tier)
+
+
+def tier_status(lh: Lakehouse) -> TierStatus:
+    """Files and bytes per tier per table, and free space per tier."""
+    from doctordata.storage.policy import tier_of
+
+    status = TierStatus(free={name: free_bytes(tier) for name, tier in lh.tiers.items()})
+    for name in lh.tables():
+        table = lh.table(name)
+        rows: dict[str, TierUsage] = {}
+        current = table.current_snapshot()
+        seen: set[str] = set()
+        snapshots = sorted(
+            table.metadata.snapshots,
+            key=lambda s: current is not None and s.snapshot_id == current.snapshot_id,
+            reverse=True,
+        )
+        for snap in snapshots:
+            is_current = current is not None and snap.snapshot_id == current.snapshot_id
+            for manifest in snap.manifests(table.io):
+                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                    f = entry.data_file
+                    if f.file_path in seen:
+                        continue
+                    seen.add(f.file_path)
+                    tier = tier_of(f.file_path, lh.tiers)
+                    key = tier.name if tier else "(outside)"
+                    row = rows.setdefault(key, TierUsage(name, key))
+                    if is_current:
+                        row.live_files += 1
+                        row.live_bytes += f.file_size_in_bytes
+                    else:
+                        row.retained_files += 1
+                        row.retained_bytes += f.file_size_in_bytes
+        status.rows += [rows[k] for k in sorted(rows, key=_tier_order(lh))]
+    return status
+
+
+def _tier_order(lh: Lakehouse) -> Callable[[str], int]:
+    order = {name: i for i, name in enumerate(lh.tiers)}
+    return lambda name: order.get(name, len(order))

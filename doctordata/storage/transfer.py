@@ -1,0 +1,177 @@
+"""Copy one file between tiers: temporary name, fsync, verify size + checksum, rename.
+
+The copy is hashed as it streams out of the source, then read back from the destination
+and hashed again; only a copy whose size and checksum both match is renamed to its final
+name. A crash at any point leaves the source untouched and at most a temporary or
+uncommitted copy, which the mover's journal lets the next run remove.
+
+Test hooks (environment, used by the crash and corruption tests; inert otherwise):
+``DOCTORDATA_TEST_KILL_AT=<step>[:<n>]`` SIGKILLs this process at the n-th time it
+reaches ``step`` (copy, verify, rename, commit, committed, delete);
+``DOCTORDATA_TEST_CORRUPT=<substring>`` flips one byte of any temporary copy whose
+path contains the substring, on disk, before it is verified.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from doctordata.errors import ChecksumMismatchError
+
+if TYPE_CHECKING:
+    from doctordata.storage.tier import Tier
+
+CHUNK = 8 * 1024 * 1024
+TMP_SUFFIX = ".dd-tmp"
+KILL_ENV = "DOCTORDATA_TEST_KILL_AT"
+CORRUPT_ENV = "DOCTORDATA_TEST_CORRUPT"
+
+_hook_lock = threading.Lock()
+_hook_counts: dict[str, int] = {}
+
+
+def crash_point(step: str) -> None:
+    """SIGKILL ourselves here if the crash test asked for it (real kill, no cleanup runs)."""
+    spec = os.environ.get(KILL_ENV)
+    if not spec:
+        return
+    name, _, nth = spec.partition(":")
+    if name != step:
+        return
+    with _hook_lock:
+        _hook_counts[step] = _hook_counts.get(step, 0) + 1
+        hit = _hook_counts[step] == int(nth or 1)
+    if hit:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def tmp_name(dst_path: str) -> str:
+    """The temporary name a copy to ``dst_path`` is written under (deterministic, so a
+    later run can find it)."""
+    head, _, base = dst_path.rpartition("/")
+    return f"{head}/.{base}{TMP_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Copied:
+    size: int
+    crc32: int
+
+
+def _corrupt_if_asked(tier: Tier, tmp: str) -> None:
+    needle = os.environ.get(CORRUPT_ENV)
+    if not needle or needle not in tmp:
+        return
+    fs_path = tier.fs_path(tmp)
+    if tier.is_local:
+        with open(fs_path, "r+b") as fh:
+            first = fh.read(1)
+            fh.seek(0)
+            fh.write(bytes([first[0] ^ 0xFF]) if first else b"x")
+            fh.flush()
+            os.fsync(fh.fileno())
+    else:
+        data = bytearray(tier.fs.cat_file(fs_path))
+        data[0] ^= 0xFF
+        tier.fs.pipe_file(fs_path, bytes(data))
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stream(
+    src: Tier, src_path: str, dst: Tier, tmp: str, progress: Callable[[int], None]
+) -> Copied:
+    crc, size = 0, 0
+    src_fs_path, tmp_fs_path = src.fs_path(src_path), dst.fs_path(tmp)
+    if dst.is_local:
+        os.makedirs(os.path.dirname(tmp_fs_path), exist_ok=True)
+    with src.fs.open(src_fs_path, "rb") as reader, dst.fs.open(tmp_fs_path, "wb") as writer:
+        while chunk := reader.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            writer.write(chunk)
+            progress(len(chunk))
+            crash_point("copy")
+        if dst.is_local:
+            writer.flush()
+            os.fsync(writer.fileno())
+    return Copied(size, crc)
+
+
+def _checksum(tier: Tier, path: str) -> Copied:
+    crc, size = 0, 0
+    with tier.fs.open(tier.fs_path(path), "rb") as reader:
+        while chunk := reader.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return Copied(size, crc)
+
+
+def remove_quietly(tier: Tier, path: str) -> bool:
+    """Delete a file if it exists; True if something was deleted."""
+    try:
+        tier.fs.rm_file(tier.fs_path(path))
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _rename(src: Tier, src_path: str, dst: Tier, tmp: str, final: str) -> None:
+    if dst.is_local:
+        final_fs = dst.fs_path(final)
+        os.replace(dst.fs_path(tmp), final_fs)
+        _fsync_dir(os.path.dirname(final_fs))
+        if src.is_local:
+            # Keep the modification time: file-age policies must see the data's age, not
+            # the day it moved.
+            st = os.stat(src.fs_path(src_path))
+            os.utime(final_fs, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:
+        dst.fs.mv(dst.fs_path(tmp), dst.fs_path(final))
+
+
+def copy_verified(
+    src: Tier,
+    src_path: str,
+    dst: Tier,
+    dst_path: str,
+    *,
+    expected_size: int,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Copied:
+    """Copy ``src_path`` to ``dst_path`` safely; raise ChecksumMismatchError (copy removed)
+    if the copy does not match the source or the catalog's recorded size."""
+    tmp = tmp_name(dst_path)
+    crash_point("copy")
+    copied = _stream(src, src_path, dst, tmp, progress)
+    _corrupt_if_asked(dst, tmp)
+    crash_point("verify")
+    if copied.size != expected_size:
+        remove_quietly(dst, tmp)
+        raise ChecksumMismatchError(
+            f"{src_path} is {copied.size} bytes but the catalog records {expected_size}; "
+            "the source file changed or is damaged (run `doctordata verify`)"
+        )
+    back = _checksum(dst, tmp)
+    if back != copied:
+        remove_quietly(dst, tmp)
+        raise ChecksumMismatchError(
+            f"the copy of {src_path} on tier {dst.name!r} does not match the source "
+            f"(crc32 {back.crc32:08x} != {copied.crc32:08x}, {back.size} vs {copied.size} "
+            "bytes); the copy was discarded and the file stays where it is"
+        )
+    crash_point("rename")
+    _rename(src, src_path, dst, tmp, dst_path)
+    return copied
