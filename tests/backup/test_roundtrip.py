@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.backup.conftest import TABLES, data_file_hashes, rows
-
 import doctordata as dd
 from doctordata.catalog.backup import list_backups, verify_backup
 from doctordata.errors import BackupError, BackupNotFoundError, ConfigError
+from tests.backup.lakes import TABLES, data_file_hashes, rows
 
 
 def _history(lh: Any, name: str) -> dict[int, Any]:
