@@ -1,0 +1,310 @@
+"""Health checks behind `doctordata doctor`, usable from Python too.
+
+    from doctordata.health import run_checks
+    failed = [c for c in run_checks(lh) if c.failed]
+
+Each check returns rows; a row is OK, FAIL (with a fix) or SKIP (not applicable here).
+Checks never raise: whatever goes wrong becomes a FAIL row that names the thing.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from doctordata.config import mask_url
+
+if TYPE_CHECKING:
+    from doctordata.lakehouse import Lakehouse
+
+Status = Literal["OK", "FAIL", "SKIP"]
+
+# Packages whose version decides behaviour; compared with the dev lock when it is found.
+KEY_PACKAGES = (
+    "pyiceberg",
+    "pyarrow",
+    "duckdb",
+    "sqlglot",
+    "sqlalchemy",
+    "pydantic",
+    "fsspec",
+    "chdb",
+    "clickhouse-connect",
+    "s3fs",
+    "psycopg2-binary",
+    "dlt",
+    "dbt-core",
+    "dbt-duckdb",
+    "dbt-clickhouse",
+    "prefect",
+)
+# Extensions DuckDB needs beyond what its wheel bundles (parquet, json, icu).
+DUCKDB_EXTENSIONS = ("httpfs", "iceberg", "avro", "tpch", "tpcds")
+LOCK_FIX = "reinstall from the lock: uv pip install --require-hashes -r requirements/dev.txt"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the doctor's report."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAIL"
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "OK", detail)
+
+
+def _fail(name: str, detail: str, fix: str) -> Check:
+    return Check(name, "FAIL", detail, fix)
+
+
+def _skip(name: str, detail: str) -> Check:
+    return Check(name, "SKIP", detail)
+
+
+# -- versions -------------------------------------------------------------------------
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
+
+
+def read_pins(lock: Path) -> dict[str, set[str]]:
+    """name -> pinned versions (a universal lock may pin several, one per platform)."""
+    pins: dict[str, set[str]] = {}
+    for name, version in _PIN.findall(lock.read_text(encoding="utf-8")):
+        pins.setdefault(_normalize(name), set()).add(version)
+    return pins
+
+
+def find_lock() -> Path | None:
+    """requirements/dev.txt of the source checkout doctordata runs from, if any."""
+    source = Path(__file__).resolve().parent.parent
+    lock = source / "requirements" / "dev.txt"
+    if lock.is_file() and (source / "pyproject.toml").is_file():
+        return lock
+    return None
+
+
+def check_versions(lock: Path | None) -> list[Check]:
+    """Installed versions of KEY_PACKAGES (and DuckDB's extension wheels) vs the lock."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    name = "versions"
+    if lock is None:
+        return [_skip(name, "no requirements/dev.txt next to the package (not a checkout)")]
+    pins = read_pins(lock)
+    wanted = [*KEY_PACKAGES, *(f"duckdb-extension-{e}" for e in DUCKDB_EXTENSIONS)]
+    wrong: list[str] = []
+    missing: list[str] = []
+    matched = 0
+    for package in wanted:
+        pinned = pins.get(_normalize(package))
+        if not pinned:
+            continue
+        try:
+            installed = version(package)
+        except PackageNotFoundError:
+            missing.append(package)
+            continue
+        if installed in pinned:
+            matched += 1
+        else:
+            wrong.append(f"{package} {installed} (lock: {', '.join(sorted(pinned))})")
+    if wrong:
+        return [_fail(name, f"differ from {lock}: {'; '.join(wrong)}", LOCK_FIX)]
+    detail = f"{matched} key packages match {lock}"
+    if missing:
+        detail += f"; not installed (optional): {', '.join(missing)}"
+    return [_ok(name, detail)]
+
+
+# -- catalog and tiers ----------------------------------------------------------------
+
+
+def check_catalog(lh: Lakehouse) -> list[Check]:
+    """The catalog database answers (lists its namespaces)."""
+    uri = mask_url(lh.settings.catalog_uri) or ""
+    try:
+        namespaces = lh.catalog.list_namespaces()
+    except Exception as exc:
+        return [
+            _fail(
+                "catalog",
+                f"{uri}: {type(exc).__name__}: {exc}",
+                "check catalog.uri in doctordata.toml (server running? credentials?)",
+            )
+        ]
+    return [_ok("catalog", f"{uri} ({len(namespaces)} namespaces)")]
+
+
+def check_tiers(lh: Lakehouse) -> list[Check]:
+    """Each tier exists and accepts a probe file (written, then deleted)."""
+    from doctordata.storage.checks import run_checks as tier_checks
+
+    rows: list[Check] = []
+    for tier in lh.tiers.values():
+        name = f"tier {tier.name}"
+        try:
+            results = tier_checks(tier)
+        except Exception as exc:  # e.g. s3fs missing: MissingDependencyError names the fix
+            fix = f"fix tiers.{tier.name} in doctordata.toml"
+            rows.append(_fail(name, f"{tier.url}: {exc}", fix))
+            continue
+        failed = [r for r in results if not r.ok]
+        if failed:
+            rows.append(_fail(name, "; ".join(r.detail for r in failed), f"fix tiers.{tier.name}"))
+        else:
+            rows.append(_ok(name, f"{tier.url} writable"))
+    return rows
+
+
+# -- engines --------------------------------------------------------------------------
+
+
+def _install_all(ext_dir: str) -> dict[str, Path | None]:
+    """INSTALL every extension wheel present into ``ext_dir``; name -> wheel file or None.
+
+    All first, then LOAD: iceberg loads avro itself and must find it already installed.
+    """
+    import duckdb
+
+    from doctordata.engines.extensions import wheel_extension_path
+
+    paths = {ext: wheel_extension_path(ext, duckdb.__version__) for ext in DUCKDB_EXTENSIONS}
+    con = duckdb.connect()
+    try:
+        # A private extension directory: checking must not change ~/.duckdb.
+        con.execute(f"SET extension_directory = '{ext_dir}'")
+        for path in paths.values():
+            if path is not None:
+                con.execute(f"INSTALL '{path}'")
+    finally:
+        con.close()
+    return paths
+
+
+def _load(ext: str, online: bool, ext_dir: str) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET extension_directory = '{ext_dir}'")
+        if online:
+            con.execute(f"INSTALL {ext}")
+        con.execute(f"LOAD {ext}")
+    finally:
+        con.close()
+
+
+def check_duckdb_extensions() -> list[Check]:
+    """Each extension loads from its offline wheel, or else installs online."""
+    try:
+        import duckdb
+    except ImportError:
+        return [_fail("duckdb", "not installed", "pip install doctordata (duckdb is required)")]
+    rows: list[Check] = []
+    with tempfile.TemporaryDirectory(prefix="doctordata-doctor-") as ext_dir:
+        try:
+            paths = _install_all(ext_dir)
+        except duckdb.Error as exc:
+            fix = f"reinstall the duckdb-extension-*=={duckdb.__version__} wheels"
+            return [_fail("duckdb extensions", f"cannot install: {exc}", fix)]
+        for ext, path in paths.items():
+            name = f"duckdb {ext}"
+            source = "offline wheel" if path is not None else "downloaded (online)"
+            try:
+                _load(ext, path is None, ext_dir)
+            except duckdb.Error as exc:
+                rows.append(
+                    _fail(
+                        name,
+                        f"cannot load ({source}): {str(exc).splitlines()[0]}",
+                        f"pip install 'duckdb-extension-{ext}=={duckdb.__version__}'",
+                    )
+                )
+                continue
+            rows.append(_ok(name, f"loads ({source})"))
+    return rows
+
+
+def check_chdb() -> list[Check]:
+    """chDB (embedded ClickHouse) imports."""
+    try:
+        import chdb
+    except ImportError as exc:
+        return [_fail("chdb", f"cannot import: {exc}", "pip install 'doctordata[clickhouse]'")]
+    return [_ok("chdb", f"chdb {getattr(chdb, '__version__', '?')} importable")]
+
+
+def check_clickhouse_server(lh: Lakehouse) -> list[Check]:
+    """The configured ClickHouse server answers, when engines.clickhouse is http(s)://."""
+    url = lh.settings.engines.clickhouse or ""
+    masked = mask_url(url) or ""
+    if not url.startswith(("http://", "https://")):
+        return [_skip("clickhouse server", f"not configured (engines.clickhouse = {masked})")]
+    try:
+        import clickhouse_connect
+    except ImportError:
+        return [
+            _fail(
+                "clickhouse server",
+                "clickhouse-connect is not installed",
+                "pip install 'doctordata[clickhouse]'",
+            )
+        ]
+    try:
+        client = clickhouse_connect.get_client(dsn=url, connect_timeout=5, send_receive_timeout=10)
+        try:
+            server_version = client.command("SELECT version()")
+        finally:
+            client.close()
+    except Exception as exc:
+        detail = _redact(str(exc), url).splitlines()[0] if str(exc) else ""
+        return [
+            _fail(
+                "clickhouse server",
+                f"{masked}: {type(exc).__name__}: {detail}",
+                "start the server or fix engines.clickhouse (host, port, user, password)",
+            )
+        ]
+    return [_ok("clickhouse server", f"{masked} (ClickHouse {server_version})")]
+
+
+def _redact(text: str, url: str) -> str:
+    """Remove the URL's password from an error message, wherever it appears."""
+    from urllib.parse import urlsplit
+
+    text = text.replace(url, mask_url(url) or "")
+    password = urlsplit(url).password
+    return text.replace(password, "***") if password else text
+
+
+def run_checks(lh: Lakehouse, *, lock: Path | None = None) -> list[Check]:
+    """Run every check; ``lock`` defaults to the checkout's requirements/dev.txt."""
+    checks: Iterable[Callable[[], list[Check]]] = (
+        lambda: check_versions(lock or find_lock()),
+        lambda: check_catalog(lh),
+        lambda: check_tiers(lh),
+        check_duckdb_extensions,
+        check_chdb,
+        lambda: check_clickhouse_server(lh),
+    )
+    rows: list[Check] = []
+    for check in checks:
+        rows.extend(check())
+    return rows
