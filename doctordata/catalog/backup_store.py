@@ -42,6 +42,9 @@ def _is_local(fs: AbstractFileSystem) -> bool:
 def _open_read(fs: AbstractFileSystem, path: str) -> BinaryIO:
     if _is_local(fs):
         return open(path, "rb")  # the caller closes it
+    # Object stores: forget cached listings, so a file rewritten by someone else is read
+    # as it is now (s3fs would otherwise pin a stale ETag and fail, or read stale details).
+    fs.invalidate_cache(path)
     f: BinaryIO = fs.open(path, "rb", block_size=CHUNK)
     return f
 
