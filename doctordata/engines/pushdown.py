@@ -97,9 +97,7 @@ def _nullable_aliases(select: exp.Select) -> set[str]:
     return nullable
 
 
-def _owner(
-    conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: bool
-) -> str | None:
+def _owner(conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: bool) -> str | None:
     if conjunct.find(exp.Select, exp.Subquery, exp.AggFunc, exp.Window) is not None:
         return None
     owners: set[str] = set()

@@ -211,7 +211,7 @@ def _check_table_source(table: exp.Table, tiers: list[Tier]) -> None:
             _check_paths(name, source, tiers)
             return
         raise ReadOnlyViolationError(
-            f"table function {name or source.sql()[:40]}() is not allowed in read-only "
+            f"table function {name or source.sql()[:40]}() is refused in read-only "
             f"queries; allowed: {', '.join(sorted(SAFE_TABLE_FUNCTIONS))}, or lakehouse tables"
         )
     # DuckDB parses `FROM file('/x')` as a table named file with a column alias list.
