@@ -264,10 +264,13 @@ def _check_files(
     name: str, refs: TableRefs, sizes: Mapping[str, int | None], report: IntegrityReport
 ) -> None:
     optional = {e.metadata_file for e in refs.metadata.metadata_log}
+    reported = {path for path, _, _ in refs.unreadable}  # already an error from the walk
     lost_history: list[str] = []
     for ref in refs.files.values():
         size = sizes.get(ref.path)
         report.files_checked += 1
+        if ref.path in reported:
+            continue
         if size is None:
             if ref.path in optional:
                 lost_history.append(ref.path)
