@@ -238,12 +238,15 @@ class Lakehouse:
         free_now: bool = False,
         to: str | None = None,
         where: str | None = None,
+        **options: Any,
     ) -> Any:
-        """Apply the tier policies (or move ``where`` rows of ``table`` to ``to``)."""
+        """Apply the tier policies (or move ``where`` rows of ``table`` to ``to``).
+
+        ``options``: ``workers`` (parallel copies), ``progress`` (bar on/off)."""
         from doctordata.storage.mover import apply_policies
 
         return apply_policies(
-            self, table, dry_run=dry_run, free_now=free_now, to=to, where=where
+            self, table, dry_run=dry_run, free_now=free_now, to=to, where=where, **options
         )
 
     def tier_status(self) -> Any:
