@@ -132,6 +132,15 @@ def _free_ports(n: int) -> list[int]:
         return [s.getsockname()[1] for s in socks]
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL if pytest dies (even by SIGKILL), so no server outlives it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _command(weed: str, data_dir: Path, config: Path, ports: dict[str, int]) -> list[str]:
     return [
         weed,
@@ -214,6 +223,7 @@ def start_s3_server(base: Path) -> tuple[S3Server, subprocess.Popen[bytes]]:
                 stdin=subprocess.DEVNULL,
                 cwd=base,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         server = S3Server(
             endpoint=f"http://127.0.0.1:{ports['s3.port']}",
