@@ -197,3 +197,34 @@ def test_buckets_are_distinct(s3_server: S3Server, s3_bucket: str) -> None:
     other = s3_server.create_bucket()
     assert other != s3_bucket
     assert s3_server.filesystem().ls(other) == []
+
+
+# -- missing services: skipped on a laptop, a failure in CI ---------------------------
+
+
+@pytest.mark.parametrize("module", ["tests.services.postgres", "tests.services.s3"])
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), (None, pytest.skip.Exception)]
+)
+def test_missing_service_fails_in_ci_and_skips_elsewhere(
+    module: str, ci: str | None, outcome: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    unavailable = importlib.import_module(module)._unavailable
+    with pytest.raises(outcome, match="install"):
+        unavailable("no server binary; install it")
+
+
+def test_service_binaries_can_be_pointed_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.services.postgres import find_pg_ctl
+    from tests.services.s3 import find_weed
+
+    monkeypatch.setenv("DOCTORDATA_TEST_PG_CTL", "/opt/pg/bin/pg_ctl")
+    monkeypatch.setenv("DOCTORDATA_TEST_WEED", "/opt/weed")
+    assert find_pg_ctl() == "/opt/pg/bin/pg_ctl"
+    assert find_weed() == "/opt/weed"
