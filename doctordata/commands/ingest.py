@@ -1,0 +1,239 @@
+"""`doctordata ingest ...` (load data with dlt) and `doctordata dev ...` (developer tools)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from doctordata.commands import open_lakehouse
+
+
+@click.group()
+def ingest() -> None:
+    """Load data into the lakehouse with dlt."""
+
+
+@ingest.command("hackernews")
+@click.option(
+    "--base-url",
+    default=None,
+    help="HN API root including /v0/ (default: config ingest.hackernews_base_url, "
+    "https://hacker-news.firebaseio.com/v0/).",
+)
+@click.option(
+    "--max-items",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fetch at most this many new ids in this run (default: up to maxitem).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Concurrent HTTP requests (default: config ingest.workers).",
+)
+@click.option("--no-updates", is_flag=True, help="Skip re-fetching items from updates.json.")
+@click.option("--no-lists", is_flag=True, help="Skip the top/new/best/... story lists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def hackernews(
+    ctx: click.Context,
+    base_url: str | None,
+    max_items: int | None,
+    workers: int | None,
+    no_updates: bool,
+    no_lists: bool,
+    as_json: bool,
+) -> None:
+    """Load HackerNews items, updates and story lists into hackernews.* (incremental)."""
+    from doctordata.ingest.hackernews import run
+
+    lh = open_lakehouse(ctx)
+    with _Progress(enabled=not as_json) as progress:
+        report = run(
+            lh,
+            base_url=base_url,
+            max_items=max_items,
+            workers=workers,
+            progress=progress,
+            updates=not no_updates,
+            lists=not no_lists,
+        )
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        return
+    _summary(report)
+
+
+def _summary(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"HackerNews ids {report.start_id}..{report.end_id} (maxitem {report.maxitem})",
+        show_header=False,
+    )
+    rows = [
+        ("items new", report.items_new),
+        ("items updated", report.items_updated),
+        ("items rejected", report.items_rejected),
+        ("ids without item (null)", report.items_missing),
+        ("re-fetched from updates.json", report.updates_fetched),
+        ("list rows", report.list_rows),
+        ("requests (retries)", f"{report.requests} ({report.retries})"),
+        ("rows/s", f"{report.rows_per_second:,.0f}"),
+        (
+            "time",
+            f"{report.seconds:.1f} s  "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items()),
+        ),
+    ]
+    if report.new_columns:
+        rows.append(("new columns", ", ".join(report.new_columns)))
+    if report.pending_recovered:
+        rows.append(("recovered", "finished a load package left by an interrupted run"))
+    for name, value in rows:
+        table.add_row(name, str(value))
+    Console().print(table)
+
+
+class _Progress:
+    """A rich progress bar fed by run()'s progress(phase, advance, total) callback."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description:<8}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self._bar.start()
+        return self
+
+    def __call__(self, phase: str, advance: int, total: int) -> None:
+        if self._bar is None:
+            return
+        task = self._tasks.get(phase)
+        if task is None:
+            task = self._tasks[phase] = self._bar.add_task(phase, total=total or None)
+        self._bar.advance(task, advance)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@click.group()
+def dev() -> None:
+    """Developer tools."""
+
+
+@dev.command("hn-api")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0 = any free port).",
+)
+@click.option(
+    "--items",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Items to generate.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Dataset seed.")
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of responses answered with 5xx/429.",
+)
+@click.option(
+    "--slow-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of responses delayed by --slow-seconds.",
+)
+@click.option("--slow-seconds", type=click.FloatRange(min=0), default=0.5, show_default=True)
+@click.option(
+    "--truncate-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fraction of responses with a truncated body.",
+)
+@click.option(
+    "--grow-every",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Every N seconds add --grow-items items and change scores (0 = never).",
+)
+@click.option("--grow-items", type=click.IntRange(min=0), default=100, show_default=True)
+def hn_api(
+    host: str,
+    port: int,
+    items: int,
+    seed: int,
+    error_rate: float,
+    slow_rate: float,
+    slow_seconds: float,
+    truncate_rate: float,
+    grow_every: float,
+    grow_items: int,
+) -> None:
+    """Serve a generated HackerNews API (the /v0/ JSON of hacker-news.firebaseio.com)."""
+    from doctordata.ingest.hn_api import Faults, start_server
+
+    try:
+        faults = Faults(
+            error_rate=error_rate,
+            slow_rate=slow_rate,
+            slow_seconds=slow_seconds,
+            truncate_rate=truncate_rate,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    try:
+        server = start_server(items=items, seed=seed, port=port, host=host, faults=faults)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port (0 = any)"
+        ) from None
+    click.echo(
+        f"HackerNews API at {server.url} ({items} items, seed {seed}); Ctrl-C to stop", err=False
+    )
+    try:
+        while True:
+            time.sleep(grow_every or 3600)
+            if grow_every:
+                growth = server.grow(new_items=grow_items, changed=max(1, grow_items // 5))
+                click.echo(
+                    f"grew: maxitem {server.dataset.maxitem}, {len(growth.changed_ids)} changed",
+                    err=True,
+                )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,0 +1,463 @@
+"""HackerNews into the lakehouse with dlt: the ``hackernews`` source and :func:`run`.
+
+The source has three resources:
+
+- ``items``: ids ``start_id..end_id`` from ``item/<id>.json``, fetched concurrently and
+  checked against :class:`~doctordata.ingest.hn_schema.ItemContract` (valid rows to
+  ``items``, the rest with raw JSON and reason to ``rejected_items``, ``null`` counted as
+  missing);
+- ``updates``: the already-loaded ids listed in ``updates.json``, re-fetched so changed
+  scores, kids and descendants are upserted;
+- ``lists``: top/new/best/ask/show/job story lists as snapshots with their fetch time.
+
+:func:`run` loads everything from the catalog's resume point to ``maxitem.json`` in
+segments; each segment is one dlt load package committed by
+:mod:`doctordata.ingest.destination`, after which the resume point advances.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from doctordata.errors import IngestError, MissingDependencyError
+from doctordata.ingest import state
+from doctordata.ingest.destination import CatalogWriter, LoadStats, lakehouse_destination
+from doctordata.ingest.fetcher import Fetcher, Response, RetryPolicy
+from doctordata.ingest.hn_data import LIST_NAMES
+from doctordata.ingest.hn_schema import (
+    ITEM_FIELDS,
+    ITEMS,
+    LISTS,
+    NAMESPACE,
+    REJECTED,
+    ItemContract,
+    items_schema,
+    kind_of_arrow,
+    lists_schema,
+    rejected_schema,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from doctordata.lakehouse import Lakehouse
+
+PIPELINE_NAME = "doctordata_hackernews"
+# Ids per load package: the unit that is re-fetched after a crash.
+DEFAULT_SEGMENT = 10_000
+# Items per Arrow batch handed to dlt.
+DEFAULT_BATCH = 2_000
+
+ProgressFn = Callable[[str, int, int], None]
+"""progress(phase, advance, total): phase is "items", "updates" or "commit"."""
+
+
+@dataclass
+class IngestReport:
+    """What one :func:`run` did."""
+
+    base_url: str
+    start_id: int
+    end_id: int  # last id fetched (start_id - 1 when there was nothing new)
+    maxitem: int
+    items_new: int = 0
+    items_updated: int = 0
+    items_rejected: int = 0
+    items_missing: int = 0  # ids the API answered with null
+    updates_fetched: int = 0
+    list_rows: int = 0
+    new_columns: list[str] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+    segments: int = 0
+    pending_recovered: bool = False
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # extract/normalize/load/commit
+
+    @property
+    def rows_per_second(self) -> float:
+        rows = self.items_new + self.items_updated + self.items_rejected
+        return rows / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
+
+
+# -- the dlt source ---------------------------------------------------------------------------
+@dataclass
+class _Counters:
+    missing: int = 0
+    rejected: int = 0
+    updates: int = 0
+
+
+def hackernews_source(
+    fetcher: Fetcher,
+    *,
+    start_id: int,
+    end_id: int,
+    contract: ItemContract | None = None,
+    updates: bool = True,
+    lists: bool = True,
+    loaded_below: int | None = None,
+    batch: int = DEFAULT_BATCH,
+    progress: ProgressFn | None = None,
+    counters: _Counters | None = None,
+    items_total: int | None = None,
+) -> Any:
+    """The dlt source for ids ``start_id..end_id`` (plus updates and lists if asked).
+
+    ``loaded_below``: only ids below it are re-fetched from updates.json (newer ones are
+    fetched by ``items`` anyway); default ``start_id``.
+    """
+    import dlt
+
+    contract = contract or ItemContract()
+    counts = counters or _Counters()
+    limit = start_id if loaded_below is None else loaded_below
+    items_total = items_total or max(0, end_id - start_id + 1)
+    fetched_at = utc_now()
+
+    def fetch_rows(ids: list[int], phase: str, total: int) -> Iterator[Any]:
+        rows: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        paths = (f"item/{i}.json" for i in ids)
+        responses: Iterator[Response] = fetcher.map_ordered(paths)
+        for item_id, resp in zip(ids, responses, strict=True):
+            row, reason = contract.check(item_id, resp.value)
+            if row is not None:
+                rows.append(row)
+            elif reason is not None:
+                rejected.append(_rejection(item_id, resp, reason, fetched_at))
+            elif phase == "items":
+                counts.missing += 1
+            if progress:
+                progress(phase, 1, total)
+            if len(rows) + len(rejected) >= batch:
+                yield from _emit(contract, rows, rejected, counts)
+                rows, rejected = [], []
+        yield from _emit(contract, rows, rejected, counts)
+
+    # No static table_name: every batch is marked with its table ("items" or
+    # "rejected_items"); dlt's Arrow extractor cannot mix a static name with marks.
+    @dlt.resource(name="items", write_disposition="merge", primary_key="id")
+    def items() -> Iterator[Any]:
+        if end_id >= start_id:
+            yield from fetch_rows(list(range(start_id, end_id + 1)), "items", items_total)
+
+    @dlt.resource(name="updates", write_disposition="merge", primary_key="id")
+    def updates_resource() -> Iterator[Any]:
+        listed = fetcher.get("updates.json").value
+        ids = listed.get("items") if isinstance(listed, dict) else None
+        if not isinstance(ids, list):
+            raise IngestError(
+                f"{fetcher.base_url}updates.json is not {{'items': [...], 'profiles': [...]}}: "
+                f"{str(listed)[:200]}"
+            )
+        wanted = sorted({i for i in ids if isinstance(i, int) and 0 < i < limit})
+        counts.updates += len(wanted)
+        yield from fetch_rows(wanted, "updates", len(wanted))
+
+    @dlt.resource(name="lists", table_name="lists", write_disposition="append")
+    def lists_resource() -> Iterator[Any]:
+        import pyarrow as pa
+
+        rows: list[dict[str, Any]] = []
+        responses: Iterator[Response] = fetcher.map_ordered(f"{n}.json" for n in LIST_NAMES)
+        for name, resp in zip(LIST_NAMES, responses, strict=True):
+            ids = resp.value
+            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                raise IngestError(f"{resp.url} is not a list of item ids: {resp.raw[:200]}")
+            rows += [
+                {"list": name, "position": pos, "item_id": i, "fetched_at": fetched_at}
+                for pos, i in enumerate(ids)
+            ]
+        yield pa.Table.from_pylist(rows, schema=lists_schema())
+
+    resources = [items()]
+    if updates:
+        resources.append(updates_resource())
+    if lists:
+        resources.append(lists_resource())
+
+    @dlt.source(name="hackernews", max_table_nesting=0, schema_contract="evolve")
+    def hackernews() -> Any:
+        return resources
+
+    return hackernews()
+
+
+def _rejection(item_id: int, resp: Response, reason: str, when: Any) -> dict[str, Any]:
+    return {"id": item_id, "raw": resp.raw, "reason": reason, "fetched_at": when}
+
+
+def _emit(
+    contract: ItemContract,
+    rows: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+    counts: _Counters,
+) -> Iterator[Any]:
+    import dlt
+    import pyarrow as pa
+
+    if rows:
+        yield dlt.mark.with_table_name(contract.to_arrow(rows), "items")
+    if rejected:
+        counts.rejected += len(rejected)
+        yield dlt.mark.with_table_name(
+            pa.Table.from_pylist(rejected, schema=rejected_schema()), "rejected_items"
+        )
+
+
+# -- running it ---------------------------------------------------------------------------
+def ensure_tables(lh: Lakehouse) -> None:
+    """Create the hackernews tables with explicit types if they do not exist."""
+    lh.create_namespace(NAMESPACE)
+    existing = set(lh.tables(NAMESPACE))
+    if ITEMS not in existing:
+        lh.create_table(ITEMS, items_schema(), partition_by=["day(time)"], exist_ok=True)
+    if REJECTED not in existing:
+        lh.create_table(REJECTED, rejected_schema(), exist_ok=True)
+    if LISTS not in existing:
+        lh.create_table(LISTS, lists_schema(), partition_by=["day(fetched_at)"], exist_ok=True)
+
+
+def _contract_for(lh: Lakehouse) -> ItemContract:
+    """Fields that earlier runs added to hackernews.items are part of the contract."""
+    from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+    schema = schema_to_pyarrow(lh.table(ITEMS).schema(), include_field_ids=False)
+    return ItemContract(
+        extra={f.name: kind_of_arrow(f.type) for f in schema if f.name not in ITEM_FIELDS}
+    )
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One ingestion per lakehouse at a time (the lock dies with the process)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IngestError(
+                f"another HackerNews ingestion is running on this lakehouse (lock {path}); "
+                "wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _pipeline(lh: Lakehouse, destination: Any) -> Any:
+    import dlt
+
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipelines_dir=str(_work_dir(lh)),
+        destination=destination,
+        dataset_name=NAMESPACE,
+    )
+
+
+def _work_dir(lh: Lakehouse) -> Path:
+    return Path(lh.root) / "ingest" / "dlt"
+
+
+def _recover_pending(lh: Lakehouse, pipeline: Any) -> bool:
+    """Finish load packages a killed run left behind; discard them if they cannot load.
+
+    Discarding loses nothing: the resume point in the catalog has not moved past them, so
+    their ids are fetched again.
+    """
+    if not pipeline.has_pending_data:
+        return False
+    try:
+        if pipeline.list_extracted_load_packages():
+            pipeline.normalize()
+        if pipeline.list_normalized_load_packages():
+            pipeline.load()
+    except Exception:  # any failure: the data will be re-fetched, never block the run
+        shutil.rmtree(Path(pipeline.working_dir), ignore_errors=True)
+        return False
+    return True
+
+
+def run(
+    lh: Lakehouse,
+    *,
+    base_url: str | None = None,
+    max_items: int | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    segment: int = DEFAULT_SEGMENT,
+    batch: int = DEFAULT_BATCH,
+    retry: RetryPolicy | None = None,
+    updates: bool = True,
+    lists: bool = True,
+) -> IngestReport:
+    """Load HackerNews from ``base_url`` into ``hackernews.*``, continuing the last run.
+
+    ``max_items`` caps how many new ids this run fetches (default: up to maxitem.json);
+    ``workers`` is the number of concurrent requests (default: settings ingest.workers).
+    Raises IngestError when the API stays unreachable after retries; what was committed
+    before that stays committed and the next run continues from there.
+
+    Example::
+
+        report = run(lh, base_url="http://127.0.0.1:8765/v0/", max_items=10_000)
+        print(report.items_new, report.items_updated, report.items_rejected)
+    """
+    try:
+        import dlt  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError("dlt", "ingest", "HackerNews ingestion") from exc
+    # dlt's anonymous telemetry would try to reach the internet on every run.
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    if max_items is not None and max_items < 0:
+        raise IngestError(f"max_items = {max_items}: use a positive number, or omit it")
+    if segment < 1 or batch < 1:
+        raise IngestError(f"segment = {segment}, batch = {batch}: both must be at least 1")
+    url = base_url or lh.settings.ingest.hackernews_base_url
+    started = time.perf_counter()
+    with (
+        _exclusive(_work_dir(lh) / "lock"),
+        Fetcher(url, workers=workers or lh.settings.ingest.workers, retry=retry) as fetcher,
+    ):
+        # Ask the API first: when it is down, fail before touching the catalog.
+        maxitem = fetcher.get("maxitem.json").value
+        if not isinstance(maxitem, int) or isinstance(maxitem, bool):
+            raise IngestError(f"{fetcher.base_url}maxitem.json is not an integer: {maxitem!r}")
+        ensure_tables(lh)
+        stats = LoadStats()
+        writer = CatalogWriter(
+            lh, stats, on_commit=(lambda _t, n: progress("commit", n, 0)) if progress else None
+        )
+        pipeline = _pipeline(lh, lakehouse_destination(writer))
+        recovered = _recover_pending(lh, pipeline)
+        report = _load(
+            lh,
+            pipeline,
+            fetcher,
+            maxitem,
+            max_items,
+            segment,
+            batch,
+            updates,
+            lists,
+            progress,
+            stats,
+        )
+        report.pending_recovered = recovered
+        report.requests, report.retries = fetcher.stats.requests, fetcher.stats.retries
+        report.timings["fetch_wait"] = round(fetcher.stats.seconds, 3)
+        report.timings["commit"] = round(stats.commit_seconds, 3)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load(
+    lh: Lakehouse,
+    pipeline: Any,
+    fetcher: Fetcher,
+    maxitem: int,
+    max_items: int | None,
+    segment: int,
+    batch: int,
+    updates: bool,
+    lists: bool,
+    progress: ProgressFn | None,
+    stats: LoadStats,
+) -> IngestReport:
+    start = state.next_id(lh, ITEMS)
+    end = maxitem if max_items is None else min(maxitem, start + max_items - 1)
+    report = IngestReport(
+        base_url=fetcher.base_url, start_id=start, end_id=max(end, start - 1), maxitem=maxitem
+    )
+    contract = _contract_for(lh)
+    counters = _Counters()
+    timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
+    bounds = list(range(start, end + 1, segment)) or [start]
+    for n, low in enumerate(bounds):
+        high = min(low + segment - 1, end)
+        source = hackernews_source(
+            fetcher,
+            start_id=low,
+            end_id=high,
+            contract=contract,
+            updates=updates and n == 0,
+            lists=lists and n == 0,
+            loaded_below=start,
+            batch=batch,
+            progress=progress,
+            counters=counters,
+            items_total=end - start + 1,
+        )
+        _run_package(pipeline, source, timings)
+        if high >= low:
+            state.advance(lh, ITEMS, high + 1)
+        report.segments += 1
+    report.items_new, report.items_updated = stats.items_new, stats.items_updated
+    report.items_rejected, report.items_missing = counters.rejected, counters.missing
+    report.updates_fetched, report.list_rows = counters.updates, stats.list_rows
+    report.new_columns = sorted(set(stats.new_columns))
+    report.timings.update({k: round(v, 3) for k, v in timings.items()})
+    return report
+
+
+def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:
+    """extract -> normalize -> load one package; unwrap dlt's step errors into ours."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("extract", lambda: pipeline.extract(source)),
+        ("normalize", pipeline.normalize),
+        ("load", pipeline.load),
+    ]
+    for step, call in steps:
+        t0 = time.perf_counter()
+        try:
+            call()
+        except PipelineStepFailed as exc:
+            cause = _root_cause(exc)
+            if isinstance(cause, IngestError):
+                raise cause from exc
+            raise IngestError(f"HackerNews {step} step failed: {cause}") from exc
+        timings[step] += time.perf_counter() - t0
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The first IngestError in the exception chain, else the innermost exception."""
+    current: BaseException | None = exc
+    last = exc
+    while current is not None:
+        if isinstance(current, IngestError):
+            return current
+        last = current
+        current = current.__cause__ or current.__context__
+    return last
+
+
+def table_stats(lh: Lakehouse) -> dict[str, int]:
+    """Row counts of the hackernews tables (from snapshot summaries, no data read)."""
+    out = {}
+    for name in (ITEMS, REJECTED, LISTS):
+        snap = lh.table(name).current_snapshot()
+        summary = snap.summary if snap is not None else None
+        out[name] = int(summary.get("total-records", "0") or 0) if summary is not None else 0
+    return out
+
+
+def arrow_items(lh: Lakehouse) -> pa.Table:
+    """All of hackernews.items as Arrow (small tables only; tests and the demo)."""
+    return lh.table(ITEMS).scan().to_arrow()

@@ -1,0 +1,91 @@
+"""SIGKILL the ingestion mid-load, again and again; then nothing is lost or duplicated.
+
+The children are real processes (forked from the test process, so they skip the slow
+imports) that run the whole pipeline against the loopback API and get SIGKILLed at a
+random moment after they started fetching: during fetch, normalize, commit or the
+resume-point update.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from doctordata.ingest import state
+from doctordata.ingest.hackernews import run
+
+from .conftest import FAST_RETRY, assert_exactly_once
+
+pytestmark = [pytest.mark.ingest, pytest.mark.slow]
+
+KILLS = 10
+
+
+def _ingest(root: str, url: str) -> None:
+    import doctordata as dd
+
+    with dd.connect(root) as lh:
+        run(lh, base_url=url, workers=4, segment=80, batch=40, retry=FAST_RETRY)
+    os._exit(0)
+
+
+def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
+    tmp_path: Path, hn_server: Any
+) -> None:
+    import doctordata as dd
+
+    # Warm up in this process (imports, dlt's runtime) so forked children start fast.
+    with dd.connect(tmp_path / "warm") as warm:
+        run(warm, base_url=hn_server(items=20).url, retry=FAST_RETRY)
+    server = hn_server(items=700, seed=21)
+    root = str(tmp_path / "lake")
+    dd.connect(root).close()  # create the root before forking
+    ctx = multiprocessing.get_context("fork")
+    rng = random.Random(1234)
+    finished_early = 0
+    positions: list[int] = []
+    for _ in range(KILLS):
+        served = server.requests["item"]
+        child = ctx.Process(target=_ingest, args=(root, server.url))
+        child.start()
+        deadline = time.monotonic() + 60
+        # Wait until the child is really loading (fetching items), then kill it at a
+        # random moment within the next ~3 s.
+        while server.requests["item"] == served and time.monotonic() < deadline:
+            if not child.is_alive():
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.1, 3.0))
+        if child.is_alive():
+            os.kill(child.pid, signal.SIGKILL)
+        else:
+            finished_early += 1
+        child.join(30)
+        assert child.exitcode in (-signal.SIGKILL, 0), child.exitcode
+        with dd.connect(root) as lh:
+            positions.append(state.next_id(lh, "hackernews.items"))
+    assert finished_early < KILLS, "no run was ever killed mid-load"
+    print("resume point after each kill:", positions)
+
+    with dd.connect(root) as lh:
+        progress_before_rerun = state.next_id(lh, "hackernews.items")
+        report = run(lh, base_url=server.url, workers=4, segment=80, retry=FAST_RETRY)
+        assert_exactly_once(lh, server.dataset.ids())
+        assert state.next_id(lh, "hackernews.items") == 701
+        assert report.start_id == progress_before_rerun
+        rejected = lh.table("hackernews.rejected_items").scan().to_arrow()
+        assert rejected.num_rows == 0
+        # Every list snapshot that was committed is complete (never half a snapshot).
+        lists = lh.table("hackernews.lists").scan().to_arrow().to_pylist()
+        served_lists = server.dataset.lists()
+        by_fetch: dict[Any, int] = {}
+        for row in lists:
+            by_fetch[row["fetched_at"]] = by_fetch.get(row["fetched_at"], 0) + 1
+        assert set(by_fetch.values()) == {sum(len(v) for v in served_lists.values())}

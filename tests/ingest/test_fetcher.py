@@ -1,0 +1,58 @@
+"""Bounded-concurrency fetching with retries, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from doctordata.errors import IngestError
+from doctordata.ingest.fetcher import Fetcher, RetryPolicy
+from doctordata.ingest.hn_api import Faults
+
+from .conftest import FAST_RETRY
+
+pytestmark = pytest.mark.ingest
+
+
+def test_retries_5xx_429_and_truncated_bodies_until_complete(hn_server: Any) -> None:
+    server = hn_server(items=300, faults=Faults(error_rate=0.15, truncate_rate=0.1, seed=3))
+    with Fetcher(server.url, workers=6, retry=FAST_RETRY) as fetcher:
+        got = list(fetcher.map_ordered(f"item/{i}.json" for i in range(1, 301)))
+    assert [r.value for r in got] == [server.dataset.item(i) for i in range(1, 301)]
+    assert fetcher.stats.retries >= sum(server.injected.values()) > 20
+    kinds = set(fetcher.stats.failures)
+    assert any(k.startswith("HTTP 5") for k in kinds) and "HTTP 429" in kinds
+    assert {"truncated JSON", "ProtocolError"} <= kinds  # both ways a body gets cut short
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_server_down_gives_a_clear_error_after_retries() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/v0/"
+    policy = RetryPolicy(attempts=3, backoff=0.01)
+    with Fetcher(url, workers=2, retry=policy) as fetcher, pytest.raises(IngestError) as err:
+        fetcher.get("maxitem.json")
+    message = str(err.value)
+    assert f"GET {url}maxitem.json failed 3 times" in message and "--base-url" in message
+    assert fetcher.stats.retries == 2
+
+
+def test_wrong_path_is_not_retried(hn_server: Any) -> None:
+    server = hn_server(items=10)
+    wrong = server.url.replace("/v0/", "/")
+    with Fetcher(wrong, retry=FAST_RETRY) as fetcher, pytest.raises(IngestError) as err:
+        fetcher.get("maxitem.json")
+    assert "HTTP 404" in str(err.value) and "including /v0/" in str(err.value)
+    assert fetcher.stats.retries == 0
+
+
+@pytest.mark.parametrize(("url", "workers"), [("ftp://x/v0/", 1), ("http://x/v0/", 0)])
+def test_bad_arguments(url: str, workers: int) -> None:
+    with pytest.raises(IngestError, match=r"base_url|workers"):
+        Fetcher(url, workers=workers)
