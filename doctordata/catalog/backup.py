@@ -668,8 +668,8 @@ def prune(
     running_since = float("inf")
     for b in backups:
         if b.complete:
-            old_enough = max_age is None or _age_seconds(b.created_at, now) > max_age
-            if b.id not in keep_ids and old_enough and (keep_last is not None or max_age):
+            old_enough = max_age is None or _age_seconds(b.created_at, now) >= max_age
+            if b.id not in keep_ids and old_enough:
                 delete.append(b.id)
             continue
         started = _started_at(target, b.id)
