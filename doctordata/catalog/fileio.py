@@ -70,7 +70,7 @@ class _DurableFile(PyArrowFile):
     def create(self, overwrite: bool = False) -> OutputStream:
         stream = super().create(overwrite=overwrite)
         if self._path.startswith("/"):
-            return _SyncingStream(stream, self._path)  # type: ignore[return-value]
+            return _SyncingStream(stream, self._path)
         return stream
 
 

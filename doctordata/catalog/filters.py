@@ -9,7 +9,7 @@ CAST('...' AS DATE|TIMESTAMP)). Anything else raises WhereClauseError naming the
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import WhereClauseError, suggest
@@ -36,7 +36,9 @@ def parse_where(where: str, dialect: str = "duckdb") -> exp.Expression:
     from sqlglot.errors import ParseError
 
     if not isinstance(where, str) or not where.strip():
-        raise WhereClauseError(f"where = {where!r} is empty; give a SQL condition such as \"id > 10\"")
+        raise WhereClauseError(
+            f'where = {where!r} is empty; give a SQL condition such as "id > 10"'
+        )
     try:
         statements = sqlglot.parse(f"SELECT 1 FROM t WHERE {where}", read=dialect)
     except ParseError as exc:
@@ -76,7 +78,7 @@ class _Converter:
     def __init__(self, schema: Schema | None) -> None:
         self.schema = schema
 
-    def convert(self, node: exp.Expression) -> BooleanExpression:
+    def convert(self, node: Any) -> BooleanExpression:
         from pyiceberg import expressions as ie
         from sqlglot import exp
 
@@ -111,7 +113,7 @@ class _Converter:
         }
         for kind, (op, flipped) in comparisons.items():
             if type(node) is kind:
-                left, right = node.left, node.right
+                left, right = node.args["this"], node.args["expression"]
                 if isinstance(left, exp.Column) and not isinstance(right, exp.Column):
                     col = self._column(left)
                     return op(col, self._literal(right, col))
@@ -137,7 +139,7 @@ class _Converter:
             return ie.StartsWith(col, prefix)
         raise _Unsupported(f"{node.sql()!r} ({type(node).__name__}) is not supported")
 
-    def _in(self, node: exp.In) -> tuple[str, set[Any]]:
+    def _in(self, node: Any) -> tuple[str, set[Any]]:
         if node.args.get("query") is not None:
             raise _Unsupported(f"{node.sql()!r}: IN (subquery) is not supported")
         col = self._column(node.this)
@@ -146,7 +148,7 @@ class _Converter:
             raise _Unsupported(f"{node.sql()!r}: IN needs at least one value")
         return col, values
 
-    def _like(self, node: exp.Like) -> tuple[str, str]:
+    def _like(self, node: Any) -> tuple[str, str]:
         from sqlglot import exp
 
         col = self._column(node.this)
@@ -159,7 +161,7 @@ class _Converter:
             raise _Unsupported(f"{node.sql()!r}: only LIKE 'prefix%' is supported")
         return col, prefix
 
-    def _column(self, node: exp.Expression) -> str:
+    def _column(self, node: Any) -> str:
         from sqlglot import exp
 
         if not isinstance(node, exp.Column):
@@ -176,7 +178,7 @@ class _Converter:
                 ) from None
         return name
 
-    def _literal(self, node: exp.Expression, column: str) -> Any:
+    def _literal(self, node: Any, column: str) -> Any:
         from sqlglot import exp
 
         if isinstance(node, exp.Paren):
@@ -211,12 +213,12 @@ class _Converter:
             if isinstance(field_type, TimestampType):
                 value = datetime.fromisoformat(text)
                 if value.tzinfo is not None:
-                    value = value.astimezone(timezone.utc).replace(tzinfo=None)
+                    value = value.astimezone(UTC).replace(tzinfo=None)
                 return value.isoformat(timespec="microseconds")
             if isinstance(field_type, TimestamptzType):
                 value = datetime.fromisoformat(text)
                 if value.tzinfo is None:
-                    value = value.replace(tzinfo=timezone.utc)
+                    value = value.replace(tzinfo=UTC)
                 return value.isoformat(timespec="microseconds")
         except ValueError:
             raise WhereClauseError(

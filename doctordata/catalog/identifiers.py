@@ -22,7 +22,9 @@ def check_part(part: str, what: str = "name") -> str:
     if not part:
         raise IdentifierError(f"{what} is empty; allowed: {ALLOWED}")
     if len(part) > MAX_LENGTH:
-        raise IdentifierError(f"{what} {shown!r} is {len(part)} characters long; allowed: {ALLOWED}")
+        raise IdentifierError(
+            f"{what} {shown!r} is {len(part)} characters long; allowed: {ALLOWED}"
+        )
     if not _PART.match(part):
         raise IdentifierError(f"{what} {shown!r} is not allowed; allowed: {ALLOWED}")
     return part
@@ -36,8 +38,7 @@ def parse_table_name(name: str) -> tuple[str, str]:
     """'ns.table' -> ('ns', 'table'), validating both parts."""
     if not isinstance(name, str) or name.count(".") != 1:
         raise IdentifierError(
-            f"table name {name!r} must be 'namespace.table' (exactly one dot); "
-            f"each part: {ALLOWED}"
+            f"table name {name!r} must be 'namespace.table' (exactly one dot); each part: {ALLOWED}"
         )
     ns, table = name.split(".")
     return check_namespace(ns), check_part(table, "table name")

@@ -44,7 +44,9 @@ def parse_transform(text: str) -> tuple[Transform[object, object], str]:
         return IdentityTransform(), stripped
     m = _CALL.match(stripped)
     if not m:
-        raise PartitionSpecError(f"partition_by entry {text!r} cannot be parsed; allowed forms: {FORMS}")
+        raise PartitionSpecError(
+            f"partition_by entry {text!r} cannot be parsed; allowed forms: {FORMS}"
+        )
     func, args = m.group(1).lower(), [a.strip() for a in m.group(2).split(",")]
     simple = {
         "identity": IdentityTransform,
@@ -59,7 +61,9 @@ def parse_transform(text: str) -> tuple[Transform[object, object], str]:
     }
     if func in simple:
         if len(args) != 1 or not _NAME.match(args[0]):
-            raise PartitionSpecError(f"{text!r}: {func}() takes one column name; e.g. '{func}(time)'")
+            raise PartitionSpecError(
+                f"{text!r}: {func}() takes one column name; e.g. '{func}(time)'"
+            )
         return simple[func](), args[0]
     if func in ("bucket", "truncate"):
         if len(args) != 2 or not args[0].isdigit() or not _NAME.match(args[1]):
@@ -84,7 +88,7 @@ def field_name(transform: Transform[object, object], column: str) -> str:
         return f"{column}_bucket_{transform.num_buckets}"
     if isinstance(transform, TruncateTransform):
         return f"{column}_trunc_{transform.width}"
-    return f"{column}_{str(transform)}"
+    return f"{column}_{transform!s}"
 
 
 def build_spec(schema: Schema, partition_by: Sequence[str] | None) -> PartitionSpec:
@@ -114,10 +118,14 @@ def build_spec(schema: Schema, partition_by: Sequence[str] | None) -> PartitionS
             )
         name = field_name(transform, column)
         if name in seen:
-            raise PartitionSpecError(f"partition_by entry {text!r} repeats partition field {name!r}")
+            raise PartitionSpecError(
+                f"partition_by entry {text!r} repeats partition field {name!r}"
+            )
         seen.add(name)
         fields.append(
-            PartitionField(source_id=source.field_id, field_id=1000 + i, transform=transform, name=name)
+            PartitionField(
+                source_id=source.field_id, field_id=1000 + i, transform=transform, name=name
+            )
         )
     return PartitionSpec(*fields)
 

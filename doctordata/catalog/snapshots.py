@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.filters import where_to_expression
@@ -31,7 +31,7 @@ def list_snapshots(table: Table) -> list[dict[str, Any]]:
             {
                 "snapshot_id": snap.snapshot_id,
                 "parent_id": snap.parent_snapshot_id,
-                "timestamp": datetime.fromtimestamp(snap.timestamp_ms / 1000, tz=timezone.utc),
+                "timestamp": datetime.fromtimestamp(snap.timestamp_ms / 1000, tz=UTC),
                 "operation": str(getattr(operation, "value", operation)),
                 "summary": {k: v for k, v in summary.items() if v is not None},
                 "refs": sorted(refs.get(snap.snapshot_id, [])),
@@ -53,7 +53,7 @@ def _to_millis(value: datetime | date | str) -> int:
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return int(value.timestamp() * 1000)
 
 
@@ -83,9 +83,7 @@ def resolve_as_of(table: Table, as_of: int | str | datetime | date | None) -> in
     candidates = [s for s in table.metadata.snapshot_log if s.timestamp_ms <= millis]
     if not candidates:
         first = snapshots[0].timestamp_ms if snapshots else None
-        when = (
-            datetime.fromtimestamp(first / 1000, tz=timezone.utc).isoformat() if first else "never"
-        )
+        when = datetime.fromtimestamp(first / 1000, tz=UTC).isoformat() if first else "never"
         raise SnapshotNotFoundError(
             f"table {name!r} has no snapshot at or before {as_of!s}; its history starts at {when}"
         )

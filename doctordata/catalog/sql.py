@@ -117,9 +117,13 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
                 "(password authentication failed). Check the user and password in catalog.uri "
                 "(set it with DOCTORDATA__CATALOG__URI to keep it out of files)."
             ) from None
-        raise CatalogError(f"cannot open the catalog database {shown}: {_first_line(text)}") from None
+        raise CatalogError(
+            f"cannot open the catalog database {shown}: {_first_line(text)}"
+        ) from None
     except SQLAlchemyError as exc:
-        raise CatalogError(f"cannot open the catalog database {shown}: {type(exc).__name__}") from None
+        raise CatalogError(
+            f"cannot open the catalog database {shown}: {type(exc).__name__}"
+        ) from None
     return catalog
 
 
@@ -140,7 +144,7 @@ def _open_sql_catalog(cls: Any, settings: Settings, props: dict[str, str]) -> Ca
     _sqlite_pragmas(engine, settings.catalog.busy_timeout_ms)
     catalog = cls(settings.catalog.name, **{**props, "init_catalog_tables": "false"})
     catalog.engine.dispose()
-    catalog.engine = engine  # type: ignore[attr-defined]
+    catalog.engine = engine
     _create_tables(catalog)
     return catalog
 

@@ -122,9 +122,13 @@ def _iceberg_schema(arrow_schema: pa.Schema) -> Any:
     try:
         # Arrow schemas carry no field ids; give them real ones so partition specs can
         # reference columns before the catalog assigns the final ids by name.
-        return assign_fresh_schema_ids(_Catalog._convert_schema_if_needed(normalize_schema(arrow_schema)))
+        return assign_fresh_schema_ids(
+            _Catalog._convert_schema_if_needed(normalize_schema(arrow_schema))
+        )
     except (ValueError, TypeError) as exc:
-        raise SchemaMismatchError(f"cannot turn this Arrow schema into an Iceberg schema: {exc}") from None
+        raise SchemaMismatchError(
+            f"cannot turn this Arrow schema into an Iceberg schema: {exc}"
+        ) from None
 
 
 def create_table(
@@ -155,7 +159,9 @@ def create_table(
     props = {**table_properties(commit_retries), **(properties or {})}
     create_namespace(catalog, ns, exist_ok=True)
     try:
-        table = catalog.create_table((ns, tbl), schema=schema, partition_spec=spec, properties=props)
+        table = catalog.create_table(
+            (ns, tbl), schema=schema, partition_spec=spec, properties=props
+        )
     except TableAlreadyExistsError:
         if not exist_ok:
             raise AlreadyExistsError(
@@ -176,9 +182,7 @@ def _schema_problems(table: Table, data: pa.Table) -> tuple[list[str], list[str]
     schema = table.schema()
     names = {f.name for f in schema.fields}
     extra = [c for c in data.column_names if c not in names]
-    missing = [
-        f.name for f in schema.fields if f.required and f.name not in data.column_names
-    ]
+    missing = [f.name for f in schema.fields if f.required and f.name not in data.column_names]
     bad: list[str] = []
     for field in schema.fields:
         if field.name not in data.column_names:
@@ -187,15 +191,23 @@ def _schema_problems(table: Table, data: pa.Table) -> tuple[list[str], list[str]
         try:
             import pyarrow as pa
 
-            converted = pyarrow_to_schema(
-                pa.schema([arrow_field]), name_mapping=_single_mapping(field.name)
-            ).fields[0].field_type
+            converted = (
+                pyarrow_to_schema(
+                    pa.schema([arrow_field]), name_mapping=_single_mapping(field.name)
+                )
+                .fields[0]
+                .field_type
+            )
         except (ValueError, TypeError):
             bad.append(f"{field.name} ({arrow_field.type} vs {field.field_type})")
             continue
-        if isinstance(converted, PrimitiveType) and isinstance(field.field_type, PrimitiveType):
-            if converted != field.field_type and not _promotable(converted, field.field_type):
-                bad.append(f"{field.name} (data {converted}, table {field.field_type})")
+        if (
+            isinstance(converted, PrimitiveType)
+            and isinstance(field.field_type, PrimitiveType)
+            and converted != field.field_type
+            and not _promotable(converted, field.field_type)
+        ):
+            bad.append(f"{field.name} (data {converted}, table {field.field_type})")
     return extra, missing, bad
 
 
@@ -354,9 +366,11 @@ def upsert(table: Table, data: Any, on: Sequence[str]) -> UpsertResult:
         match: ie.BooleanExpression = ie.In(on[0], values)
     else:
         rows = keys.to_pylist()
-        match = ie.Or(*[ie.And(*[ie.EqualTo(k, r[k]) for k in on]) for r in rows]) if len(
-            rows
-        ) > 1 else ie.And(*[ie.EqualTo(k, rows[0][k]) for k in on])
+        match = (
+            ie.Or(*[ie.And(*[ie.EqualTo(k, r[k]) for k in on]) for r in rows])
+            if len(rows) > 1
+            else ie.And(*[ie.EqualTo(k, rows[0][k]) for k in on])
+        )
     existing = table.scan(row_filter=match, selected_fields=tuple(on)).to_arrow()
     if len(on) == 1:
         updated = int(pc.sum(pc.is_in(existing.column(0), keys.column(0))).as_py() or 0)

@@ -196,7 +196,7 @@ def test_schema_evolution(clh: dd.Lakehouse) -> None:
     assert rows.column("note").null_count == 3
     # evolve=True adds new columns from the data; without it the error names them.
     extra = pa.table({"id": pa.array([9], pa.int64()), "flag": [True]})
-    with pytest.raises(SchemaMismatchError, match="flag.*evolve=True"):
+    with pytest.raises(SchemaMismatchError, match=r"flag.*evolve=True"):
         clh.append("raw.t", extra)
     clh.append("raw.t", extra, evolve=True)
     assert clh.read("raw.t", where="flag").column("id").to_pylist() == [9]
@@ -316,7 +316,10 @@ def test_where_forms(clh: dd.Lakehouse, where: str, expected: list[int]) -> None
 
 def test_pandas_nanosecond_and_small_ints_are_normalised(clh: dd.Lakehouse) -> None:
     frame = pd.DataFrame(
-        {"id": pd.Series([1, 2], dtype="uint8"), "time": pd.to_datetime(["2026-01-01", "2026-01-02"])}
+        {
+            "id": pd.Series([1, 2], dtype="uint8"),
+            "time": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+        }
     )
     clh.create_table("raw.t", frame, partition_by=["day(time)"])
     out = clh.read("raw.t")

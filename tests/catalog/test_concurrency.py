@@ -49,9 +49,7 @@ def _spawn(root: Path, uri: str, worker: int, count: int, ack: Path) -> subproce
 @pytest.mark.slow
 def test_eight_processes_ten_appends_each(clh: dd.Lakehouse, catalog_uri: str) -> None:
     clh.create_table("raw.t", items(range(0)).schema, partition_by=["day(time)"])
-    procs = [
-        _spawn(clh.root, catalog_uri, w, 10, clh.root / f"ack{w}.txt") for w in range(1, 9)
-    ]
+    procs = [_spawn(clh.root, catalog_uri, w, 10, clh.root / f"ack{w}.txt") for w in range(1, 9)]
     errors = []
     for proc in procs:
         _, err = proc.communicate(timeout=600)
@@ -60,7 +58,10 @@ def test_eight_processes_ten_appends_each(clh: dd.Lakehouse, catalog_uri: str) -
     assert errors == []
     table = clh.table("raw.t")
     expected = sorted(
-        i for w in range(1, 9) for k in range(10) for i in range(w * 1000 + k * 10, w * 1000 + k * 10 + 10)
+        i
+        for w in range(1, 9)
+        for k in range(10)
+        for i in range(w * 1000 + k * 10, w * 1000 + k * 10 + 10)
     )
     assert sorted(table.scan().to_arrow().column("id").to_pylist()) == expected
     assert len(table.metadata.snapshots) == 80
