@@ -9,6 +9,7 @@ Checks never raise: whatever goes wrong becomes a FAIL row that names the thing.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Callable, Iterable
@@ -167,7 +168,10 @@ def check_tiers(lh: Lakehouse) -> list[Check]:
             continue
         failed = [r for r in results if not r.ok]
         if failed:
-            rows.append(_fail(name, "; ".join(r.detail for r in failed), f"fix tiers.{tier.name}"))
+            # The storage checks' messages already say what to do (mount, mkdir, keys).
+            detail = "; ".join(f"{r.check}: {r.detail.split(' check: ', 1)[-1]}" for r in failed)
+            fix = f"see the detail, or fix tiers.{tier.name} in doctordata.toml"
+            rows.append(_fail(name, f"{tier.url}: {detail}", fix))
         else:
             rows.append(_ok(name, f"{tier.url} writable"))
     return rows
@@ -267,6 +271,9 @@ def check_clickhouse_server(lh: Lakehouse) -> list[Check]:
                 "pip install 'doctordata[clickhouse]'",
             )
         ]
+    driver_log = logging.getLogger("clickhouse_connect")
+    level = driver_log.level
+    driver_log.setLevel(logging.CRITICAL)  # its own warning would repeat our FAIL row
     try:
         client = clickhouse_connect.get_client(dsn=url, connect_timeout=5, send_receive_timeout=10)
         try:
@@ -274,15 +281,27 @@ def check_clickhouse_server(lh: Lakehouse) -> list[Check]:
         finally:
             client.close()
     except Exception as exc:
-        detail = _redact(str(exc), url).splitlines()[0] if str(exc) else ""
         return [
             _fail(
                 "clickhouse server",
-                f"{masked}: {type(exc).__name__}: {detail}",
+                f"{masked}: {_redact(_root_cause(exc), url)}",
                 "start the server or fix engines.clickhouse (host, port, user, password)",
             )
         ]
+    finally:
+        driver_log.setLevel(level)
     return [_ok("clickhouse server", f"{masked} (ClickHouse {server_version})")]
+
+
+def _root_cause(exc: BaseException, limit: int = 300) -> str:
+    """The innermost OS-level error (e.g. connection refused), else the first message line."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return f"{type(seen).__name__}: {seen.strerror}"
+        seen = seen.__cause__ or seen.__context__
+    first = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:limit]}"
 
 
 def _redact(text: str, url: str) -> str:
