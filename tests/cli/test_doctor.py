@@ -40,7 +40,9 @@ def test_doctor_broken_tier_exits_nonzero_naming_it(tmp_path: Path) -> None:
     code, out = _doctor(root)
     assert code == 1, out
     assert "tier nas" in out
-    assert "1 check(s) failed: tier nas" in " ".join(out.split())
+    flat = " ".join(out.split())
+    assert "1 check(s) failed: tier nas" in flat
+    assert "tiers.nas" in flat  # the fix names the config key
 
 
 def test_doctor_invalid_config_reports_it(tmp_path: Path) -> None:
