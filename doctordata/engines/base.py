@@ -63,6 +63,18 @@ class Engine(ABC):
         """Lower-case "db.table" names of engine-native tables the router may reference."""
         return set()
 
+    def serving_copies(self) -> dict[str, int]:
+        """ "ns.table" -> Iceberg snapshot id of each native serving copy made by publish()."""
+        return {}
+
+    def publish(self, name: str, plan: ScanPlan, snapshot_id: int) -> int:
+        """Make or refresh a native serving copy of ``plan``; returns rows copied."""
+        from doctordata.errors import UnsupportedSQLError
+
+        raise UnsupportedSQLError(
+            f"the {self.name} engine cannot hold serving copies; publish to engine='clickhouse'"
+        )
+
     def explain(self, sql: str) -> str:
         """The engine's plan for ``sql`` as text."""
         table = self.execute(f"EXPLAIN {sql}")

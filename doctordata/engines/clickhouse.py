@@ -53,6 +53,9 @@ WRITE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1}
 # Characters with glob meaning in ClickHouse file()/s3() paths.
 _GLOB_CHARS = set("{}*?,")
 
+# Table comment marking a serving copy made by publish(), followed by the snapshot id.
+SERVING_COMMENT = "doctordata:snapshot="
+
 # Databases that are ClickHouse's own, never user serving tables.
 _SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 
@@ -128,20 +131,25 @@ class ClickHouseEngine(Engine):
         self.client()  # fail now, with a clear message, if the target is unusable
 
     # -- connections -----------------------------------------------------------------
-    def client(self) -> Any:
-        """This thread's clickhouse-connect client (one per thread)."""
-        cached = getattr(self._local, "client", None)
+    def client(self, *, read_only: bool = True) -> Any:
+        """This thread's clickhouse-connect client (one reader and one writer per thread).
+
+        Settings are fixed per client rather than per query: chDB applies per-query
+        settings with SET and cannot undo readonly, so a shared client would stay readonly.
+        """
+        key = "reader" if read_only else "writer"
+        cached = getattr(self._local, key, None)
         if cached is not None:
             return cached
         with self._lock:
             if self._closed:
                 raise EngineError("the ClickHouse engine is closed; open the lakehouse again")
-            client = self._connect()
+            client = self._connect(READ_SETTINGS if read_only else WRITE_SETTINGS)
             self._clients.append(client)
-        self._local.client = client
+        setattr(self._local, key, client)
         return client
 
-    def _connect(self) -> Any:
+    def _connect(self, settings: Mapping[str, Any]) -> Any:
         try:
             import clickhouse_connect
             from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -153,8 +161,10 @@ class ClickHouseEngine(Engine):
             if self.embedded:
                 path = urlsplit(self.url).path or str(self.lh.root / "clickhouse")
                 os.makedirs(path, exist_ok=True)
-                return clickhouse_connect.get_client(dsn=f"chdb://{path}")
-            return clickhouse_connect.get_client(dsn=self.url, compress=False)
+                return clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=dict(settings))
+            return clickhouse_connect.get_client(
+                dsn=self.url, compress=False, settings=dict(settings)
+            )
         except ImportError as exc:
             raise MissingDependencyError("chdb", "clickhouse", "embedded ClickHouse") from exc
         except ClickHouseError as exc:
@@ -178,9 +188,8 @@ class ClickHouseEngine(Engine):
     def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
         from clickhouse_connect.driver.exceptions import ClickHouseError
 
-        settings = READ_SETTINGS if read_only else WRITE_SETTINGS
         try:
-            return self.client().query_arrow(sql, settings=dict(settings))
+            return self.client(read_only=read_only).query_arrow(sql)
         except ClickHouseError as exc:
             raise EngineError(f"ClickHouse failed: {exc}") from exc
 
@@ -189,7 +198,7 @@ class ClickHouseEngine(Engine):
         from clickhouse_connect.driver.exceptions import ClickHouseError
 
         try:
-            return self.client().command(sql, settings={**WRITE_SETTINGS, **(settings or {})})
+            return self.client(read_only=False).command(sql, settings=dict(settings or {}))
         except ClickHouseError as exc:
             raise EngineError(f"ClickHouse failed: {exc}") from exc
 
@@ -204,6 +213,52 @@ class ClickHouseEngine(Engine):
         )
         dbs, names = table.column(0).to_pylist(), table.column(1).to_pylist()
         return {f"{d}.{n}".lower() for d, n in zip(dbs, names, strict=True)}
+
+    # -- serving copies (publish) ---------------------------------------------------
+    def serving_copies(self) -> dict[str, int]:
+        table = self.execute(
+            "SELECT database, name, comment FROM system.tables "
+            f"WHERE startsWith(comment, {_lit(SERVING_COMMENT)})"
+        )
+        out: dict[str, int] = {}
+        for db, name, comment in zip(*(c.to_pylist() for c in table.columns), strict=True):
+            try:
+                out[f"{db}.{name}".lower()] = int(comment[len(SERVING_COMMENT) :])
+            except ValueError:
+                continue
+        return out
+
+    def publish(self, name: str, plan: ScanPlan, snapshot_id: int) -> int:
+        namespace, table = name.rsplit(".", 1)
+        db = _ident(namespace)
+        target = f"{db}.{_ident(table)}"
+        staging = f"{db}.{_ident(table + '__dd_staging')}"
+        columns = ", ".join(f"{_ident(c.name)} {clickhouse_type(c.type)}" for c in plan.columns)
+        comment = _lit(f"{SERVING_COMMENT}{snapshot_id}")
+        self.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+        self.command(f"DROP TABLE IF EXISTS {staging}")
+        self.command(
+            f"CREATE TABLE {staging} ({columns}) ENGINE = MergeTree ORDER BY tuple() "
+            f"COMMENT {comment}"
+        )
+        names = ", ".join(_ident(c.name) for c in plan.columns)
+        self.command(f"INSERT INTO {staging} ({names}) SELECT {names} FROM {self.scan(plan)}")
+        exists = (
+            self.execute(
+                f"SELECT count() FROM system.tables WHERE database = {_lit(namespace)} "
+                f"AND name = {_lit(table)}"
+            )
+            .column(0)[0]
+            .as_py()
+        )
+        # Readers see either the old or the new copy, never a half-filled one.
+        if exists:
+            self.command(f"EXCHANGE TABLES {staging} AND {target}")
+            self.command(f"DROP TABLE {staging}")
+        else:
+            self.command(f"RENAME TABLE {staging} TO {target}")
+        rows = self.execute(f"SELECT count() FROM {target}").column(0)[0].as_py()
+        return int(rows)
 
     # -- scans -----------------------------------------------------------------------
     def scan(self, plan: ScanPlan) -> str:

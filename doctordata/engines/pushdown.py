@@ -163,4 +163,4 @@ def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
             col.set("table", None)
     if not _literal_fits(node, schema):
         return None
-    return try_convert(node, schema)
+    return try_convert(node, schema)  # type: ignore[arg-type]

@@ -25,6 +25,9 @@ class TableScanStats:
     bytes_planned: int
     delete_files: int
     planning_ms: float
+    # "files" (planned Parquet files), "pyiceberg" (materialised to apply delete files)
+    # or "serving-copy" (a fresh native copy made by publish()).
+    source: str = "files"
 
 
 @dataclass

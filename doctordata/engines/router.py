@@ -23,6 +23,7 @@ from doctordata.errors import SQLParseError, UnsupportedSQLError
 if TYPE_CHECKING:
     from doctordata.engines.base import Engine
     from doctordata.engines.resolve import Resolution
+    from doctordata.engines.scan import ScanPlan
     from doctordata.lakehouse import Lakehouse
 
 
@@ -178,8 +179,26 @@ def _build_sql(
             for ref in resolution.iceberg
         }
         filters = pushdown_filters(root, targets)
-        plans = []
+        served = _served_natively(eng, resolution)
+        plans: list[ScanPlan | None] = []
         for ref in resolution.iceberg:
+            if id(ref.node) in served:
+                plans.append(None)
+                timer.stats.scans.append(
+                    TableScanStats(
+                        ref.name,
+                        ref.alias,
+                        ref.snapshot_id,
+                        "AlwaysTrue()",
+                        0,
+                        0,
+                        0,
+                        0,
+                        0.0,
+                        source="serving-copy",
+                    )
+                )
+                continue
             row_filter = filters.get(id(ref.node))
             plan = plan_scan(ref.name, ref.table, row_filter, ref.snapshot_id, scratch)
             plans.append(plan)
@@ -194,17 +213,27 @@ def _build_sql(
                     bytes_planned=plan.bytes_planned,
                     delete_files=plan.delete_files,
                     planning_ms=plan.planning_ms,
+                    source="pyiceberg" if plan.delete_files else "files",
                 )
             )
     with timer.phase("transpile"):
         token = secrets.token_hex(6)
         scans: dict[str, str] = {}
-        for i, (ref, plan) in enumerate(zip(resolution.iceberg, plans, strict=True)):
-            placeholder = f"__dd_scan_{i}_{token}"
-            scans[placeholder] = eng.scan(plan)
+        for i, (ref, planned) in enumerate(zip(resolution.iceberg, plans, strict=True)):
             alias = ref.node.args.get("alias") or exp.TableAlias(
                 this=exp.to_identifier(ref.node.name, quoted=True)
             )
+            if planned is None:  # a fresh serving copy, addressed by its own name
+                *ns, name = ref.table.name()
+                native = exp.Table(
+                    this=exp.to_identifier(name, quoted=True),
+                    db=exp.to_identifier(".".join(ns), quoted=True),
+                    alias=alias,
+                )
+                ref.node.replace(native)
+                continue
+            placeholder = f"__dd_scan_{i}_{token}"
+            scans[placeholder] = eng.scan(planned)
             ref.node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
         for col in root.find_all(exp.Column):
             # db-qualified columns (ns.t.col) now refer to the alias only.
@@ -216,6 +245,22 @@ def _build_sql(
             pattern = re.compile("|".join(re.escape(p) for p in scans))
             sql = pattern.sub(lambda m: scans[m.group(0)], sql)
     return sql
+
+
+def _served_natively(eng: Engine, resolution: Resolution) -> set[int]:
+    """Table nodes whose current snapshot has a fresh serving copy in ``eng``."""
+    if not eng.capabilities.native_tables or not resolution.iceberg:
+        return set()
+    copies = eng.serving_copies()
+    if not copies:
+        return set()
+    out = set()
+    for ref in resolution.iceberg:
+        current = ref.table.metadata.current_snapshot_id
+        name = ".".join(ref.table.name()).lower()
+        if ref.snapshot_id is None and current is not None and copies.get(name) == current:
+            out.add(id(ref.node))
+    return out
 
 
 def _schema_at(table: Any, snapshot_id: int | None) -> Any:
