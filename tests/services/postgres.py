@@ -23,6 +23,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -141,6 +142,27 @@ def _wrapper(base: Path, pg_ctl: str, account: pwd.struct_passwd) -> str:
     return str(script)
 
 
+# Runs beside the test session; when the session dies (even by SIGKILL) its stdin closes and
+# it stops the cluster and removes its files, so no postmaster outlives a killed CI job.
+_WATCHDOG = """
+import shutil, subprocess, sys
+sys.stdin.read()
+pg_ctl, datadir, base = sys.argv[1:4]
+subprocess.run([pg_ctl, "stop", "-D", datadir, "-m", "immediate"], capture_output=True)
+shutil.rmtree(base, ignore_errors=True)
+"""
+
+
+def _start_watchdog(executable: str, datadir: Path, base: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, executable, str(datadir), str(base)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C aimed at pytest must not kill it first
+    )
+
+
 def _set_password(socket_dir: str, port: int, password: str) -> None:
     import psycopg2
 
@@ -177,6 +199,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     hba.write_text(HBA)
     password = secrets.token_urlsafe(12)
     executor: Any = None
+    watchdog = _start_watchdog(executable, base / "data", base)
     try:
         for attempt in range(3):
             port = _free_port()
@@ -211,6 +234,9 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         _stop(executor)
         shutil.rmtree(base, ignore_errors=True)
+        if watchdog.stdin is not None:
+            watchdog.stdin.close()
+        watchdog.wait(timeout=60)
 
 
 def _stop(executor: Any) -> None:
