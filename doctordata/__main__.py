@@ -1,0 +1,3 @@
+from doctordata.cli import main
+
+main()

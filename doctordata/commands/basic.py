@@ -1,0 +1,165 @@
+"""`doctordata init | tables | describe | snapshots`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from doctordata.commands import human_bytes, open_lakehouse
+
+TEMPLATE = """\
+# doctordata.toml: settings of one lakehouse. Every key is optional; defaults shown.
+# Environment variables override it: DOCTORDATA__SECTION__KEY (e.g. DOCTORDATA__ENGINES__DEFAULT).
+# Secrets never go here: S3 keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and a
+# Postgres password is best given as DOCTORDATA__CATALOG__URI.
+
+[catalog]
+# SQLite file by default; Postgres for shared use: "postgresql+psycopg2://user@host/db"
+uri = "sqlite:///{root}/catalog.db"
+
+# Tiers in order: the first is the hot tier, where new data is written.
+[tiers.ssd]
+url = "file://{root}/warehouse"
+
+# [tiers.nas]
+# url = "file:///mnt/nas/lake"
+
+# [tiers.s3]
+# url = "s3://lake/prefix"
+# endpoint = "http://127.0.0.1:8333"
+
+# Policies move old data between tiers; the first match wins.
+# [[policies]]
+# table = "hackernews.*"        # glob over "namespace.table"
+# column = "time"               # partition source column; omit for file age
+# older_than = "90d"
+# to = "nas"
+
+[engines]
+default = "duckdb"              # duckdb | clickhouse | auto
+# clickhouse = "chdb://{root}/clickhouse"    # or "http://user@host:8123/db"
+# duckdb_threads = 2
+# duckdb_memory_limit = "4GB"
+
+[ingest]
+# hackernews_base_url = "https://hacker-news.firebaseio.com/v0/"
+# workers = 8
+
+[schedule]
+# daily_cron = "0 3 * * *"
+"""
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing doctordata.toml.")
+@click.pass_context
+def init(ctx: click.Context, force: bool) -> None:
+    """Write a commented doctordata.toml into the root and create the catalog."""
+    from doctordata.config import CONFIG_FILE, find_root
+    from doctordata.lakehouse import connect
+
+    root = find_root((ctx.find_root().obj or {}).get("root"), os.environ)
+    path = Path(root) / CONFIG_FILE
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} already exists; pass --force to overwrite it")
+    root.mkdir(parents=True, exist_ok=True)
+    path.write_text(TEMPLATE.format(root=root))
+    with connect(root) as lh:
+        lh.namespaces()
+    click.echo(f"wrote {path}; catalog at {root / 'catalog.db'}")
+
+
+@click.command()
+@click.argument("namespace", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def tables(ctx: click.Context, namespace: str | None, as_json: bool) -> None:
+    """List tables (optionally of one namespace)."""
+    lh = open_lakehouse(ctx)
+    names = lh.tables(namespace)
+    if as_json:
+        click.echo(json.dumps(names))
+        return
+    if not names:
+        click.echo("no tables yet")
+    for name in names:
+        click.echo(name)
+
+
+def describe_table(lh: Any, name: str) -> dict[str, Any]:
+    """Schema, partition spec, snapshots, files and bytes of one table."""
+    table = lh.table(name)
+    files = list(table.scan().plan_files())
+    snaps = lh.snapshots(name)
+    return {
+        "name": name,
+        "location": table.location(),
+        "metadata": table.metadata_location,
+        "schema": [
+            {"id": f.field_id, "name": f.name, "type": str(f.field_type), "required": f.required}
+            for f in table.schema().fields
+        ],
+        "partition_spec": [str(f) for f in table.spec().fields],
+        "snapshots": len(snaps),
+        "current_snapshot": table.metadata.current_snapshot_id,
+        "files": len(files),
+        "rows": sum(t.file.record_count for t in files),
+        "bytes": sum(t.file.file_size_in_bytes for t in files),
+    }
+
+
+@click.command()
+@click.argument("table")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def describe(ctx: click.Context, table: str, as_json: bool) -> None:
+    """Schema, partition spec, snapshots, files and bytes of TABLE (ns.table)."""
+    info = describe_table(open_lakehouse(ctx), table)
+    if as_json:
+        click.echo(json.dumps(info, default=str, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{info['name']}[/bold]  {info['location']}")
+    schema = Table("id", "column", "type", "required")
+    for col in info["schema"]:
+        schema.add_row(str(col["id"]), col["name"], col["type"], "yes" if col["required"] else "")
+    console.print(schema)
+    console.print(f"partitioned by: {', '.join(info['partition_spec']) or '(unpartitioned)'}")
+    console.print(
+        f"snapshots: {info['snapshots']} (current {info['current_snapshot']}); "
+        f"files: {info['files']}; rows: {info['rows']}; size: {human_bytes(info['bytes'])}"
+    )
+
+
+@click.command()
+@click.argument("table")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def snapshots(ctx: click.Context, table: str, as_json: bool) -> None:
+    """List the snapshots of TABLE, oldest first."""
+    snaps = open_lakehouse(ctx).snapshots(table)
+    if as_json:
+        click.echo(json.dumps(snaps, default=str, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table("snapshot id", "time (UTC)", "operation", "added rows", "total rows", "refs")
+    for s in snaps:
+        summary = s["summary"]
+        out.add_row(
+            str(s["snapshot_id"]) + (" *" if s["current"] else ""),
+            s["timestamp"].strftime("%Y-%m-%d %H:%M:%S"),
+            s["operation"],
+            str(summary.get("added-records", "")),
+            str(summary.get("total-records", "")),
+            ", ".join(s["refs"]),
+        )
+    Console().print(out)
