@@ -36,6 +36,11 @@ def ingest() -> None:
 )
 @click.option("--no-updates", is_flag=True, help="Skip re-fetching items from updates.json.")
 @click.option("--no-lists", is_flag=True, help="Skip the top/new/best/... story lists.")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Afterwards refresh the ClickHouse serving copy of hackernews.items (lh.publish).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def hackernews(
@@ -45,6 +50,7 @@ def hackernews(
     workers: int | None,
     no_updates: bool,
     no_lists: bool,
+    publish: bool,
     as_json: bool,
 ) -> None:
     """Load HackerNews items, updates and story lists into hackernews.* (incremental)."""
@@ -60,6 +66,7 @@ def hackernews(
             progress=progress,
             updates=not no_updates,
             lists=not no_lists,
+            publish="clickhouse" if publish else None,
         )
     if as_json:
         import json
@@ -94,6 +101,8 @@ def _summary(report: Any) -> None:
     ]
     if report.new_columns:
         rows.append(("new columns", ", ".join(report.new_columns)))
+    for name, rows_published in report.published.items():
+        rows.append(("published", f"{name}: {rows_published} rows on ClickHouse"))
     if report.pending_recovered:
         rows.append(("recovered", "finished a load package left by an interrupted run"))
     for name, value in rows:

@@ -80,6 +80,7 @@ class IngestReport:
     retries: int = 0
     segments: int = 0
     pending_recovered: bool = False
+    published: dict[str, int] = field(default_factory=dict)  # table -> rows in serving copy
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # extract/normalize/load/commit
 
@@ -305,11 +306,14 @@ def run(
     retry: RetryPolicy | None = None,
     updates: bool = True,
     lists: bool = True,
+    publish: str | None = None,
 ) -> IngestReport:
     """Load HackerNews from ``base_url`` into ``hackernews.*``, continuing the last run.
 
     ``max_items`` caps how many new ids this run fetches (default: up to maxitem.json);
-    ``workers`` is the number of concurrent requests (default: settings ingest.workers).
+    ``workers`` is the number of concurrent requests (default: settings ingest.workers);
+    ``publish="clickhouse"`` refreshes the ClickHouse serving copy of hackernews.items
+    (``lh.publish``) after the load.
     Raises IngestError when the API stays unreachable after retries; what was committed
     before that stays committed and the next run continues from there.
 
@@ -362,6 +366,11 @@ def run(
         report.requests, report.retries = fetcher.stats.requests, fetcher.stats.retries
         report.timings["fetch_wait"] = round(fetcher.stats.seconds, 3)
         report.timings["commit"] = round(stats.commit_seconds, 3)
+        if publish:
+            t0 = time.perf_counter()
+            published = lh.publish(ITEMS, engine=publish)
+            report.published = {ITEMS: int(getattr(published, "rows", 0))}
+            report.timings["publish"] = round(time.perf_counter() - t0, 3)
     report.seconds = time.perf_counter() - started
     return report
 
