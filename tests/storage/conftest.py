@@ -4,6 +4,7 @@ the real SeaweedFS server from tests/services/s3.py."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,3 +110,15 @@ def sorted_rows(lh: dd.Lakehouse, table: str) -> pa.Table:
 def engine_rows(lh: dd.Lakehouse, table: str) -> list[tuple[Any, ...]]:
     """The same question through DuckDB (reads the planned file list on every tier)."""
     return list(lh.sql(f"SELECT id, time, name FROM {table} ORDER BY id").fetchall())
+
+
+@pytest.fixture(scope="session")
+def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for the children. If bytecode writing is off (as on our dev boxes),
+    cache it in a private prefix so only the first child pays for compiling pyiceberg."""
+    env = dict(os.environ)
+    # children import tests.storage helpers too
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    return env

@@ -3,7 +3,6 @@ and that the next run finishes the job and leaves no stray copies."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -38,16 +37,6 @@ KILL_POINTS = [
     ("delete", 1),
     ("delete", 5),
 ]
-
-
-@pytest.fixture(scope="session")
-def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for the children. If bytecode writing is off (as on our dev boxes),
-    cache it in a private prefix so only the first child pays for compiling pyiceberg."""
-    env = dict(os.environ)
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
-    return env
 
 
 def _check_intact(lh: dd.Lakehouse, expected: object) -> None:

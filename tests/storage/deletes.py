@@ -1,0 +1,85 @@
+"""Make a table carry a real position-delete file, as a merge-on-read writer (Spark,
+Trino, ...) would: pyiceberg itself only deletes by rewriting files (copy-on-write)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyiceberg.manifest import (
+    DataFile,
+    DataFileContent,
+    FileFormat,
+    ManifestContent,
+    ManifestEntry,
+    ManifestEntryStatus,
+    ManifestFile,
+    ManifestWriterV2,
+)
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Operation
+from pyiceberg.table.update.snapshot import _FastAppendFiles
+
+_POS_SCHEMA = pa.schema(
+    [
+        pa.field("file_path", pa.string(), False, {b"PARQUET:field_id": b"2147483546"}),
+        pa.field("pos", pa.int64(), False, {b"PARQUET:field_id": b"2147483545"}),
+    ]
+)
+
+
+class _DeleteManifestWriter(ManifestWriterV2):
+    def content(self) -> ManifestContent:
+        return ManifestContent.DELETES
+
+    @property
+    def _meta(self) -> dict[str, str]:
+        return {**super()._meta, "content": "deletes"}
+
+
+def add_position_deletes(table: Table, target: DataFile, positions: list[int]) -> str:
+    """Commit a position-delete file removing ``positions`` of ``target``; returns its path."""
+    path = target.file_path.rsplit("/", 1)[0] + f"/00000-deletes-{uuid.uuid4()}.parquet"
+    rows = pa.table(
+        {"file_path": [target.file_path] * len(positions), "pos": positions}, schema=_POS_SCHEMA
+    )
+    with table.io.new_output(path).create() as out:
+        pq.write_table(rows, out)
+    delete_file = DataFile.from_args(
+        content=DataFileContent.POSITION_DELETES,
+        file_path=path,
+        file_format=FileFormat.PARQUET,
+        partition=target.partition,
+        record_count=len(positions),
+        file_size_in_bytes=len(table.io.new_input(path)),
+    )
+    delete_file.spec_id = target.spec_id
+
+    class _AddDeletes(_FastAppendFiles):
+        def _process_manifests(self, manifests: list[ManifestFile]) -> list[ManifestFile]:
+            writer = _DeleteManifestWriter(
+                self.spec(target.spec_id),
+                self.schema(),
+                self.new_manifest_output(),
+                self._snapshot_id,
+                self._compression,
+            )
+            with writer:
+                writer.add(
+                    ManifestEntry.from_args(
+                        status=ManifestEntryStatus.ADDED,
+                        snapshot_id=self._snapshot_id,
+                        sequence_number=None,
+                        file_sequence_number=None,
+                        data_file=delete_file,
+                    )
+                )
+            return [*manifests, writer.to_manifest_file()]
+
+    tx = table.transaction()
+    producer: Any = _AddDeletes(operation=Operation.DELETE, transaction=tx, io=table.io)
+    producer.commit()
+    tx.commit_transaction()
+    return path
