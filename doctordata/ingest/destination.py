@@ -8,12 +8,13 @@ Why not dlt's filesystem destination with ``table_format="iceberg"`` (dlt 1.31)?
 - When a table is missing from the catalog but its folder has metadata, it registers
   "the newest metadata file in the folder" (``register_table``), which after a failed
   commit is an orphan: exactly what shared/DESIGN.md forbids.
-- Its merge upserts in slices of 1,000 rows, one commit each, and the schema contract
-  can only drop or raise on bad rows, not keep them with a reason.
+- Its merge upserts in slices of 1,000 rows, one commit each, with an ``In`` filter that
+  pyiceberg cannot prune on beyond 200 values: every slice reads every data file.
+- Its schema contract can only drop or raise on bad rows, not keep them with a reason.
 
 So this destination receives each Parquet file dlt's normalizer wrote (``batch_size=0``)
-and commits it as an upsert on ``id`` (see :func:`upsert`). Replaying a file after a crash
-therefore never duplicates anything. Rows the catalog refuses go to
+and commits it as an upsert on ``id`` (:func:`doctordata.ingest.merge.upsert`), so
+replaying a file after a crash never duplicates anything. Rows the catalog refuses go to
 ``hackernews.rejected_items`` instead of failing the job, so no package stays pending.
 """
 
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import DoctorDataError
 from doctordata.ingest.hn_schema import ITEMS, LISTS, NAMESPACE, REJECTED, utc_now
+from doctordata.ingest.merge import expressions, upsert
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -134,7 +136,7 @@ class CatalogWriter:
     def _lists(self, data: pa.Table) -> None:
         import pyarrow.compute as pc
 
-        ex = _expressions()
+        ex = expressions()
         table, data = self._align(LISTS, data)
         if not data.num_rows:
             return
@@ -208,39 +210,11 @@ class CatalogWriter:
             return
         if int(snapshot.summary.get("total-records", "0") or 0) == 0:
             return
-        table.delete(delete_filter=_expressions().In("id", set(ids.to_pylist())))
+        table.delete(delete_filter=expressions().In("id", set(ids.to_pylist())))
 
     def _notify(self, table: str, rows: int) -> None:
         if self.on_commit is not None:
             self.on_commit(table, rows)
-
-
-def upsert(table: Table, data: pa.Table, key: str) -> dict[str, int]:
-    """Replace the rows whose ``key`` is in ``data`` and insert the rest, in one commit.
-
-    The same copy-on-write overwrite as ``lh.upsert``; called on the pyiceberg table
-    directly because data arrives here already cast to the table's Arrow schema (and
-    ``lh.upsert``'s type check rejects list columns at the moment).
-    """
-    import pyarrow.compute as pc
-
-    if data.num_rows == 0:
-        return {"rows_updated": 0, "rows_inserted": 0}
-    match = _expressions().In(key, set(data.column(key).to_pylist()))
-    existing = table.scan(row_filter=match, selected_fields=(key,)).to_arrow()
-    updated = int(pc.sum(pc.is_in(existing.column(key), data.column(key))).as_py() or 0)
-    with warnings.catch_warnings():
-        # New keys match nothing to delete; pyiceberg warns about that on every batch.
-        warnings.filterwarnings("ignore", message="Delete operation did not match")
-        table.overwrite(data, overwrite_filter=match)
-    return {"rows_updated": updated, "rows_inserted": data.num_rows - updated}
-
-
-def _expressions() -> Any:
-    """pyiceberg.expressions, untyped: mypy cannot follow its generic constructors."""
-    from pyiceberg import expressions
-
-    return expressions
 
 
 def _last_per_key(data: pa.Table, key: str) -> pa.Table:
