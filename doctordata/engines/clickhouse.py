@@ -13,6 +13,7 @@ import os
 import posixpath
 import threading
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -86,10 +87,13 @@ def clickhouse_type(iceberg_type: Any, *, nullable: bool = True) -> str:
     return f"Nullable({base})" if nullable else base
 
 
+# Cached: the same column names and file paths are rendered for every query.
+@lru_cache(maxsize=65536)
 def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("clickhouse")
 
 
+@lru_cache(maxsize=65536)
 def _lit(value: str) -> str:
     return exp.Literal.string(value).sql("clickhouse")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
@@ -65,10 +66,13 @@ def duckdb_type(iceberg_type: Any) -> str:
     return TYPE_MAP[key]
 
 
+# Cached: the same column names and file paths are rendered for every query.
+@lru_cache(maxsize=65536)
 def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
+@lru_cache(maxsize=65536)
 def _lit(value: str) -> str:
     return exp.Literal.string(value).sql("duckdb")
 

@@ -122,6 +122,8 @@ def _owner(conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: 
     return owner if owner in local else None
 
 
+_FOLDABLE = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Interval, exp.DateAdd, exp.DateSub)
+
 _DECIMALS = re.compile(r"\.(\d*?)0*$")
 
 
@@ -156,7 +158,9 @@ def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
     for col in node.find_all(exp.Column):
         col.set("table", None)
     try:
-        node = simplify(node)
+        # Fold constant arithmetic (DATE '1994-01-01' + INTERVAL '1' YEAR, 0.06 - 0.01).
+        if node.find(*_FOLDABLE) is not None:
+            node = simplify(node)
     except Exception:
         node = conjunct.copy()
         for col in node.find_all(exp.Column):

@@ -84,12 +84,57 @@ def _load(lh: Lakehouse, name: str, cache: dict[str, Any]) -> Table | None:
     if name.count(".") >= 1:
         for candidate in dict.fromkeys((name, name.lower())):
             try:
-                table = lh.table(candidate)
+                table = load_current(lh, candidate)
                 break
             except (NotFoundError, IdentifierError):
                 continue
     cache[name] = table
     return table
+
+
+# (catalog id, "ns.table") -> (metadata location, Table) of tables read by the router.
+_TABLES: dict[tuple[int, str], tuple[str, Any]] = {}
+_TABLES_SIZE = 256
+
+
+def load_current(lh: Lakehouse, name: str) -> Table:
+    """lh.table(name), reusing the parsed metadata while the catalog still points at it.
+
+    One indexed catalog lookup per call: a table is never served from a stale metadata
+    file, but the (large) metadata JSON is parsed only when it changed.
+    """
+    catalog = lh.catalog
+    location = _current_location(catalog, name)
+    key = (id(catalog), name)
+    hit = _TABLES.get(key)
+    if location is not None and hit is not None and hit[0] == location:
+        return hit[1]
+    table = lh.table(name)
+    if len(_TABLES) >= _TABLES_SIZE:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[key] = (table.metadata_location, table)
+    return table
+
+
+def _current_location(catalog: Any, name: str) -> str | None:
+    """The catalog's current metadata location for ``name`` (SQL catalogs), else None."""
+    try:
+        from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+    except ImportError:
+        return None
+    if not isinstance(catalog, SqlCatalog) or "." not in name:
+        return None
+    namespace, table_name = name.rsplit(".", 1)
+    with Session(catalog.engine) as session:
+        stmt = select(IcebergTables.metadata_location).where(
+            IcebergTables.catalog_name == catalog.name,
+            IcebergTables.table_namespace == namespace,
+            IcebergTables.table_name == table_name,
+        )
+        location: str | None = session.execute(stmt).scalar_one_or_none()
+    return location
 
 
 def _unknown(lh: Lakehouse, name: str, natives: set[str]) -> str:

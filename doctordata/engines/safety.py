@@ -140,6 +140,8 @@ FORBIDDEN_NODE_TYPES: tuple[tuple[type[exp.Expr], str], ...] = tuple(
     (getattr(exp, cls), label) for cls, label in _FORBIDDEN_NODES if hasattr(exp, cls)
 )
 
+_FORBIDDEN_CLASSES = tuple(cls for cls, _ in FORBIDDEN_NODE_TYPES)
+
 _FIX = "lh.sql() runs one read-only query; use the doctordata API (lh.append, lh.delete, ...)"
 
 
@@ -179,12 +181,11 @@ def check_query(root: exp.Expr, tiers: Iterable[Tier]) -> None:
     """Refuse writes anywhere in the tree (data-modifying CTEs too) and escaping functions."""
     tier_list = list(tiers)
     for node in root.walk():
-        for cls, label in FORBIDDEN_NODE_TYPES:
-            if isinstance(node, cls):
-                raise ReadOnlyViolationError(
-                    f"read-only mode refuses {label} (found inside the query: "
-                    f"{node.sql()[:80]!r}); {_FIX}"
-                )
+        if isinstance(node, _FORBIDDEN_CLASSES):
+            raise ReadOnlyViolationError(
+                f"read-only mode refuses {_label(node)} (found inside the query: "
+                f"{node.sql()[:80]!r}); {_FIX}"
+            )
         if isinstance(node, exp.Select) and node.args.get("settings"):
             raise ReadOnlyViolationError(
                 "read-only mode refuses a SETTINGS clause; engine settings come from "

@@ -109,15 +109,28 @@ def plan_scan(
         case_sensitive=False,
     )
     schema = scan.projection()
-    tasks = list(scan.plan_files())
-    deletes = sum(len(t.delete_files) for t in tasks)
+    # A snapshot never changes, so its plan for a given filter can be reused.
+    effective = snapshot_id if snapshot_id is not None else table.metadata.current_snapshot_id
+    key = (str(table.metadata.table_uuid), effective, str(row_filter))
+    cached = _PLAN_CACHE.get(key) if effective is not None else None
+    if cached is None:
+        tasks = list(scan.plan_files())
+        deletes = sum(len(t.delete_files) for t in tasks)
+        files = tuple(t.file.file_path for t in tasks)
+        size = sum(t.file.file_size_in_bytes for t in tasks)
+        cached = (files, size, deletes, _total_files(table, snapshot_id))
+        if effective is not None and not deletes:
+            if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
+                _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
+            _PLAN_CACHE[key] = cached
+    files, size, deletes, total = cached
     plan = ScanPlan(
         table=name,
         snapshot_id=snapshot_id,
         columns=_columns(schema),
-        files=tuple(t.file.file_path for t in tasks),
-        files_total=_total_files(table, snapshot_id),
-        bytes_planned=sum(t.file.file_size_in_bytes for t in tasks),
+        files=files,
+        files_total=total,
+        bytes_planned=size,
         renamed=_was_renamed(table),
         delete_files=deletes,
         io=table.io,
@@ -130,6 +143,11 @@ def plan_scan(
         plan.renamed = False
     plan.planning_ms = (time.perf_counter() - started) * 1000
     return plan
+
+
+# (table uuid, snapshot id, row filter text) -> (files, bytes, delete files, total files)
+_PLAN_CACHE: dict[tuple[str, int, str], tuple[tuple[str, ...], int, int, int]] = {}
+_PLAN_CACHE_SIZE = 512
 
 
 def _materialise(scan: Any, tmp_dir: Path) -> str:

@@ -1,0 +1,262 @@
+"""Router benchmarks: TPC-H through doctordata vs peers on the same files, and planning time.
+
+    .venv/bin/python -m benchmarks.tpch [--sf 1] [--repeats 5]
+
+Per query, the median of ``repeats`` runs after one warm-up, for:
+  router-duckdb     lh.sql(q)                          (plans with pyiceberg, read_parquet)
+  raw-duckdb        the same SQL over views of read_parquet(<all data files>)
+  iceberg-scan      the same SQL over views of iceberg_scan(<current metadata file>)
+  pyiceberg-duckdb  scan().to_arrow() of each table, then DuckDB (what to_duckdb() does)
+  router-chdb       lh.sql(q, engine="clickhouse")
+  raw-chdb          sqlglot's ClickHouse SQL over views of file(<all data files>)
+Goals (issue 3): router/raw <= 1.02, router/iceberg_scan <= 0.9, pyiceberg/router >= 3,
+router-chdb/raw-chdb <= 1.05; planning + transpile on a 100-snapshot table <= 3 ms median.
+Writes tpch.json and tpch.md to the results directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+GOALS = {
+    "router/raw-duckdb": ("<=", 1.02),
+    "router/iceberg-scan": ("<=", 0.9),
+    "pyiceberg-duckdb/router": (">=", 3.0),
+    "router-chdb/raw-chdb": ("<=", 1.05),
+    "planning_ms_median": ("<=", 3.0),
+}
+
+
+def machine_info() -> dict[str, Any]:
+    import chdb
+    import duckdb
+    import pyiceberg
+    import sqlglot
+
+    import doctordata
+
+    lock = Path(__file__).resolve().parents[1] / "requirements" / "dev.txt"
+    lock_hash = ""
+    if lock.exists():
+        import hashlib
+
+        lock_hash = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+    return {
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "versions": {
+            "doctordata": doctordata.__version__,
+            "duckdb": duckdb.__version__,
+            "chdb": getattr(chdb, "__version__", "?"),
+            "pyiceberg": pyiceberg.__version__,
+            "sqlglot": sqlglot.__version__,
+        },
+        "lock_sha256_16": lock_hash,
+    }
+
+
+def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _data_files(lh: Any, name: str) -> list[str]:
+    return [t.file.file_path.removeprefix("file://") for t in lh.table(name).scan().plan_files()]
+
+
+def _duckdb_peer(lh: Any, tables: list[str], mode: str) -> Any:
+    import duckdb
+
+    from doctordata.engines.extensions import load_extension
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA tpch")
+    if mode == "iceberg":
+        load_extension(con, "avro")
+        load_extension(con, "iceberg")
+    for t in tables:
+        if mode == "iceberg":
+            meta = lh.table(f"tpch.{t}").metadata_location.removeprefix("file://")
+            src = f"iceberg_scan('{meta}')"
+        else:
+            files = ", ".join(f"'{f}'" for f in _data_files(lh, f"tpch.{t}"))
+            src = f"read_parquet([{files}])"
+        con.execute(f"CREATE VIEW tpch.{t} AS SELECT * FROM {src}")
+    return con
+
+
+def _pyiceberg_peer(lh: Any, tables: list[str], query: str) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA tpch")
+    for t in tables:
+        if f"tpch.{t}" in query:
+            con.register(f"arrow_{t}", lh.table(f"tpch.{t}").scan().to_arrow())
+            con.execute(f"CREATE VIEW tpch.{t} AS SELECT * FROM arrow_{t}")
+    con.execute(query).fetchall()
+    con.close()
+
+
+def _chdb_views(lh: Any, tables: list[str]) -> Any:
+    from doctordata.engines.clickhouse import _glob
+
+    ch = lh.engine("clickhouse")
+    writer = ch.client(read_only=False)
+    writer.command("CREATE DATABASE IF NOT EXISTS tpch_raw")
+    for t in tables:
+        prefix, rest = _glob(_data_files(lh, f"tpch.{t}"))
+        writer.command(
+            f"CREATE OR REPLACE VIEW tpch_raw.{t} AS SELECT * FROM file('{prefix}{rest}', Parquet)"
+        )
+    return ch
+
+
+def _raw_chdb_sql(query: str) -> str:
+    import sqlglot
+
+    return sqlglot.transpile(
+        query.replace("tpch.", "tpch_raw."), read="duckdb", write="clickhouse"
+    )[0]
+
+
+def tpch_figures(lh: Any, data: Any, repeats: int) -> dict[str, Any]:
+    tables = list(data.tables)
+    raw = _duckdb_peer(lh, tables, "raw")
+    ice = _duckdb_peer(lh, tables, "iceberg")
+    ch = _chdb_views(lh, tables)
+    reader = ch.client()
+    per_query: dict[int, dict[str, float]] = {}
+    for n, q in sorted(data.queries.items()):
+        chq = _raw_chdb_sql(q)
+        per_query[n] = {
+            "router-duckdb": _median_ms(lambda q=q: lh.sql(q).fetchall(), repeats),
+            "raw-duckdb": _median_ms(lambda q=q: raw.execute(q).fetchall(), repeats),
+            "iceberg-scan": _median_ms(lambda q=q: ice.execute(q).fetchall(), repeats),
+            "pyiceberg-duckdb": _median_ms(lambda q=q: _pyiceberg_peer(lh, tables, q), repeats),
+            "router-chdb": _median_ms(
+                lambda q=q: lh.sql(q, engine="clickhouse").fetchall(), repeats
+            ),
+            "raw-chdb": _median_ms(lambda chq=chq: reader.query_arrow(chq), repeats),
+        }
+        print(f"Q{n:02d} " + " ".join(f"{k}={v:.1f}" for k, v in per_query[n].items()), flush=True)
+    totals = {k: sum(q[k] for q in per_query.values()) for k in next(iter(per_query.values()))}
+    ratios = {
+        "router/raw-duckdb": totals["router-duckdb"] / totals["raw-duckdb"],
+        "router/iceberg-scan": totals["router-duckdb"] / totals["iceberg-scan"],
+        "pyiceberg-duckdb/router": totals["pyiceberg-duckdb"] / totals["router-duckdb"],
+        "router-chdb/raw-chdb": totals["router-chdb"] / totals["raw-chdb"],
+    }
+    return {"per_query_ms": per_query, "totals_ms": totals, "ratios": ratios}
+
+
+def planning_figures(base: Path, snapshots: int = 100, runs: int = 50) -> dict[str, Any]:
+    """Router overhead (parse, safety, resolve, plan, transpile) on a many-snapshot table."""
+    import pyarrow as pa
+
+    import doctordata as dd
+
+    with dd.connect(base / "planning") as lh:
+        lh.create_namespace("bench")
+        lh.create_table(
+            "bench.t", pa.schema([("id", pa.int64()), ("d", pa.date32())]), partition_by=["day(d)"]
+        )
+        import datetime as dt
+
+        for i in range(snapshots):
+            day = dt.date(2026, 1, 1) + dt.timedelta(days=i)
+            lh.append(
+                "bench.t",
+                pa.table({"id": pa.array([i], pa.int64()), "d": pa.array([day], pa.date32())}),
+            )
+        q = "SELECT count(*) FROM bench.t WHERE d = DATE '2026-02-01' AND id < 100"
+        overheads = []
+        for i in range(runs + 1):
+            stats = lh.sql(q, explain=False).stats
+            if i:  # first run: imports and catalog warm-up
+                overheads.append(sum(v for k, v in stats.timings_ms.items() if k != "execute"))
+        phases = {k: round(v, 3) for k, v in stats.timings_ms.items()}
+        return {
+            "snapshots": snapshots,
+            "planning_ms_median": statistics.median(overheads),
+            "planning_ms_p90": sorted(overheads)[int(len(overheads) * 0.9)],
+            "last_run_phases_ms": phases,
+        }
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"# Router benchmarks (TPC-H SF {result['sf']}, median of {result['repeats']})",
+        "",
+        "| figure | value | goal | met |",
+        "|---|---|---|---|",
+    ]
+    figures = {
+        **result["tpch"]["ratios"],
+        "planning_ms_median": result["planning"]["planning_ms_median"],
+    }
+    for name, value in figures.items():
+        op, goal = GOALS[name]
+        met = value <= goal if op == "<=" else value >= goal
+        lines.append(f"| {name} | {value:.3f} | {op} {goal} | {'yes' if met else 'no'} |")
+    lines += ["", "| peer | total ms |", "|---|---|"]
+    for k, v in result["tpch"]["totals_ms"].items():
+        lines.append(f"| {k} | {v:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(results_dir: Path, sf: float = 1.0, repeats: int = 5) -> dict[str, Any]:
+    import doctordata as dd
+    from tests.engines.tpch import generate, load
+
+    with tempfile.TemporaryDirectory(prefix="dd-bench-tpch-") as tmp:
+        base = Path(tmp)
+        started = time.perf_counter()
+        data = generate(sf)
+        with dd.connect(base / "lake") as lh:
+            load(lh, data)
+            load_s = time.perf_counter() - started
+            print(f"generated and loaded SF {sf} in {load_s:.1f}s", flush=True)
+            figures = tpch_figures(lh, data, repeats)
+        planning = planning_figures(base)
+    result = {
+        "benchmark": "tpch-router",
+        "sf": sf,
+        "repeats": repeats,
+        "machine": machine_info(),
+        "load_seconds": load_s,
+        "tpch": figures,
+        "planning": planning,
+        "goals": {k: f"{op} {v}" for k, (op, v) in GOALS.items()},
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "tpch.json").write_text(json.dumps(result, indent=2, default=str))
+    (results_dir / "tpch.md").write_text(_markdown(result))
+    print(_markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="doctordata router benchmarks")
+    parser.add_argument("--sf", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    run(args.results, args.sf, args.repeats)
