@@ -1,6 +1,7 @@
 {#- Post-hook of every mart: hand the freshly built relation to the doctordata
     dbt-duckdb plugin, which writes it to the Iceberg catalog (namespace `marts`).
-    Runs outside the model's transaction so the plugin's cursor sees the new rows.
+    Runs inside the model's transaction: the plugin reads the relation through the
+    cursor of the thread building the model, which sees the uncommitted rows.
     On other adapters (ClickHouse) the mart lives in the target database: no-op. -#}
 {% macro doctordata_store() -%}
   {{ return(adapter.dispatch('doctordata_store')()) }}

@@ -40,12 +40,30 @@ def dbt(
     """
     from doctordata.transform.runner import run_dbt
 
+    rest = list(dbt_args)
+    # Our own options may also follow the dbt command (`dbt build --project-dir x`).
+    project_dir = _pop_option(rest, "--project-dir") or project_dir
+    target = _pop_option(rest, "--target") or target
+    dbt_args = tuple(rest)
     lh = open_lakehouse(ctx)
     run = run_dbt(lh, [command, *dbt_args], target=target, project_dir=project_dir)
     click.echo(
         f"dbt {command} on {target}: {len(run.nodes)} nodes OK in {run.seconds:.1f} s; "
         f"marts written: {', '.join(s.table for s in run.stores) or 'none'}"
     )
+
+
+def _pop_option(args: list[str], name: str) -> str | None:
+    """Remove ``name value`` / ``name=value`` from ``args``; return the value."""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+            del args[i : i + 2]
+            return value
+        if arg.startswith(name + "="):
+            del args[i]
+            return arg.split("=", 1)[1]
+    return None
 
 
 @click.command()

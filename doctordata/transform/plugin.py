@@ -7,19 +7,27 @@ with ``where`` pushed down) and returns DuckDB SQL reading exactly the planned P
 files by Iceberg field id, so nothing is materialised in memory.
 
 Writing: each mart's post-hook calls ``adapter.store_relation('doctordata', ...)``, which
-lands in :meth:`Plugin.store`: the relation is written to the catalog as
-``<namespace>.<model>`` (overwrite for tables, upsert on ``unique_key`` for incremental
-models, so re-running is idempotent).
+lands in :meth:`Plugin.store`: the relation is read (Arrow) and queued; when the dbt
+invocation succeeded the runner writes each queued model to the catalog as
+``<namespace>.<model>`` with :func:`write_table` (overwrite for tables, upsert on
+``unique_key`` for incremental models, so re-running is idempotent).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from doctordata.errors import ConfigError, SchemaMismatchError
-from doctordata.transform.session import ScanStat, Session, StoreStat, get_session, open_session
+from doctordata.transform.session import (
+    PendingWrite,
+    ScanStat,
+    Session,
+    get_session,
+    open_session,
+)
 
 SCAN_FUNCTION = "doctordata_scan"
 
@@ -42,6 +50,9 @@ class Plugin(BasePlugin):
             session = open_session(connect(root), plugin_config.get("namespace", "marts"))
         self.session: Session = session
         self._conn: Any = None
+        # The cursor of each dbt worker thread: store() runs inside the model's
+        # transaction and must read through that thread's cursor to see the new rows.
+        self._cursors = threading.local()
 
     # -- connection setup ------------------------------------------------------------
     def configure_connection(self, conn: Any) -> None:
@@ -57,6 +68,9 @@ class Plugin(BasePlugin):
             null_handling="special",
             side_effects=True,
         )
+
+    def configure_cursor(self, cursor: Any) -> None:
+        self._cursors.current = cursor
 
     def _prepare_storage(self, conn: Any) -> None:
         # Remote tiers need httpfs and one S3 secret each, as in the DuckDB engine.
@@ -103,19 +117,26 @@ class Plugin(BasePlugin):
         relation = target_config.relation
         config = target_config.config
         name = f"{self.session.namespace}.{relation.identifier}"
-        cursor = self._conn.cursor()
-        try:
-            data = cursor.execute(f"SELECT * FROM {relation.render()}").to_arrow_table()
-        finally:
-            cursor.close()
-        mode = write_table(
-            self.session.lh,
-            name,
-            data,
-            incremental=config.get("materialized") == "incremental",
-            unique_key=config.get("unique_key"),
+        sql = f"SELECT * FROM {relation.render()}"
+        cursor = getattr(self._cursors, "current", None)
+        if cursor is not None:
+            data = cursor.execute(sql).to_arrow_table()
+        else:
+            fresh = self._conn.cursor()
+            try:
+                data = fresh.execute(sql).to_arrow_table()
+            finally:
+                fresh.close()
+        # Written by the runner once the whole invocation passed (tests included), so a
+        # mart that fails its tests never replaces the good copy in the catalog.
+        self.session.add_pending(
+            PendingWrite(
+                table=name,
+                data=data,
+                incremental=config.get("materialized") == "incremental",
+                unique_key=config.get("unique_key"),
+            )
         )
-        self.session.record_store(StoreStat(table=name, rows=data.num_rows, mode=mode))
 
     def default_materialization(self) -> str:
         return "view"

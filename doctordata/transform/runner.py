@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import ConfigError, MissingDependencyError, TransformError
 from doctordata.transform import profiles
-from doctordata.transform.session import ScanStat, StoreStat, close_session, open_session
+from doctordata.transform.session import (
+    ScanStat,
+    Session,
+    StoreStat,
+    close_session,
+    open_session,
+)
 
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
@@ -74,6 +80,8 @@ class DbtRun:
     nodes: list[NodeResult] = field(default_factory=list)
     scans: list[ScanStat] = field(default_factory=list)
     stores: list[StoreStat] = field(default_factory=list)
+    # Models built but not written to the catalog because the invocation failed.
+    unwritten: list[str] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -126,6 +134,8 @@ def run_dbt(
             full = _full_args(list(args), project, Path(tmp), target, work, quiet)
             with _environment({**DBT_ENV, profiles.CLICKHOUSE_PASSWORD_ENV: password}):
                 result = _invoke(full)
+        if result.success:
+            _write_pending(session)
     finally:
         _release_duckdb()
         close_session(session.id)
@@ -137,15 +147,30 @@ def run_dbt(
         nodes=_nodes(result.result),
         scans=list(session.scans),
         stores=list(session.stores),
+        unwritten=[] if result.success else [w.table for w in session.pending],
         error=_first_line(str(result.exception)) if result.exception is not None else None,
     )
     if not run.success and raise_on_failure:
         raise TransformError(
             f"dbt {' '.join(args)} failed on target {target}: {run.describe_failure()}. "
-            f"Details: {work / 'logs' / 'dbt.log'}",
+            f"Nothing was written to the catalog. Details: {work / 'logs' / 'dbt.log'}",
             failed_nodes=[n.unique_id for n in run.failed],
         )
     return run
+
+
+def _write_pending(session: Session) -> None:
+    from doctordata.transform.plugin import write_table
+
+    for write in session.pending:
+        mode = write_table(
+            session.lh,
+            write.table,
+            write.data,
+            incremental=write.incremental,
+            unique_key=write.unique_key,
+        )
+        session.record_store(StoreStat(table=write.table, rows=write.data.num_rows, mode=mode))
 
 
 def _require(target: str) -> None:

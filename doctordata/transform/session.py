@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
@@ -41,6 +41,16 @@ class StoreStat:
     mode: str  # "created", "overwritten" or "upserted"
 
 
+@dataclass(frozen=True)
+class PendingWrite:
+    """A built model waiting to be written to the catalog when the run succeeds."""
+
+    table: str
+    data: Any  # pyarrow.Table
+    incremental: bool
+    unique_key: str | list[str] | None
+
+
 @dataclass
 class Session:
     """The Lakehouse a dbt run works on, and what the plugin did with it."""
@@ -50,6 +60,7 @@ class Session:
     namespace: str
     scans: list[ScanStat] = field(default_factory=list)
     stores: list[StoreStat] = field(default_factory=list)
+    pending: list[PendingWrite] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record_scan(self, stat: ScanStat) -> None:
@@ -59,6 +70,10 @@ class Session:
     def record_store(self, stat: StoreStat) -> None:
         with self.lock:
             self.stores.append(stat)
+
+    def add_pending(self, write: PendingWrite) -> None:
+        with self.lock:
+            self.pending.append(write)
 
 
 _SESSIONS: dict[str, Session] = {}
