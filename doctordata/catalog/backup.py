@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.backup_manifest import BackupFile, BackupManifest
+from doctordata.catalog.backup_manifest import BackupManifest
 from doctordata.catalog.backup_store import (
     BACKUPS_DIR,
     MANIFEST_NAME,
@@ -51,8 +51,9 @@ from doctordata.errors import (
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
 
+    from doctordata.catalog.backup_copy import Copier
     from doctordata.catalog.catalog_snapshot import CatalogSnapshot
-    from doctordata.catalog.file_refs import FileRef
+    from doctordata.catalog.file_refs import WalkCache
     from doctordata.catalog.restore import RestoreReport
     from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
@@ -273,17 +274,15 @@ def backup(
             "source_root": str(lh.root),
         },
     )
-    index = _previous_index(target)
+    index, known = _previous_index(target)
     io = _file_io(lh)
     with tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp:
         for attempt in range(MAX_ATTEMPTS):
             created_at = _utcnow()
             snap = _snapshot(lh, Path(tmp))
-            refs, missing, optional = _collect(io, snap)
-            files, copy_missing, copied = _copy_all(
-                lh, target, refs, optional, index, existing, progress=progress, workers=workers
+            copier, missing, record = _walk_and_copy(
+                lh, io, snap, target, index, known, existing, progress, workers
             )
-            missing += copy_missing
             if not missing or attempt == MAX_ATTEMPTS - 1 or not _catalog_moved(lh, snap, tmp):
                 break
         catalog = snap.to_dict()
@@ -292,8 +291,9 @@ def backup(
             sha = hashlib.sha256(data).hexdigest()
             target.put_bytes(sha, data, existing)
             catalog.update(object=sha, size=len(data))
+    files = copier.files
+    copied_files, copied_bytes = copier.copied_files, copier.copied_bytes
     seconds = time.monotonic() - started
-    copied_files, copied_bytes = copied
     manifest = BackupManifest(
         id=backup_id,
         created_at=created_at,
@@ -304,6 +304,7 @@ def backup(
         missing=missing,
         completed_at=_utcnow(),
         complete=True,
+        walk_cache=record.to_dict(),
         stats={
             "copied_files": copied_files,
             "copied_bytes": copied_bytes,
@@ -343,99 +344,55 @@ def _catalog_moved(lh: Lakehouse, snap: CatalogSnapshot, tmp: str) -> bool:
         return _snapshot(lh, Path(again)).table_locations() != snap.table_locations()
 
 
-def _collect(
-    io: FileIO, snap: CatalogSnapshot
-) -> tuple[list[FileRef], list[dict[str, str]], set[str]]:
-    """Every file the snapshot references; missing ones; and the optional ones (old
-    metadata.json files in the metadata-log, which pyiceberg may already have pruned)."""
-    from doctordata.catalog.file_refs import table_references
+def _walk_and_copy(
+    lh: Lakehouse,
+    io: FileIO,
+    snap: CatalogSnapshot,
+    target: BackupTarget,
+    index: dict[str, tuple[int, str]],
+    known: WalkCache,
+    existing: dict[str, int],
+    progress: bool | None,
+    workers: int,
+) -> tuple[Copier, list[dict[str, str]], WalkCache]:
+    """Walk every table of ``snap`` and copy each file as soon as the walk finds it."""
+    from doctordata.catalog.backup_copy import Copier, missing_entry
+    from doctordata.catalog.file_refs import WalkCache, table_references
+    from doctordata.catalog.progress import byte_progress
 
-    refs: dict[str, FileRef] = {}
+    record = WalkCache()
     missing: list[dict[str, str]] = []
-    optional: set[str] = set()
-    for table, location in snap.table_locations().items():
+    with byte_progress("backup", None, progress) as advance:
+        copier = Copier(lh.tiers, target, index, existing, advance, workers)
         try:
-            walked = table_references(io, table, location)
-        except OSError as exc:
-            missing.append(_missing(location, "metadata", table, exc))
-            continue
-        for path, kind, reason in walked.unreadable:
-            missing.append({"path": path, "kind": kind, "table": table, "reason": reason})
-        for ref in walked.files.values():
-            refs.setdefault(ref.path, ref)
-        optional |= {entry.metadata_file for entry in walked.metadata.metadata_log}
-    optional -= set(snap.table_locations().values())
-    return list(refs.values()), missing, optional
+            for table, location in snap.table_locations().items():
+                try:
+                    walked = table_references(
+                        io, table, location, known=known, record=record, on_ref=copier
+                    )
+                except OSError as exc:
+                    missing.append(missing_entry(location, "metadata", table, exc))
+                    continue
+                for path, kind, reason in walked.unreadable:
+                    missing.append(missing_entry(path, kind, table, reason))
+        finally:
+            copier.finish()
+    return copier, missing + copier.missing, record
 
 
-def _missing(path: str, kind: str, table: str, exc: BaseException) -> dict[str, str]:
-    reason = "missing" if isinstance(exc, FileNotFoundError) else f"{type(exc).__name__}: {exc}"
-    return {"path": path, "kind": kind, "table": table, "reason": reason}
+def _previous_index(target: BackupTarget) -> tuple[dict[str, tuple[int, str]], WalkCache]:
+    """From the newest complete backup on this target: location -> (size, sha256), and
+    what its manifests contained."""
+    from doctordata.catalog.file_refs import WalkCache
 
-
-def _previous_index(target: BackupTarget) -> dict[str, tuple[int, str]]:
-    """location -> (size, sha256) from the newest complete backup on this target."""
     for info in reversed(list_target_backups(target)):
         try:
             manifest = load_manifest(target, info.id)
         except BackupError:
             continue
-        return {f.path: (f.size, f.sha256) for f in manifest.files}
-    return {}
-
-
-def _copy_all(
-    lh: Lakehouse,
-    target: BackupTarget,
-    refs: list[FileRef],
-    optional: set[str],
-    index: dict[str, tuple[int, str]],
-    existing: dict[str, int],
-    *,
-    progress: bool | None,
-    workers: int,
-) -> tuple[list[BackupFile], list[dict[str, str]], tuple[int, int]]:
-    from doctordata.catalog.locations import fs_for, locate
-    from doctordata.catalog.progress import byte_progress
-
-    files: list[BackupFile] = []
-    missing: list[dict[str, str]] = []
-    copied = [0, 0]
-    todo: list[FileRef] = []
-    for ref in refs:
-        known = index.get(ref.path)
-        # Iceberg never rewrites a file in place: same location (and recorded size) as in
-        # an earlier backup whose object is still stored = same bytes, no need to read it.
-        if known and known[1] in existing and (ref.size is None or ref.size == known[0]):
-            tier, rel = locate(lh.tiers, ref.path)
-            files.append(BackupFile(ref.path, ref.kind, ref.table, known[0], known[1], tier, rel))
-        else:
-            todo.append(ref)
-
-    def copy_one(ref: FileRef) -> None:
-        tier, rel = locate(lh.tiers, ref.path)
-        fs, path = fs_for(lh.tiers, ref.path)
-        try:
-            sha, size, did_copy = target.store(fs, path, existing, advance)
-        except FileNotFoundError as exc:
-            if ref.path in optional:
-                return  # an old metadata.json pyiceberg pruned: history, not needed
-            missing.append(_missing(ref.path, ref.kind, ref.table, exc))
-            return
-        files.append(BackupFile(ref.path, ref.kind, ref.table, size, sha, tier, rel))
-        if did_copy:
-            copied[0] += 1
-            copied[1] += size
-
-    total = sum(r.size or 0 for r in todo)
-    with byte_progress("backup", total or None, progress) as advance:
-        if workers <= 1:
-            for ref in todo:
-                copy_one(ref)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(copy_one, todo))
-    return files, missing, (copied[0], copied[1])
+        index = {f.path: (f.size, f.sha256) for f in manifest.files}
+        return index, WalkCache.from_dict(manifest.walk_cache)
+    return {}, WalkCache()
 
 
 def _source_info(lh: Lakehouse) -> dict[str, Any]:

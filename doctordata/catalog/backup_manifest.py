@@ -6,7 +6,7 @@ backup (killed midway) and is never listed as a backup or restored.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from doctordata.errors import BackupError
@@ -43,6 +43,9 @@ class BackupManifest:
     completed_at: str | None = None
     complete: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+    # What each manifest list / manifest contained (file_refs.WalkCache): the next backup
+    # reads only manifests written since this one.
+    walk_cache: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
     @property
@@ -61,8 +64,9 @@ class BackupManifest:
         return needed
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["files"] = [asdict(f) for f in self.files]
+        # Shallow on purpose: asdict() deep-copies the (large) walk cache for nothing.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["files"] = [vars(f).copy() for f in self.files]
         return data
 
     @classmethod

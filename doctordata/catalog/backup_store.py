@@ -207,7 +207,7 @@ class BackupTarget:
             raise
 
     def write_json(self, path: str, value: Any) -> None:
-        self.write_atomic(path, json.dumps(value, indent=1, sort_keys=True).encode())
+        self.write_atomic(path, json.dumps(value, separators=(",", ":")).encode())
 
     # -- reading -----------------------------------------------------------------------
     def read_json(self, path: str) -> Any:

@@ -11,6 +11,7 @@ from a bare metadata location, as a catalog copy gives it, and keeps sizes.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,6 +44,33 @@ class FileRef:
     # Partition of a data file in the current snapshot (for small-file checks), else None.
     partition: str | None = None
     current: bool = False
+    # An earlier metadata.json from the metadata-log: history, which pyiceberg may prune.
+    optional: bool = False
+
+
+@dataclass
+class WalkCache:
+    """What manifest lists and manifests contain, keyed by their (immutable) location.
+
+    A backup stores this, so the next backup reads only manifests written since: the
+    walk of a long-lived table costs O(new manifests), not O(all snapshots).
+    """
+
+    # manifest list -> [[manifest location, manifest length], ...]
+    manifest_lists: dict[str, list[list[Any]]] = field(default_factory=dict)
+    # manifest -> [[file location, kind, size], ...] (live entries only)
+    manifests: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"manifest_lists": self.manifest_lists, "manifests": self.manifests}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> WalkCache:
+        data = data or {}
+        return cls(dict(data.get("manifest_lists", {})), dict(data.get("manifests", {})))
+
+
+OnRef = Callable[[FileRef], None]
 
 
 @dataclass
@@ -55,9 +83,13 @@ class TableRefs:
     files: dict[str, FileRef] = field(default_factory=dict)
     # (path, kind, reason): a manifest list or manifest that could not be read.
     unreadable: list[tuple[str, str, str]] = field(default_factory=list)
+    on_ref: OnRef | None = None
 
     def add(self, ref: FileRef) -> None:
-        self.files.setdefault(ref.path, ref)
+        if ref.path not in self.files:
+            self.files[ref.path] = ref
+            if self.on_ref is not None:
+                self.on_ref(ref)
 
 
 def read_metadata(io: FileIO, location: str) -> TableMetadata:
@@ -66,17 +98,29 @@ def read_metadata(io: FileIO, location: str) -> TableMetadata:
     return FromInputFile.table_metadata(io.new_input(location))
 
 
-def table_references(io: FileIO, table: str, metadata_location: str) -> TableRefs:
+def table_references(
+    io: FileIO,
+    table: str,
+    metadata_location: str,
+    *,
+    known: WalkCache | None = None,
+    record: WalkCache | None = None,
+    on_ref: OnRef | None = None,
+) -> TableRefs:
     """Walk ``metadata_location`` and collect every file it references.
 
-    Raises OSError if the metadata.json itself cannot be read; anything below it that is
-    missing is recorded in ``unreadable`` so callers decide (backup retries, verify reports).
+    ``known``: contents of manifests already read (by an earlier backup); ``record``
+    receives the contents of every manifest this walk covers. ``on_ref`` is called for
+    each new file as soon as it is found (backup starts copying while the walk goes on).
+    With ``known``, files of cached manifests carry no partition (small-file checks need
+    a full walk). Raises OSError if the metadata.json itself cannot be read; anything
+    below it that is missing is recorded in ``unreadable``.
     """
     metadata = read_metadata(io, metadata_location)
-    refs = TableRefs(table, metadata_location, metadata)
+    refs = TableRefs(table, metadata_location, metadata, on_ref=on_ref)
     refs.add(FileRef(metadata_location, "metadata", table))
     for entry in metadata.metadata_log:
-        refs.add(FileRef(entry.metadata_file, "metadata", table))
+        refs.add(FileRef(entry.metadata_file, "metadata", table, optional=True))
     for stats in [*metadata.statistics, *metadata.partition_statistics]:
         refs.add(FileRef(stats.statistics_path, "statistics", table, stats.file_size_in_bytes))
     current_id = metadata.current_snapshot_id
@@ -84,48 +128,93 @@ def table_references(io: FileIO, table: str, metadata_location: str) -> TableRef
     # The current snapshot first, so its files are tagged current when manifests are shared.
     for snapshot in sorted(metadata.snapshots, key=lambda s: s.snapshot_id != current_id):
         refs.add(FileRef(snapshot.manifest_list, "manifest-list", table))
-        try:
-            manifests = _read_manifest_list(io, snapshot.manifest_list)
-        except (OSError, ValueError) as exc:
-            refs.unreadable.append((snapshot.manifest_list, "manifest-list", _reason(exc)))
-            continue
+        manifests = _manifest_list(io, snapshot.manifest_list, refs, known, record)
         is_current = snapshot.snapshot_id == current_id
-        for manifest in manifests:
-            path = manifest.manifest_path
-            refs.add(FileRef(path, "manifest", table, manifest.manifest_length))
+        for path, length in manifests:
+            refs.add(FileRef(path, "manifest", table, length))
             if path in seen_manifests:
                 continue
             seen_manifests.add(path)
-            try:
-                entries = manifest.fetch_manifest_entry(io, discard_deleted=True)
-            except (OSError, ValueError) as exc:
-                refs.unreadable.append((path, "manifest", _reason(exc)))
-                continue
-            for entry in entries:
-                _add_entry(refs, entry.data_file, table, is_current)
+            _manifest(io, path, refs, is_current, known, record)
     return refs
 
 
-def _add_entry(refs: TableRefs, data_file: Any, table: str, is_current: bool) -> None:
-    from pyiceberg.manifest import DataFileContent
+def _manifest_list(
+    io: FileIO, location: str, refs: TableRefs, known: WalkCache | None, record: WalkCache | None
+) -> list[list[Any]]:
+    if known is not None and location in known.manifest_lists:
+        manifests = known.manifest_lists[location]
+    else:
+        from pyiceberg.manifest import read_manifest_list
 
-    kind: FileKind = "data" if data_file.content == DataFileContent.DATA else "delete"
-    refs.add(
-        FileRef(
-            data_file.file_path,
-            kind,
-            table,
-            data_file.file_size_in_bytes,
-            partition=repr(data_file.partition) if is_current else None,
-            current=is_current,
-        )
+        try:
+            manifests = [
+                [m.manifest_path, m.manifest_length]
+                for m in read_manifest_list(io.new_input(location))
+            ]
+        except (OSError, ValueError) as exc:
+            refs.unreadable.append((location, "manifest-list", _reason(exc)))
+            return []
+    if record is not None:
+        record.manifest_lists[location] = manifests
+    return manifests
+
+
+def _manifest(
+    io: FileIO,
+    location: str,
+    refs: TableRefs,
+    is_current: bool,
+    known: WalkCache | None,
+    record: WalkCache | None,
+) -> None:
+    table = refs.table
+    if known is not None and location in known.manifests:
+        entries = known.manifests[location]
+        for path, cached_kind, size in entries:
+            refs.add(FileRef(path, cached_kind, table, size, current=is_current))
+    else:
+        from pyiceberg.manifest import DataFileContent
+
+        try:
+            read = _live_entries(io, location)
+        except (OSError, ValueError) as exc:
+            refs.unreadable.append((location, "manifest", _reason(exc)))
+            return
+        entries = []
+        for entry in read:
+            df = entry.data_file
+            kind: FileKind = "data" if df.content == DataFileContent.DATA else "delete"
+            entries.append([df.file_path, kind, df.file_size_in_bytes])
+            partition = repr(df.partition) if is_current else None
+            refs.add(
+                FileRef(df.file_path, kind, table, df.file_size_in_bytes, partition, is_current)
+            )
+    if record is not None:
+        record.manifests[location] = entries
+
+
+def _live_entries(io: FileIO, location: str) -> list[Any]:
+    """A manifest's live entries (what ManifestFile.fetch_manifest_entry reads, without
+    needing the manifest-list record: we only want paths, kinds and sizes)."""
+    from pyiceberg.avro.file import AvroFile
+    from pyiceberg.manifest import (
+        DEFAULT_READ_VERSION,
+        MANIFEST_ENTRY_SCHEMAS,
+        DataFile,
+        DataFileContent,
+        FileFormat,
+        ManifestEntry,
+        ManifestEntryStatus,
     )
 
-
-def _read_manifest_list(io: FileIO, location: str) -> list[Any]:
-    from pyiceberg.manifest import read_manifest_list
-
-    return list(read_manifest_list(io.new_input(location)))
+    with AvroFile[ManifestEntry](
+        io.new_input(location),
+        MANIFEST_ENTRY_SCHEMAS[DEFAULT_READ_VERSION],
+        read_types={-1: ManifestEntry, 2: DataFile},
+        read_enums={0: ManifestEntryStatus, 101: FileFormat, 134: DataFileContent},
+    ) as reader:
+        return [e for e in reader if e.status != ManifestEntryStatus.DELETED]
 
 
 def _reason(exc: BaseException) -> str:

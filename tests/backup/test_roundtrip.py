@@ -48,15 +48,41 @@ def test_restore_after_losing_the_root_gives_identical_tables(lake: Any, tmp_pat
         assert len(rows(lh2, "hn.users")) == len(before["hn.users"]) + 1
 
 
+QUERY = "SELECT kind, count(*) AS n, sum(id) AS s FROM hn.items GROUP BY kind ORDER BY kind"
+
+
+def _expected_groups(lh: Any) -> list[tuple[Any, ...]]:
+    """QUERY's answer computed by pyarrow from a pyiceberg scan: an engine-free oracle."""
+    grouped = rows(lh, "hn.items").group_by("kind").aggregate([("id", "count"), ("id", "sum")])
+    return sorted(
+        zip(*(grouped[c].to_pylist() for c in ("kind", "id_count", "id_sum")), strict=True)
+    )
+
+
 def test_restored_tables_query_on_duckdb_and_clickhouse(lake: Any, tmp_path: Path) -> None:
-    query = "SELECT kind, count(*) AS n, sum(id) AS s FROM hn.items GROUP BY kind ORDER BY kind"
-    expected = lake.sql(query, engine="duckdb").fetchall()
+    expected = _expected_groups(lake)
     report = lake.backup("nas", progress=False)
     dd.restore(report.url, tmp_path / "restored")
     with dd.connect(tmp_path / "restored") as lh2:
-        assert lh2.sql(query, engine="duckdb").fetchall() == expected
-        got = lh2.sql(query, engine="clickhouse").fetchall()
-        assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+        for engine in ("duckdb", "clickhouse"):
+            got = lh2.sql(QUERY, engine=engine).fetchall()
+            assert [tuple(r) for r in got] == expected, engine
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engines/scan.py caches plans by (table uuid, snapshot id, filter); a restored "
+    "table has the same uuid and snapshots at new paths, so one process that queried the "
+    "original gets the original's file list for the copy. Key needs the table location.",
+)
+def test_same_process_queries_original_then_restored(lake: Any, tmp_path: Path) -> None:
+    expected = lake.sql(QUERY, engine="duckdb").fetchall()
+    report = lake.backup("nas", progress=False)
+    lake.close()
+    shutil.move(tmp_path / "lake", tmp_path / "old-lake")
+    dd.restore(report.url, tmp_path / "restored")
+    with dd.connect(tmp_path / "restored") as lh2:
+        assert lh2.sql(QUERY, engine="duckdb").fetchall() == expected
 
 
 def test_incremental_backup_copies_only_new_files(lake: Any, tmp_path: Path) -> None:
