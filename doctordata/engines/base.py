@@ -63,6 +63,10 @@ class Engine(ABC):
         """Lower-case "db.table" names of engine-native tables the router may reference."""
         return set()
 
+    def redact(self, sql: str) -> str:
+        """``sql`` with any credentials the engine inlined replaced by '***' (for stats/logs)."""
+        return sql
+
     def serving_copies(self) -> dict[str, int]:
         """ "ns.table" -> Iceberg snapshot id of each native serving copy made by publish()."""
         return {}

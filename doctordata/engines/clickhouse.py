@@ -132,6 +132,8 @@ class ClickHouseEngine(Engine):
         self._clients: list[Any] = []
         self._lock = threading.Lock()
         self._closed = False
+        # Quoted secret literals inlined into s3() calls; redact() hides them.
+        self._secrets: set[str] = set()
         self.client()  # fail now, with a clear message, if the target is unusable
 
     # -- connections -----------------------------------------------------------------
@@ -205,6 +207,11 @@ class ClickHouseEngine(Engine):
             return self.client(read_only=False).command(sql, settings=dict(settings or {}))
         except ClickHouseError as exc:
             raise EngineError(f"ClickHouse failed: {exc}") from exc
+
+    def redact(self, sql: str) -> str:
+        for secret in self._secrets:
+            sql = sql.replace(secret, "'***'")
+        return sql
 
     def explain(self, sql: str) -> str:
         table = self.execute(f"EXPLAIN {sql}")
@@ -309,6 +316,7 @@ class ClickHouseEngine(Engine):
         opts = tier.storage_options()
         creds = ""
         if opts.get("key"):
+            self._secrets.add(_lit(opts["secret"]))
             creds = f", {_lit(opts['key'])}, {_lit(opts['secret'])}"
         return f"s3({_lit(url)}{creds}, 'Parquet', {_lit(structure)})"
 

@@ -141,7 +141,7 @@ def run_query(
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     try:
         sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch)
-        stats.translated_sql = sql
+        stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if explain:
             with timer.phase("explain"):
