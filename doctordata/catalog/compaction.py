@@ -105,7 +105,7 @@ def _write_group(
             task_id=i,
             schema=meta.schema(),
             record_batches=data.slice(offset, rows).to_batches(),
-            partition_key=key,  # type: ignore[arg-type]
+            partition_key=key,
         )
         for i, offset in enumerate(range(0, data.num_rows, rows))
     ]
@@ -127,16 +127,10 @@ def compact(
     for (_, _, tier_name), tasks in groups.items():
         new += _write_group(lh, table, tasks, lh.tiers[tier_name], target)
         old += [t.file for t in tasks]
-    tx = table.transaction()
-    with tx.update_snapshot(
-        snapshot_properties={"doctordata.operation": "compaction"}
-    ).overwrite() as producer:
-        for f in old:
-            producer.delete_data_file(f)
-        for f in new:
-            producer.append_data_file(f)
+    from doctordata.catalog.rewrite import rewrite_files
+
     try:
-        tx.commit_transaction()
+        rewrite_files(table, old, new, operation="compaction")
     except Exception:
         for f in new:  # never referenced: remove now instead of waiting for orphan cleanup
             table.io.delete(f.file_path)

@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
 
-SNAPSHOT_MARK = "doctordata.operation"
-
 
 @dataclass
 class TierReport:
@@ -108,14 +106,15 @@ def relocated(data_file: DataFile, new_path: str) -> DataFile:
 
 def commit_swap(table: Table, pairs: list[tuple[DataFile, str]], reason: str) -> Table:
     """One snapshot replacing each old DataFile by its relocated copy."""
-    tx = table.transaction()
-    props = {SNAPSHOT_MARK: f"tier-move: {reason}"[:200]}
-    with tx.update_snapshot(snapshot_properties=props).overwrite() as producer:
-        for old, new_path in pairs:
-            producer.delete_data_file(old)
-            producer.append_data_file(relocated(old, new_path))
-    crash_point("commit")
-    committed = tx.commit_transaction()
+    from doctordata.catalog.rewrite import rewrite_files
+
+    committed = rewrite_files(
+        table,
+        [old for old, _ in pairs],
+        [relocated(old, new_path) for old, new_path in pairs],
+        operation=f"tier-move: {reason}",
+        before_commit=lambda: crash_point("commit"),
+    )
     crash_point("committed")
     return committed
 

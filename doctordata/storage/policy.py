@@ -171,7 +171,7 @@ def column_age_key(table: Table, data_file: DataFile, column: str) -> float | No
     raw = (data_file.upper_bounds or {}).get(fld.field_id)
     if raw is not None:
         try:
-            return _value_seconds(from_bytes(fld.field_type, raw), type_name)  # type: ignore[arg-type]
+            return _value_seconds(from_bytes(fld.field_type, raw), type_name)
         except (ValueError, TypeError):
             pass
     spec = table.specs().get(data_file.spec_id)

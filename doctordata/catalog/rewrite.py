@@ -1,0 +1,70 @@
+"""One snapshot that replaces data files by equivalent ones (moves, compaction).
+
+pyiceberg's overwrite producer validates like a row-level overwrite: under its default
+serializable isolation, *any* data file appended meanwhile fails the commit, so a mover
+or a compaction would never finish on a table with a steady trickle of appends. A file
+rewrite changes no rows, so (like Iceberg's RewriteFiles in Java) it only needs the
+replaced files to still be live and no new delete files to apply to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyiceberg.manifest import DataFile
+    from pyiceberg.table import Table
+
+OPERATION_PROPERTY = "doctordata.operation"
+
+
+def _producer_class() -> type:
+    from pyiceberg.table.update.snapshot import _OverwriteFiles
+    from pyiceberg.table.update.validate import (
+        _validate_data_files_exist,
+        _validate_no_new_deletes_for_data_files,
+    )
+
+    class _RewriteFiles(_OverwriteFiles):
+        def _validate_concurrency(self) -> None:
+            window = self._commit_window
+            if window is None or window.is_empty() or window.head is None:
+                return
+            table = self._transaction._table
+            if self._deleted_data_files:
+                _validate_data_files_exist(
+                    table, window.head, self._deleted_data_files, window.base
+                )
+                _validate_no_new_deletes_for_data_files(
+                    table, window.head, None, self._deleted_data_files, window.base
+                )
+
+    return _RewriteFiles
+
+
+def rewrite_files(
+    table: Table,
+    removed: Iterable[DataFile],
+    added: Iterable[DataFile],
+    *,
+    operation: str,
+    properties: Mapping[str, str] | None = None,
+    before_commit: object = None,
+) -> Table:
+    """Commit one snapshot removing ``removed`` and adding ``added`` (same rows)."""
+    from pyiceberg.table.snapshots import Operation
+
+    tx = table.transaction()
+    props = {OPERATION_PROPERTY: operation[:200], **(properties or {})}
+    producer = _producer_class()(
+        operation=Operation.OVERWRITE, transaction=tx, io=table.io, snapshot_properties=props
+    )
+    with producer:
+        for f in removed:
+            producer.delete_data_file(f)
+        for f in added:
+            producer.append_data_file(f)
+    if callable(before_commit):
+        before_commit()
+    return tx.commit_transaction()
