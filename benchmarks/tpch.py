@@ -77,6 +77,19 @@ def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _interleaved_medians(peers: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median ms per peer; peers alternate within each round so load noise hits all alike."""
+    for fn in peers.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in peers}
+    for _ in range(repeats):
+        for name, fn in peers.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def _data_files(lh: Any, name: str) -> list[str]:
     return [t.file.file_path.removeprefix("file://") for t in lh.table(name).scan().plan_files()]
 
@@ -146,16 +159,15 @@ def tpch_figures(lh: Any, data: Any, repeats: int) -> dict[str, Any]:
     per_query: dict[int, dict[str, float]] = {}
     for n, q in sorted(data.queries.items()):
         chq = _raw_chdb_sql(q)
-        per_query[n] = {
-            "router-duckdb": _median_ms(lambda q=q: lh.sql(q).fetchall(), repeats),
-            "raw-duckdb": _median_ms(lambda q=q: raw.execute(q).fetchall(), repeats),
-            "iceberg-scan": _median_ms(lambda q=q: ice.execute(q).fetchall(), repeats),
-            "pyiceberg-duckdb": _median_ms(lambda q=q: _pyiceberg_peer(lh, tables, q), repeats),
-            "router-chdb": _median_ms(
-                lambda q=q: lh.sql(q, engine="clickhouse").fetchall(), repeats
-            ),
-            "raw-chdb": _median_ms(lambda chq=chq: reader.query_arrow(chq), repeats),
+        peers: dict[str, Callable[[], Any]] = {
+            "router-duckdb": lambda q=q: lh.sql(q).fetchall(),
+            "raw-duckdb": lambda q=q: raw.execute(q).fetchall(),
+            "iceberg-scan": lambda q=q: ice.execute(q).fetchall(),
+            "pyiceberg-duckdb": lambda q=q: _pyiceberg_peer(lh, tables, q),
+            "router-chdb": lambda q=q: lh.sql(q, engine="clickhouse").fetchall(),
+            "raw-chdb": lambda chq=chq: reader.query_arrow(chq),
         }
+        per_query[n] = _interleaved_medians(peers, repeats)
         print(f"Q{n:02d} " + " ".join(f"{k}={v:.1f}" for k, v in per_query[n].items()), flush=True)
     totals = {k: sum(q[k] for q in per_query.values()) for k in next(iter(per_query.values()))}
     ratios = {

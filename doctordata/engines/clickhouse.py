@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
-from doctordata.engines.scan import ScanColumn, ScanPlan, group_by_physical_names, local_path
+from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import EngineError, MissingDependencyError, UnsupportedSQLError
 
 if TYPE_CHECKING:
@@ -278,10 +278,10 @@ class ClickHouseEngine(Engine):
                 f"CAST(NULL AS {clickhouse_type(c.type)}) AS {_ident(c.name)}" for c in plan.columns
             )
             return f"(SELECT {cols} WHERE 0)"
-        if not plan.has_field_ids or not plan.renamed:
-            groups = [({c.field_id: c.name for c in plan.columns}, list(plan.files))]
+        if plan.has_field_ids and (plan.renamed or plan.needs_footers):
+            groups = [(g.names, g.files) for g in group_files(plan)]
         else:
-            groups = group_by_physical_names(plan)
+            groups = [({c.field_id: c.name for c in plan.columns}, list(plan.files))]
         parts = [self._scan_group(plan, names, files) for names, files in groups]
         return "(" + " UNION ALL ".join(parts) + ")"
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
-from doctordata.engines.scan import ScanPlan, local_path
+from doctordata.engines.scan import ScanPlan, group_files, local_path
 from doctordata.errors import EngineError, UnsupportedSQLError
 
 if TYPE_CHECKING:
@@ -175,22 +175,44 @@ class DuckDBEngine(Engine):
                 f"CAST(NULL AS {duckdb_type(c.type)}) AS {_ident(c.name)}" for c in plan.columns
             )
             return f"(SELECT {cols} WHERE false)"
-        files = ", ".join(_lit(local_path(f)) for f in plan.files)
         if not plan.has_field_ids:
             names = ", ".join(_ident(c.name) for c in plan.columns)
-            return f"(SELECT {names} FROM read_parquet([{files}]))"
-        schema = ", ".join(
-            f"{c.field_id}: {{name: {_lit(c.name)}, type: {_lit(duckdb_type(c.type))}, "
-            "default_value: NULL}"
-            for c in plan.columns
-        )
-        return f"(SELECT * FROM read_parquet([{files}], schema = MAP {{{schema}}}))"
+            return f"(SELECT {names} FROM read_parquet([{_files(plan.files)}]))"
+        if not plan.needs_footers:
+            return f"(SELECT * FROM {_by_field_id(plan, plan.files)})"
+        # Some files lack field ids (add_files): read those by their mapped names.
+        parts = []
+        for group in group_files(plan):
+            if group.has_field_ids:
+                parts.append(f"SELECT * FROM {_by_field_id(plan, group.files)}")
+                continue
+            cols = ", ".join(
+                f"{_ident(group.names[c.field_id])}::{duckdb_type(c.type)} AS {_ident(c.name)}"
+                if c.field_id in group.names
+                else f"CAST(NULL AS {duckdb_type(c.type)}) AS {_ident(c.name)}"
+                for c in plan.columns
+            )
+            parts.append(f"SELECT {cols} FROM read_parquet([{_files(group.files)}])")
+        return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
     def close(self) -> None:
         with self._lock:
             if not self._closed:
                 self._closed = True
                 self._con.close()
+
+
+def _files(files: Any) -> str:
+    return ", ".join(_lit(local_path(f)) for f in files)
+
+
+def _by_field_id(plan: ScanPlan, files: Any) -> str:
+    schema = ", ".join(
+        f"{c.field_id}: {{name: {_lit(c.name)}, type: {_lit(duckdb_type(c.type))}, "
+        "default_value: NULL}"
+        for c in plan.columns
+    )
+    return f"read_parquet([{_files(files)}], schema = MAP {{{schema}}})"
 
 
 def scratch_root(lh: Lakehouse) -> Any:

@@ -51,6 +51,14 @@ class ScanPlan:
     planning_ms: float = 0.0
     # pyiceberg FileIO that can open the files (footer reads for name-matching engines).
     io: Any = field(default=None, repr=False)
+    # Physical name -> field id for files written without field ids (add_files); a
+    # non-empty mapping means some files may lack ids and need footer reads.
+    name_mapping: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def needs_footers(self) -> bool:
+        """Files may not match the current schema by field id alone."""
+        return self.has_field_ids and bool(self.name_mapping)
 
     @property
     def files_skipped(self) -> int:
@@ -66,6 +74,14 @@ def local_path(uri: str) -> str:
 
 def _columns(schema: Any) -> tuple[ScanColumn, ...]:
     return tuple(ScanColumn(f.field_id, f.name, f.field_type, f.required) for f in schema.fields)
+
+
+def _name_mapping_if_set(table: Table) -> dict[str, int]:
+    # pyiceberg writes field ids; only tables with an explicit name mapping (add_files of
+    # foreign files) can hold files without them.
+    if "schema.name-mapping.default" not in table.metadata.properties:
+        return {}
+    return name_mapping_of(table)
 
 
 def _was_renamed(table: Table) -> bool:
@@ -134,6 +150,7 @@ def plan_scan(
         renamed=_was_renamed(table),
         delete_files=deletes,
         io=table.io,
+        name_mapping=_name_mapping_if_set(table),
     )
     if deletes:
         # Engines read plain Parquet and would silently ignore the deletes: let pyiceberg
@@ -159,10 +176,22 @@ def _materialise(scan: Any, tmp_dir: Path) -> str:
     return str(target)
 
 
-_FOOTER_CACHE: dict[str, tuple[tuple[int, str], ...]] = {}
+@dataclass(frozen=True)
+class FileGroup:
+    """Data files that share one physical layout."""
+
+    # Field id -> column name as written in these files.
+    names: dict[int, str]
+    files: list[str]
+    # The files carry Parquet field ids (False: matched through the table's name mapping).
+    has_field_ids: bool
 
 
-def _footer_names(path: str, io: Any) -> tuple[tuple[int, str], ...]:
+# path -> (has field ids, ((field id, physical name), ...)); ids None when absent.
+_FOOTER_CACHE: dict[str, tuple[bool, tuple[tuple[int | None, str], ...]]] = {}
+
+
+def _footer(path: str, io: Any) -> tuple[bool, tuple[tuple[int | None, str], ...]]:
     # Data files are immutable, so a footer read once is valid forever.
     cached = _FOOTER_CACHE.get(path)
     if cached is not None:
@@ -171,22 +200,45 @@ def _footer_names(path: str, io: Any) -> tuple[tuple[int, str], ...]:
 
     with io.new_input(path).open() as fh:
         arrow_schema = pq.ParquetFile(fh).schema_arrow
-    pairs = []
+    pairs: list[tuple[int | None, str]] = []
     for f in arrow_schema:
-        meta = f.metadata or {}
-        raw = meta.get(b"PARQUET:field_id")
-        if raw is not None:
-            pairs.append((int(raw), f.name))
-    result = tuple(pairs)
+        raw = (f.metadata or {}).get(b"PARQUET:field_id")
+        pairs.append((int(raw) if raw is not None else None, f.name))
+    result = (any(i is not None for i, _ in pairs), tuple(pairs))
     if len(_FOOTER_CACHE) > 100_000:
         _FOOTER_CACHE.clear()
     _FOOTER_CACHE[path] = result
     return result
 
 
-def group_by_physical_names(plan: ScanPlan) -> list[tuple[dict[int, str], list[str]]]:
-    """Files grouped by their own field-id -> name mapping (for name-matching engines)."""
-    groups: dict[tuple[tuple[int, str], ...], list[str]] = {}
+def group_files(plan: ScanPlan) -> list[FileGroup]:
+    """Files grouped by physical layout: field id -> name as written (footer reads, cached).
+
+    Files without field ids (added with add_files from foreign writers) are mapped through
+    the table's name mapping; a column the mapping cannot place is absent (reads as NULL).
+    """
+    groups: dict[tuple[bool, tuple[tuple[int, str], ...]], list[str]] = {}
     for path in plan.files:
-        groups.setdefault(_footer_names(path, plan.io), []).append(path)
-    return [(dict(k), v) for k, v in groups.items()]
+        has_ids, pairs = _footer(path, plan.io)
+        if has_ids:
+            names = tuple((i, n) for i, n in pairs if i is not None)
+        else:
+            names = tuple(
+                (plan.name_mapping[n.lower()], n)
+                for _, n in pairs
+                if n.lower() in plan.name_mapping
+            )
+        groups.setdefault((has_ids, names), []).append(path)
+    return [FileGroup(dict(k[1]), v, k[0]) for k, v in groups.items()]
+
+
+def name_mapping_of(table: Table) -> dict[str, int]:
+    """Lower-case physical name -> field id from the table's name mapping (top level)."""
+    mapping = table.name_mapping()
+    out: dict[str, int] = {}
+    if mapping is None:
+        return out
+    for mapped in mapping:
+        for alias in mapped.names:
+            out.setdefault(alias.lower(), mapped.field_id)
+    return out

@@ -238,3 +238,22 @@ def test_unknown_engine_name(connect: Any) -> None:
     lh = connect("duckdb")
     with pytest.raises(ConfigError, match=r"unknown engine 'postgres'.*clickhouse, duckdb"):
         lh.sql("SELECT 1", engine="postgres")
+
+
+def test_files_without_field_ids_use_the_name_mapping(lh_target: tuple[Any, str]) -> None:
+    """add_files() of foreign Parquet (no field ids), then a pyiceberg append and a rename."""
+    import pyarrow.parquet as pq
+
+    lh, engine = lh_target
+    lh.create_namespace("ev")
+    lh.create_table("ev.f", pa.schema([("a", pa.int64()), ("b", pa.string())]))
+    foreign = lh.hot_tier.root + "/foreign/part-0.parquet"
+    lh.hot_tier.fs.makedirs(lh.hot_tier.root + "/foreign", exist_ok=True)
+    pq.write_table(pa.table({"a": pa.array([1, 2], pa.int64()), "b": ["x", "y"]}), foreign)
+    lh.add_files("ev.f", [foreign])
+    lh.append("ev.f", pa.table({"a": pa.array([3], pa.int64()), "b": ["z"]}))
+    with lh.table("ev.f").update_schema() as upd:
+        upd.rename_column("b", "label")
+    want = sorted(tuple(r.values()) for r in lh.read("ev.f").to_pylist())
+    res = lh.sql("SELECT a, label FROM ev.f ORDER BY a", engine=engine)
+    assert res.fetchall() == want == [(1, "x"), (2, "y"), (3, "z")]
