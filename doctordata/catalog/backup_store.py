@@ -29,6 +29,7 @@ TMP_DIR = "tmp"
 MANIFEST_NAME = "manifest.json"
 STARTED_NAME = "started.json"
 CHUNK = 8 * 1024 * 1024
+DEFAULT_WORKERS = 4  # files copied/verified in parallel (I/O and hashing release the GIL)
 
 ProgressFn = Callable[[int], None]
 
@@ -66,6 +67,32 @@ def hash_file(
     """(sha256 hex, size) of a file, read once in large chunks."""
     with _open_read(fs, path) as src:
         return hash_stream(src, on_bytes)
+
+
+class ObjectIndex(dict[str, int]):
+    """sha256 -> size of the objects a target holds, for ``sha in index`` checks.
+
+    S3: filled by one listing up front (a request per object would be slow). Local disk:
+    filled lazily, one stat per object asked about, so an incremental backup never walks
+    a store of millions of objects.
+    """
+
+    def __init__(self, target: BackupTarget) -> None:
+        super().__init__()
+        self._target = target
+        if not target.local:
+            self.update(target.list_objects())
+
+    def __contains__(self, sha: object) -> bool:
+        if super().__contains__(sha):
+            return True
+        if not self._target.local or not isinstance(sha, str):
+            return False
+        try:
+            self[sha] = os.stat(self._target.object_path(sha)).st_size
+        except FileNotFoundError:
+            return False
+        return True
 
 
 @dataclass

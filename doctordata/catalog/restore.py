@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.backup import BackupInfo, open_backup
+from doctordata.catalog.backup_targets import BackupInfo, open_backup
 from doctordata.catalog.file_refs import KIND_ORDER
 from doctordata.catalog.locations import EXTERNAL, LocationMapper, fs_for
 from doctordata.errors import BackupError, IntegrityError
@@ -191,7 +191,9 @@ def _dest_tiers(manifest: BackupManifest, urls: Mapping[str, str]) -> dict[str, 
 
 
 def _check_objects(target: BackupTarget, manifest: BackupManifest) -> None:
-    present = target.list_objects()
+    from doctordata.catalog.backup_store import ObjectIndex
+
+    present = ObjectIndex(target)
     for f in manifest.files:
         if f.sha256 not in present:
             raise IntegrityError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,24 @@ def test_prune_needs_a_rule_and_keeps_the_newest(lake: Any) -> None:
     assert report.deleted_objects == 1
     assert verify_backup(lake, second.id, to="nas").ok
     assert len(target.list_objects()) == second.files + 1
+
+
+def test_prune_deletes_no_object_while_a_backup_is_running(lake: Any) -> None:
+    from doctordata.catalog.backup import new_backup_id, prune, resolve_target, verify_backup
+    from doctordata.catalog.backup_store import STARTED_NAME
+
+    first = lake.backup("nas", progress=False)
+    lake.append("hn.users", rows(lake, "hn.users").slice(0, 1))
+    second = lake.backup("nas", progress=False)
+    target = resolve_target(lake, "nas")
+    before = set(target.list_objects())
+    running = new_backup_id()  # another process has just started a backup
+    target.write_json(
+        target.path(running, STARTED_NAME),
+        {"id": running, "started_at": datetime.now(UTC).isoformat()},
+    )
+    report = prune(lake, "nas", keep_last=1)
+    assert report.deleted == [first.id] and report.running == [running]
+    assert report.deleted_objects == 0 and set(target.list_objects()) == before
+    assert "is running" in str(report)
+    assert verify_backup(lake, second.id, to="nas").ok
