@@ -71,14 +71,21 @@ class LocationMapper:
 
     def __call__(self, location: str) -> str:
         name, rel = locate(self.old, location)
-        if name == EXTERNAL or name not in self.new:
+        if name not in self.new:
             return location
-        return f"{self.new[name]}/{rel}"
+        # A file below no tier (EXTERNAL) keeps its whole path below the new external root.
+        return f"{self.new[name]}/{rel.lstrip('/')}"
 
     def rewrite_json(self, value: object) -> object:
-        """Rewrite every string in a JSON document that is a location below an old tier."""
+        """Rewrite every string in a JSON document that is a location below an old tier.
+
+        (Files below no tier appear only in manifests, whose path fields are rewritten by
+        field id; in metadata.json a string outside every tier is left alone.)"""
         if isinstance(value, str):
-            return self(value) if ("/" in value and _looks_like_location(value)) else value
+            # Only strings below a tier: a property that merely looks like a path stays.
+            if _looks_like_location(value) and locate(self.old, value)[0] != EXTERNAL:
+                return self(value)
+            return value
         if isinstance(value, list):
             return [self.rewrite_json(v) for v in value]
         if isinstance(value, dict):
