@@ -32,7 +32,13 @@ from doctordata.storage.policy import (
     require_tier,
     tier_of,
 )
-from doctordata.storage.transfer import copy_verified, crash_point, remove_quietly, tmp_name
+from doctordata.storage.transfer import (
+    copy_verified,
+    crash_point,
+    remove_quietly,
+    sync_files,
+    tmp_name,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
@@ -234,6 +240,7 @@ def _copy_one(lh: Lakehouse, move: Move, bar: _Progress) -> tuple[Move, str | No
             move.dst_path,
             expected_size=move.size,
             progress=bar.advance,
+            fsync=False,  # one batched sync_files() before the commit
         )
         return move, None
     except ChecksumMismatchError as exc:
@@ -254,9 +261,11 @@ def _move_table(
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(lambda m: _copy_one(lh, m, bar), moves))
-    report.seconds += time.monotonic() - started
     done = [m for m, err in results if err is None]
     report.failed += [(m.src_path, err) for m, err in results if err is not None]
+    for dest in {m.dest for m in done}:
+        sync_files(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest])
+    report.seconds += time.monotonic() - started
     if not done:
         jr.remove(lh.root, journal)
         return None

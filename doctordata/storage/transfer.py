@@ -91,7 +91,7 @@ def _fsync_dir(path: str) -> None:
 
 
 def _stream(
-    src: Tier, src_path: str, dst: Tier, tmp: str, progress: Callable[[int], None]
+    src: Tier, src_path: str, dst: Tier, tmp: str, progress: Callable[[int], None], fsync: bool
 ) -> Copied:
     crc, size = 0, 0
     src_fs_path, tmp_fs_path = src.fs_path(src_path), dst.fs_path(tmp)
@@ -104,7 +104,7 @@ def _stream(
             writer.write(chunk)
             progress(len(chunk))
             crash_point("copy")
-        if dst.is_local:
+        if dst.is_local and fsync:
             writer.flush()
             os.fsync(writer.fileno())
     return Copied(size, crc)
@@ -126,6 +126,23 @@ def remove_quietly(tier: Tier, path: str) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def sync_files(tier: Tier, locations: list[str]) -> None:
+    """fsync local files and their directories (object stores are durable on upload)."""
+    if not tier.is_local:
+        return
+    dirs = set()
+    for location in locations:
+        path = tier.fs_path(location)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        dirs.add(os.path.dirname(path))
+    for folder in dirs:
+        _fsync_dir(folder)
 
 
 def _rename(src: Tier, src_path: str, dst: Tier, tmp: str, final: str) -> None:
@@ -150,12 +167,16 @@ def copy_verified(
     *,
     expected_size: int,
     progress: Callable[[int], None] = lambda n: None,
+    fsync: bool = True,
 ) -> Copied:
     """Copy ``src_path`` to ``dst_path`` safely; raise ChecksumMismatchError (copy removed)
-    if the copy does not match the source or the catalog's recorded size."""
+    if the copy does not match the source or the catalog's recorded size.
+
+    ``fsync=False`` leaves flushing to the caller (:func:`sync_files` over a batch before
+    the commit that references the copies: one writeback instead of one per file)."""
     tmp = tmp_name(dst_path)
     crash_point("copy")
-    copied = _stream(src, src_path, dst, tmp, progress)
+    copied = _stream(src, src_path, dst, tmp, progress, fsync)
     _corrupt_if_asked(dst, tmp)
     crash_point("verify")
     if copied.size != expected_size:

@@ -28,10 +28,8 @@ print("finished without being killed")
 KILL_POINTS = [
     ("copy", 1),
     ("copy", 5),
-    ("verify", 1),
     ("verify", 4),
     ("rename", 2),
-    ("rename", 6),
     ("commit", 1),
     ("committed", 1),
     ("delete", 1),
