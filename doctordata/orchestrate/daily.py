@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from doctordata.errors import MissingDependencyError
-from doctordata.orchestrate.environment import prefect_available, prepare_prefect
+from doctordata.orchestrate.environment import (
+    prefect_available,
+    prepare_prefect,
+    require_prefect,
+)
 
 
 def run_daily(
@@ -34,6 +38,8 @@ def run_daily(
         prepare_prefect(prefect_home or Path(root) / ".prefect")
     if use_prefect is None:
         use_prefect = prefect_available()
+    elif use_prefect:
+        require_prefect()
     params: dict[str, Any] = {
         "root": root,
         "base_url": base_url,

@@ -49,12 +49,17 @@ class DemoReport:
 
 
 def policy_age_hours(items: int, now: float | None = None) -> int:
-    """older_than (hours) that sends the oldest NAS_SHARE of the dataset's days to the NAS."""
+    """older_than (hours) that sends the oldest NAS_SHARE of the dataset's days (at least
+    one whole day) to the NAS. The cut falls on a day boundary: the mover compares each
+    file's newest ``time`` with the threshold, so a day partition moves whole or not at all.
+    """
     from doctordata.ingest.hn_data import SECONDS_PER_ID, START_TIME
 
-    cutoff = START_TIME + NAS_SHARE * items * SECONDS_PER_ID
+    days = max(1, int(items * SECONDS_PER_ID / 86400 * NAS_SHARE))
+    cutoff = START_TIME + days * 86400
     age = (time.time() if now is None else now) - cutoff
-    return max(1, math.ceil(age / 3600))
+    # Rounded down: the threshold lands just after midnight, before the next day's items.
+    return max(1, math.floor(age / 3600))
 
 
 def write_config(root: Path, items: int) -> Path:

@@ -1,0 +1,142 @@
+"""The daily flow end to end under Prefect's test harness, through the demo entry point:
+real HN-API server on loopback, dlt ingest, dbt build, tier move, maintenance, backup."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import doctordata as dd
+from doctordata.errors import MissingDependencyError, TransformError
+from doctordata.orchestrate.demo import DemoReport, run_demo
+
+pytestmark = [pytest.mark.prefect, pytest.mark.dbt, pytest.mark.ingest, pytest.mark.slow]
+
+ITEMS = 600  # ~1.7 days: the policy moves the oldest day partition to the NAS tier
+SEED = 11
+MARTS = {
+    "marts.comment_threads",
+    "marts.daily_activity",
+    "marts.link_domains",
+    "marts.top_stories_per_day",
+    "marts.user_leaderboard",
+}
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from doctordata.orchestrate.environment import prepare_prefect
+
+    prepare_prefect(tmp_path_factory.mktemp("prefect-home"))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="module")
+def two_runs(
+    harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, DemoReport, DemoReport]:
+    root = tmp_path_factory.mktemp("demo") / "demo"
+    first = run_demo(root, items=ITEMS, seed=SEED, use_prefect=True)
+    second = run_demo(root, items=ITEMS, seed=SEED, use_prefect=True)
+    return root, first, second
+
+
+def test_every_mart_exists_and_dbt_tests_passed(two_runs: tuple[Path, DemoReport, Any]) -> None:
+    root, first, _ = two_runs
+    transform = first.summary["transform"]
+    assert transform["failed"] == [] and transform["nodes"] >= 40
+    assert set(transform["marts_written"]) == MARTS
+    with dd.connect(root) as lh:
+        assert set(lh.tables()) >= MARTS
+        for mart in MARTS:
+            assert lh.read(mart).num_rows > 0, mart
+
+
+def test_oldest_partitions_moved_to_the_nas(two_runs: tuple[Path, DemoReport, Any]) -> None:
+    root, first, _ = two_runs
+    assert first.summary["tier"]["moved_files"] > 0
+    with dd.connect(root) as lh:
+        files = lh.table("hackernews.items").inspect.files().to_pylist()
+        nas, ssd = lh.tiers["nas"], lh.tiers["ssd"]
+        on_nas = [f["partition"]["time_day"] for f in files if nas.contains(f["file_path"])]
+        on_ssd = [f["partition"]["time_day"] for f in files if ssd.contains(f["file_path"])]
+        assert on_nas and on_ssd and len(on_nas) + len(on_ssd) == len(files)
+        assert max(on_nas) < min(on_ssd)  # oldest days on the NAS, newest on the SSD
+    assert first.tiers["nas"][0] == len(on_nas)
+
+
+def test_backup_verifies(two_runs: tuple[Path, DemoReport, Any]) -> None:
+    from doctordata.catalog.backup import verify_backup
+
+    root, first, second = two_runs
+    for report in (first, second):
+        backup = report.summary["backup"]
+        assert backup["verified_files"] > 0
+    with dd.connect(root) as lh:
+        check = verify_backup(lh, second.summary["backup"]["backup_id"], to="nas", progress=False)
+    assert check.ok and check.files == second.summary["backup"]["verified_files"]
+
+
+def test_second_run_changes_nothing(two_runs: tuple[Path, DemoReport, DemoReport]) -> None:
+    root, first, second = two_runs
+    assert second.summary["ingest"]["items_new"] == 0
+    assert second.tables == first.tables  # same rows (fingerprints) in every table
+    with dd.connect(root) as lh:
+        dup = lh.sql("SELECT count(*) - count(DISTINCT id) FROM hackernews.items").fetchall()
+        assert dup == [(0,)]
+        days = lh.read("marts.daily_activity").column("activity_day").to_pylist()
+        assert len(days) == len(set(days))
+
+
+def test_report_runs_the_same_query_on_both_engines(two_runs: tuple[Path, DemoReport, Any]) -> None:
+    _, first, _ = two_runs
+    (e1, _, rows1), (e2, _, rows2) = first.engines
+    assert (e1, e2) == ("duckdb", "clickhouse")
+    assert rows1 == rows2 and rows1
+    assert first.top_stories and all(score is not None for _, score, _ in first.top_stories)
+
+
+def test_failing_dbt_test_fails_the_flow_naming_the_node_and_keeps_ingest(
+    two_runs: tuple[Path, DemoReport, Any],
+) -> None:
+    from doctordata.ingest.hn_api import start_server
+    from doctordata.orchestrate.daily import run_daily
+
+    root, first, _ = two_runs
+    with dd.connect(root) as lh:
+        top_before = lh.read("marts.top_stories_per_day").num_rows
+    # 11 stories per day break the accepted_values test on day_rank (1..10).
+    with start_server(ITEMS + 60, SEED) as server, pytest.raises(TransformError) as info:
+        run_daily(
+            root,
+            base_url=server.url,
+            # Only the mart and its tests: enough to fail, and quicker than a full build.
+            dbt_args=["build", "--select", "top_stories_per_day", "--vars", "{top_n: 11}"],
+            use_prefect=True,
+        )
+    assert any(
+        node.startswith("test.doctordata_hn.accepted_values_top_stories_per_day_day_rank")
+        for node in info.value.failed_nodes
+    )
+    assert "accepted_values_top_stories_per_day_day_rank" in str(info.value)
+    with dd.connect(root) as lh:
+        ids = lh.sql("SELECT max(id) FROM hackernews.items").fetchall()[0][0]
+        assert ids > first.summary["ingest"]["end_id"]  # the ingest step committed
+        assert lh.read("marts.top_stories_per_day").num_rows == top_before  # mart untouched
+
+
+def test_daily_refuses_prefect_when_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from doctordata.orchestrate.daily import run_daily
+
+    monkeypatch.setitem(sys.modules, "prefect", None)  # import prefect -> ImportError
+    with pytest.raises(MissingDependencyError, match=r"pip install 'doctordata\[prefect\]'"):
+        run_daily(tmp_path / "lake", use_prefect=True)
