@@ -140,3 +140,17 @@ def test_daily_refuses_prefect_when_it_is_missing(
     monkeypatch.setitem(sys.modules, "prefect", None)  # import prefect -> ImportError
     with pytest.raises(MissingDependencyError, match=r"pip install 'doctordata\[prefect\]'"):
         run_daily(tmp_path / "lake", use_prefect=True)
+
+
+def test_demo_report_renders_tables_tiers_and_engine_agreement(
+    two_runs: tuple[Path, DemoReport, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doctordata.orchestrate.demo import render
+
+    _, first, _ = two_runs
+    render(first)
+    out = capsys.readouterr().out
+    for name, _rows, digest in first.tables:
+        assert name in out and digest in out
+    assert "nas" in out and "ssd" in out
+    assert "engines agree" in out and "DISAGREE" not in out
