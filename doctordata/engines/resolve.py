@@ -73,7 +73,13 @@ def resolve(
             if name.lower() in natives:
                 out.native.append(name)
                 continue
-        raise TableNotFoundError(_unknown(lh, name, natives or set()))
+        message = _unknown(lh, name, natives or set())
+        if native_tables is None:
+            message += (
+                " (ClickHouse tables are visible with engine='clickhouse' or "
+                "engines.default = 'auto'.)"
+            )
+        raise TableNotFoundError(message)
     return out
 
 

@@ -4,7 +4,10 @@ ENGINE_TARGETS names how a test reaches an engine:
   duckdb           embedded DuckDB
   chdb             embedded ClickHouse (chDB) through clickhouse-connect's chdb:// DSN
   clickhouse-http  the loopback ClickHouse-HTTP endpoint (chDB in a child process)
-  clickhouse-server  a real server, only when DOCTORDATA_TEST_CLICKHOUSE_URL is set
+  clickhouse-server  a real server, only when DOCTORDATA_TEST_CLICKHOUSE_URL is set. The
+                   router hands ClickHouse file() paths under pytest's temp directory, so
+                   the server must run on this machine with user_files_path covering it
+                   (e.g. <user_files_path>/</user_files_path>); S3 tiers need no such setup.
 """
 
 from __future__ import annotations

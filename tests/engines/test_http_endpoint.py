@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,11 +11,21 @@ import pytest
 pytestmark = pytest.mark.clickhouse
 
 
+SERVERS = ["loopback"] + (["real"] if os.environ.get("DOCTORDATA_TEST_CLICKHOUSE_URL") else [])
+
+
+@pytest.fixture(params=SERVERS)
+def server_url(request: pytest.FixtureRequest) -> str:
+    """The loopback endpoint, and a real server too when DOCTORDATA_TEST_CLICKHOUSE_URL is set."""
+    name = "clickhouse_http_url" if request.param == "loopback" else "clickhouse_server_url"
+    return str(request.getfixturevalue(name))
+
+
 @pytest.fixture
-def client(clickhouse_http_url: str) -> Iterator[Any]:
+def client(server_url: str) -> Iterator[Any]:
     import clickhouse_connect
 
-    c = clickhouse_connect.get_client(dsn=clickhouse_http_url)
+    c = clickhouse_connect.get_client(dsn=server_url)
     yield c
     c.close()
 
@@ -29,14 +40,14 @@ def test_handshake_query_formats(client: Any) -> None:
     assert client.command("SELECT 2 + 2") == 4
 
 
-def test_insert_and_database_param(client: Any, clickhouse_http_url: str) -> None:
+def test_insert_and_database_param(client: Any, server_url: str) -> None:
     import clickhouse_connect
 
     client.command("CREATE DATABASE IF NOT EXISTS httptest")
     client.command("DROP TABLE IF EXISTS httptest.t")
     client.command("CREATE TABLE httptest.t (a Int64, b String) ENGINE = MergeTree ORDER BY a")
     client.insert("httptest.t", [[1, "x"], [2, "y"]], column_names=["a", "b"])
-    other = clickhouse_connect.get_client(dsn=clickhouse_http_url + "/httptest")
+    other = clickhouse_connect.get_client(dsn=server_url.rstrip("/") + "/httptest")
     try:
         assert other.query("SELECT a, b FROM t ORDER BY a").result_rows == [(1, "x"), (2, "y")]
     finally:
