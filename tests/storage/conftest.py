@@ -112,6 +112,13 @@ def engine_rows(lh: dd.Lakehouse, table: str) -> list[tuple[Any, ...]]:
     return list(lh.sql(f"SELECT id, time, name FROM {table} ORDER BY id").fetchall())
 
 
+def engine_summary(lh: dd.Lakehouse, table: str, engine: str) -> tuple[int, int, str, str]:
+    """count, sum(id), min/max(name) on one engine, as plain Python values."""
+    query = f"SELECT count(*), sum(id), min(name), max(name) FROM {table}"
+    (count, total, low, high), *_ = lh.sql(query, engine=engine).fetchall()
+    return int(count), int(total), str(low), str(high)
+
+
 @pytest.fixture(scope="session")
 def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for the children. If bytecode writing is off (as on our dev boxes),

@@ -15,6 +15,7 @@ from doctordata.errors import (
 )
 from tests.storage.conftest import (
     engine_rows,
+    engine_summary,
     files_on,
     local_path,
     recent_day,
@@ -47,6 +48,8 @@ def test_dry_run_lists_moves_and_moves_nothing(lake) -> None:  # type: ignore[no
 def test_policy_moves_old_partitions_and_reads_are_identical(lake) -> None:  # type: ignore[no-untyped-def]
     arrow_before = sorted_rows(lake, "hn.items")
     sql_before = engine_rows(lake, "hn.items")
+    clickhouse_before = engine_summary(lake, "hn.items", "clickhouse")
+    assert clickhouse_before == engine_summary(lake, "hn.items", "duckdb")
     report = lake.tier()
     assert len(report.moved) == 6 and not report.failed
     assert report.bytes_moved > 0 and report.bytes_per_second > 0
@@ -64,6 +67,7 @@ def test_policy_moves_old_partitions_and_reads_are_identical(lake) -> None:  # t
     assert len(lake.table("hn.items").metadata.snapshots) == 3
     assert sorted_rows(lake, "hn.items").equals(arrow_before)
     assert engine_rows(lake, "hn.items") == sql_before
+    assert engine_summary(lake, "hn.items", "clickhouse") == clickhouse_before
     # nothing left to do: a second run is a no-op
     assert lake.tier().moved == []
 

@@ -9,7 +9,14 @@ import pytest
 from doctordata.errors import TierUnavailableError
 from doctordata.storage.checks import check_tier
 from doctordata.storage.tier import Tier
-from tests.storage.conftest import engine_rows, files_on, local_path, rows, sorted_rows
+from tests.storage.conftest import (
+    engine_rows,
+    engine_summary,
+    files_on,
+    local_path,
+    rows,
+    sorted_rows,
+)
 
 pytestmark = pytest.mark.s3
 
@@ -55,6 +62,25 @@ def test_ssd_to_nas_to_s3_and_back(make_lake, s3_env, s3_bucket) -> None:  # typ
     for path in back.freed:
         assert not fs.exists(path)
     assert sorted_rows(lh, "hn.items").equals(expected)
+
+
+@pytest.mark.clickhouse
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="engines/clickhouse.py puts local and S3 files of one scan into one s3() call "
+    "(posixpath.commonpath over mixed paths); reported to the engines owner",
+)
+def test_clickhouse_reads_files_spread_over_ssd_nas_s3(make_lake, s3_env, s3_bucket) -> None:  # type: ignore[no-untyped-def]
+    lh = make_lake(extra_tiers={"s3": _s3_tier(s3_env, s3_bucket)})
+    lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
+    expected = engine_summary(lh, "hn.items", "duckdb")
+    assert engine_summary(lh, "hn.items", "clickhouse") == expected
+    lh.tier()
+    lh.tier("hn.items", to="s3", where="time < '2020-01-02'")
+    assert sorted(files_on(lh, "hn.items").values()) == ["nas", "nas", "s3", "ssd"]
+    assert engine_summary(lh, "hn.items", "duckdb") == expected
+    assert engine_summary(lh, "hn.items", "clickhouse") == expected
 
 
 def test_policies_send_each_file_to_the_coldest_rule(make_lake, s3_env, s3_bucket) -> None:  # type: ignore[no-untyped-def]
