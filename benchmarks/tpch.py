@@ -67,16 +67,6 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def _interleaved_medians(peers: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
     """Median ms per peer; peers alternate within each round so load noise hits all alike."""
     for fn in peers.values():

@@ -125,17 +125,23 @@ def plan_scan(
         case_sensitive=False,
     )
     schema = scan.projection()
-    # A snapshot never changes, so its plan for a given filter can be reused.
-    effective = snapshot_id if snapshot_id is not None else table.metadata.current_snapshot_id
-    key = (str(table.metadata.table_uuid), effective, str(row_filter))
-    cached = _PLAN_CACHE.get(key) if effective is not None else None
+    # A manifest list is immutable, so its plan for a given filter can be reused. Keyed by
+    # its path, not the snapshot id: a restored copy has the same ids but other paths.
+    snap = (
+        table.metadata.snapshot_by_id(snapshot_id)
+        if snapshot_id is not None
+        else table.metadata.current_snapshot()
+    )
+    manifest_list = snap.manifest_list if snap is not None else None
+    key = (manifest_list or "", str(row_filter), str(table.metadata.table_uuid))
+    cached = _PLAN_CACHE.get(key) if manifest_list else None
     if cached is None:
         tasks = list(scan.plan_files())
         deletes = sum(len(t.delete_files) for t in tasks)
         files = tuple(t.file.file_path for t in tasks)
         size = sum(t.file.file_size_in_bytes for t in tasks)
         cached = (files, size, deletes, _total_files(table, snapshot_id))
-        if effective is not None and not deletes:
+        if manifest_list and not deletes:
             if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
                 _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
             _PLAN_CACHE[key] = cached
@@ -162,8 +168,8 @@ def plan_scan(
     return plan
 
 
-# (table uuid, snapshot id, row filter text) -> (files, bytes, delete files, total files)
-_PLAN_CACHE: dict[tuple[str, int, str], tuple[tuple[str, ...], int, int, int]] = {}
+# (manifest list path, row filter text, table uuid) -> (files, bytes, deletes, total files)
+_PLAN_CACHE: dict[tuple[str, str, str], tuple[tuple[str, ...], int, int, int]] = {}
 _PLAN_CACHE_SIZE = 512
 
 
