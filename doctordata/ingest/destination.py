@@ -71,7 +71,7 @@ class CatalogWriter:
         lh: Lakehouse,
         stats: LoadStats | None = None,
         *,
-        commit_rows: int = 20_000,
+        commit_rows: int = 50_000,
         on_commit: Callable[[str, int], None] | None = None,
     ) -> None:
         self.lh = lh

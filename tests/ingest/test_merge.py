@@ -83,3 +83,19 @@ def test_key_ranges_cover_every_key_with_at_most_max_ranges() -> None:
     assert outside.filter(as_arrow).num_rows == 0
     single = key_ranges("id", np.array([5, 6, 7]))
     assert repr(single).count("GreaterThanOrEqual") == 1
+
+
+def test_appends_above_the_recorded_maximum_skip_planning_but_stay_exact(table: Any) -> None:
+    from doctordata.ingest.merge import MAX_PREFIX, max_key
+
+    upsert(table, _aligned(table, _batch(list(range(0, 1000)), 1)), "id")
+    table = table.refresh()
+    assert table.current_snapshot().summary[MAX_PREFIX + "id"] == "999"
+    # Someone else writes a larger id without our summary property...
+    table.append(_aligned(table, _batch([5000], 1)))
+    table = table.refresh()
+    assert max_key(table, "id") == 5000  # ...so the maximum comes from file bounds
+    result = upsert(table, _aligned(table, _batch([5000, 1000], 2)), "id")
+    assert result == {"rows_updated": 1, "rows_inserted": 1}
+    ids = table.refresh().scan().to_arrow().column("id").to_pylist()
+    assert sorted(ids) == [*range(1001), 5000]
