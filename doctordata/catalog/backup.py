@@ -107,8 +107,10 @@ class BackupReport:
 
 # -- backup -------------------------------------------------------------------------------
 def new_backup_id(now: dt.datetime | None = None) -> str:
+    """'20261127T031500.123456Z-1a2b3c': ids sort by time (microseconds, so two backups
+    in one second still list in order); the suffix keeps concurrent ones apart."""
     now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%dT%H%M%S.%fZ}-{secrets.token_hex(3)}"
 
 
 def _utcnow() -> str:
@@ -268,9 +270,12 @@ def _previous_index(target: BackupTarget) -> tuple[dict[str, tuple[int, str]], W
     what its manifests contained."""
     from doctordata.catalog.file_refs import WalkCache
 
-    for info in reversed(list_target_backups(target)):
+    # Newest first, stopping at the first complete one: one manifest read, not all.
+    for backup_id in reversed(target.backup_ids()):
+        if not BACKUP_ID.match(backup_id):
+            continue
         try:
-            manifest = load_manifest(target, info.id)
+            manifest = load_manifest(target, backup_id)
         except BackupError:
             continue
         index = {f.path: (f.size, f.sha256) for f in manifest.files}

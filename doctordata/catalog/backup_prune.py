@@ -152,7 +152,7 @@ def _started_at(target: BackupTarget, backup_id: str) -> float:
         return dt.datetime.fromisoformat(data["started_at"]).timestamp()
     except (OSError, ValueError, KeyError):
         # No readable marker: judge by the id's own timestamp.
-        stamp = dt.datetime.strptime(backup_id.split("-")[0], "%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.strptime(backup_id.split("-")[0], "%Y%m%dT%H%M%S.%fZ")
         return stamp.replace(tzinfo=dt.UTC).timestamp()
 
 

@@ -51,3 +51,13 @@ def test_mapper_moves_tier_files_and_external_files_below_the_new_root() -> None
         "n": 3,
         "log": [{"metadata-file": "file:///new/warehouse/t/metadata/1.json"}],
     }
+
+
+def test_backup_ids_sort_in_creation_order_within_one_second() -> None:
+    import datetime as dt
+
+    from doctordata.catalog.backup import BACKUP_ID, new_backup_id
+
+    base = dt.datetime(2026, 11, 27, 3, 15, tzinfo=dt.UTC)
+    ids = [new_backup_id(base + dt.timedelta(microseconds=i)) for i in range(50)]
+    assert sorted(ids) == ids and all(BACKUP_ID.match(i) for i in ids)
