@@ -143,7 +143,7 @@ def render(report: DemoReport) -> None:
     for name, rows, digest in report.tables:
         tables.add_row(name, str(rows), digest)
     console.print(tables)
-    tiers = Table(title="Bytes per tier (live data files)")
+    tiers = Table(title="Bytes per tier")
     for col in ("tier", "files", "bytes"):
         tiers.add_column(col)
     for tier, (files, nbytes) in sorted(report.tiers.items()):
@@ -156,9 +156,22 @@ def render(report: DemoReport) -> None:
         top.add_row(str(day), str(score), str(title))
     console.print(top)
     console.print(f"[bold]Same query on both engines[/bold]: {COMPARE_SQL}")
+    timing = Table()
+    for col in ("engine", "ms", "rows"):
+        timing.add_column(col)
     for engine, seconds, result in report.engines:
-        console.print(f"  {engine:<10} {seconds * 1000:8.1f} ms  {result}")
+        timing.add_row(engine, f"{seconds * 1000:.1f}", str(len(result)))
+    console.print(timing)
     results = {repr(result) for _, _, result in report.engines}
-    console.print("  engines agree" if len(results) == 1 else "  [red]engines DISAGREE[/red]")
+    if len(results) == 1 and report.engines:
+        agreed = Table(title="Result (identical on both engines)")
+        for col in ("type", "items", "authors", "points"):
+            agreed.add_column(col)
+        for row in report.engines[0][2]:
+            agreed.add_row(*(str(v) for v in row))
+        console.print(agreed)
+        console.print("engines agree")
+    else:
+        console.print("[red]engines DISAGREE[/red]")
     steps = ", ".join(f"{k}: {v}" for k, v in report.summary.items() if k != "root")
     console.print(f"[dim]{steps}[/dim]")

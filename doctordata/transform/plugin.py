@@ -94,7 +94,9 @@ class Plugin(BasePlugin):
         lh = self.session.lh
         iceberg_table = lh.table(table)
         row_filter = where_to_expression(where, iceberg_table.schema()) if where else None
-        plan = plan_scan(table, iceberg_table, row_filter, None, scratch_root(lh))
+        # Tables with delete files are materialised here; the runner removes the folder.
+        scratch = scratch_root(lh) / f"dbt-{self.session.id}"
+        plan = plan_scan(table, iceberg_table, row_filter, None, scratch)
         self.session.record_scan(
             ScanStat(
                 table=table,

@@ -7,6 +7,7 @@ run.nodes, run.scans, run.stores      # per-node results, planned scans, catalog
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from doctordata.engines.duckdb import scratch_root
 from doctordata.errors import ConfigError, MissingDependencyError, TransformError
 from doctordata.transform import profiles
 from doctordata.transform.session import (
@@ -139,6 +141,7 @@ def run_dbt(
     finally:
         _release_duckdb()
         close_session(session.id)
+        shutil.rmtree(scratch_root(lh) / f"dbt-{session.id}", ignore_errors=True)
     run = DbtRun(
         args=list(args),
         target=target,
