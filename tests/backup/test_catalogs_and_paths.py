@@ -10,6 +10,7 @@ import pytest
 
 import doctordata as dd
 from doctordata.catalog.avro_paths import avro_paths, rewrite_avro
+from doctordata.catalog.backup import verify_backup
 from doctordata.catalog.backup_store import BackupTarget
 from doctordata.catalog.file_refs import table_references
 from doctordata.errors import BackupError
@@ -94,7 +95,7 @@ def test_a_target_path_that_is_a_file_is_refused(lake: Any, tmp_path: Path) -> N
 
 
 def test_prune_needs_a_rule_and_keeps_the_newest(lake: Any) -> None:
-    from doctordata.catalog.backup import list_backups, prune, resolve_target, verify_backup
+    from doctordata.catalog.backup import list_backups, prune, resolve_target
 
     with pytest.raises(BackupError, match="keep_last"):
         prune(lake, "nas")
@@ -115,7 +116,7 @@ def test_prune_needs_a_rule_and_keeps_the_newest(lake: Any) -> None:
 
 
 def test_prune_deletes_no_object_while_a_backup_is_running(lake: Any) -> None:
-    from doctordata.catalog.backup import new_backup_id, prune, resolve_target, verify_backup
+    from doctordata.catalog.backup import new_backup_id, prune, resolve_target
     from doctordata.catalog.backup_store import STARTED_NAME
 
     first = lake.backup("nas", progress=False)
@@ -133,3 +134,20 @@ def test_prune_deletes_no_object_while_a_backup_is_running(lake: Any) -> None:
     assert report.deleted_objects == 0 and set(target.list_objects()) == before
     assert "is running" in str(report)
     assert verify_backup(lake, second.id, to="nas").ok
+
+
+def test_an_empty_lakehouse_backs_up_and_restores(lh: Any, tmp_path: Path) -> None:
+    report = lh.backup(str(tmp_path / "usb"), progress=False)
+    assert report.tables == 0 and report.files == 0
+    restored = dd.restore(report.url, tmp_path / "restored")
+    assert restored.tables == []
+    with dd.connect(tmp_path / "restored") as lh2:
+        assert lh2.tables() == []
+
+
+def test_progress_bars_draw_on_request(lake: Any, tmp_path: Path, capsys: Any) -> None:
+    report = lake.backup("nas", progress=True)
+    assert verify_backup(lake, report.id, to="nas", progress=True).ok
+    dd.restore(report.url, tmp_path / "restored", progress=True)
+    err = capsys.readouterr().err
+    assert "backup" in err and "verify" in err and "restore" in err
