@@ -112,6 +112,9 @@ class Fetcher:
             ),
         )
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hn-fetch")
+        # Runs prefetch() loops, which wait on the worker pool (so not inside it).
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hn-prefetch")
+        self._stop = threading.Event()
         self._closed = False
 
     # -- single documents ---------------------------------------------------------------
@@ -122,6 +125,8 @@ class Fetcher:
         failures: list[str] = []
         started = time.perf_counter()
         for attempt in range(policy.attempts):
+            if self._stop.is_set():
+                raise IngestError(f"GET {url} abandoned: the fetcher was closed")
             try:
                 raw, value = self._once(url)
                 self.stats.add(
@@ -192,6 +197,8 @@ class Fetcher:
         limit = 4 * self.workers
         try:
             for item in items:
+                if self._stop.is_set():
+                    return
                 window.append(self._executor.submit(func, item))
                 if len(window) >= limit:
                     yield window.popleft().result()
@@ -201,9 +208,17 @@ class Fetcher:
             for pending in window:
                 pending.cancel()
 
+    def prefetch(self, paths: list[str]) -> Future[list[Response]]:
+        """Fetch ``paths`` in the background through the same workers, e.g. the next
+        segment while the current one is being committed; the future holds the
+        responses in order (or the error that stopped them)."""
+        return self._background.submit(lambda: list(self.map_ordered(paths)))
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._stop.set()  # a prefetch still running stops at its next request
+            self._background.shutdown(wait=True, cancel_futures=True)
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._pool.clear()
 

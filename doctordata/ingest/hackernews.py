@@ -18,10 +18,12 @@ segments; each segment is one dlt load package committed by
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,8 +55,9 @@ if TYPE_CHECKING:
 
 PIPELINE_NAME = "doctordata_hackernews"
 # Ids per load package and commit: the unit re-fetched after a crash. Larger segments
-# mean fewer snapshots (each one makes later commits a little slower) and more memory.
-DEFAULT_SEGMENT = 50_000
+# mean fewer snapshots (each one makes later commits a little slower), more memory and
+# less overlap of fetching (segment n+1) with committing (segment n).
+DEFAULT_SEGMENT = 10_000
 # Items per Arrow batch handed to dlt.
 DEFAULT_BATCH = 2_000
 
@@ -119,11 +122,13 @@ def hackernews_source(
     progress: ProgressFn | None = None,
     counters: _Counters | None = None,
     items_total: int | None = None,
+    prefetched: Future[list[Response]] | None = None,
 ) -> Any:
     """The dlt source for ids ``start_id..end_id`` (plus updates and lists if asked).
 
     ``loaded_below``: only ids below it are re-fetched from updates.json (newer ones are
-    fetched by ``items`` anyway); default ``start_id``.
+    fetched by ``items`` anyway); default ``start_id``. ``prefetched``: the responses for
+    ``start_id..end_id`` from :meth:`Fetcher.prefetch`, instead of fetching them here.
     """
     import dlt
 
@@ -133,11 +138,13 @@ def hackernews_source(
     items_total = items_total or max(0, end_id - start_id + 1)
     fetched_at = utc_now()
 
-    def fetch_rows(ids: list[int], phase: str, total: int) -> Iterator[Any]:
+    def fetch_rows(
+        ids: list[int], phase: str, total: int, ready: Future[list[Response]] | None = None
+    ) -> Iterator[Any]:
         rows: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         paths = (f"item/{i}.json" for i in ids)
-        responses: Iterator[Response] = fetcher.map_ordered(paths)
+        responses = iter(ready.result()) if ready else fetcher.map_ordered(paths)
         for item_id, resp in zip(ids, responses, strict=True):
             row, reason = contract.check(item_id, resp.value)
             if row is not None:
@@ -158,7 +165,8 @@ def hackernews_source(
     @dlt.resource(name="items", write_disposition="merge", primary_key="id")
     def items() -> Iterator[Any]:
         if end_id >= start_id:
-            yield from fetch_rows(list(range(start_id, end_id + 1)), "items", items_total)
+            ids = list(range(start_id, end_id + 1))
+            yield from fetch_rows(ids, "items", items_total, prefetched)
 
     @dlt.resource(name="updates", write_disposition="merge", primary_key="id")
     def updates_resource() -> Iterator[Any]:
@@ -406,6 +414,15 @@ def _load(
     counters = _Counters()
     timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
     bounds = list(range(start, end + 1, segment)) or [start]
+    # While one segment is normalized and committed, the next one is already fetched.
+    upcoming: list[Future[list[Response]]] = []
+
+    def prefetch_next(n: int) -> None:
+        if n + 1 < len(bounds):
+            low = bounds[n + 1]
+            paths = [f"item/{i}.json" for i in range(low, min(low + segment - 1, end) + 1)]
+            upcoming.append(fetcher.prefetch(paths))
+
     for n, low in enumerate(bounds):
         high = min(low + segment - 1, end)
         source = hackernews_source(
@@ -420,8 +437,9 @@ def _load(
             progress=progress,
             counters=counters,
             items_total=end - start + 1,
+            prefetched=upcoming.pop() if upcoming else None,
         )
-        _run_package(pipeline, source, timings)
+        _run_package(pipeline, source, timings, after_extract=functools.partial(prefetch_next, n))
         if high >= low:
             state.advance(lh, ITEMS, high + 1)
         report.segments += 1
@@ -433,7 +451,12 @@ def _load(
     return report
 
 
-def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:
+def _run_package(
+    pipeline: Any,
+    source: Any,
+    timings: dict[str, float],
+    after_extract: Callable[[], None] | None = None,
+) -> None:
     """extract -> normalize -> load one package; unwrap dlt's step errors into ours."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -452,6 +475,8 @@ def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:
                 raise cause from exc
             raise IngestError(f"HackerNews {step} step failed: {cause}") from exc
         timings[step] += time.perf_counter() - t0
+        if step == "extract" and after_extract is not None:
+            after_extract()
 
 
 def _root_cause(exc: BaseException) -> BaseException:
