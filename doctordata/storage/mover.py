@@ -156,7 +156,7 @@ def recover(lh: Lakehouse, report: TierReport | None = None) -> list[str]:
                 kept += 1
                 if journal.state == "freeing" and move.src not in referenced:
                     freed += remove_quietly(src_tier, move.src)
-            elif table is None or move.src in referenced:
+            else:  # never committed: the source still holds the data
                 removed += remove_quietly(dst_tier, move.dst)
         if removed or kept or freed:
             messages.append(
