@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -122,24 +123,32 @@ def load_current(lh: Lakehouse, name: str) -> Table:
     return table
 
 
+@lru_cache(maxsize=1)
+def _location_statement() -> Any:
+    from pyiceberg.catalog.sql import IcebergTables
+    from sqlalchemy import bindparam, select
+
+    return select(IcebergTables.metadata_location).where(
+        IcebergTables.catalog_name == bindparam("c"),
+        IcebergTables.table_namespace == bindparam("n"),
+        IcebergTables.table_name == bindparam("t"),
+    )
+
+
 def _current_location(catalog: Any, name: str) -> str | None:
     """The catalog's current metadata location for ``name`` (SQL catalogs), else None."""
     try:
-        from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
-        from sqlalchemy import select
-        from sqlalchemy.orm import Session
+        from pyiceberg.catalog.sql import SqlCatalog
     except ImportError:
         return None
     if not isinstance(catalog, SqlCatalog) or "." not in name:
         return None
     namespace, table_name = name.rsplit(".", 1)
-    with Session(catalog.engine) as session:
-        stmt = select(IcebergTables.metadata_location).where(
-            IcebergTables.catalog_name == catalog.name,
-            IcebergTables.table_namespace == namespace,
-            IcebergTables.table_name == table_name,
-        )
-        location: str | None = session.execute(stmt).scalar_one_or_none()
+    # A Core connection and a prebuilt statement: this runs once per table per query.
+    with catalog.engine.connect() as conn:
+        location: str | None = conn.execute(
+            _location_statement(), {"c": catalog.name, "n": namespace, "t": table_name}
+        ).scalar_one_or_none()
     return location
 
 
