@@ -23,6 +23,13 @@ from doctordata.commands import open_lakehouse
     default=None,
     help="dbt project (default: the bundled HackerNews project).",
 )
+@click.option(
+    "--publish",
+    "publish",
+    multiple=True,
+    metavar="TABLE",
+    help="Refresh the ClickHouse serving copy of TABLE first (dbt-clickhouse sources).",
+)
 @click.argument("command", type=click.Choice(["build", "run", "test", "compile", "ls"]))
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
@@ -30,6 +37,7 @@ def dbt(
     ctx: click.Context,
     target: str,
     project_dir: str | None,
+    publish: tuple[str, ...],
     command: str,
     dbt_args: tuple[str, ...],
 ) -> None:
@@ -44,8 +52,13 @@ def dbt(
     # Our own options may also follow the dbt command (`dbt build --project-dir x`).
     project_dir = _pop_option(rest, "--project-dir") or project_dir
     target = _pop_option(rest, "--target") or target
+    publish = tuple(publish)
+    while (table := _pop_option(rest, "--publish")) is not None:
+        publish += (table,)
     dbt_args = tuple(rest)
     lh = open_lakehouse(ctx)
+    for table in publish:
+        lh.publish(table, engine="clickhouse")
     run = run_dbt(lh, [command, *dbt_args], target=target, project_dir=project_dir)
     click.echo(
         f"dbt {command} on {target}: {len(run.nodes)} nodes OK in {run.seconds:.1f} s; "

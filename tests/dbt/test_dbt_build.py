@@ -197,18 +197,36 @@ def _normalized(rows: list[dict[str, Any]], key: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.clickhouse
+@pytest.mark.parametrize("server", ["loopback", "real"])
 def test_clickhouse_marts_agree_with_duckdb_marts(
-    built: tuple[Any, DbtRun], clickhouse_http_url: str
+    built: tuple[Any, DbtRun],
+    server: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """`doctordata dbt build --target clickhouse` on the chDB-backed loopback endpoint, and
+    on a real server when DOCTORDATA_TEST_CLICKHOUSE_URL is set (it must be able to read
+    this machine's files); its marts must equal the dbt-duckdb marts in the catalog."""
     import clickhouse_connect
 
+    from doctordata.cli import main
+
+    fixture = "clickhouse_http_url" if server == "loopback" else "clickhouse_server_url"
+    clickhouse_url = str(request.getfixturevalue(fixture))
     lh, _ = built
-    with dd.connect(lh.root, engines__clickhouse=clickhouse_http_url) as ch_lh:
-        ch_lh.publish("hackernews.items")
-        run = run_dbt(ch_lh, ["build"], target="clickhouse", quiet=True)
-    assert run.success and not run.stores  # marts live in ClickHouse, not the catalog
-    url = urlsplit(clickhouse_http_url)
-    client = clickhouse_connect.get_client(host=url.hostname, port=url.port, username="default")
+    monkeypatch.setenv("DOCTORDATA__ENGINES__CLICKHOUSE", clickhouse_url)
+    args = ["--root", str(lh.root), "dbt", "build", "--target", "clickhouse"]
+    main([*args, "--publish", "hackernews.items", "--quiet"])
+    assert "dbt build on clickhouse" in capsys.readouterr().out
+    url = urlsplit(clickhouse_url)
+    client = clickhouse_connect.get_client(
+        host=url.hostname,
+        port=url.port or 8123,
+        username=url.username or "default",
+        password=url.password or "",
+        secure=url.scheme == "https",
+    )
     keys = {
         "comment_threads": "story_id",
         "daily_activity": "activity_day",
