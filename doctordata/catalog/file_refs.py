@@ -11,6 +11,8 @@ from a bare metadata location, as a catalog copy gives it, and keeps sizes.)
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -145,13 +147,22 @@ def _manifest_list(
     if known is not None and location in known.manifest_lists:
         manifests = known.manifest_lists[location]
     else:
-        from pyiceberg.manifest import read_manifest_list
+        from pyiceberg.manifest import (
+            DEFAULT_READ_VERSION,
+            MANIFEST_LIST_FILE_SCHEMAS,
+            ManifestContent,
+            ManifestFile,
+            PartitionFieldSummary,
+        )
 
         try:
-            manifests = [
-                [m.manifest_path, m.manifest_length]
-                for m in read_manifest_list(io.new_input(location))
-            ]
+            with _avro_file(
+                io.new_input(location),
+                MANIFEST_LIST_FILE_SCHEMAS[DEFAULT_READ_VERSION],
+                read_types={-1: ManifestFile, 508: PartitionFieldSummary},
+                read_enums={517: ManifestContent},
+            ) as reader:
+                manifests = [[m.manifest_path, m.manifest_length] for m in reader]
         except (OSError, ValueError) as exc:
             refs.unreadable.append((location, "manifest-list", _reason(exc)))
             return []
@@ -197,7 +208,6 @@ def _manifest(
 def _live_entries(io: FileIO, location: str) -> list[Any]:
     """A manifest's live entries (what ManifestFile.fetch_manifest_entry reads, without
     needing the manifest-list record: we only want paths, kinds and sizes)."""
-    from pyiceberg.avro.file import AvroFile
     from pyiceberg.manifest import (
         DEFAULT_READ_VERSION,
         MANIFEST_ENTRY_SCHEMAS,
@@ -208,13 +218,68 @@ def _live_entries(io: FileIO, location: str) -> list[Any]:
         ManifestEntryStatus,
     )
 
-    with AvroFile[ManifestEntry](
+    with _avro_file(
         io.new_input(location),
         MANIFEST_ENTRY_SCHEMAS[DEFAULT_READ_VERSION],
         read_types={-1: ManifestEntry, 2: DataFile},
         read_enums={0: ManifestEntryStatus, 101: FileFormat, 134: DataFileContent},
     ) as reader:
         return [e for e in reader if e.status != ManifestEntryStatus.DELETED]
+
+
+# (writer schema JSON, read schema, read types, read enums) -> (file schema, reader).
+_READERS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def _avro_file(
+    input_file: Any, read_schema: Any, read_types: dict[int, Any], read_enums: dict[int, Any]
+) -> Any:
+    """pyiceberg's AvroFile, with the schema conversion and reader resolution cached.
+
+    Every manifest of a table carries the same writer schema, yet pyiceberg converts and
+    resolves it again per file (~10 ms each: most of a backup's walk over hundreds of
+    snapshots). The resolved reader is stateless (it reads from the decoder it is given),
+    so one per distinct schema serves every file.
+    """
+    return _cached_avro_file_class()(input_file, read_schema, read_types, read_enums)
+
+
+@functools.cache
+def _cached_avro_file_class() -> Any:
+    from pyiceberg.avro.decoder import new_decoder
+    from pyiceberg.avro.file import AvroFile
+    from pyiceberg.avro.resolver import resolve_reader
+
+    class CachedAvroFile(AvroFile[Any]):
+        def __enter__(self) -> CachedAvroFile:
+            with self.input_file.open() as f:
+                self.decoder = new_decoder(f.read())
+            self.header = self._read_header()
+            me: Any = self  # pyiceberg declares these slots without types mypy can see
+            read_schema = me.read_schema
+            key = (
+                self.header.meta.get("avro.schema"),
+                id(read_schema),
+                tuple(sorted((k, id(v)) for k, v in self.read_types.items())),
+                tuple(sorted((k, id(v)) for k, v in self.read_enums.items())),
+            )
+            with _READERS_LOCK:
+                cached = _READERS.get(key)
+            if cached is None:
+                schema = self.header.get_schema()
+                reader = resolve_reader(
+                    schema, read_schema or schema, self.read_types, self.read_enums
+                )
+                cached = (schema, reader)
+                with _READERS_LOCK:
+                    _READERS[key] = cached
+            self.schema, self.reader = cached
+            if read_schema is None:
+                me.read_schema = self.schema
+            return self
+
+    return CachedAvroFile
 
 
 def _reason(exc: BaseException) -> str:
