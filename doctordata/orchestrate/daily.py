@@ -81,16 +81,22 @@ def run_daily_plain(
     return summary
 
 
-def serve_daily(root: str | os.PathLike[str], *, cron: str | None = None) -> None:
-    """Schedule the daily flow with Prefect's serve (blocks). Cron: schedule.daily_cron."""
+def daily_deployment(root: str | os.PathLike[str], *, cron: str | None = None) -> Any:
+    """The daily flow as a Prefect deployment on ``cron`` (default: schedule.daily_cron)."""
     from doctordata.lakehouse import connect
 
     root = str(Path(root).resolve())
     with connect(root) as lh:
         cron = cron or lh.settings.schedule.daily_cron
     prepare_prefect(Path(root) / ".prefect")
-    try:
-        from doctordata.orchestrate import flows
-    except ImportError as exc:
-        raise MissingDependencyError("prefect", "prefect", "doctordata serve") from exc
-    flows.daily.serve(name="doctordata-daily", cron=cron, parameters={"root": root})
+    require_prefect()
+    from doctordata.orchestrate import flows
+
+    return flows.daily.to_deployment(name="doctordata-daily", cron=cron, parameters={"root": root})
+
+
+def serve_daily(root: str | os.PathLike[str], *, cron: str | None = None) -> None:
+    """Schedule the daily flow with Prefect's serve (blocks until interrupted)."""
+    from prefect import serve
+
+    serve(daily_deployment(root, cron=cron))

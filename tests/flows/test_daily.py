@@ -154,3 +154,17 @@ def test_demo_report_renders_tables_tiers_and_engine_agreement(
         assert name in out and digest in out
     assert "nas" in out and "ssd" in out
     assert "engines agree" in out and "DISAGREE" not in out
+
+
+def test_serve_schedules_daily_on_the_configured_cron(tmp_path: Path) -> None:
+    from doctordata.orchestrate.daily import daily_deployment
+
+    root = tmp_path / "lake"
+    root.mkdir()
+    (root / "doctordata.toml").write_text('[schedule]\ndaily_cron = "15 4 * * *"\n')
+    deployment = daily_deployment(root)
+    assert deployment.name == "doctordata-daily"
+    assert deployment.parameters == {"root": str(root.resolve())}
+    [schedule] = deployment.schedules
+    assert schedule.schedule.cron == "15 4 * * *"
+    assert daily_deployment(root, cron="0 1 * * *").schedules[0].schedule.cron == "0 1 * * *"
