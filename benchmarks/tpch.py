@@ -1,6 +1,7 @@
 """Router benchmarks: TPC-H through doctordata vs peers on the same files, and planning time.
 
     .venv/bin/python -m benchmarks.tpch [--sf 1] [--repeats 5]
+    DOCTORDATA_BENCH_TPCH_SF=0.1 nox -s bench      # a smaller run through the runner
 
 Per query, the median of ``repeats`` runs after one warm-up, for:
   router-duckdb     lh.sql(q)                          (plans with pyiceberg, read_parquet)
@@ -224,10 +225,16 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(results_dir: Path, sf: float = 1.0, repeats: int = 5) -> dict[str, Any]:
+def run(results_dir: Path, sf: float | None = None, repeats: int | None = None) -> dict[str, Any]:
+    """Run everything; SF and repeats default to $DOCTORDATA_BENCH_TPCH_SF (1) and
+    $DOCTORDATA_BENCH_REPEATS (5)."""
     import doctordata as dd
     from tests.engines.tpch import generate, load
 
+    sf = sf if sf is not None else float(os.environ.get("DOCTORDATA_BENCH_TPCH_SF", "1"))
+    repeats = (
+        repeats if repeats is not None else int(os.environ.get("DOCTORDATA_BENCH_REPEATS", "5"))
+    )
     with tempfile.TemporaryDirectory(prefix="dd-bench-tpch-") as tmp:
         base = Path(tmp)
         started = time.perf_counter()
