@@ -63,6 +63,17 @@ def test_ssd_to_nas_to_s3_and_back(make_lake, s3_env, s3_bucket) -> None:  # typ
         assert not fs.exists(path)
     assert sorted_rows(lh, "hn.items").equals(expected)
 
+    # orphan cleanup lists the table's prefix on S3 too
+    stray = f"{s3_bucket}/lake/hn/items/data/time_day=2020-01-02/stray-from-a-killed-write.parquet"
+    fs.pipe(stray, b"not referenced")
+    young = lh.maintain("hn.items", compact=False, expire_older_than="1d")
+    assert f"s3://{stray}" in young.tables[0].orphans.too_young
+    report = lh.maintain("hn.items", compact=False, expire_older_than="1d", orphan_older_than="0s")
+    assert f"s3://{stray}" in report.tables[0].orphans.deleted
+    fs.invalidate_cache()
+    assert not fs.exists(stray)
+    assert sorted_rows(lh, "hn.items").equals(expected)
+
 
 @pytest.mark.clickhouse
 @pytest.mark.xfail(
