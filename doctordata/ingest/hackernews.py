@@ -292,14 +292,16 @@ def _work_dir(lh: Lakehouse) -> Path:
     return Path(lh.root) / "ingest" / "dlt"
 
 
-def _recover_pending(lh: Lakehouse, pipeline: Any) -> bool:
-    """Finish load packages a killed run left behind; discard them if they cannot load.
+def _recover_pending(lh: Lakehouse, destination: Any) -> tuple[Any, bool]:
+    """The dlt pipeline, after finishing load packages a killed run left behind, or after
+    discarding them (and dlt's whole working dir) if they cannot load; (pipeline, finished).
 
     Discarding loses nothing: the resume point in the catalog has not moved past them, so
     their ids are fetched again.
     """
+    pipeline = _pipeline(lh, destination)
     if not pipeline.has_pending_data:
-        return False
+        return pipeline, False
     try:
         if pipeline.list_extracted_load_packages():
             pipeline.normalize()
@@ -307,8 +309,8 @@ def _recover_pending(lh: Lakehouse, pipeline: Any) -> bool:
             pipeline.load()
     except Exception:  # any failure: the data will be re-fetched, never block the run
         shutil.rmtree(Path(pipeline.working_dir), ignore_errors=True)
-        return False
-    return True
+        return _pipeline(lh, destination), False
+    return pipeline, True
 
 
 def run(
@@ -364,8 +366,7 @@ def run(
         writer = CatalogWriter(
             lh, stats, on_commit=(lambda _t, n: progress("commit", n, 0)) if progress else None
         )
-        pipeline = _pipeline(lh, lakehouse_destination(writer))
-        recovered = _recover_pending(lh, pipeline)
+        pipeline, recovered = _recover_pending(lh, lakehouse_destination(writer))
         report = _load(
             lh,
             pipeline,

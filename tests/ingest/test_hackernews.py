@@ -221,3 +221,47 @@ def test_publish_refreshes_the_clickhouse_serving_copy(lh: Any, hn_server: Any) 
     result = lh.sql(query, engine="clickhouse")
     assert result.fetchall() == [(expected, expected)]
     assert result.stats.scans[0].source == "serving-copy"  # refreshed, not stale
+
+
+def _interrupted_package(lh: Any, url: str, *, normalize: bool) -> Any:
+    """Leave a load package behind as a run killed before its load step would."""
+    from doctordata.ingest.destination import CatalogWriter, lakehouse_destination
+    from doctordata.ingest.fetcher import Fetcher
+    from doctordata.ingest.hackernews import _pipeline, ensure_tables, hackernews_source
+
+    ensure_tables(lh)
+    pipeline = _pipeline(lh, lakehouse_destination(CatalogWriter(lh)))
+    with Fetcher(url, retry=FAST_RETRY) as fetcher:
+        source = hackernews_source(fetcher, start_id=1, end_id=120, updates=False, lists=False)
+        pipeline.extract(source)
+    if normalize:
+        pipeline.normalize()
+    assert pipeline.has_pending_data
+    return pipeline
+
+
+def test_pending_package_of_a_killed_run_is_finished(lh: Any, hn_server: Any) -> None:
+    server = hn_server(items=200, seed=13)
+    _interrupted_package(lh, server.url, normalize=True)
+    report = run(lh, base_url=server.url, retry=FAST_RETRY, lists=False)
+    assert report.pending_recovered
+    assert_exactly_once(lh, server.dataset.ids())
+
+
+def test_unloadable_pending_package_is_discarded_not_blocking(lh: Any, hn_server: Any) -> None:
+    server = hn_server(items=200, seed=13)
+    pipeline = _interrupted_package(lh, server.url, normalize=False)
+    from pathlib import Path
+
+    corrupted = [
+        path
+        for path in Path(pipeline.working_dir).rglob("*")
+        if path.is_file() and "new_jobs" in path.parts
+    ]
+    assert corrupted
+    for path in corrupted:
+        path.write_bytes(b"\x00garbage")  # a package dlt can no longer normalize
+    report = run(lh, base_url=server.url, retry=FAST_RETRY, lists=False)
+    assert not report.pending_recovered
+    assert not any(path.exists() for path in corrupted)  # discarded, not retried forever
+    assert_exactly_once(lh, server.dataset.ids())
