@@ -184,7 +184,37 @@ def run(
         "incremental": result["incremental"]["time_ratio"] <= 0.05,
     }
     (results_dir / "backup.json").write_text(json.dumps(result, indent=2))
+    (results_dir / "backup.md").write_text(markdown(result))
     return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """A short human summary of ``result`` (the JSON has every run)."""
+    mb = result["data"]["bytes"] / 1e6
+    speed = result["throughput_mb_s"]
+    incr = result["incremental"]
+    machine = result["machine"]
+    lines = [
+        "# Backup benchmark",
+        "",
+        f"{mb:.0f} MB in {result['data']['files']} files (one table, "
+        f"{result['data']['table_files']} appends); {machine['cpu']} x{machine['cpus']}, "
+        f"load average at start {machine['load_average'][0]:.1f}. Medians.",
+        "",
+        "| contestant | MB/s |",
+        "|---|---|",
+        *(f"| {name} | {value:.0f} |" for name, value in speed.items()),
+        "",
+        f"- backup / raw copy, both fsync each file: "
+        f"{result['ratio_backup_vs_raw_copy_same_durability']:.2f}x (goal >= 0.9x)",
+        f"- backup without fsync / raw copy without fsync: "
+        f"{result['ratio_backup_vs_raw_copy_no_fsync']:.2f}x",
+        f"- incremental after +1% ({incr['incremental_copied_files']} files copied): "
+        f"{incr['incremental_seconds_median']:.2f} s vs full {incr['full_seconds_median']:.2f} s"
+        f" = {incr['time_ratio']:.1%} (goal <= 5%)",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
