@@ -96,7 +96,7 @@ SLOW_BACKUP = """
 
     def slow_store(self, *args, **kwargs):
         result = original(self, *args, **kwargs)
-        time.sleep(0.5)  # a slow NAS: gives the parent time to kill us midway
+        time.sleep(2)  # a slow NAS: the parent kills us long before we could finish
         return result
 
     backup_store.BackupTarget.store = slow_store
