@@ -257,3 +257,20 @@ def test_files_without_field_ids_use_the_name_mapping(lh_target: tuple[Any, str]
     want = sorted(tuple(r.values()) for r in lh.read("ev.f").to_pylist())
     res = lh.sql("SELECT a, label FROM ev.f ORDER BY a", engine=engine)
     assert res.fetchall() == want == [(1, "x"), (2, "y"), (3, "z")]
+
+
+def test_concurrent_queries_from_threads(lh_target: tuple[Any, str]) -> None:
+    """One DuckDB cursor / one ClickHouse client per thread: threads do not disturb each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lh, engine = lh_target
+    lh.create_namespace("ev")
+    lh.create_table("ev.events", _events(4), partition_by=["day(d)"])
+
+    def count(day: int) -> int:
+        q = f"SELECT count(*) FROM ev.events WHERE d = DATE '2026-01-0{day}'"
+        return int(lh.sql(q, engine=engine).fetchall()[0][0])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(count, [1, 2, 3, 4] * 3))
+    assert results == [2] * 12
