@@ -77,7 +77,7 @@ class CatalogConfig(_Model):
     # "sql" (SQLite/Postgres) or "rest".
     type: Literal["sql", "rest"] = "sql"
     # Commit retries on conflict (concurrent writers); pyiceberg retries with backoff.
-    commit_retries: int = Field(default=30, ge=0, le=1000)
+    commit_retries: int = Field(default=60, ge=0, le=1000)
     # SQLite busy timeout in milliseconds (several processes share the file).
     busy_timeout_ms: int = Field(default=30_000, ge=0)
     # Extra pyiceberg catalog properties, passed through unchanged.
@@ -217,9 +217,7 @@ def _set_nested(target: dict[str, Any], keys: list[str], value: Any) -> None:
     for key in keys[:-1]:
         nxt = target.setdefault(key, {})
         if not isinstance(nxt, dict):
-            raise ConfigError(
-                f"cannot set {'.'.join(keys)}: {key!r} is a value, not a section"
-            )
+            raise ConfigError(f"cannot set {'.'.join(keys)}: {key!r} is a value, not a section")
         target = nxt
     target[keys[-1]] = value
 
@@ -348,10 +346,14 @@ def load_settings(
     if isinstance(config, Mapping):
         file_data, source = dict(config), "config argument"
     else:
-        candidates = [Path(config)] if config is not None else [
-            resolved_root / CONFIG_FILE,
-            Path.cwd() / CONFIG_FILE,
-        ]
+        candidates = (
+            [Path(config)]
+            if config is not None
+            else [
+                resolved_root / CONFIG_FILE,
+                Path.cwd() / CONFIG_FILE,
+            ]
+        )
         for candidate in candidates:
             if candidate.is_file():
                 file_data, source = read_toml(candidate), str(candidate)
@@ -360,8 +362,11 @@ def load_settings(
             if config is not None:
                 raise ConfigError(f"config file {config} does not exist")
     file_data.pop("root", None)
-    layers = [(file_data, source), (_env_overrides(env), "environment"),
-              (_overrides(overrides), "connect() arguments")]
+    layers = [
+        (file_data, source),
+        (_env_overrides(env), "environment"),
+        (_overrides(overrides), "connect() arguments"),
+    ]
     data: dict[str, Any] = {}
     for layer, _ in layers:
         data = _merge(data, layer)

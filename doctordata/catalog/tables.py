@@ -33,8 +33,8 @@ def table_properties(commit_retries: int) -> dict[str, str]:
     """Properties every table gets: enough commit retries for several writer processes."""
     return {
         "commit.retry.num-retries": str(commit_retries),
-        "commit.retry.min-wait-ms": "20",
-        "commit.retry.max-wait-ms": "2000",
+        "commit.retry.min-wait-ms": "10",
+        "commit.retry.max-wait-ms": "500",
         "commit.retry.total-timeout-ms": "600000",
     }
 
