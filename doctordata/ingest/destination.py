@@ -13,7 +13,7 @@ Why not dlt's filesystem destination with ``table_format="iceberg"`` (dlt 1.31)?
 - Its schema contract can only drop or raise on bad rows, not keep them with a reason.
 
 So this destination receives each Parquet file dlt's normalizer wrote (``batch_size=0``)
-and commits it as an upsert on ``id`` (:func:`doctordata.ingest.merge.upsert`), so
+and commits it as an upsert on ``id`` (:func:`doctordata.catalog.merge.upsert`), so
 replaying a file after a crash never duplicates anything. Rows the catalog refuses go to
 ``hackernews.rejected_items`` instead of failing the job, so no package stays pending.
 """
@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from doctordata.catalog.merge import expressions, upsert
 from doctordata.errors import DoctorDataError
 from doctordata.ingest.hn_schema import ITEMS, LISTS, NAMESPACE, REJECTED, utc_now
-from doctordata.ingest.merge import expressions, upsert
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -325,3 +325,23 @@ def test_pandas_nanosecond_and_small_ints_are_normalised(clh: dd.Lakehouse) -> N
     out = clh.read("raw.t")
     assert out.schema.field("time").type == pa.timestamp("us")
     assert sorted(out.column("id").to_pylist()) == [1, 2]
+
+
+def test_list_and_struct_columns_append_and_upsert(clh: dd.Lakehouse) -> None:
+    data = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int64()),
+            "kids": pa.array([[10, 11], None], pa.list_(pa.int64())),
+            "meta": pa.array([{"a": 1}, {"a": 2}], pa.struct([("a", pa.int32())])),
+        }
+    )
+    clh.create_table("raw.nested", data)
+    clh.append("raw.nested", data.slice(0, 1).set_column(0, "id", pa.array([3], pa.int64())))
+    clh.upsert(
+        "raw.nested",
+        data.slice(1, 1).set_column(1, "kids", pa.array([[7]], pa.list_(pa.int64()))),
+        on=["id"],
+    )
+    rows = clh.read("raw.nested").sort_by("id").to_pydict()
+    assert rows["id"] == [1, 2, 3]
+    assert rows["kids"] == [[10, 11], [7], [10, 11]]

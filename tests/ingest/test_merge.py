@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from doctordata.ingest.merge import MAX_RANGES, key_ranges, upsert
+from doctordata.catalog.merge import MAX_RANGES, key_ranges, upsert
 
 
 def _batch(ids: list[int], version: int) -> pa.Table:
@@ -86,7 +86,7 @@ def test_key_ranges_cover_every_key_with_at_most_max_ranges() -> None:
 
 
 def test_appends_above_the_recorded_maximum_skip_planning_but_stay_exact(table: Any) -> None:
-    from doctordata.ingest.merge import MAX_PREFIX, max_key
+    from doctordata.catalog.merge import MAX_PREFIX, max_key
 
     upsert(table, _aligned(table, _batch(list(range(0, 1000)), 1)), "id")
     table = table.refresh()
