@@ -298,10 +298,25 @@ class ClickHouseEngine(Engine):
 
     def _table_function(self, files: list[str], structure: str) -> str:
         paths = [local_path(f) for f in files]
-        if all(p.startswith("/") for p in paths):
-            prefix, rest = _glob(paths)
-            return f"file({_lit(prefix + rest)}, 'Parquet', {_lit(structure)})"
-        return self._s3_function(paths, structure)
+        local = [p for p in paths if p.startswith("/")]
+        remote = [p for p in paths if not p.startswith("/")]
+        sources = []
+        if local:
+            prefix, rest = _glob(local)
+            sources.append(f"file({_lit(prefix + rest)}, 'Parquet', {_lit(structure)})")
+        # One s3() call per tier: a table may be spread over several buckets/endpoints.
+        by_tier: dict[str, list[str]] = {}
+        for p in remote:
+            tier = next((t for t in self.lh.tiers.values() if t.contains(p)), None)
+            if tier is None:
+                raise UnsupportedSQLError(
+                    f"data file {p!r} is in no configured tier; add its location to [tiers]"
+                )
+            by_tier.setdefault(tier.name, []).append(p)
+        sources.extend(self._s3_function(group, structure) for group in by_tier.values())
+        if len(sources) == 1:
+            return sources[0]
+        return "(" + " UNION ALL ".join(f"SELECT * FROM {s}" for s in sources) + ")"
 
     def _s3_function(self, paths: list[str], structure: str) -> str:
         tier = next((t for t in self.lh.tiers.values() if t.contains(paths[0])), None)

@@ -76,12 +76,6 @@ def test_ssd_to_nas_to_s3_and_back(make_lake, s3_env, s3_bucket) -> None:  # typ
 
 
 @pytest.mark.clickhouse
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="engines/clickhouse.py puts local and S3 files of one scan into one s3() call "
-    "(posixpath.commonpath over mixed paths); reported to the engines owner",
-)
 def test_clickhouse_reads_files_spread_over_ssd_nas_s3(make_lake, s3_env, s3_bucket) -> None:  # type: ignore[no-untyped-def]
     lh = make_lake(extra_tiers={"s3": _s3_tier(s3_env, s3_bucket)})
     lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
