@@ -31,3 +31,17 @@ def lh(tmp_path: Path) -> Iterator[object]:
 
     with dd.connect(tmp_path / "lake") as lakehouse:
         yield lakehouse
+
+
+@pytest.fixture(scope="session")
+def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for test child processes (they import ``tests.*`` helpers too).
+
+    If bytecode writing is off (as on our dev boxes), cache it in a private prefix so only
+    the first child pays for compiling pyiceberg, pyarrow's wrappers and dlt.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    return env

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -36,8 +35,9 @@ lh.close()
 """
 
 
-def _spawn(root: Path, uri: str, worker: int, count: int, ack: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+def _spawn(
+    root: Path, uri: str, worker: int, count: int, ack: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(root), uri, str(worker), str(count), str(ack)],
         env=env,
@@ -47,9 +47,14 @@ def _spawn(root: Path, uri: str, worker: int, count: int, ack: Path) -> subproce
 
 
 @pytest.mark.slow
-def test_eight_processes_ten_appends_each(clh: dd.Lakehouse, catalog_uri: str) -> None:
+def test_eight_processes_ten_appends_each(
+    clh: dd.Lakehouse, catalog_uri: str, child_env: dict[str, str]
+) -> None:
     clh.create_table("raw.t", items(range(0)).schema, partition_by=["day(time)"])
-    procs = [_spawn(clh.root, catalog_uri, w, 10, clh.root / f"ack{w}.txt") for w in range(1, 9)]
+    procs = [
+        _spawn(clh.root, catalog_uri, w, 10, clh.root / f"ack{w}.txt", child_env)
+        for w in range(1, 9)
+    ]
     errors = []
     for proc in procs:
         _, err = proc.communicate(timeout=600)
@@ -81,7 +86,9 @@ def _acknowledged(ack: Path) -> list[int]:
 
 
 @pytest.mark.slow
-def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path: Path) -> None:
+def test_sigkill_during_appends_loses_nothing_acknowledged(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
     root = tmp_path / "lake"
     uri = f"sqlite:///{root / 'catalog.db'}"
     with dd.connect(root) as lh:
@@ -89,7 +96,7 @@ def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path: Path) -> No
     rng = random.Random(20261127)
     ack = tmp_path / "ack.txt"
     for round_ in range(20):
-        proc = _spawn(root, uri, round_ + 1, 50, ack)
+        proc = _spawn(root, uri, round_ + 1, 50, ack, child_env)
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"ready"
         # Kill at a random point of the append loop: mid-write, mid-commit, between.

@@ -4,7 +4,6 @@ the real SeaweedFS server from tests/services/s3.py."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,15 +116,3 @@ def engine_summary(lh: dd.Lakehouse, table: str, engine: str) -> tuple[int, int,
     query = f"SELECT count(*), sum(id), min(name), max(name) FROM {table}"
     (count, total, low, high), *_ = lh.sql(query, engine=engine).fetchall()
     return int(count), int(total), str(low), str(high)
-
-
-@pytest.fixture(scope="session")
-def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment for the children. If bytecode writing is off (as on our dev boxes),
-    cache it in a private prefix so only the first child pays for compiling pyiceberg."""
-    env = dict(os.environ)
-    # children import tests.storage helpers too
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
-    return env
