@@ -34,8 +34,23 @@ def test_help_lists_every_command_without_heavy_imports(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
-    for command in ("init", "doctor", "tables", "describe", "snapshots", "sql", "tier",
-                    "maintain", "backup", "restore", "verify", "ingest", "dbt", "demo", "serve"):
+    for command in (
+        "init",
+        "doctor",
+        "tables",
+        "describe",
+        "snapshots",
+        "sql",
+        "tier",
+        "maintain",
+        "backup",
+        "restore",
+        "verify",
+        "ingest",
+        "dbt",
+        "demo",
+        "serve",
+    ):
         assert command in out.stdout
 
 
@@ -60,13 +75,17 @@ def test_init_tables_describe_snapshots(tmp_path: Path) -> None:
         lh.append("hn.items", items(range(12, 14)))
     out = run("--root", str(root), "tables", "--json", cwd=tmp_path)
     assert json.loads(out.stdout) == ["hn.items"]
-    info = json.loads(run("--root", str(root), "describe", "hn.items", "--json", cwd=tmp_path).stdout)
+    info = json.loads(
+        run("--root", str(root), "describe", "hn.items", "--json", cwd=tmp_path).stdout
+    )
     assert info["rows"] == 14 and info["snapshots"] == 2 and info["files"] >= 3
     assert [c["name"] for c in info["schema"]] == ["id", "time", "type", "score"]
     assert info["partition_spec"] == ["1000: time_day: day(2)"]
     text = run("--root", str(root), "describe", "hn.items", cwd=tmp_path).stdout
     assert "time_day" in text and "rows: 14" in text
-    snaps = json.loads(run("--root", str(root), "snapshots", "hn.items", "--json", cwd=tmp_path).stdout)
+    snaps = json.loads(
+        run("--root", str(root), "snapshots", "hn.items", "--json", cwd=tmp_path).stdout
+    )
     assert [s["operation"] for s in snaps] == ["append", "append"]
 
 
