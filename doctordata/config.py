@@ -49,6 +49,15 @@ def parse_size(value: str | int) -> int:
     return int(float(m.group(1)) * 1024**power)
 
 
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB' (for reports and progress lines)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
 def mask_url(url: str | None) -> str | None:
     """Replace the password in a URL with '***' (postgresql://u:pw@h/db -> u:***@h)."""
     if not url:

@@ -153,6 +153,26 @@ def check_catalog(lh: Lakehouse) -> list[Check]:
     return [_ok("catalog", f"{uri} ({len(namespaces)} namespaces)")]
 
 
+def check_integrity(lh: Lakehouse) -> list[Check]:
+    """Every file the catalog references exists with its size; the metadata chain holds."""
+    from doctordata.catalog.integrity import verify
+
+    try:
+        report = verify(lh, orphans=False, small_files=False)
+    except Exception as exc:
+        return [_fail("integrity", _root_cause(exc), "run `doctordata verify` for details")]
+    if not report.ok:
+        first = "; ".join(str(i) for i in report.errors[:3])
+        return [
+            _fail(
+                "integrity",
+                f"{len(report.errors)} problem(s): {first}",
+                "run `doctordata verify` for the full list; restore damaged tables from a backup",
+            )
+        ]
+    return [_ok("integrity", f"{report.tables} tables, {report.files_checked} referenced files")]
+
+
 def check_tiers(lh: Lakehouse) -> list[Check]:
     """Each tier exists and accepts a probe file (written, then deleted)."""
     from doctordata.storage.checks import run_checks as tier_checks
@@ -319,6 +339,7 @@ def run_checks(lh: Lakehouse, *, lock: Path | None = None) -> list[Check]:
         lambda: check_versions(lock or find_lock()),
         lambda: check_catalog(lh),
         lambda: check_tiers(lh),
+        lambda: check_integrity(lh),
         check_duckdb_extensions,
         check_chdb,
         lambda: check_clickhouse_server(lh),

@@ -229,16 +229,6 @@ class Lakehouse:
 
         return publish(self, name, engine=engine)
 
-    # -- ingestion (ingest/) ---------------------------------------------------------
-    def ingest_hackernews(self, base_url: str | None = None, **options: Any) -> Any:
-        """Load HackerNews into hackernews.*, continuing the last run; returns a report.
-
-        Options as :func:`doctordata.ingest.hackernews.run` (max_items, workers, publish...).
-        """
-        from doctordata.ingest.hackernews import run
-
-        return run(self, base_url=base_url, **options)
-
     # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
     def tier(
         self,

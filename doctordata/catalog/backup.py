@@ -91,7 +91,7 @@ class BackupReport:
         return self.copied_bytes / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         lines = [
             f"backup {self.id} -> {self.url}",

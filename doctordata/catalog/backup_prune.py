@@ -36,7 +36,7 @@ class PruneReport:
     running: list[str] = field(default_factory=list)  # backups in progress: GC deferred
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         verb = "would delete" if self.dry_run else "deleted"
         return (

@@ -34,7 +34,7 @@ class BackupVerifyReport:
         return not self.bad
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         head = "OK" if self.ok else f"{len(self.bad)} BAD FILES"
         lines = [

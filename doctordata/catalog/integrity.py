@@ -76,7 +76,7 @@ class IntegrityReport:
         return not self.errors
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         head = "OK" if self.ok else "DAMAGED"
         lines = [
@@ -339,7 +339,7 @@ def _check_orphans(
                 continue
             found.append((path, int(info.get("size") or 0)))
     if found:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         total = sum(size for _, size in found)
         report.issues.append(
@@ -377,7 +377,7 @@ def _check_small_files(
             per_partition[ref.partition or ""] += 1
     crowded = {p: n for p, n in per_partition.items() if n >= count}
     if crowded:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         files = sum(crowded.values())
         report.issues.append(

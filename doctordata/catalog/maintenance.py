@@ -50,7 +50,7 @@ class MaintenanceReport:
         return sum(len(t.expiry.deleted) + len(t.orphans.deleted) for t in self.tables)
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         verb = "would free" if self.dry_run else "freed"
         lines = []

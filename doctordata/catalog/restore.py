@@ -54,7 +54,7 @@ class RestoreReport:
         return self.bytes / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         lines = [
             f"restored backup {self.id} into {self.root}",

@@ -6,6 +6,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from doctordata.config import human_bytes
+
+__all__ = ["human_bytes", "open_lakehouse"]
+
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
 
@@ -18,11 +22,3 @@ def open_lakehouse(ctx: click.Context) -> Lakehouse:
     lh = connect(root)
     ctx.call_on_close(lh.close)
     return lh
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"

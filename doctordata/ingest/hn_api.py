@@ -7,10 +7,11 @@ https://hacker-news.firebaseio.com/v0/ (``maxitem.json``, ``item/<id>.json``,
 
 Example::
 
+    from doctordata.ingest import hackernews
     from doctordata.ingest.hn_api import start_server
 
     with start_server(items=2000, seed=7) as server:
-        lh.ingest_hackernews(base_url=server.url)   # server.url ends with /v0/
+        hackernews.run(lh, base_url=server.url)   # server.url ends with /v0/
         server.grow(new_items=100, changed=20)
 
 From the shell: ``doctordata dev hn-api --port 8765 --items 5000 --seed 7``.

@@ -73,7 +73,7 @@ class TierReport:
         return self.bytes_moved / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
-        from doctordata.commands import human_bytes
+        from doctordata.config import human_bytes
 
         moves = self.planned if self.dry_run else self.moved
         verb = "would move" if self.dry_run else "moved"

@@ -45,6 +45,22 @@ def test_doctor_broken_tier_exits_nonzero_naming_it(tmp_path: Path) -> None:
     assert "tiers.nas" in flat  # the fix names the config key
 
 
+def test_doctor_finds_a_missing_data_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    root = tmp_path / "lake"
+    with dd.connect(root) as lh:
+        lh.create_table("hn.items", pa.table({"id": pa.array([1, 2], pa.int64())}))
+        [task] = list(lh.table("hn.items").scan().plan_files())
+    code, out = _doctor(root)
+    assert code == 0 and "integrity" in out, out
+    Path(task.file.file_path.removeprefix("file://")).unlink()
+    code, out = _doctor(root)
+    flat = " ".join(out.split())
+    assert code == 1, out
+    assert "failed: integrity" in flat and "doctordata verify" in flat
+
+
 def test_doctor_invalid_config_reports_it(tmp_path: Path) -> None:
     root = tmp_path / "lake"
     root.mkdir()

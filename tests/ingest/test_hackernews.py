@@ -208,7 +208,7 @@ def test_only_one_ingestion_at_a_time(lh: Any, hn_server: Any) -> None:
 def test_publish_refreshes_the_clickhouse_serving_copy(lh: Any, hn_server: Any) -> None:
     server = hn_server(items=200, seed=12)
     query = "SELECT count(*) AS n, count(DISTINCT id) AS d FROM hackernews.items"
-    report = lh.ingest_hackernews(base_url=server.url, retry=FAST_RETRY, publish="clickhouse")
+    report = run(lh, base_url=server.url, retry=FAST_RETRY, publish="clickhouse")
     expected = len(server.dataset.ids())
     assert report.published == {"hackernews.items": expected}
     result = lh.sql(query, engine="clickhouse")
@@ -216,7 +216,7 @@ def test_publish_refreshes_the_clickhouse_serving_copy(lh: Any, hn_server: Any) 
     assert result.stats.scans[0].source == "serving-copy"
 
     server.grow(new_items=40, changed=5)
-    lh.ingest_hackernews(base_url=server.url, retry=FAST_RETRY, publish="clickhouse")
+    run(lh, base_url=server.url, retry=FAST_RETRY, publish="clickhouse")
     expected = len(server.dataset.ids())
     result = lh.sql(query, engine="clickhouse")
     assert result.fetchall() == [(expected, expected)]
