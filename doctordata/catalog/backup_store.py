@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from doctordata.catalog.fileio import fsync_path
+
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
@@ -227,7 +229,7 @@ class BackupTarget:
                     os.fsync(fh.fileno())
             os.replace(tmp, path)
             if self.durable:
-                _fsync_dir(os.path.dirname(path))
+                fsync_path(os.path.dirname(path))
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -253,11 +255,3 @@ class BackupTarget:
     def remove(self, path: str, recursive: bool = False) -> None:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=recursive)
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

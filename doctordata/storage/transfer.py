@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from doctordata.catalog.fileio import fsync_path
 from doctordata.errors import ChecksumMismatchError
 
 if TYPE_CHECKING:
@@ -82,14 +83,6 @@ def _corrupt_if_asked(tier: Tier, tmp: str) -> None:
         data = bytearray(tier.fs.cat_file(fs_path))
         data[0] ^= 0xFF
         tier.fs.pipe_file(fs_path, bytes(data))
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _stream(
@@ -180,14 +173,14 @@ def sync_files(tier: Tier, locations: list[str]) -> None:
             os.close(fd)
         dirs.add(os.path.dirname(path))
     for folder in dirs:
-        _fsync_dir(folder)
+        fsync_path(folder)
 
 
 def _rename(src: Tier, src_path: str, dst: Tier, tmp: str, final: str) -> None:
     if dst.is_local:
         final_fs = dst.fs_path(final)
         os.replace(dst.fs_path(tmp), final_fs)
-        _fsync_dir(os.path.dirname(final_fs))
+        fsync_path(os.path.dirname(final_fs))
         if src.is_local:
             # Keep the modification time: file-age policies must see the data's age, not
             # the day it moved.
