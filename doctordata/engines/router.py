@@ -22,6 +22,7 @@ from doctordata.errors import SQLParseError, UnsupportedSQLError
 
 if TYPE_CHECKING:
     from doctordata.engines.base import Engine
+    from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.resolve import Resolution
     from doctordata.engines.scan import ScanPlan
     from doctordata.lakehouse import Lakehouse
@@ -48,8 +49,14 @@ def parse(query: str, dialect: str) -> list[exp.Expr | None]:
 
     if not isinstance(query, str) or not query.strip():
         raise SQLParseError("the query is empty; pass one SQL statement, e.g. 'SELECT 1'")
+    key = (dialect, query)
+    pristine = _PARSED.get(key)
+    if pristine is not None:
+        # The router rewrites the tree in place: hand out a copy, never the cached tree.
+        # Copying is several times cheaper than tokenizing and parsing again.
+        return [s.copy() if s is not None else None for s in pristine]
     try:
-        return list(sqlglot.parse(query, read=dialect))
+        statements = list(sqlglot.parse(query, read=dialect))
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
@@ -61,6 +68,15 @@ def parse(query: str, dialect: str) -> list[exp.Expr | None]:
         ) from None
     except TokenError as exc:
         raise SQLParseError(f"SQL syntax error: {exc} (dialect {dialect!r})") from None
+    if len(_PARSED) >= _PARSED_SIZE:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = tuple(s.copy() if s is not None else None for s in statements)
+    return statements
+
+
+# (dialect, query text) -> pristine parsed statements; repeated queries skip the parser.
+_PARSED: dict[tuple[str, str], tuple[exp.Expr | None, ...]] = {}
+_PARSED_SIZE = 256
 
 
 def choose_engine(lh: Lakehouse, engine: str | None) -> str:
@@ -140,7 +156,7 @@ def run_query(
     eng = lh.engine(engine_name)
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     try:
-        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch)
+        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, (dialect, query))
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if explain:
@@ -166,8 +182,9 @@ def _build_sql(
     as_of: Any,
     timer: _Timer,
     scratch: Any,
+    source: tuple[str, str] | None = None,
 ) -> str:
-    from doctordata.engines.pushdown import PushdownTarget, pushdown_filters
+    from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
     from doctordata.engines.timetravel import snapshot_for
 
@@ -178,7 +195,7 @@ def _build_sql(
             id(ref.node): PushdownTarget(ref.node, _schema_at(ref.table, ref.snapshot_id))
             for ref in resolution.iceberg
         }
-        filters = pushdown_filters(root, targets)
+        filters = _pushdown(root, targets, source)
         served = _served_natively(eng, resolution)
         plans: list[ScanPlan | None] = []
         for ref in resolution.iceberg:
@@ -242,9 +259,45 @@ def _build_sql(
                 col.set("catalog", None)
         sql = _transpile(root, eng.dialect)
         if scans:
-            pattern = re.compile("|".join(re.escape(p) for p in scans))
-            sql = pattern.sub(lambda m: scans[m.group(0)], sql)
+            # One fixed pattern (the token is random per query, so a pattern built from
+            # it would be compiled anew every time); unknown matches stay as written.
+            sql = _PLACEHOLDER.sub(lambda m: scans.get(m.group(0), m.group(0)), sql)
     return sql
+
+
+def _pushdown(
+    root: exp.Expr, targets: dict[int, PushdownTarget], source: tuple[str, str] | None
+) -> dict[int, Any]:
+    """pushdown_filters, reused for the same (dialect, query text) and the same schemas.
+
+    Nothing rewrites the tree before this point, so the query text fixes its shape; the
+    result only depends on it and on each target's schema (compared by identity, and a
+    table's schema object changes whenever its metadata does).
+    """
+    from doctordata.engines.pushdown import pushdown_filters
+
+    if source is None:
+        return pushdown_filters(root, targets)
+    tables = list(root.find_all(exp.Table))
+    slots = [(i, targets[id(t)].schema) for i, t in enumerate(tables) if id(t) in targets]
+    key = (*source, tuple((i, id(schema)) for i, schema in slots))
+    hit = _PUSHED.get(key)
+    if hit is not None and all(a is b for a, (_, b) in zip(hit[0], slots, strict=True)):
+        return {id(tables[i]): f for i, f in hit[1].items()}
+    found = pushdown_filters(root, targets)
+    by_position = {i: found[id(t)] for i, t in enumerate(tables) if id(t) in found}
+    if len(_PUSHED) >= _PUSHED_SIZE:
+        _PUSHED.pop(next(iter(_PUSHED)), None)
+    _PUSHED[key] = (tuple(schema for _, schema in slots), by_position)
+    return found
+
+
+# (dialect, query, ((table position, id(schema)), ...)) -> (schemas, position -> filter).
+_PUSHED: dict[tuple[Any, ...], tuple[tuple[Any, ...], dict[int, Any]]] = {}
+_PUSHED_SIZE = 256
+
+
+_PLACEHOLDER = re.compile(r"__dd_scan_\d+_[0-9a-f]{12}")
 
 
 def _served_natively(eng: Engine, resolution: Resolution) -> set[int]:
