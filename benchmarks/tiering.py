@@ -1,6 +1,7 @@
 """Tiering and maintenance benchmarks (issue 4), each compared with a peer in the same run.
 
     .venv/bin/python -m benchmarks.tiering [--mb 256] [--files 64] [--appends 300]
+        [--only mover|appends] [--out DIR]
 
 1. Mover throughput (SSD dir -> NAS dir, with fsync + read-back verify + one commit) vs
    a raw ``cp`` of the same files between the same directories followed by ``sync``
@@ -196,16 +197,34 @@ def bench_appends(base: Path, appends: int) -> dict[str, Any]:
 
 
 def run(
-    results_dir: Path, *, total_mb: int = 256, files: int = 64, appends: int = 300
+    results_dir: Path,
+    *,
+    total_mb: int = 256,
+    files: int = 64,
+    appends: int = 300,
+    only: str | None = None,
 ) -> dict[str, Any]:
-    """Run every tiering benchmark and write ``tiering.json`` into ``results_dir``."""
+    """Run the tiering benchmarks and write ``tiering.json`` into ``results_dir``.
+
+    ``only="mover"`` or ``only="appends"`` runs one part and keeps the other part's
+    figures from the existing ``tiering.json``."""
+    out = results_dir / "tiering.json"
+    previous = json.loads(out.read_text()) if only and out.exists() else {}
     with tempfile.TemporaryDirectory(prefix="dd-bench-tier-") as tmp:
         base = Path(tmp)
         result = {
             "machine": machine_info(),
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "mover": bench_mover(base, total_mb, files, repeats=3),
-            "appends": bench_appends(base, appends),
+            "mover": (
+                bench_mover(base, total_mb, files, repeats=3)
+                if only in (None, "mover")
+                else previous.get("mover")
+            ),
+            "appends": (
+                bench_appends(base, appends)
+                if only in (None, "appends")
+                else previous.get("appends")
+            ),
         }
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "tiering.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -218,10 +237,7 @@ if __name__ == "__main__":
     parser.add_argument("--mb", type=int, default=256)
     parser.add_argument("--files", type=int, default=64)
     parser.add_argument("--appends", type=int, default=300)
+    parser.add_argument("--only", choices=["mover", "appends"], help="run one part only")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
-    run(
-        Path(__file__).resolve().parent / "results",
-        total_mb=args.mb,
-        files=args.files,
-        appends=args.appends,
-    )
+    run(args.out, total_mb=args.mb, files=args.files, appends=args.appends, only=args.only)
