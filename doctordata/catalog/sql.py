@@ -79,6 +79,10 @@ def catalog_properties(settings: Settings, tiers: dict[str, Tier]) -> dict[str, 
 
 def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
     """The pyiceberg catalog for these settings. Errors never contain a password."""
+    from doctordata.catalog import metadata_updates
+
+    # Both speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
+    fast_commits = metadata_updates.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)
@@ -107,7 +111,12 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
         if db_path is not None:
             db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        catalog = _open_sql_catalog(SqlCatalog, settings, props)
+        if fast_commits:
+            from doctordata.catalog.metadata_cache import caching_sql_catalog
+
+            catalog = _open_sql_catalog(caching_sql_catalog(), settings, props)
+        else:
+            catalog = _open_sql_catalog(SqlCatalog, settings, props)
     except OperationalError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         text = text.replace(uri, shown or "")

@@ -30,8 +30,19 @@ if TYPE_CHECKING:
 
 
 def table_properties(commit_retries: int) -> dict[str, str]:
-    """Properties every table gets: enough commit retries for several writer processes."""
+    """Properties every new table gets (the caller's own properties win).
+
+    - enough commit retries for several writer processes;
+    - manifest merging on appends: without it every append adds one manifest to the
+      manifest list, which each later commit reads and rewrites (commit time grows with
+      the number of appends, and so does scan planning). Iceberg's own defaults then
+      merge once 100 manifests pile up (``commit.manifest.min-count-to-merge``).
+    - the metadata-log is already capped by pyiceberg's default
+      ``write.metadata.previous-versions-max`` = 100; snapshots are never dropped here
+      (time travel keeps working until the user expires them with ``lh.maintain()``).
+    """
     return {
+        "commit.manifest-merge.enabled": "true",
         "commit.retry.num-retries": str(commit_retries),
         "commit.retry.min-wait-ms": "10",
         "commit.retry.max-wait-ms": "500",
