@@ -331,7 +331,9 @@ def _transpile(root: exp.Expr, dialect: str) -> str:
     from sqlglot.errors import ErrorLevel, UnsupportedError
 
     try:
-        return root.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        # The tree is this query's private copy and is dropped afterwards, so the generator
+        # may transform it in place instead of deep-copying it first.
+        return root.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, copy=False)
     except UnsupportedError as exc:
         raise UnsupportedSQLError(
             f"the query cannot run on {dialect}: {exc}. Rewrite that part, or choose "

@@ -46,6 +46,10 @@ class ScanPlan:
     has_field_ids: bool = True
     # Some field was called something else in an older schema (files may use old names).
     renamed: bool = False
+    # The table only ever had one schema and no name mapping: every file holds the current
+    # columns under their current names and types, so engines may read by name, which keeps
+    # their file statistics (DuckDB's join ordering needs them).
+    uniform: bool = False
     # Number of delete files applied through the pyiceberg fallback.
     delete_files: int = 0
     planning_ms: float = 0.0
@@ -158,12 +162,14 @@ def plan_scan(
         io=table.io,
         name_mapping=_name_mapping_if_set(table),
     )
+    plan.uniform = len(table.metadata.schemas) == 1 and not plan.name_mapping
     if deletes:
         # Engines read plain Parquet and would silently ignore the deletes: let pyiceberg
         # apply them and hand the engine the result instead.
         plan.files = (_materialise(scan, tmp_dir),)
         plan.has_field_ids = False
         plan.renamed = False
+        plan.uniform = False
     plan.planning_ms = (time.perf_counter() - started) * 1000
     return plan
 
