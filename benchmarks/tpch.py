@@ -170,6 +170,49 @@ def tpch_figures(lh: Any, data: Any, repeats: int) -> dict[str, Any]:
     return {"per_query_ms": per_query, "totals_ms": totals, "ratios": ratios}
 
 
+# Peak memory is per process, so each (contestant, query) runs in a fresh interpreter.
+_PEAK_CHILD = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+import doctordata as dd
+from benchmarks.tpch import _pyiceberg_peer
+root, mode, tables = sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+query = sys.stdin.read()
+with dd.connect(root) as lh:
+    if mode == "router":
+        lh.sql(query).fetchall()
+    else:
+        _pyiceberg_peer(lh, tables, query)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+PEAK_QUERIES = (1, 9, 18, 21)
+
+
+def peak_memory_figures(root: Path, data: Any) -> dict[str, Any]:
+    """Peak RSS (MiB) of one process running a query: router vs pyiceberg to_arrow + DuckDB."""
+    import subprocess
+
+    repo = str(Path(__file__).resolve().parents[1])
+    out: dict[str, dict[str, float]] = {}
+    for n in PEAK_QUERIES:
+        out[str(n)] = {}
+        for mode in ("router", "pyiceberg-duckdb"):
+            done = subprocess.run(
+                [sys.executable, "-c", _PEAK_CHILD, repo, str(root), mode, ",".join(data.tables)],
+                input=data.queries[n],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            out[str(n)][mode] = int(done.stdout.split()[-1]) / 1024  # ru_maxrss is KiB
+        print(f"Q{n:02d} peak MiB {out[str(n)]}", flush=True)
+    return {
+        "peak_rss_mib": out,
+        "max_router_mib": max(v["router"] for v in out.values()),
+        "max_pyiceberg_mib": max(v["pyiceberg-duckdb"] for v in out.values()),
+    }
+
+
 def planning_figures(base: Path, snapshots: int = 100, runs: int = 50) -> dict[str, Any]:
     """Router overhead (parse, safety, resolve, plan, transpile) on a many-snapshot table."""
     import pyarrow as pa
@@ -222,6 +265,21 @@ def _markdown(result: dict[str, Any]) -> str:
     lines += ["", "| peer | total ms |", "|---|---|"]
     for k, v in result["tpch"]["totals_ms"].items():
         lines.append(f"| {k} | {v:.1f} |")
+    lines += [
+        "",
+        "| query | router peak RSS MiB | pyiceberg+DuckDB peak RSS MiB |",
+        "|---|---|---|",
+    ]
+    for q, v in result["memory"]["peak_rss_mib"].items():
+        lines.append(f"| Q{int(q):02d} | {v['router']:.0f} | {v['pyiceberg-duckdb']:.0f} |")
+    lines += ["", "| query | router-duckdb | raw-duckdb | iceberg-scan | router-chdb | raw-chdb |"]
+    lines.append("|---|---|---|---|---|---|")
+    for q, v in sorted(result["tpch"]["per_query_ms"].items(), key=lambda kv: int(kv[0])):
+        cells = " | ".join(
+            f"{v[k]:.0f}"
+            for k in ("router-duckdb", "raw-duckdb", "iceberg-scan", "router-chdb", "raw-chdb")
+        )
+        lines.append(f"| Q{int(q):02d} | {cells} |")
     return "\n".join(lines) + "\n"
 
 
@@ -244,6 +302,7 @@ def run(results_dir: Path, sf: float | None = None, repeats: int | None = None) 
             load_s = time.perf_counter() - started
             print(f"generated and loaded SF {sf} in {load_s:.1f}s", flush=True)
             figures = tpch_figures(lh, data, repeats)
+        memory = peak_memory_figures(base / "lake", data)
         planning = planning_figures(base)
     result = {
         "benchmark": "tpch-router",
@@ -252,6 +311,7 @@ def run(results_dir: Path, sf: float | None = None, repeats: int | None = None) 
         "machine": machine_info(),
         "load_seconds": load_s,
         "tpch": figures,
+        "memory": memory,
         "planning": planning,
         "goals": {k: f"{op} {v}" for k, (op, v) in GOALS.items()},
     }
