@@ -1,6 +1,6 @@
 """Tiering and maintenance benchmarks (issue 4), each compared with a peer in the same run.
 
-    .venv/bin/python -m benchmarks.tiering [--mb 256] [--files 64] [--appends 300]
+    .venv/bin/python -m benchmarks.tiering [--mb 256] [--files 64] [--appends 1000]
         [--only mover|appends] [--out DIR]
 
 1. Mover throughput (SSD dir -> NAS dir, with fsync + read-back verify + one commit) vs
@@ -150,50 +150,155 @@ def bench_mover(base: Path, total_mb: int, files: int, repeats: int) -> dict[str
     }
 
 
-def bench_appends(base: Path, appends: int) -> dict[str, Any]:
+def _append_batch(i: int, rows: int) -> Any:
+    """Append #i: ``rows`` distinct rows (own ids, random payload) on day i % 7."""
+    import numpy as np
     import pyarrow as pa
 
+    rng = np.random.default_rng(10_000 + i)
+    start = DAY0 + timedelta(days=i % 7)
+    seconds = rng.integers(0, 86_000, rows)
+    return pa.table(
+        {
+            "id": pa.array(np.arange(rows, dtype=np.int64) + i * rows),
+            "time": pa.array(
+                [start + timedelta(seconds=int(s)) for s in seconds], pa.timestamp("us", tz="UTC")
+            ),
+            "payload": pa.array([rng.bytes(200) for _ in range(rows)], pa.binary()),
+        }
+    )
+
+
+def _layout(lh: Any) -> dict[str, int]:
+    import pyarrow.parquet as pq
+
+    table = lh.table("bench.t")
+    tasks = list(table.scan().plan_files())
+    snapshot = table.current_snapshot()
+    return {
+        "files": len(tasks),
+        "row_groups": sum(
+            pq.ParquetFile(t.file.file_path.removeprefix("file://")).metadata.num_row_groups
+            for t in tasks
+        ),
+        "bytes": sum(t.file.file_size_in_bytes for t in tasks),
+        "manifests": len(snapshot.manifests(table.io)) if snapshot else 0,
+        "snapshots": len(table.metadata.snapshots),
+    }
+
+
+def _scan_runs(lh: Any, query: str) -> tuple[float, float, float]:
+    """One query: (wall seconds, engine execute ms, planning ms)."""
+    started = time.perf_counter()
+    result = lh.sql(query)
+    result.fetchall()
+    wall = time.perf_counter() - started
+    timings = result.stats.timings_ms
+    return wall, timings.get("execute", 0.0), timings.get("plan", 0.0)
+
+
+def bench_appends(base: Path, appends: int, rows: int = 50, scan_runs: int = 31) -> dict[str, Any]:
+    """``appends`` appends of ``rows`` rows each, then maintenance (compaction + expiry).
+
+    Commit latency: median of 10 appends around #10 and of the last 10 (also a few points
+    in between, to show the growth). Scan: the same query on the compacted table and on a
+    table written in one go from the same rows, ``scan_runs`` times each, interleaved.
+    """
+    import pyarrow as pa
+
+    load_before = os.getloadavg()
     lh = _lake(base, "appends")
-    lh.create_table("bench.t", _day_batch(0, 50), partition_by=["day(time)"])
-    latencies = []
-    batches = []
+    batches = [_append_batch(0, rows)]
+    lh.create_table("bench.t", batches[0], partition_by=["day(time)"])
+    # A second, young table: its appends #6-#15 are timed interleaved with the big
+    # table's last 10, so a burst of background load hits both sides of the ratio.
+    young = _lake(base, "young")
+    young.create_table("bench.t", _append_batch(0, rows), partition_by=["day(time)"])
+    for i in range(1, 6):
+        young.append("bench.t", _append_batch(i, rows))
+    latencies = [0.0]  # append #0 is the create
+    cpu: list[float] = [0.0]
+    young_wall: list[float] = []
+    young_cpu: list[float] = []
+
+    def timed_append(target: Any, batch: Any) -> tuple[float, float]:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        target.append("bench.t", batch)
+        return time.perf_counter() - wall0, time.process_time() - cpu0
+
     for i in range(1, appends):
-        batch = _day_batch(i % 7, 50)
+        batch = _append_batch(i, rows)
         batches.append(batch)
-        latencies.append(_timed(lambda b=batch: lh.append("bench.t", b))[0])
-    early = statistics.median(latencies[5:15])
-    late = statistics.median(latencies[-10:])
-    query = "SELECT count(*), sum(octet_length(payload)) FROM bench.t"
-    before = statistics.median(_timed(lambda: lh.sql(query).fetchall())[0] for _ in range(3))
+        wall, used = timed_append(lh, batch)
+        latencies.append(wall)
+        cpu.append(used)
+        if i >= appends - 10:
+            wall, used = timed_append(young, _append_batch(i, rows))
+            young_wall.append(wall)
+            young_cpu.append(used)
+    young.close()
+
+    def near(n: int) -> float:
+        lo = max(1, min(n, appends) - 5)
+        return statistics.median(latencies[lo : lo + 10])
+
+    early, late = near(10), statistics.median(latencies[-10:])
+    young_s = statistics.median(young_wall)
+    late_cpu = statistics.median(cpu[-10:])
+    checkpoints = sorted({n for n in (10, 100, 250, 500, 750, appends) if n <= appends})
+    layout_appended = _layout(lh)
+    query = "SELECT count(*), sum(octet_length(payload)), max(time) FROM bench.t"
+    before = statistics.median(_scan_runs(lh, query)[0] for _ in range(5))
     maint_s, report = _timed(lambda: lh.maintain("bench.t", expire_older_than="0s"))
     fresh = _lake(base, "fresh")
-    fresh.create_table(
-        "bench.t", pa.concat_tables([_day_batch(0, 50), *batches]), partition_by=["day(time)"]
-    )
-    fresh.sql(query).fetchall()  # warm both engines, then alternate
+    fresh.create_table("bench.t", pa.concat_tables(batches), partition_by=["day(time)"])
+    assert lh.sql(query).fetchall() == fresh.sql(query).fetchall()  # same rows
     after_runs, fresh_runs = [], []
-    for _ in range(7):
-        after_runs.append(_timed(lambda: lh.sql(query).fetchall())[0])
-        fresh_runs.append(_timed(lambda: fresh.sql(query).fetchall())[0])
-    after, fresh_s = statistics.median(after_runs), statistics.median(fresh_runs)
-    files_after = len(list(lh.table("bench.t").scan().plan_files()))
-    lh.close()
-    fresh.close()
-    return {
+    for _ in range(scan_runs):  # interleaved, so background noise hits both
+        after_runs.append(_scan_runs(lh, query))
+        fresh_runs.append(_scan_runs(fresh, query))
+
+    def med(runs: list[tuple[float, float, float]], k: int) -> float:
+        return statistics.median(r[k] for r in runs)
+
+    after, fresh_s = med(after_runs, 0), med(fresh_runs, 0)
+    result = {
         "appends": appends,
-        "commit_s_near_10": early,
+        "rows_per_append": rows,
+        # headline: last 10 appends vs appends #6-#15 of a young table, interleaved
         "commit_s_near_last": late,
-        "commit_ratio_last_vs_10": late / early,
+        "commit_s_near_10_interleaved": young_s,
+        "commit_ratio_last_vs_10": late / young_s,
+        "commit_cpu_s_near_last": late_cpu,
+        "commit_cpu_s_near_10_interleaved": statistics.median(young_cpu),
+        "commit_cpu_ratio_last_vs_10": late_cpu / statistics.median(young_cpu),
+        # the same table's own appends #6-#15 (earlier in the run: other background load)
+        "commit_s_near_10": early,
+        "commit_ratio_last_vs_own_10": late / early,
+        "commit_s_near": {str(n): near(n) for n in checkpoints},
+        "commit_s_total": sum(latencies),
         "goal_commit_ratio": 1.5,
+        "layout_before_maintenance": layout_appended,
         "maintain_s": maint_s,
-        "files_after_compaction": files_after,
         "bytes_freed": report.bytes_freed,
+        "layout_after_compaction": _layout(lh),
+        "layout_fresh_table": _layout(fresh),
+        "scan_runs": scan_runs,
         "scan_s_before_compaction": before,
         "scan_s_after_compaction": after,
         "scan_s_fresh_table": fresh_s,
+        "scan_execute_ms_after_compaction": med(after_runs, 1),
+        "scan_execute_ms_fresh_table": med(fresh_runs, 1),
+        "scan_plan_ms_after_compaction": med(after_runs, 2),
+        "scan_plan_ms_fresh_table": med(fresh_runs, 2),
         "scan_ratio_compacted_vs_fresh": after / fresh_s,
         "goal_scan_ratio": 1.1,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
     }
+    lh.close()
+    fresh.close()
+    return result
 
 
 def run(
@@ -201,7 +306,7 @@ def run(
     *,
     total_mb: int = 256,
     files: int = 64,
-    appends: int = 300,
+    appends: int = 1000,
     only: str | None = None,
 ) -> dict[str, Any]:
     """Run the tiering benchmarks and write ``tiering.json`` into ``results_dir``.
@@ -236,7 +341,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=256)
     parser.add_argument("--files", type=int, default=64)
-    parser.add_argument("--appends", type=int, default=300)
+    parser.add_argument("--appends", type=int, default=1000)
     parser.add_argument("--only", choices=["mover", "appends"], help="run one part only")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
