@@ -180,16 +180,18 @@ class DuckDBEngine(Engine):
             return f"(SELECT {names} FROM {_read(plan.files)})"
         if plan.uniform:
             return f"(SELECT {_by_name_columns(plan)} FROM {_read(plan.files)})"
-        if not plan.needs_footers:
+        by_name = _groups_readable_by_name(plan)
+        if not plan.needs_footers and not by_name:
             return f"(SELECT * FROM {_by_field_id(plan, plan.files)})"
-        # Some files lack field ids (add_files): read those by their mapped names.
+        # Evolved schema (or files without field ids): one read per physical layout, each
+        # by the names its files use. Reading by name keeps DuckDB's cardinality estimates.
         parts = []
         for group in group_files(plan):
-            if group.has_field_ids:
+            if group.has_field_ids and not by_name:
                 parts.append(f"SELECT * FROM {_by_field_id(plan, group.files)}")
                 continue
             cols = ", ".join(
-                f"{_ident(group.names[c.field_id])}::{duckdb_type(c.type)} AS {_ident(c.name)}"
+                f"CAST({_ident(group.names[c.field_id])} AS {duckdb_type(c.type)}) AS {_ident(c.name)}"
                 if c.field_id in group.names
                 else f"CAST(NULL AS {duckdb_type(c.type)}) AS {_ident(c.name)}"
                 for c in plan.columns
@@ -234,6 +236,26 @@ def _by_name_columns(plan: ScanPlan) -> str:
         else:
             cols.append(f"CAST({name} AS {duckdb_type(c.type)}) AS {name}")
     return ", ".join(cols)
+
+
+# Above this many files, reading every footer in Python (once per file and process)
+# costs more than the better join order gains; such scans use schema=MAP.
+_FOOTER_GROUPING_MAX_FILES = 2000
+
+
+def _groups_readable_by_name(plan: ScanPlan) -> bool:
+    """Evolved top-level primitive columns can be read per layout by name and cast.
+
+    Nested columns keep the field-id read: a struct's inner fields may have been renamed,
+    and a by-name cast would not follow them.
+    """
+    from pyiceberg.types import PrimitiveType
+
+    return (
+        plan.has_field_ids
+        and len(plan.files) <= _FOOTER_GROUPING_MAX_FILES
+        and all(isinstance(c.type, PrimitiveType) for c in plan.columns)
+    )
 
 
 def _by_field_id(plan: ScanPlan, files: Any) -> str:

@@ -230,7 +230,7 @@ def _build_sql(
                     bytes_planned=plan.bytes_planned,
                     delete_files=plan.delete_files,
                     planning_ms=plan.planning_ms,
-                    source="pyiceberg" if plan.delete_files else "files",
+                    source="pyiceberg" if plan.materialised else "files",
                 )
             )
     with timer.phase("transpile"):

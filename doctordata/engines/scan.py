@@ -50,6 +50,8 @@ class ScanPlan:
     # columns under their current names and types, so engines may read by name, which keeps
     # their file statistics (DuckDB's join ordering needs them).
     uniform: bool = False
+    # Read through pyiceberg into a scratch file (deletes applied / nested renames).
+    materialised: bool = False
     # Number of delete files applied through the pyiceberg fallback.
     delete_files: int = 0
     planning_ms: float = 0.0
@@ -93,6 +95,25 @@ def _was_renamed(table: Table) -> bool:
     for schema in table.metadata.schemas:
         for f in schema.fields:
             if names.setdefault(f.field_id, f.name) != f.name:
+                return True
+    return False
+
+
+def _nested_renamed(table: Table) -> bool:
+    """A field inside a struct/list/map had another name in an older schema.
+
+    Engines map top-level columns by field id, but cast nested values by name, so such
+    tables are read through pyiceberg, which follows the ids all the way down.
+    """
+    from pyiceberg.schema import index_by_id
+
+    top = {f.field_id for f in table.metadata.schemas[-1].fields}
+    names: dict[int, str] = {}
+    for schema in table.metadata.schemas:
+        for field_id, nested in index_by_id(schema).items():
+            if field_id in top:
+                continue
+            if names.setdefault(field_id, nested.name) != nested.name:
                 return True
     return False
 
@@ -163,13 +184,14 @@ def plan_scan(
         name_mapping=_name_mapping_if_set(table),
     )
     plan.uniform = len(table.metadata.schemas) == 1 and not plan.name_mapping
-    if deletes:
-        # Engines read plain Parquet and would silently ignore the deletes: let pyiceberg
-        # apply them and hand the engine the result instead.
+    if deletes or (len(table.metadata.schemas) > 1 and _nested_renamed(table)):
+        # Engines read plain Parquet and would silently ignore the deletes (or misread
+        # renamed nested fields): let pyiceberg read and hand the engine the result.
         plan.files = (_materialise(scan, tmp_dir),)
         plan.has_field_ids = False
         plan.renamed = False
         plan.uniform = False
+        plan.materialised = True
     plan.planning_ms = (time.perf_counter() - started) * 1000
     return plan
 
@@ -183,7 +205,7 @@ def _materialise(scan: Any, tmp_dir: Path) -> str:
     import pyarrow.parquet as pq
 
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    target = tmp_dir / f"deletes-applied-{uuid.uuid4().hex}.parquet"
+    target = tmp_dir / f"pyiceberg-read-{uuid.uuid4().hex}.parquet"
     pq.write_table(scan.to_arrow(), target)
     return str(target)
 
