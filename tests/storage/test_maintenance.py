@@ -41,20 +41,41 @@ def _small_appends(lh: dd.Lakehouse, n: int) -> None:
         lh.append("hn.items", rows(i * 100, 2, OLD_DAYS[:2]))
 
 
-def test_compaction_reduces_files_and_keeps_rows(make_lake) -> None:  # type: ignore[no-untyped-def]
+def _query(lh: dd.Lakehouse) -> tuple[list[tuple[object, ...]], float, int]:
+    """(rows, seconds, files planned) of one aggregate over the table."""
+    started = time.perf_counter()
+    result = lh.sql("SELECT count(*), sum(id), min(name), max(name) FROM hn.items")
+    rows_ = result.fetchall()
+    return rows_, time.perf_counter() - started, result.stats.scans[0].files_planned
+
+
+def test_compaction_of_200_small_appends(make_lake, record_property) -> None:  # type: ignore[no-untyped-def]
+    """200 appends of 2 days each (400 files) -> one file per day; same rows, and the query
+    plans 2 files instead of 400 (the times are reported, not asserted: noisy box)."""
     lh = make_lake()
-    _small_appends(lh, 30)
+    _small_appends(lh, 200)
     expected = sorted_rows(lh, "hn.items")
-    sql_before = lh.sql("SELECT count(*), sum(id) FROM hn.items").fetchall()
-    assert len(files_on(lh, "hn.items")) == 60
+    assert expected.num_rows == 800  # 2 rows on each of 2 days per append
+    assert len(files_on(lh, "hn.items")) == 400
+    runs = [_query(lh) for _ in range(5)]
+    sql_before, planned_before = runs[0][0], runs[0][2]
+    before_s = sorted(r[1] for r in runs)[2]
+    assert planned_before == 400
+
     report = lh.maintain("hn.items", expire_older_than="1d")
     compaction = report.tables[0].compaction
     assert compaction is not None
-    assert (compaction.files_before, compaction.files_after) == (60, 2)
-    assert len(files_on(lh, "hn.items")) == 2  # one per day partition
+    assert (compaction.files_before, compaction.files_after) == (400, 2)
+    assert len(files_on(lh, "hn.items")) == 2  # one per day partition (<= 1 target file each)
     assert sorted_rows(lh, "hn.items").equals(expected)
-    assert lh.sql("SELECT count(*), sum(id) FROM hn.items").fetchall() == sql_before
-    assert "60 -> 2 files" in str(report)
+    runs = [_query(lh) for _ in range(5)]
+    after_s = sorted(r[1] for r in runs)[2]
+    assert runs[0][0] == sql_before
+    assert runs[0][2] == 2
+    assert "400 -> 2 files" in str(report)
+    record_property("query_s_before_compaction", before_s)
+    record_property("query_s_after_compaction", after_s)
+    print(f"query over 200 appends: {before_s * 1000:.1f} ms before, {after_s * 1000:.1f} ms after")
     again = lh.maintain("hn.items", expire_older_than="1d").tables[0].compaction
     assert again is not None and again.rewritten == []
 
