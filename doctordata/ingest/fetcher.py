@@ -9,11 +9,12 @@ is valid JSON but not what we asked for) is not retried: it will not get better.
 from __future__ import annotations
 
 import json
+import queue
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -112,8 +113,8 @@ class Fetcher:
             ),
         )
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hn-fetch")
-        # Runs prefetch() loops, which wait on the worker pool (so not inside it).
-        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hn-prefetch")
+        # Runs stream() producers, which wait on the worker pool (so not inside it).
+        self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hn-stream")
         self._stop = threading.Event()
         self._closed = False
 
@@ -208,16 +209,74 @@ class Fetcher:
             for pending in window:
                 pending.cancel()
 
-    def prefetch(self, paths: list[str]) -> Future[list[Response]]:
-        """Fetch ``paths`` in the background through the same workers, e.g. the next
-        segment while the current one is being committed; the future holds the
-        responses in order (or the error that stopped them)."""
-        return self._background.submit(lambda: list(self.map_ordered(paths)))
+    def stream(
+        self, paths: Iterable[str], *, ahead: int, chunk: int = 256
+    ) -> Generator[Response, None, None]:
+        """Responses for ``paths`` in order, fetched by a background thread that runs at
+        most ``ahead`` responses (rounded up to whole chunks of ``chunk``) ahead of the
+        consumer.
+
+        Fetching goes on while the consumer does something else (e.g. commits what it has
+        consumed so far) and memory stays bounded. The first error that stops fetching is
+        raised to the consumer after every response before it. Closing the iterator (or the
+        fetcher) stops the background fetch.
+        """
+        if ahead < 1 or chunk < 1:
+            raise IngestError(f"ahead = {ahead}, chunk = {chunk}: both must be at least 1")
+        # Whole chunks through the queue: one hand-over per chunk, not per response.
+        chunk = min(chunk, ahead)
+        buffer: queue.Queue[list[Response] | BaseException | None] = queue.Queue(
+            maxsize=max(1, -(-ahead // chunk))
+        )
+        gone = threading.Event()  # the consumer stopped listening
+
+        def put(entry: list[Response] | BaseException | None) -> bool:
+            while not (gone.is_set() or self._stop.is_set()):
+                try:
+                    buffer.put(entry, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                batch: list[Response] = []
+                for resp in self.map_ordered(paths, self.get):
+                    batch.append(resp)
+                    if len(batch) >= chunk:
+                        if not put(batch):
+                            return
+                        batch = []
+                if self._stop.is_set():
+                    raise IngestError("fetching stopped: the fetcher was closed")
+                if batch and not put(batch):
+                    return
+                put(None)
+            except BaseException as exc:  # handed to the consumer, which raises it
+                put(exc)
+
+        producer = self._background.submit(produce)
+        try:
+            while True:
+                try:
+                    entry = buffer.get(timeout=0.1)
+                except queue.Empty:
+                    if producer.done() and buffer.empty():
+                        raise IngestError("fetching stopped: the fetcher was closed") from None
+                    continue
+                if entry is None:
+                    return
+                if isinstance(entry, BaseException):
+                    raise entry
+                yield from entry
+        finally:
+            gone.set()
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._stop.set()  # a prefetch still running stops at its next request
+            self._stop.set()  # a stream still fetching stops at its next request
             self._background.shutdown(wait=True, cancel_futures=True)
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._pool.clear()

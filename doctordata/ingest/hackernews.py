@@ -18,12 +18,11 @@ segments; each segment is one dlt load package committed by
 from __future__ import annotations
 
 import fcntl
-import functools
+import itertools
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,13 +121,14 @@ def hackernews_source(
     progress: ProgressFn | None = None,
     counters: _Counters | None = None,
     items_total: int | None = None,
-    prefetched: Future[list[Response]] | None = None,
+    responses: Iterable[Response] | None = None,
 ) -> Any:
     """The dlt source for ids ``start_id..end_id`` (plus updates and lists if asked).
 
     ``loaded_below``: only ids below it are re-fetched from updates.json (newer ones are
-    fetched by ``items`` anyway); default ``start_id``. ``prefetched``: the responses for
-    ``start_id..end_id`` from :meth:`Fetcher.prefetch`, instead of fetching them here.
+    fetched by ``items`` anyway); default ``start_id``. ``responses``: the responses for
+    ``start_id..end_id`` in order (e.g. a slice of :meth:`Fetcher.stream`), instead of
+    fetching them here.
     """
     import dlt
 
@@ -139,13 +139,13 @@ def hackernews_source(
     fetched_at = utc_now()
 
     def fetch_rows(
-        ids: list[int], phase: str, total: int, ready: Future[list[Response]] | None = None
+        ids: list[int], phase: str, total: int, ready: Iterable[Response] | None = None
     ) -> Iterator[Any]:
         rows: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         paths = (f"item/{i}.json" for i in ids)
-        responses = iter(ready.result()) if ready else fetcher.map_ordered(paths)
-        for item_id, resp in zip(ids, responses, strict=True):
+        fetched = iter(ready) if ready is not None else fetcher.map_ordered(paths)
+        for item_id, resp in zip(ids, fetched, strict=True):
             row, reason = contract.check(item_id, resp.value)
             if row is not None:
                 rows.append(row)
@@ -166,7 +166,7 @@ def hackernews_source(
     def items() -> Iterator[Any]:
         if end_id >= start_id:
             ids = list(range(start_id, end_id + 1))
-            yield from fetch_rows(ids, "items", items_total, prefetched)
+            yield from fetch_rows(ids, "items", items_total, responses)
 
     @dlt.resource(name="updates", write_disposition="merge", primary_key="id")
     def updates_resource() -> Iterator[Any]:
@@ -197,11 +197,14 @@ def hackernews_source(
             ]
         yield pa.Table.from_pylist(rows, schema=lists_schema())
 
-    resources = [items()]
+    # dlt starts with the first resource: updates.json and the lists are asked for before
+    # the item stream (which may run a segment ahead) starts.
+    resources = []
     if updates:
         resources.append(updates_resource())
     if lists:
         resources.append(lists_resource())
+    resources.append(items())
 
     @dlt.source(name="hackernews", max_table_nesting=0, schema_contract="evolve")
     def hackernews() -> Any:
@@ -280,12 +283,18 @@ def _exclusive(path: Path) -> Iterator[None]:
 def _pipeline(lh: Lakehouse, destination: Any) -> Any:
     import dlt
 
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(_work_dir(lh)),
         destination=destination,
         dataset_name=NAMESPACE,
     )
+    # The resume point lives in the catalog (state.py), not in dlt's pipeline state. Left
+    # on, dlt adds its state table to every package; our destination skips dlt tables, and
+    # dlt's loader then sleeps its full 1 s poll interval per package waiting for that
+    # skipped job to signal completion.
+    pipeline.config.restore_from_destination = False
+    return pipeline
 
 
 def _work_dir(lh: Lakehouse) -> Path:
@@ -415,35 +424,32 @@ def _load(
     counters = _Counters()
     timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
     bounds = list(range(start, end + 1, segment)) or [start]
-    # While one segment is normalized and committed, the next one is already fetched.
-    upcoming: list[Future[list[Response]]] = []
-
-    def prefetch_next(n: int) -> None:
-        if n + 1 < len(bounds):
-            low = bounds[n + 1]
-            paths = [f"item/{i}.json" for i in range(low, min(low + segment - 1, end) + 1)]
-            upcoming.append(fetcher.prefetch(paths))
-
-    for n, low in enumerate(bounds):
-        high = min(low + segment - 1, end)
-        source = hackernews_source(
-            fetcher,
-            start_id=low,
-            end_id=high,
-            contract=contract,
-            updates=updates and n == 0,
-            lists=lists and n == 0,
-            loaded_below=start,
-            batch=batch,
-            progress=progress,
-            counters=counters,
-            items_total=end - start + 1,
-            prefetched=upcoming.pop() if upcoming else None,
-        )
-        _run_package(pipeline, source, timings, after_extract=functools.partial(prefetch_next, n))
-        if high >= low:
-            state.advance(lh, ITEMS, high + 1)
-        report.segments += 1
+    # One ordered stream of every new id, fetched up to a segment ahead: while a segment is
+    # normalized and committed, the next one is being fetched.
+    stream = fetcher.stream((f"item/{i}.json" for i in range(start, end + 1)), ahead=segment)
+    try:
+        for n, low in enumerate(bounds):
+            high = min(low + segment - 1, end)
+            source = hackernews_source(
+                fetcher,
+                start_id=low,
+                end_id=high,
+                contract=contract,
+                updates=updates and n == 0,
+                lists=lists and n == 0,
+                loaded_below=start,
+                batch=batch,
+                progress=progress,
+                counters=counters,
+                items_total=end - start + 1,
+                responses=itertools.islice(stream, max(0, high - low + 1)),
+            )
+            _run_package(pipeline, source, timings)
+            if high >= low:
+                state.advance(lh, ITEMS, high + 1)
+            report.segments += 1
+    finally:
+        stream.close()
     report.items_new, report.items_updated = stats.items_new, stats.items_updated
     report.items_rejected, report.items_missing = counters.rejected, counters.missing
     report.updates_fetched, report.list_rows = counters.updates, stats.list_rows
@@ -452,12 +458,7 @@ def _load(
     return report
 
 
-def _run_package(
-    pipeline: Any,
-    source: Any,
-    timings: dict[str, float],
-    after_extract: Callable[[], None] | None = None,
-) -> None:
+def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:
     """extract -> normalize -> load one package; unwrap dlt's step errors into ours."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -476,8 +477,6 @@ def _run_package(
                 raise cause from exc
             raise IngestError(f"HackerNews {step} step failed: {cause}") from exc
         timings[step] += time.perf_counter() - t0
-        if step == "extract" and after_extract is not None:
-            after_extract()
 
 
 def _root_cause(exc: BaseException) -> BaseException:
