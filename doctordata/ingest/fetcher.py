@@ -212,9 +212,9 @@ class Fetcher:
     def stream(
         self, paths: Iterable[str], *, ahead: int, chunk: int = 256
     ) -> Generator[Response, None, None]:
-        """Responses for ``paths`` in order, fetched by a background thread that runs at
-        most ``ahead`` responses (rounded up to whole chunks of ``chunk``) ahead of the
-        consumer.
+        """Responses for ``paths`` in order, fetched by a background thread that keeps
+        about ``ahead`` responses ready for the consumer (whole chunks of ``chunk``, plus
+        the chunk being filled and the requests in flight).
 
         Fetching goes on while the consumer does something else (e.g. commits what it has
         consumed so far) and memory stays bounded. The first error that stops fetching is
@@ -226,7 +226,7 @@ class Fetcher:
         # Whole chunks through the queue: one hand-over per chunk, not per response.
         chunk = min(chunk, ahead)
         buffer: queue.Queue[list[Response] | BaseException | None] = queue.Queue(
-            maxsize=max(1, -(-ahead // chunk))
+            maxsize=max(1, ahead // chunk)
         )
         gone = threading.Event()  # the consumer stopped listening
 
