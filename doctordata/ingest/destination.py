@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.merge import expressions, upsert
+from doctordata.catalog.merge import expressions, key_ranges, upsert
 from doctordata.errors import DoctorDataError
 from doctordata.ingest.hn_schema import ITEMS, LISTS, NAMESPACE, REJECTED, utc_now
 
@@ -210,7 +210,19 @@ class CatalogWriter:
             return
         if int(snapshot.summary.get("total-records", "0") or 0) == 0:
             return
-        table.delete(delete_filter=expressions().In("id", set(ids.to_pylist())))
+        import pyarrow.compute as pc
+
+        # Delete only the ids that are there: an In over a whole segment's ids costs ~0.5 s
+        # of CPU per commit to build and bind, and prunes nothing beyond 200 values.
+        keys = pc.unique(ids).drop_null()
+        if len(keys) == 0:
+            return
+        found = table.scan(
+            row_filter=key_ranges("id", keys.to_numpy()), selected_fields=("id",)
+        ).to_arrow()
+        hits = pc.unique(pc.filter(found["id"], pc.is_in(found["id"], value_set=keys)))
+        if len(hits):
+            table.delete(delete_filter=expressions().In("id", set(hits.to_pylist())))
 
     def _notify(self, table: str, rows: int) -> None:
         if self.on_commit is not None:

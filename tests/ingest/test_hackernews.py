@@ -265,3 +265,28 @@ def test_unloadable_pending_package_is_discarded_not_blocking(lh: Any, hn_server
     assert not report.pending_recovered
     assert not any(path.exists() for path in corrupted)  # discarded, not retried forever
     assert_exactly_once(lh, server.dataset.ids())
+
+
+def test_loaded_ids_leave_rejected_items_and_only_those(lh: Any) -> None:
+    import pyarrow as pa
+
+    from doctordata.ingest.destination import CatalogWriter
+    from doctordata.ingest.hackernews import ensure_tables
+    from doctordata.ingest.hn_schema import rejected_schema, utc_now
+
+    ensure_tables(lh)
+    writer = CatalogWriter(lh)
+    rejected = [
+        {"id": i, "raw": "{}", "reason": "bad", "fetched_at": utc_now()} for i in (5, 900, 50_000)
+    ]
+    writer.write("rejected_items", pa.Table.from_pylist(rejected, schema=rejected_schema()))
+    table = lh.table("hackernews.rejected_items")
+    before = len(table.snapshots())
+    # A segment without any rejected id: nothing to delete, no new snapshot.
+    writer._clear_rejections(pa.chunked_array([pa.array(range(1000, 3000), pa.int64())]))
+    assert len(lh.table("hackernews.rejected_items").snapshots()) == before
+    # Far-apart ids, some rejected before: exactly those leave.
+    loaded = pa.chunked_array([pa.array([4, 5, 6, 49_999, 50_000, 70_000], pa.int64())])
+    writer._clear_rejections(loaded)
+    left = lh.table("hackernews.rejected_items").scan().to_arrow().column("id").to_pylist()
+    assert sorted(left) == [900]
