@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 
 PIPELINE_NAME = "doctordata_hackernews"
 # Ids per load package and commit: the unit re-fetched after a crash. Larger segments
-# mean fewer snapshots (each one makes later commits a little slower), more memory and
-# less overlap of fetching (segment n+1) with committing (segment n).
+# mean fewer snapshots (each one makes later commits a little slower) and more memory
+# (the fetcher runs up to a segment ahead while a segment commits); the last segment of a
+# run is cut short (see _segments), since nothing overlaps with its commit.
 DEFAULT_SEGMENT = 10_000
 # Items per Arrow batch handed to dlt.
 DEFAULT_BATCH = 2_000
@@ -423,13 +424,12 @@ def _load(
     contract = _contract_for(lh)
     counters = _Counters()
     timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
-    bounds = list(range(start, end + 1, segment)) or [start]
+    segments = _segments(start, end, segment)
     # One ordered stream of every new id, fetched up to a segment ahead: while a segment is
     # normalized and committed, the next one is being fetched.
     stream = fetcher.stream((f"item/{i}.json" for i in range(start, end + 1)), ahead=segment)
     try:
-        for n, low in enumerate(bounds):
-            high = min(low + segment - 1, end)
+        for n, (low, high) in enumerate(segments):
             source = hackernews_source(
                 fetcher,
                 start_id=low,
@@ -456,6 +456,23 @@ def _load(
     report.new_columns = sorted(set(stats.new_columns))
     report.timings.update({k: round(v, 3) for k, v in timings.items()})
     return report
+
+
+def _segments(start: int, end: int, segment: int) -> list[tuple[int, int]]:
+    """The id ranges (low, high) of the load packages for ids ``start..end``: ``segment``
+    ids each, except that the last one is cut to at most a quarter segment.
+
+    Every commit but the last overlaps with fetching the next ids; the last one is all the
+    run waits for after the final response, so it is kept short.
+    """
+    if end < start:
+        return [(start, start - 1)]  # nothing new: one package for updates and lists
+    ranges = [(low, min(low + segment - 1, end)) for low in range(start, end + 1, segment)]
+    low, high = ranges[-1]
+    tail = max(1, segment // 4)
+    if high - low + 1 > tail:
+        ranges[-1:] = [(low, high - tail), (high - tail + 1, high)]
+    return ranges
 
 
 def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:

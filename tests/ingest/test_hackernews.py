@@ -290,3 +290,26 @@ def test_loaded_ids_leave_rejected_items_and_only_those(lh: Any) -> None:
     writer._clear_rejections(loaded)
     left = lh.table("hackernews.rejected_items").scan().to_arrow().column("id").to_pylist()
     assert sorted(left) == [900]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "segment", "expected"),
+    [
+        (1, 900, 400, [(1, 400), (401, 800), (801, 900)]),  # last one short already
+        (1, 1000, 400, [(1, 400), (401, 800), (801, 900), (901, 1000)]),
+        (11, 20, 100, [(11, 20)]),
+        (1, 100, 100, [(1, 75), (76, 100)]),  # one segment: cut too
+        (5, 5, 100, [(5, 5)]),
+        (7, 6, 100, [(7, 6)]),  # nothing new: one package for updates and lists
+        (1, 3, 1, [(1, 1), (2, 2), (3, 3)]),
+    ],
+)
+def test_segments_cover_every_id_once_and_end_short(
+    start: int, end: int, segment: int, expected: list[tuple[int, int]]
+) -> None:
+    from doctordata.ingest.hackernews import _segments
+
+    got = _segments(start, end, segment)
+    assert got == expected
+    covered = [i for low, high in got for i in range(low, high + 1)]
+    assert covered == list(range(start, end + 1))
