@@ -5,12 +5,17 @@ serializable isolation, *any* data file appended meanwhile fails the commit, so 
 or a compaction would never finish on a table with a steady trickle of appends. A file
 rewrite changes no rows, so (like Iceberg's RewriteFiles in Java) it only needs the
 replaced files to still be live and no new delete files to apply to them.
+
+It also drops manifests that hold no live file. pyiceberg's overwrite keeps every
+manifest it finds no file to remove from, including the previous commit's manifest of
+DELETED entries, so each move or compaction left one more dead manifest that every later
+commit and scan planning read again (18 after 9 round trips between two tiers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
@@ -27,6 +32,15 @@ def _producer_class() -> type:
     )
 
     class _RewriteFiles(_OverwriteFiles):
+        def _existing_manifests(self) -> list[Any]:
+            # A manifest with no ADDED or EXISTING entry references no live file of this
+            # snapshot (its DELETED entries belong to earlier commits): leave it out.
+            return [
+                m
+                for m in super()._existing_manifests()
+                if m.has_added_files() or m.has_existing_files()
+            ]
+
         def _validate_concurrency(self) -> None:
             window = self._commit_window
             if window is None or window.is_empty() or window.head is None:

@@ -36,7 +36,7 @@ from doctordata.storage.transfer import (
     copy_verified,
     crash_point,
     remove_quietly,
-    sync_files,
+    sync_dirs,
     tmp_name,
 )
 
@@ -240,7 +240,7 @@ def _copy_one(lh: Lakehouse, move: Move, bar: _Progress) -> tuple[Move, str | No
             move.dst_path,
             expected_size=move.size,
             progress=bar.advance,
-            fsync=False,  # one batched sync_files() before the commit
+            fsync=False,  # the data is fsynced per file; directories once, before the commit
         )
         return move, None
     except ChecksumMismatchError as exc:
@@ -264,7 +264,7 @@ def _move_table(
     done = [m for m, err in results if err is None]
     report.failed += [(m.src_path, err) for m, err in results if err is not None]
     for dest in {m.dest for m in done}:
-        sync_files(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest])
+        sync_dirs(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest])
     report.seconds += time.monotonic() - started
     if not done:
         jr.remove(lh.root, journal)
@@ -318,7 +318,7 @@ def apply_policies(
     free_now: bool = False,
     to: str | None = None,
     where: str | None = None,
-    workers: int = 4,
+    workers: int = 8,
     progress: bool | None = None,
 ) -> TierReport:
     """Move data files between tiers by policy, or ``where`` rows of ``table`` ``to`` a tier.

@@ -3,9 +3,12 @@
 To or from S3 the copy is hashed (CRC-32) as it streams out of the source, then read back
 from the destination and hashed again. Between local tiers the kernel copies the bytes
 (copy_file_range, as cp does) and the copy is then compared with the source byte for
-byte, which is both faster and stricter than comparing checksums. Only a copy whose size
-and content match is renamed to its final name. A crash at any point leaves the source untouched and at most a temporary or
-uncommitted copy, which the mover's journal lets the next run remove.
+byte, which is both faster and stricter than comparing checksums. Each copy's data is
+fsynced by the thread that wrote it, before it is verified, so the disk writes one file
+while the next one is copied (cp + sync would write them all after the last copy). Only a
+copy whose size and content match is renamed to its final name. A crash at any point
+leaves the source untouched and at most a temporary or uncommitted copy, which the
+mover's journal lets the next run remove.
 
 Test hooks (environment, used by the crash and corruption tests; inert otherwise):
 ``DOCTORDATA_TEST_KILL_AT=<step>[:<n>]`` SIGKILLs this process at the n-th time it
@@ -86,7 +89,7 @@ def _corrupt_if_asked(tier: Tier, tmp: str) -> None:
 
 
 def _stream(
-    src: Tier, src_path: str, dst: Tier, tmp: str, progress: Callable[[int], None], fsync: bool
+    src: Tier, src_path: str, dst: Tier, tmp: str, progress: Callable[[int], None]
 ) -> Copied:
     crc, size = 0, 0
     src_fs_path, tmp_fs_path = src.fs_path(src_path), dst.fs_path(tmp)
@@ -99,14 +102,15 @@ def _stream(
             writer.write(chunk)
             progress(len(chunk))
             crash_point("copy")
-        if dst.is_local and fsync:
+        if dst.is_local:
             writer.flush()
             os.fsync(writer.fileno())
     return Copied(size, crc)
 
 
 def _kernel_copy(src_path: str, tmp_path: str, progress: Callable[[int], None]) -> int:
-    """Local to local: let the kernel move the bytes (copy_file_range, like cp does)."""
+    """Local to local: let the kernel move the bytes (copy_file_range, like cp does),
+    then fsync the copy."""
     os.makedirs(os.path.dirname(tmp_path), exist_ok=True)
     copied = 0
     with open(src_path, "rb") as reader, open(tmp_path, "wb") as writer:
@@ -129,6 +133,8 @@ def _kernel_copy(src_path: str, tmp_path: str, progress: Callable[[int], None]) 
             copied += n
             progress(n)
             crash_point("copy")
+        writer.flush()
+        os.fsync(writer.fileno())
     return copied
 
 
@@ -159,28 +165,33 @@ def remove_quietly(tier: Tier, path: str) -> bool:
         return False
 
 
-def sync_files(tier: Tier, locations: list[str]) -> None:
-    """fsync local files and their directories (object stores are durable on upload)."""
+def sync_dirs(tier: Tier, locations: list[str]) -> None:
+    """fsync the directories holding ``locations`` and their parents up to the tier root,
+    once each, so the names (and directories the copy created) survive a power cut. The
+    files' data was fsynced when they were copied; object stores are durable on upload."""
     if not tier.is_local:
         return
-    dirs = set()
+    root = os.path.normpath(tier.root)
+    folders: set[str] = set()
     for location in locations:
-        path = tier.fs_path(location)
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        dirs.add(os.path.dirname(path))
-    for folder in dirs:
+        folder = os.path.dirname(os.path.normpath(tier.fs_path(location)))
+        while folder not in folders:
+            folders.add(folder)
+            if folder == root or len(folder) <= len(root) or os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
+    # Deepest first: the first fsync commits the filesystem journal with every rename and
+    # mkdir in it, so the rest are cheap.
+    for folder in sorted(folders, key=len, reverse=True):
         fsync_path(folder)
 
 
-def _rename(src: Tier, src_path: str, dst: Tier, tmp: str, final: str) -> None:
+def _rename(src: Tier, src_path: str, dst: Tier, tmp: str, final: str, sync_dir: bool) -> None:
     if dst.is_local:
         final_fs = dst.fs_path(final)
         os.replace(dst.fs_path(tmp), final_fs)
-        fsync_path(os.path.dirname(final_fs))
+        if sync_dir:
+            fsync_path(os.path.dirname(final_fs))
         if src.is_local:
             # Keep the modification time: file-age policies must see the data's age, not
             # the day it moved.
@@ -203,13 +214,14 @@ def copy_verified(
     """Copy ``src_path`` to ``dst_path`` safely; raise ChecksumMismatchError (copy removed)
     if the copy does not match the source or the catalog's recorded size.
 
-    ``fsync=False`` leaves flushing to the caller (:func:`sync_files` over a batch before
-    the commit that references the copies: one writeback instead of one per file)."""
+    The copy's data is always fsynced before it is verified. ``fsync=False`` leaves the
+    directory entry to the caller: :func:`sync_dirs` over a batch before the commit that
+    references the copies (one fsync per directory instead of one per file)."""
     tmp = tmp_name(dst_path)
     crash_point("copy")
     if src.is_local and dst.is_local:
         return _copy_local(src, src_path, dst, tmp, dst_path, expected_size, progress, fsync)
-    copied = _stream(src, src_path, dst, tmp, progress, fsync)
+    copied = _stream(src, src_path, dst, tmp, progress)
     _corrupt_if_asked(dst, tmp)
     crash_point("verify")
     if copied.size != expected_size:
@@ -227,7 +239,7 @@ def copy_verified(
             "bytes); the copy was discarded and the file stays where it is"
         )
     crash_point("rename")
-    _rename(src, src_path, dst, tmp, dst_path)
+    _rename(src, src_path, dst, tmp, dst_path, fsync)
     return copied
 
 
@@ -248,11 +260,10 @@ def _copy_local(
     progress: Callable[[int], None],
     fsync: bool,
 ) -> Copied:
-    """Local to local: kernel copy, then compare the copy with the source byte for byte."""
+    """Local to local: kernel copy + fsync, then compare the copy with the source byte for
+    byte."""
     src_fs, tmp_fs = src.fs_path(src_path), dst.fs_path(tmp)
     size = _kernel_copy(src_fs, tmp_fs, progress)
-    if fsync:
-        sync_files(dst, [tmp])
     _corrupt_if_asked(dst, tmp)
     crash_point("verify")
     if size != expected_size or os.path.getsize(tmp_fs) != expected_size:
@@ -262,5 +273,5 @@ def _copy_local(
         remove_quietly(dst, tmp)
         raise _mismatch(src_path, dst, "byte comparison failed")
     crash_point("rename")
-    _rename(src, src_path, dst, tmp, dst_path)
+    _rename(src, src_path, dst, tmp, dst_path, fsync)
     return Copied(size, None)
