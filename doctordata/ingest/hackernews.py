@@ -89,7 +89,9 @@ class IngestReport:
     pending_recovered: bool = False
     published: dict[str, int] = field(default_factory=dict)  # table -> rows in serving copy
     seconds: float = 0.0
-    # extract/normalize/load/commit/publish seconds; http_total sums all requests' time
+    # extract/normalize/load/commit/publish seconds (summed over segments); fetch: seconds
+    # until the last item was extracted (commits overlap with it); http_total sums the
+    # time of all requests
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -423,7 +425,9 @@ def _load(
     )
     contract = _contract_for(lh)
     counters = _Counters()
-    timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
+    # fetch: from the start until the last item was extracted, commits overlapping with it
+    timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0, "fetch": 0.0}
+    started = time.perf_counter()
     segments = _segments(start, end, segment)
     # One ordered stream of every new id, fetched up to a segment ahead: while a segment is
     # normalized and committed, the next one is being fetched.
@@ -444,7 +448,7 @@ def _load(
                 items_total=end - start + 1,
                 responses=itertools.islice(stream, max(0, high - low + 1)),
             )
-            _run_package(pipeline, source, timings)
+            _run_package(pipeline, source, timings, started)
             if high >= low:
                 state.advance(lh, ITEMS, high + 1)
             report.segments += 1
@@ -475,8 +479,12 @@ def _segments(start: int, end: int, segment: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:
-    """extract -> normalize -> load one package; unwrap dlt's step errors into ours."""
+def _run_package(pipeline: Any, source: Any, timings: dict[str, float], started: float) -> None:
+    """extract -> normalize -> load one package; unwrap dlt's step errors into ours.
+
+    Adds each step's seconds to ``timings``; ``timings["fetch"]``: seconds from
+    ``started`` to the end of this extract step.
+    """
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     steps: list[tuple[str, Callable[[], Any]]] = [
@@ -494,6 +502,8 @@ def _run_package(pipeline: Any, source: Any, timings: dict[str, float]) -> None:
                 raise cause from exc
             raise IngestError(f"HackerNews {step} step failed: {cause}") from exc
         timings[step] += time.perf_counter() - t0
+        if step == "extract":
+            timings["fetch"] = time.perf_counter() - started
 
 
 def _root_cause(exc: BaseException) -> BaseException:
