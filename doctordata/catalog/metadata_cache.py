@@ -13,6 +13,9 @@ entry also records the file's size and mtime and is used only while both still m
 files on object storage are not cached. The metadata models are frozen and nothing
 edits their containers in place (see metadata_updates.py), so sharing one parsed object
 between Table instances is safe.
+
+The same catalog class writes metadata.json through metadata_json.MetadataWriter, which
+produces pyiceberg's exact bytes without re-serializing every old snapshot.
 """
 
 from __future__ import annotations
@@ -85,12 +88,19 @@ def caching_sql_catalog() -> type:
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.table import CommitTableResponse, Table
 
+    from doctordata.catalog.metadata_json import MetadataWriter
+
     class CachingSqlCatalog(SqlCatalog):
         """pyiceberg's SqlCatalog, parsing each metadata.json once per process."""
 
         def __init__(self, name: str, **properties: str) -> None:
             super().__init__(name, **properties)
             self.metadata_cache = MetadataCache()
+            self.metadata_writer = MetadataWriter()
+
+        def _write_metadata(self, metadata: TableMetadata, io: Any, metadata_path: str) -> None:
+            # Same bytes as pyiceberg's, without re-serializing every old snapshot.
+            self.metadata_writer.write(metadata, io, metadata_path)
 
         def _convert_orm_to_iceberg(self, orm_table: Any) -> Table:
             location = orm_table.metadata_location

@@ -189,3 +189,54 @@ def test_appends_merge_manifests_and_keep_time_travel(lh: dd.Lakehouse) -> None:
     assert sorted(table.scan().to_arrow().column("id").to_pylist()) == list(range(60))
     assert len(table.metadata.snapshots) == 12  # nothing expired behind the user's back
     assert table.scan(snapshot_id=first).to_arrow().num_rows == 5
+
+
+# -- metadata.json writing ----------------------------------------------------------------
+@pytest.mark.parametrize("legacy", [False, True])
+def test_metadata_json_is_byte_identical_to_pyiceberg(
+    lh: dd.Lakehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, legacy: bool
+) -> None:
+    from pyiceberg.serializers import ToOutputFile
+
+    from doctordata.catalog.metadata_json import MetadataWriter
+
+    if legacy:
+        monkeypatch.setenv("PYICEBERG_LEGACY_CURRENT_SNAPSHOT_ID", "true")
+    lh.create_table("t.items", items(range(5)), partition_by=["day(time)"])
+    for i in range(1, 4):
+        lh.append("t.items", items(range(5 * i, 5 * i + 5)))
+    table = lh.table("t.items")
+    table.manage_snapshots().create_tag(table.metadata.snapshots[1].snapshot_id, "v1").commit()
+    with table.update_schema() as update:
+        update.add_column("extra", _string())
+    lh.delete("t.items", "id < 3")
+    table = lh.table("t.items")
+    assert len(table.metadata.snapshots) >= 5
+    writer = MetadataWriter()
+    for metadata in (table.metadata, table.metadata, table.metadata.model_copy()):
+        ours, theirs = tmp_path / "ours.metadata.json", tmp_path / "theirs.metadata.json"
+        ours.unlink(missing_ok=True)
+        theirs.unlink(missing_ok=True)
+        writer.write(metadata, table.io, str(ours))
+        ToOutputFile.table_metadata(metadata, table.io.new_output(str(theirs)))
+        assert ours.read_bytes() == theirs.read_bytes()
+    assert str(table.metadata.table_uuid) in writer._tables  # the fast path was taken
+    gz = tmp_path / "x.gz.metadata.json"
+    writer.write(table.metadata, table.io, str(gz))
+    assert gz.read_bytes()[:2] == b"\x1f\x8b"  # gzip by file name, like pyiceberg
+    with pytest.raises(FileExistsError):
+        writer.write(table.metadata, table.io, str(gz))  # never overwrites
+
+
+def test_committed_metadata_reads_back(lh: dd.Lakehouse) -> None:
+    from pyiceberg.serializers import FromInputFile
+
+    lh.create_table("t.items", items(range(5)))
+    for i in range(1, 6):
+        lh.append("t.items", items(range(5 * i, 5 * i + 5)))
+    table = lh.table("t.items")
+    parsed = FromInputFile.table_metadata(table.io.new_input(table.metadata_location))
+    assert parsed == table.metadata
+    assert [s.snapshot_id for s in parsed.snapshots] == [
+        s.snapshot_id for s in table.metadata.snapshots
+    ]
