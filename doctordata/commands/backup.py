@@ -157,6 +157,12 @@ def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
     help="Tier holding BACKUP_REF when it is an id or 'latest'.",
 )
 @click.option("--endpoint", default=None, help="S3 endpoint when BACKUP_REF is an s3:// URL.")
+@click.option(
+    "--catalog-uri",
+    default=None,
+    help="Catalog for the restored tables (e.g. postgresql+psycopg2://u@host/db). "
+    "Default: a new SQLite catalog in ROOT.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def restore(
@@ -168,6 +174,7 @@ def restore(
     in_place: bool,
     from_: str,
     endpoint: str | None,
+    catalog_uri: str | None,
     no_progress: bool,
 ) -> None:
     """Restore BACKUP_REF (a backup directory path/URL, an id, or 'latest') into ROOT."""
@@ -188,6 +195,7 @@ def restore(
         force=force,
         tiers=mapping,
         endpoint=endpoint,
+        catalog_uri=catalog_uri,
         progress=_progress(no_progress),
     )
     click.echo(str(report))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import doctordata as dd
 from doctordata.cli import cli
+from doctordata.errors import ConfigError
 from tests.backup.lakes import build, rows, tiers_for
 
 
@@ -89,3 +90,28 @@ def test_restore_in_place_after_losing_the_root(root: Path, tmp_path: Path) -> N
     run(tmp_path, "restore", f"{url}/backups/{backup_id}", str(root), "--in-place")
     with dd.connect(root) as lh2:
         assert rows(lh2, "hn.users").equals(expected)
+
+
+def test_restore_into_another_catalog_uri(root: Path, tmp_path: Path) -> None:
+    run(root, "backup", "--no-progress")
+    target = tmp_path / "restored"
+    db = tmp_path / "elsewhere" / "catalog.db"
+    db.parent.mkdir()
+    uri = f"sqlite:///{db}"
+    run(root, "restore", "latest", str(target), "--catalog-uri", uri, "--no-progress")
+    assert db.is_file() and not (target / "catalog.db").exists()
+    assert uri in (target / "doctordata.toml").read_text()
+    with dd.connect(root) as lh, dd.connect(target) as lh2:
+        assert lh2.settings.catalog_uri == uri
+        assert rows(lh2, "hn.items").equals(rows(lh, "hn.items"))
+
+
+def test_restore_with_a_bad_catalog_uri_fails_and_leaves_nothing(
+    root: Path, tmp_path: Path
+) -> None:
+    run(root, "backup", "--no-progress")
+    target = tmp_path / "restored"
+    result = run(root, "restore", "latest", str(target), "--catalog-uri", "nosuch://x", code=1)
+    assert isinstance(result.exception, ConfigError)
+    assert "catalog.uri = 'nosuch://x'" in str(result.exception)
+    assert not target.exists() or not any(target.iterdir())
