@@ -301,6 +301,38 @@ def bench_appends(base: Path, appends: int, rows: int = 50, scan_runs: int = 31)
     return result
 
 
+def _markdown(result: dict[str, Any]) -> str:
+    """tiering.md: every scalar figure of each part, with the machine it ran on."""
+    m = result["machine"]
+    lines = [
+        "# Tiering and maintenance benchmarks",
+        "",
+        f"{result['when']} on {m['cpus']} x {m['cpu']} ({m['platform']}), Python {m['python']},"
+        f" load average {', '.join(f'{x:.2f}' for x in m['load_average'])}.",
+        "Command: `flock /tmp/doctordata-bench.lock .venv/bin/python -m benchmarks.tiering"
+        " [--only mover|appends]`",
+    ]
+    for part in ("mover", "appends"):
+        figures = result.get(part)
+        if not figures:
+            continue
+        lines += ["", f"## {part}", "", "| figure | value |", "|---|---|"]
+        for key, value in figures.items():
+            if isinstance(value, float):
+                lines.append(f"| {key} | {value:.4g} |")
+            elif isinstance(value, int | str):
+                lines.append(f"| {key} | {value} |")
+            elif isinstance(value, dict):
+                text = ", ".join(
+                    f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}"
+                    for k, v in value.items()
+                )
+                lines.append(f"| {key} | {text} |")
+            elif isinstance(value, list):
+                lines.append(f"| {key} | {', '.join(f'{v:.2f}' for v in value)} |")
+    return "\n".join(lines) + "\n"
+
+
 def run(
     results_dir: Path,
     *,
@@ -333,6 +365,7 @@ def run(
         }
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "tiering.json").write_text(json.dumps(result, indent=2) + "\n")
+    (results_dir / "tiering.md").write_text(_markdown(result))
     print(json.dumps(result, indent=2))
     return result
 
