@@ -1,0 +1,78 @@
+"""The local object store's two steps (write + hash, then fsync + name), and a backup
+whose publishing fails midway: no manifest, no temp file left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fsspec.implementations.local import LocalFileSystem
+
+from doctordata.catalog import backup_store
+from doctordata.catalog.backup import backup, list_backups
+from doctordata.catalog.backup_store import BackupTarget
+
+
+def _target(base: Path) -> BackupTarget:
+    target = BackupTarget(fs=LocalFileSystem(), base=str(base), url=base.as_uri())
+    target.ensure()
+    return target
+
+
+def test_pending_object_is_named_by_its_sha256_once_published(tmp_path: Path) -> None:
+    src = tmp_path / "src.bin"
+    data = os.urandom(3 * 1024 * 1024 + 5)  # several read buffers and a short last one
+    src.write_bytes(data)
+    target = _target(tmp_path / "backups")
+    existing: dict[str, int] = {}
+    pending = target.write_pending(LocalFileSystem(), str(src))
+    assert pending.sha256 == hashlib.sha256(data).hexdigest() and pending.size == len(data)
+    assert not Path(target.object_path(pending.sha256)).exists()  # not visible before publish
+    assert target.publish(pending, existing)
+    assert Path(target.object_path(pending.sha256)).read_bytes() == data
+    assert existing == {pending.sha256: len(data)}
+    again = target.write_pending(LocalFileSystem(), str(src))
+    assert not target.publish(again, existing)  # already stored: the temp copy goes away
+    assert list(Path(target.path("tmp")).iterdir()) == []
+
+
+def test_sync_dirs_fsyncs_each_object_directory_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = _target(tmp_path / "backups")
+    shas = {hashlib.sha256(bytes([i])).hexdigest() for i in range(20)}
+    for sha in shas:
+        Path(target.object_path(sha)).parent.mkdir(parents=True, exist_ok=True)
+    synced: list[str] = []
+    real = backup_store.fsync_path
+
+    def spy(path: str) -> None:  # the real directory fsync, recorded
+        synced.append(path)
+        real(path)
+
+    monkeypatch.setattr(backup_store, "fsync_path", spy)
+    target.sync_dirs(shas)
+    expected = {os.path.dirname(target.object_path(s)) for s in shas} | {target.path("objects")}
+    assert sorted(synced) == sorted(expected)
+    synced.clear()
+    BackupTarget(target.fs, target.base, target.url, durable=False).sync_dirs(shas)
+    assert synced == []
+
+
+def test_a_failure_while_publishing_leaves_no_backup_and_no_temp_files(
+    lake: Any, tmp_path: Path
+) -> None:
+    dest = tmp_path / "usb"
+    target = _target(dest / "backups")
+    # A regular file where one object's directory must go: publishing that object fails
+    # (a real OSError from the filesystem) while others are in flight.
+    data_file = next(Path(lake.tiers["ssd"].root).rglob("*.parquet"))
+    sha = hashlib.sha256(data_file.read_bytes()).hexdigest()
+    Path(target.object_path(sha)).parent.write_text("in the way")
+    with pytest.raises(OSError):
+        backup(lake, str(dest), progress=False)
+    assert list_backups(lake, str(dest)) == []
+    assert list(Path(target.path("tmp")).iterdir()) == []
