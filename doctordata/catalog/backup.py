@@ -158,6 +158,9 @@ def backup(
             "host": socket.gethostname(),
             "source_root": str(lh.root),
         },
+        # Only tells a concurrent prune that this backup is running; after a crash
+        # nothing runs, and prune falls back to the id's timestamp: no fsync needed.
+        sync=False,
     )
     index, known = _previous_index(target)
     io = _file_io(lh)

@@ -47,7 +47,10 @@ class Copier:
         advance: Callable[[int], None],
         workers: int,
     ) -> None:
+        from doctordata.catalog.locations import Locator
+
         self.tiers = tiers
+        self.locate = Locator(tiers)
         self.target = target
         self.index = index
         self.existing = existing
@@ -79,9 +82,7 @@ class Copier:
         self._futures.append(self._pool.submit(self._copy, ref))
 
     def _add(self, ref: FileRef, size: int, sha: str) -> None:
-        from doctordata.catalog.locations import locate
-
-        tier, rel = locate(self.tiers, ref.path)
+        tier, rel = self.locate(ref.path)
         with self._lock:
             self.files.append(BackupFile(ref.path, ref.kind, ref.table, size, sha, tier, rel))
 

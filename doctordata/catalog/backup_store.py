@@ -275,26 +275,34 @@ class BackupTarget:
 
     def sync_dirs(self, shas: set[str]) -> None:
         """Make the names of objects published by :meth:`publish` durable: fsync their
-        directories (and the objects directory that holds new ones) once each. Run
-        before the manifest that names them is written."""
-        if not (self.local and self.durable and shas):
+        directories (and the objects directory that holds new ones) once each, and the
+        backups directory holding this backup's own directory. Run before the manifest
+        that names them is written."""
+        if not (self.local and self.durable):
             return
         # The first fsync commits the filesystem journal with every rename in it, so
         # the rest are cheap.
         for folder in sorted({os.path.dirname(self.object_path(sha)) for sha in shas}):
             fsync_path(folder)
-        fsync_path(self.path(OBJECTS_DIR))
+        if shas:
+            fsync_path(self.path(OBJECTS_DIR))
+        fsync_path(self.base)
 
     def put_bytes(self, sha: str, data: bytes, existing: dict[str, int]) -> bool:
         """Store small in-memory content (the catalog copy) under its hash."""
         if sha in existing:
             return False
         self.write_atomic(self.object_path(sha), data)
+        if self.local and self.durable:
+            fsync_path(self.path(OBJECTS_DIR))  # its objects/xx directory may be new
         existing[sha] = len(data)
         return True
 
-    def write_atomic(self, path: str, data: bytes) -> None:
-        """Write ``path`` so readers see all of it or nothing (temp + rename; S3: one PUT)."""
+    def write_atomic(self, path: str, data: bytes, *, sync: bool = True) -> None:
+        """Write ``path`` so readers see all of it or nothing (temp + rename; S3: one PUT).
+        ``sync=False``: no fsync even on a durable target (a marker worth nothing after a
+        crash, like ``started.json``)."""
+        sync = sync and self.durable
         if not self.local:
             self.fs.pipe_file(path, data)
             return
@@ -303,19 +311,19 @@ class BackupTarget:
         try:
             with open(tmp, "wb") as fh:
                 fh.write(data)
-                if self.durable:
+                if sync:
                     fh.flush()
                     os.fsync(fh.fileno())
             os.replace(tmp, path)
-            if self.durable:
+            if sync:
                 fsync_path(os.path.dirname(path))
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
 
-    def write_json(self, path: str, value: Any) -> None:
-        self.write_atomic(path, json.dumps(value, separators=(",", ":")).encode())
+    def write_json(self, path: str, value: Any, *, sync: bool = True) -> None:
+        self.write_atomic(path, json.dumps(value, separators=(",", ":")).encode(), sync=sync)
 
     # -- reading -----------------------------------------------------------------------
     def read_json(self, path: str) -> Any:

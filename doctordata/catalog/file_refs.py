@@ -133,10 +133,12 @@ def table_references(
         manifests = _manifest_list(io, snapshot.manifest_list, refs, known, record)
         is_current = snapshot.snapshot_id == current_id
         for path, length in manifests:
-            refs.add(FileRef(path, "manifest", table, length))
+            # Each snapshot lists its parent's manifests again: skip those early, without
+            # building a FileRef (a backup walks snapshots x manifests of them).
             if path in seen_manifests:
                 continue
             seen_manifests.add(path)
+            refs.add(FileRef(path, "manifest", table, length))
             _manifest(io, path, refs, is_current, known, record)
     return refs
 

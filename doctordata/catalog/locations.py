@@ -22,6 +22,12 @@ EXTERNAL = ""  # tier name recorded for a file below no configured tier
 
 def split_location(location: str) -> tuple[str, str]:
     """('file', '/abs/path') or ('s3', 'bucket/key')."""
+    if "?" not in location and "#" not in location and location.isprintable():
+        # The common spellings, without urlsplit (a backup maps every file it holds).
+        if location.startswith("/"):
+            return "file", location
+        if location.startswith("file:///"):
+            return "file", location[7:]
     parts = urlsplit(location)
     scheme = parts.scheme or "file"
     if scheme == "file":
@@ -48,6 +54,22 @@ def locate(tiers: Mapping[str, Tier], location: str) -> tuple[str, str]:
         if t_scheme == scheme and path.startswith(root + "/") and len(root) > best_len:
             best, best_len = (name, path[len(root) + 1 :]), len(root)
     return best if best is not None else (EXTERNAL, path)
+
+
+class Locator:
+    """:func:`locate` for many locations against the same tiers (roots computed once)."""
+
+    def __init__(self, tiers: Mapping[str, Tier]) -> None:
+        keys = [(tier_key(tier), name) for name, tier in tiers.items()]
+        # Longest root first, so nested tiers resolve to the innermost one.
+        self._roots = sorted(keys, key=lambda k: -len(k[0][1]))
+
+    def __call__(self, location: str) -> tuple[str, str]:
+        scheme, path = split_location(location)
+        for (t_scheme, root), name in self._roots:
+            if t_scheme == scheme and path.startswith(root + "/"):
+                return name, path[len(root) + 1 :]
+        return EXTERNAL, path
 
 
 def fs_for(tiers: Mapping[str, Tier], location: str) -> tuple[AbstractFileSystem, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from doctordata.catalog.locations import EXTERNAL, LocationMapper, locate
+from urllib.parse import urlsplit
+
+from doctordata.catalog.locations import EXTERNAL, LocationMapper, Locator, locate, split_location
 from doctordata.storage.tier import Tier
 
 OLD = {
@@ -23,6 +25,27 @@ def test_locate_handles_every_spelling_and_nested_roots() -> None:
     assert locate(OLD, "/srv/lake/warehouse-old/a") == (EXTERNAL, "/srv/lake/warehouse-old/a")
     nested = {**OLD, "inner": Tier("inner", "file:///srv/lake/warehouse/hot")}
     assert locate(nested, "/srv/lake/warehouse/hot/f") == ("inner", "f")
+
+
+def test_locator_and_fast_split_agree_with_urlsplit() -> None:
+    nested = {**OLD, "inner": Tier("inner", "file:///srv/lake/warehouse/hot")}
+    locator = Locator(nested)
+    for spelling in (
+        "/srv/lake/warehouse/a/b.parquet",
+        "file:/srv/lake/warehouse/a/b.parquet",
+        "file:///srv/lake/warehouse/hot/f",
+        "/srv/lake/warehouse/hot/f",
+        "/srv/lake/warehouse/a/b#c.parquet",  # urlsplit's reading wins for '#' and '?'
+        "file:///srv/lake/warehouse/a?b",
+        "/srv/lake/warehouse/a\tb",
+        "s3a://bucket/lake/x/y",
+        "/elsewhere/f",
+    ):
+        parts = urlsplit(spelling)
+        if not parts.scheme or parts.scheme == "file":
+            assert split_location(spelling) == ("file", parts.path), spelling
+        assert locator(spelling) == locate(nested, spelling), spelling
+    assert locator("/srv/lake/warehouse/hot/f") == ("inner", "f")
 
 
 def test_mapper_moves_tier_files_and_external_files_below_the_new_root() -> None:
