@@ -293,9 +293,10 @@ def _pipeline(lh: Lakehouse, destination: Any) -> Any:
         dataset_name=NAMESPACE,
     )
     # The resume point lives in the catalog (state.py), not in dlt's pipeline state. Left
-    # on, dlt adds its state table to every package; our destination skips dlt tables, and
-    # dlt's loader then sleeps its full 1 s poll interval per package waiting for that
-    # skipped job to signal completion.
+    # on, dlt adds its state table to a package whenever that state changed (e.g. the
+    # first package of a fresh pipeline); our destination skips dlt tables, and dlt's
+    # loader then waits its full 1 s poll interval for that skipped job to signal that it
+    # is done.
     pipeline.config.restore_from_destination = False
     return pipeline
 
