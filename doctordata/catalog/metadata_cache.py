@@ -21,6 +21,7 @@ produces pyiceberg's exact bytes without re-serializing every old snapshot.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -57,25 +58,29 @@ class MetadataCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._entries: OrderedDict[str, tuple[tuple[int, int], TableMetadata]] = OrderedDict()
         self._max = max_entries
+        self._lock = threading.Lock()  # queries may load tables from several threads
 
     def get(self, location: str) -> TableMetadata | None:
-        entry = self._entries.get(location)
-        if entry is None:
-            return None
-        if _signature(location) != entry[0]:
-            del self._entries[location]  # replaced or removed since: parse it again
-            return None
-        self._entries.move_to_end(location)
-        return entry[1]
+        signature = _signature(location)
+        with self._lock:
+            entry = self._entries.get(location)
+            if entry is None:
+                return None
+            if signature != entry[0]:
+                del self._entries[location]  # replaced or removed since: parse it again
+                return None
+            self._entries.move_to_end(location)
+            return entry[1]
 
     def put(self, location: str, metadata: TableMetadata) -> None:
         signature = _signature(location)
         if signature is None:
             return
-        self._entries[location] = (signature, metadata)
-        self._entries.move_to_end(location)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[location] = (signature, metadata)
+            self._entries.move_to_end(location)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)

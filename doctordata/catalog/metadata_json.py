@@ -16,6 +16,7 @@ pyiceberg's path.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ class MetadataWriter:
         # table uuid -> id(snapshot) -> (snapshot, exclude_none, its JSON); holding the
         # snapshot itself keeps its id from being reused while the entry exists.
         self._tables: OrderedDict[str, dict[int, tuple[Any, bool, str]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def to_json(self, metadata: TableMetadata) -> str:
         """The metadata.json text, identical to pyiceberg's."""
@@ -49,7 +51,8 @@ class MetadataWriter:
         if shell.count(_EMPTY) != 1:
             return metadata.model_dump_json(exclude_none=exclude_none)
         key = str(metadata.table_uuid)
-        known = self._tables.pop(key, {})
+        with self._lock:
+            known = self._tables.pop(key, {})
         fragments: dict[int, tuple[Any, bool, str]] = {}
         parts = []
         for snapshot in metadata.snapshots:
@@ -59,9 +62,10 @@ class MetadataWriter:
                 entry = (snapshot, exclude_none, text)
             fragments[id(snapshot)] = entry
             parts.append(entry[2])
-        self._tables[key] = fragments  # expired snapshots drop out here
-        while len(self._tables) > MAX_TABLES:
-            self._tables.popitem(last=False)
+        with self._lock:
+            self._tables[key] = fragments  # expired snapshots drop out here
+            while len(self._tables) > MAX_TABLES:
+                self._tables.popitem(last=False)
         return shell.replace(_EMPTY, '"snapshots":[' + ",".join(parts) + "]", 1)
 
     def write(self, metadata: TableMetadata, io: FileIO, location: str) -> None:
