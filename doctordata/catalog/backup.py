@@ -174,7 +174,10 @@ def backup(
             if not missing or attempt == MAX_ATTEMPTS - 1 or not _catalog_moved(lh, snap, tmp):
                 break
         catalog = snap.to_dict()
-        if snap.sqlite_copy is not None:
+        if copier.catalog_object is not None:
+            sha, size = copier.catalog_object
+            catalog.update(object=sha, size=size)
+        elif snap.sqlite_copy is not None:
             data = snap.sqlite_copy.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
             target.put_bytes(sha, data, existing)
@@ -253,6 +256,8 @@ def _walk_and_copy(
     with byte_progress("backup", None, progress) as advance:
         copier = Copier(lh.tiers, target, index, existing, advance, workers)
         try:
+            if snap.sqlite_copy is not None:
+                copier.store_catalog(str(snap.sqlite_copy))
             for table, location in snap.table_locations().items():
                 try:
                     walked = table_references(

@@ -60,6 +60,7 @@ class Copier:
         self.copied_files = 0
         self.copied_bytes = 0
         self.published: set[str] = set()  # objects this backup added to the store
+        self.catalog_object: tuple[str, int] | None = None  # (sha256, size), local targets
         self._seen: set[str] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
@@ -103,6 +104,26 @@ class Copier:
                     self.missing.append(missing_entry(ref.path, ref.kind, ref.table, exc))
             return
         self._done(ref, size, sha, copied)
+
+    def store_catalog(self, path: str) -> None:
+        """Local targets: store the catalog copy through the same two pools, so its fsync
+        overlaps the data copies (``catalog_object`` is set once :meth:`finish` returns).
+        Other targets: nothing here; the caller stores it."""
+        if self._sync_pool is not None:
+            self._futures.append(self._pool.submit(self._store_catalog, path, self._sync_pool))
+
+    def _store_catalog(self, path: str, sync_pool: ThreadPoolExecutor) -> None:
+        from fsspec.implementations.local import LocalFileSystem
+
+        pending = self.target.write_pending(LocalFileSystem(), path)
+        future = sync_pool.submit(self._publish_catalog, pending)
+        self._sync_futures.append((future, pending))
+
+    def _publish_catalog(self, pending: PendingObject) -> None:
+        if self.target.publish(pending, self.existing):
+            with self._lock:
+                self.published.add(pending.sha256)
+        self.catalog_object = (pending.sha256, pending.size)
 
     def _publish(self, ref: FileRef, pending: PendingObject) -> None:
         copied = self.target.publish(pending, self.existing)

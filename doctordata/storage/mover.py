@@ -280,8 +280,9 @@ def _move_table(
         report.failed += [(m.src_path, f"commit failed: {type(exc).__name__}: {exc}") for m in done]
         report.recovered += recover(lh, report)
         return None
+    # Not saved: recovery reads the catalog, not this state, to tell a landed commit from
+    # one that did not (a durable write here cost a journal commit per table).
     journal.state = "committed"
-    jr.save(lh.root, journal)
     report.moved += done
     return table, done, journal
 
