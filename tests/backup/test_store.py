@@ -4,6 +4,7 @@ whose publishing fails midway: no manifest, no temp file left behind."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from doctordata.catalog import backup_store
-from doctordata.catalog.backup import backup, list_backups
+from doctordata.catalog.backup import backup, list_backups, load_manifest, resolve_target
 from doctordata.catalog.backup_store import BackupTarget
+from doctordata.catalog.file_refs import WalkCache
 
 
 def _target(base: Path) -> BackupTarget:
@@ -76,3 +78,28 @@ def test_a_failure_while_publishing_leaves_no_backup_and_no_temp_files(
         backup(lake, str(dest), progress=False)
     assert list_backups(lake, str(dest)) == []
     assert list(Path(target.path("tmp")).iterdir()) == []
+
+
+def test_walk_cache_stores_each_manifest_list_entry_once() -> None:
+    shared = [[f"/w/t/metadata/m{i}.avro", 1000 + i] for i in range(50)]
+    cache = WalkCache(
+        manifest_lists={f"/w/t/metadata/snap-{n}.avro": shared[: n + 1] for n in range(50)},
+        manifests={"/w/t/metadata/m0.avro": [["/w/t/data/f0.parquet", "data", 10]]},
+    )
+    stored = json.loads(json.dumps(cache.to_dict()))
+    assert WalkCache.from_dict(stored) == cache
+    assert len(stored["manifest_list_entries"]) == 50  # not 50 * 51 / 2
+    old_style = {"manifest_lists": cache.manifest_lists, "manifests": cache.manifests}
+    assert WalkCache.from_dict(old_style) == cache  # manifests written before the index
+    assert WalkCache.from_dict(None) == WalkCache()
+
+
+def test_a_backup_records_every_manifest_list_for_the_next_one(lake: Any, tmp_path: Path) -> None:
+    report = backup(lake, str(tmp_path / "usb"), progress=False)
+    target = resolve_target(lake, str(tmp_path / "usb"))
+    manifest = load_manifest(target, report.id)
+    cache = WalkCache.from_dict(manifest.walk_cache)
+    lists = {f.path for f in manifest.files if f.kind == "manifest-list"}
+    assert lists and set(cache.manifest_lists) == lists
+    manifests = {f.path for f in manifest.files if f.kind == "manifest"}
+    assert {p for listed in cache.manifest_lists.values() for p, _ in listed} == manifests
