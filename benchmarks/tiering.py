@@ -93,6 +93,7 @@ def _lake(base: Path, name: str) -> Any:
 def bench_mover(base: Path, total_mb: int, files: int, repeats: int) -> dict[str, Any]:
     import pyarrow as pa
 
+    load_at_start = os.getloadavg()  # this part may run apart from the others (--only)
     lh = _lake(base, "move")
     rows = max(1, total_mb * 1024 * 1024 // files // 230)
     data = pa.concat_tables([_day_batch(d, rows) for d in range(files)])
@@ -131,6 +132,7 @@ def bench_mover(base: Path, total_mb: int, files: int, repeats: int) -> dict[str
     lh.close()
     m, cs, cp = (statistics.median(x) for x in (mover, cp_sync, cp_plain))
     return {
+        "load_average_at_start": load_at_start,
         "bytes": nbytes,
         "files": len(paths),
         "mover_s": m,
