@@ -90,16 +90,18 @@ def test_missing_object_is_refused_before_anything_is_written(lake: Any, tmp_pat
 SLOW_BACKUP = """
     import json, sys, time
     import doctordata as dd
-    from doctordata.catalog import backup_store
+    from doctordata.catalog import backup_copy, backup_store
 
-    original = backup_store.BackupTarget.store
+    original = backup_store.BackupTarget.publish
 
-    def slow_store(self, *args, **kwargs):
+    def slow_publish(self, *args, **kwargs):
         result = original(self, *args, **kwargs)
         time.sleep(2)  # a slow NAS: the parent kills us long before we could finish
         return result
 
-    backup_store.BackupTarget.store = slow_store
+    # Local targets name each object in publish (after its fsync); one at a time here.
+    backup_store.BackupTarget.publish = slow_publish
+    backup_copy.SYNC_WORKERS = 1
     with dd.connect(sys.argv[1], tiers=json.loads(sys.argv[2])) as lh:
         lh.backup("nas", progress=False, workers=1)
     print("finished")
