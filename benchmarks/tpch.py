@@ -73,8 +73,11 @@ def _interleaved_medians(peers: dict[str, Callable[[], Any]], repeats: int) -> d
     for fn in peers.values():
         fn()  # warm-up
     times: dict[str, list[float]] = {name: [] for name in peers}
-    for _ in range(repeats):
-        for name, fn in peers.items():
+    names = list(peers)
+    for r in range(repeats):
+        # Rotate the order each round so no peer always runs right after the same other.
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            fn = peers[name]
             started = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - started) * 1000)
