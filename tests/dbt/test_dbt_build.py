@@ -18,16 +18,10 @@ import pytest
 
 import doctordata as dd
 from doctordata.transform.runner import DbtRun, default_project_dir, run_dbt
+from tests.dbt.marts import MARTS
 
 pytestmark = [pytest.mark.dbt, pytest.mark.ingest, pytest.mark.slow]
 
-MARTS = {
-    "marts.comment_threads",
-    "marts.daily_activity",
-    "marts.link_domains",
-    "marts.top_stories_per_day",
-    "marts.user_leaderboard",
-}
 ITEMS = 1000  # ~2.8 days of generated items: several day partitions to prune
 SEED = 5
 

@@ -13,18 +13,12 @@ import pytest
 import doctordata as dd
 from doctordata.errors import MissingDependencyError, TransformError
 from doctordata.orchestrate.demo import DemoReport, run_demo
+from tests.dbt.marts import MARTS
 
 pytestmark = [pytest.mark.prefect, pytest.mark.dbt, pytest.mark.ingest, pytest.mark.slow]
 
 ITEMS = 600  # ~1.7 days: the policy moves the oldest day partition to the NAS tier
 SEED = 11
-MARTS = {
-    "marts.comment_threads",
-    "marts.daily_activity",
-    "marts.link_domains",
-    "marts.top_stories_per_day",
-    "marts.user_leaderboard",
-}
 
 
 @pytest.fixture(scope="module")
