@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
-from doctordata.engines.scan import ScanPlan, group_files, local_path
+from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import EngineError, UnsupportedSQLError
 
 if TYPE_CHECKING:
@@ -171,9 +171,7 @@ class DuckDBEngine(Engine):
 
     def scan(self, plan: ScanPlan) -> str:
         if not plan.files:
-            cols = ", ".join(
-                f"CAST(NULL AS {duckdb_type(c.type)}) AS {_ident(c.name)}" for c in plan.columns
-            )
+            cols = ", ".join(_cast("NULL", c) for c in plan.columns)
             return f"(SELECT {cols} WHERE false)"
         if not plan.has_field_ids:
             names = ", ".join(_ident(c.name) for c in plan.columns)
@@ -191,9 +189,7 @@ class DuckDBEngine(Engine):
                 parts.append(f"SELECT * FROM {_by_field_id(plan, group.files)}")
                 continue
             cols = ", ".join(
-                f"CAST({_ident(group.names[c.field_id])} AS {duckdb_type(c.type)}) AS {_ident(c.name)}"
-                if c.field_id in group.names
-                else f"CAST(NULL AS {duckdb_type(c.type)}) AS {_ident(c.name)}"
+                _cast(_ident(group.names[c.field_id]) if c.field_id in group.names else "NULL", c)
                 for c in plan.columns
             )
             parts.append(f"SELECT {cols} FROM {_read(group.files)}")
@@ -222,6 +218,11 @@ _NATIVE_READ = frozenset(
 )
 
 
+def _cast(source: str, column: ScanColumn) -> str:
+    """``source`` (a column or NULL) as the Iceberg column's DuckDB type and name."""
+    return f"CAST({source} AS {duckdb_type(column.type)}) AS {_ident(column.name)}"
+
+
 def _by_name_columns(plan: ScanPlan) -> str:
     # Reading by name (not with schema=MAP) keeps DuckDB's Parquet cardinality estimates;
     # with schema= every scan is estimated at ~0 rows and joins are ordered badly (TPC-H
@@ -234,7 +235,7 @@ def _by_name_columns(plan: ScanPlan) -> str:
         if str(c.type) in _NATIVE_READ or isinstance(c.type, DecimalType):
             cols.append(name)
         else:
-            cols.append(f"CAST({name} AS {duckdb_type(c.type)}) AS {name}")
+            cols.append(_cast(name, c))
     return ", ".join(cols)
 
 

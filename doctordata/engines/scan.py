@@ -90,32 +90,28 @@ def _name_mapping_if_set(table: Table) -> dict[str, int]:
     return name_mapping_of(table)
 
 
-def _was_renamed(table: Table) -> bool:
-    names: dict[int, str] = {}
-    for schema in table.metadata.schemas:
-        for f in schema.fields:
-            if names.setdefault(f.field_id, f.name) != f.name:
-                return True
-    return False
+def _renames(table: Table) -> tuple[bool, bool]:
+    """(a top-level column, a field inside a struct/list/map) had another name before.
 
-
-def _nested_renamed(table: Table) -> bool:
-    """A field inside a struct/list/map had another name in an older schema.
-
-    Engines map top-level columns by field id, but cast nested values by name, so such
-    tables are read through pyiceberg, which follows the ids all the way down.
+    Engines map top-level columns by field id but cast nested values by name, so tables
+    with nested renames are read through pyiceberg, which follows the ids all the way down.
     """
+    schemas = table.metadata.schemas
+    if len(schemas) == 1:
+        return False, False
     from pyiceberg.schema import index_by_id
 
-    top = {f.field_id for f in table.metadata.schemas[-1].fields}
     names: dict[int, str] = {}
-    for schema in table.metadata.schemas:
-        for field_id, nested in index_by_id(schema).items():
-            if field_id in top:
-                continue
-            if names.setdefault(field_id, nested.name) != nested.name:
-                return True
-    return False
+    top = nested = False
+    for schema in schemas:
+        top_ids = {f.field_id for f in schema.fields}
+        for field_id, found in index_by_id(schema).items():
+            if names.setdefault(field_id, found.name) != found.name:
+                if field_id in top_ids:
+                    top = True
+                else:
+                    nested = True
+    return top, nested
 
 
 def _total_files(table: Table, snapshot_id: int | None) -> int:
@@ -171,6 +167,8 @@ def plan_scan(
                 _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
             _PLAN_CACHE[key] = cached
     files, size, deletes, total = cached
+    renamed, nested_renamed = _renames(table)
+    mapping = _name_mapping_if_set(table)
     plan = ScanPlan(
         table=name,
         snapshot_id=snapshot_id,
@@ -178,13 +176,13 @@ def plan_scan(
         files=files,
         files_total=total,
         bytes_planned=size,
-        renamed=_was_renamed(table),
+        renamed=renamed,
         delete_files=deletes,
         io=table.io,
-        name_mapping=_name_mapping_if_set(table),
+        name_mapping=mapping,
+        uniform=len(table.metadata.schemas) == 1 and not mapping,
     )
-    plan.uniform = len(table.metadata.schemas) == 1 and not plan.name_mapping
-    if deletes or (len(table.metadata.schemas) > 1 and _nested_renamed(table)):
+    if deletes or nested_renamed:
         # Engines read plain Parquet and would silently ignore the deletes (or misread
         # renamed nested fields): let pyiceberg read and hand the engine the result.
         plan.files = (_materialise(scan, tmp_dir),)
