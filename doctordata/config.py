@@ -177,6 +177,8 @@ class EnginesConfig(_Model):
     duckdb_threads: int | None = Field(default=None, ge=1)
     # DuckDB memory limit, e.g. "4GB"; None = DuckDB's default (80% of RAM).
     duckdb_memory_limit: str | None = None
+    # Queries whose engine SQL is kept for reuse while their tables are unchanged; 0 = off.
+    plan_cache_size: int = Field(default=128, ge=0)
 
     def __repr_args__(self) -> Any:
         for k, v in super().__repr_args__():

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from doctordata.engines.base import Engine
+    from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.result import Result
 
 
@@ -39,6 +40,7 @@ class Lakehouse:
         self.tiers: dict[str, Tier] = tiers_from_settings(settings)
         self._catalog: Catalog | None = None
         self._engines: dict[str, Engine] = {}
+        self._plan_cache: PlanCache | None = None
         self._lock = threading.RLock()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -56,6 +58,16 @@ class Lakehouse:
                 self._catalog = open_catalog(self.settings, self.tiers)
             return self._catalog
 
+    @property
+    def plan_cache(self) -> PlanCache:
+        """Engine SQL of recent queries, reused while their tables are unchanged."""
+        with self._lock:
+            if self._plan_cache is None:
+                from doctordata.engines.plan_cache import PlanCache
+
+                self._plan_cache = PlanCache(self.settings.engines.plan_cache_size)
+            return self._plan_cache
+
     def engine(self, name: str) -> Engine:
         """The engine called ``name`` ("duckdb", "clickhouse"), created on first use."""
         with self._lock:
@@ -70,6 +82,8 @@ class Lakehouse:
             for engine in self._engines.values():
                 engine.close()
             self._engines.clear()
+            if self._plan_cache is not None:
+                self._plan_cache.clear()
             if self._catalog is not None:
                 from doctordata.catalog.sql import close_catalog
 

@@ -41,6 +41,8 @@ class QueryStats:
     # Phase name -> milliseconds (parse, safety, resolve, plan, transpile, execute).
     timings_ms: dict[str, float] = field(default_factory=dict)
     rows: int = 0
+    # True when the engine SQL came from the plan cache (no table changed since it was built).
+    plan_cached: bool = False
 
     @property
     def files_planned(self) -> int:
@@ -62,6 +64,7 @@ class QueryStats:
             "files_skipped": self.files_skipped,
             "bytes_planned": self.bytes_planned,
             "rows": self.rows,
+            "plan_cached": self.plan_cached,
             "timings_ms": dict(self.timings_ms),
             "scans": [vars(s) for s in self.scans],
         }

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -22,6 +23,7 @@ from doctordata.errors import SQLParseError, UnsupportedSQLError
 
 if TYPE_CHECKING:
     from doctordata.engines.base import Engine
+    from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.resolve import Resolution
     from doctordata.engines.scan import ScanPlan
@@ -131,12 +133,22 @@ def run_query(
         run_query(lh, "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate >= '1998-01-01'")
     """
     from doctordata.engines import safety
-    from doctordata.engines.resolve import resolve
+    from doctordata.engines.resolve import _current_location, resolve
 
     engine_name = choose_engine(lh, engine)
     stats = QueryStats(engine=engine_name, sql=query)
     timer = _Timer(stats)
     dialect = lh.settings.engines.dialect
+    cache, key = _plan_cache(lh, query, dialect, engine_name, as_of, read_only)
+    if key is not None:
+        with timer.phase("cache"):
+            hit = cache.get(key, lambda name: _current_location(lh.catalog, name))
+        if hit is not None:
+            stats.engine = hit.engine
+            stats.translated_sql = hit.translated_sql
+            stats.scans = [replace(s) for s in hit.scans]
+            stats.plan_cached = True
+            return _execute(lh.engine(hit.engine), hit.sql, stats, timer, explain)
     with timer.phase("parse"):
         statements = parse(query, dialect)
     with timer.phase("safety"):
@@ -159,19 +171,59 @@ def run_query(
         sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, (dialect, query))
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
-        if explain:
-            with timer.phase("explain"):
-                plan_text = eng.explain(sql)
-            import pyarrow as pa
-
-            table = pa.table({"explain": plan_text.splitlines()})
-            return Result(table, stats, plan=plan_text)
-        with timer.phase("execute"):
-            table = eng.execute(sql)
-        stats.rows = table.num_rows
-        return Result(table, stats)
+        if key is not None and not resolution.native:
+            _remember(cache, key, eng.name, resolution, sql, stats)
+        return _execute(eng, sql, stats, timer, explain)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _execute(eng: Engine, sql: str, stats: QueryStats, timer: _Timer, explain: bool) -> Result:
+    if explain:
+        with timer.phase("explain"):
+            plan_text = eng.explain(sql)
+        import pyarrow as pa
+
+        table = pa.table({"explain": plan_text.splitlines()})
+        return Result(table, stats, plan=plan_text)
+    with timer.phase("execute"):
+        table = eng.execute(sql)
+    stats.rows = table.num_rows
+    return Result(table, stats)
+
+
+def _plan_cache(
+    lh: Lakehouse, query: str, dialect: str, engine_name: str, as_of: Any, read_only: bool
+) -> tuple[PlanCache, tuple[Any, ...] | None]:
+    """The lakehouse's plan cache and this query's key (None: do not use the cache)."""
+    cache = lh.plan_cache
+    if cache.size <= 0 or not read_only or _native_lister(lh, engine_name) is not None:
+        return cache, None
+    return cache, cache.key(query, dialect, engine_name, as_of, read_only)
+
+
+def _remember(
+    cache: PlanCache,
+    key: tuple[Any, ...],
+    engine_name: str,
+    resolution: Resolution,
+    sql: str,
+    stats: QueryStats,
+) -> None:
+    """Cache the plan if it only reads Iceberg data files named in ``sql``."""
+    from doctordata.engines.plan_cache import CachedPlan
+
+    if any(s.source != "files" for s in stats.scans):
+        return  # read through pyiceberg into a scratch file, or from a serving copy
+    locations: list[tuple[str, str]] = []
+    for ref in resolution.iceberg:
+        name = ".".join(ref.table.name())
+        locations.append((name, ref.table.metadata_location))
+    scans = tuple(replace(s) for s in stats.scans)
+    plan = CachedPlan(
+        engine_name, tuple(dict.fromkeys(locations)), sql, stats.translated_sql, scans
+    )
+    cache.put(key, plan)
 
 
 def _build_sql(

@@ -114,3 +114,6 @@ def test_position_delete_files_are_applied(connect: Any, engine: str) -> None:
     assert res.stats.scans[0].delete_files == 1
     assert res.stats.scans[0].source == "pyiceberg"
     assert not list((lh.root / ".tmp").iterdir())  # materialised scans are cleaned up
+    # Its rows live in a per-query scratch file, so the plan is never reused.
+    again = lh.sql("SELECT a FROM ev.d ORDER BY a", engine=engine)
+    assert not again.stats.plan_cached and again.fetchall() == [(0,), (2,), (4,)]
