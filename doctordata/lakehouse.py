@@ -241,7 +241,10 @@ class Lakehouse:
         """Make or refresh a native serving copy of an Iceberg table on ``engine``."""
         from doctordata.engines.publish import publish
 
-        return publish(self, name, engine=engine)
+        report = publish(self, name, engine=engine)
+        # Cached plans read files; the next queries should find the fresh copy instead.
+        self.plan_cache.clear()
+        return report
 
     # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
     def tier(

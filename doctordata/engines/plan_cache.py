@@ -9,9 +9,12 @@ lookup per table shows every pointer unchanged; any commit, by this process or a
 is a miss.
 
 Not cached: plans read through pyiceberg (delete files, renamed nested fields: their rows
-are written to a per-query scratch file), queries served by a ClickHouse serving copy or
-reading engine-native tables (those change without an Iceberg commit), and engines with
-native tables at all (a new native table could change what a name means).
+are written to a per-query scratch file), plans that read a ClickHouse serving copy or an
+engine-native table (those change without an Iceberg commit), write-mode queries, and
+failures. A cached plan names only Iceberg tables, and Iceberg names win over native ones,
+so a native table created later cannot change what it reads. ``lh.publish`` empties the
+cache so the next queries use the fresh copy; a copy published by another process is used
+from the table's next commit on.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def _plan_cache(
 ) -> tuple[PlanCache, tuple[Any, ...] | None]:
     """The lakehouse's plan cache and this query's key (None: do not use the cache)."""
     cache = lh.plan_cache
-    if cache.size <= 0 or not read_only or _native_lister(lh, engine_name) is not None:
+    if cache.size <= 0 or not read_only:
         return cache, None
     return cache, cache.key(query, dialect, engine_name, as_of, read_only)
 

@@ -92,18 +92,31 @@ def test_failed_queries_are_not_cached(lh: Any) -> None:
     assert not res.stats.plan_cached and res.fetchall() == [(1, 20), (2, 30)]
 
 
-def test_cache_off_and_clickhouse_never_reuse(tmp_path: Path) -> None:
+def test_cache_off(tmp_path: Path) -> None:
     with dd.connect(tmp_path / "off", engines__plan_cache_size=0) as lh:
         _lake(lh)
         lh.sql(Q)
         assert not lh.sql(Q).stats.plan_cached
         assert len(lh.plan_cache) == 0
-    with dd.connect(tmp_path / "ch") as lh:
-        _lake(lh)
-        # ClickHouse has native tables, which change without an Iceberg commit.
-        lh.sql(Q, engine="clickhouse")
-        res = lh.sql(Q, engine="clickhouse")
-        assert not res.stats.plan_cached and res.fetchall() == [(1, 20), (2, 30)]
+
+
+def test_clickhouse_reuses_plans_until_a_serving_copy_is_published(lh: Any) -> None:
+    _lake(lh)
+    lh.sql(Q, engine="clickhouse")
+    res = lh.sql(Q, engine="clickhouse")
+    assert res.stats.plan_cached and res.fetchall() == [(1, 20), (2, 30)]
+    # A native table named like the Iceberg one does not change what the cached plan reads.
+    ch = lh.engine("clickhouse").client(read_only=False)
+    ch.command("CREATE DATABASE IF NOT EXISTS c")
+    ch.command("CREATE TABLE c.t (k Int64, v Int64) ENGINE = MergeTree ORDER BY k")
+    ch.command("INSERT INTO c.t VALUES (1, 999)")
+    assert lh.sql(Q, engine="clickhouse").fetchall() == [(1, 20), (2, 30)]
+    ch.command("DROP TABLE c.t")
+    lh.publish("c.t")
+    served = lh.sql(Q, engine="clickhouse")
+    assert not served.stats.plan_cached and served.stats.scans[0].source == "serving-copy"
+    assert served.fetchall() == [(1, 20), (2, 30)]
+    assert not lh.sql(Q, engine="clickhouse").stats.plan_cached  # serving copies: never cached
 
 
 def test_cache_keys_and_eviction() -> None:
