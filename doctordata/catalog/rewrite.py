@@ -57,6 +57,55 @@ def _producer_class() -> type:
     return _RewriteFiles
 
 
+class StagedRewrite:
+    """A rewrite whose manifests and manifest list are written but not yet committed.
+
+    Nothing references them until :meth:`commit` swaps the catalog pointer, so staging
+    can run while the new files are still being written (the mover copies and stages at
+    the same time); :meth:`discard` deletes what staging wrote. If another commit lands
+    in between, pyiceberg's retry re-validates and re-stages against the new head.
+    """
+
+    def __init__(self, tx: Any, producer: Any) -> None:
+        self._tx = tx
+        self._producer = producer
+
+    def commit(self) -> Table:
+        table: Table = self._tx.commit_transaction()
+        return table
+
+    def discard(self) -> None:
+        """Delete the staged manifests and manifest list (the catalog never saw them)."""
+        self._producer._clean_all_uncommitted()
+
+
+def stage_rewrite(
+    table: Table,
+    removed: Iterable[DataFile],
+    added: Iterable[DataFile],
+    *,
+    operation: str,
+    properties: Mapping[str, str] | None = None,
+    producer_class: type | None = None,
+) -> StagedRewrite:
+    """Write the manifests of one snapshot removing ``removed`` and adding ``added``.
+
+    ``producer_class``: a subclass of :func:`_producer_class` that writes them differently."""
+    from pyiceberg.table.snapshots import Operation
+
+    tx = table.transaction()
+    props = {OPERATION_PROPERTY: operation[:200], **(properties or {})}
+    producer = (producer_class or _producer_class())(
+        operation=Operation.OVERWRITE, transaction=tx, io=table.io, snapshot_properties=props
+    )
+    with producer:
+        for f in removed:
+            producer.delete_data_file(f)
+        for f in added:
+            producer.append_data_file(f)
+    return StagedRewrite(tx, producer)
+
+
 def rewrite_files(
     table: Table,
     removed: Iterable[DataFile],
@@ -67,18 +116,7 @@ def rewrite_files(
     before_commit: object = None,
 ) -> Table:
     """Commit one snapshot removing ``removed`` and adding ``added`` (same rows)."""
-    from pyiceberg.table.snapshots import Operation
-
-    tx = table.transaction()
-    props = {OPERATION_PROPERTY: operation[:200], **(properties or {})}
-    producer = _producer_class()(
-        operation=Operation.OVERWRITE, transaction=tx, io=table.io, snapshot_properties=props
-    )
-    with producer:
-        for f in removed:
-            producer.delete_data_file(f)
-        for f in added:
-            producer.append_data_file(f)
+    staged = stage_rewrite(table, removed, added, operation=operation, properties=properties)
     if callable(before_commit):
         before_commit()
-    return tx.commit_transaction()
+    return staged.commit()

@@ -32,18 +32,20 @@ from doctordata.storage.policy import (
     require_tier,
     tier_of,
 )
+from doctordata.storage.swap import commit_staged, stage_swap
 from doctordata.storage.transfer import (
     copy_verified,
-    crash_point,
     remove_quietly,
     sync_dirs,
     tmp_name,
 )
 
 if TYPE_CHECKING:
-    from pyiceberg.manifest import DataFile
+    from concurrent.futures import Future
+
     from pyiceberg.table import Table
 
+    from doctordata.catalog.rewrite import StagedRewrite
     from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
 
@@ -98,31 +100,6 @@ class TierReport:
             )
         lines += [f"recovered: {msg}" for msg in self.recovered]
         return "\n".join(lines)
-
-
-def relocated(data_file: DataFile, new_path: str) -> DataFile:
-    """A copy of ``data_file`` (same partition, counts, stats) at ``new_path``."""
-    from pyiceberg.manifest import DataFile
-
-    copy = DataFile(*data_file._data)
-    copy._data[1] = new_path
-    copy.spec_id = data_file.spec_id
-    return copy
-
-
-def commit_swap(table: Table, pairs: list[tuple[DataFile, str]], reason: str) -> Table:
-    """One snapshot replacing each old DataFile by its relocated copy."""
-    from doctordata.catalog.rewrite import rewrite_files
-
-    committed = rewrite_files(
-        table,
-        [old for old, _ in pairs],
-        [relocated(old, new_path) for old, new_path in pairs],
-        operation=f"tier-move: {reason}",
-        before_commit=lambda: crash_point("commit"),
-    )
-    crash_point("committed")
-    return committed
 
 
 # -- recovery ---------------------------------------------------------------------------
@@ -250,6 +227,43 @@ def _copy_one(lh: Lakehouse, move: Move, bar: _Progress) -> tuple[Move, str | No
         return move, f"copy failed ({type(exc).__name__}: {exc}); the file stays where it is"
 
 
+def _stage_quietly(lh: Lakehouse, name: str, moves: list[Move]) -> StagedRewrite | None:
+    """Stage the swap of every planned move while the copies run; None if staging failed
+    (it is retried after the copies, where a failure is reported as a failed commit)."""
+    try:
+        return stage_swap(
+            lh.table(name), [(m.data_file, m.dst_path) for m in moves], _reason(moves)
+        )
+    except Exception:
+        return None
+
+
+def _reason(moves: list[Move]) -> str:
+    return "; ".join(sorted({m.reason for m in moves}))
+
+
+def _copy_all(
+    lh: Lakehouse, name: str, moves: list[Move], bar: _Progress, workers: int
+) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None]:
+    """Copy every file in parallel and stage the catalog swap meanwhile; then make the
+    copies' directory entries durable (one fsync per directory, in parallel)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures: list[Future[tuple[Move, str | None]]] = [
+            pool.submit(_copy_one, lh, m, bar) for m in moves
+        ]
+        staged = _stage_quietly(lh, name, moves)
+        try:
+            results = [f.result() for f in futures]
+            done = [m for m, err in results if err is None]
+            for dest in {m.dest for m in done}:
+                sync_dirs(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest], pool)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+    return results, staged
+
+
 def _move_table(
     lh: Lakehouse, name: str, moves: list[Move], report: TierReport, bar: _Progress, workers: int
 ) -> tuple[Table, list[Move], jr.Journal] | None:
@@ -259,21 +273,22 @@ def _move_table(
     )
     jr.save(lh.root, journal)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(lambda m: _copy_one(lh, m, bar), moves))
+    results, staged = _copy_all(lh, name, moves, bar, workers)
     done = [m for m, err in results if err is None]
     report.failed += [(m.src_path, err) for m, err in results if err is not None]
-    for dest in {m.dest for m in done}:
-        sync_dirs(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest])
     report.seconds += time.monotonic() - started
+    if staged is not None and len(done) != len(moves):
+        staged.discard()  # it swaps files whose copy failed
+        staged = None
     if not done:
         jr.remove(lh.root, journal)
         return None
-    reasons = sorted({m.reason for m in done})
     try:
-        table = commit_swap(
-            lh.table(name), [(m.data_file, m.dst_path) for m in done], "; ".join(reasons)
-        )
+        if staged is None:
+            staged = stage_swap(
+                lh.table(name), [(m.data_file, m.dst_path) for m in done], _reason(done)
+            )
+        table = commit_staged(staged)
     except Exception as exc:
         # The commit did not land (or we cannot know): recovery decides per file from
         # what the catalog references, exactly as after a crash.
