@@ -4,6 +4,7 @@ the directory sync the mover runs once per batch before its commit."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,9 @@ def test_size_differing_from_catalog_is_refused(tiers: tuple[Tier, Tier]) -> Non
     assert not [p for p in Path(nas.root).rglob("*") if p.is_file()]
 
 
+@pytest.mark.parametrize("parallel", [False, True])
 def test_sync_dirs_covers_new_directories_up_to_the_root(
-    tiers: tuple[Tier, Tier], monkeypatch: pytest.MonkeyPatch
+    tiers: tuple[Tier, Tier], monkeypatch: pytest.MonkeyPatch, parallel: bool
 ) -> None:
     _, nas = tiers
     locations = [nas.join("t", "data", f"day={d}", "f.parquet") for d in (1, 2)]
@@ -97,7 +99,11 @@ def test_sync_dirs_covers_new_directories_up_to_the_root(
         real(path)
 
     monkeypatch.setattr(transfer, "fsync_path", spy)
-    sync_dirs(nas, locations)
+    if parallel:  # the mover's way: every directory fsynced by the copy pool at once
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            sync_dirs(nas, locations, pool)
+    else:
+        sync_dirs(nas, locations)
     assert sorted(synced) == sorted(
         [
             ".",
@@ -107,3 +113,14 @@ def test_sync_dirs_covers_new_directories_up_to_the_root(
         ]
     )
     assert len(synced) == len(set(synced))  # each directory once
+
+
+def test_sync_dirs_failure_in_the_pool_reaches_the_caller(tiers: tuple[Tier, Tier]) -> None:
+    """A directory that cannot be fsynced (here: gone) fails the batch, so the mover never
+    commits copies whose names may not be durable."""
+    _, nas = tiers
+    present = nas.join("t", "data", "day=1", "f.parquet")
+    Path(nas.fs_path(present)).parent.mkdir(parents=True)
+    missing = nas.join("t", "data", "day=2", "f.parquet")
+    with ThreadPoolExecutor(max_workers=4) as pool, pytest.raises(FileNotFoundError):
+        sync_dirs(nas, [present, missing], pool)
