@@ -1,11 +1,13 @@
 """Tiering and maintenance benchmarks (issue 4), each compared with a peer in the same run.
 
-    .venv/bin/python -m benchmarks.tiering [--mb 256] [--files 64] [--appends 1000]
-        [--only mover|appends] [--out DIR]
+    .venv/bin/python -m benchmarks.tiering [--mb 256] [--large-mb 2048] [--files 64]
+        [--rounds 7] [--appends 1000] [--only mover|appends] [--out DIR]
 
 1. Mover throughput (SSD dir -> NAS dir, with fsync + read-back verify + one commit) vs
    a raw ``cp`` of the same files between the same directories followed by ``sync``
-   (goal >= 0.9x). ``cp`` without ``sync`` is reported too.
+   (goal >= 0.9x), in interleaved rounds (medians). ``cp`` without ``sync`` is reported
+   too. Twice: ``--mb`` (256 MB, where the mover's fixed costs weigh most) and
+   ``--large-mb`` (2 GB, closer to a real move of months of partitions), same file count.
 2. Query time (DuckDB, full scan aggregate) with half the files on the NAS dir vs all
    on the SSD dir.
 3. N small appends then maintenance: commit latency near append #N vs near #10 (goal
@@ -61,20 +63,25 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _day_batch(day: int, rows: int) -> Any:
+    """One day of rows: id, a timestamp within the day, 200 random (incompressible) bytes,
+    so file sizes are what we ask for. Built from numpy buffers: 2 GB in seconds."""
     import numpy as np
     import pyarrow as pa
 
     rng = np.random.default_rng(day)
-    start = DAY0 + timedelta(days=day)
+    start_us = int((DAY0 + timedelta(days=day)).timestamp()) * 1_000_000
+    offsets = np.arange(0, 200 * (rows + 1), 200, dtype=np.int64)
+    payload = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), rows, [None, pa.py_buffer(offsets), pa.py_buffer(rng.bytes(200 * rows))]
+    )
     return pa.table(
         {
             "id": pa.array(np.arange(rows, dtype=np.int64) + day * rows),
             "time": pa.array(
-                [start + timedelta(seconds=int(s)) for s in rng.integers(0, 86_000, rows)],
+                start_us + rng.integers(0, 86_000, rows) * 1_000_000,
                 pa.timestamp("us", tz="UTC"),
             ),
-            # random payload: incompressible, so file sizes are what we ask for
-            "payload": pa.array([rng.bytes(200) for _ in range(rows)], pa.binary()),
+            "payload": payload.cast(pa.binary()),
         }
     )
 
@@ -90,20 +97,44 @@ def _lake(base: Path, name: str) -> Any:
     )
 
 
-def bench_mover(base: Path, total_mb: int, files: int, repeats: int) -> dict[str, Any]:
+def _interleaved(
+    contestants: dict[str, Callable[[], float]], rounds: int
+) -> dict[str, list[float]]:
+    """Each contestant once per round, the order rotating, so background load hits all."""
+    names = list(contestants)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(contestants[name]())
+    return times
+
+
+def bench_mover(
+    base: Path, total_mb: int, files: int, rounds: int, *, query: bool = True
+) -> dict[str, Any]:
+    """The mover (SSD dir -> NAS dir: fsync, byte-for-byte verify, rename, one commit) vs
+    ``cp`` of the same files between the same directories followed by ``sync -f``.
+
+    ``rounds`` interleaved rounds (mover, cp + sync, cp; rotating order), medians. Between
+    two mover runs the table moves back to the SSD (free_now), untimed."""
     import pyarrow as pa
 
     load_at_start = os.getloadavg()  # this part may run apart from the others (--only)
-    lh = _lake(base, "move")
+    lh = _lake(base, f"move-{total_mb}")
     rows = max(1, total_mb * 1024 * 1024 // files // 230)
     data = pa.concat_tables([_day_batch(d, rows) for d in range(files)])
     lh.create_table("bench.t", data, partition_by=["day(time)"])
+    del data
     paths = [
         t.file.file_path.removeprefix("file://") for t in lh.table("bench.t").scan().plan_files()
     ]
     nbytes = sum(os.path.getsize(p) for p in paths)
-    query = "SELECT count(*), sum(octet_length(payload)) FROM bench.t"
-    ssd_query = statistics.median(_timed(lambda: lh.sql(query).fetchall())[0] for _ in range(5))
+    sql = "SELECT count(*), sum(octet_length(payload)) FROM bench.t"
+    ssd_query = (
+        statistics.median(_timed(lambda: lh.sql(sql).fetchall())[0] for _ in range(5))
+        if query
+        else 0.0
+    )
 
     def peer(sync: bool) -> float:
         dest = Path(tempfile.mkdtemp(dir=lh.tiers["nas"].root, prefix="cp-"))
@@ -114,42 +145,71 @@ def bench_mover(base: Path, total_mb: int, files: int, repeats: int) -> dict[str
             )
         )
         shutil.rmtree(dest)
+        subprocess.run(["sync", "-f", str(lh.tiers["nas"].root)], check=True)  # untimed
         return elapsed
 
-    mover, copy_phase, cp_sync, cp_plain, half_query = [], [], [], [], []
-    for _ in range(repeats):
-        cp_sync.append(peer(True))
-        cp_plain.append(peer(False))
+    copy_phase: list[float] = []
+
+    def mover() -> float:
         elapsed, report = _timed(lambda: lh.tier("bench.t", to="nas", progress=False))
         assert not report.failed and report.bytes_moved == nbytes
-        mover.append(elapsed)
         copy_phase.append(report.seconds)
-        lh.tier("bench.t", to="ssd", free_now=True, progress=False)
-    half = f"time < '{(DAY0 + timedelta(days=files // 2)).date()}'"
-    lh.tier("bench.t", to="nas", where=half, free_now=True, progress=False)
-    for _ in range(5):
-        half_query.append(_timed(lambda: lh.sql(query).fetchall())[0])
+        lh.tier("bench.t", to="ssd", free_now=True, progress=False)  # untimed: back again
+        subprocess.run(["sync", "-f", str(lh.tiers["nas"].root)], check=True)
+        return elapsed
+
+    subprocess.run(["sync", "-f", str(lh.tiers["nas"].root)], check=True)  # start clean
+    times = _interleaved(
+        {"mover": mover, "cp_sync": lambda: peer(True), "cp": lambda: peer(False)}, rounds
+    )
+    half_query: list[float] = []
+    if query:
+        half = f"time < '{(DAY0 + timedelta(days=files // 2)).date()}'"
+        lh.tier("bench.t", to="nas", where=half, free_now=True, progress=False)
+        for _ in range(5):
+            half_query.append(_timed(lambda: lh.sql(sql).fetchall())[0])
     lh.close()
-    m, cs, cp = (statistics.median(x) for x in (mover, cp_sync, cp_plain))
-    return {
+    m, cs, cp = (statistics.median(times[k]) for k in ("mover", "cp_sync", "cp"))
+    phase = statistics.median(copy_phase)
+    result = {
         "load_average_at_start": load_at_start,
         "bytes": nbytes,
         "files": len(paths),
+        "rounds": rounds,
         "mover_s": m,
         "mover_MBps": nbytes / m / 1e6,
         "cp_sync_s": cs,
         "cp_sync_MBps": nbytes / cs / 1e6,
         "cp_s": cp,
-        "mover_copy_phase_s": statistics.median(copy_phase),
-        "mover_copy_phase_MBps": nbytes / statistics.median(copy_phase) / 1e6,
+        "mover_copy_phase_s": phase,
+        "mover_copy_phase_MBps": nbytes / phase / 1e6,
+        # everything the mover does besides copying: plan, journal, commit, ...
+        "mover_outside_copy_phase_s": m - phase,
         "ratio_vs_cp_sync": cs / m,
-        "copy_phase_ratio_vs_cp_sync": cs / statistics.median(copy_phase),
+        "copy_phase_ratio_vs_cp_sync": cs / phase,
         "ratio_vs_cp": cp / m,
         "goal_ratio": 0.9,
-        "query_all_ssd_s": ssd_query,
-        "query_half_nas_s": statistics.median(half_query),
-        "query_ratio_half_nas_vs_ssd": statistics.median(half_query) / ssd_query,
+        "mover_s_rounds": times["mover"],
+        "cp_sync_s_rounds": times["cp_sync"],
+        "load_average_at_end": os.getloadavg(),
     }
+    if query:
+        result |= {
+            "query_all_ssd_s": ssd_query,
+            "query_half_nas_s": statistics.median(half_query),
+            "query_ratio_half_nas_vs_ssd": statistics.median(half_query) / ssd_query,
+        }
+    return result
+
+
+def bench_mover_large(base: Path, total_mb: int, files: int, rounds: int) -> dict[str, Any]:
+    """The same comparison at a size where fixed costs weigh less (real moves are months
+    of partitions); skipped, saying so, when the disk lacks room for three copies."""
+    need = 4 * total_mb * 1024 * 1024
+    free = shutil.disk_usage(base).free
+    if free < need:
+        return {"skipped": f"needs {need} bytes free in {base}, has {free}"}
+    return bench_mover(base, total_mb, files, rounds, query=False)
 
 
 def _append_batch(i: int, rows: int) -> Any:
@@ -314,7 +374,7 @@ def _markdown(result: dict[str, Any]) -> str:
         "Command: `flock /tmp/doctordata-bench.lock .venv/bin/python -m benchmarks.tiering"
         " [--only mover|appends]`",
     ]
-    for part in ("mover", "appends"):
+    for part in ("mover", "mover_large", "appends"):
         figures = result.get(part)
         if not figures:
             continue
@@ -339,14 +399,16 @@ def run(
     results_dir: Path,
     *,
     total_mb: int = 256,
+    large_mb: int = 2048,
     files: int = 64,
+    rounds: int = 7,
     appends: int = 1000,
     only: str | None = None,
 ) -> dict[str, Any]:
     """Run the tiering benchmarks and write ``tiering.json`` into ``results_dir``.
 
     ``only="mover"`` or ``only="appends"`` runs one part and keeps the other part's
-    figures from the existing ``tiering.json``."""
+    figures from the existing ``tiering.json``. ``large_mb=0`` skips the large mover run."""
     out = results_dir / "tiering.json"
     previous = json.loads(out.read_text()) if only and out.exists() else {}
     with tempfile.TemporaryDirectory(prefix="dd-bench-tier-") as tmp:
@@ -355,9 +417,18 @@ def run(
             "machine": machine_info(),
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "mover": (
-                bench_mover(base, total_mb, files, repeats=3)
+                bench_mover(base, total_mb, files, rounds)
                 if only in (None, "mover")
                 else previous.get("mover")
+            ),
+            "mover_large": (
+                (
+                    bench_mover_large(base, large_mb, files, max(3, rounds // 2))
+                    if large_mb
+                    else None
+                )
+                if only in (None, "mover")
+                else previous.get("mover_large")
             ),
             "appends": (
                 bench_appends(base, appends)
@@ -375,9 +446,19 @@ def run(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=256)
+    parser.add_argument("--large-mb", type=int, default=2048, help="0: skip the large move")
     parser.add_argument("--files", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--appends", type=int, default=1000)
     parser.add_argument("--only", choices=["mover", "appends"], help="run one part only")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
-    run(args.out, total_mb=args.mb, files=args.files, appends=args.appends, only=args.only)
+    run(
+        args.out,
+        total_mb=args.mb,
+        large_mb=args.large_mb,
+        files=args.files,
+        rounds=args.rounds,
+        appends=args.appends,
+        only=args.only,
+    )
