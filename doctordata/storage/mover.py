@@ -244,24 +244,31 @@ def _reason(moves: list[Move]) -> str:
 
 def _copy_all(
     lh: Lakehouse, name: str, moves: list[Move], bar: _Progress, workers: int
-) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None]:
+) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None, float]:
     """Copy every file in parallel and stage the catalog swap meanwhile; then make the
-    copies' directory entries durable (one fsync per directory, in parallel)."""
+    copies' directory entries durable (one fsync per directory, in parallel).
+
+    Returns the copy results, the staged swap (None if staging failed) and the seconds
+    spent copying and syncing (not waiting for a staging that outlasted the copies)."""
+    started = time.monotonic()
+    finished = [started]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: list[Future[tuple[Move, str | None]]] = [
-            pool.submit(_copy_one, lh, m, bar) for m in moves
-        ]
+        futures: list[Future[tuple[Move, str | None]]] = []
+        for move in moves:
+            futures.append(pool.submit(_copy_one, lh, move, bar))
+            futures[-1].add_done_callback(lambda _: finished.append(time.monotonic()))
         staged = _stage_quietly(lh, name, moves)
         try:
             results = [f.result() for f in futures]
             done = [m for m, err in results if err is None]
+            synced = time.monotonic()
             for dest in {m.dest for m in done}:
                 sync_dirs(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest], pool)
         except BaseException:
             if staged is not None:
                 staged.discard()
             raise
-    return results, staged
+    return results, staged, max(finished) - started + time.monotonic() - synced
 
 
 def _move_table(
@@ -272,11 +279,10 @@ def _move_table(
         moves=[jr.JournalMove(m.src_path, m.dst_path, m.source, m.dest) for m in moves],
     )
     jr.save(lh.root, journal)
-    started = time.monotonic()
-    results, staged = _copy_all(lh, name, moves, bar, workers)
+    results, staged, seconds = _copy_all(lh, name, moves, bar, workers)
     done = [m for m, err in results if err is None]
     report.failed += [(m.src_path, err) for m, err in results if err is not None]
-    report.seconds += time.monotonic() - started
+    report.seconds += seconds
     if staged is not None and len(done) != len(moves):
         staged.discard()  # it swaps files whose copy failed
         staged = None
