@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from doctordata.catalog.backup_manifest import BackupFile
 from doctordata.catalog.backup_store import SYNC_WORKERS
+from doctordata.errors import StorageError
 
 if TYPE_CHECKING:
     from doctordata.catalog.backup_store import BackupTarget, PendingObject
@@ -103,7 +104,17 @@ class Copier:
                 with self._lock:
                     self.missing.append(missing_entry(ref.path, ref.kind, ref.table, exc))
             return
+        except OSError as exc:
+            raise self._failed(ref, "copying", exc) from exc
         self._done(ref, size, sha, copied)
+
+    def _failed(self, ref: FileRef, step: str, exc: OSError) -> StorageError:
+        """The error a failed copy raises: which file, from which table, to where."""
+        return StorageError(
+            f"backup to {self.target.url} failed {step} {ref.path} ({ref.kind} of "
+            f"{ref.table}): {exc}. Nothing was marked complete; fix the cause (disk "
+            "full, permissions, a dying disk) and run the backup again."
+        )
 
     def store_catalog(self, path: str) -> None:
         """Local targets: store the catalog copy through the same two pools, so its fsync
@@ -126,7 +137,10 @@ class Copier:
         self.catalog_object = (pending.sha256, pending.size)
 
     def _publish(self, ref: FileRef, pending: PendingObject) -> None:
-        copied = self.target.publish(pending, self.existing)
+        try:
+            copied = self.target.publish(pending, self.existing)
+        except OSError as exc:
+            raise self._failed(ref, "making durable", exc) from exc
         self._done(ref, pending.size, pending.sha256, copied)
 
     def _done(self, ref: FileRef, size: int, sha: str, copied: bool) -> None:
@@ -146,7 +160,7 @@ class Copier:
             # Every copy is done, so no more publish tasks are coming.
             for sync_future, _ in self._sync_futures:
                 sync_future.result()
-            self.target.sync_dirs(self.published)
+            self.target.sync_dirs(self.published, self._sync_pool)
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
             if self._sync_pool is not None:

@@ -170,28 +170,35 @@ def _manifest_list(
     if known is not None and location in known.manifest_lists:
         manifests = known.manifest_lists[location]
     else:
-        from pyiceberg.manifest import (
-            DEFAULT_READ_VERSION,
-            MANIFEST_LIST_FILE_SCHEMAS,
-            ManifestContent,
-            ManifestFile,
-            PartitionFieldSummary,
-        )
+        from pyiceberg.manifest import PartitionFieldSummary
+        from pyiceberg.typedef import Record
 
         try:
+            # Only the fields we keep are decoded into records; the rest is skipped.
             with _avro_file(
                 io.new_input(location),
-                MANIFEST_LIST_FILE_SCHEMAS[DEFAULT_READ_VERSION],
-                read_types={-1: ManifestFile, 508: PartitionFieldSummary},
-                read_enums={517: ManifestContent},
+                _manifest_list_paths(),
+                read_types={-1: Record, 508: PartitionFieldSummary},
+                read_enums={},
             ) as reader:
-                manifests = [[m.manifest_path, m.manifest_length] for m in reader]
+                manifests = [[m[0], m[1]] for m in reader]
         except (OSError, ValueError) as exc:
             refs.unreadable.append((location, "manifest-list", _reason(exc)))
             return []
     if record is not None:
         record.manifest_lists[location] = manifests
     return manifests
+
+
+@functools.cache
+def _manifest_list_paths() -> Any:
+    """The manifest-list read schema cut down to manifest_path, manifest_length (and
+    partitions: pyiceberg cannot skip a list the read schema leaves out)."""
+    from pyiceberg.manifest import DEFAULT_READ_VERSION, MANIFEST_LIST_FILE_SCHEMAS
+
+    return MANIFEST_LIST_FILE_SCHEMAS[DEFAULT_READ_VERSION].select(
+        "manifest_path", "manifest_length", "partitions"
+    )
 
 
 def _manifest(
@@ -278,7 +285,8 @@ def _cached_avro_file_class() -> Any:
         def __enter__(self) -> CachedAvroFile:
             with self.input_file.open() as f:
                 self.decoder = new_decoder(f.read())
-            self.header = self._read_header()
+            # pyiceberg builds the header reader again for every file (~0.4 ms each).
+            self.header = _header_reader().read(self.decoder)
             me: Any = self  # pyiceberg declares these slots without types mypy can see
             read_schema = me.read_schema
             key = (
@@ -303,6 +311,15 @@ def _cached_avro_file_class() -> Any:
             return self
 
     return CachedAvroFile
+
+
+@functools.cache
+def _header_reader() -> Any:
+    """The reader of an Avro file header (stateless: it reads from the decoder given)."""
+    from pyiceberg.avro.file import META_SCHEMA, AvroFileHeader
+    from pyiceberg.avro.resolver import construct_reader
+
+    return construct_reader(META_SCHEMA, {-1: AvroFileHeader})
 
 
 def _reason(exc: BaseException) -> str:
