@@ -24,6 +24,7 @@ import secrets
 import socket
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,12 +163,18 @@ def backup(
         # nothing runs, and prune falls back to the id's timestamp: no fsync needed.
         sync=False,
     )
-    index, known = _previous_index(target)
     io = _file_io(lh)
-    with tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp,
+        ThreadPoolExecutor(max_workers=1) as reader,
+    ):
+        # Read the previous manifest while SQLite copies the catalog (it releases the
+        # GIL): an incremental backup's fixed cost is mostly such small steps.
+        previous = reader.submit(_previous_index, target)
         for attempt in range(MAX_ATTEMPTS):
             created_at = _utcnow()
             snap = _snapshot(lh, Path(tmp))
+            index, known = previous.result()
             copier, missing, record = _walk_and_copy(
                 lh, io, snap, target, index, known, existing, progress, workers
             )
