@@ -4,11 +4,12 @@ Both load the same ids from the same local HN API server (in this process, gener
 once before the first run) with the same dlt source, the same fetcher and the same
 number of workers. Each run is a fresh child process that first warms up (imports, first
 use) on 50 items, then reports its wall time, peak RSS, its own CPU seconds and where the
-time went; this process's CPU time over the run is the server's. Contestants alternate
-(A, B, A, B, ...) so background noise hits both; the figures are medians.
+time went; this process's CPU time over the run is the server's. Contestants alternate,
+and the round order rotates (A, B, B, A, A, B, ...), so background noise and any
+first-of-a-pair effect hit both; the figures are medians.
 Goal: doctordata >= 1.0x plain dlt in items/s.
 
-    python benchmarks/run.py ingest     # DOCTORDATA_BENCH_HN_ITEMS=20000, _ROUNDS=3, _WORKERS=8
+    python benchmarks/run.py ingest     # DOCTORDATA_BENCH_HN_ITEMS=20000, _ROUNDS=6, _WORKERS=8
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 ITEMS = int(os.environ.get("DOCTORDATA_BENCH_HN_ITEMS", "20000"))
 WORKERS = int(os.environ.get("DOCTORDATA_BENCH_HN_WORKERS", "8"))
-ROUNDS = int(os.environ.get("DOCTORDATA_BENCH_HN_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("DOCTORDATA_BENCH_HN_ROUNDS", "6"))
 DD, DLT = "doctordata", "plain dlt -> duckdb"
 
 
@@ -151,10 +152,12 @@ def run(results_dir: Path) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")  # clean processes: fair peak memory
     with start_server(items=ITEMS, seed=42) as server, tempfile.TemporaryDirectory() as tmp:
         for n in range(ROUNDS):
-            for name in (DLT, DD):
+            for name in (DLT, DD) if n % 2 == 0 else (DD, DLT):
                 root = str(Path(tmp) / f"{name.split()[0]}-{n}")
+                load_1m = round(os.getloadavg()[0], 2)
                 server_cpu0 = _cpu()  # this process only serves HTTP while a child runs
                 result = _one(ctx, name, server.url, root)
+                result["load_average_1m_before"] = load_1m
                 result["server_cpu_s"] = round(_cpu() - server_cpu0, 3)
                 runs[name].append(result)
                 print(f"  {name} #{n}: {result['items_per_s']} items/s, {result}", flush=True)
