@@ -54,7 +54,9 @@ def _copy_file_range(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int 
                 return None
             raise
         if n == 0:
-            return total
+            # Kernels 5.3-5.18 answer 0 at once for files whose size they do not know
+            # (procfs, sysfs): let a method that reads until end of file decide.
+            return total or None
         total += n
         if on_bytes:
             on_bytes(n)
@@ -70,7 +72,7 @@ def _sendfile(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int | None:
                 return None
             raise
         if n == 0:
-            return total
+            return total or None  # an empty file costs the read loop one more call
         total += n
         if on_bytes:
             on_bytes(n)
