@@ -32,16 +32,30 @@ _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno
 ProgressFn = Callable[[int], None]
 
 
+def copy_and_hash(src: str, dst: str, on_bytes: ProgressFn | None = None) -> tuple[str, int]:
+    """Copy ``src`` to a new file ``dst`` (not fsynced), then hash ``dst`` through the
+    same descriptor: (sha256 hex, size) of exactly the bytes written."""
+    with open(src, "rb", buffering=0) as fsrc, open(dst, "w+b", buffering=0) as fdst:
+        copied = _copy(fsrc.fileno(), fdst.fileno(), on_bytes)
+        sha, size = _sha256_fd(fdst.fileno())
+    if size != copied:  # nobody else writes a new temp file: the filesystem lied
+        raise OSError(f"{dst}: {copied} bytes copied from {src}, but {size} bytes on disk")
+    return sha, size
+
+
 def copy_file(src: str, dst: str, on_bytes: ProgressFn | None = None) -> int:
     """Copy ``src`` to a new file ``dst`` (not fsynced); the number of bytes copied.
     Copies until end of file, whatever size the file had when opened."""
     with open(src, "rb", buffering=0) as fsrc, open(dst, "wb", buffering=0) as fdst:
-        infd, outfd = fsrc.fileno(), fdst.fileno()
-        for method in (_copy_file_range, _sendfile):
-            copied = method(infd, outfd, on_bytes)
-            if copied is not None:
-                return copied
-        return _read_write(infd, outfd, on_bytes)
+        return _copy(fsrc.fileno(), fdst.fileno(), on_bytes)
+
+
+def _copy(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int:
+    for method in (_copy_file_range, _sendfile):
+        copied = method(infd, outfd, on_bytes)
+        if copied is not None:
+            return copied
+    return _read_write(infd, outfd, on_bytes)
 
 
 def _copy_file_range(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int | None:
@@ -96,18 +110,22 @@ def _read_write(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int:
 def sha256_file(path: str) -> tuple[str, int]:
     """(sha256 hex, size) of a local file, read through a memory map (a read loop where
     the filesystem cannot map files)."""
-    digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            return digest.hexdigest(), 0
-        try:
-            mapped = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
-            return _sha256_read(fh.fileno(), digest)
-        with mapped, memoryview(mapped) as view:
-            for start in range(0, size, WINDOW):
-                digest.update(view[start : start + WINDOW])
+        return _sha256_fd(fh.fileno())
+
+
+def _sha256_fd(fd: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return digest.hexdigest(), 0
+    try:
+        mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return _sha256_read(fd, digest)
+    with mapped, memoryview(mapped) as view:
+        for start in range(0, size, WINDOW):
+            digest.update(view[start : start + WINDOW])
     return digest.hexdigest(), size
 
 
@@ -115,7 +133,7 @@ def _sha256_read(fd: int, digest: hashlib._Hash) -> tuple[str, int]:
     size = 0
     buffer = bytearray(READ_SIZE)
     view = memoryview(buffer)
-    while n := os.readv(fd, [buffer]):
+    while n := os.preadv(fd, [buffer], size):  # from the start, wherever fd points
         digest.update(view[:n])
         size += n
     return digest.hexdigest(), size

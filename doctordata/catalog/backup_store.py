@@ -254,13 +254,10 @@ class BackupTarget:
 
     @staticmethod
     def _write_pending_local(src_path: str, tmp: str, on_bytes: ProgressFn | None) -> PendingObject:
-        from doctordata.catalog.backup_local_copy import copy_file, sha256_file
+        from doctordata.catalog.backup_local_copy import copy_and_hash
 
         try:
-            copied = copy_file(src_path, tmp, on_bytes)
-            sha, size = sha256_file(tmp)
-            if size != copied:  # nobody else writes our temp files: the disk lied
-                raise OSError(f"{tmp}: {copied} bytes copied from {src_path}, {size} on disk")
+            sha, size = copy_and_hash(src_path, tmp, on_bytes)
         except BaseException:
             _unlink_quietly(tmp)
             raise

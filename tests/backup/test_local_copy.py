@@ -14,7 +14,7 @@ import pytest
 
 from doctordata.catalog import backup_local_copy
 from doctordata.catalog.backup import list_backups, verify_backup
-from doctordata.catalog.backup_local_copy import copy_file, sha256_file
+from doctordata.catalog.backup_local_copy import copy_and_hash, copy_file, sha256_file
 from tests.backup.lakes import tiers_for
 from tests.backup.test_failures import _child
 
@@ -38,6 +38,10 @@ def test_copy_file_copies_every_byte_and_the_hash_is_of_the_copy(
     assert dst.read_bytes() == data
     assert sum(seen) == size and (size < 2 * 1024 * 1024 or len(seen) > 1)
     assert sha256_file(str(dst)) == (hashlib.sha256(data).hexdigest(), size)
+    seen.clear()
+    again = tmp_path / "again"
+    assert copy_and_hash(str(src), str(again), advance) == (hashlib.sha256(data).hexdigest(), size)
+    assert again.read_bytes() == data and sum(seen) == size
 
 
 def test_copy_across_filesystems_falls_back_to_sendfile(tmp_path: Path) -> None:
@@ -88,6 +92,7 @@ def test_sha256_read_loop_matches_the_mapped_hash(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(data)
     with open(path, "rb", buffering=0) as fh:
+        fh.seek(0, os.SEEK_END)  # as after copying into it: the loop reads from the start
         looped = backup_local_copy._sha256_read(fh.fileno(), hashlib.sha256())
     assert looped == sha256_file(str(path)) == (hashlib.sha256(data).hexdigest(), len(data))
 
