@@ -10,11 +10,12 @@ its final name only once fully written (local: rename; S3: a single PUT), so a b
 killed midway leaves at most temp files and objects no manifest names.
 
 Local targets store a file in two steps, so a backup can run them in separate thread
-pools: :meth:`BackupTarget.write_pending` reads the source once, hashing while it writes
-a temp file (CPU and page cache), and :meth:`BackupTarget.publish` fsyncs that file and
-renames it to its object name (waiting on the disk). Many fsyncs in flight at once let
-the disk write one file while the next is hashed. :meth:`BackupTarget.sync_dirs` then
-makes the new names durable, once per directory, before the manifest is written.
+pools: :meth:`BackupTarget.write_pending` copies the file to a temp file and hashes the
+copy (CPU and page cache; from a local source the kernel copies, see backup_local_copy),
+and :meth:`BackupTarget.publish` fsyncs that file and renames it to its object name
+(waiting on the disk). Many fsyncs in flight at once let the disk write one file while
+the next is hashed. :meth:`BackupTarget.sync_dirs` then makes the new names durable,
+once per directory (in parallel), before the manifest is written.
 """
 
 from __future__ import annotations
