@@ -34,6 +34,7 @@ from doctordata.catalog.backup_store import (
     DEFAULT_WORKERS,
     MANIFEST_NAME,
     STARTED_NAME,
+    SYNC_WORKERS,
     BackupTarget,
 )
 from doctordata.config import mask_url
@@ -164,13 +165,14 @@ def backup(
         sync=False,
     )
     io = _file_io(lh)
+    published: set[str] = set()  # objects this backup added, over every attempt
     with (
         tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp,
-        ThreadPoolExecutor(max_workers=1) as reader,
+        ThreadPoolExecutor(max_workers=SYNC_WORKERS) as helpers,
     ):
         # Read the previous manifest while SQLite copies the catalog (it releases the
         # GIL): an incremental backup's fixed cost is mostly such small steps.
-        previous = reader.submit(_previous_index, target)
+        previous = helpers.submit(_previous_index, target)
         for attempt in range(MAX_ATTEMPTS):
             created_at = _utcnow()
             snap = _snapshot(lh, Path(tmp))
@@ -178,6 +180,7 @@ def backup(
             copier, missing, record = _walk_and_copy(
                 lh, io, snap, target, index, known, existing, progress, workers
             )
+            published |= copier.published
             if not missing or attempt == MAX_ATTEMPTS - 1 or not _catalog_moved(lh, snap, tmp):
                 break
         catalog = snap.to_dict()
@@ -189,27 +192,34 @@ def backup(
             sha = hashlib.sha256(data).hexdigest()
             target.put_bytes(sha, data, existing)
             catalog.update(object=sha, size=len(data))
-    files = copier.files
-    copied_files, copied_bytes = copier.copied_files, copier.copied_bytes
-    seconds = time.monotonic() - started
-    manifest = BackupManifest(
-        id=backup_id,
-        created_at=created_at,
-        doctordata_version=__version__,
-        source=_source_info(lh),
-        catalog=catalog,
-        files=sorted(files, key=lambda f: f.path),
-        missing=missing,
-        completed_at=_utcnow(),
-        complete=True,
-        walk_cache=record.to_dict(),
-        stats={
-            "copied_files": copied_files,
-            "copied_bytes": copied_bytes,
-            "seconds": round(seconds, 3),
-        },
-    )
-    target.write_json(target.path(backup_id, MANIFEST_NAME), manifest.to_dict())
+        # The objects' names become durable while the manifest is built and written; it
+        # is renamed into place (the backup exists) only once they all are.
+        names_durable = target.sync_dirs(published, helpers)
+        files = copier.files
+        copied_files, copied_bytes = copier.copied_files, copier.copied_bytes
+        seconds = time.monotonic() - started
+        manifest = BackupManifest(
+            id=backup_id,
+            created_at=created_at,
+            doctordata_version=__version__,
+            source=_source_info(lh),
+            catalog=catalog,
+            files=sorted(files, key=lambda f: f.path),
+            missing=missing,
+            completed_at=_utcnow(),
+            complete=True,
+            walk_cache=record.to_dict(),
+            stats={
+                "copied_files": copied_files,
+                "copied_bytes": copied_bytes,
+                "seconds": round(seconds, 3),
+            },
+        )
+        target.write_json(
+            target.path(backup_id, MANIFEST_NAME),
+            manifest.to_dict(),
+            before_rename=names_durable,
+        )
     warnings = []
     if to == lh.settings.hot_tier:
         warnings.append(

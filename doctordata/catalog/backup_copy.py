@@ -152,15 +152,15 @@ class Copier:
                 self.published.add(sha)
 
     def finish(self) -> None:
-        """Wait for every copy and fsync, then make the new objects' names durable;
-        re-raise the first real failure (disk full, auth, ...)."""
+        """Wait for every copy and fsync; re-raise the first real failure (disk full,
+        auth, ...). The new objects' names are not durable yet: see
+        :meth:`BackupTarget.sync_dirs` (over :attr:`published`)."""
         try:
             for future in self._futures:
                 future.result()
             # Every copy is done, so no more publish tasks are coming.
             for sync_future, _ in self._sync_futures:
                 sync_future.result()
-            self.target.sync_dirs(self.published, self._sync_pool)
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
             if self._sync_pool is not None:

@@ -104,6 +104,10 @@ def _write_all(dst: BinaryIO, data: memoryview) -> None:
         data = data[written:]
 
 
+def _nothing() -> None:
+    return None
+
+
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -290,15 +294,16 @@ class BackupTarget:
         """Remove a pending object that will not be published."""
         _unlink_quietly(pending.tmp)
 
-    def sync_dirs(self, shas: set[str], pool: Executor | None = None) -> None:
+    def sync_dirs(self, shas: set[str], pool: Executor | None = None) -> Callable[[], None]:
         """Make the names of objects published by :meth:`publish` durable: fsync their
         directories (and the objects directory that holds new ones) once each, and the
-        backups directory holding this backup's own directory. Run before the manifest
-        that names them is written. ``pool`` runs the fsyncs in parallel (a full backup
-        touches up to 257 directories; one after the other they cost more than the
-        journal commit they wait for); every one has returned when this does."""
+        backups directory holding this backup's own directory. Returns a function that
+        waits for them all and re-raises the first failure: call it before the manifest
+        that names the objects appears. With ``pool`` the fsyncs run there, in parallel
+        with whatever the caller does meanwhile (a full backup touches up to 257
+        directories); without, they are done when this returns."""
         if not (self.local and self.durable):
-            return
+            return _nothing
         folders = sorted({os.path.dirname(self.object_path(sha)) for sha in shas})
         if shas:
             folders.append(self.path(OBJECTS_DIR))
@@ -306,9 +311,14 @@ class BackupTarget:
         if pool is None:
             for folder in folders:
                 fsync_path(folder)
-        else:
-            for _ in pool.map(fsync_path, folders):  # re-raises the first failure
-                pass
+            return _nothing
+        futures = [pool.submit(fsync_path, folder) for folder in folders]
+
+        def wait() -> None:
+            for future in futures:
+                future.result()
+
+        return wait
 
     def put_bytes(self, sha: str, data: bytes, existing: dict[str, int]) -> bool:
         """Store small in-memory content (the catalog copy) under its hash."""
@@ -320,12 +330,21 @@ class BackupTarget:
         existing[sha] = len(data)
         return True
 
-    def write_atomic(self, path: str, data: bytes, *, sync: bool = True) -> None:
+    def write_atomic(
+        self,
+        path: str,
+        data: bytes,
+        *,
+        sync: bool = True,
+        before_rename: Callable[[], None] = _nothing,
+    ) -> None:
         """Write ``path`` so readers see all of it or nothing (temp + rename; S3: one PUT).
         ``sync=False``: no fsync even on a durable target (a marker worth nothing after a
-        crash, like ``started.json``)."""
+        crash, like ``started.json``). ``before_rename`` runs once the content is written
+        and durable, just before it appears under ``path``; if it raises, nothing does."""
         sync = sync and self.durable
         if not self.local:
+            before_rename()
             self.fs.pipe_file(path, data)
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -336,6 +355,7 @@ class BackupTarget:
                 if sync:
                     fh.flush()
                     os.fsync(fh.fileno())
+            before_rename()
             os.replace(tmp, path)
             if sync:
                 fsync_path(os.path.dirname(path))
@@ -344,8 +364,16 @@ class BackupTarget:
                 os.unlink(tmp)
             raise
 
-    def write_json(self, path: str, value: Any, *, sync: bool = True) -> None:
-        self.write_atomic(path, json.dumps(value, separators=(",", ":")).encode(), sync=sync)
+    def write_json(
+        self,
+        path: str,
+        value: Any,
+        *,
+        sync: bool = True,
+        before_rename: Callable[[], None] = _nothing,
+    ) -> None:
+        data = json.dumps(value, separators=(",", ":")).encode()
+        self.write_atomic(path, data, sync=sync, before_rename=before_rename)
 
     # -- reading -----------------------------------------------------------------------
     def read_json(self, path: str) -> Any:

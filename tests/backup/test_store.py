@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,15 @@ def test_sync_dirs_fsyncs_each_object_directory_once(
         real(path)
 
     monkeypatch.setattr(backup_store, "fsync_path", spy)
-    target.sync_dirs(shas)
+    target.sync_dirs(shas)()
     expected = {os.path.dirname(target.object_path(s)) for s in shas}
     assert sorted(synced) == sorted([*expected, target.path("objects"), target.base])
     synced.clear()
-    BackupTarget(target.fs, target.base, target.url, durable=False).sync_dirs(shas)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        target.sync_dirs(shas, pool)()
+    assert sorted(synced) == sorted([*expected, target.path("objects"), target.base])
+    synced.clear()
+    BackupTarget(target.fs, target.base, target.url, durable=False).sync_dirs(shas)()
     assert synced == []
 
 
@@ -103,3 +108,19 @@ def test_a_backup_records_every_manifest_list_for_the_next_one(lake: Any, tmp_pa
     assert lists and set(cache.manifest_lists) == lists
     manifests = {f.path for f in manifest.files if f.kind == "manifest"}
     assert {p for listed in cache.manifest_lists.values() for p, _ in listed} == manifests
+
+
+def test_no_manifest_appears_when_the_object_names_could_not_be_made_durable(
+    tmp_path: Path,
+) -> None:
+    target = _target(tmp_path / "backups")
+    lost = hashlib.sha256(b"never stored").hexdigest()  # its directory does not exist
+    manifest = Path(target.path("b1", "manifest.json"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        names_durable = target.sync_dirs({lost}, pool)
+        with pytest.raises(FileNotFoundError):
+            target.write_json(str(manifest), {"complete": True}, before_rename=names_durable)
+    assert not manifest.exists()
+    assert list(manifest.parent.iterdir()) == []  # nor its temp file
+    target.write_json(str(manifest), {"complete": True}, before_rename=target.sync_dirs(set()))
+    assert json.loads(manifest.read_text()) == {"complete": True}
