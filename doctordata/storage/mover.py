@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from doctordata.errors import ChecksumMismatchError, StorageError, WhereClauseError
 from doctordata.storage import journal as jr
 from doctordata.storage.checks import check_tier
+from doctordata.storage.fsync_waves import FsyncWaves
 from doctordata.storage.policy import (
     Move,
     Plan,
@@ -208,7 +209,9 @@ class _Progress:
             self._bar.stop()
 
 
-def _copy_one(lh: Lakehouse, move: Move, bar: _Progress) -> tuple[Move, str | None]:
+def _copy_one(
+    lh: Lakehouse, move: Move, bar: _Progress, waves: FsyncWaves
+) -> tuple[Move, str | None]:
     try:
         copy_verified(
             lh.tiers[move.source],
@@ -218,6 +221,7 @@ def _copy_one(lh: Lakehouse, move: Move, bar: _Progress) -> tuple[Move, str | No
             expected_size=move.size,
             progress=bar.advance,
             fsync=False,  # the data is fsynced per file; directories once, before the commit
+            sync_file=waves.fsync,  # the threads' fsyncs share journal commits
         )
         return move, None
     except ChecksumMismatchError as exc:
@@ -252,10 +256,11 @@ def _copy_all(
     spent copying and syncing (not waiting for a staging that outlasted the copies)."""
     started = time.monotonic()
     finished = [started]
+    waves = FsyncWaves()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures: list[Future[tuple[Move, str | None]]] = []
         for move in moves:
-            futures.append(pool.submit(_copy_one, lh, move, bar))
+            futures.append(pool.submit(_copy_one, lh, move, bar, waves))
             futures[-1].add_done_callback(lambda _: finished.append(time.monotonic()))
         staged = _stage_quietly(lh, name, moves)
         try:

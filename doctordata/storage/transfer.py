@@ -91,7 +91,12 @@ def _corrupt_if_asked(tier: Tier, tmp: str) -> None:
 
 
 def _stream(
-    src: Tier, src_path: str, dst: Tier, tmp: str, progress: Callable[[int], None]
+    src: Tier,
+    src_path: str,
+    dst: Tier,
+    tmp: str,
+    progress: Callable[[int], None],
+    sync_file: Callable[[int], None],
 ) -> Copied:
     crc, size = 0, 0
     src_fs_path, tmp_fs_path = src.fs_path(src_path), dst.fs_path(tmp)
@@ -106,11 +111,16 @@ def _stream(
             crash_point("copy")
         if dst.is_local:
             writer.flush()
-            os.fsync(writer.fileno())
+            sync_file(writer.fileno())
     return Copied(size, crc)
 
 
-def _kernel_copy(src_path: str, tmp_path: str, progress: Callable[[int], None]) -> int:
+def _kernel_copy(
+    src_path: str,
+    tmp_path: str,
+    progress: Callable[[int], None],
+    sync_file: Callable[[int], None],
+) -> int:
     """Local to local: let the kernel move the bytes (copy_file_range, like cp does),
     then fsync the copy."""
     os.makedirs(os.path.dirname(tmp_path), exist_ok=True)
@@ -136,7 +146,7 @@ def _kernel_copy(src_path: str, tmp_path: str, progress: Callable[[int], None]) 
             progress(n)
             crash_point("copy")
         writer.flush()
-        os.fsync(writer.fileno())
+        sync_file(writer.fileno())
     return copied
 
 
@@ -220,18 +230,24 @@ def copy_verified(
     expected_size: int,
     progress: Callable[[int], None] = lambda n: None,
     fsync: bool = True,
+    sync_file: Callable[[int], None] | None = None,
 ) -> Copied:
     """Copy ``src_path`` to ``dst_path`` safely; raise ChecksumMismatchError (copy removed)
     if the copy does not match the source or the catalog's recorded size.
 
     The copy's data is always fsynced before it is verified. ``fsync=False`` leaves the
     directory entry to the caller: :func:`sync_dirs` over a batch before the commit that
-    references the copies (one fsync per directory instead of one per file)."""
+    references the copies (one fsync per directory instead of one per file).
+    ``sync_file`` fsyncs the copy's descriptor: the mover passes
+    :meth:`~doctordata.storage.fsync_waves.FsyncWaves.fsync` to batch its threads' fsyncs."""
     tmp = tmp_name(dst_path)
+    sync_file = sync_file or os.fsync
     crash_point("copy")
     if src.is_local and dst.is_local:
-        return _copy_local(src, src_path, dst, tmp, dst_path, expected_size, progress, fsync)
-    copied = _stream(src, src_path, dst, tmp, progress)
+        return _copy_local(
+            src, src_path, dst, tmp, dst_path, expected_size, progress, fsync, sync_file
+        )
+    copied = _stream(src, src_path, dst, tmp, progress, sync_file)
     _corrupt_if_asked(dst, tmp)
     crash_point("verify")
     if copied.size != expected_size:
@@ -269,11 +285,12 @@ def _copy_local(
     expected_size: int,
     progress: Callable[[int], None],
     fsync: bool,
+    sync_file: Callable[[int], None],
 ) -> Copied:
     """Local to local: kernel copy + fsync, then compare the copy with the source byte for
     byte."""
     src_fs, tmp_fs = src.fs_path(src_path), dst.fs_path(tmp)
-    size = _kernel_copy(src_fs, tmp_fs, progress)
+    size = _kernel_copy(src_fs, tmp_fs, progress, sync_file)
     _corrupt_if_asked(dst, tmp)
     crash_point("verify")
     if size != expected_size or os.path.getsize(tmp_fs) != expected_size:

@@ -124,3 +124,32 @@ def test_sync_dirs_failure_in_the_pool_reaches_the_caller(tiers: tuple[Tier, Tie
     missing = nas.join("t", "data", "day=2", "f.parquet")
     with ThreadPoolExecutor(max_workers=4) as pool, pytest.raises(FileNotFoundError):
         sync_dirs(nas, [present, missing], pool)
+
+
+def test_sync_file_runs_on_the_temporary_copy_before_the_rename(
+    tiers: tuple[Tier, Tier],
+) -> None:
+    """The mover passes FsyncWaves.fsync: it must see the temporary copy, complete, before
+    the final name exists (fsync, verify, then rename)."""
+    from doctordata.storage.fsync_waves import FsyncWaves
+
+    ssd, nas = tiers
+    src, data = _source(ssd, 1024 * 1024 + 3)
+    dst = nas.join("t", "data", "day=1", "f.parquet")
+    waves = FsyncWaves()
+    seen: list[tuple[int, bool, bool]] = []
+
+    def sync_file(fd: int) -> None:
+        seen.append(
+            (
+                os.fstat(fd).st_size,
+                Path(nas.fs_path(tmp_name(dst))).exists(),
+                Path(nas.fs_path(dst)).exists(),
+            )
+        )
+        waves.fsync(fd)
+
+    copy_verified(ssd, src, nas, dst, expected_size=len(data), fsync=False, sync_file=sync_file)
+    assert seen == [(len(data), True, False)]
+    assert waves.waves == 1
+    assert Path(nas.fs_path(dst)).read_bytes() == data
