@@ -354,6 +354,10 @@ def _markdown(result: dict[str, Any]) -> str:
     lines = [
         f"# Router benchmarks (TPC-H SF {result['sf']}, median of {result['repeats']})",
         "",
+        f"{result['machine']['cpus']} CPUs, {result['machine']['platform']}, load average "
+        f"at the end {', '.join(f'{x:.2f}' for x in result['machine']['load_average'])}; "
+        f"versions {result['machine']['versions']}.",
+        "",
         "| figure | value | goal | met |",
         "|---|---|---|---|",
     ]
