@@ -2,7 +2,9 @@
 
 Per table: journal the intent, copy each file (temporary name, fsync, verify size and
 checksum, rename) in parallel, then ONE catalog commit that swaps every old DataFile for
-its copy (same partition, counts and column stats; only the path differs). Old copies
+its copy (same partition, counts and column stats; only the path differs). The commit's
+manifests are staged while the files copy (storage/swap.py): after the last copy and the
+directory fsyncs, only metadata.json and the catalog pointer remain to be written. Old copies
 stay until no retained snapshot references them, so time travel keeps working; with
 ``free_now=True`` the snapshots still pointing at them are expired first and the old
 copies deleted at once. Files that delete files apply to never move.
