@@ -9,6 +9,7 @@ is valid JSON but not what we asked for) is not retried: it will not get better.
 from __future__ import annotations
 
 import json
+import queue
 import random
 import threading
 import time
@@ -112,6 +113,8 @@ class Fetcher:
             ),
         )
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hn-fetch")
+        # Runs stream() producers, which wait on the worker pool (so not inside it).
+        self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hn-stream")
         self._stop = threading.Event()
         self._closed = False
 
@@ -206,50 +209,75 @@ class Fetcher:
             for pending in window:
                 pending.cancel()
 
-    def stream(self, paths: Iterable[str], *, ahead: int) -> Generator[Response, None, None]:
-        """Responses for ``paths`` in order, with ``ahead`` requests submitted beyond the
-        last response consumed.
+    def stream(
+        self, paths: Iterable[str], *, ahead: int, chunk: int = 256
+    ) -> Generator[Response, None, None]:
+        """Responses for ``paths`` in order, fetched by a background thread that keeps
+        about ``ahead`` responses ready for the consumer (whole chunks of ``chunk``, plus
+        the chunk being filled and the requests in flight).
 
         Fetching goes on while the consumer does something else (e.g. commits what it has
-        consumed so far) until it is ``ahead`` responses in front, so memory stays bounded.
-        No thread of its own: the consumer tops the queue up as it takes responses, and the
-        worker pool works through it in order. An error is raised to the consumer after
-        every response before it; closing the iterator (or the fetcher) cancels the
-        requests not yet started.
+        consumed so far) and memory stays bounded. The first error that stops fetching is
+        raised to the consumer after every response before it. Closing the iterator (or the
+        fetcher) stops the background fetch.
         """
-        from concurrent.futures import CancelledError
+        if ahead < 1 or chunk < 1:
+            raise IngestError(f"ahead = {ahead}, chunk = {chunk}: both must be at least 1")
+        # Whole chunks through the queue: one hand-over per chunk, not per response.
+        chunk = min(chunk, ahead)
+        buffer: queue.Queue[list[Response] | BaseException | None] = queue.Queue(
+            maxsize=max(1, ahead // chunk)
+        )
+        gone = threading.Event()  # the consumer stopped listening
 
-        if ahead < 1:
-            raise IngestError(f"ahead = {ahead}: must be at least 1")
-        source = iter(paths)
-        pending: deque[Future[Response]] = deque()
-
-        def top_up() -> None:
-            while len(pending) < ahead and not self._stop.is_set():
-                path = next(source, None)
-                if path is None:
-                    return
-                pending.append(self._executor.submit(self.get, path))
-
-        try:
-            top_up()
-            while pending:
+        def put(entry: list[Response] | BaseException | None) -> bool:
+            while not (gone.is_set() or self._stop.is_set()):
                 try:
-                    resp = pending.popleft().result()
-                except CancelledError:
-                    raise IngestError("fetching stopped: the fetcher was closed") from None
-                top_up()
-                yield resp
-            if self._stop.is_set():
-                raise IngestError("fetching stopped: the fetcher was closed")
+                    buffer.put(entry, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                batch: list[Response] = []
+                for resp in self.map_ordered(paths, self.get):
+                    batch.append(resp)
+                    if len(batch) >= chunk:
+                        if not put(batch):
+                            return
+                        batch = []
+                if self._stop.is_set():
+                    raise IngestError("fetching stopped: the fetcher was closed")
+                if batch and not put(batch):
+                    return
+                put(None)
+            except BaseException as exc:  # handed to the consumer, which raises it
+                put(exc)
+
+        producer = self._background.submit(produce)
+        try:
+            while True:
+                try:
+                    entry = buffer.get(timeout=0.1)
+                except queue.Empty:
+                    if producer.done() and buffer.empty():
+                        raise IngestError("fetching stopped: the fetcher was closed") from None
+                    continue
+                if entry is None:
+                    return
+                if isinstance(entry, BaseException):
+                    raise entry
+                yield from entry
         finally:
-            for future in pending:
-                future.cancel()
+            gone.set()
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._stop.set()  # a request still retrying stops at its next attempt
+            self._stop.set()  # a stream still fetching stops at its next request
+            self._background.shutdown(wait=True, cancel_futures=True)
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._pool.clear()
 
