@@ -99,10 +99,11 @@ def bucket_property(bucket: str, key: str) -> str:
 
 def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
     """The pyiceberg catalog for these settings. Errors never contain a password."""
-    from doctordata.catalog import metadata_updates
+    from doctordata.catalog import metadata_updates, partition_split
 
-    # Both speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
+    # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
+    partition_split.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)
