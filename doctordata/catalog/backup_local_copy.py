@@ -1,4 +1,4 @@
-"""Copy a local file into a local backup store, then hash the copy: few calls per file.
+"""Copy a local file with the kernel (backups, and the tier mover), then hash the copy.
 
 A backup copies hundreds of files on a few threads while the main thread walks Avro
 metadata in pure Python, holding the GIL. A copy loop of 1 MiB reads, hashes and writes
@@ -36,7 +36,7 @@ def copy_and_hash(src: str, dst: str, on_bytes: ProgressFn | None = None) -> tup
     """Copy ``src`` to a new file ``dst`` (not fsynced), then hash ``dst`` through the
     same descriptor: (sha256 hex, size) of exactly the bytes written."""
     with open(src, "rb", buffering=0) as fsrc, open(dst, "w+b", buffering=0) as fdst:
-        copied = _copy(fsrc.fileno(), fdst.fileno(), on_bytes)
+        copied = copy_fd(fsrc.fileno(), fdst.fileno(), on_bytes)
         sha, size = _sha256_fd(fdst.fileno())
     if size != copied:  # nobody else writes a new temp file: the filesystem lied
         raise OSError(f"{dst}: {copied} bytes copied from {src}, but {size} bytes on disk")
@@ -47,10 +47,13 @@ def copy_file(src: str, dst: str, on_bytes: ProgressFn | None = None) -> int:
     """Copy ``src`` to a new file ``dst`` (not fsynced); the number of bytes copied.
     Copies until end of file, whatever size the file had when opened."""
     with open(src, "rb", buffering=0) as fsrc, open(dst, "wb", buffering=0) as fdst:
-        return _copy(fsrc.fileno(), fdst.fileno(), on_bytes)
+        return copy_fd(fsrc.fileno(), fdst.fileno(), on_bytes)
 
 
-def _copy(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int:
+def copy_fd(infd: int, outfd: int, on_bytes: ProgressFn | None) -> int:
+    """Copy from ``infd``'s position to its end into ``outfd``; the number of bytes. The
+    kernel copies (copy_file_range, else sendfile); a read/write loop where it cannot.
+    ``on_bytes`` gets each piece's size as it is done."""
     for method in (_copy_file_range, _sendfile):
         copied = method(infd, outfd, on_bytes)
         if copied is not None:

@@ -121,31 +121,17 @@ def _kernel_copy(
     progress: Callable[[int], None],
     sync_file: Callable[[int], None],
 ) -> int:
-    """Local to local: let the kernel move the bytes (copy_file_range, like cp does),
-    then fsync the copy."""
+    """Local to local: let the kernel move the bytes (copy_file_range, like cp does; the
+    backup's copy_fd), then fsync the copy."""
+    from doctordata.catalog.backup_local_copy import copy_fd
+
+    def advanced(n: int) -> None:
+        progress(n)
+        crash_point("copy")
+
     os.makedirs(os.path.dirname(tmp_path), exist_ok=True)
-    copied = 0
-    with open(src_path, "rb") as reader, open(tmp_path, "wb") as writer:
-        size = os.fstat(reader.fileno()).st_size
-        while copied < size:
-            try:
-                n = os.copy_file_range(
-                    reader.fileno(), writer.fileno(), min(CHUNK * 8, size - copied)
-                )
-            except OSError:  # e.g. EXDEV on old kernels: copy through user space
-                reader.seek(copied)
-                writer.seek(copied)
-                while chunk := reader.read(CHUNK):
-                    writer.write(chunk)
-                    copied += len(chunk)
-                    progress(len(chunk))
-                break
-            if n == 0:
-                break
-            copied += n
-            progress(n)
-            crash_point("copy")
-        writer.flush()
+    with open(src_path, "rb", buffering=0) as reader, open(tmp_path, "wb", buffering=0) as writer:
+        copied = copy_fd(reader.fileno(), writer.fileno(), advanced)
         sync_file(writer.fileno())
     return copied
 
