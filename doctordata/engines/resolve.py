@@ -111,7 +111,7 @@ def load_current(lh: Lakehouse, name: str) -> Table:
     file, but the (large) metadata JSON is parsed only when it changed.
     """
     catalog = lh.catalog
-    location = _current_location(catalog, name)
+    location = current_location(catalog, name)
     key = (id(catalog), name)
     hit = _TABLES.get(key)
     if location is not None and hit is not None and hit[0] == location:
@@ -135,7 +135,7 @@ def _location_statement() -> Any:
     )
 
 
-def _current_location(catalog: Any, name: str) -> str | None:
+def current_location(catalog: Any, name: str) -> str | None:
     """The catalog's current metadata location for ``name`` (SQL catalogs), else None."""
     try:
         from pyiceberg.catalog.sql import SqlCatalog

@@ -133,7 +133,7 @@ def run_query(
         run_query(lh, "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate >= '1998-01-01'")
     """
     from doctordata.engines import safety
-    from doctordata.engines.resolve import _current_location, resolve
+    from doctordata.engines.resolve import current_location, resolve
 
     engine_name = choose_engine(lh, engine)
     stats = QueryStats(engine=engine_name, sql=query)
@@ -142,7 +142,7 @@ def run_query(
     cache, key = _plan_cache(lh, query, dialect, engine_name, as_of, read_only)
     if key is not None:
         with timer.phase("cache"):
-            hit = cache.get(key, lambda name: _current_location(lh.catalog, name))
+            hit = cache.get(key, lambda name: current_location(lh.catalog, name))
         if hit is not None:
             stats.engine = hit.engine
             stats.translated_sql = hit.translated_sql
