@@ -5,8 +5,9 @@ the whole table once for each, so an append touching p partitions reads n rows p
 A HackerNews segment of 10,000 ids spans about 28 day partitions, and the filtering was
 half of each commit's CPU, held under the GIL while the fetch threads waited.
 
-This version groups row numbers by partition key in one hash aggregation and takes each
-partition's rows by index, in their original order. It yields the same partition keys and
+This version groups row numbers by partition key in one hash aggregation, takes all rows
+once in partition order (each partition's rows in their original order) and hands out one
+slice per partition. It yields the same partition keys and
 the same rows as pyiceberg (tests/catalog/test_partition_split.py compares the two), and
 also keeps rows whose float partition value is NaN, which an equality filter drops.
 Only pyiceberg 0.12.x is patched; on any other version ``install()`` does nothing.
@@ -47,7 +48,14 @@ def split_partitions(spec: PartitionSpec, schema: Schema, arrow_table: pa.Table)
     grouped = pa.table(keys).group_by(names, use_threads=False).aggregate([(_ROW, "list")])
     rows = grouped.column(f"{_ROW}_list")
     key_rows = grouped.select(names).to_pylist()
-    for i, key in enumerate(key_rows):
+    # One take of every row, grouped by partition (each group in its original order), then
+    # a zero-copy slice per partition: one take per partition costs a pass over every
+    # column's chunks each time (0.65 s for 58 partitions of 20,000 HN items).
+    groups = [np.sort(rows[i].values.to_numpy(zero_copy_only=False)) for i in range(len(rows))]
+    ordered = arrow_table.take(pa.array(np.concatenate(groups) if groups else [], pa.int64()))
+    ordered = ordered.combine_chunks()  # fresh contiguous buffers for the writer
+    offset = 0
+    for key, group in zip(key_rows, groups, strict=True):
         partition_key = PartitionKey(
             field_values=[
                 PartitionFieldValue(field=field, value=key[name])
@@ -56,12 +64,11 @@ def split_partitions(spec: PartitionSpec, schema: Schema, arrow_table: pa.Table)
             partition_spec=spec,
             schema=schema,
         )
-        indices = np.sort(rows[i].values.to_numpy(zero_copy_only=False))
-        # take() returns fresh buffers, as pyiceberg's combine_chunks() did, for the writer.
         yield _TablePartition(
             partition_key=partition_key,
-            arrow_table_partition=arrow_table.take(pa.array(indices)).combine_chunks(),
+            arrow_table_partition=ordered.slice(offset, len(group)),
         )
+        offset += len(group)
 
 
 def install() -> bool:
