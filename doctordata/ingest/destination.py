@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from doctordata.catalog.merge import expressions, key_ranges, upsert
 from doctordata.errors import DoctorDataError
@@ -63,6 +63,36 @@ class LoadStats:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+TABLES = ("items", "rejected_items", "lists")
+
+
+def check_table_name(table_name: str) -> None:
+    """Refuse (for good: dlt must not retry) rows for a table this destination lacks."""
+    if table_name not in TABLES:
+        from dlt.common.destination.exceptions import DestinationTerminalException
+
+        raise DestinationTerminalException(
+            f"doctordata destination got rows for unknown table {table_name!r}; "
+            f"it writes {', '.join(TABLES)} in namespace {NAMESPACE!r}"
+        )
+
+
+class FileWriter(Protocol):
+    """What a run commits through: a CatalogWriter, or a CommitProcess (which commits in a
+    helper process, in the same order)."""
+
+    stats: LoadStats
+
+    def write_file(self, table_name: str, path: str) -> None:
+        """Commit (or queue) the Parquet file ``path`` dlt wrote for ``table_name``."""
+
+    def advance(self, table: str, to: int) -> None:
+        """Record that every id below ``to`` is committed, after the writes before it."""
+
+    def flush(self) -> None:
+        """Return when everything written so far is committed."""
+
+
 class CatalogWriter:
     """Commits Arrow data for the ``hackernews`` tables; one instance per run."""
 
@@ -86,18 +116,28 @@ class CatalogWriter:
 
     def write(self, table_name: str, data: pa.Table) -> None:
         """Commit ``data`` for dlt table ``table_name`` (items, rejected_items, lists)."""
-        writer = self._writers.get(table_name)
-        if writer is None:
-            from dlt.common.destination.exceptions import DestinationTerminalException
-
-            raise DestinationTerminalException(
-                f"doctordata destination got rows for unknown table {table_name!r}; "
-                f"it writes {', '.join(self._writers)} in namespace {NAMESPACE!r}"
-            )
+        check_table_name(table_name)
+        writer = self._writers[table_name]
         started = time.perf_counter()
         writer(data)
         with self.stats._lock:
             self.stats.commit_seconds += time.perf_counter() - started
+
+    def write_file(self, table_name: str, path: str) -> None:
+        """Commit the Parquet file ``path`` (one dlt load job) to ``table_name``."""
+        import pyarrow.parquet as pq
+
+        check_table_name(table_name)
+        self.write(table_name, pq.read_table(path))
+
+    def advance(self, table: str, to: int) -> None:
+        """Record the resume point of ``table`` (every write before this returned)."""
+        from doctordata.ingest import state
+
+        state.advance(self.lh, table, to)
+
+    def flush(self) -> None:
+        """Nothing to wait for: every write committed before it returned."""
 
     # -- tables ---------------------------------------------------------------------------
     def _items(self, data: pa.Table) -> None:
@@ -241,14 +281,13 @@ def _last_per_key(data: pa.Table, key: str) -> pa.Table:
     return data.take(pc.sort_indices(last))
 
 
-def lakehouse_destination(writer: CatalogWriter) -> Any:
+def lakehouse_destination(writer: FileWriter) -> Any:
     """A dlt destination instance that hands each loaded Parquet file to ``writer``."""
     import dlt
-    import pyarrow.parquet as pq
 
     def doctordata_catalog(items: Any, table: Any) -> None:
         # batch_size=0: dlt passes the path of one Parquet file per load job.
-        writer.write(table["name"], pq.read_table(items))
+        writer.write_file(table["name"], items)
 
     factory = dlt.destination(
         doctordata_catalog,

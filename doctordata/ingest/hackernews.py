@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import IngestError, MissingDependencyError
 from doctordata.ingest import state
-from doctordata.ingest.destination import CatalogWriter, LoadStats, lakehouse_destination
+from doctordata.ingest.commit_worker import CommitProcess
+from doctordata.ingest.destination import (
+    CatalogWriter,
+    FileWriter,
+    LoadStats,
+    lakehouse_destination,
+)
 from doctordata.ingest.fetcher import Fetcher, Response, RetryPolicy
 from doctordata.ingest.hn_data import LIST_NAMES
 from doctordata.ingest.hn_schema import (
@@ -88,6 +94,8 @@ class IngestReport:
     segments: int = 0
     pending_recovered: bool = False
     published: dict[str, int] = field(default_factory=dict)  # table -> rows in serving copy
+    # None: committed in this process; else the commit process's peak RSS
+    commit_process_peak_rss_mib: float | None = None
     seconds: float = 0.0
     # extract/normalize/load/commit/publish seconds (summed over segments); fetch: seconds
     # until the last item was extracted (commits overlap with it); http_total sums the
@@ -266,7 +274,7 @@ def _contract_for(lh: Lakehouse) -> ItemContract:
 
 
 @contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
+def _exclusive(path: Path) -> Iterator[int]:
     """One ingestion per lakehouse at a time (the lock dies with the process)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
@@ -278,7 +286,7 @@ def _exclusive(path: Path) -> Iterator[None]:
                 "wait for it to finish"
             ) from None
         try:
-            yield
+            yield fh.fileno()
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -339,13 +347,17 @@ def run(
     updates: bool = True,
     lists: bool = True,
     publish: str | None = None,
+    commit_process: bool | None = None,
 ) -> IngestReport:
     """Load HackerNews from ``base_url`` into ``hackernews.*``, continuing the last run.
 
     ``max_items`` caps how many new ids this run fetches (default: up to maxitem.json);
     ``workers`` is the number of concurrent requests (default: settings ingest.workers);
     ``publish="clickhouse"`` refreshes the ClickHouse serving copy of hackernews.items
-    (``lh.publish``) after the load.
+    (``lh.publish``) after the load. ``commit_process``: commit in a helper process
+    (:mod:`~doctordata.ingest.commit_worker`) so commits do not slow the fetch; default:
+    when the run has more than one segment (a one-segment run has nothing to overlap
+    with, and the helper's start-up would only add time).
     Raises IngestError when the API stays unreachable after retries; what was committed
     before that stays committed and the next run continues from there.
 
@@ -367,7 +379,7 @@ def run(
     url = base_url or lh.settings.ingest.hackernews_base_url
     started = time.perf_counter()
     with (
-        _exclusive(_work_dir(lh) / "lock"),
+        _exclusive(_work_dir(lh) / "lock") as lock_fd,
         Fetcher(url, workers=workers or lh.settings.ingest.workers, retry=retry) as fetcher,
     ):
         # Ask the API first: when it is down, fail before touching the catalog.
@@ -376,24 +388,47 @@ def run(
             raise IngestError(f"{fetcher.base_url}maxitem.json is not an integer: {maxitem!r}")
         ensure_tables(lh)
         stats = LoadStats()
-        writer = CatalogWriter(
-            lh, stats, on_commit=(lambda _t, n: progress("commit", n, 0)) if progress else None
-        )
-        pipeline, recovered = _recover_pending(lh, lakehouse_destination(writer))
-        report = _load(
-            lh,
-            pipeline,
-            fetcher,
-            maxitem,
-            max_items,
-            segment,
-            batch,
-            updates,
-            lists,
-            progress,
-            stats,
-        )
+        on_commit = (lambda _t, n: progress("commit", n, 0)) if progress else None
+        if commit_process is None:
+            start = state.next_id(lh, ITEMS)
+            end = maxitem if max_items is None else min(maxitem, start + max_items - 1)
+            commit_process = len(_segments(start, end, segment)) > 1
+        writer: CatalogWriter | CommitProcess
+        if commit_process:
+            # Started first: its imports overlap with fetching the first segment.
+            writer = CommitProcess(
+                lh.settings,
+                _work_dir(lh) / "commit-spool",
+                stats,
+                on_commit=on_commit,
+                keep_fds=(lock_fd,),
+            )
+        else:
+            # Files a killed run's commit process left were never committed: their ids
+            # are fetched again.
+            shutil.rmtree(_work_dir(lh) / "commit-spool", ignore_errors=True)
+            writer = CatalogWriter(lh, stats, on_commit=on_commit)
+        try:
+            pipeline, recovered = _recover_pending(lh, lakehouse_destination(writer))
+            report = _load(
+                lh,
+                pipeline,
+                fetcher,
+                maxitem,
+                max_items,
+                segment,
+                batch,
+                updates,
+                lists,
+                progress,
+                writer,
+            )
+        finally:
+            if isinstance(writer, CommitProcess):
+                writer.close()
         report.pending_recovered = recovered
+        if isinstance(writer, CommitProcess):
+            report.commit_process_peak_rss_mib = writer.peak_rss_mib
         report.requests, report.retries = fetcher.stats.requests, fetcher.stats.retries
         report.timings["http_total"] = round(fetcher.stats.seconds, 3)
         report.timings["commit"] = round(stats.commit_seconds, 3)
@@ -417,7 +452,7 @@ def _load(
     updates: bool,
     lists: bool,
     progress: ProgressFn | None,
-    stats: LoadStats,
+    writer: FileWriter,
 ) -> IngestReport:
     start = state.next_id(lh, ITEMS)
     end = maxitem if max_items is None else min(maxitem, start + max_items - 1)
@@ -451,10 +486,12 @@ def _load(
             )
             _run_package(pipeline, source, timings, started)
             if high >= low:
-                state.advance(lh, ITEMS, high + 1)
+                writer.advance(ITEMS, high + 1)
             report.segments += 1
+        writer.flush()
     finally:
         stream.close()
+    stats = writer.stats
     report.items_new, report.items_updated = stats.items_new, stats.items_updated
     report.items_rejected, report.items_missing = counters.rejected, counters.missing
     report.updates_fetched, report.list_rows = counters.updates, stats.list_rows

@@ -46,3 +46,19 @@ def assert_exactly_once(lh: Any, expected_ids: list[int]) -> list[dict[str, Any]
     assert not missing, f"{len(missing)} ids lost, e.g. {missing[:20]}"
     assert not extra, f"unexpected ids {extra[:20]}"
     return rows
+
+
+def commit_workers(parent: int | None = None) -> list[Any]:
+    """Live commit processes (children of ``parent`` if given)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline", "ppid", "status"]):
+        cmdline = proc.info["cmdline"] or []
+        if "doctordata.ingest.commit_worker" not in cmdline:
+            continue
+        if proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if parent is None or proc.info["ppid"] == parent:
+            found.append(proc)
+    return found

@@ -21,7 +21,7 @@ import pytest
 from doctordata.ingest import state
 from doctordata.ingest.hackernews import run
 
-from .conftest import FAST_RETRY, assert_exactly_once
+from .conftest import FAST_RETRY, assert_exactly_once, commit_workers
 
 pytestmark = [pytest.mark.ingest, pytest.mark.slow]
 
@@ -34,6 +34,17 @@ def _ingest(root: str, url: str) -> None:
     with dd.connect(root) as lh:
         run(lh, base_url=url, workers=4, segment=80, batch=40, retry=FAST_RETRY)
     os._exit(0)
+
+
+def _next_id(root: str) -> int:
+    import doctordata as dd
+
+    with dd.connect(root) as lh:
+        return state.next_id(lh, "hackernews.items")
+
+
+def _workers_of(root: str) -> list[Any]:
+    return [p for p in commit_workers() if root in (p.info["cmdline"] or [])]
 
 
 def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
@@ -51,17 +62,23 @@ def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
     rng = random.Random(1234)
     finished_early = 0
     positions: list[int] = []
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         served = server.requests["item"]
+        before = positions[-1] if positions else 1
         child = ctx.Process(target=_ingest, args=(root, server.url))
         child.start()
         deadline = time.monotonic() + 60
-        # Wait until the child is really loading (fetching items), then kill it at a
-        # random moment within the next 1.5 s (a run of all 3,000 items takes longer).
+        # Wait until the child is really loading (fetching items); every other time also
+        # until its commit process recorded a segment (commits under way), then kill it at
+        # a random moment within the next 1.5 s (a run of all 3,000 items takes longer).
         while server.requests["item"] == served and time.monotonic() < deadline:
             if not child.is_alive():
                 break
             time.sleep(0.01)
+        while kill % 2 and _next_id(root) == before and time.monotonic() < deadline:
+            if not child.is_alive():
+                break
+            time.sleep(0.02)
         time.sleep(rng.uniform(0.05, 1.5))
         if child.is_alive():
             os.kill(child.pid, signal.SIGKILL)
@@ -69,10 +86,16 @@ def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
             finished_early += 1
         child.join(30)
         assert child.exitcode in (-signal.SIGKILL, 0), child.exitcode
+        # Its commit process (many segments: commits run in one) died with it.
+        deadline = time.monotonic() + 15
+        while _workers_of(root) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _workers_of(root), "a commit process outlived its killed run"
         with dd.connect(root) as lh:
             positions.append(state.next_id(lh, "hackernews.items"))
     print("resume point after each kill:", positions)
     assert finished_early < KILLS, "no run was ever killed mid-load"
+    assert len(set(positions)) >= 3, f"kills never landed between commits: {positions}"
     # Most kills must land while new items were still being loaded, not in a run that only
     # had updates and lists left to do.
     assert sum(p < 3001 for p in positions) >= KILLS // 2, positions
