@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.backup_manifest import BackupManifest
+from doctordata.catalog.backup_manifest import SOURCE_STAMPS, BackupManifest
+from doctordata.catalog.backup_previous import PreviousBackup, load_previous
 from doctordata.catalog.backup_store import (
     DEFAULT_WORKERS,
     MANIFEST_NAME,
@@ -38,14 +39,15 @@ from doctordata.catalog.backup_store import (
     BackupTarget,
 )
 from doctordata.config import mask_url
-from doctordata.errors import BackupError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from pyiceberg.io import FileIO
+    from pyiceberg.table.metadata import TableMetadata
 
     from doctordata.catalog.backup_copy import Copier
     from doctordata.catalog.catalog_snapshot import CatalogSnapshot
-    from doctordata.catalog.file_refs import WalkCache
     from doctordata.catalog.restore import RestoreReport
     from doctordata.lakehouse import Lakehouse
 
@@ -165,21 +167,22 @@ def backup(
         sync=False,
     )
     io = _file_io(lh)
+    source = _source_info(lh)
     published: set[str] = set()  # objects this backup added, over every attempt
     with (
         tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp,
         ThreadPoolExecutor(max_workers=SYNC_WORKERS) as helpers,
     ):
-        # Read the previous manifest while SQLite copies the catalog (it releases the
-        # GIL): an incremental backup's fixed cost is mostly such small steps.
-        previous = helpers.submit(_previous_index, target)
+        # Read and check the previous backup while SQLite copies the catalog (both
+        # release the GIL): an incremental backup's fixed cost is mostly such small steps.
+        loading = helpers.submit(load_previous, target, existing)
         for attempt in range(MAX_ATTEMPTS):
             created_at = _utcnow()
             snap = _snapshot(lh, Path(tmp))
-            index, known = previous.result()
-            copier, missing, record = _walk_and_copy(
-                lh, io, snap, target, index, known, existing, progress, workers
+            copier, missing, walk_cache = _walk_and_copy(
+                lh, io, snap, target, loading, existing, progress, workers, helpers, source
             )
+            previous = loading.result()
             published |= copier.published
             if not missing or attempt == MAX_ATTEMPTS - 1 or not _catalog_moved(lh, snap, tmp):
                 break
@@ -195,32 +198,36 @@ def backup(
         # The objects' names become durable while the manifest is built and written; it
         # is renamed into place (the backup exists) only once they all are.
         names_durable = target.sync_dirs(published, helpers)
-        files = copier.files
+        # The manifest's file entries as JSON: the new files', and those repeated as they
+        # were from the previous manifest (no BackupFile built and taken apart again).
+        files = sorted(
+            [vars(f) for f in copier.files] + copier.reused, key=lambda f: str(f["path"])
+        )
         copied_files, copied_bytes = copier.copied_files, copier.copied_bytes
+        walk_cache[SOURCE_STAMPS] = [copier.stamps.get(f["path"]) for f in files]
         seconds = time.monotonic() - started
         manifest = BackupManifest(
             id=backup_id,
             created_at=created_at,
             doctordata_version=__version__,
-            source=_source_info(lh),
+            source=source,
             catalog=catalog,
-            files=sorted(files, key=lambda f: f.path),
             missing=missing,
             completed_at=_utcnow(),
             complete=True,
-            walk_cache=record.to_dict(),
+            walk_cache=walk_cache,
             stats={
                 "copied_files": copied_files,
                 "copied_bytes": copied_bytes,
                 "seconds": round(seconds, 3),
             },
         )
+        written = manifest.to_dict()
+        written["files"] = files
         target.write_json(
-            target.path(backup_id, MANIFEST_NAME),
-            manifest.to_dict(),
-            before_rename=names_durable,
+            target.path(backup_id, MANIFEST_NAME), written, before_rename=names_durable
         )
-    warnings = []
+    warnings = [_changed_warning(path, sha, previous) for path, sha in copier.changed]
     if to == lh.settings.hot_tier:
         warnings.append(
             f"the backup is on the hot tier {to!r}, the same disk as the data: it will not "
@@ -231,7 +238,7 @@ def backup(
         url=f"{target.url}/{backup_id}",
         tables=len(snap.tables),
         files=len(files),
-        bytes=manifest.total_bytes,
+        bytes=sum(int(f["size"]) for f in files),
         copied_files=copied_files,
         copied_bytes=copied_bytes,
         seconds=seconds,
@@ -257,55 +264,64 @@ def _walk_and_copy(
     io: FileIO,
     snap: CatalogSnapshot,
     target: BackupTarget,
-    index: dict[str, tuple[int, str]],
-    known: WalkCache,
+    loading: Future[PreviousBackup],
     existing: dict[str, int],
     progress: bool | None,
     workers: int,
-) -> tuple[Copier, list[dict[str, str]], WalkCache]:
-    """Walk every table of ``snap`` and copy each file as soon as the walk finds it."""
+    sync_pool: Executor,
+    source: dict[str, Any],
+) -> tuple[Copier, list[dict[str, str]], dict[str, Any]]:
+    """Walk every table of ``snap`` and copy each file as soon as the walk finds it.
+    ``loading`` gives the previous backup; the metadata.json files are parsed meanwhile.
+    Returns the copier, the files found missing, and the walk cache for the manifest."""
     from doctordata.catalog.backup_copy import Copier, missing_entry
-    from doctordata.catalog.file_refs import WalkCache, table_references
+    from doctordata.catalog.file_refs import WalkCache, read_metadata, table_references
     from doctordata.catalog.progress import byte_progress
 
     record = WalkCache()
     missing: list[dict[str, str]] = []
+    metadata: dict[str, TableMetadata] = {}
+    for table, location in snap.table_locations().items():
+        try:
+            metadata[table] = read_metadata(io, location)
+        except OSError as exc:
+            missing.append(missing_entry(location, "metadata", table, exc))
+    previous = loading.result()
+    known = previous.walk_cache()
     with byte_progress("backup", None, progress) as advance:
-        copier = Copier(lh.tiers, target, index, existing, advance, workers)
+        copier = Copier(
+            lh.tiers, target, previous, existing, advance, workers, sync_pool, source["tiers"]
+        )
         try:
             if snap.sqlite_copy is not None:
                 copier.store_catalog(str(snap.sqlite_copy))
             for table, location in snap.table_locations().items():
-                try:
-                    walked = table_references(
-                        io, table, location, known=known, record=record, on_ref=copier
-                    )
-                except OSError as exc:
-                    missing.append(missing_entry(location, "metadata", table, exc))
+                if table not in metadata:
                     continue
+                walked = table_references(
+                    io,
+                    table,
+                    location,
+                    known=known,
+                    record=record,
+                    on_ref=copier,
+                    metadata=metadata[table],
+                )
                 for path, kind, reason in walked.unreadable:
                     missing.append(missing_entry(path, kind, table, reason))
+            walk_cache = record.to_dict()  # while the last copies are still being synced
         finally:
             copier.finish()
-    return copier, missing + copier.missing, record
+    return copier, missing + copier.missing, walk_cache
 
 
-def _previous_index(target: BackupTarget) -> tuple[dict[str, tuple[int, str]], WalkCache]:
-    """From the newest complete backup on this target: location -> (size, sha256), and
-    what its manifests contained."""
-    from doctordata.catalog.file_refs import WalkCache
-
-    # Newest first, stopping at the first complete one: one manifest read, not all.
-    for backup_id in reversed(target.backup_ids()):
-        if not BACKUP_ID.match(backup_id):
-            continue
-        try:
-            manifest = load_manifest(target, backup_id)
-        except BackupError:
-            continue
-        index = {f.path: (f.size, f.sha256) for f in manifest.files}
-        return index, WalkCache.from_dict(manifest.walk_cache)
-    return {}, WalkCache()
+def _changed_warning(path: str, old_sha: str, previous: PreviousBackup) -> str:
+    return (
+        f"{path} changed since backup {previous.id} although Iceberg never rewrites a "
+        f"file (its sha256 was {old_sha[:12]}..., now different): something wrote into "
+        "the lake, or the disk damaged it. This backup holds its current bytes, the "
+        f"earlier backup the old ones; check the table with `doctordata verify`."
+    )
 
 
 def _source_info(lh: Lakehouse) -> dict[str, Any]:

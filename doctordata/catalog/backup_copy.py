@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.backup_manifest import BackupFile
 from doctordata.catalog.backup_store import SYNC_WORKERS
 from doctordata.errors import StorageError
 
 if TYPE_CHECKING:
+    from doctordata.catalog.backup_previous import PreviousBackup, Stamp
     from doctordata.catalog.backup_store import BackupTarget, PendingObject
     from doctordata.catalog.file_refs import FileRef
     from doctordata.storage.tier import Tier
@@ -43,20 +44,31 @@ class Copier:
         self,
         tiers: Mapping[str, Tier],
         target: BackupTarget,
-        index: Mapping[str, tuple[int, str]],
+        previous: PreviousBackup,
         existing: dict[str, int],
         advance: Callable[[int], None],
         workers: int,
+        sync_pool: Executor | None = None,
+        tiers_info: dict[str, Any] | None = None,
     ) -> None:
+        """``sync_pool``: where local targets fsync and name objects (a pool of this
+        Copier's own if None). ``tiers_info``: the tiers as the manifest records them;
+        where they equal the previous backup's, its entries are repeated as they are."""
         from doctordata.catalog.locations import Locator
 
         self.tiers = tiers
         self.locate = Locator(tiers)
         self.target = target
-        self.index = index
+        self.previous = previous
         self.existing = existing
         self.advance = advance
         self.files: list[BackupFile] = []
+        # Entries repeated from the previous backup's manifest (JSON, as BackupFile fields)
+        self.reused: list[dict[str, Any]] = []
+        self.tiers_info = tiers_info
+        self.stamps: dict[str, Stamp] = {}  # location -> its stamp when copied (local files)
+        # Files stored again whose bytes differ from the previous backup's: (location, old sha)
+        self.changed: list[tuple[str, str]] = []
         self.missing: list[dict[str, str]] = []
         self.copied_files = 0
         self.copied_bytes = 0
@@ -66,20 +78,33 @@ class Copier:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
         self._futures: list[Future[None]] = []
-        self._sync_pool: ThreadPoolExecutor | None = None
+        self._sync_pool: Executor | None = None
+        self._own_sync_pool: ThreadPoolExecutor | None = None
         self._sync_futures: list[tuple[Future[None], PendingObject]] = []
         if target.local:
-            self._sync_pool = ThreadPoolExecutor(max_workers=SYNC_WORKERS)
+            if sync_pool is None:
+                sync_pool = self._own_sync_pool = ThreadPoolExecutor(max_workers=SYNC_WORKERS)
+            self._sync_pool = sync_pool
 
     def __call__(self, ref: FileRef) -> None:
         if ref.path in self._seen:
             return
         self._seen.add(ref.path)
-        known = self.index.get(ref.path)
-        # Iceberg never rewrites a file in place: same location (and recorded size) as in
-        # an earlier backup whose object is still stored = same bytes; no need to read it.
-        if known and known[1] in self.existing and ref.size in (None, known[0]):
-            self._add(ref, known[0], known[1])
+        # Same location, recorded size and (local files) stamp as in the previous backup,
+        # object still stored: the same bytes, no need to read them (backup_previous.py).
+        known = self.previous.reusable.get(ref.path)
+        if known and ref.size in (None, known[0]) and known[1] in self.existing:
+            stamp = self.previous.stamps.get(ref.path)
+            entry = None
+            if self.tiers_info is not None:
+                entry = self.previous.entry(ref.path, ref.kind, ref.table, self.tiers_info)
+            with self._lock:
+                if stamp is not None:
+                    self.stamps[ref.path] = stamp
+                if entry is not None:
+                    self.reused.append(entry)
+            if entry is None:
+                self._add(ref, known[0], known[1])
             return
         self._futures.append(self._pool.submit(self._copy, ref))
 
@@ -89,10 +114,17 @@ class Copier:
             self.files.append(BackupFile(ref.path, ref.kind, ref.table, size, sha, tier, rel))
 
     def _copy(self, ref: FileRef) -> None:
+        from doctordata.catalog.backup_previous import source_stamp
         from doctordata.catalog.locations import fs_for
 
         fs, path = fs_for(self.tiers, ref.path)
         try:
+            # Before reading: a write during the copy moves the stamp past this one, so
+            # the next backup reads the file again.
+            stamp = source_stamp(ref.path)
+            if stamp is not None:
+                with self._lock:
+                    self.stamps[ref.path] = stamp
             if self._sync_pool is not None:
                 pending = self.target.write_pending(fs, path, self.advance)
                 future = self._sync_pool.submit(self._publish, ref, pending)
@@ -123,7 +155,7 @@ class Copier:
         if self._sync_pool is not None:
             self._futures.append(self._pool.submit(self._store_catalog, path, self._sync_pool))
 
-    def _store_catalog(self, path: str, sync_pool: ThreadPoolExecutor) -> None:
+    def _store_catalog(self, path: str, sync_pool: Executor) -> None:
         from fsspec.implementations.local import LocalFileSystem
 
         pending = self.target.write_pending(LocalFileSystem(), path)
@@ -145,6 +177,10 @@ class Copier:
 
     def _done(self, ref: FileRef, size: int, sha: str, copied: bool) -> None:
         self._add(ref, size, sha)
+        before = self.previous.files.get(ref.path)
+        if before is not None and before[1] != sha:
+            with self._lock:
+                self.changed.append((ref.path, before[1]))
         if copied:
             with self._lock:
                 self.copied_files += 1
@@ -163,8 +199,14 @@ class Copier:
                 sync_future.result()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            if self._sync_pool is not None:
-                self._sync_pool.shutdown(wait=True, cancel_futures=True)
-                for sync_future, pending in self._sync_futures:
-                    if sync_future.cancelled():  # after a failure: never published
-                        self.target.discard(pending)
+            # No copy runs now, so no publish task is added any more. After a failure:
+            # cancel those not started (the pool may be the caller's, still in use),
+            # wait for the others, and remove the temp files never published.
+            for sync_future, _ in self._sync_futures:
+                sync_future.cancel()
+            wait([f for f, _ in self._sync_futures])
+            if self._own_sync_pool is not None:
+                self._own_sync_pool.shutdown(wait=True)
+            for sync_future, pending in self._sync_futures:
+                if sync_future.cancelled():
+                    self.target.discard(pending)

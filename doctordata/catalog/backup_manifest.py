@@ -12,6 +12,7 @@ from typing import Any
 from doctordata.errors import BackupError
 
 FORMAT_VERSION = 1
+SOURCE_STAMPS = "source_stamps"  # key in BackupManifest.walk_cache
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,11 @@ class BackupManifest:
     completed_at: str | None = None
     complete: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
-    # What each manifest list / manifest contained (file_refs.WalkCache): the next backup
-    # reads only manifests written since this one.
+    # What the next backup may take from this one without reading it again: what each
+    # manifest list / manifest contained (file_refs.WalkCache), so it reads only manifests
+    # written since; and under SOURCE_STAMPS, per entry of ``files`` (same order) the
+    # [mtime_ns, ctime_ns] of the local source file when it was copied, or None
+    # (backup_previous.py). Kept in this one dict so older readers simply ignore it.
     walk_cache: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
 
@@ -69,15 +73,21 @@ class BackupManifest:
         data["files"] = [vars(f).copy() for f in self.files]
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str) -> BackupManifest:
-        fmt = data.get("format")
+    @staticmethod
+    def check_format(data: dict[str, Any], where: str) -> None:
+        """BackupError unless ``data`` is a manifest in the format this version reads."""
+        fmt = data.get("format") if isinstance(data, dict) else None
         if fmt != FORMAT_VERSION:
+            version = data.get("doctordata_version") if isinstance(data, dict) else None
             raise BackupError(
                 f"{where}: backup format {fmt!r} is not supported by this doctordata "
                 f"(supports {FORMAT_VERSION}); restore it with the doctordata version that "
-                f"wrote it ({data.get('doctordata_version', 'unknown')})"
+                f"wrote it ({version or 'unknown'})"
             )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str) -> BackupManifest:
+        cls.check_format(data, where)
         try:
             files = [BackupFile(**f) for f in data.get("files", [])]
             fields = {k: v for k, v in data.items() if k != "files"}

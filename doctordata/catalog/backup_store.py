@@ -372,8 +372,11 @@ class BackupTarget:
         sync: bool = True,
         before_rename: Callable[[], None] = _nothing,
     ) -> None:
-        data = json.dumps(value, separators=(",", ":")).encode()
-        self.write_atomic(path, data, sync=sync, before_rename=before_rename)
+        # pydantic-core's encoder (pydantic is a dependency anyway): the same compact JSON
+        # as json.dumps, a few times faster on a manifest of hundreds of files.
+        from pydantic_core import to_json
+
+        self.write_atomic(path, to_json(value), sync=sync, before_rename=before_rename)
 
     # -- reading -----------------------------------------------------------------------
     def read_json(self, path: str) -> Any:

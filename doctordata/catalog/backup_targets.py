@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.backup_manifest import BackupManifest
 from doctordata.catalog.backup_store import (
@@ -148,6 +148,13 @@ def list_backups(
 
 def load_manifest(target: BackupTarget, backup_id: str) -> BackupManifest:
     """The complete manifest of ``backup_id``; BackupError if partial, damaged or absent."""
+    data = load_manifest_data(target, backup_id)
+    return BackupManifest.from_dict(data, target.path(backup_id, MANIFEST_NAME))
+
+
+def load_manifest_data(target: BackupTarget, backup_id: str) -> dict[str, Any]:
+    """:func:`load_manifest`'s checks, returning the parsed JSON itself (for a reader that
+    needs a few fields of every file and not a BackupFile per file)."""
     path = target.path(backup_id, MANIFEST_NAME)
     if not target.fs.exists(target.backup_dir(backup_id)):
         known = [b.id for b in list_target_backups(target)]
@@ -162,12 +169,13 @@ def load_manifest(target: BackupTarget, backup_id: str) -> BackupManifest:
             "`doctordata backup list`, and remove partial ones with `doctordata backup prune`"
         )
     try:
-        manifest = BackupManifest.from_dict(target.read_json(path), path)
+        data: dict[str, Any] = target.read_json(path)
     except ValueError as exc:
         raise BackupError(f"{path}: the backup manifest is damaged ({exc})") from None
-    if not manifest.complete:
+    BackupManifest.check_format(data, path)
+    if not data.get("complete"):
         raise BackupError(f"backup {backup_id!r} in {target.url} is marked incomplete")
-    return manifest
+    return data
 
 
 def open_backup(

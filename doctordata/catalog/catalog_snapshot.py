@@ -75,23 +75,23 @@ def _snapshot_sqlite(path: Path, catalog_name: str, workdir: Path) -> CatalogSna
     if not path.is_file():
         raise BackupError(f"the catalog database {path} does not exist; nothing to back up")
     copy = workdir / "catalog.db"
-    src = sqlite3.connect(str(path), timeout=60)
+    dst = sqlite3.connect(str(copy))
     try:
-        dst = sqlite3.connect(str(copy))
+        # A scratch copy: SQLite need not fsync it or keep a rollback journal (the backup
+        # store fsyncs the bytes it keeps); that was most of a small catalog's copy time.
+        dst.execute("PRAGMA synchronous = OFF")
+        dst.execute("PRAGMA journal_mode = OFF")
+        src = sqlite3.connect(str(path), timeout=60)
         try:
             # pages=-1: one step, one read transaction -> a single consistent state.
             src.backup(dst, pages=-1)
         finally:
-            dst.close()
-    finally:
-        src.close()
-    conn = sqlite3.connect(str(copy))
-    try:
+            src.close()
         # The copy keeps the source's WAL journal mode; a plain file is easier to ship.
-        conn.execute("PRAGMA journal_mode = DELETE")
-        tables, namespaces = _read_rows(conn, catalog_name, "?")
+        dst.execute("PRAGMA journal_mode = DELETE")
+        tables, namespaces = _read_rows(dst, catalog_name, "?")
     finally:
-        conn.close()
+        dst.close()
     return CatalogSnapshot("sqlite", tables, namespaces, copy)
 
 

@@ -129,6 +129,7 @@ def table_references(
     known: WalkCache | None = None,
     record: WalkCache | None = None,
     on_ref: OnRef | None = None,
+    metadata: TableMetadata | None = None,
 ) -> TableRefs:
     """Walk ``metadata_location`` and collect every file it references.
 
@@ -137,9 +138,11 @@ def table_references(
     each new file as soon as it is found (backup starts copying while the walk goes on).
     With ``known``, files of cached manifests carry no partition (small-file checks need
     a full walk). Raises OSError if the metadata.json itself cannot be read; anything
-    below it that is missing is recorded in ``unreadable``.
+    below it that is missing is recorded in ``unreadable``. ``metadata``: that file,
+    already read (by :func:`read_metadata`).
     """
-    metadata = read_metadata(io, metadata_location)
+    if metadata is None:
+        metadata = read_metadata(io, metadata_location)
     refs = TableRefs(table, metadata_location, metadata, on_ref=on_ref)
     refs.add(FileRef(metadata_location, "metadata", table))
     for entry in metadata.metadata_log:
