@@ -44,10 +44,10 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
     from pyiceberg.io import FileIO
-    from pyiceberg.table.metadata import TableMetadata
 
     from doctordata.catalog.backup_copy import Copier
     from doctordata.catalog.catalog_snapshot import CatalogSnapshot
+    from doctordata.catalog.file_refs import MetadataFiles
     from doctordata.catalog.restore import RestoreReport
     from doctordata.lakehouse import Lakehouse
 
@@ -275,15 +275,15 @@ def _walk_and_copy(
     ``loading`` gives the previous backup; the metadata.json files are parsed meanwhile.
     Returns the copier, the files found missing, and the walk cache for the manifest."""
     from doctordata.catalog.backup_copy import Copier, missing_entry
-    from doctordata.catalog.file_refs import WalkCache, read_metadata, table_references
+    from doctordata.catalog.file_refs import WalkCache, read_metadata_files, walk_references
     from doctordata.catalog.progress import byte_progress
 
     record = WalkCache()
     missing: list[dict[str, str]] = []
-    metadata: dict[str, TableMetadata] = {}
+    metadata: dict[str, MetadataFiles] = {}
     for table, location in snap.table_locations().items():
         try:
-            metadata[table] = read_metadata(io, location)
+            metadata[table] = read_metadata_files(io, location)
         except OSError as exc:
             missing.append(missing_entry(location, "metadata", table, exc))
     previous = loading.result()
@@ -298,14 +298,8 @@ def _walk_and_copy(
             for table, location in snap.table_locations().items():
                 if table not in metadata:
                     continue
-                walked = table_references(
-                    io,
-                    table,
-                    location,
-                    known=known,
-                    record=record,
-                    on_ref=copier,
-                    metadata=metadata[table],
+                walked = walk_references(
+                    io, table, location, metadata[table], known=known, record=record, on_ref=copier
                 )
                 for path, kind, reason in walked.unreadable:
                     missing.append(missing_entry(path, kind, table, reason))

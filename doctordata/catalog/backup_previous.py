@@ -104,8 +104,9 @@ def _check_files(backup_id: str, data: dict[str, Any], existing: dict[str, int])
     previous = PreviousBackup(backup_id, tiers=tiers, walk=walk)
     files, reusable, stamps = previous.files, previous.reusable, previous.stamps
     reused_entries = previous.entries
+    stat = os.stat
     for entry, stamp in zip(entries, recorded, strict=True):
-        path, size, sha = entry["path"], int(entry["size"]), str(entry["sha256"])
+        path, size, sha = entry["path"], entry["size"], entry["sha256"]
         files[path] = (size, sha)
         if sha not in existing:
             continue
@@ -114,7 +115,7 @@ def _check_files(backup_id: str, data: dict[str, Any], existing: dict[str, int])
             if stamp is None:
                 continue
             try:
-                st = os.stat(local)
+                st = stat(local)
             except OSError:
                 continue  # gone: the walk reports it if the catalog still needs it
             if st.st_size != size or [st.st_mtime_ns, st.st_ctime_ns] != stamp:

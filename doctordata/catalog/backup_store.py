@@ -123,17 +123,18 @@ class ObjectIndex(dict[str, int]):
 
     def __init__(self, target: BackupTarget) -> None:
         super().__init__()
-        self._target = target
-        if not target.local:
+        self._local = target.local
+        self._objects = target.path(OBJECTS_DIR)  # object_path, inlined: asked per file
+        if not self._local:
             self.update(target.list_objects())
 
     def __contains__(self, sha: object) -> bool:
         if super().__contains__(sha):
             return True
-        if not self._target.local or not isinstance(sha, str):
+        if not self._local or not isinstance(sha, str):
             return False
         try:
-            self[sha] = os.stat(self._target.object_path(sha)).st_size
+            self[sha] = os.stat(f"{self._objects}/{sha[:2]}/{sha}").st_size
         except FileNotFoundError:
             return False
         return True

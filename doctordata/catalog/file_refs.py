@@ -97,12 +97,11 @@ OnRef = Callable[[FileRef], None]
 
 
 @dataclass
-class TableRefs:
+class WalkedRefs:
     """A table's referenced files, plus what could not be read while walking them."""
 
     table: str
     metadata_location: str
-    metadata: TableMetadata
     files: dict[str, FileRef] = field(default_factory=dict)
     # (path, kind, reason): a manifest list or manifest that could not be read.
     unreadable: list[tuple[str, str, str]] = field(default_factory=list)
@@ -115,10 +114,71 @@ class TableRefs:
                 self.on_ref(ref)
 
 
+@dataclass
+class TableRefs(WalkedRefs):
+    """:class:`WalkedRefs` with the table's metadata (integrity checks read it)."""
+
+    metadata: TableMetadata = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class MetadataFiles:
+    """What one metadata.json references: all a walk needs from it."""
+
+    metadata_log: list[str]  # earlier metadata.json files
+    statistics: list[tuple[str, int | None]]  # (path, size): table and partition stats
+    current_snapshot_id: int | None
+    snapshots: list[tuple[int, str]]  # (snapshot id, manifest list)
+
+    @classmethod
+    def of(cls, metadata: TableMetadata) -> MetadataFiles:
+        return cls(
+            [e.metadata_file for e in metadata.metadata_log],
+            [
+                (s.statistics_path, s.file_size_in_bytes)
+                for s in [*metadata.statistics, *metadata.partition_statistics]
+            ],
+            metadata.current_snapshot_id,
+            [(s.snapshot_id, s.manifest_list) for s in metadata.snapshots],
+        )
+
+    @classmethod
+    def from_json(cls, data: Any) -> MetadataFiles:
+        """The same fields from the parsed JSON (Iceberg's field names; -1 = no current
+        snapshot, as pyiceberg reads it). ValueError if one is missing or malformed."""
+        try:
+            current = data.get("current-snapshot-id")
+            stats = [*(data.get("statistics") or []), *(data.get("partition-statistics") or [])]
+            return cls(
+                [str(e["metadata-file"]) for e in data.get("metadata-log") or []],
+                [(str(s["statistics-path"]), s.get("file-size-in-bytes")) for s in stats],
+                None if current in (None, -1) else int(current),
+                [
+                    (int(s["snapshot-id"]), str(s["manifest-list"]))
+                    for s in data.get("snapshots") or []
+                ],
+            )
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise ValueError(f"not an Iceberg table metadata file: {exc!r}") from None
+
+
 def read_metadata(io: FileIO, location: str) -> TableMetadata:
     from pyiceberg.serializers import FromInputFile
 
     return FromInputFile.table_metadata(io.new_input(location))
+
+
+def read_metadata_files(io: FileIO, location: str) -> MetadataFiles:
+    """:class:`MetadataFiles` of ``location``, parsed with json alone where it is plain JSON:
+    pyiceberg's full model costs several times more for a table with many snapshots, and
+    a backup needs only these fields. Raises OSError if the file cannot be read."""
+    import json
+
+    if location.endswith(".gz.metadata.json"):  # compressed: pyiceberg knows how
+        return MetadataFiles.of(read_metadata(io, location))
+    with io.new_input(location).open() as f:
+        data = json.loads(f.read())
+    return MetadataFiles.from_json(data)
 
 
 def table_references(
@@ -129,7 +189,6 @@ def table_references(
     known: WalkCache | None = None,
     record: WalkCache | None = None,
     on_ref: OnRef | None = None,
-    metadata: TableMetadata | None = None,
 ) -> TableRefs:
     """Walk ``metadata_location`` and collect every file it references.
 
@@ -138,24 +197,51 @@ def table_references(
     each new file as soon as it is found (backup starts copying while the walk goes on).
     With ``known``, files of cached manifests carry no partition (small-file checks need
     a full walk). Raises OSError if the metadata.json itself cannot be read; anything
-    below it that is missing is recorded in ``unreadable``. ``metadata``: that file,
-    already read (by :func:`read_metadata`).
+    below it that is missing is recorded in ``unreadable``.
     """
-    if metadata is None:
-        metadata = read_metadata(io, metadata_location)
-    refs = TableRefs(table, metadata_location, metadata, on_ref=on_ref)
-    refs.add(FileRef(metadata_location, "metadata", table))
-    for entry in metadata.metadata_log:
-        refs.add(FileRef(entry.metadata_file, "metadata", table, optional=True))
-    for stats in [*metadata.statistics, *metadata.partition_statistics]:
-        refs.add(FileRef(stats.statistics_path, "statistics", table, stats.file_size_in_bytes))
+    metadata = read_metadata(io, metadata_location)
+    refs = TableRefs(table, metadata_location, on_ref=on_ref, metadata=metadata)
+    _walk(io, refs, MetadataFiles.of(metadata), known, record)
+    return refs
+
+
+def walk_references(
+    io: FileIO,
+    table: str,
+    metadata_location: str,
+    files: MetadataFiles,
+    *,
+    known: WalkCache | None = None,
+    record: WalkCache | None = None,
+    on_ref: OnRef | None = None,
+) -> WalkedRefs:
+    """:func:`table_references` from ``files``, the metadata.json already read (by
+    :func:`read_metadata_files`)."""
+    refs = WalkedRefs(table, metadata_location, on_ref=on_ref)
+    _walk(io, refs, files, known, record)
+    return refs
+
+
+def _walk(
+    io: FileIO,
+    refs: WalkedRefs,
+    metadata: MetadataFiles,
+    known: WalkCache | None,
+    record: WalkCache | None,
+) -> None:
+    table = refs.table
+    refs.add(FileRef(refs.metadata_location, "metadata", table))
+    for path in metadata.metadata_log:
+        refs.add(FileRef(path, "metadata", table, optional=True))
+    for path, size in metadata.statistics:
+        refs.add(FileRef(path, "statistics", table, size))
     current_id = metadata.current_snapshot_id
     seen_manifests: set[str] = set()
     # The current snapshot first, so its files are tagged current when manifests are shared.
-    for snapshot in sorted(metadata.snapshots, key=lambda s: s.snapshot_id != current_id):
-        refs.add(FileRef(snapshot.manifest_list, "manifest-list", table))
-        manifests = _manifest_list(io, snapshot.manifest_list, refs, known, record)
-        is_current = snapshot.snapshot_id == current_id
+    for snapshot_id, manifest_list in sorted(metadata.snapshots, key=lambda s: s[0] != current_id):
+        refs.add(FileRef(manifest_list, "manifest-list", table))
+        manifests = _manifest_list(io, manifest_list, refs, known, record)
+        is_current = snapshot_id == current_id
         for path, length in manifests:
             # Each snapshot lists its parent's manifests again: skip those early, without
             # building a FileRef (a backup walks snapshots x manifests of them).
@@ -164,11 +250,10 @@ def table_references(
             seen_manifests.add(path)
             refs.add(FileRef(path, "manifest", table, length))
             _manifest(io, path, refs, is_current, known, record)
-    return refs
 
 
 def _manifest_list(
-    io: FileIO, location: str, refs: TableRefs, known: WalkCache | None, record: WalkCache | None
+    io: FileIO, location: str, refs: WalkedRefs, known: WalkCache | None, record: WalkCache | None
 ) -> list[list[Any]]:
     if known is not None and location in known.manifest_lists:
         manifests = known.manifest_lists[location]
@@ -207,7 +292,7 @@ def _manifest_list_paths() -> Any:
 def _manifest(
     io: FileIO,
     location: str,
-    refs: TableRefs,
+    refs: WalkedRefs,
     is_current: bool,
     known: WalkCache | None,
     record: WalkCache | None,
