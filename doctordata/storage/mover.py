@@ -1,7 +1,7 @@
 """The tier mover: relocate data files between tiers without ever losing a row.
 
-Per table: journal the intent, copy each file (temporary name, fsync, verify size and
-checksum, rename) in parallel, then ONE catalog commit that swaps every old DataFile for
+Per table: journal the intent, copy each file (temporary name, verify size and content,
+fsync, rename; storage/copy_pipeline.py) in parallel, then ONE catalog commit that swaps every old DataFile for
 its copy (same partition, counts and column stats; only the path differs). The commit's
 manifests are staged while the files copy (storage/swap.py): after the last copy and the
 directory fsyncs, only metadata.json and the catalog pointer remain to be written. Old copies
@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from doctordata.errors import ChecksumMismatchError, StorageError, WhereClauseError
+from doctordata.errors import StorageError, WhereClauseError
 from doctordata.storage import journal as jr
 from doctordata.storage.checks import check_tier
-from doctordata.storage.fsync_waves import FsyncWaves
+from doctordata.storage.copy_pipeline import CopyPipeline
 from doctordata.storage.policy import (
     Move,
     Plan,
@@ -36,16 +35,9 @@ from doctordata.storage.policy import (
     tier_of,
 )
 from doctordata.storage.swap import commit_staged, stage_swap
-from doctordata.storage.transfer import (
-    copy_verified,
-    remove_quietly,
-    sync_dirs,
-    tmp_name,
-)
+from doctordata.storage.transfer import remove_quietly, sync_dirs, tmp_name
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from pyiceberg.table import Table
 
     from doctordata.catalog.rewrite import StagedRewrite
@@ -211,28 +203,6 @@ class _Progress:
             self._bar.stop()
 
 
-def _copy_one(
-    lh: Lakehouse, move: Move, bar: _Progress, waves: FsyncWaves
-) -> tuple[Move, str | None]:
-    try:
-        copy_verified(
-            lh.tiers[move.source],
-            move.src_path,
-            lh.tiers[move.dest],
-            move.dst_path,
-            expected_size=move.size,
-            progress=bar.advance,
-            fsync=False,  # the data is fsynced per file; directories once, before the commit
-            sync_file=waves.fsync,  # the threads' fsyncs share journal commits
-        )
-        return move, None
-    except ChecksumMismatchError as exc:
-        return move, str(exc)
-    except OSError as exc:
-        remove_quietly(lh.tiers[move.dest], tmp_name(move.dst_path))
-        return move, f"copy failed ({type(exc).__name__}: {exc}); the file stays where it is"
-
-
 def _stage_quietly(lh: Lakehouse, name: str, moves: list[Move]) -> StagedRewrite | None:
     """Stage the swap of every planned move while the copies run; None if staging failed
     (it is retried after the copies, where a failure is reported as a failed commit)."""
@@ -251,31 +221,29 @@ def _reason(moves: list[Move]) -> str:
 def _copy_all(
     lh: Lakehouse, name: str, moves: list[Move], bar: _Progress, workers: int
 ) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None, float]:
-    """Copy every file in parallel and stage the catalog swap meanwhile; then make the
-    copies' directory entries durable (one fsync per directory, in parallel).
+    """Copy every file through the copy pipeline (storage/copy_pipeline.py) and stage the
+    catalog swap meanwhile; then make the copies' directory entries durable (one fsync
+    per directory, in parallel).
 
     Returns the copy results, the staged swap (None if staging failed) and the seconds
     spent copying and syncing (not waiting for a staging that outlasted the copies)."""
     started = time.monotonic()
-    finished = [started]
-    waves = FsyncWaves()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: list[Future[tuple[Move, str | None]]] = []
+    with CopyPipeline(lh.tiers, bar.advance, workers) as pipeline:
         for move in moves:
-            futures.append(pool.submit(_copy_one, lh, move, bar, waves))
-            futures[-1].add_done_callback(lambda _: finished.append(time.monotonic()))
+            pipeline.submit(move)
         staged = _stage_quietly(lh, name, moves)
         try:
-            results = [f.result() for f in futures]
+            results = pipeline.results()
             done = [m for m, err in results if err is None]
             synced = time.monotonic()
             for dest in {m.dest for m in done}:
-                sync_dirs(lh.tiers[dest], [m.dst_path for m in done if m.dest == dest], pool)
+                locations = [m.dst_path for m in done if m.dest == dest]
+                sync_dirs(lh.tiers[dest], locations, pipeline.pool)
         except BaseException:
             if staged is not None:
                 staged.discard()
             raise
-    return results, staged, max(finished) - started + time.monotonic() - synced
+    return results, staged, pipeline.last_done - started + time.monotonic() - synced
 
 
 def _move_table(

@@ -1,14 +1,21 @@
-"""Copy one file between tiers: temporary name, fsync, verify size + checksum, rename.
+"""Copy one file between tiers: temporary name, fsync + verify size and content, rename.
 
 To or from S3 the copy is hashed (CRC-32) as it streams out of the source, then read back
 from the destination and hashed again. Between local tiers the kernel copies the bytes
 (copy_file_range, as cp does) and the copy is then compared with the source byte for
-byte, which is both faster and stricter than comparing checksums. Each copy's data is
-fsynced by the thread that wrote it, before it is verified, so the disk writes one file
-while the next one is copied (cp + sync would write them all after the last copy). Only a
-copy whose size and content match is renamed to its final name. A crash at any point
-leaves the source untouched and at most a temporary or uncommitted copy, which the
-mover's journal lets the next run remove.
+byte, which is both faster and stricter than comparing checksums. A local copy goes
+through two steps, which the mover runs on different threads (storage/copy_pipeline.py):
+
+1. :func:`stage_local_copy`: kernel copy to the temporary name; start the disk writing it
+   (storage/writeback.py, no waiting); compare it with the source while the disk works.
+   The comparison reads the page cache, the same bytes the fsync writes to disk.
+2. :func:`finish_copy`: fsync the copy (it waits until the data is on disk) and only if
+   that succeeds rename it to its final name.
+
+So a copy is renamed only when its size and content matched AND its fsync succeeded; a
+mismatch or a failed fsync discards it. A crash at any point leaves the source untouched
+and at most a temporary or uncommitted copy, which the mover's journal lets the next run
+remove.
 
 Test hooks (environment, used by the crash and corruption tests; inert otherwise):
 ``DOCTORDATA_TEST_KILL_AT=<step>[:<n>]`` SIGKILLs this process at the n-th time it
@@ -115,27 +122,6 @@ def _stream(
     return Copied(size, crc)
 
 
-def _kernel_copy(
-    src_path: str,
-    tmp_path: str,
-    progress: Callable[[int], None],
-    sync_file: Callable[[int], None],
-) -> int:
-    """Local to local: let the kernel move the bytes (copy_file_range, like cp does; the
-    backup's copy_fd), then fsync the copy."""
-    from doctordata.catalog.backup_local_copy import copy_fd
-
-    def advanced(n: int) -> None:
-        progress(n)
-        crash_point("copy")
-
-    os.makedirs(os.path.dirname(tmp_path), exist_ok=True)
-    with open(src_path, "rb", buffering=0) as reader, open(tmp_path, "wb", buffering=0) as writer:
-        copied = copy_fd(reader.fileno(), writer.fileno(), advanced)
-        sync_file(writer.fileno())
-    return copied
-
-
 def _same_bytes(a: str, b: str) -> bool:
     """Byte-for-byte comparison of two local files (stronger than comparing checksums)."""
     # 1 MiB reads: fresh 8 MiB buffers cost more in page faults than the comparison.
@@ -221,18 +207,20 @@ def copy_verified(
     """Copy ``src_path`` to ``dst_path`` safely; raise ChecksumMismatchError (copy removed)
     if the copy does not match the source or the catalog's recorded size.
 
-    The copy's data is always fsynced before it is verified. ``fsync=False`` leaves the
+    The copy's data is always verified and fsynced before it is renamed (between local
+    tiers: :func:`stage_local_copy` then :func:`finish_copy`). ``fsync=False`` leaves the
     directory entry to the caller: :func:`sync_dirs` over a batch before the commit that
     references the copies (one fsync per directory instead of one per file).
     ``sync_file`` fsyncs the copy's descriptor: the mover passes
     :meth:`~doctordata.storage.fsync_waves.FsyncWaves.fsync` to batch its threads' fsyncs."""
-    tmp = tmp_name(dst_path)
     sync_file = sync_file or os.fsync
-    crash_point("copy")
     if src.is_local and dst.is_local:
-        return _copy_local(
-            src, src_path, dst, tmp, dst_path, expected_size, progress, fsync, sync_file
+        staged = stage_local_copy(
+            src, src_path, dst, dst_path, expected_size=expected_size, progress=progress
         )
+        return finish_copy(staged, sync_file=sync_file, sync_dir=fsync)
+    tmp = tmp_name(dst_path)
+    crash_point("copy")
     copied = _stream(src, src_path, dst, tmp, progress, sync_file)
     _corrupt_if_asked(dst, tmp)
     crash_point("verify")
@@ -262,29 +250,82 @@ def _mismatch(src_path: str, dst: Tier, how: str) -> ChecksumMismatchError:
     )
 
 
-def _copy_local(
+@dataclass
+class StagedCopy:
+    """A local copy written under its temporary name and verified against the source; its
+    data is on the way to disk. :func:`finish_copy` makes it durable and renames it (or
+    discards it). Holds the copy's open descriptor: an fsync error is reported through the
+    descriptor the data was written with, and the kernel keeps it until then."""
+
+    src: Tier
+    src_path: str
+    dst: Tier
+    tmp: str
+    final: str
+    fd: int
+    size: int
+
+
+def stage_local_copy(
     src: Tier,
     src_path: str,
     dst: Tier,
-    tmp: str,
     dst_path: str,
+    *,
     expected_size: int,
-    progress: Callable[[int], None],
-    fsync: bool,
-    sync_file: Callable[[int], None],
-) -> Copied:
-    """Local to local: kernel copy + fsync, then compare the copy with the source byte for
-    byte."""
+    progress: Callable[[int], None] = lambda n: None,
+) -> StagedCopy:
+    """Local to local, step 1: kernel copy to the temporary name, start its write-back, then
+    compare it with the source byte for byte while the disk writes it. Raises
+    ChecksumMismatchError (copy removed) if size or content differ; OSError (copy removed)
+    if the copy fails."""
+    from doctordata.catalog.backup_local_copy import copy_fd
+    from doctordata.storage.writeback import start_writeback
+
+    def advanced(n: int) -> None:
+        progress(n)
+        crash_point("copy")
+
+    tmp = tmp_name(dst_path)
     src_fs, tmp_fs = src.fs_path(src_path), dst.fs_path(tmp)
-    size = _kernel_copy(src_fs, tmp_fs, progress, sync_file)
-    _corrupt_if_asked(dst, tmp)
-    crash_point("verify")
-    if size != expected_size or os.path.getsize(tmp_fs) != expected_size:
+    crash_point("copy")
+    os.makedirs(os.path.dirname(tmp_fs), exist_ok=True)
+    fd = os.open(tmp_fs, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        with open(src_fs, "rb", buffering=0) as reader:
+            size = copy_fd(reader.fileno(), fd, advanced)
+        start_writeback(fd)
+        _corrupt_if_asked(dst, tmp)
+        crash_point("verify")
+        if size != expected_size or os.fstat(fd).st_size != expected_size:
+            raise _mismatch(
+                src_path, dst, f"{size} bytes copied, the catalog records {expected_size}"
+            )
+        if not _same_bytes(src_fs, tmp_fs):
+            raise _mismatch(src_path, dst, "byte comparison failed")
+    except BaseException:
+        os.close(fd)
         remove_quietly(dst, tmp)
-        raise _mismatch(src_path, dst, f"{size} bytes copied, the catalog records {expected_size}")
-    if not _same_bytes(src_fs, tmp_fs):
-        remove_quietly(dst, tmp)
-        raise _mismatch(src_path, dst, "byte comparison failed")
+        raise
+    return StagedCopy(src, src_path, dst, tmp, dst_path, fd, size)
+
+
+def finish_copy(
+    staged: StagedCopy,
+    *,
+    sync_file: Callable[[int], None] | None = None,
+    sync_dir: bool = True,
+) -> Copied:
+    """Local to local, step 2: fsync the verified copy, then rename it to its final name
+    (and fsync its directory if ``sync_dir``). If the fsync fails the copy is removed and
+    the error raised: the source stays the only copy."""
+    try:
+        (sync_file or os.fsync)(staged.fd)
+    except BaseException:
+        remove_quietly(staged.dst, staged.tmp)
+        raise
+    finally:
+        os.close(staged.fd)
     crash_point("rename")
-    _rename(src, src_path, dst, tmp, dst_path, fsync)
-    return Copied(size, None)
+    _rename(staged.src, staged.src_path, staged.dst, staged.tmp, staged.final, sync_dir)
+    return Copied(staged.size, None)
