@@ -42,7 +42,7 @@ def _doctordata(url: str, root: str) -> dict[str, Any]:
         cpu0, child0, started = _cpu(), _children_cpu(), time.perf_counter()
         report = run(lh, base_url=url, workers=WORKERS, updates=False, lists=False)
         seconds, cpu = time.perf_counter() - started, _cpu() - cpu0
-        helper_cpu = _children_cpu() - child0  # the commit process, waited for by run()
+        helper_cpu = _children_cpu() - child0  # the helper processes, waited for by run()
         rows = report.items_new
     timings = {k: v for k, v in report.timings.items() if k != "http_total"}
     return {
@@ -50,9 +50,9 @@ def _doctordata(url: str, root: str) -> dict[str, Any]:
         "rows": rows,
         "client_cpu_s": cpu,
         "timings": timings,
-        # the commit process's own peak (None: committed in the run's process)
-        "commit_process_peak_rss_mib": report.commit_process_peak_rss_mib,
-        "commit_process_cpu_s": round(helper_cpu, 2),
+        # the helper processes' own peaks (none: everything ran in the run's process)
+        "helpers_peak_rss_mib": sum(report.helper_peak_rss_mib.values()) or None,
+        "helpers_cpu_s": round(helper_cpu, 2),
     }
 
 
@@ -149,7 +149,7 @@ def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for k in sorted(steps)
     }
     med["rows"] = runs[0]["rows"]
-    for key in ("commit_process_peak_rss_mib", "commit_process_cpu_s"):
+    for key in ("helpers_peak_rss_mib", "helpers_cpu_s"):
         helper = [r[key] for r in runs if r.get(key)]
         med[key] = round(statistics.median(helper), 2) if helper else None
     return med
@@ -223,9 +223,9 @@ def _markdown(results: dict[str, Any]) -> str:
         r = results["median"][name]
         st = _steps(name, r)
         rss, cpu = str(r["peak_rss_mib"]), f"{r['client_cpu_s']:.1f}"
-        if r.get("commit_process_peak_rss_mib"):
-            rss += f" + {r['commit_process_peak_rss_mib']} (commit process)"
-            cpu += f" + {r['commit_process_cpu_s']:.1f} (commit process)"
+        if r.get("helpers_peak_rss_mib"):
+            rss += f" + {r['helpers_peak_rss_mib']} (helpers)"
+            cpu += f" + {r['helpers_cpu_s']:.1f} (helpers)"
         lines.append(
             f"| {name} | {r['items_per_s']} | {r['seconds']:.2f} | {rss} "
             f"| {cpu} | {r['server_cpu_s']:.1f} | {st['fetch']:.2f} "
@@ -237,16 +237,17 @@ def _markdown(results: dict[str, Any]) -> str:
         f"doctordata / plain dlt = {results['ratio']:.2f}x (goal >= 1.0x); per round: {per_round}.",
         "",
         "fetch: seconds until the last item was extracted (HTTP, the item contract, dlt's "
-        "extract). doctordata fetches as one stream that runs up to a segment ahead, and "
-        "normalizes each segment (10,000 ids, the last one cut to 2,500) while the next is "
-        "fetched; its commits run in a separate commit process (runs of more than one "
-        "segment), at most a segment behind, so they overlap with fetching too; plain "
-        "dlt fetches everything, then normalizes, then loads. commit: doctordata's Iceberg "
-        "commits (summed, in the commit process), dlt's load step into duckdb. outside "
-        "fetch: the rest of the wall time (setup before the first item, the work after the "
-        "last one). Client CPU: the pipeline's process (not its commit process); server "
-        "CPU: the HN-API server's (this benchmark's process), both over the timed run. "
-        "Peak RSS and client CPU: the pipeline's process, plus its commit process's own.",
+        "extract). On runs of more than one segment (10,000 ids, the last one cut to "
+        "2,500) doctordata uses two helper processes: a fetch process (HTTP, JSON, the item "
+        "contract, Arrow batches; up to a segment ahead of the run) and a commit process "
+        "(the Iceberg commits, at most a segment behind); the run's own process does dlt's "
+        "extract and normalize. Plain dlt fetches everything on threads of its one process, "
+        "then normalizes, then loads. commit: doctordata's Iceberg commits (summed, in the "
+        "commit process), dlt's load step into duckdb. outside fetch: the rest of the wall "
+        "time (setup before the first item, the work after the last one). Client CPU and "
+        "peak RSS: the pipeline's process, plus (for doctordata) its helper processes' own "
+        "(CPU summed, peak RSS summed over the two). Server CPU: the HN-API server's (this "
+        "benchmark's process) over the timed run.",
         "",
         "All step medians, raw (seconds): "
         + "; ".join(

@@ -1,22 +1,12 @@
-"""An ingestion run's Iceberg commits, done by a helper process.
+"""An ingestion run's Iceberg commits, done by a helper process (see :mod:`.child`).
 
-A run fetches items on threads of its own process. Python runs one of those threads at a
-time (the GIL), so on a small box the fetch is bound by one core, while the HN-API
-server or the network leaves the other one mostly idle. Committing a segment (reading
-dlt's Parquet file, casting it to the table's schema, splitting it by day, writing Parquet
-and manifests, the catalog commit) in the same process takes its CPU time away from the
-fetch threads. :class:`CommitProcess` does those commits in a child process instead, on the
-other core, while the next segment is fetched.
-
-The child is ``python -m doctordata.ingest.commit_worker`` started with
-:mod:`subprocess` (:mod:`multiprocessing` would re-import the caller's ``__main__``, e.g.
-a user's script without a main guard). The two talk over a socket pair with pickled
-messages, one request and one reply at a time, so commits keep dlt's order. The child:
-
-- dies with its parent (``PR_SET_PDEATHSIG``), so a killed run leaves no committer behind;
-- keeps the run's lock file descriptor open, so no new run can start while it lives;
-- opens its own catalog connection from the run's settings; credentials come from the
-  environment it inherits, as in the parent.
+Committing a segment (reading dlt's Parquet file, casting it to the table's schema,
+splitting it by day, writing Parquet and manifests, the catalog commit) in the run's own
+process takes CPU time from the fetch. :class:`CommitProcess` does those commits in a
+helper process instead, on another core, while the next segment is fetched. Requests are
+answered one at a time, in order, so commits keep dlt's order and a resume point is only
+recorded after every commit before it. The helper opens its own catalog connection from
+the run's settings; credentials come from the environment it inherits, as in the run.
 """
 
 from __future__ import annotations
@@ -26,8 +16,6 @@ import copy
 import itertools
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from doctordata.errors import IngestError
+from doctordata.ingest.child import child_connection, exit_now, spawn
 from doctordata.ingest.destination import CatalogWriter, LoadStats, check_table_name
 
 if TYPE_CHECKING:
@@ -86,8 +75,6 @@ class CommitProcess:
         keep_fds: tuple[int, ...] = (),
         window: int = 1,
     ) -> None:
-        from multiprocessing.connection import Connection
-
         self.stats = stats or LoadStats()
         self.on_commit = on_commit
         self.peak_rss_mib = 0.0
@@ -103,23 +90,9 @@ class CommitProcess:
         # Files a killed run left here were never committed: their ids are fetched again.
         shutil.rmtree(spool, ignore_errors=True)
         spool.mkdir(parents=True)
-        ours, theirs = socket.socketpair()
-        try:
-            self._proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "doctordata.ingest.commit_worker",
-                    str(theirs.fileno()),
-                    str(os.getpid()),
-                    str(settings.root),  # only to tell the process apart in `ps`
-                ],
-                pass_fds=(theirs.fileno(), *keep_fds),
-                stdin=subprocess.DEVNULL,
-            )
-        finally:
-            theirs.close()
-        self._conn: Connection = Connection(ours.detach())
+        self._proc, self._conn = spawn(
+            "doctordata.ingest.commit_worker", str(settings.root), keep_fds
+        )
         self._conn.send(("open", settings))
 
     @property
@@ -235,20 +208,6 @@ _RERUN = (
 
 
 # -- the child --------------------------------------------------------------------------------
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL us when the parent dies; exit now if it already has."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the closed socket ends us instead
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _numbers(stats: LoadStats) -> dict[str, Any]:
     """The counters of ``stats`` now (lists copied: they grow in place)."""
     return {
@@ -317,32 +276,8 @@ def _with_retries(call: Callable[..., object], *args: Any) -> None:
             time.sleep(0.2 * 2**attempt)
 
 
-class _WithoutPandas:
-    """Import finder that makes ``pandas`` unavailable in this process.
-
-    Nothing the commit process runs needs pandas, but importing ``pyarrow.dataset`` (which
-    pyiceberg's writer does) imports it only to find out whether it is there: about half
-    of the process's start-up CPU and 40 MB of memory. Without it, pyarrow notes that
-    pandas is missing and carries on; anything that did need it fails with an ImportError
-    naming it, reported to the run like any other commit error.
-    """
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(
-                "the ingestion's commit process runs without pandas", name=name
-            )
-        return None
-
-
 def main(argv: list[str]) -> None:
-    from multiprocessing.connection import Connection
-
-    fd, parent = int(argv[0]), int(argv[1])
-    _die_with_parent(parent)
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _WithoutPandas())
-    conn = Connection(fd)
+    conn = child_connection(argv)
     try:
         serve(conn)
     finally:
@@ -351,6 +286,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-    # Skip interpreter teardown (pyarrow/pyiceberg thread pools): everything is committed.
-    sys.stdout.flush()
-    os._exit(0)
+    exit_now()

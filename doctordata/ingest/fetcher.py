@@ -60,6 +60,15 @@ class FetchStats:
             for reason in failures:
                 self.failures[reason] = self.failures.get(reason, 0) + 1
 
+    def add_totals(self, other: Any) -> None:
+        """Add another fetcher's totals (e.g. a fetch process's :class:`FetchTotals`)."""
+        with self._lock:
+            self.requests += other.requests
+            self.retries += other.retries
+            self.seconds += other.seconds
+            for reason, n in other.failures.items():
+                self.failures[reason] = self.failures.get(reason, 0) + n
+
 
 @dataclass
 class Response:

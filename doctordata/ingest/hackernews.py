@@ -17,6 +17,7 @@ segments; each segment is one dlt load package committed by
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import itertools
 import os
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import IngestError, MissingDependencyError
 from doctordata.ingest import state
+from doctordata.ingest.checked import CheckedBatch, check_batches
 from doctordata.ingest.commit_worker import CommitProcess
 from doctordata.ingest.destination import (
     CatalogWriter,
@@ -37,6 +39,7 @@ from doctordata.ingest.destination import (
     LoadStats,
     lakehouse_destination,
 )
+from doctordata.ingest.fetch_worker import FetchProcess, FetchSpec
 from doctordata.ingest.fetcher import Fetcher, Response, RetryPolicy
 from doctordata.ingest.hn_data import LIST_NAMES
 from doctordata.ingest.hn_schema import (
@@ -94,8 +97,8 @@ class IngestReport:
     segments: int = 0
     pending_recovered: bool = False
     published: dict[str, int] = field(default_factory=dict)  # table -> rows in serving copy
-    # None: committed in this process; else the commit process's peak RSS
-    commit_process_peak_rss_mib: float | None = None
+    # Peak RSS of the helper processes ("fetch", "commit"); empty: no helpers
+    helper_peak_rss_mib: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     # extract/normalize/load/commit/publish seconds (summed over segments); fetch: seconds
     # until the last item was extracted (commits overlap with it); http_total sums the
@@ -133,13 +136,15 @@ def hackernews_source(
     counters: _Counters | None = None,
     items_total: int | None = None,
     responses: Iterable[Response] | None = None,
+    checked: Iterable[CheckedBatch] | None = None,
 ) -> Any:
     """The dlt source for ids ``start_id..end_id`` (plus updates and lists if asked).
 
     ``loaded_below``: only ids below it are re-fetched from updates.json (newer ones are
     fetched by ``items`` anyway); default ``start_id``. ``responses``: the responses for
     ``start_id..end_id`` in order (e.g. a slice of :meth:`Fetcher.stream`), instead of
-    fetching them here.
+    fetching them here; ``checked``: those responses already checked against the contract
+    (by a :class:`~doctordata.ingest.fetch_worker.FetchProcess`).
     """
     import dlt
 
@@ -152,30 +157,32 @@ def hackernews_source(
     def fetch_rows(
         ids: list[int], phase: str, total: int, ready: Iterable[Response] | None = None
     ) -> Iterator[Any]:
-        rows: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
-        paths = (f"item/{i}.json" for i in ids)
-        fetched = iter(ready) if ready is not None else fetcher.map_ordered(paths)
-        for item_id, resp in zip(ids, fetched, strict=True):
-            row, reason = contract.check(item_id, resp.value)
-            if row is not None:
-                rows.append(row)
-            elif reason is not None:
-                rejected.append(_rejection(item_id, resp, reason, fetched_at))
-            elif phase == "items":
-                counts.missing += 1
+        fetched = (
+            iter(ready) if ready is not None else fetcher.map_ordered(f"item/{i}.json" for i in ids)
+        )
+        yield from emit(check_batches(ids, fetched, contract, fetched_at, batch), phase, total)
+
+    def emit(batches: Iterable[CheckedBatch], phase: str, total: int) -> Iterator[Any]:
+        import dlt
+
+        for checked in batches:
+            if phase == "items":
+                counts.missing += checked.missing
+            if checked.items is not None:
+                yield dlt.mark.with_table_name(checked.items, "items")
+            if checked.rejected is not None:
+                counts.rejected += checked.rejected.num_rows
+                yield dlt.mark.with_table_name(checked.rejected, "rejected_items")
             if progress:
-                progress(phase, 1, total)
-            if len(rows) + len(rejected) >= batch:
-                yield from _emit(contract, rows, rejected, counts)
-                rows, rejected = [], []
-        yield from _emit(contract, rows, rejected, counts)
+                progress(phase, checked.ids, total)
 
     # No static table_name: every batch is marked with its table ("items" or
     # "rejected_items"); dlt's Arrow extractor cannot mix a static name with marks.
     @dlt.resource(name="items", write_disposition="merge", primary_key="id")
     def items() -> Iterator[Any]:
-        if end_id >= start_id:
+        if checked is not None:
+            yield from emit(checked, "items", items_total)
+        elif end_id >= start_id:
             ids = list(range(start_id, end_id + 1))
             yield from fetch_rows(ids, "items", items_total, responses)
 
@@ -222,28 +229,6 @@ def hackernews_source(
         return resources
 
     return hackernews()
-
-
-def _rejection(item_id: int, resp: Response, reason: str, when: Any) -> dict[str, Any]:
-    return {"id": item_id, "raw": resp.raw, "reason": reason, "fetched_at": when}
-
-
-def _emit(
-    contract: ItemContract,
-    rows: list[dict[str, Any]],
-    rejected: list[dict[str, Any]],
-    counts: _Counters,
-) -> Iterator[Any]:
-    import dlt
-    import pyarrow as pa
-
-    if rows:
-        yield dlt.mark.with_table_name(contract.to_arrow(rows), "items")
-    if rejected:
-        counts.rejected += len(rejected)
-        yield dlt.mark.with_table_name(
-            pa.Table.from_pylist(rejected, schema=rejected_schema()), "rejected_items"
-        )
 
 
 # -- running it ---------------------------------------------------------------------------
@@ -347,17 +332,18 @@ def run(
     updates: bool = True,
     lists: bool = True,
     publish: str | None = None,
-    commit_process: bool | None = None,
+    helpers: bool | None = None,
 ) -> IngestReport:
     """Load HackerNews from ``base_url`` into ``hackernews.*``, continuing the last run.
 
     ``max_items`` caps how many new ids this run fetches (default: up to maxitem.json);
     ``workers`` is the number of concurrent requests (default: settings ingest.workers);
     ``publish="clickhouse"`` refreshes the ClickHouse serving copy of hackernews.items
-    (``lh.publish``) after the load. ``commit_process``: commit in a helper process
-    (:mod:`~doctordata.ingest.commit_worker`) so commits do not slow the fetch; default:
-    when the run has more than one segment (a one-segment run has nothing to overlap
-    with, and the helper's start-up would only add time).
+    (``lh.publish``) after the load. ``helpers``: fetch and check the new items in one
+    helper process (:mod:`~doctordata.ingest.fetch_worker`) and commit in another
+    (:mod:`~doctordata.ingest.commit_worker`), so the run uses more than one core;
+    default: when the run has more than one segment (a one-segment run has nothing to
+    overlap, and the helpers' start-up would only add time).
     Raises IngestError when the API stays unreachable after retries; what was committed
     before that stays committed and the next run continues from there.
 
@@ -389,46 +375,63 @@ def run(
         ensure_tables(lh)
         stats = LoadStats()
         on_commit = (lambda _t, n: progress("commit", n, 0)) if progress else None
-        if commit_process is None:
-            start = state.next_id(lh, ITEMS)
-            end = maxitem if max_items is None else min(maxitem, start + max_items - 1)
-            commit_process = len(_segments(start, end, segment)) > 1
-        writer: CatalogWriter | CommitProcess
-        if commit_process:
-            # Started first: its imports overlap with fetching the first segment.
-            writer = CommitProcess(
-                lh.settings,
-                _work_dir(lh) / "commit-spool",
-                stats,
-                on_commit=on_commit,
-                keep_fds=(lock_fd,),
-            )
-        else:
-            # Files a killed run's commit process left were never committed: their ids
-            # are fetched again.
-            shutil.rmtree(_work_dir(lh) / "commit-spool", ignore_errors=True)
-            writer = CatalogWriter(lh, stats, on_commit=on_commit)
-        try:
+        start = state.next_id(lh, ITEMS)
+        end = maxitem if max_items is None else min(maxitem, start + max_items - 1)
+        segments = _segments(start, end, segment)
+        if helpers is None:
+            helpers = len(segments) > 1
+        with contextlib.ExitStack() as stack:
+            fetch: FetchProcess | None = None
+            writer: CatalogWriter | CommitProcess
+            if helpers:
+                # Started first: their imports overlap with each other and with setup.
+                if end >= start:
+                    spec = FetchSpec(
+                        base_url=fetcher.base_url,
+                        workers=fetcher.workers,
+                        retry=fetcher.retry,
+                        segments=segments,
+                        extra_fields=_contract_for(lh).extra,
+                        fetched_at=utc_now(),
+                        batch=batch,
+                        ahead=segment,
+                    )
+                    fetch = stack.enter_context(
+                        FetchProcess(spec, label=str(lh.root), keep_fds=(lock_fd,))
+                    )
+                writer = stack.enter_context(
+                    CommitProcess(
+                        lh.settings,
+                        _work_dir(lh) / "commit-spool",
+                        stats,
+                        on_commit=on_commit,
+                        keep_fds=(lock_fd,),
+                    )
+                )
+            else:
+                # Files a killed run's commit process left were never committed: their
+                # ids are fetched again.
+                shutil.rmtree(_work_dir(lh) / "commit-spool", ignore_errors=True)
+                writer = CatalogWriter(lh, stats, on_commit=on_commit)
             pipeline, recovered = _recover_pending(lh, lakehouse_destination(writer))
             report = _load(
                 lh,
                 pipeline,
                 fetcher,
-                maxitem,
-                max_items,
-                segment,
+                fetch,
+                (start, end, segments, maxitem),
                 batch,
                 updates,
                 lists,
                 progress,
                 writer,
             )
-        finally:
-            if isinstance(writer, CommitProcess):
-                writer.close()
         report.pending_recovered = recovered
         if isinstance(writer, CommitProcess):
-            report.commit_process_peak_rss_mib = writer.peak_rss_mib
+            report.helper_peak_rss_mib["commit"] = writer.peak_rss_mib
+        if fetch is not None:
+            report.helper_peak_rss_mib["fetch"] = round(fetch.totals.peak_rss_mib, 1)
+            fetcher.stats.add_totals(fetch.totals)
         report.requests, report.retries = fetcher.stats.requests, fetcher.stats.retries
         report.timings["http_total"] = round(fetcher.stats.seconds, 3)
         report.timings["commit"] = round(stats.commit_seconds, 3)
@@ -445,17 +448,17 @@ def _load(
     lh: Lakehouse,
     pipeline: Any,
     fetcher: Fetcher,
-    maxitem: int,
-    max_items: int | None,
-    segment: int,
+    fetch: FetchProcess | None,
+    plan: tuple[int, int, list[tuple[int, int]], int],
     batch: int,
     updates: bool,
     lists: bool,
     progress: ProgressFn | None,
     writer: FileWriter,
 ) -> IngestReport:
-    start = state.next_id(lh, ITEMS)
-    end = maxitem if max_items is None else min(maxitem, start + max_items - 1)
+    """Load ids ``start..end`` segment by segment (plan: start, end, segments, maxitem),
+    each fetched by ``fetch`` (a fetch process) if given, else by a stream of ``fetcher``."""
+    start, end, segments, maxitem = plan
     report = IngestReport(
         base_url=fetcher.base_url, start_id=start, end_id=max(end, start - 1), maxitem=maxitem
     )
@@ -464,12 +467,15 @@ def _load(
     # fetch: from the start until the last item was extracted, commits overlapping with it
     timings = {"extract": 0.0, "normalize": 0.0, "load": 0.0, "fetch": 0.0}
     started = time.perf_counter()
-    segments = _segments(start, end, segment)
     # One ordered stream of every new id, fetched up to a segment ahead: while a segment is
     # normalized and committed, the next one is being fetched.
-    stream = fetcher.stream((f"item/{i}.json" for i in range(start, end + 1)), ahead=segment)
+    stream = None
+    if fetch is None:
+        ahead = max(1, segments[0][1] - segments[0][0] + 1)
+        stream = fetcher.stream((f"item/{i}.json" for i in range(start, end + 1)), ahead=ahead)
     try:
         for n, (low, high) in enumerate(segments):
+            count = max(0, high - low + 1)
             source = hackernews_source(
                 fetcher,
                 start_id=low,
@@ -482,7 +488,8 @@ def _load(
                 progress=progress,
                 counters=counters,
                 items_total=end - start + 1,
-                responses=itertools.islice(stream, max(0, high - low + 1)),
+                responses=itertools.islice(stream, count) if stream is not None else None,
+                checked=fetch.segment(low, high) if fetch is not None and count else None,
             )
             _run_package(pipeline, source, timings, started)
             if high >= low:
@@ -490,7 +497,8 @@ def _load(
             report.segments += 1
         writer.flush()
     finally:
-        stream.close()
+        if stream is not None:
+            stream.close()
     stats = writer.stats
     report.items_new, report.items_updated = stats.items_new, stats.items_updated
     report.items_rejected, report.items_missing = counters.rejected, counters.missing

@@ -172,6 +172,7 @@ class ItemContract:
     def to_arrow(self, rows: list[dict[str, Any]]) -> pa.Table:
         """Rows from :meth:`check` -> an Arrow table with the explicit column types."""
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         extra = self.columns()
         schema = items_schema(extra)
@@ -182,7 +183,7 @@ class ItemContract:
         table = pa.Table.from_pylist(rows, schema=staging)
         seconds = pa.array(times, pa.int64())
         # Seconds -> microseconds without a Python datetime per row.
-        micros = pa.compute.multiply(seconds, pa.scalar(1_000_000, pa.int64()))
+        micros = pc.multiply(seconds, pa.scalar(1_000_000, pa.int64()))
         index = schema.get_field_index("time")
         return table.set_column(index, schema.field("time"), micros.cast(pa.timestamp("us")))
 

@@ -48,14 +48,15 @@ def assert_exactly_once(lh: Any, expected_ids: list[int]) -> list[dict[str, Any]
     return rows
 
 
-def commit_workers(parent: int | None = None) -> list[Any]:
-    """Live commit processes (children of ``parent`` if given)."""
+def commit_workers(parent: int | None = None, module: str = "commit_worker") -> list[Any]:
+    """Live helper processes of ingestion runs (children of ``parent`` if given):
+    ``module`` commit_worker or fetch_worker."""
     import psutil
 
     found = []
     for proc in psutil.process_iter(["cmdline", "ppid", "status"]):
         cmdline = proc.info["cmdline"] or []
-        if "doctordata.ingest.commit_worker" not in cmdline:
+        if f"doctordata.ingest.{module}" not in cmdline:
             continue
         if proc.info["status"] == psutil.STATUS_ZOMBIE:
             continue

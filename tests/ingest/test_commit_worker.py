@@ -28,7 +28,8 @@ def test_commit_process_loads_the_same_rows_as_in_process(
     server = hn_server(items=700, seed=5)
     # Several segments: the default is to commit in the helper process.
     report = run(lh, base_url=server.url, workers=4, segment=200, retry=FAST_RETRY)
-    assert report.commit_process_peak_rss_mib is not None and report.commit_process_peak_rss_mib > 0
+    assert set(report.helper_peak_rss_mib) == {"fetch", "commit"}
+    assert min(report.helper_peak_rss_mib.values()) > 0
     assert report.segments == 5 and report.items_new == len(server.dataset.ids())
     assert report.timings["commit"] > 0  # the child's commit time reaches the report
     rows = assert_exactly_once(lh, server.dataset.ids())
@@ -41,9 +42,9 @@ def test_commit_process_loads_the_same_rows_as_in_process(
             workers=4,
             segment=200,
             retry=FAST_RETRY,
-            commit_process=False,
+            helpers=False,
         )
-        assert same.commit_process_peak_rss_mib is None
+        assert same.helper_peak_rss_mib == {}
         assert (same.items_new, same.items_missing) == (report.items_new, report.items_missing)
         assert load_items(other) == rows
 
@@ -51,7 +52,7 @@ def test_commit_process_loads_the_same_rows_as_in_process(
 def test_one_segment_commits_in_process_by_default(lh: Any, hn_server: Any) -> None:
     server = hn_server(items=60)
     report = run(lh, base_url=server.url, workers=2, segment=1000, retry=FAST_RETRY)
-    assert report.commit_process_peak_rss_mib is None
+    assert report.helper_peak_rss_mib == {}
     assert_exactly_once(lh, server.dataset.ids())
 
 
@@ -87,6 +88,39 @@ def test_commit_process_killed_mid_run_is_a_clear_error_then_rerun_completes(
     assert_exactly_once(lh, server.dataset.ids())
 
 
+def test_fetch_process_killed_mid_run_is_a_clear_error_then_rerun_completes(
+    lh: Any, hn_server: Any
+) -> None:
+    server = hn_server(items=900, seed=10)
+    killed: list[int] = []
+
+    def progress(phase: str, advance: int, total: int) -> None:
+        if phase == "items" and not killed:  # after the first batch: kill the fetcher
+            (worker,) = commit_workers(os.getpid(), module="fetch_worker")
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            killed.append(worker.pid)
+
+    with pytest.raises(IngestError, match=r"fetch process \(pid \d+\) ended unexpectedly") as info:
+        run(
+            lh,
+            base_url=server.url,
+            workers=4,
+            segment=150,
+            batch=50,
+            retry=FAST_RETRY,
+            progress=progress,
+            lists=False,
+        )
+    assert killed and str(killed[0]) in str(info.value)
+    assert not commit_workers(os.getpid()) and not commit_workers(os.getpid(), "fetch_worker")
+    resume = state.next_id(lh, "hackernews.items")
+    assert resume < 901
+    report = run(lh, base_url=server.url, workers=4, segment=150, retry=FAST_RETRY)
+    assert report.start_id == resume
+    assert_exactly_once(lh, server.dataset.ids())
+
+
 def test_commit_process_stops_at_a_failed_write_and_never_advances_past_it(
     lh: Any, tmp_path: Path
 ) -> None:
@@ -115,8 +149,9 @@ def test_commit_process_stops_at_a_failed_write_and_never_advances_past_it(
         assert state.next_id(lh, "hackernews.items") == 100
         pid = writer.pid
         writer.write_file("rejected_items", str(bad))
-        writer.advance("hackernews.items", 500)  # must never happen: queued after the failure
+        # The failure surfaces at the next call that sees the child's answer.
         with pytest.raises(IngestError, match="committing rejected_items failed in the commit"):
+            writer.advance("hackernews.items", 500)  # never happens: after the failure
             writer.flush()
         with pytest.raises(IngestError, match="run the ingestion again"):  # and it stays failed
             writer.write_file("rejected_items", str(good))

@@ -44,7 +44,9 @@ def _next_id(root: str) -> int:
 
 
 def _workers_of(root: str) -> list[Any]:
-    return [p for p in commit_workers() if root in (p.info["cmdline"] or [])]
+    """The helper processes (fetch and commit) of runs on ``root``."""
+    helpers = commit_workers() + commit_workers(module="fetch_worker")
+    return [p for p in helpers if root in (p.info["cmdline"] or [])]
 
 
 def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
@@ -86,11 +88,11 @@ def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
             finished_early += 1
         child.join(30)
         assert child.exitcode in (-signal.SIGKILL, 0), child.exitcode
-        # Its commit process (many segments: commits run in one) died with it.
+        # Its helper processes (many segments: it fetches and commits in two) died with it.
         deadline = time.monotonic() + 15
         while _workers_of(root) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _workers_of(root), "a commit process outlived its killed run"
+        assert not _workers_of(root), "a helper process outlived its killed run"
         with dd.connect(root) as lh:
             positions.append(state.next_id(lh, "hackernews.items"))
     print("resume point after each kill:", positions)

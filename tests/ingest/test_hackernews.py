@@ -72,26 +72,24 @@ def test_full_load_has_every_id_once_with_types_and_quirks(lh: Any, hn_server: A
     assert len({r["fetched_at"] for r in lists}) == 1
 
 
-# Commits in the run's process, and in the commit process (forced, as on runs of more
-# than one segment): the same results.
+# Fetch and commits in the run's process, and in the helper processes (forced, as on runs
+# of more than one segment): the same results.
 COMMIT_MODES = pytest.mark.parametrize(
-    "commit_process", [False, True], ids=["in-process", "commit-process"]
+    "helpers", [False, True], ids=["in-process", "helper-processes"]
 )
 
 
 @COMMIT_MODES
 def test_second_run_appends_new_ids_and_upserts_changed(
-    lh: Any, hn_server: Any, commit_process: bool
+    lh: Any, hn_server: Any, helpers: bool
 ) -> None:
     server = hn_server(items=500, seed=2)
-    run(lh, base_url=server.url, workers=4, retry=FAST_RETRY, commit_process=commit_process)
+    run(lh, base_url=server.url, workers=4, retry=FAST_RETRY, helpers=helpers)
     first_snapshot = lh.table("hackernews.items").current_snapshot().snapshot_id
     growth = server.grow(new_items=120, changed=25)
     fetched_before = server.requests["item"]
 
-    report = run(
-        lh, base_url=server.url, workers=4, retry=FAST_RETRY, commit_process=commit_process
-    )
+    report = run(lh, base_url=server.url, workers=4, retry=FAST_RETRY, helpers=helpers)
 
     rows = assert_exactly_once(lh, server.dataset.ids())
     new_present = [i for i in growth.new_ids if server.dataset.item(i) is not None]
@@ -128,7 +126,7 @@ def test_five_percent_failing_responses_still_load_everything(lh: Any, hn_server
 
 @COMMIT_MODES
 def test_schema_violations_go_to_rejected_items_and_do_not_block(
-    lh: Any, hn_server: Any, commit_process: bool
+    lh: Any, hn_server: Any, helpers: bool
 ) -> None:
     server = hn_server(items=300, seed=9)
     ds = server.dataset
@@ -142,9 +140,7 @@ def test_schema_violations_go_to_rejected_items_and_do_not_block(
     for item_id, value in bad.items():
         ds.override(item_id, value)
     ds.override(story["id"], {**story, "flair": "gold"})  # a new field: schema evolution
-    report = run(
-        lh, base_url=server.url, workers=4, retry=FAST_RETRY, commit_process=commit_process
-    )
+    report = run(lh, base_url=server.url, workers=4, retry=FAST_RETRY, helpers=helpers)
 
     assert report.items_rejected == 4
     assert report.new_columns == ["hackernews.items.flair"]
@@ -164,9 +160,7 @@ def test_schema_violations_go_to_rejected_items_and_do_not_block(
     server.grow(new_items=30)
     ds.clear_override(20)
     ds._updated = [20]  # ...and an item fixed upstream loads and leaves rejected_items.
-    second = run(
-        lh, base_url=server.url, workers=4, retry=FAST_RETRY, commit_process=commit_process
-    )
+    second = run(lh, base_url=server.url, workers=4, retry=FAST_RETRY, helpers=helpers)
     assert not second.pending_recovered and second.items_rejected == 0
     assert second.items_new == len([i for i in range(301, 331) if ds.item(i)]) + 1
     assert sorted(

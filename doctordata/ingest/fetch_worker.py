@@ -1,0 +1,190 @@
+"""An ingestion run's item fetch, done by a helper process (see :mod:`.child`).
+
+Fetching an item costs the run's process far more CPU than anything else it does: the
+HTTP request and response, JSON parsing, the item contract, building Arrow tables. In a
+helper process that work runs on another core than dlt's extract and normalize (and the
+commit process's commits). :class:`FetchProcess` fetches ids ``start..end`` in order with
+its own :class:`~doctordata.ingest.fetcher.Fetcher` (same workers and retries), checks
+them against the contract, and sends :class:`~doctordata.ingest.checked.CheckedBatch` es
+segment by segment; the run hands each segment's batches to dlt. It fetches up to a
+segment ahead of what the run took, like the in-process stream. It writes nothing: a
+killed run loses no data, its resume point only moves after commits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from doctordata.errors import IngestError
+from doctordata.ingest.child import child_connection, exit_now, spawn
+
+if TYPE_CHECKING:
+    from doctordata.ingest.checked import CheckedBatch
+    from doctordata.ingest.fetcher import RetryPolicy
+
+# How long close() waits for the child to exit before killing it.
+CLOSE_TIMEOUT = 10.0
+
+
+@dataclass
+class FetchSpec:
+    """What the fetch process fetches and how."""
+
+    base_url: str
+    workers: int
+    retry: RetryPolicy | None
+    segments: list[tuple[int, int]]  # consecutive id ranges, in order
+    extra_fields: dict[str, str]  # the contract's fields from earlier runs
+    fetched_at: Any
+    batch: int
+    ahead: int
+
+
+@dataclass
+class FetchTotals:
+    """The fetch process's request counts (so far)."""
+
+    requests: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    peak_rss_mib: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+class FetchProcess:
+    """Fetches and checks items in a child process; :meth:`segment` yields its batches.
+
+    Example::
+
+        with FetchProcess(spec, label=str(lh.root)) as fetch:
+            for low, high in spec.segments:
+                for batch in fetch.segment(low, high): ...
+    """
+
+    def __init__(self, spec: FetchSpec, *, label: str, keep_fds: tuple[int, ...] = ()) -> None:
+        self.spec = spec
+        self.totals = FetchTotals()
+        self._next = 0
+        self._failure: str | None = None
+        self._proc, self._conn = spawn("doctordata.ingest.fetch_worker", label, keep_fds)
+        self._conn.send(("open", spec))
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def segment(self, low: int, high: int) -> Iterator[CheckedBatch]:
+        """The checked batches of ids ``low..high``, the next segment of the spec."""
+        if self._failure is not None:
+            raise IngestError(self._failure)
+        if self._next >= len(self.spec.segments) or self.spec.segments[self._next] != (low, high):
+            raise IngestError(f"fetch process: segment {low}..{high} asked out of order")
+        self._next += 1
+        while True:
+            try:
+                kind, payload = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                self._ended(exc)
+            if kind == "batch":
+                yield payload
+            elif kind == "end":
+                self.totals = FetchTotals(**payload)
+                return
+            else:  # "error": the fetch failed (e.g. the API stayed down after retries)
+                type_name, message = payload
+                self._failure = (
+                    message
+                    if type_name == "IngestError"
+                    else (f"the fetch process failed: {type_name}: {message}")
+                )
+                raise IngestError(self._failure)
+
+    def close(self) -> None:
+        """Stop the child (it may still be fetching ahead) and wait for it."""
+        self._conn.close()  # its next send fails, and it exits
+        try:
+            self._proc.wait(timeout=CLOSE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    def __enter__(self) -> FetchProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ended(self, exc: BaseException) -> NoReturn:
+        code = self._proc.wait()
+        self._failure = (
+            f"the fetch process (pid {self._proc.pid}) ended unexpectedly (exit code {code}; "
+            f"its error, if any, is on stderr above): {exc or type(exc).__name__}. Nothing "
+            "past the last committed segment was recorded as loaded; run the ingestion "
+            "again to continue from there"
+        )
+        raise IngestError(self._failure) from exc
+
+
+# -- the child --------------------------------------------------------------------------------
+def serve(conn: Any) -> None:
+    """Fetch every segment of the spec in order and send its batches, then its totals."""
+    import itertools
+    import resource
+
+    from doctordata.ingest.checked import check_batches
+    from doctordata.ingest.fetcher import Fetcher
+    from doctordata.ingest.hn_schema import ItemContract
+
+    kind, spec = conn.recv()
+    if kind != "open":
+        raise IngestError(f"fetch process: expected 'open' first, got {kind!r}")
+    contract = ItemContract(extra=dict(spec.extra_fields))
+    first, last = spec.segments[0][0], spec.segments[-1][1]
+    with Fetcher(spec.base_url, workers=spec.workers, retry=spec.retry) as fetcher:
+        stream = fetcher.stream(
+            (f"item/{i}.json" for i in range(first, last + 1)), ahead=spec.ahead
+        )
+        try:
+            for low, high in spec.segments:
+                ids = range(low, high + 1)
+                responses = itertools.islice(stream, len(ids))
+                for checked in check_batches(ids, responses, contract, spec.fetched_at, spec.batch):
+                    conn.send(("batch", checked))
+                stats = fetcher.stats
+                # A dict: this module is __main__ here, its classes do not unpickle there.
+                totals = {
+                    "requests": stats.requests,
+                    "retries": stats.retries,
+                    "seconds": stats.seconds,
+                    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "failures": dict(stats.failures),
+                }
+                conn.send(("end", totals))
+        finally:
+            stream.close()
+
+
+def main(argv: list[str]) -> None:
+    conn = child_connection(argv)
+    try:
+        serve(conn)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        pass  # the run stopped listening (it finished early, failed or was killed)
+    except Exception as exc:  # the run raises it as an IngestError
+        try:
+            detail = str(exc) if isinstance(exc, IngestError) else traceback.format_exc()
+            conn.send(("error", (type(exc).__name__, detail)))
+        except OSError:
+            pass
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    exit_now()
