@@ -175,7 +175,7 @@ def backup(
     ):
         # Read and check the previous backup while SQLite copies the catalog (both
         # release the GIL): an incremental backup's fixed cost is mostly such small steps.
-        loading = helpers.submit(load_previous, target, existing)
+        loading = helpers.submit(load_previous, target)
         for attempt in range(MAX_ATTEMPTS):
             created_at = _utcnow()
             snap = _snapshot(lh, Path(tmp))
@@ -290,7 +290,15 @@ def _walk_and_copy(
     known = previous.walk_cache()
     with byte_progress("backup", None, progress) as advance:
         copier = Copier(
-            lh.tiers, target, previous, existing, advance, workers, sync_pool, source["tiers"]
+            lh.tiers,
+            target,
+            previous,
+            existing,
+            advance,
+            workers,
+            sync_pool,
+            source["tiers"],
+            hold_known=not previous.checked,  # checked after the walk (copier.flush)
         )
         try:
             if snap.sqlite_copy is not None:
@@ -303,6 +311,7 @@ def _walk_and_copy(
                 )
                 for path, kind, reason in walked.unreadable:
                     missing.append(missing_entry(path, kind, table, reason))
+            copier.flush()
             walk_cache = record.to_dict()  # while the last copies are still being synced
         finally:
             copier.finish()

@@ -13,9 +13,12 @@ backup recorded for the same location when all of these hold:
   copied before stamps were recorded is read again once. Files on S3 tiers have no cheap
   stamp: the location and size decide, as Iceberg's immutability promises.
 
-:func:`load_previous` does its stats in one tight loop; the backup runs it in a helper
-thread while SQLite copies the catalog (both release the GIL), so the metadata walk finds
-each answer in a dict instead of waiting on a syscall per file.
+Two steps, so the stats do not delay the copies: :func:`load_previous` only parses the
+manifest (in a helper thread while SQLite copies the catalog). The walk then copies each
+file the previous backup does not hold at once and holds back the others; once it is
+done, :meth:`PreviousBackup.check` stats them in one tight loop while the new files are
+copied and fsynced (:class:`backup_copy.Copier`). In a helper thread instead, each stat
+would wait for the GIL behind the walk: many times slower on a busy machine.
 """
 
 from __future__ import annotations
@@ -52,14 +55,47 @@ class PreviousBackup:
     id: str | None = None
     # location -> (size, sha256) of every file it holds
     files: dict[str, tuple[int, str]] = field(default_factory=dict)
-    # the subset that passed every check above: reuse without reading
-    reusable: dict[str, tuple[int, str]] = field(default_factory=dict)
-    # location -> stamp, for the reusable local files (carried into the next manifest)
-    stamps: dict[str, Stamp] = field(default_factory=dict)
-    # location -> its manifest entry (BackupFile fields as JSON), for the reusable files
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # location -> (its manifest entry, stamp recorded or None), from the manifest
+    recorded: dict[str, tuple[dict[str, Any], Stamp | None]] = field(default_factory=dict)
     tiers: dict[str, Any] | None = None  # the tiers it was made with (manifest "source")
     walk: dict[str, Any] = field(default_factory=dict)  # its manifest's walk_cache
+    # Filled by the check (start_check): the files that passed every check above, to
+    # reuse without reading; their stamps (carried into the next manifest); and their
+    # manifest entries where those can be repeated as they are.
+    reusable: dict[str, tuple[int, str]] = field(default_factory=dict)
+    stamps: dict[str, Stamp] = field(default_factory=dict)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checked: bool = False
+
+    def check(self, existing: dict[str, int]) -> None:
+        """Fill :attr:`reusable` (once, however often this is called). ``existing`` is
+        the target's object index (backup_store.ObjectIndex): asking it about an object
+        stats that object."""
+        if not self.checked:
+            self._check(existing)
+            self.checked = True
+
+    def _check(self, existing: dict[str, int]) -> None:
+        reusable, stamps, entries = self.reusable, self.stamps, self.entries
+        stat = os.stat
+        for path, (entry, stamp) in self.recorded.items():
+            size, sha = entry["size"], entry["sha256"]
+            if sha not in existing:
+                continue
+            scheme, local = split_location(path)
+            if scheme == "file":
+                if stamp is None:
+                    continue
+                try:
+                    st = stat(local)
+                except OSError:
+                    continue  # gone: the walk reports it if the catalog still needs it
+                if st.st_size != size or [st.st_mtime_ns, st.st_ctime_ns] != stamp:
+                    continue
+                stamps[path] = stamp
+            reusable[path] = (size, sha)
+            if entry.keys() == ENTRY_KEYS:
+                entries[path] = entry
 
     def entry(
         self, path: str, kind: str, table: str, tiers: dict[str, Any]
@@ -77,10 +113,9 @@ class PreviousBackup:
         return WalkCache.from_dict(self.walk)
 
 
-def load_previous(target: BackupTarget, existing: dict[str, int]) -> PreviousBackup:
+def load_previous(target: BackupTarget) -> PreviousBackup:
     """The newest complete backup on ``target`` (newest first, stopping at the first that
-    loads: one manifest read, not all). ``existing`` is the target's object index
-    (backup_store.ObjectIndex); asking it about an object stats that object."""
+    loads: one manifest read, not all), parsed; nothing checked yet (see check)."""
     from doctordata.catalog.backup_targets import BACKUP_ID, load_manifest_data
 
     for backup_id in reversed(target.backup_ids()):
@@ -88,13 +123,13 @@ def load_previous(target: BackupTarget, existing: dict[str, int]) -> PreviousBac
             continue
         try:
             data = load_manifest_data(target, backup_id)
-            return _check_files(backup_id, data, existing)
-        except (BackupError, KeyError, TypeError, ValueError):
+            return _index(backup_id, data)
+        except (BackupError, KeyError, TypeError, ValueError, AttributeError):
             continue  # damaged: an older backup may still serve
     return PreviousBackup()
 
 
-def _check_files(backup_id: str, data: dict[str, Any], existing: dict[str, int]) -> PreviousBackup:
+def _index(backup_id: str, data: dict[str, Any]) -> PreviousBackup:
     entries = data.get("files", [])
     walk = data.get("walk_cache") or {}
     recorded = walk.get(SOURCE_STAMPS)
@@ -102,26 +137,11 @@ def _check_files(backup_id: str, data: dict[str, Any], existing: dict[str, int])
         recorded = [None] * len(entries)  # written before stamps: local files are read again
     tiers = (data.get("source") or {}).get("tiers")
     previous = PreviousBackup(backup_id, tiers=tiers, walk=walk)
-    files, reusable, stamps = previous.files, previous.reusable, previous.stamps
-    reused_entries = previous.entries
-    stat = os.stat
+    files, by_path = previous.files, previous.recorded
     for entry, stamp in zip(entries, recorded, strict=True):
         path, size, sha = entry["path"], entry["size"], entry["sha256"]
+        if not (isinstance(path, str) and isinstance(size, int) and isinstance(sha, str)):
+            raise TypeError(f"damaged file entry {entry!r}")
         files[path] = (size, sha)
-        if sha not in existing:
-            continue
-        scheme, local = split_location(path)
-        if scheme == "file":
-            if stamp is None:
-                continue
-            try:
-                st = stat(local)
-            except OSError:
-                continue  # gone: the walk reports it if the catalog still needs it
-            if st.st_size != size or [st.st_mtime_ns, st.st_ctime_ns] != stamp:
-                continue
-            stamps[path] = stamp
-        reusable[path] = (size, sha)
-        if entry.keys() == ENTRY_KEYS:
-            reused_entries[path] = entry
+        by_path[path] = (entry, stamp)
     return previous

@@ -147,8 +147,10 @@ def test_a_damaged_newest_manifest_falls_back_to_the_one_before(lake: Any) -> No
     data = json.loads(path.read_bytes())
     del data["files"][0]["sha256"]
     path.write_text(json.dumps(data))
-    previous = load_previous(target, ObjectIndex(target))
-    assert previous.id == first.id and previous.reusable
+    previous = load_previous(target)
+    assert previous.id == first.id and previous.files and not previous.reusable
+    previous.check(ObjectIndex(target))
+    assert previous.reusable.keys() == previous.files.keys()
 
 
 def test_entries_are_rewritten_when_the_table_was_renamed(lake: Any, reads: list[str]) -> None:
@@ -226,3 +228,46 @@ def test_metadata_files_from_json_reads_every_reference_kind() -> None:
         MetadataFiles.from_json({"snapshots": [{"snapshot-id": 1, "manifests": []}]})
     with pytest.raises(ValueError):
         MetadataFiles.from_json([])
+
+
+def test_files_held_for_a_slow_check_are_reused_once_it_is_done(
+    lake: Any, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from doctordata.catalog.backup_previous import PreviousBackup
+
+    first = lake.backup("nas", progress=False)
+    before = {f.path for f in load_manifest(resolve_target(lake, "nas"), first.id).files}
+    lake.append("hn.items", rows(lake, "hn.items").slice(0, 5))
+    real = PreviousBackup._check
+
+    def slow(self: PreviousBackup, existing: dict[str, int]) -> None:
+        time.sleep(0.5)  # the walk is over long before: every known file is held
+        real(self, existing)
+
+    monkeypatch.setattr(PreviousBackup, "_check", slow)
+    reads.clear()
+    second = lake.backup("nas", progress=False)
+    files = load_manifest(resolve_target(lake, "nas"), second.id).files
+    new = {f.path for f in files} - before
+    assert new and _read_lake_files(reads) == {p.removeprefix("file://") for p in new}
+    assert second.reused_files == len(before) and second.copied_files == len(new)
+    assert verify_backup(lake, second.id, to="nas").ok
+
+
+def test_a_failing_check_fails_the_backup_and_lists_nothing(
+    lake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from doctordata.catalog.backup import list_backups
+    from doctordata.catalog.backup_previous import PreviousBackup
+
+    first = lake.backup("nas", progress=False)
+
+    def broken(self: PreviousBackup, existing: dict[str, int]) -> None:
+        raise PermissionError("the NAS refused a stat")
+
+    monkeypatch.setattr(PreviousBackup, "_check", broken)
+    with pytest.raises(PermissionError, match="refused a stat"):
+        lake.backup("nas", progress=False)
+    assert [b.id for b in list_backups(lake, "nas")] == [first.id]
