@@ -37,6 +37,7 @@ from doctordata.catalog.backup_store import (
     STARTED_NAME,
     SYNC_WORKERS,
     BackupTarget,
+    ObjectIndex,
 )
 from doctordata.config import mask_url
 
@@ -265,7 +266,7 @@ def _walk_and_copy(
     snap: CatalogSnapshot,
     target: BackupTarget,
     loading: Future[PreviousBackup],
-    existing: dict[str, int],
+    existing: ObjectIndex,
     progress: bool | None,
     workers: int,
     sync_pool: Executor,

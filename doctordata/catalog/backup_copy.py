@@ -23,7 +23,7 @@ from doctordata.errors import StorageError
 
 if TYPE_CHECKING:
     from doctordata.catalog.backup_previous import PreviousBackup, Stamp
-    from doctordata.catalog.backup_store import BackupTarget, PendingObject
+    from doctordata.catalog.backup_store import BackupTarget, ObjectIndex, PendingObject
     from doctordata.catalog.file_refs import FileRef
     from doctordata.storage.tier import Tier
 
@@ -46,7 +46,7 @@ class Copier:
         tiers: Mapping[str, Tier],
         target: BackupTarget,
         previous: PreviousBackup,
-        existing: dict[str, int],
+        existing: ObjectIndex,
         advance: Callable[[int], None],
         workers: int,
         sync_pool: Executor | None = None,

@@ -32,7 +32,7 @@ from doctordata.catalog.locations import split_location
 from doctordata.errors import BackupError
 
 if TYPE_CHECKING:
-    from doctordata.catalog.backup_store import BackupTarget
+    from doctordata.catalog.backup_store import BackupTarget, ObjectIndex
     from doctordata.catalog.file_refs import WalkCache
 
 ENTRY_KEYS = {f.name for f in fields(BackupFile)}
@@ -67,20 +67,20 @@ class PreviousBackup:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     checked: bool = False
 
-    def check(self, existing: dict[str, int]) -> None:
+    def check(self, existing: ObjectIndex) -> None:
         """Fill :attr:`reusable` (once, however often this is called). ``existing`` is
-        the target's object index (backup_store.ObjectIndex): asking it about an object
-        stats that object."""
+        the target's object index: asking it about an object stats that object."""
         if not self.checked:
             self._check(existing)
             self.checked = True
 
-    def _check(self, existing: dict[str, int]) -> None:
+    def _check(self, existing: ObjectIndex) -> None:
         reusable, stamps, entries = self.reusable, self.stamps, self.entries
+        stored = existing.present({sha for _, sha in self.files.values()})
         stat = os.stat
         for path, (entry, stamp) in self.recorded.items():
             size, sha = entry["size"], entry["sha256"]
-            if sha not in existing:
+            if sha not in stored:
                 continue
             scheme, local = split_location(path)
             if scheme == "file":

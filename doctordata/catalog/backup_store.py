@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -127,6 +127,23 @@ class ObjectIndex(dict[str, int]):
         self._objects = target.path(OBJECTS_DIR)  # object_path, inlined: asked per file
         if not self._local:
             self.update(target.list_objects())
+
+    def present(self, shas: Iterable[str]) -> set[str]:
+        """Those of ``shas`` the target holds: ``sha in self`` for each, as one loop."""
+        if not self._local:
+            return {sha for sha in shas if super().__contains__(sha)}
+        found: set[str] = set()
+        known, objects, stat = super().__contains__, self._objects, os.stat
+        for sha in shas:
+            if known(sha):
+                found.add(sha)
+                continue
+            try:
+                self[sha] = stat(f"{objects}/{sha[:2]}/{sha}").st_size
+            except FileNotFoundError:
+                continue
+            found.add(sha)
+        return found
 
     def __contains__(self, sha: object) -> bool:
         if super().__contains__(sha):

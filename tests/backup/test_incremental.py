@@ -271,3 +271,23 @@ def test_a_failing_check_fails_the_backup_and_lists_nothing(
     with pytest.raises(PermissionError, match="refused a stat"):
         lake.backup("nas", progress=False)
     assert [b.id for b in list_backups(lake, "nas")] == [first.id]
+
+
+def test_object_index_present_stats_only_what_it_does_not_know(tmp_path: Path) -> None:
+    import hashlib
+
+    from fsspec.implementations.local import LocalFileSystem
+
+    from doctordata.catalog.backup_store import BackupTarget
+
+    target = BackupTarget(fs=LocalFileSystem(), base=str(tmp_path), url=tmp_path.as_uri())
+    target.ensure()
+    stored = hashlib.sha256(b"stored").hexdigest()
+    absent = hashlib.sha256(b"absent").hexdigest()
+    Path(target.object_path(stored)).parent.mkdir(parents=True)
+    Path(target.object_path(stored)).write_bytes(b"stored")
+    index = ObjectIndex(target)
+    assert index.present({stored, absent}) == {stored}
+    assert dict(index) == {stored: 6}  # the size, as `in` records it
+    Path(target.object_path(stored)).unlink()  # known now: not asked again
+    assert index.present([stored]) == {stored} and absent not in index
