@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from doctordata.errors import ChecksumMismatchError
@@ -77,6 +77,7 @@ class CopyPipeline:
         self._batch_bytes = 0
         self._running = 0  # submitted local copies not yet verified (or failed)
         self._results: list[tuple[Move, Future[str | None]]] = []
+        self._copying: list[Future[None]] = []  # the copy workers' tasks
         self.last_done = time.monotonic()  # when the last file finished (for bytes/s)
 
     def __enter__(self) -> CopyPipeline:
@@ -103,9 +104,15 @@ class CopyPipeline:
         if src.is_local and dst.is_local:
             with self._lock:
                 self._running += 1
-            self.pool.submit(self._stage, move, src, dst, result)
+            self._copying.append(self.pool.submit(self._stage, move, src, dst, result))
         else:
-            self.pool.submit(self._copy_whole, move, src, dst, result)
+            self._copying.append(self.pool.submit(self._copy_whole, move, src, dst, result))
+
+    def wait_copied(self) -> list[Move]:
+        """Wait until the copy workers are done (every copy verified or failed; fsyncs may
+        still run) and return the moves that have not failed so far."""
+        wait(self._copying)
+        return [m for m, r in self._results if not (r.done() and r.result() is not None)]
 
     def results(self) -> list[tuple[Move, str | None]]:
         """Every submitted move with None (done) or why it failed, in submission order."""

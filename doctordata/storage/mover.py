@@ -1,10 +1,11 @@
 """The tier mover: relocate data files between tiers without ever losing a row.
 
 Per table: journal the intent, copy each file (temporary name, verify size and content,
-fsync, rename; storage/copy_pipeline.py) in parallel, then ONE catalog commit that swaps every old DataFile for
-its copy (same partition, counts and column stats; only the path differs). The commit's
-manifests are staged while the files copy (storage/swap.py): after the last copy and the
-directory fsyncs, only metadata.json and the catalog pointer remain to be written. Old copies
+fsync, rename; storage/copy_pipeline.py) in parallel, then ONE catalog commit that swaps
+every old DataFile for its copy (same partition, counts and column stats; only the path
+differs). The commit's manifests are staged (storage/swap.py) while the last copies are
+fsynced: after the last fsync and the directory fsyncs, only metadata.json and the
+catalog pointer remain to be written. Old copies
 stay until no retained snapshot references them, so time travel keeps working; with
 ``free_now=True`` the snapshots still pointing at them are expired first and the old
 copies deleted at once. Files that delete files apply to never move.
@@ -204,7 +205,7 @@ class _Progress:
 
 
 def _stage_quietly(lh: Lakehouse, name: str, moves: list[Move]) -> StagedRewrite | None:
-    """Stage the swap of every planned move while the copies run; None if staging failed
+    """Stage the swap of the verified copies while their fsyncs run; None if staging failed
     (it is retried after the copies, where a failure is reported as a failed commit)."""
     try:
         return stage_swap(
@@ -221,17 +222,24 @@ def _reason(moves: list[Move]) -> str:
 def _copy_all(
     lh: Lakehouse, name: str, moves: list[Move], bar: _Progress, workers: int
 ) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None, float]:
-    """Copy every file through the copy pipeline (storage/copy_pipeline.py) and stage the
-    catalog swap meanwhile; then make the copies' directory entries durable (one fsync
-    per directory, in parallel).
+    """Copy every file through the copy pipeline (storage/copy_pipeline.py), stage the
+    catalog swap of the verified copies while the last ones are fsynced, then make the
+    copies' directory entries durable (one fsync per directory, in parallel).
 
-    Returns the copy results, the staged swap (None if staging failed) and the seconds
-    spent copying and syncing (not waiting for a staging that outlasted the copies)."""
+    The staging waits for the copy workers: it is Python work that needs the GIL and a
+    core, which the copy workers need between their kernel calls; run alongside them it
+    slowed the copies more than it saved (benchmarks/tiering, 252 MB). The sync workers
+    mostly wait for the disk, so the staging overlaps their fsyncs.
+
+    Returns the copy results, the staged swap of exactly the files that were copied (None
+    if staging failed or a copy failed after it) and the seconds spent copying and
+    syncing (not waiting for a staging that outlasted the fsyncs)."""
     started = time.monotonic()
     with CopyPipeline(lh.tiers, bar.advance, workers) as pipeline:
         for move in moves:
             pipeline.submit(move)
-        staged = _stage_quietly(lh, name, moves)
+        verified = pipeline.wait_copied()
+        staged = _stage_quietly(lh, name, verified) if verified else None
         try:
             results = pipeline.results()
             done = [m for m, err in results if err is None]
@@ -243,6 +251,9 @@ def _copy_all(
             if staged is not None:
                 staged.discard()
             raise
+    if staged is not None and len(done) != len(verified):
+        staged.discard()  # it swaps a file whose fsync failed
+        staged = None
     return results, staged, pipeline.last_done - started + time.monotonic() - synced
 
 
@@ -258,9 +269,6 @@ def _move_table(
     done = [m for m, err in results if err is None]
     report.failed += [(m.src_path, err) for m, err in results if err is not None]
     report.seconds += seconds
-    if staged is not None and len(done) != len(moves):
-        staged.discard()  # it swaps files whose copy failed
-        staged = None
     if not done:
         jr.remove(lh.root, journal)
         return None

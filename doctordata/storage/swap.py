@@ -9,10 +9,11 @@ partition's path once instead of once per added and once per removed file. The m
 written are the same: the copies (ADDED), the old files (DELETED), and a rewrite of each
 manifest that also held files that did not move (EXISTING).
 
-The swap is *staged* (manifests and manifest list written) while the mover is still
-copying, because nothing references those files until the catalog pointer moves: the
-commit after the last copy then only writes metadata.json and swaps the pointer. If a
-copy fails, the staged files are deleted and the swap is staged again without it.
+The swap is *staged* (manifests and manifest list written) while the mover's last
+copies are still being fsynced, because nothing references those files until the
+catalog pointer moves: the commit after the last fsync then only writes metadata.json
+and swaps the pointer. If a copy's fsync fails after staging, the staged files are
+deleted and the swap is staged again without it.
 """
 
 from __future__ import annotations

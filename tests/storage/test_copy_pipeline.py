@@ -213,7 +213,7 @@ def test_mover_reports_a_failed_fsync_and_commits_the_rest(
     """Through lh.tier(): the files whose copy could not be fsynced stay on the SSD and
     are listed as failed; the others move in the one commit; nothing stray on the NAS;
     the next run moves the rest."""
-    from tests.storage.conftest import files_on, rows, sorted_rows
+    from tests.storage.conftest import files_on, local_path, rows, sorted_rows
 
     lh = make_lake()
     lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
@@ -236,6 +236,13 @@ def test_mover_reports_a_failed_fsync_and_commits_the_rest(
     nas = Path(lh.tiers["nas"].root)
     assert not [p for p in nas.rglob("*") if p.is_file() and "2020-01-02" in str(p)]
     assert sorted_rows(lh, "hn.items").equals(expected)
+    # The swap staged before the fsyncs failed (it named the failed copies) was deleted.
+    from doctordata.catalog.reachability import table_references
+
+    refs = table_references(lh.table("hn.items"))
+    metadata = Path(lh.table("hn.items").metadata_location.removeprefix("file://")).parent
+    avro = {p.as_posix() for p in metadata.glob("*.avro")}
+    assert avro == {local_path(p).as_posix() for p in refs.manifests | refs.manifest_lists}
     monkeypatch.setattr(os, "fsync", real)
     assert len(lh.tier(progress=False).moved) == 2
     assert sorted_rows(lh, "hn.items").equals(expected)
