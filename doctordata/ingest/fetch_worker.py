@@ -13,6 +13,7 @@ killed run loses no data, its resume point only moves after commits.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import traceback
@@ -130,6 +131,79 @@ class FetchProcess:
         raise IngestError(self._failure) from exc
 
 
+class FetchGroup:
+    """Several fetch processes sharing a run's segments: each segment is cut into one
+    contiguous part per process, and :meth:`segment` yields the parts' batches in id order.
+
+    While the run consumes the first part of a segment, the other processes fetch the
+    later parts (and every process its part of the next segment), so fetching uses as
+    many cores as there are processes. The run's ``workers`` concurrent requests are
+    shared among them.
+    """
+
+    def __init__(
+        self, spec: FetchSpec, processes: int, *, label: str, keep_fds: tuple[int, ...] = ()
+    ) -> None:
+        processes = max(1, min(processes, spec.workers))
+        self.parts = {seg: _cut(seg, processes) for seg in spec.segments}
+        self.members: list[FetchProcess] = []
+        try:
+            for k in range(processes):
+                workers = spec.workers // processes + (k < spec.workers % processes)
+                own = dataclasses.replace(
+                    spec,
+                    workers=workers,
+                    segments=[self.parts[seg][k] for seg in spec.segments],
+                    ahead=max(1, spec.ahead // processes),
+                )
+                self.members.append(FetchProcess(own, label=label, keep_fds=keep_fds))
+        except BaseException:
+            self.close()
+            raise
+
+    def segment(self, low: int, high: int) -> Iterator[CheckedBatch]:
+        parts = self.parts.get((low, high))
+        if parts is None:
+            raise IngestError(f"fetch processes: {low}..{high} is not a segment of this run")
+        for member, (part_low, part_high) in zip(self.members, parts, strict=True):
+            yield from member.segment(part_low, part_high)
+
+    @property
+    def totals(self) -> FetchTotals:
+        out = FetchTotals()
+        for member in self.members:
+            t = member.totals
+            out.requests += t.requests
+            out.retries += t.retries
+            out.seconds += t.seconds
+            out.peak_rss_mib += t.peak_rss_mib
+            for reason, n in t.failures.items():
+                out.failures[reason] = out.failures.get(reason, 0) + n
+        return out
+
+    def close(self) -> None:
+        for member in self.members:
+            member.close()
+
+    def __enter__(self) -> FetchGroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cut(segment: tuple[int, int], parts: int) -> list[tuple[int, int]]:
+    """``segment`` (low, high) as ``parts`` consecutive ranges (empty ones: high < low)."""
+    low, high = segment
+    count = max(0, high - low + 1)
+    out = []
+    for k in range(parts):
+        start = low + count * k // parts
+        end = low + count * (k + 1) // parts - 1
+        out.append((start, end))
+    return out
+
+
 # -- the child --------------------------------------------------------------------------------
 def serve(conn: Any) -> None:
     """Fetch every segment of the spec in order and send its batches, then its totals."""
@@ -144,11 +218,9 @@ def serve(conn: Any) -> None:
     if kind != "open":
         raise IngestError(f"fetch process: expected 'open' first, got {kind!r}")
     contract = ItemContract(extra=dict(spec.extra_fields))
-    first, last = spec.segments[0][0], spec.segments[-1][1]
+    paths = (f"item/{i}.json" for low, high in spec.segments for i in range(low, high + 1))
     with Fetcher(spec.base_url, workers=spec.workers, retry=spec.retry) as fetcher:
-        stream = fetcher.stream(
-            (f"item/{i}.json" for i in range(first, last + 1)), ahead=spec.ahead
-        )
+        stream = fetcher.stream(paths, ahead=spec.ahead)
         try:
             for low, high in spec.segments:
                 ids = range(low, high + 1)

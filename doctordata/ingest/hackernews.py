@@ -39,7 +39,7 @@ from doctordata.ingest.destination import (
     LoadStats,
     lakehouse_destination,
 )
-from doctordata.ingest.fetch_worker import FetchProcess, FetchSpec
+from doctordata.ingest.fetch_worker import FetchGroup, FetchSpec
 from doctordata.ingest.fetcher import Fetcher, Response, RetryPolicy
 from doctordata.ingest.hn_data import LIST_NAMES
 from doctordata.ingest.hn_schema import (
@@ -69,6 +69,8 @@ PIPELINE_NAME = "doctordata_hackernews"
 DEFAULT_SEGMENT = 10_000
 # Items per Arrow batch handed to dlt.
 DEFAULT_BATCH = 2_000
+# Fetch processes of a run with helpers (they share the run's workers).
+FETCH_PROCESSES = 2
 
 # Thousands of small commits: let pyiceberg merge manifests so planning stays fast.
 MERGE = {"commit.manifest-merge.enabled": "true"}
@@ -381,7 +383,7 @@ def run(
         if helpers is None:
             helpers = len(segments) > 1
         with contextlib.ExitStack() as stack:
-            fetch: FetchProcess | None = None
+            fetch: FetchGroup | None = None
             writer: CatalogWriter | CommitProcess
             if helpers:
                 # Started first: their imports overlap with each other and with setup.
@@ -397,7 +399,7 @@ def run(
                         ahead=segment,
                     )
                     fetch = stack.enter_context(
-                        FetchProcess(spec, label=str(lh.root), keep_fds=(lock_fd,))
+                        FetchGroup(spec, FETCH_PROCESSES, label=str(lh.root), keep_fds=(lock_fd,))
                     )
                 writer = stack.enter_context(
                     CommitProcess(
@@ -448,7 +450,7 @@ def _load(
     lh: Lakehouse,
     pipeline: Any,
     fetcher: Fetcher,
-    fetch: FetchProcess | None,
+    fetch: FetchGroup | None,
     plan: tuple[int, int, list[tuple[int, int]], int],
     batch: int,
     updates: bool,

@@ -91,12 +91,15 @@ def test_commit_process_killed_mid_run_is_a_clear_error_then_rerun_completes(
 def test_fetch_process_killed_mid_run_is_a_clear_error_then_rerun_completes(
     lh: Any, hn_server: Any
 ) -> None:
-    server = hn_server(items=900, seed=10)
+    server = hn_server(items=3000, seed=10)
     killed: list[int] = []
 
     def progress(phase: str, advance: int, total: int) -> None:
-        if phase == "items" and not killed:  # after the first batch: kill the fetcher
-            (worker,) = commit_workers(os.getpid(), module="fetch_worker")
+        if phase == "items" and not killed:  # after the first batch: kill a fetcher
+            workers = commit_workers(os.getpid(), module="fetch_worker")
+            assert len(workers) == 2  # FETCH_PROCESSES
+            # The first one (whose part the run is reading): it has parts left to send.
+            worker = min(workers, key=lambda p: (p.create_time(), p.pid))
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
             killed.append(worker.pid)
@@ -106,7 +109,7 @@ def test_fetch_process_killed_mid_run_is_a_clear_error_then_rerun_completes(
             lh,
             base_url=server.url,
             workers=4,
-            segment=150,
+            segment=1000,
             batch=50,
             retry=FAST_RETRY,
             progress=progress,
@@ -115,8 +118,8 @@ def test_fetch_process_killed_mid_run_is_a_clear_error_then_rerun_completes(
     assert killed and str(killed[0]) in str(info.value)
     assert not commit_workers(os.getpid()) and not commit_workers(os.getpid(), "fetch_worker")
     resume = state.next_id(lh, "hackernews.items")
-    assert resume < 901
-    report = run(lh, base_url=server.url, workers=4, segment=150, retry=FAST_RETRY)
+    assert resume < 3001
+    report = run(lh, base_url=server.url, workers=4, segment=1000, retry=FAST_RETRY)
     assert report.start_id == resume
     assert_exactly_once(lh, server.dataset.ids())
 
