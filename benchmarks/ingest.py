@@ -238,15 +238,16 @@ def _markdown(results: dict[str, Any]) -> str:
         "",
         "fetch: seconds until the last item was extracted (HTTP, the item contract, dlt's "
         "extract). On runs of more than one segment (10,000 ids, the last one cut to "
-        "2,500) doctordata uses two helper processes: a fetch process (HTTP, JSON, the item "
-        "contract, Arrow batches; up to a segment ahead of the run) and a commit process "
-        "(the Iceberg commits, at most a segment behind); the run's own process does dlt's "
-        "extract and normalize. Plain dlt fetches everything on threads of its one process, "
+        "2,500) doctordata uses helper processes: two fetch processes (HTTP, JSON, the item "
+        "contract, Arrow batches; each fetches one half of every segment, with half of the "
+        "workers, up to a segment ahead of the run) and a commit process (the Iceberg "
+        "commits, at most a segment behind); the run's own process does dlt's extract and "
+        "normalize. Plain dlt fetches everything on threads of its one process, "
         "then normalizes, then loads. commit: doctordata's Iceberg commits (summed, in the "
         "commit process), dlt's load step into duckdb. outside fetch: the rest of the wall "
         "time (setup before the first item, the work after the last one). Client CPU and "
         "peak RSS: the pipeline's process, plus (for doctordata) its helper processes' own "
-        "(CPU summed, peak RSS summed over the two). Server CPU: the HN-API server's (this "
+        "(CPU summed; peak RSS summed over the three). Server CPU: the HN-API server's (this "
         "benchmark's process) over the timed run.",
         "",
         "All step medians, raw (seconds): "
