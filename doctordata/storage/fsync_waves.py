@@ -6,8 +6,9 @@ threads that each fsync a file as soon as they get one arrive staggered, so the 
 commits (and the disk flushes) about once per file. With :class:`FsyncWaves` (the
 mover's sync workers, storage/copy_pipeline.py), a thread that arrives while a wave of
 fsyncs is running waits for that wave to end, and then fsyncs together with every
-other thread that arrived meanwhile: their fsyncs land in one journal commit. Each thread still fsyncs its own file and gets its own error, and
-nothing returns before its file is durable, so the guarantee is exactly a plain fsync's.
+other thread that arrived meanwhile: their fsyncs land in one journal commit. Each
+thread still fsyncs its own file and gets its own error, and nothing returns before its
+file is durable, so the guarantee is exactly a plain fsync's.
 """
 
 from __future__ import annotations
