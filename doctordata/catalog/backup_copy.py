@@ -82,7 +82,8 @@ class Copier:
         self._hold = hold_known
         self._held: list[FileRef] = []
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self._workers = max(1, workers)
+        self._pool = ThreadPoolExecutor(max_workers=self._workers)
         self._futures: list[Future[None]] = []
         self._sync_pool: Executor | None = None
         self._own_sync_pool: ThreadPoolExecutor | None = None
@@ -128,9 +129,12 @@ class Copier:
                 self._add(ref, known[0], known[1])
             return
         self._futures.append(self._pool.submit(self._copy, ref))
-        # Hand the GIL over now: the copy thread starts its (GIL-free) copy at once
-        # instead of waiting up to a switch interval (5 ms) for the walk to pause.
-        time.sleep(0)
+        if len(self._futures) <= self._workers:
+            # A new copy thread takes this one: hand it the GIL now, so it starts its
+            # (GIL-free) copy at once instead of after a switch interval (5 ms) of the
+            # walk; what an incremental backup waits for. Later submits queue behind
+            # busy threads, and a full backup's walk is not interrupted 400 times.
+            time.sleep(0)
 
     def _add(self, ref: FileRef, size: int, sha: str) -> None:
         tier, rel = self.locate(ref.path)
