@@ -58,6 +58,24 @@ def child_connection(argv: list[str]) -> Connection:
     return Connection(fd)
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB since it started its program.
+
+    ``getrusage``'s ``ru_maxrss`` survives ``exec``: in a child it would include the
+    parent's memory at the moment it was forked. Linux's VmHWM belongs to the new program.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def exit_now() -> None:
     """End the child without interpreter teardown (pyarrow/pyiceberg thread pools)."""
     sys.stdout.flush()

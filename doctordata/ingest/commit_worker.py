@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from doctordata.errors import IngestError
-from doctordata.ingest.child import child_connection, exit_now, spawn
+from doctordata.ingest.child import child_connection, exit_now, peak_rss_mib, spawn
 from doctordata.ingest.destination import CatalogWriter, LoadStats, check_table_name
 
 if TYPE_CHECKING:
@@ -220,7 +220,6 @@ def _numbers(stats: LoadStats) -> dict[str, Any]:
 def serve(conn: Connection) -> None:
     """The child's loop: open the lakehouse, then answer requests in order until close or
     the first failure."""
-    import resource
 
     from doctordata.ingest import state
     from doctordata.lakehouse import Lakehouse
@@ -238,7 +237,7 @@ def serve(conn: Connection) -> None:
             except EOFError:
                 return  # the parent is gone
             if request[0] == "close":
-                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                rss = peak_rss_mib()
                 conn.send(("closed", round(rss, 1)))
                 return
             what, table, arg = request

@@ -13,16 +13,19 @@ killed run loses no data, its resume point only moves after commits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import queue
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from doctordata.errors import IngestError
-from doctordata.ingest.child import child_connection, exit_now, spawn
+from doctordata.ingest.child import child_connection, exit_now, peak_rss_mib, spawn
 
 if TYPE_CHECKING:
     from doctordata.ingest.checked import CheckedBatch
@@ -205,10 +208,9 @@ def _cut(segment: tuple[int, int], parts: int) -> list[tuple[int, int]]:
 
 
 # -- the child --------------------------------------------------------------------------------
-def serve(conn: Any) -> None:
+def serve(conn: Any, sender: _Sender) -> None:
     """Fetch every segment of the spec in order and send its batches, then its totals."""
     import itertools
-    import resource
 
     from doctordata.ingest.checked import check_batches
     from doctordata.ingest.fetcher import Fetcher
@@ -217,43 +219,86 @@ def serve(conn: Any) -> None:
     kind, spec = conn.recv()
     if kind != "open":
         raise IngestError(f"fetch process: expected 'open' first, got {kind!r}")
+    sender.limit(max(1, (spec.ahead - spec.batch) // spec.batch))
     contract = ItemContract(extra=dict(spec.extra_fields))
     paths = (f"item/{i}.json" for low, high in spec.segments for i in range(low, high + 1))
     with Fetcher(spec.base_url, workers=spec.workers, retry=spec.retry) as fetcher:
-        stream = fetcher.stream(paths, ahead=spec.ahead)
+        # Few raw responses are kept: checked batches (Arrow, far smaller than parsed
+        # JSON) wait in the sender's queue instead.
+        stream = fetcher.stream(paths, ahead=min(spec.ahead, spec.batch))
         try:
             for low, high in spec.segments:
                 ids = range(low, high + 1)
                 responses = itertools.islice(stream, len(ids))
                 for checked in check_batches(ids, responses, contract, spec.fetched_at, spec.batch):
-                    conn.send(("batch", checked))
+                    sender.put(("batch", checked))
                 stats = fetcher.stats
                 # A dict: this module is __main__ here, its classes do not unpickle there.
                 totals = {
                     "requests": stats.requests,
                     "retries": stats.retries,
                     "seconds": stats.seconds,
-                    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                    "peak_rss_mib": peak_rss_mib(),
                     "failures": dict(stats.failures),
                 }
-                conn.send(("end", totals))
+                sender.put(("end", totals))
         finally:
             stream.close()
 
 
+class _Sender:
+    """Sends messages to the run on a thread, in order, keeping at most ``limit`` waiting:
+    fetching goes on while the run is busy with other parts. A send that fails (the run
+    stopped listening) ends the next :meth:`put`."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.failed: BaseException | None = None
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name="fetch-sender", daemon=True)
+        self.thread.start()
+
+    def limit(self, waiting: int) -> None:
+        self.queue.maxsize = waiting  # before the first put: nothing waits yet
+
+    def put(self, message: Any) -> None:
+        while True:
+            if self.failed is not None:
+                raise BrokenPipeError(f"the run stopped listening: {self.failed}")
+            try:
+                self.queue.put(message, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Send what is waiting, then stop."""
+        with contextlib.suppress(BrokenPipeError):
+            self.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        while (message := self.queue.get()) is not None:
+            try:
+                self.conn.send(message)
+            except OSError as exc:
+                self.failed = exc
+                return
+
+
 def main(argv: list[str]) -> None:
     conn = child_connection(argv)
+    sender = _Sender(conn)
     try:
-        serve(conn)
+        serve(conn, sender)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         pass  # the run stopped listening (it finished early, failed or was killed)
     except Exception as exc:  # the run raises it as an IngestError
-        try:
-            detail = str(exc) if isinstance(exc, IngestError) else traceback.format_exc()
-            conn.send(("error", (type(exc).__name__, detail)))
-        except OSError:
-            pass
+        detail = str(exc) if isinstance(exc, IngestError) else traceback.format_exc()
+        with contextlib.suppress(BrokenPipeError):
+            sender.put(("error", (type(exc).__name__, detail)))
     finally:
+        sender.close()
         conn.close()
 
 
