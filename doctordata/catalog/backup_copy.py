@@ -83,6 +83,7 @@ class Copier:
         self._held: list[FileRef] = []
         self._lock = threading.Lock()
         self._workers = max(1, workers)
+        self._in_flight = 0  # copies submitted and not finished
         self._pool = ThreadPoolExecutor(max_workers=self._workers)
         self._futures: list[Future[None]] = []
         self._sync_pool: Executor | None = None
@@ -128,12 +129,15 @@ class Copier:
             if entry is None:
                 self._add(ref, known[0], known[1])
             return
+        with self._lock:
+            self._in_flight += 1
+            idle = self._in_flight <= self._workers
         self._futures.append(self._pool.submit(self._copy, ref))
-        if len(self._futures) <= self._workers:
-            # A new copy thread takes this one: hand it the GIL now, so it starts its
+        if idle:
+            # A waiting copy thread takes this one: hand it the GIL now, so it starts its
             # (GIL-free) copy at once instead of after a switch interval (5 ms) of the
-            # walk; what an incremental backup waits for. Later submits queue behind
-            # busy threads, and a full backup's walk is not interrupted 400 times.
+            # walk; what an incremental backup waits for. While every thread is busy
+            # (a full backup) the copy queues, and the walk goes on.
             time.sleep(0)
 
     def _add(self, ref: FileRef, size: int, sha: str) -> None:
@@ -142,6 +146,13 @@ class Copier:
             self.files.append(BackupFile(ref.path, ref.kind, ref.table, size, sha, tier, rel))
 
     def _copy(self, ref: FileRef) -> None:
+        try:
+            self._copy_one(ref)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _copy_one(self, ref: FileRef) -> None:
         from doctordata.catalog.backup_previous import source_stamp
         from doctordata.catalog.locations import fs_for
 
