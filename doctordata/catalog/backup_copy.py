@@ -133,11 +133,11 @@ class Copier:
             self._in_flight += 1
             idle = self._in_flight <= self._workers
         self._futures.append(self._pool.submit(self._copy, ref))
-        if idle:
-            # A waiting copy thread takes this one: hand it the GIL now, so it starts its
-            # (GIL-free) copy at once instead of after a switch interval (5 ms) of the
-            # walk; what an incremental backup waits for. While every thread is busy
-            # (a full backup) the copy queues, and the walk goes on.
+        if idle and self.previous.files:
+            # An incremental backup waits for its few new files: hand the waiting copy
+            # thread the GIL now, so it starts its (GIL-free) copy at once instead of
+            # after a switch interval (5 ms) of the walk. A first backup is throughput-
+            # bound: its walk goes on, and the copies queue.
             time.sleep(0)
 
     def _add(self, ref: FileRef, size: int, sha: str) -> None:
