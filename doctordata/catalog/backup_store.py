@@ -130,10 +130,11 @@ class ObjectIndex(dict[str, int]):
 
     def present(self, shas: Iterable[str]) -> set[str]:
         """Those of ``shas`` the target holds: ``sha in self`` for each, as one loop."""
+        known = super().__contains__  # (not inside the comprehension: its own scope)
         if not self._local:
-            return {sha for sha in shas if super().__contains__(sha)}
+            return {sha for sha in shas if known(sha)}
         found: set[str] = set()
-        known, objects, stat = super().__contains__, self._objects, os.stat
+        objects, stat = self._objects, os.stat
         for sha in shas:
             if known(sha):
                 found.add(sha)
