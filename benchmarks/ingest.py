@@ -69,7 +69,7 @@ def _duckdb_pipeline(root: str) -> Any:
 
 def _plain_dlt(url: str, root: str) -> dict[str, Any]:
     from doctordata.ingest.fetcher import Fetcher
-    from doctordata.ingest.hackernews import hackernews_source
+    from doctordata.ingest.hn_source import hackernews_source
 
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     with Fetcher(url, workers=WORKERS) as fetcher:  # warm-up (imports, first use), not timed

@@ -47,6 +47,21 @@ def spawn(
     return proc, Connection(ours.detach())
 
 
+RERUN = (
+    "Nothing past the last committed segment was recorded as loaded; run the ingestion "
+    "again to continue from there"
+)
+
+
+def ended(what: str, proc: subprocess.Popen[bytes], doing: str, exc: BaseException) -> str:
+    """The message for a helper that went away (killed, crashed) while the run used it."""
+    code = proc.wait()
+    return (
+        f"the {what} (pid {proc.pid}) ended {doing} (exit code {code}; its error, if any, "
+        f"is on stderr above): {exc or type(exc).__name__}. {RERUN}"
+    )
+
+
 def child_connection(argv: list[str]) -> Connection:
     """In the child: die with the parent, drop pandas, and return the connection."""
     from multiprocessing.connection import Connection

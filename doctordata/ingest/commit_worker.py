@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from doctordata.errors import IngestError
-from doctordata.ingest.child import child_connection, exit_now, peak_rss_mib, spawn
+from doctordata.ingest.child import RERUN, child_connection, ended, exit_now, peak_rss_mib, spawn
 from doctordata.ingest.destination import CatalogWriter, LoadStats, check_table_name
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ class CommitProcess:
             table, type_name, message, trace = payload
             self._failure = (
                 f"committing {table} failed in the commit process: {type_name}: {message}. "
-                f"{_RERUN}\n{trace}"
+                f"{RERUN}\n{trace}"
             )
             self._raise_failure()
         if kind == "closed":
@@ -188,12 +188,7 @@ class CommitProcess:
                     self.on_commit(table, rows)
 
     def _ended(self, doing: str, exc: BaseException) -> NoReturn:
-        code = self._proc.wait()
-        self._failure = (
-            f"the commit process (pid {self._proc.pid}) ended while {doing} "
-            f"(exit code {code}; its error, if any, is on stderr above): "
-            f"{exc or type(exc).__name__}. {_RERUN}"
-        )
+        self._failure = ended("commit process", self._proc, f"while {doing}", exc)
         raise IngestError(self._failure) from exc
 
     def _raise_failure(self) -> None:
@@ -201,13 +196,6 @@ class CommitProcess:
             raise IngestError(self._failure)
 
 
-_RERUN = (
-    "Nothing past the last committed segment was recorded as loaded; run the ingestion "
-    "again to continue from there"
-)
-
-
-# -- the child --------------------------------------------------------------------------------
 def _numbers(stats: LoadStats) -> dict[str, Any]:
     """The counters of ``stats`` now (lists copied: they grow in place)."""
     return {

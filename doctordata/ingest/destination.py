@@ -127,7 +127,7 @@ class CatalogWriter:
         """Commit the Parquet file ``path`` (one dlt load job) to ``table_name``."""
         import pyarrow.parquet as pq
 
-        check_table_name(table_name)
+        check_table_name(table_name)  # before reading the file
         self.write(table_name, pq.read_table(path))
 
     def advance(self, table: str, to: int) -> None:

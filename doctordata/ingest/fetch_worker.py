@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from doctordata.errors import IngestError
-from doctordata.ingest.child import child_connection, exit_now, peak_rss_mib, spawn
+from doctordata.ingest.child import child_connection, ended, exit_now, peak_rss_mib, spawn
 
 if TYPE_CHECKING:
     from doctordata.ingest.checked import CheckedBatch
-    from doctordata.ingest.fetcher import RetryPolicy
+    from doctordata.ingest.fetcher import FetchStats, RetryPolicy
 
 # How long close() waits for the child to exit before killing it.
 CLOSE_TIMEOUT = 10.0
@@ -124,13 +124,7 @@ class FetchProcess:
         self.close()
 
     def _ended(self, exc: BaseException) -> NoReturn:
-        code = self._proc.wait()
-        self._failure = (
-            f"the fetch process (pid {self._proc.pid}) ended unexpectedly (exit code {code}; "
-            f"its error, if any, is on stderr above): {exc or type(exc).__name__}. Nothing "
-            "past the last committed segment was recorded as loaded; run the ingestion "
-            "again to continue from there"
-        )
+        self._failure = ended("fetch process", self._proc, "unexpectedly", exc)
         raise IngestError(self._failure) from exc
 
 
@@ -172,17 +166,14 @@ class FetchGroup:
             yield from member.segment(part_low, part_high)
 
     @property
-    def totals(self) -> FetchTotals:
-        out = FetchTotals()
+    def peak_rss_mib(self) -> float:
+        """The fetch processes' peaks, summed (as of the last segment each finished)."""
+        return sum(member.totals.peak_rss_mib for member in self.members)
+
+    def add_stats_to(self, stats: FetchStats) -> None:
+        """Add every fetch process's request counts to ``stats`` (the run's fetcher's)."""
         for member in self.members:
-            t = member.totals
-            out.requests += t.requests
-            out.retries += t.retries
-            out.seconds += t.seconds
-            out.peak_rss_mib += t.peak_rss_mib
-            for reason, n in t.failures.items():
-                out.failures[reason] = out.failures.get(reason, 0) + n
-        return out
+            stats.add_totals(member.totals)
 
     def close(self) -> None:
         for member in self.members:

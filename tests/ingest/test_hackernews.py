@@ -240,7 +240,8 @@ def _interrupted_package(lh: Any, url: str, *, normalize: bool) -> Any:
     """Leave a load package behind as a run killed before its load step would."""
     from doctordata.ingest.destination import CatalogWriter, lakehouse_destination
     from doctordata.ingest.fetcher import Fetcher
-    from doctordata.ingest.hackernews import _pipeline, ensure_tables, hackernews_source
+    from doctordata.ingest.hackernews import _pipeline, ensure_tables
+    from doctordata.ingest.hn_source import hackernews_source
 
     ensure_tables(lh)
     pipeline = _pipeline(lh, lakehouse_destination(CatalogWriter(lh)))
