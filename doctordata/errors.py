@@ -84,6 +84,17 @@ class CommitConflictError(CatalogError):
     """A commit kept conflicting with concurrent writers after every retry."""
 
 
+class CatalogUnavailableError(CatalogError):
+    """The catalog database cannot be reached (server down, wrong host or port)."""
+
+
+class EmptyCatalogError(CatalogError):
+    """The catalog is empty (or unreadable) while the warehouse holds table data.
+
+    Typical causes: a truncated catalog.db, a half-finished restore. The fix is
+    ``doctordata restore`` from a backup, never creating a fresh catalog over the data."""
+
+
 class StorageError(DoctorDataError, OSError):
     """A storage tier cannot be read or written."""
 
@@ -96,12 +107,32 @@ class TierNotFoundError(NotFoundError):
     """A tier name is not configured in [tiers]."""
 
 
+class TierOfflineError(TierUnavailableError):
+    """A tier that was used before is not there now (an unmounted NAS, an unreachable bucket)."""
+
+
+class DataFileMissingError(StorageError, FileNotFoundError):
+    """A data file a snapshot references is missing or unreadable on its tier."""
+
+
 class ChecksumMismatchError(StorageError):
     """A copied file does not match its source."""
 
 
+class DataCorruptionError(StorageError):
+    """A data file's bytes differ from what doctordata recorded when it wrote them."""
+
+
 class EngineError(DoctorDataError, RuntimeError):
     """A query engine failed to run a query."""
+
+
+class QueryTimeoutError(EngineError, TimeoutError):
+    """A query ran longer than engines.query_timeout (or the call's timeout=)."""
+
+
+class QueryMemoryError(EngineError, MemoryError):
+    """A query needed more memory than the engine's configured limit."""
 
 
 class SQLParseError(DoctorDataError, ValueError):
