@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import threading
 from collections.abc import Mapping
 from functools import lru_cache
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
+from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import EngineError, MissingDependencyError, UnsupportedSQLError
 
@@ -45,11 +47,41 @@ TYPE_MAP: dict[str, str] = {
     "binary": "String",
 }
 
+# A missing or empty data file is an error, never "no rows" (s3_skip_empty_files is on
+# by default). A *local* file missing from a file('{a,b}') glob is still skipped by
+# ClickHouse; the router stats those first (engines/datafiles.py).
+FILE_READ_SETTINGS: dict[str, Any] = {
+    "s3_skip_empty_files": 0,
+    "s3_ignore_file_doesnt_exist": 0,
+    "s3_throw_on_zero_files_match": 1,
+    "engine_file_skip_empty_files": 0,
+    "engine_file_empty_if_not_exists": 0,
+}
 # Settings for every user query: standard SQL NULL semantics for outer joins, and
 # readonly=2 (reads and SET-less settings only; table functions allowed for file lists).
-READ_SETTINGS: dict[str, Any] = {"readonly": 2, "join_use_nulls": 1}
+READ_SETTINGS: dict[str, Any] = {"readonly": 2, "join_use_nulls": 1, **FILE_READ_SETTINGS}
 # Settings for doctordata's own statements (publish).
-WRITE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1}
+WRITE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1, **FILE_READ_SETTINGS}
+
+# ClickHouse's errors about one data file (see engines/datafiles.py); S3 objects are
+# named as bucket/key.
+FILE_ERRORS: tuple[FileErrorPattern, ...] = (
+    FileErrorPattern(re.compile(r"File (?P<path>/\S+?) doesn't exist"), missing=True),
+    FileErrorPattern(re.compile(r"Cannot open file (?P<path>/\S+?), errno"), missing=True),
+    FileErrorPattern(
+        re.compile(
+            r"(?:404|NoSuchKey|NOT_FOUND)[^\n]*?while reading '(?P<key>[^']+)' "
+            r"in bucket '(?P<bucket>[^']+)'"
+        ),
+        missing=True,
+    ),
+    FileErrorPattern(
+        re.compile(
+            r"\(in file/uri (?P<path>[^)]+)\)[^\n]*\((?:INCORRECT_DATA|CANNOT_READ_ALL_DATA)"
+        ),
+        missing=False,
+    ),
+)
 
 # Characters with glob meaning in ClickHouse file()/s3() paths.
 _GLOB_CHARS = set("{}*?,")
@@ -197,7 +229,14 @@ class ClickHouseEngine(Engine):
         try:
             return self.client(read_only=read_only).query_arrow(sql)
         except ClickHouseError as exc:
-            raise EngineError(f"ClickHouse failed: {exc}") from exc
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> Exception:
+        """The typed error for a failed statement (a data file's name and tier if it is one)."""
+        text = str(exc)
+        return engine_error("ClickHouse", text, FILE_ERRORS, self.lh.tiers) or EngineError(
+            f"ClickHouse failed: {text}"
+        )
 
     def command(self, sql: str, settings: Mapping[str, Any] | None = None) -> Any:
         """Run a statement that returns no rows (DDL, INSERT ... SELECT) as doctordata."""
@@ -206,7 +245,7 @@ class ClickHouseEngine(Engine):
         try:
             return self.client(read_only=False).command(sql, settings=dict(settings or {}))
         except ClickHouseError as exc:
-            raise EngineError(f"ClickHouse failed: {exc}") from exc
+            raise self._failure(exc) from exc
 
     def redact(self, sql: str) -> str:
         for secret in self._secrets:

@@ -8,6 +8,7 @@ off except for the lakehouse tiers, and its configuration is locked.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
+from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import EngineError, UnsupportedSQLError
 
@@ -75,6 +77,24 @@ def _ident(name: str) -> str:
 @lru_cache(maxsize=65536)
 def _lit(value: str) -> str:
     return exp.Literal.string(value).sql("duckdb")
+
+
+# DuckDB's errors about one data file (see engines/datafiles.py). Its thrift decoding
+# errors name no file; the router pins those down from the planned files' footers.
+FILE_ERRORS: tuple[FileErrorPattern, ...] = (
+    FileErrorPattern(re.compile(r'No files found that match the pattern "(?P<path>[^"]+)"'), True),
+    FileErrorPattern(re.compile(r'Cannot open file "(?P<path>[^"]+)"'), missing=True),
+    FileErrorPattern(
+        re.compile(r"HTTP \w+ error (?:reading|on) '(?P<path>[^']+)'[^\n]*\(HTTP 404"), True
+    ),
+    FileErrorPattern(re.compile(r"No magic bytes found at end of file '(?P<path>[^']+)'"), False),
+    FileErrorPattern(re.compile(r"File '(?P<path>[^']+)' too small to be a Parquet file"), False),
+    FileErrorPattern(re.compile(r"Footer length error in file '(?P<path>[^']+)'"), False),
+    FileErrorPattern(re.compile(r"Invalid Input Error:[^\n]*in file '(?P<path>[^']+)'"), False),
+    FileErrorPattern(
+        re.compile(r"^(?:Variable-length int over|TProtocolException|[^\n]*[Tt]hrift)"), False
+    ),
+)
 
 
 class DuckDBEngine(Engine):
@@ -149,9 +169,16 @@ class DuckDBEngine(Engine):
         try:
             return cur.execute(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise EngineError(f"DuckDB failed: {exc}") from exc
+            raise self._failure(exc) from exc
         finally:
             cur.close()
+
+    def _failure(self, exc: Exception) -> Exception:
+        """The typed error for a failed query (a data file's name and tier if it is one)."""
+        text = str(exc)
+        return engine_error("DuckDB", text, FILE_ERRORS, self.lh.tiers) or EngineError(
+            f"DuckDB failed: {text}"
+        )
 
     def execute_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
         import duckdb
@@ -161,7 +188,7 @@ class DuckDBEngine(Engine):
             reader = cur.execute(sql).to_arrow_reader()
             yield from reader
         except duckdb.Error as exc:
-            raise EngineError(f"DuckDB failed: {exc}") from exc
+            raise self._failure(exc) from exc
         finally:
             cur.close()
 

@@ -15,6 +15,10 @@ failures. A cached plan names only Iceberg tables, and Iceberg names win over na
 so a native table created later cannot change what it reads. ``lh.publish`` empties the
 cache so the next queries use the fresh copy; a copy published by another process is used
 from the table's next commit on.
+
+A cached plan is only text: unchanged metadata does not mean the files are still there.
+Each entry keeps its planned files, and the router checks them again on every hit
+(datafiles.check_files), so a file deleted since is an error, never fewer rows.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from doctordata.engines.datafiles import PlannedFile
 from doctordata.engines.result import TableScanStats
 
 # as_of values whose equality means "the same snapshot" for the same metadata.
@@ -40,6 +45,8 @@ class CachedPlan:
     sql: str  # what the engine runs
     translated_sql: str  # the same, redacted for stats
     scans: tuple[TableScanStats, ...]
+    # The data files ``sql`` reads, checked again before each reuse.
+    files: tuple[PlannedFile, ...] = ()
 
 
 class PlanCache:

@@ -48,7 +48,7 @@ def publish(lh: Lakehouse, name: str, *, engine: str = "clickhouse") -> PublishR
     full_name = ".".join(table.name())
     scratch = lh.root / ".tmp" / f"publish-{secrets.token_hex(8)}"
     try:
-        plan = plan_scan(full_name, table, None, snapshot_id, scratch)
+        plan = plan_scan(full_name, table, None, snapshot_id, scratch, lh.tiers)
         rows = eng.publish(full_name, plan, snapshot_id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -11,7 +11,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from doctordata.engines.result import QueryStats, Result, TableScanStats
-from doctordata.errors import SQLParseError, UnsupportedSQLError
+from doctordata.errors import DataCorruptionError, SQLParseError, UnsupportedSQLError
 
 if TYPE_CHECKING:
     from doctordata.engines.base import Engine
+    from doctordata.engines.datafiles import PlannedFile
     from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.resolve import Resolution
@@ -133,6 +134,7 @@ def run_query(
         run_query(lh, "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate >= '1998-01-01'")
     """
     from doctordata.engines import safety
+    from doctordata.engines.datafiles import check_files
     from doctordata.engines.resolve import current_location, resolve
 
     engine_name = choose_engine(lh, engine)
@@ -144,11 +146,13 @@ def run_query(
         with timer.phase("cache"):
             hit = cache.get(key, lambda name: current_location(lh.catalog, name))
         if hit is not None:
+            with timer.phase("cache"):
+                check_files(hit.files, lh.tiers)
             stats.engine = hit.engine
             stats.translated_sql = hit.translated_sql
             stats.scans = [replace(s) for s in hit.scans]
             stats.plan_cached = True
-            return _execute(lh.engine(hit.engine), hit.sql, stats, timer, explain)
+            return _execute(lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files)
     with timer.phase("parse"):
         statements = parse(query, dialect)
     with timer.phase("safety"):
@@ -167,18 +171,26 @@ def run_query(
         stats.engine = engine_name
     eng = lh.engine(engine_name)
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
+    files: list[PlannedFile] = []
     try:
-        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, (dialect, query))
+        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, (dialect, query), files)
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if key is not None and not resolution.native:
-            _remember(cache, key, eng.name, resolution, sql, stats)
-        return _execute(eng, sql, stats, timer, explain)
+            _remember(cache, key, eng.name, resolution, sql, stats, files)
+        return _execute(eng, sql, stats, timer, explain, files)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _execute(eng: Engine, sql: str, stats: QueryStats, timer: _Timer, explain: bool) -> Result:
+def _execute(
+    eng: Engine,
+    sql: str,
+    stats: QueryStats,
+    timer: _Timer,
+    explain: bool,
+    files: Sequence[PlannedFile] = (),
+) -> Result:
     if explain:
         with timer.phase("explain"):
             plan_text = eng.explain(sql)
@@ -187,7 +199,15 @@ def _execute(eng: Engine, sql: str, stats: QueryStats, timer: _Timer, explain: b
         table = pa.table({"explain": plan_text.splitlines()})
         return Result(table, stats, plan=plan_text)
     with timer.phase("execute"):
-        table = eng.execute(sql)
+        try:
+            table = eng.execute(sql)
+        except DataCorruptionError as exc:
+            from doctordata.engines.datafiles import pin_down
+
+            named = pin_down(exc, files, eng.lh.tiers)
+            if named is None:
+                raise
+            raise named from exc
     stats.rows = table.num_rows
     return Result(table, stats)
 
@@ -209,6 +229,7 @@ def _remember(
     resolution: Resolution,
     sql: str,
     stats: QueryStats,
+    files: Sequence[PlannedFile] = (),
 ) -> None:
     """Cache the plan if it only reads Iceberg data files named in ``sql``."""
     from doctordata.engines.plan_cache import CachedPlan
@@ -221,7 +242,7 @@ def _remember(
         locations.append((name, ref.table.metadata_location))
     scans = tuple(replace(s) for s in stats.scans)
     plan = CachedPlan(
-        engine_name, tuple(dict.fromkeys(locations)), sql, stats.translated_sql, scans
+        engine_name, tuple(dict.fromkeys(locations)), sql, stats.translated_sql, scans, tuple(files)
     )
     cache.put(key, plan)
 
@@ -235,6 +256,7 @@ def _build_sql(
     timer: _Timer,
     scratch: Any,
     source: tuple[str, str] | None = None,
+    files: list[PlannedFile] | None = None,
 ) -> str:
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
@@ -269,8 +291,10 @@ def _build_sql(
                 )
                 continue
             row_filter = filters.get(id(ref.node))
-            plan = plan_scan(ref.name, ref.table, row_filter, ref.snapshot_id, scratch)
+            plan = plan_scan(ref.name, ref.table, row_filter, ref.snapshot_id, scratch, lh.tiers)
             plans.append(plan)
+            if files is not None:
+                files.extend(plan.sources)
             timer.stats.scans.append(
                 TableScanStats(
                     table=ref.name,

@@ -4,21 +4,34 @@ pyiceberg's ``plan_files`` does the pruning (partition + column statistics) with
 pushed-down row filter. The plan carries the field-id schema so engines can read renamed
 and added columns correctly, and it never hides delete files: a table whose planned
 files have deletes is materialised through pyiceberg (which applies them) instead.
+
+Every planned file is checked before an engine sees the plan (datafiles.check_files): a
+missing or resized local file fails the query instead of being skipped by a glob.
+
+Column names that are not valid Avro names (``user-id``, ``first name``, ``a.b``) are
+stored in the Parquet files under pyiceberg's sanitised name (``user_x2Did``): for the
+engines, which match Parquet columns by name, that is a rename, and it is handled as one
+(per-file names from the footers' field ids).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from doctordata.engines.datafiles import PlannedFile, check_files, read_errors
+
 if TYPE_CHECKING:
     from pyiceberg.expressions import BooleanExpression
     from pyiceberg.table import Table
     from pyiceberg.types import IcebergType
+
+    from doctordata.storage.tier import Tier
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,9 @@ class ScanPlan:
     # Physical name -> field id for files written without field ids (add_files); a
     # non-empty mapping means some files may lack ids and need footer reads.
     name_mapping: dict[str, int] = field(default_factory=dict)
+    # The table's data files this plan reads, with their manifest sizes (checked before
+    # every run; for a materialised plan, the files pyiceberg read).
+    sources: tuple[PlannedFile, ...] = ()
 
     @property
     def needs_footers(self) -> bool:
@@ -91,27 +107,39 @@ def _name_mapping_if_set(table: Table) -> dict[str, int]:
 
 
 def _renames(table: Table) -> tuple[bool, bool]:
-    """(a top-level column, a field inside a struct/list/map) had another name before.
+    """(a top-level column, a field inside a struct/list/map) is stored under another name.
 
-    Engines map top-level columns by field id but cast nested values by name, so tables
-    with nested renames are read through pyiceberg, which follows the ids all the way down.
+    Either it had another name in an older schema, or its name is not a valid Avro name
+    and pyiceberg wrote it sanitised (``user-id`` -> ``user_x2Did``). Engines map
+    top-level columns by field id (or per-file names) but cast nested values by name, so
+    tables with nested renames are read through pyiceberg, which follows the ids down.
     """
-    schemas = table.metadata.schemas
-    if len(schemas) == 1:
-        return False, False
-    from pyiceberg.schema import index_by_id
+    key = table.metadata_location or ""
+    cached = _RENAMES.get(key) if key else None
+    if cached is not None:
+        return cached
+    from pyiceberg.schema import index_by_id, make_compatible_name
 
     names: dict[int, str] = {}
     top = nested = False
-    for schema in schemas:
+    for schema in table.metadata.schemas:
         top_ids = {f.field_id for f in schema.fields}
         for field_id, found in index_by_id(schema).items():
-            if names.setdefault(field_id, found.name) != found.name:
+            stored = make_compatible_name(found.name) if found.name else found.name
+            if stored != found.name or names.setdefault(field_id, found.name) != found.name:
                 if field_id in top_ids:
                     top = True
                 else:
                     nested = True
+    if key:
+        if len(_RENAMES) >= _PLAN_CACHE_SIZE:
+            _RENAMES.pop(next(iter(_RENAMES)))
+        _RENAMES[key] = (top, nested)
     return top, nested
+
+
+# metadata location -> _renames(); a metadata file never changes.
+_RENAMES: dict[str, tuple[bool, bool]] = {}
 
 
 def _total_files(table: Table, snapshot_id: int | None) -> int:
@@ -135,8 +163,13 @@ def plan_scan(
     row_filter: BooleanExpression | None,
     snapshot_id: int | None,
     tmp_dir: Path,
+    tiers: Mapping[str, Tier] | None = None,
 ) -> ScanPlan:
-    """Plan the files of ``table`` (at ``snapshot_id``) that may hold rows passing the filter."""
+    """Plan the files of ``table`` (at ``snapshot_id``) that may hold rows passing the filter.
+
+    Raises DataFileMissingError / DataCorruptionError when a planned local file is missing
+    or has another size than its manifest records (``tiers`` name its tier).
+    """
     from pyiceberg.expressions import AlwaysTrue
 
     started = time.perf_counter()
@@ -160,13 +193,16 @@ def plan_scan(
         tasks = list(scan.plan_files())
         deletes = sum(len(t.delete_files) for t in tasks)
         files = tuple(t.file.file_path for t in tasks)
-        size = sum(t.file.file_size_in_bytes for t in tasks)
-        cached = (files, size, deletes, _total_files(table, snapshot_id))
+        sizes = tuple(t.file.file_size_in_bytes for t in tasks)
+        cached = (files, sizes, sum(sizes), deletes, _total_files(table, snapshot_id))
         if manifest_list and not deletes:
             if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
                 _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
             _PLAN_CACHE[key] = cached
-    files, size, deletes, total = cached
+    files, sizes, size, deletes, total = cached
+    # A cached plan is a list of names: whether the files are still there is checked anew.
+    sources = tuple(PlannedFile(name, f, s) for f, s in zip(files, sizes, strict=True))
+    check_files(sources, tiers or {})
     renamed, nested_renamed = _renames(table)
     mapping = _name_mapping_if_set(table)
     plan = ScanPlan(
@@ -180,12 +216,13 @@ def plan_scan(
         delete_files=deletes,
         io=table.io,
         name_mapping=mapping,
-        uniform=len(table.metadata.schemas) == 1 and not mapping,
+        uniform=len(table.metadata.schemas) == 1 and not mapping and not renamed,
+        sources=sources,
     )
     if deletes or nested_renamed:
         # Engines read plain Parquet and would silently ignore the deletes (or misread
         # renamed nested fields): let pyiceberg read and hand the engine the result.
-        plan.files = (_materialise(scan, tmp_dir),)
+        plan.files = (_materialise(name, scan, tmp_dir),)
         plan.has_field_ids = False
         plan.renamed = False
         plan.uniform = False
@@ -194,17 +231,20 @@ def plan_scan(
     return plan
 
 
-# (manifest list path, row filter text, table uuid) -> (files, bytes, deletes, total files)
-_PLAN_CACHE: dict[tuple[str, str, str], tuple[tuple[str, ...], int, int, int]] = {}
+# (manifest list path, row filter text, table uuid)
+#   -> (files, their sizes, bytes, deletes, total files)
+_PLAN_CACHE: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[int, ...], int, int, int]] = {}
 _PLAN_CACHE_SIZE = 512
 
 
-def _materialise(scan: Any, tmp_dir: Path) -> str:
+def _materialise(name: str, scan: Any, tmp_dir: Path) -> str:
     import pyarrow.parquet as pq
 
     tmp_dir.mkdir(parents=True, exist_ok=True)
     target = tmp_dir / f"pyiceberg-read-{uuid.uuid4().hex}.parquet"
-    pq.write_table(scan.to_arrow(), target)
+    with read_errors(f"a data file of table {name}"):
+        rows = scan.to_arrow()
+    pq.write_table(rows, target)
     return str(target)
 
 
@@ -230,7 +270,7 @@ def _footer(path: str, io: Any) -> tuple[bool, tuple[tuple[int | None, str], ...
         return cached
     import pyarrow.parquet as pq
 
-    with io.new_input(path).open() as fh:
+    with read_errors(f"data file {path}"), io.new_input(path).open() as fh:
         arrow_schema = pq.ParquetFile(fh).schema_arrow
     pairs: list[tuple[int | None, str]] = []
     for f in arrow_schema:
