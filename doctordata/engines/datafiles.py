@@ -68,6 +68,8 @@ class FileErrorPattern:
 
 def local_file(path: str) -> str | None:
     """The local filesystem path of a planned file, or None for object storage."""
+    if path.startswith("file:///"):
+        return path[7:]  # the common spelling; urlsplit costs more than the stat
     if path.startswith("file:"):
         return urlsplit(path).path
     return path if path.startswith("/") else None
