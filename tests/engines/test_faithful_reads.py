@@ -241,3 +241,22 @@ def test_s3_file_deleted_or_damaged_fails_naming_it(
     fs.rm(gone.removeprefix("s3://"))
     with pytest.raises(DataFileMissingError, match=r"(?s)" + re.escape(gone) + r".*tier 's3'"):
         lh.sql("SELECT count(*) FROM ev.t WHERE k = '0'", engine=engine)
+
+
+def test_engine_errors_about_a_file_are_typed(lh_target: tuple[Any, str]) -> None:
+    # A file that disappears after the plan-time check: the engine's own error is
+    # translated (DuckDB's IO error, ClickHouse's FILE_DOESNT_EXIST / INCORRECT_DATA).
+    lh, engine = lh_target
+    eng = lh.engine(engine)
+    root = Path(lh.tiers["ssd"].root)
+    root.mkdir(parents=True, exist_ok=True)
+    gone, bad = root / "gone.parquet", root / "bad.parquet"
+    bad.write_bytes(b"PAR1 not parquet at all")
+    reads = {
+        "duckdb": "SELECT * FROM read_parquet(['{}'])",
+        "clickhouse": "SELECT * FROM file('{}', 'Parquet', 'id Nullable(Int64)')",
+    }
+    with pytest.raises(DataFileMissingError, match=r"(?s)" + re.escape(str(gone)) + ".*'ssd'"):
+        eng.execute(reads[engine].format(gone))
+    with pytest.raises(DataCorruptionError, match=r"(?s)" + re.escape(str(bad)) + ".*'ssd'"):
+        eng.execute(reads[engine].format(bad))
