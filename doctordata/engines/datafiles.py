@@ -93,17 +93,17 @@ def check_files(files: Iterable[PlannedFile], tiers: Mapping[str, Tier]) -> None
         elif st.st_size != planned.size:
             resized.append((planned, st.st_size))
     if missing:
-        raise missing_error(missing, tiers)
+        raise _missing_error(missing, tiers)
     if resized:
         raise _resized_error(resized, tiers)
 
 
-def missing_error(
+def _missing_error(
     missing: Sequence[tuple[PlannedFile, str]], tiers: Mapping[str, Tier]
 ) -> DataFileMissingError:
     first, reason = missing[0]
     tier = tier_of(first.path, tiers)
-    more = _more(missing, tiers)
+    more = _more(missing)
     return DataFileMissingError(
         f"data file {first.path} of table {first.table} is missing or unreadable "
         f"{_where(tier)}: {reason}.{more} {_offline_hint(tier)}"
@@ -114,7 +114,7 @@ def _resized_error(
     resized: Sequence[tuple[PlannedFile, int]], tiers: Mapping[str, Tier]
 ) -> DataCorruptionError:
     first, actual = resized[0]
-    more = _more(resized, tiers)
+    more = _more(resized)
     return DataCorruptionError(
         f"data file {first.path} of table {first.table} {_where(tier_of(first.path, tiers))} "
         f"has {actual} bytes, but the table's manifest records {first.size}: it was "
@@ -122,7 +122,7 @@ def _resized_error(
     )
 
 
-def _more(items: Sequence[tuple[PlannedFile, Any]], tiers: Mapping[str, Tier]) -> str:
+def _more(items: Sequence[tuple[PlannedFile, Any]]) -> str:
     if len(items) == 1:
         return ""
     others = ", ".join(f.path for f, _ in items[1 : 1 + _NAMED])
@@ -221,7 +221,7 @@ def pin_down(
     if not damaged:
         return None
     first, reason = damaged[0]
-    more = _more(damaged, tiers)
+    more = _more(damaged)
     return DataCorruptionError(
         f"data file {first.path} of table {first.table} {_where(tier_of(first.path, tiers))} "
         f"is damaged: its Parquet footer cannot be read ({reason}).{more} {_HINT}"
