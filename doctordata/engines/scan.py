@@ -125,8 +125,9 @@ def _renames(table: Table) -> tuple[bool, bool]:
     for schema in table.metadata.schemas:
         top_ids = {f.field_id for f in schema.fields}
         for field_id, found in index_by_id(schema).items():
+            before = names.setdefault(field_id, found.name)
             stored = make_compatible_name(found.name) if found.name else found.name
-            if stored != found.name or names.setdefault(field_id, found.name) != found.name:
+            if before != found.name or stored != found.name:
                 if field_id in top_ids:
                     top = True
                 else:
