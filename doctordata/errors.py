@@ -99,6 +99,11 @@ class StorageError(DoctorDataError, OSError):
     """A storage tier cannot be read or written."""
 
 
+class LocationError(DoctorDataError, ValueError):
+    """A path given by the user is in a place doctordata must refuse: outside every tier,
+    inside a table's directory (where maintenance may delete it), or not a file."""
+
+
 class TierUnavailableError(StorageError):
     """A tier failed a pre-flight check (missing, unmounted, not writable, bad credentials)."""
 

@@ -147,6 +147,7 @@ class Lakehouse:
             exist_ok=exist_ok,
             properties=properties,
             commit_retries=self.settings.catalog.commit_retries,
+            tiers=self.tiers,
         )
 
     def append(self, name: str, data: Any, *, evolve: bool = False) -> Table:
@@ -172,7 +173,7 @@ class Lakehouse:
     def add_files(self, name: str, paths: Sequence[str]) -> Table:
         from doctordata.catalog import tables
 
-        return tables.add_files(self.table(name), paths)
+        return tables.add_files(self.table(name), paths, tiers=self.tiers, catalog=self.catalog)
 
     def drop_table(self, name: str, purge: bool = False) -> None:
         from doctordata.catalog import tables

@@ -46,8 +46,49 @@ class BackupInfo:
 def resolve_target(
     lh: Lakehouse, to: str, *, endpoint: str | None = None, durable: bool = True
 ) -> BackupTarget:
-    """The backups directory on tier ``to`` (a configured tier name, path or URL)."""
-    return target_for_tier(_tier_for(lh, to, endpoint), durable=durable)
+    """The backups directory on tier ``to`` (a configured tier name, path or URL).
+
+    LocationError if that directory lies where maintenance could delete it (see
+    :func:`check_outside_tables`)."""
+    tier = _tier_for(lh, to, endpoint)
+    check_outside_tables(lh, tier)
+    return target_for_tier(tier, durable=durable)
+
+
+def check_outside_tables(lh: Lakehouse, tier: Tier) -> None:
+    """Refuse a backups directory inside a tier's tree or inside any table's directory.
+
+    Maintenance deletes unreferenced files below table directories, and new tables get
+    directories below the tier roots, so a backup there could be deleted. Allowed: a
+    configured tier's own ``<root>/backups`` (no table can own it: table directories are
+    ``<root>/<namespace>/<table>``), or any directory outside every tier root.
+    """
+    from doctordata.catalog.locations import table_dirs
+    from doctordata.errors import LocationError
+    from doctordata.storage.locations import Canonicalizer, is_within, join, tier_root, unsplit
+
+    canon = Canonicalizer()
+    base = canon.parts(join(tier.url, BACKUPS_DIR))
+    shown = unsplit(*base)
+    owner = table_dirs(lh.catalog, lh.tiers, canon).owner(base)
+    if owner is not None:
+        raise LocationError(
+            f"backup target {tier.url}: its backups directory {shown} lies inside the "
+            f"directory of table {owner!r}, where `doctordata maintain` deletes files no "
+            "snapshot references. Back up to a configured tier (e.g. --to nas) or to a "
+            "directory outside every tier root."
+        )
+    for other in lh.tiers.values():
+        if base == canon.parts(join(other.url, BACKUPS_DIR)):
+            return
+    for other in lh.tiers.values():
+        if is_within(base, tier_root(other, canon)):
+            raise LocationError(
+                f"backup target {tier.url}: its backups directory {shown} lies inside tier "
+                f"{other.name!r} ({other.url}), where table directories live and "
+                f"maintenance deletes unreferenced files. Use --to {other.name} (backups go "
+                f"to {join(other.url, BACKUPS_DIR)}) or a directory outside every tier root."
+            )
 
 
 def _tier_for(lh: Lakehouse, to: str, endpoint: str | None) -> Tier:

@@ -56,8 +56,9 @@ def target_size(table: Table, override: int | None) -> int:
 def _groups(
     lh: Lakehouse, table: Table, target: int
 ) -> tuple[dict[tuple[Any, ...], list[FileScanTask]], list[str], int]:
-    from doctordata.storage.policy import tier_of
+    from doctordata.storage.locations import TierIndex
 
+    index = TierIndex(lh.tiers)
     tasks = list(table.scan().plan_files())
     spec_id = table.metadata.default_spec_id
     with_deletes = {(t.file.spec_id, str(t.file.partition)) for t in tasks if t.delete_files}
@@ -66,7 +67,7 @@ def _groups(
     for task in tasks:
         f = task.file
         key = (f.spec_id, str(f.partition))
-        tier = tier_of(f.file_path, lh.tiers)
+        tier = index.tier_of(f.file_path)
         if key in with_deletes or f.spec_id != spec_id or tier is None:
             continue
         if f.file_size_in_bytes >= target * 3 // 4:
@@ -82,19 +83,23 @@ def _write_group(
     from pyiceberg.io.pyarrow import ArrowScan, write_file
     from pyiceberg.table import WriteTask
 
-    from doctordata.storage.policy import tier_of
+    from doctordata.errors import StorageError
+    from doctordata.storage.locations import TierIndex, is_lexically_canonical, join
 
     meta = table.metadata
     data = ArrowScan(meta, table.io, meta.schema(), AlwaysTrue()).to_table(tasks)
-    home = tier_of(table.location(), lh.tiers)
+    home, relative = TierIndex(lh.tiers).locate(table.location())
     props = dict(meta.properties)
-    if home is not None and home.name != tier.name:
+    if home is not None and home != tier.name:
         props["write.data.path"] = tier.location(
-            home.relative(table.location()) + "/data", like=tasks[0].file.file_path
+            join(relative, "data"), like=tasks[0].file.file_path
         )
     meta = meta.model_copy(update={"properties": props})
     first = tasks[0].file
-    key = _FixedPartition(first.partition, table.specs()[first.spec_id], meta.schema())
+    spec = table.specs()[first.spec_id]
+    # An unpartitioned spec has no partition path: pyiceberg joins a key's path with '/',
+    # so a key here would write '<table>/data//<file>' (a non-canonical location).
+    key = _FixedPartition(first.partition, spec, meta.schema()) if spec.fields else None
     disk = sum(t.file.file_size_in_bytes for t in tasks)
     parts = max(1, math.ceil(disk / target))
     rows = max(1, math.ceil(data.num_rows / parts))
@@ -109,7 +114,16 @@ def _write_group(
         )
         for i, offset in enumerate(range(0, data.num_rows, rows))
     ]
-    return list(write_file(table.io, meta, iter(writes)))
+    written = list(write_file(table.io, meta, iter(writes)))
+    bad = [f.file_path for f in written if not is_lexically_canonical(f.file_path)]
+    if bad:
+        for f in written:
+            table.io.delete(f.file_path)
+        raise StorageError(
+            f"compaction of {'.'.join(table.name())!r} produced non-canonical locations "
+            f"({bad[0]}); nothing was committed. Please report this as a bug."
+        )
+    return written
 
 
 def compact(

@@ -325,7 +325,10 @@ def _check_orphans(
     tier_name, rel = locate(tiers, refs.metadata.location)
     if tier_name == "":
         return
-    referenced = {_plain(p) for p in refs.files}
+    from doctordata.storage.locations import Canonicalizer
+
+    canon = Canonicalizer()  # compare canonical forms: 'data//f' is 'data/f'
+    referenced = {canon(p) for p in refs.files}
     now = time.time()
     found: list[tuple[str, int]] = []
     for tier in tiers.values():
@@ -335,7 +338,8 @@ def _check_orphans(
         except FileNotFoundError:
             continue
         for path, info in listing.items():
-            if _plain(path) in referenced or now - _mtime(info) < min_age:
+            listed = canon(path if tier.is_local else f"s3://{path}")
+            if listed in referenced or now - _mtime(info) < min_age:
                 continue
             found.append((path, int(info.get("size") or 0)))
     if found:
@@ -353,12 +357,6 @@ def _check_orphans(
                 tuple(p for p, _ in found),
             )
         )
-
-
-def _plain(location: str) -> str:
-    from doctordata.catalog.locations import split_location
-
-    return split_location(location)[1]
 
 
 def _mtime(info: Mapping[str, Any]) -> float:

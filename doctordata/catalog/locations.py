@@ -1,19 +1,24 @@
-"""Map Iceberg file locations to (tier, relative path) and back.
+"""Map Iceberg file locations to (tier, relative path) and back; which directories the
+catalog's tables own.
 
-Iceberg metadata holds absolute locations in several spellings of the same file
-(``/a/b``, ``file:/a/b``, ``file:///a/b``; ``s3://`` or ``s3a://``). A backup records each
-file as its tier name plus the path relative to that tier's root, so a restore can put it
-below any other root and rewrite the location to match.
+The canonical form of a location and the path -> tier rule live in
+:mod:`doctordata.storage.locations`; this module applies them to the catalog. A backup
+records each file as its tier name plus the path relative to that tier's root, so a
+restore can put it below any other root and rewrite the location to match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+
+from doctordata.storage.locations import Canonicalizer, TierIndex, is_within, split, within_any
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
     from doctordata.storage.tier import Tier
 
@@ -21,55 +26,27 @@ EXTERNAL = ""  # tier name recorded for a file below no configured tier
 
 
 def split_location(location: str) -> tuple[str, str]:
-    """('file', '/abs/path') or ('s3', 'bucket/key')."""
-    if "?" not in location and "#" not in location and location.isprintable():
-        # The common spellings, without urlsplit (a backup maps every file it holds).
-        if location.startswith("/"):
-            return "file", location
-        if location.startswith("file:///"):
-            return "file", location[7:]
-    parts = urlsplit(location)
-    scheme = parts.scheme or "file"
-    if scheme == "file":
-        return "file", parts.path
-    if scheme in ("s3", "s3a", "s3n"):
-        return "s3", f"{parts.netloc}{parts.path}"
-    return scheme, f"{parts.netloc}{parts.path}"
-
-
-def tier_key(tier: Tier) -> tuple[str, str]:
-    return ("file" if tier.is_local else "s3"), tier.root.rstrip("/")
+    """('file', '/abs/path') or ('s3', 'bucket/key'), as spelled (for I/O)."""
+    return split(location)
 
 
 def locate(tiers: Mapping[str, Tier], location: str) -> tuple[str, str]:
     """(tier name, path relative to its root); (EXTERNAL, absolute path) if below none.
 
-    The longest matching root wins, so nested tiers resolve to the innermost one.
-    """
-    scheme, path = split_location(location)
-    best: tuple[str, str] | None = None
-    best_len = -1
-    for name, tier in tiers.items():
-        t_scheme, root = tier_key(tier)
-        if t_scheme == scheme and path.startswith(root + "/") and len(root) > best_len:
-            best, best_len = (name, path[len(root) + 1 :]), len(root)
-    return best if best is not None else (EXTERNAL, path)
+    Compares canonical forms; the longest matching root wins, so nested tiers resolve to
+    the innermost one."""
+    return Locator(tiers)(location)
 
 
 class Locator:
     """:func:`locate` for many locations against the same tiers (roots computed once)."""
 
     def __init__(self, tiers: Mapping[str, Tier]) -> None:
-        keys = [(tier_key(tier), name) for name, tier in tiers.items()]
-        # Longest root first, so nested tiers resolve to the innermost one.
-        self._roots = sorted(keys, key=lambda k: -len(k[0][1]))
+        self._index = TierIndex(tiers, Canonicalizer())
 
     def __call__(self, location: str) -> tuple[str, str]:
-        scheme, path = split_location(location)
-        for (t_scheme, root), name in self._roots:
-            if t_scheme == scheme and path.startswith(root + "/"):
-                return name, path[len(root) + 1 :]
-        return EXTERNAL, path
+        name, rel = self._index.locate(location)
+        return (EXTERNAL, rel) if name is None else (name, rel)
 
 
 def fs_for(tiers: Mapping[str, Tier], location: str) -> tuple[AbstractFileSystem, str]:
@@ -117,3 +94,81 @@ class LocationMapper:
 
 def _looks_like_location(value: str) -> bool:
     return value.startswith(("/", "file:", "s3://", "s3a://", "s3n://"))
+
+
+# -- which directories the catalog's tables own -----------------------------------------
+DATA_PATH_PROPERTIES = ("write.data.path", "write.metadata.path", "write.object-storage.path")
+
+
+@dataclass
+class TableDirs:
+    """Every table's directories on every tier, in canonical parts, by table name.
+
+    A table owns its location's subtree on *every* tier (the mover keeps a file's path
+    relative to the tier root), plus any ``write.data.path``-style directory it names.
+    ``unreadable``: tables whose metadata could not be read (their directories unknown).
+    """
+
+    dirs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def owner(self, parts: tuple[str, str], *, exclude: str | None = None) -> str | None:
+        """The (other) table whose directory holds canonical ``parts``, if any."""
+        for name, dirs in self.dirs.items():
+            if name != exclude and within_any(parts, dirs) is not None:
+                return name
+        return None
+
+    def overlapping(self, parts: tuple[str, str]) -> str | None:
+        """A table whose directory holds ``parts`` or lies below it."""
+        for name, dirs in self.dirs.items():
+            if any(is_within(parts, d) or is_within(d, parts) for d in dirs):
+                return name
+        return None
+
+
+def table_dirs_of(table: Table, index: TierIndex) -> list[tuple[str, str]]:
+    """Canonical directories ``table`` owns, on every tier."""
+    out: list[tuple[str, str]] = []
+    roots = [table.location()]
+    roots += [v for k, v in table.properties.items() if k in DATA_PATH_PROPERTIES and v]
+    for location in roots:
+        name, rel = index.locate(location)
+        if name is None:
+            out.append(index.canon.parts(location))
+        else:
+            out += index.on_every_tier(rel)
+    return out
+
+
+def catalog_tables(catalog: Catalog) -> Iterator[tuple[str, Table | Exception]]:
+    """Every table of the catalog as (name, Table), or (name, the error loading it).
+
+    Loading may fail for any reason a damaged metadata file gives (pydantic, JSON, I/O):
+    callers that must fail safe treat every such table as unknown, so the error is
+    returned rather than raised."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    for ns in catalog.list_namespaces():
+        for ident in catalog.list_tables(ns):
+            name = ".".join(ident)
+            try:
+                yield name, catalog.load_table(ident)
+            except NoSuchTableError:
+                continue  # dropped meanwhile
+            except Exception as exc:  # any failure means "unknown": fail safe
+                yield name, exc
+
+
+def table_dirs(catalog: Catalog, tiers: Mapping[str, Tier], canon: Canonicalizer) -> TableDirs:
+    """:class:`TableDirs` of every table in the catalog (each metadata file read once)."""
+    index = TierIndex(tiers, canon)
+    out = TableDirs()
+    for name, loaded in catalog_tables(catalog):
+        if isinstance(loaded, Exception):
+            out.unreadable[name] = f"{type(loaded).__name__}: {loaded}"
+            continue
+        out.tables[name] = loaded
+        out.dirs[name] = table_dirs_of(loaded, index)
+    return out

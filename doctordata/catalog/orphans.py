@@ -1,17 +1,28 @@
-"""Orphan files: anything under a table's location, on any tier, that no metadata references.
+"""Orphan files: anything under a table's directory, on any tier, that no metadata references.
 
 Failed or killed commits leave data files, manifests and metadata.json files that the
-catalog never pointed at. They are deleted only when older than a safety age (a write
-in flight is young) and not named in an unfinished mover journal.
+catalog never pointed at. A file is deleted only when all of these hold:
+
+- its canonical form (doctordata.storage.locations) is referenced by no snapshot of *any*
+  table of the catalog (every retained snapshot, branch and tag head, manifest list,
+  manifest, metadata and statistics file), read *after* the directory was listed, so a
+  file committed meanwhile is seen as referenced;
+- it lies below this table's directory and below no other table's (a renamed table and a
+  new one never share a directory, but older lakes may have such pairs);
+- it is not named in an unfinished mover journal, and is older than the safety age (a
+  write in flight is young);
+- every table's metadata could be read. If one cannot, nothing is deleted (the files of
+  a table we cannot read look unreferenced); the run reports which table blocked it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.reachability import table_references
+from doctordata.catalog.reachability import catalog_references
+from doctordata.storage.locations import Canonicalizer, TierIndex, unsplit, within_any
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -25,6 +36,10 @@ class OrphanResult:
     deleted: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
     too_young: list[str] = field(default_factory=list)  # unreferenced but within the safety age
+    # Unreferenced files left alone because another table's directory holds them.
+    other_table: list[str] = field(default_factory=list)
+    # Tables whose metadata could not be read -> why; while any, nothing is deleted.
+    blocked_by: dict[str, str] = field(default_factory=dict)
 
     @property
     def bytes_freed(self) -> int:
@@ -38,67 +53,74 @@ def _mtime(info: dict[str, object]) -> float:
     return float(stamp) if isinstance(stamp, int | float) else time.time()
 
 
-def _listing(tier: Tier, relative: str, like: str) -> dict[str, dict[str, object]]:
-    """Files below ``relative`` on ``tier``, keyed by location spelled like ``like``."""
-    base = tier.fs_path(tier.location(relative, like=like))
+def _listing(tier: Tier, directory: tuple[str, str]) -> dict[str, dict[str, Any]]:
+    """Files below canonical ``directory`` on ``tier``, keyed by the path fsspec gives."""
     try:
-        found = tier.fs.find(base, detail=True)
+        found = tier.fs.find(directory[1], detail=True)
     except FileNotFoundError:
         return {}
-    out = {}
-    for path, info in found.items():
-        if info.get("type") == "directory":
-            continue
-        rel = path[len(tier.root.rstrip("/")) + 1 :] if path.startswith(tier.root) else None
-        if rel is None:  # s3fs drops no prefix; local paths always start with the root
-            continue
-        out[tier.location(rel, like=like)] = info
-    return out
+    return {path: info for path, info in found.items() if info.get("type") != "directory"}
 
 
 def remove_orphans(
     lh: Lakehouse, table: Table, *, older_than_s: float, dry_run: bool = False
 ) -> OrphanResult:
-    """Delete unreferenced files under the table's location on every tier."""
+    """Delete unreferenced files under the table's directory on every tier."""
+    from doctordata.catalog.locations import table_dirs_of
     from doctordata.storage.journal import pending_paths
-    from doctordata.storage.policy import tier_of
 
     result = OrphanResult()
-    home = tier_of(table.location(), lh.tiers)
-    if home is None:
-        return result
-    relative = home.relative(table.location())
-    referenced = table_references(table).all() | pending_paths(lh.root)
-    cutoff = time.time() - older_than_s
+    name = ".".join(table.name())
+    canon = Canonicalizer()
+    index = TierIndex(lh.tiers, canon)
+    if index.tier_of(table.location()) is None:
+        return result  # a table outside every tier: not ours to clean
+    own_dirs = table_dirs_of(table, index)
+    # List first, read references second: a file committed in between is then referenced.
+    listed: list[tuple[Tier, str, dict[str, Any]]] = []
     for tier in lh.tiers.values():
         if tier.is_local and not _exists(tier):
             continue
-        for location, info in sorted(_listing(tier, relative, table.location()).items()):
-            if location in referenced or _plain(location) in referenced:
+        for directory in own_dirs:
+            tier_name, _ = index.locate(unsplit(*directory))
+            if tier_name != tier.name:
                 continue
-            if _mtime(info) > cutoff:
-                result.too_young.append(location)
+            listed += [(tier, p, info) for p, info in _listing(tier, directory).items()]
+    refs = catalog_references(lh.catalog, lh.tiers, canon)
+    if refs.unreadable:
+        result.blocked_by = dict(refs.unreadable)
+        return result
+    pending = {canon(p) for p in pending_paths(lh.root)}
+    cutoff = time.time() - older_than_s
+    for tier, path, info in sorted(listed, key=lambda x: x[1]):
+        parts = canon.parts(_location_of(tier, path))
+        location = unsplit(*parts)
+        if location in refs.files or location in pending:
+            continue
+        if within_any(parts, own_dirs) is None:
+            continue  # reached through a symlink to somewhere else: not ours
+        if refs.dirs.owner(parts, exclude=name) is not None:
+            result.other_table.append(location)
+            continue
+        if _mtime(info) > cutoff:
+            result.too_young.append(location)
+            continue
+        result.sizes[location] = int(info.get("size") or 0)
+        if not dry_run:
+            try:
+                tier.fs.rm_file(path)
+            except FileNotFoundError:
                 continue
-            result.sizes[location] = int(info.get("size") or 0)  # type: ignore[call-overload]
-            if not dry_run:
-                try:
-                    tier.fs.rm_file(tier.fs_path(location))
-                except FileNotFoundError:
-                    continue
-            result.deleted.append(location)
+        result.deleted.append(location)
     return result
+
+
+def _location_of(tier: Tier, fs_path: str) -> str:
+    """A path as the tier's filesystem lists it -> a location (scheme included)."""
+    return fs_path if tier.is_local else f"s3://{fs_path}"
 
 
 def _exists(tier: Tier) -> bool:
     import os
 
     return os.path.isdir(tier.root)
-
-
-def _plain(location: str) -> str:
-    """file:///x -> /x (and back), so either spelling in the metadata matches."""
-    if location.startswith("file://"):
-        return location[len("file://") :]
-    if location.startswith("/"):
-        return "file://" + location
-    return location

@@ -7,13 +7,21 @@ the log references it".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from doctordata.catalog.locations import TableDirs, table_dirs
+from doctordata.storage.locations import Canonicalizer
+
 if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
+
+    from doctordata.storage.tier import Tier
 
 
 @dataclass
@@ -58,3 +66,54 @@ def table_references(table: Table) -> References:
     refs.metadata.update(s.statistics_path for s in table.metadata.statistics)
     refs.metadata.update(s.statistics_path for s in table.metadata.partition_statistics)
     return refs
+
+
+# Canonical references per metadata file. Metadata files are immutable, so a table whose
+# metadata location has not changed references exactly what it referenced before: one
+# maintain() run walks each unchanged table once, not once per table it cleans.
+_CACHE: OrderedDict[str, frozenset[str]] = OrderedDict()
+_CACHE_SIZE = 64
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclass
+class CatalogReferences:
+    """What every table of a catalog references, in canonical form, and which directories
+    each owns. ``unreadable``: tables whose metadata, manifest lists or manifests could not
+    be read; while there are any, nothing may be deleted as unreferenced."""
+
+    files: set[str] = field(default_factory=set)
+    dirs: TableDirs = field(default_factory=TableDirs)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def canonical_references(table: Table, canon: Canonicalizer) -> frozenset[str]:
+    """Canonical form of every file ``table``'s metadata references (all snapshots,
+    including branch and tag heads, manifest lists, manifests, metadata and statistics)."""
+    key = table.metadata_location
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    refs = frozenset(canon(p) for p in table_references(table).all())
+    with _CACHE_LOCK:
+        _CACHE[key] = refs
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return refs
+
+
+def catalog_references(
+    catalog: Catalog, tiers: Mapping[str, Tier], canon: Canonicalizer | None = None
+) -> CatalogReferences:
+    """:class:`CatalogReferences` of every table in ``catalog``."""
+    canon = canon or Canonicalizer()
+    out = CatalogReferences(dirs=table_dirs(catalog, tiers, canon))
+    out.unreadable.update(out.dirs.unreadable)
+    for name, table in out.dirs.tables.items():
+        try:
+            out.files |= canonical_references(table, canon)
+        except Exception as exc:  # a manifest we cannot read: fail safe
+            out.unreadable[name] = f"{type(exc).__name__}: {exc}"
+    return out

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
+    from doctordata.storage.tier import Tier
+
 
 def table_properties(commit_retries: int) -> dict[str, str]:
     """Properties every new table gets (the caller's own properties win).
@@ -151,8 +153,12 @@ def create_table(
     exist_ok: bool = False,
     properties: Mapping[str, str] | None = None,
     commit_retries: int = 30,
+    tiers: Mapping[str, Tier] | None = None,
 ) -> Table:
-    """Create ``ns.table`` from a pyarrow schema or from data (which is then appended)."""
+    """Create ``ns.table`` from a pyarrow schema or from data (which is then appended).
+
+    The table gets a directory no other table uses (see :func:`new_table_location`);
+    ``tiers`` are the lakehouse's tiers, checked for leftovers of dropped tables."""
     import pyarrow as pa
     from pyiceberg.exceptions import TableAlreadyExistsError
     from pyiceberg.schema import Schema
@@ -170,8 +176,11 @@ def create_table(
     props = {**table_properties(commit_retries), **(properties or {})}
     create_namespace(catalog, ns, exist_ok=True)
     try:
+        if catalog.table_exists((ns, tbl)):
+            raise TableAlreadyExistsError(name)
+        location = new_table_location(catalog, ns, tbl, tiers)
         table = catalog.create_table(
-            (ns, tbl), schema=schema, partition_spec=spec, properties=props
+            (ns, tbl), schema=schema, partition_spec=spec, properties=props, location=location
         )
     except TableAlreadyExistsError:
         if not exist_ok:
@@ -183,6 +192,72 @@ def create_table(
     if data is not None and data.num_rows:
         table = append(table, data)
     return table
+
+
+def new_table_location(
+    catalog: Catalog, ns: str, tbl: str, tiers: Mapping[str, Tier] | None
+) -> str | None:
+    """A directory for a new table that no other table uses (None: the catalog decides).
+
+    The default is pyiceberg's ``<warehouse>/<ns>/<table>``. If any table of the catalog
+    owns, contains or lies within it on any tier (a renamed table keeps its directory), or
+    anything exists there on any tier (files a drop without purge left), the name gets a
+    suffix: ``<table>-2``, ``<table>-3``, ... ('-' is not allowed in table names, so the
+    suffix never collides with another table's default). If some table's metadata cannot
+    be read (its directory is unknown), or a tier cannot be checked, a random suffix makes
+    the directory unique instead.
+    """
+    import uuid
+
+    from doctordata.catalog.locations import table_dirs
+    from doctordata.storage.locations import Canonicalizer, TierIndex, join
+
+    warehouse = catalog.properties.get("warehouse")
+    if not warehouse:
+        return None  # e.g. a REST catalog: its server chooses locations
+    if tiers is None:
+        from doctordata.storage.tier import Tier
+
+        tiers = {"warehouse": Tier("warehouse", warehouse)}
+    base = catalog.load_namespace_properties(ns).get("location") or join(warehouse, ns)
+    canon = Canonicalizer()
+    index = TierIndex(tiers, canon)
+    taken = table_dirs(catalog, tiers, canon)
+    if taken.unreadable:
+        return join(base, f"{tbl}-{uuid.uuid4().hex[:12]}")
+    for n in range(1, 1000):
+        candidate = join(base, tbl if n == 1 else f"{tbl}-{n}")
+        if taken.overlapping(canon.parts(candidate)) is not None:
+            continue
+        state = _on_disk(candidate, index)
+        if state == "free":
+            return candidate
+        if state == "unknown":
+            break
+    return join(base, f"{tbl}-{uuid.uuid4().hex[:12]}")
+
+
+def _on_disk(location: str, index: Any) -> str:
+    """'used' if anything exists at ``location``'s relative path on some tier, 'free' if
+    nothing does anywhere, 'unknown' if some tier could not be asked."""
+    import os
+
+    name, rel = index.locate(location)
+    if name is None:
+        scheme, path = index.canon.parts(location)
+        if scheme != "file":
+            return "unknown"
+        return "used" if os.path.lexists(path) else "free"
+    unknown = False
+    for tier, (scheme, path) in index.each_tier(rel):
+        try:
+            exists = os.path.lexists(path) if scheme == "file" else tier.fs.exists(path)
+        except OSError:
+            unknown = True
+            continue
+        if exists:
+            return "used"
+    return "unknown" if unknown else "free"
 
 
 def _schema_problems(table: Table, data: pa.Table) -> tuple[list[str], list[str], list[str]]:
@@ -402,36 +477,99 @@ def upsert(table: Table, data: Any, on: Sequence[str]) -> UpsertResult:
     return UpsertResult(rows_updated=updated, rows_inserted=arrow.num_rows - updated)
 
 
-def add_files(table: Table, paths: Sequence[str]) -> Table:
-    """Register existing Parquet files; refuses files already in the table or missing ones."""
-    import os
+def add_files(
+    table: Table,
+    paths: Sequence[str],
+    *,
+    tiers: Mapping[str, Tier] | None = None,
+    catalog: Catalog | None = None,
+) -> Table:
+    """Register existing Parquet files, by their canonical locations.
+
+    Refuses (before anything is committed): a file already in the table under any
+    spelling (symlink, ``file://`` URI, ``..``), the same file twice, a missing file or a
+    directory, a file outside every tier (DuckDB may only read below the tier roots; move
+    or copy it below one first) and a file inside another table's directory (that table's
+    maintenance owns it). ``tiers``/``catalog`` default to none (no tier checks).
+    """
+    from doctordata.errors import LocationError
+    from doctordata.storage.locations import Canonicalizer, TierIndex
 
     if isinstance(paths, str):
         paths = [paths]
     paths = list(paths)
-    dupes = sorted({p for p in paths if paths.count(p) > 1})
-    if dupes:
-        raise AlreadyExistsError(f"add_files got the same file twice: {', '.join(dupes)}")
-    present = {task.file.file_path for task in table.scan().plan_files()}
-    already = [p for p in paths if p in present or _as_uri(p) in present]
+    name = _name(table)
+    canon = Canonicalizer()
+    spelled: dict[str, str] = {}  # canonical -> as given
+    for p in paths:
+        key = canon(p)
+        if key in spelled:
+            raise AlreadyExistsError(
+                f"add_files got the same file twice: {spelled[key]!r} and {p!r} are both "
+                f"{key}; pass it once"
+            )
+        spelled[key] = p
+    present = {
+        canon(task.file.file_path): task.file.file_path for task in table.scan().plan_files()
+    }
+    already = [f"{spelled[k]} (in the table as {present[k]})" for k in spelled if k in present]
     if already:
         raise AlreadyExistsError(
-            f"these files are already in table {_name(table)!r}: {', '.join(already[:10])}"
+            f"these files are already in table {name!r}: {', '.join(already[:10])}; "
+            "adding them again would duplicate their rows"
         )
-    missing = [p for p in paths if "://" not in p and not os.path.exists(p)]
-    if missing:
-        raise SchemaMismatchError(f"add_files: no such file(s): {', '.join(missing[:10])}")
+    _check_local_files(spelled, name)
+    if tiers is not None:
+        index = TierIndex(tiers, canon)
+        outside = [p for k, p in spelled.items() if index.tier_of(k) is None]
+        if outside:
+            roots = ", ".join(f"{t.name}={t.url}" for t in tiers.values())
+            raise LocationError(
+                f"add_files to {name!r}: {', '.join(outside[:10])} lies outside every tier "
+                f"({roots}); queries may only read files below a tier root. Move or copy it "
+                "below one (e.g. an imports/ directory of the hot tier), then add that path."
+            )
+        if catalog is not None:
+            from doctordata.catalog.locations import table_dirs
+
+            dirs = table_dirs(catalog, tiers, canon)
+            for key, given in spelled.items():
+                owner = dirs.owner(canon.parts(key), exclude=name)
+                if owner is not None:
+                    raise LocationError(
+                        f"add_files to {name!r}: {given} lies inside the directory of table "
+                        f"{owner!r}, whose maintenance may delete it. Copy it elsewhere below "
+                        "a tier root first."
+                    )
     try:
-        table.add_files(file_paths=paths)
+        table.add_files(file_paths=list(spelled))
     except ValueError as exc:
         raise SchemaMismatchError(f"add_files refused by Iceberg: {exc}") from None
     return table
 
 
-def _as_uri(path: str) -> str:
-    from pathlib import Path
+def _check_local_files(spelled: Mapping[str, str], name: str) -> None:
+    import os
 
-    return path if "://" in path else Path(path).resolve().as_uri()
+    from doctordata.errors import LocationError
+    from doctordata.storage.locations import split
+
+    missing, dirs = [], []
+    for key, given in spelled.items():
+        scheme, path = split(key)
+        if scheme != "file":
+            continue
+        if os.path.isdir(path):
+            dirs.append(given)
+        elif not os.path.isfile(path):
+            missing.append(given)
+    if dirs:
+        raise LocationError(
+            f"add_files to {name!r}: {', '.join(dirs[:10])} is a directory; pass the Parquet "
+            "files in it one by one (e.g. sorted(glob.glob('dir/*.parquet')))"
+        )
+    if missing:
+        raise SchemaMismatchError(f"add_files: no such file(s): {', '.join(missing[:10])}")
 
 
 def drop_table(catalog: Catalog, name: str, *, purge: bool = False) -> None:

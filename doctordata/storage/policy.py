@@ -86,12 +86,10 @@ class Plan:
 
 
 def tier_of(location: str, tiers: dict[str, Tier]) -> Tier | None:
-    """The tier holding ``location`` (the one with the longest matching root)."""
-    best: Tier | None = None
-    for tier in tiers.values():
-        if tier.contains(location) and (best is None or len(tier.root) > len(best.root)):
-            best = tier
-    return best
+    """The tier holding ``location`` (the one rule: doctordata.storage.locations)."""
+    from doctordata.storage.locations import tier_of as _tier_of
+
+    return _tier_of(location, tiers)
 
 
 def require_tier(name: str, tiers: dict[str, Tier]) -> Tier:
@@ -113,9 +111,12 @@ def live_files(
         return []
     spec_id = table.metadata.default_spec_id
     scan = table.scan(row_filter=row_filter if row_filter is not None else AlwaysTrue())
+    from doctordata.storage.locations import TierIndex
+
+    index = TierIndex(tiers)
     out = []
     for task in scan.plan_files():
-        tier = tier_of(task.file.file_path, tiers)
+        tier = index.tier_of(task.file.file_path)
         out.append(
             LiveFile(
                 table=table_name,
@@ -241,8 +242,11 @@ def _movable(live: LiveFile) -> str | None:
 
 def make_move(live: LiveFile, dest: Tier, tiers: dict[str, Tier], reason: str) -> Move:
     assert live.tier is not None
+    from doctordata.storage.locations import canonical_parts, relative_to, tier_root
+
     src = tiers[live.tier]
-    relative = src.relative(live.path)
+    # Canonical: a file spelled 'data//f' (older compactions) moves to 'data/f'.
+    relative = relative_to(canonical_parts(live.path), tier_root(src))
     return Move(
         table=live.table,
         data_file=live.data_file,

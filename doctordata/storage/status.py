@@ -48,8 +48,9 @@ class TierStatus:
 
 def tier_status(lh: Lakehouse) -> TierStatus:
     """Files and bytes per tier per table, and free space per tier."""
-    from doctordata.storage.policy import tier_of
+    from doctordata.storage.locations import TierIndex
 
+    index = TierIndex(lh.tiers)
     status = TierStatus(free={name: free_bytes(tier) for name, tier in lh.tiers.items()})
     for name in lh.tables():
         table = lh.table(name)
@@ -69,7 +70,7 @@ def tier_status(lh: Lakehouse) -> TierStatus:
                     if f.file_path in seen:
                         continue
                     seen.add(f.file_path)
-                    tier = tier_of(f.file_path, lh.tiers)
+                    tier = index.tier_of(f.file_path)
                     key = tier.name if tier else "(outside)"
                     row = rows.setdefault(key, TierUsage(name, key))
                     if is_current:

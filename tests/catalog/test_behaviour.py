@@ -146,7 +146,8 @@ def test_upsert_bad_input(clh: dd.Lakehouse) -> None:
 
 def test_add_files_and_refuse_duplicates(clh: dd.Lakehouse, tmp_path: Path) -> None:
     clh.create_table("raw.t", items(range(3)).schema)
-    path = tmp_path / "extra.parquet"
+    path = Path(clh.hot_tier.root) / "imports" / "extra.parquet"  # below a tier root
+    path.parent.mkdir(parents=True)
     pq.write_table(items(range(50, 53)), path)
     clh.add_files("raw.t", [str(path)])
     assert ids(clh, "raw.t") == [50, 51, 52]
