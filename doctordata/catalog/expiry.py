@@ -85,6 +85,7 @@ def expire_and_delete(
         after = table_references(table)
     kept = after.all()
     gone = sorted((before.data | before.manifests | before.manifest_lists) - kept)
+    gone = _not_shared(lh, table, gone)
     for path in gone:
         result.sizes[path] = file_size(lh, path)
         if not dry_run:
@@ -93,3 +94,28 @@ def expire_and_delete(
                 table.io.delete(path)
         result.deleted.append(path)
     return result
+
+
+def _not_shared(lh: Lakehouse, table: Table, paths: list[str]) -> list[str]:
+    """``paths`` minus those another table still references (canonical forms: one file may
+    be registered in two tables), and, while some table's metadata is unreadable, minus
+    those outside this table's own directories (they might be that table's)."""
+    if not paths:
+        return paths
+    from doctordata.catalog.locations import table_dirs_of
+    from doctordata.catalog.reachability import catalog_references
+    from doctordata.storage.locations import Canonicalizer, TierIndex, unsplit, within_any
+
+    canon = Canonicalizer()
+    name = ".".join(table.name())
+    others = catalog_references(lh.catalog, lh.tiers, canon, exclude=name)
+    own = table_dirs_of(table, TierIndex(lh.tiers, canon))
+    out = []
+    for path in paths:
+        parts = canon.parts(path)
+        if unsplit(*parts) in others.files:
+            continue
+        if others.unreadable and within_any(parts, own) is None:
+            continue
+        out.append(path)
+    return out

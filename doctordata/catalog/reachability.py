@@ -105,13 +105,19 @@ def canonical_references(table: Table, canon: Canonicalizer) -> frozenset[str]:
 
 
 def catalog_references(
-    catalog: Catalog, tiers: Mapping[str, Tier], canon: Canonicalizer | None = None
+    catalog: Catalog,
+    tiers: Mapping[str, Tier],
+    canon: Canonicalizer | None = None,
+    *,
+    exclude: str | None = None,
 ) -> CatalogReferences:
-    """:class:`CatalogReferences` of every table in ``catalog``."""
+    """:class:`CatalogReferences` of every table in ``catalog`` (but ``exclude``'s files)."""
     canon = canon or Canonicalizer()
     out = CatalogReferences(dirs=table_dirs(catalog, tiers, canon))
     out.unreadable.update(out.dirs.unreadable)
     for name, table in out.dirs.tables.items():
+        if name == exclude:
+            continue
         try:
             out.files |= canonical_references(table, canon)
         except Exception as exc:  # a manifest we cannot read: fail safe

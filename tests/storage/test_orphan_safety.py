@@ -177,3 +177,22 @@ def test_an_unreadable_table_blocks_orphan_deletion_everywhere(lh: dd.Lakehouse)
     metadata.write_bytes(intact)  # repaired: the same run now deletes the orphan
     report = lh.maintain("t.good", orphan_older_than="0s", compact=False)
     assert not orphan.exists() and not report.tables[0].orphans.blocked_by
+
+
+def test_expiry_keeps_a_file_another_table_still_references(lh: dd.Lakehouse) -> None:
+    """One file registered in two tables: expiring the snapshots of one that no longer
+    needs it must not delete it from under the other."""
+    import pyarrow.parquet as pq
+
+    imports = Path(lh.hot_tier.root) / "imports"
+    imports.mkdir()
+    pq.write_table(_ids(4, 70), imports / "shared.parquet")
+    for name in ("t.one", "t.two"):
+        lh.create_table(name, _ids(0).schema)
+        lh.add_files(name, [str(imports / "shared.parquet")])
+    lh.delete("t.one", "true")
+    report = lh.maintain("t.one", expire_older_than="0s", orphan_older_than="0s")
+    assert report.tables[0].expiry.expired, "the snapshots holding the file expired"
+    assert (imports / "shared.parquet").exists()
+    assert sorted(lh.read("t.two").column("id").to_pylist()) == [70, 71, 72, 73]
+    assert lh.verify().ok
