@@ -105,19 +105,21 @@ def recover(lh: Lakehouse, report: TierReport | None = None) -> list[str]:
     """Finish or clean up after runs that died: keep committed copies, delete the rest."""
     from doctordata.catalog.reachability import table_references
     from doctordata.errors import NotFoundError
+    from doctordata.storage.locations import Canonicalizer
 
+    canon = Canonicalizer()  # compare canonical forms, never spellings
     messages: list[str] = []
     for journal in jr.load_all(lh.root):
         try:
             table = lh.table(journal.table)
-            referenced = table_references(table).data
+            referenced = {canon(p) for p in table_references(table).data}
         except NotFoundError:
             table, referenced = None, set()
         if table is not None and journal.state == "freeing" and report is not None:
             # The interrupted run was asked to free space now: finish that first.
-            old = {m.src for m in journal.moves if m.dst in referenced}
+            old = {m.src for m in journal.moves if canon(m.dst) in referenced}
             _free_old_copies(lh, journal.table, table, old, report)
-            referenced = table_references(lh.table(journal.table)).data
+            referenced = {canon(p) for p in table_references(lh.table(journal.table)).data}
         removed = kept = freed = 0
         for move in journal.moves:
             dst_tier = lh.tiers.get(move.dest)
@@ -125,9 +127,9 @@ def recover(lh: Lakehouse, report: TierReport | None = None) -> list[str]:
             if dst_tier is None or src_tier is None:
                 continue
             remove_quietly(dst_tier, tmp_name(move.dst))
-            if move.dst in referenced:
+            if canon(move.dst) in referenced:
                 kept += 1
-                if journal.state == "freeing" and move.src not in referenced:
+                if journal.state == "freeing" and canon(move.src) not in referenced:
                     freed += remove_quietly(src_tier, move.src)
             else:  # never committed: the source still holds the data
                 removed += remove_quietly(dst_tier, move.dst)
