@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.reachability import catalog_references
-from doctordata.storage.locations import Canonicalizer, TierIndex, unsplit, within_any
+from doctordata.storage.locations import Canonicalizer, TierIndex, is_within, unsplit, within_any
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -91,6 +91,14 @@ def remove_orphans(
         result.blocked_by = dict(refs.unreadable)
         return result
     pending = {canon(p) for p in pending_paths(lh.root)}
+    # Other tables' directories that meet this table's (legacy lakes: a shared directory).
+    foreign = [
+        d
+        for other, dirs in refs.dirs.dirs.items()
+        if other != name
+        for d in dirs
+        if any(is_within(d, own) or is_within(own, d) for own in own_dirs)
+    ]
     cutoff = time.time() - older_than_s
     for tier, path, info in sorted(listed, key=lambda x: x[1]):
         parts = canon.parts(_location_of(tier, path))
@@ -99,7 +107,7 @@ def remove_orphans(
             continue
         if within_any(parts, own_dirs) is None:
             continue  # reached through a symlink to somewhere else: not ours
-        if refs.dirs.owner(parts, exclude=name) is not None:
+        if within_any(parts, foreign) is not None:
             result.other_table.append(location)
             continue
         if _mtime(info) > cutoff:

@@ -209,11 +209,13 @@ def new_table_location(
     """
     import uuid
 
+    from pyiceberg.catalog.sql import SqlCatalog
+
     from doctordata.catalog.locations import table_dirs
     from doctordata.storage.locations import Canonicalizer, TierIndex, join
 
     warehouse = catalog.properties.get("warehouse")
-    if not warehouse:
+    if not warehouse or not isinstance(catalog, SqlCatalog):
         return None  # e.g. a REST catalog: its server chooses locations
     if tiers is None:
         from doctordata.storage.tier import Tier
