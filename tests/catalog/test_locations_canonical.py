@@ -155,8 +155,9 @@ def test_add_files_refuses_files_outside_every_tier_directories_and_other_tables
 
 # -- table directories ------------------------------------------------------------------------
 def test_a_new_table_never_gets_a_renamed_or_dropped_tables_directory(
-    lh: dd.Lakehouse,
+    clh: dd.Lakehouse,
 ) -> None:
+    lh = clh  # SQLite and Postgres catalogs
     first = lh.create_table("ns.t", _items([1])).location()
     lh.rename_table("ns.t", "ns.renamed")
     second = lh.create_table("ns.t", _items([2])).location()
