@@ -74,6 +74,7 @@ class MaintenanceReport:
                     f"({human_bytes(t.orphans.bytes_freed)}), kept {len(t.orphans.too_young)} "
                     "younger than the safety age"
                 )
+            lines += t.orphans.notes()
         lines.append(f"total: {verb} {self.files_deleted} files, {human_bytes(self.bytes_freed)}")
         return "\n".join(lines)
 

@@ -45,6 +45,21 @@ class OrphanResult:
     def bytes_freed(self) -> int:
         return sum(self.sizes.values())
 
+    def notes(self) -> list[str]:
+        """Report lines for what cleanup refused to touch, and why."""
+        lines = [
+            f"orphan cleanup deleted nothing: the metadata of table {name!r} cannot be read "
+            f"({why}); its files would look unreferenced. Repair it (`doctordata verify`, "
+            "`doctordata restore`), or drop it, then run maintain again."
+            for name, why in sorted(self.blocked_by.items())
+        ]
+        if self.other_table:
+            lines.append(
+                f"kept {len(self.other_table)} unreferenced files that also lie in another "
+                f"table's directory, e.g. {self.other_table[0]}"
+            )
+        return lines
+
 
 def _mtime(info: dict[str, object]) -> float:
     stamp = info.get("mtime") or info.get("LastModified") or info.get("created")

@@ -174,6 +174,7 @@ def test_an_unreadable_table_blocks_orphan_deletion_everywhere(lh: dd.Lakehouse)
     (entry,) = report.tables
     assert orphan.exists() and not entry.orphans.deleted
     assert "t.bad" in entry.orphans.blocked_by
+    assert "table 't.bad' cannot be read" in str(report)
     metadata.write_bytes(intact)  # repaired: the same run now deletes the orphan
     report = lh.maintain("t.good", orphan_older_than="0s", compact=False)
     assert not orphan.exists() and not report.tables[0].orphans.blocked_by
