@@ -495,7 +495,7 @@ def add_files(
     maintenance owns it). ``tiers``/``catalog`` default to none (no tier checks).
     """
     from doctordata.errors import LocationError
-    from doctordata.storage.locations import Canonicalizer, TierIndex
+    from doctordata.storage.locations import Canonicalizer, TierIndex, join
 
     if isinstance(paths, str):
         paths = [paths]
@@ -543,8 +543,17 @@ def add_files(
                         f"{owner!r}, whose maintenance may delete it. Copy it elsewhere below "
                         "a tier root first."
                     )
+    register = list(spelled)
+    if tiers is not None:
+        # Spelled below the tier's configured root, as doctordata's writers spell files
+        # (a root reached through a symlink keeps its configured name for the engines).
+        index = TierIndex(tiers, canon)
+        register = []
+        for key in spelled:
+            tier_name, rel = index.locate(key)
+            register.append(join(tiers[tier_name].url, rel) if tier_name else key)
     try:
-        table.add_files(file_paths=list(spelled))
+        table.add_files(file_paths=register)
     except ValueError as exc:
         raise SchemaMismatchError(f"add_files refused by Iceberg: {exc}") from None
     return table

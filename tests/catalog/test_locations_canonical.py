@@ -169,3 +169,25 @@ def test_a_new_table_never_gets_a_renamed_or_dropped_tables_directory(
     for location in (first, second, third):
         assert is_lexically_canonical(location)
     assert _ids(lh, "ns.renamed") == [1] and _ids(lh, "ns.t") == [3]
+
+
+def test_add_files_through_a_symlinked_tier_root_reads_on_duckdb(tmp_path: Path) -> None:
+    """A tier configured through a symlink: a file named either way is one file, it is
+    registered below the tier's root as configured, and maintain keeps it."""
+    from tests.storage.conftest import write_config
+
+    real = tmp_path / "real-ssd"
+    real.mkdir()
+    (tmp_path / "ssd").symlink_to(real)
+    write_config(tmp_path / "lake", {"ssd": {"url": str(tmp_path / "ssd")}}, [])
+    with dd.connect(tmp_path / "lake") as lh:
+        lh.create_table("raw.t", _items([1]))
+        (real / "imports").mkdir()
+        pq.write_table(_items([2, 3]), real / "imports" / "f.parquet")
+        lh.add_files("raw.t", [str(real / "imports" / "f.parquet")])
+        paths = {t.file.file_path for t in lh.table("raw.t").scan().plan_files()}
+        assert all(p.startswith(lh.hot_tier.url.rstrip("/") + "/") for p in paths), paths
+        with pytest.raises(AlreadyExistsError):
+            lh.add_files("raw.t", [str(tmp_path / "ssd" / "imports" / "f.parquet")])
+        lh.maintain(orphan_older_than="0s")
+        assert sorted(lh.sql("SELECT id FROM raw.t").fetchall()) == [(1,), (2,), (3,)]
