@@ -114,7 +114,9 @@ def test_four_processes_upserting_overlapping_keys(
     initial = pa.table(
         {"id": pa.array(range(INITIAL), pa.int64()), "val": [f"init{i}" for i in range(INITIAL)]}
     )
-    clh.create_table("kv.t", initial)
+    # Merge manifests early: every attempt plans over all of them, and 4 x 20 upserts
+    # (plus redone attempts) would otherwise pile up ~100 (the default merge threshold).
+    clh.create_table("kv.t", initial, properties={"commit.manifest.min-count-to-merge": "4"})
     outcomes = _run_workers(clh.root, catalog_uri, tmp_path / "work", child_env)
 
     rows = clh.read("kv.t").to_pylist()
