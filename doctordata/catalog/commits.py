@@ -112,6 +112,7 @@ def rows_added_since(
     matching ``match`` and, if ``keys`` is given, whose ``columns`` are one of its rows.
 
     Bounds first (manifests only), then the rows (``columns`` only) of the files left."""
+    from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
     from pyiceberg.table import FileScanTask
     from pyiceberg.table.update.validate import _added_data_files
@@ -120,15 +121,17 @@ def rows_added_since(
     if not entries:
         return False
     schema = table.schema()
+    # Filtered here, not by the scan: Arrow prunes is_nan by Parquet min/max (which
+    # skip NaN), so a scan filtered on a NaN key misses the very rows we look for.
     scan = ArrowScan(
         table_metadata=table.metadata,
         io=table.io,
         projected_schema=schema.select(*columns),
-        row_filter=match,
+        row_filter=AlwaysTrue(),
     )
     for entry in entries:
         try:
-            rows = scan.to_table([FileScanTask(entry.data_file)])
+            rows = filter_rows(scan.to_table([FileScanTask(entry.data_file)]), schema, match)
         except (OSError, ValueError):
             return True  # cannot read it: assume the worst, the caller redoes
         if keys is not None and rows.num_rows:
@@ -138,6 +141,16 @@ def rows_added_since(
         if rows.num_rows:
             return True
     return False
+
+
+def filter_rows(rows: pa.Table, schema: Any, match: Any) -> pa.Table:
+    """``rows`` filtered in memory by the Iceberg expression ``match``."""
+    from pyiceberg.expressions.visitors import bind
+    from pyiceberg.io.pyarrow import expression_to_pyarrow
+
+    if rows.num_rows == 0:
+        return rows
+    return rows.filter(expression_to_pyarrow(bind(schema, match, case_sensitive=True)))
 
 
 def guarded_append(
