@@ -92,3 +92,16 @@ def test_conflict_after_every_attempt_is_a_typed_error(
     final = {r["id"]: r["val"] for r in clh.read("kv.t").to_pylist()}
     assert len(final) == 11
     assert final[20] == "a"
+
+
+def test_file_rewrite_of_files_deleted_meanwhile_is_a_typed_conflict(clh: dd.Lakehouse) -> None:
+    from doctordata.catalog.rewrite import stage_rewrite
+
+    clh.create_table("kv.t", _kv(list(range(10)), "init"))
+    table = clh.table("kv.t")
+    files = [task.file for task in table.scan().plan_files()]
+    staged = stage_rewrite(table, files, [], operation="compaction")  # as compaction/mover
+    clh.delete("kv.t", "id >= 0")  # another writer drops the files being replaced
+    with pytest.raises(CommitConflictError, match=r"compaction on table 'kv.t'"):
+        staged.commit()
+    assert clh.read("kv.t").num_rows == 0
