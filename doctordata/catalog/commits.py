@@ -25,6 +25,7 @@ What pyiceberg lacks, and this module adds:
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -229,6 +230,14 @@ def _guarded_class(merge: bool) -> type:
                 raise ValidationException(
                     "rows with the keys being written were added by a concurrent commit"
                 )
+
+        def _clean_all_uncommitted(self) -> None:
+            # pyiceberg calls this only when the commit did not land (CommitFailed or
+            # Validation exception); our data files are then garbage, not orphans to age.
+            super()._clean_all_uncommitted()
+            for data_file in self._added_data_files:
+                with contextlib.suppress(OSError):  # else orphan cleanup removes it later
+                    self._io.delete(data_file.file_path)
 
     _classes[merge] = _GuardedAppend
     return _GuardedAppend

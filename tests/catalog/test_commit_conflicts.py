@@ -8,6 +8,7 @@ no timing). The four-process test is in test_upsert_concurrency.py.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -88,10 +89,18 @@ def test_conflict_after_every_attempt_is_a_typed_error(
     monkeypatch.setattr(commits, "ATTEMPTS", 1)
     with pytest.raises(CommitConflictError, match=r"upsert on table 'kv.t'.*Run it again"):
         tables.upsert(stale, _kv([20, 21], "b"), on=["id"])
-    # Nothing of the failed upsert is visible.
+    # Nothing of the failed upsert is visible, and its data file is gone, not orphaned.
     final = {r["id"]: r["val"] for r in clh.read("kv.t").to_pylist()}
     assert len(final) == 11
     assert final[20] == "a"
+    table = clh.table("kv.t")
+    referenced = {
+        Path(task.file.file_path.removeprefix("file://")).name
+        for snapshot in table.metadata.snapshots
+        for task in table.scan(snapshot_id=snapshot.snapshot_id).plan_files()
+    }
+    on_disk = {p.name for p in Path(table.location().removeprefix("file://")).rglob("*.parquet")}
+    assert on_disk == referenced
 
 
 def test_file_rewrite_of_files_deleted_meanwhile_is_a_typed_conflict(clh: dd.Lakehouse) -> None:
