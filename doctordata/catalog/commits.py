@@ -171,10 +171,16 @@ def guarded_append(
     ``volatile``: snapshot properties computed from the read snapshot; they are dropped
     when the commit lands on a newer head (they may be stale there).
     """
-    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
     from pyiceberg.table import TableProperties
     from pyiceberg.utils.properties import property_as_bool
 
+    # The check Transaction.append makes (required columns without nulls, types).
+    _check_pyarrow_schema_compatible(
+        tx.table_metadata.schema(),
+        provided_schema=data.schema,
+        format_version=tx.table_metadata.format_version,
+    )
     merge = property_as_bool(
         tx.table_metadata.properties,
         TableProperties.MANIFEST_MERGE_ENABLED,
