@@ -72,7 +72,45 @@ def normalize_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def normalize(table: pa.Table) -> pa.Table:
+    """Cast to :func:`normalize_schema`, refusing any value the Iceberg type cannot hold.
+
+    uint64 (and uint32 -> long, etc.) is cast when every value fits; a value above
+    2**63 - 1 is a SchemaMismatchError naming the column, never a wrapped number."""
+    import pyarrow as pa
+
     target = normalize_schema(table.schema)
     if target.equals(table.schema):
         return table
-    return table.cast(target, safe=True)
+    try:
+        return table.cast(target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise _cast_error(table, target, exc) from None
+
+
+def _cast_error(table: pa.Table, target: pa.Schema, exc: Exception) -> SchemaMismatchError:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for field, want in zip(table.schema, target, strict=True):
+        if field.type == want.type:
+            continue
+        try:
+            table.column(field.name).cast(want.type, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            continue
+        hint = ""
+        if pa.types.is_unsigned_integer(field.type):
+            top = pc.max(table.column(field.name)).as_py()
+            hint = (
+                f" (its largest value, {top}, is above {want.type}'s maximum "
+                f"{2**63 - 1 if pa.types.is_int64(want.type) else 2**31 - 1}); "
+                "Iceberg has no unsigned integers: cast the column to decimal128(20, 0) "
+                "or to string before writing"
+            )
+        return SchemaMismatchError(
+            f"column {field.name!r} of type {field.type} cannot be stored as {want.type}"
+            f"{hint or f': {exc}'}"
+        )
+    return SchemaMismatchError(f"cannot convert the data to Iceberg types: {exc}")

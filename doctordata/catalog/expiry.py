@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from doctordata.catalog.commits import commit_errors
 from doctordata.catalog.reachability import snapshot_references, table_references
 
 if TYPE_CHECKING:
@@ -80,7 +81,8 @@ def expire_and_delete(
         # (quadratic: minutes for a few hundred snapshots). Our ids exist and are not
         # branch heads or tags (callers exclude refs); _commit() drops protected ids anyway.
         expire._snapshot_ids_to_expire.update(snapshot_ids)
-        expire.commit()
+        with commit_errors(table, "snapshot expiry"):
+            expire.commit()
         table.refresh()
         after = table_references(table)
     kept = after.all()

@@ -35,33 +35,53 @@ def upsert(table: Table, data: pa.Table, key: str) -> dict[str, int]:
     ``data`` must already have the table's Arrow schema and unique keys. Returns
     ``{"rows_updated": n, "rows_inserted": m}``. Copy-on-write; ``lh.upsert`` uses it for
     single integer keys after validating the data.
+
+    Serializable: if a concurrent commit added or rewrote rows with any of these keys
+    after this upsert read the table, the commit fails validation and the upsert is
+    redone against the new head (see catalog/commits.py); CommitConflictError after
+    ``commits.ATTEMPTS`` attempts.
     """
-    import pyarrow.compute as pc
+    from doctordata.catalog.commits import redo_on_conflict
 
     if data.num_rows == 0:
         return {"rows_updated": 0, "rows_inserted": 0}
+    return redo_on_conflict(table, lambda t: _upsert_once(t, data, key), what="upsert")
+
+
+def _upsert_once(table: Table, data: pa.Table, key: str) -> dict[str, int]:
+    import pyarrow.compute as pc
+
+    from doctordata.catalog.commits import guarded_append
+
     keys = pc.unique(data.column(key)).to_numpy()
     known = max_key(table, key)
     # Record the new maximum only when the old one is known (else it could be too low).
     summary = {} if known is None else {MAX_PREFIX + key: str(max(int(keys.max()), known))}
-    if known is not None and int(keys.min()) > known:
-        table.append(data, snapshot_properties=summary)
-        return {"rows_updated": 0, "rows_inserted": data.num_rows}
-    existing = table.scan(row_filter=key_ranges(key, keys), selected_fields=(key,)).to_arrow()
-    present = pc.unique(
-        pc.filter(existing.column(key), pc.is_in(existing.column(key), pc.unique(data[key])))
-    ).to_numpy()
-    if len(present) == 0:
-        table.append(data, snapshot_properties=summary)
-        return {"rows_updated": 0, "rows_inserted": data.num_rows}
-    ex = expressions()
-    match = ex.In(key, {int(k) for k in present})
-    if len(present) > IN_PRUNE_LIMIT:
-        match = ex.And(key_ranges(key, present), match)
-    with warnings.catch_warnings():
-        # The filter matches exactly the present keys; silence pyiceberg's "did not match".
-        warnings.filterwarnings("ignore", message="Delete operation did not match")
-        table.overwrite(data, overwrite_filter=match, snapshot_properties=summary)
+    # Checked only if the commit lands on a newer head: were any of our keys added since?
+    guard = {
+        "match": key_ranges(key, keys),
+        "columns": (key,),
+        "keys": data.select([key]),
+        "properties": summary,
+        "volatile": (MAX_PREFIX + key,),
+    }
+    present: Any = []
+    if known is None or int(keys.min()) <= known:
+        existing = table.scan(row_filter=key_ranges(key, keys), selected_fields=(key,)).to_arrow()
+        present = pc.unique(
+            pc.filter(existing.column(key), pc.is_in(existing.column(key), pc.unique(data[key])))
+        ).to_numpy()
+    with table.transaction() as tx:
+        if len(present):
+            ex = expressions()
+            match = ex.In(key, {int(k) for k in present})
+            if len(present) > IN_PRUNE_LIMIT:
+                match = ex.And(key_ranges(key, present), match)
+            with warnings.catch_warnings():
+                # The filter matches exactly the present keys; silence "did not match".
+                warnings.filterwarnings("ignore", message="Delete operation did not match")
+                tx.delete(match)
+        guarded_append(tx, data, **guard)
     updated = len(present)
     return {"rows_updated": updated, "rows_inserted": data.num_rows - updated}
 

@@ -71,7 +71,11 @@ class StagedRewrite:
         self._producer = producer
 
     def commit(self) -> Table:
-        table: Table = self._tx.commit_transaction()
+        from doctordata.catalog.commits import commit_errors
+
+        operation = self._producer.snapshot_properties.get(OPERATION_PROPERTY, "file rewrite")
+        with commit_errors(self._tx._table, operation):
+            table: Table = self._tx.commit_transaction()
         return table
 
     def discard(self) -> None:

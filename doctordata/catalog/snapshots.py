@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from doctordata.catalog.commits import commit_errors
 from doctordata.catalog.filters import where_to_expression
 from doctordata.errors import SnapshotNotFoundError
 
@@ -108,14 +109,16 @@ def create_tag(table: Table, tag: str, as_of: Any = None) -> None:
     sid = resolve_as_of(table, as_of) or table.metadata.current_snapshot_id
     if sid is None:
         raise SnapshotNotFoundError(f"table {_name(table)!r} has no snapshot to tag yet")
-    table.manage_snapshots().create_tag(snapshot_id=sid, tag_name=tag).commit()
+    with commit_errors(table, f"creating tag {tag!r}"):
+        table.manage_snapshots().create_tag(snapshot_id=sid, tag_name=tag).commit()
 
 
 def create_branch(table: Table, branch: str, as_of: Any = None) -> None:
     sid = resolve_as_of(table, as_of) or table.metadata.current_snapshot_id
     if sid is None:
         raise SnapshotNotFoundError(f"table {_name(table)!r} has no snapshot to branch from yet")
-    table.manage_snapshots().create_branch(snapshot_id=sid, branch_name=branch).commit()
+    with commit_errors(table, f"creating branch {branch!r}"):
+        table.manage_snapshots().create_branch(snapshot_id=sid, branch_name=branch).commit()
 
 
 def rollback(table: Table, to: Any) -> int:
@@ -123,5 +126,6 @@ def rollback(table: Table, to: Any) -> int:
     sid = resolve_as_of(table, to)
     if sid is None:
         raise SnapshotNotFoundError("rollback needs a snapshot id, tag or time")
-    table.manage_snapshots().set_current_snapshot(snapshot_id=sid).commit()
+    with commit_errors(table, "rollback"):
+        table.manage_snapshots().set_current_snapshot(snapshot_id=sid).commit()
     return sid

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from doctordata.config import Settings, mask_url
-from doctordata.errors import CatalogAuthError, CatalogError, ConfigError, StorageError
+from doctordata.errors import (
+    CatalogAuthError,
+    CatalogError,
+    CatalogUnavailableError,
+    ConfigError,
+    StorageError,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -162,21 +168,54 @@ def _first_line(text: str) -> str:
 
 
 def _open_sql_catalog(cls: Any, settings: Settings, props: dict[str, str]) -> Catalog:
-    """SqlCatalog builds its engine in __init__; SQLite needs our pragmas before first use."""
-    if not settings.catalog_uri.startswith("sqlite"):
-        catalog: Catalog = cls(settings.catalog.name, **props)
-        return catalog
+    """SqlCatalog builds its engine in __init__; ours must be set up before first use:
+    SQLite needs our pragmas, a server database our connection-error translation."""
     from sqlalchemy import create_engine
 
-    # Build the engine ourselves (pragmas on every new connection), then let SqlCatalog
-    # create its tables on it. init_catalog_tables=false avoids a first engine we'd discard.
+    # Build the engine ourselves, then let SqlCatalog create its tables on it.
+    # init_catalog_tables=false avoids a first engine we'd discard.
     engine = create_engine(props["uri"], pool_pre_ping=False)
-    _sqlite_pragmas(engine, settings.catalog.busy_timeout_ms)
+    if settings.catalog_uri.startswith("sqlite"):
+        _sqlite_pragmas(engine, settings.catalog.busy_timeout_ms)
+    else:
+        _server_errors(engine)
     catalog = cls(settings.catalog.name, **{**props, "init_catalog_tables": "false"})
     catalog.engine.dispose()
     catalog.engine = engine
     _create_tables(catalog)
     return catalog
+
+
+def _server_errors(engine: Any) -> None:
+    """Connection failures of a catalog server, on open or on any later call, become
+    CatalogUnavailableError (or CatalogAuthError) naming the host, never the password."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    url = engine.url
+    where = url.render_as_string(hide_password=True)
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        exc = context.original_exception
+        if not isinstance(context.sqlalchemy_exception, OperationalError):
+            return
+        if context.connection is not None and not context.is_disconnect:
+            return  # a statement failed on a live connection: not ours to rename
+        text = _first_line(str(exc))
+        if url.password:
+            text = text.replace(str(url.password), "***")
+        if "password" in text.lower() or "authentication" in text.lower():
+            raise CatalogAuthError(
+                f"the catalog database at {where} refused the credentials ({text}). Check "
+                "the user and password in catalog.uri (set it with DOCTORDATA__CATALOG__URI "
+                "to keep it out of files)."
+            ) from None
+        raise CatalogUnavailableError(
+            f"the catalog database at {where} is not reachable ({text}). Start the "
+            "database server, or fix the host and port in catalog.uri; nothing was "
+            "committed by the call that failed."
+        ) from None
 
 
 def _create_tables(catalog: Any) -> None:

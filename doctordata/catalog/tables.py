@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from doctordata.catalog.commits import (
+    commit_errors,
+    filter_rows,
+    guarded_append,
+    redo_on_conflict,
+)
 from doctordata.catalog.data import normalize_schema, to_arrow
 from doctordata.catalog.filters import where_to_expression
 from doctordata.catalog.identifiers import check_namespace, parse_table_name
@@ -342,7 +348,7 @@ def _check_fits(table: Table, data: pa.Table, name: str, *, evolve: bool) -> Tab
     if problems:
         raise SchemaMismatchError(f"data does not fit table {name!r}: " + "; ".join(problems))
     if extra and evolve:
-        with table.update_schema() as update:
+        with commit_errors(table, "adding columns"), table.update_schema() as update:
             update.union_by_name(normalize_schema(data.select(extra).schema))
         table = table.refresh()
     return table
@@ -357,7 +363,8 @@ def append(table: Table, data: Any, *, evolve: bool = False) -> Table:
     arrow = to_arrow(data)
     table = _check_fits(table, arrow, _name(table), evolve=evolve)
     arrow = _conform(table, arrow)
-    table.append(arrow)
+    # Appends never conflict; pyiceberg re-stages them on a moved head by itself.
+    redo_on_conflict(table, lambda t: t.append(arrow), what="append")
     return table
 
 
@@ -394,14 +401,22 @@ def overwrite(table: Table, data: Any, where: str | None = None) -> Table:
     arrow = to_arrow(data)
     row_filter = where_to_expression(where, table.schema()) if where else AlwaysTrue()
     table = _check_fits(table, arrow, _name(table), evolve=False)
-    table.overwrite(_conform(table, arrow), overwrite_filter=row_filter)
+    arrow = _conform(table, arrow)
+    # Serializable for the rows it replaces: pyiceberg fails the commit if data matching
+    # the filter was added or removed since the read; it is then redone on the new head.
+    redo_on_conflict(
+        table, lambda t: t.overwrite(arrow, overwrite_filter=row_filter), what="overwrite"
+    )
     return table
 
 
 def delete(table: Table, where: str) -> Table:
-    """Delete the rows matching ``where`` (use where="true" to delete every row)."""
+    """Delete the rows matching ``where`` (use where="true" to delete every row).
+
+    Serializable like :func:`overwrite`: rows matching ``where`` that a concurrent writer
+    committed before this delete are deleted too (the delete is redone after them)."""
     row_filter = where_to_expression(where, table.schema())
-    table.delete(delete_filter=row_filter)
+    redo_on_conflict(table, lambda t: t.delete(delete_filter=row_filter), what="delete")
     return table
 
 
@@ -430,7 +445,6 @@ def upsert(table: Table, data: Any, on: Sequence[str]) -> UpsertResult:
     works after column renames, where pyiceberg 0.12's own upsert fails.
     """
     import pyarrow.compute as pc
-    from pyiceberg import expressions as ie
 
     if isinstance(on, str):
         on = [on]
@@ -460,23 +474,57 @@ def upsert(table: Table, data: Any, on: Sequence[str]) -> UpsertResult:
         from doctordata.catalog import merge
 
         return UpsertResult(merge.upsert(table, _conform(table, arrow), on[0]))
+    match = _key_match(on, keys)
+    arrow = _conform(table, arrow)
+
+    nan = any(_is_nan(v) for row in keys.to_pylist() for v in row.values())
+
+    def once(t: Table) -> UpsertResult:
+        if nan:  # Arrow's scan filter misses NaN rows (see commits.rows_added_since)
+            existing = t.scan(selected_fields=tuple(on)).to_arrow()
+            existing = filter_rows(existing, t.schema(), match)
+        else:
+            existing = t.scan(row_filter=match, selected_fields=tuple(on)).to_arrow()
+        if len(on) == 1:
+            updated = int(pc.sum(pc.is_in(existing.column(0), keys.column(0))).as_py() or 0)
+        else:
+            updated = existing.num_rows
+        with t.transaction() as tx:
+            if updated:
+                tx.delete(match)
+            # The filter covers every incoming key, so a concurrent insert of a "new" key
+            # fails this commit (and the upsert is redone) instead of duplicating it.
+            guarded_append(tx, arrow, match=match, columns=tuple(on))
+        return UpsertResult(rows_updated=updated, rows_inserted=arrow.num_rows - updated)
+
+    return redo_on_conflict(table, once, what="upsert")
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _key_match(on: Sequence[str], keys: pa.Table) -> Any:
+    """The Iceberg filter selecting exactly the rows whose key is one of ``keys``.
+
+    A NaN key matches a NaN key, as in DuckDB (``MERGE ... ON t.k = s.k`` updates the
+    row whose k is NaN: DuckDB orders NaN as one value equal to itself)."""
+    from pyiceberg import expressions as ie
+
     if len(on) == 1:
-        values = set(keys.column(0).to_pylist())
-        match: ie.BooleanExpression = ie.In(on[0], values)
-    else:
-        rows = keys.to_pylist()
-        match = (
-            ie.Or(*[ie.And(*[ie.EqualTo(k, r[k]) for k in on]) for r in rows])
-            if len(rows) > 1
-            else ie.And(*[ie.EqualTo(k, rows[0][k]) for k in on])
-        )
-    existing = table.scan(row_filter=match, selected_fields=tuple(on)).to_arrow()
-    if len(on) == 1:
-        updated = int(pc.sum(pc.is_in(existing.column(0), keys.column(0))).as_py() or 0)
-    else:
-        updated = existing.num_rows
-    table.overwrite(_conform(table, arrow), overwrite_filter=match)
-    return UpsertResult(rows_updated=updated, rows_inserted=arrow.num_rows - updated)
+        values = keys.column(0).to_pylist()
+        plain = {v for v in values if not _is_nan(v)}
+        parts: list[Any] = [ie.In(on[0], plain)] if plain else []
+        if len(plain) < len(values):
+            parts.append(ie.IsNaN(on[0]))
+        return parts[0] if len(parts) == 1 else ie.Or(*parts)
+
+    def equal(column: str, value: Any) -> Any:
+        return ie.IsNaN(column) if _is_nan(value) else ie.EqualTo(column, value)
+
+    rows = keys.to_pylist()
+    conjunctions = [ie.And(*[equal(k, r[k]) for k in on]) for r in rows]
+    return ie.Or(*conjunctions) if len(conjunctions) > 1 else conjunctions[0]
 
 
 def add_files(

@@ -253,11 +253,13 @@ def _with_retries(call: Callable[..., object], *args: Any) -> None:
     retries a failed load job; anything else fails at once."""
     from pyiceberg.exceptions import CommitFailedException
 
+    from doctordata.errors import CommitConflictError
+
     for attempt in range(RETRIES):
         try:
             call(*args)
             return
-        except (CommitFailedException, OSError):
+        except (CommitFailedException, CommitConflictError, OSError):
             if attempt == RETRIES - 1:
                 raise
             time.sleep(0.2 * 2**attempt)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from doctordata.catalog.commits import commit_errors
 from doctordata.catalog.merge import expressions, key_ranges, upsert
 from doctordata.errors import DoctorDataError
 from doctordata.ingest.hn_schema import ITEMS, LISTS, NAMESPACE, REJECTED, utc_now
@@ -187,7 +188,8 @@ class CatalogWriter:
             match = ex.Or(match, ex.EqualTo("fetched_at", stamp.isoformat()))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Delete operation did not match")
-            table.overwrite(data, overwrite_filter=match)
+            with commit_errors(table, "lists overwrite"):
+                table.overwrite(data, overwrite_filter=match)
         with self.stats._lock:
             self.stats.list_rows += data.num_rows
             self.stats.commits += 1
@@ -207,7 +209,7 @@ class CatalogWriter:
         target = schema_to_pyarrow(table.schema(), include_field_ids=False)
         new = [c for c in data.column_names if target.get_field_index(c) < 0]
         if new:
-            with table.update_schema() as update:
+            with commit_errors(table, "adding columns"), table.update_schema() as update:
                 update.union_by_name(normalize_schema(data.select(new).schema))
             table = table.refresh()
             target = schema_to_pyarrow(table.schema(), include_field_ids=False)
@@ -262,7 +264,8 @@ class CatalogWriter:
         ).to_arrow()
         hits = pc.unique(pc.filter(found["id"], pc.is_in(found["id"], value_set=keys)))
         if len(hits):
-            table.delete(delete_filter=expressions().In("id", set(hits.to_pylist())))
+            with commit_errors(table, "clearing rejections"):
+                table.delete(delete_filter=expressions().In("id", set(hits.to_pylist())))
 
     def _notify(self, table: str, rows: int) -> None:
         if self.on_commit is not None:
