@@ -68,6 +68,8 @@ def _target(dotted: str) -> Callable[..., Any]:
     return func
 
 
+# Names checked by catalog/identifiers.py (which names the allowed characters).
+_IDENTIFIERS = {"name", "new_name", "namespace", "table"}
 # Parameters annotated Any whose values are still of known kinds.
 _TIME_REF = "a snapshot id (int), a tag/branch name or ISO time (str), a datetime or None"
 
@@ -85,7 +87,7 @@ def check_value(where: str, name: str, value: Any, annotation: Any) -> None:
             f"expected {_TIME_REF}"
         )
     texts = [value] if isinstance(value, str) else value if _is_str_seq(value) else []
-    if any("\x00" in t for t in texts):
+    if name not in _IDENTIFIERS and any("\x00" in t for t in texts):
         raise InvalidArgumentError(
             f"{where}: {name} = {_shown(value)} contains a NUL character; remove it"
         )
