@@ -287,11 +287,11 @@ def test_full_and_read_only_tier_are_storage_errors(tmp_path: Path, small_mount:
             lh.append("ns.t", big)
         assert err.value.errno == 28
         assert lh.read("ns.t").num_rows == 10
-        with pytest.raises(StorageError, match="tier 'ssd'.* is full"):
+        with pytest.raises(StorageError, match=r"tier 'ssd'.* is full"):
             lh.create_table("ns.u", big)
         assert lh.tables() == ["ns.t"]
         subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
-        with pytest.raises(StorageError, match="tier 'ssd'.* is read-only") as err:
+        with pytest.raises(StorageError, match=r"tier 'ssd'.* is read-only") as err:
             lh.append("ns.t", big.slice(0, 5))
         assert err.value.errno == 30
         with pytest.raises(StorageError, match="read-only"):
