@@ -102,6 +102,16 @@ class CatalogConfig(_Model):
             yield (k, mask_url(v) if k == "uri" else v)
 
 
+def _no_credentials(url: str) -> str:
+    """Tier URLs are printed in reports and errors: they must not carry a secret."""
+    if mask_url(url) != url:
+        raise ValueError(
+            "a tier url or endpoint must not contain credentials; S3 keys come from the "
+            "environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+        )
+    return url
+
+
 class TierConfig(_Model):
     # fsspec URL: file:///mnt/nas/lake, s3://bucket/prefix, or a relative path (under root).
     url: str
@@ -122,7 +132,12 @@ class TierConfig(_Model):
         scheme = urlsplit(v).scheme
         if scheme not in ("", "file", "s3", "s3a", "memory"):
             raise ValueError(f"unsupported scheme {scheme!r}; allowed: file://, s3://, a path")
-        return v
+        return _no_credentials(v)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        return None if v is None else _no_credentials(v)
 
     @field_validator("options")
     @classmethod

@@ -92,7 +92,13 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], str]] = [
         {"tiers": {"s3": {"url": "s3://b/p", "options": {"aws_secret_access_key": SECRET}}}},
         "looks like a secret",
     ),
-    ("tier url with password", {"tiers": {"s3": f"s3://k:{SECRET}@b/p"}}, "tiers.s3"),
+    ("tier given as a url", {"tiers": {"s3": f"s3://k:{SECRET}@b/p"}}, "tiers.s3"),
+    ("tier url with password", {"tiers": {"s3": {"url": f"s3://k:{SECRET}@b/p"}}}, "credentials"),
+    (
+        "tier endpoint with password",
+        {"tiers": {"s3": {"url": "s3://b/p", "endpoint": f"http://k:{SECRET}@h:8333"}}},
+        "credentials",
+    ),
     ("catalog section is a URL", {"catalog": f"postgresql://me:{SECRET}@h/db"}, "must be a table"),
     ("clickhouse url", {"engines": {"clickhouse": f"ftp://u:{SECRET}@h"}}, "engines.clickhouse"),
     (
