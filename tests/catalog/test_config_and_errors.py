@@ -324,3 +324,18 @@ def test_full_and_read_only_tier_are_storage_errors(tmp_path: Path, small_mount:
         with pytest.raises(StorageError, match="read-only"):
             lh.delete("ns.t", "true")
         assert lh.read("ns.t").num_rows == 10
+
+
+def test_name_patterns_refuse_a_trailing_newline() -> None:
+    # "$" matches before a trailing "\n": a stray "<sha>\n" file would count as a backup
+    # object (and be pruned), "<id>\n" as a backup.
+    from doctordata.catalog.backup_prune import SHA256, TMP_NAME
+    from doctordata.catalog.backup_targets import BACKUP_ID
+
+    for pattern, good in (
+        (SHA256, "a" * 64),
+        (TMP_NAME, "b" * 32),
+        (BACKUP_ID, "20261204T101010.123456Z-abcdef"),
+    ):
+        assert pattern.match(good)
+        assert not pattern.match(good + "\n")
