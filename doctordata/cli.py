@@ -80,20 +80,49 @@ def cli(ctx: click.Context, root: str | None) -> None:
     ctx.obj = {"root": root}
 
 
+DEBUG_ENV = "DOCTORDATA_DEBUG"
+
+
+def _one_line(text: str) -> str:
+    """An error message as one line, every secret masked (the last wall before a terminal)."""
+    from doctordata.secrets import mask_text
+
+    return " ".join(mask_text(str(text)).split())
+
+
 def main(argv: list[str] | None = None) -> Any:
+    import os
+
     from doctordata.errors import DoctorDataError
 
+    if any("\x00" in arg for arg in argv or []):
+        click.secho("error: an argument contains a NUL character; remove it", fg="red", err=True)
+        sys.exit(2)
     try:
         rv = cli.main(args=argv, prog_name="doctordata", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        click.secho(f"error: {_one_line(exc.format_message())}{hint}", fg="red", err=True)
         sys.exit(exc.exit_code)
     except DoctorDataError as exc:
-        click.secho(f"error: {exc}", fg="red", err=True)
+        click.secho(f"error: {_one_line(str(exc))}", fg="red", err=True)
         sys.exit(1)
+    except Exception as exc:
+        # A bug, not a user error: still one masked line (the traceback may show secrets
+        # from config values in its frames); DOCTORDATA_DEBUG=1 re-raises it.
+        if os.environ.get(DEBUG_ENV):
+            raise
+        click.secho(
+            f"internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            f"(a doctordata bug: please report it; {DEBUG_ENV}=1 shows the traceback)",
+            fg="red",
+            err=True,
+        )
+        sys.exit(70)
     if isinstance(rv, int) and rv:
         sys.exit(rv)
     return rv

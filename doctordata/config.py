@@ -13,11 +13,14 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from doctordata.errors import ConfigError
+from doctordata.secrets import is_secret_key, mask, mask_text, mask_url
+
+__all__ = ["Settings", "load_settings", "mask", "mask_url", "parse_duration", "parse_size"]
 
 CONFIG_FILE = "doctordata.toml"
 ENV_PREFIX = "DOCTORDATA__"
@@ -25,28 +28,40 @@ ROOT_ENV = "DOCTORDATA_ROOT"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwy])\s*$")
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_MAX_SECONDS = 10_000 * 365 * 86400
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
 
 
-def parse_duration(value: str) -> int:
-    """'90d' -> seconds. Units: s, m, h, d, w, y."""
-    m = _DURATION.match(str(value))
+def parse_duration(value: str, what: str = "duration") -> int:
+    """'90d' -> seconds. Units: s, m, h, d, w, y. ConfigError (a ValueError) otherwise."""
+    m = _DURATION.match(value) if isinstance(value, str) else None
     if not m:
-        raise ValueError(f"{value!r} is not a duration; use a number and a unit, e.g. '90d', '12h'")
-    return int(m.group(1)) * _DURATION_SECONDS[m.group(2)]
+        raise ConfigError(
+            f"{what} = {mask(value)!r} is not a duration; use a non-negative number and a "
+            "unit (s, m, h, d, w, y), e.g. '90d', '12h'"
+        )
+    seconds = int(m.group(1)) * _DURATION_SECONDS[m.group(2)]
+    if seconds > _MAX_SECONDS:
+        raise ConfigError(f"{what} = {value!r} is longer than 10000 years; use e.g. '90d'")
+    return seconds
 
 
-def parse_size(value: str | int) -> int:
+def parse_size(value: str | int, what: str = "size") -> int:
     """'500GB' / '1.5GiB' / 1024 -> bytes (powers of 1024 either way, as disks are sold)."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
-    m = _SIZE.match(str(value))
+    m = _SIZE.match(value) if isinstance(value, str) else None
     if not m:
-        raise ValueError(f"{value!r} is not a size; use e.g. '500GB', '20GiB' or a byte count")
+        raise ConfigError(
+            f"{what} = {mask(value)!r} is not a size; use e.g. '500GB', '20GiB' or a byte count"
+        )
     unit = m.group(2).lower().rstrip("b").rstrip("i")
     power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
-    return int(float(m.group(1)) * 1024**power)
+    size = int(float(m.group(1)) * 1024**power)
+    if size >= 2**63:
+        raise ConfigError(f"{what} = {value!r} is too large; use e.g. '500GB'")
+    return size
 
 
 def human_bytes(n: float) -> str:
@@ -58,23 +73,13 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def mask_url(url: str | None) -> str | None:
-    """Replace the password in a URL with '***' (postgresql://u:pw@h/db -> u:***@h)."""
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def __repr_args__(self) -> Any:
+        # Every section's repr goes through the one masking function (secrets.mask).
+        for k, v in super().__repr_args__():
+            yield (k, mask(v, k))
 
 
 class CatalogConfig(_Model):
@@ -97,6 +102,16 @@ class CatalogConfig(_Model):
             yield (k, mask_url(v) if k == "uri" else v)
 
 
+def _no_credentials(url: str) -> str:
+    """Tier URLs are printed in reports and errors: they must not carry a secret."""
+    if mask_url(url) != url:
+        raise ValueError(
+            "a tier url or endpoint must not contain credentials; S3 keys come from the "
+            "environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+        )
+    return url
+
+
 class TierConfig(_Model):
     # fsspec URL: file:///mnt/nas/lake, s3://bucket/prefix, or a relative path (under root).
     url: str
@@ -117,13 +132,18 @@ class TierConfig(_Model):
         scheme = urlsplit(v).scheme
         if scheme not in ("", "file", "s3", "s3a", "memory"):
             raise ValueError(f"unsupported scheme {scheme!r}; allowed: file://, s3://, a path")
-        return v
+        return _no_credentials(v)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        return None if v is None else _no_credentials(v)
 
     @field_validator("options")
     @classmethod
     def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
         for key in v:
-            if re.search(r"secret|password|token|^key$", key, re.IGNORECASE):
+            if is_secret_key(key):
                 raise ValueError(
                     f"option {key!r} looks like a secret; secrets come from the environment "
                     "only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
@@ -282,14 +302,12 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def _describe_error(err: Mapping[str, Any], source: str) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-    value = err.get("input")
-    if isinstance(value, str) and "://" in value:
-        value = mask_url(value)
+    value = mask(err.get("input"), err["loc"][-1] if err["loc"] else None)
     if err["type"] == "extra_forbidden":
         return f"unknown key {loc!r} (from {source}); check the spelling against the README"
     if err["type"] == "missing":
         return f"missing key {loc!r} (from {source})"
-    return f"{loc} = {value!r} (from {source}): {err['msg']}"
+    return f"{loc} = {value!r} (from {source}): {mask_text(err['msg'])}"
 
 
 def _resolve_path(value: str, root: Path) -> str:
@@ -304,8 +322,29 @@ def _resolve_path(value: str, root: Path) -> str:
     return value
 
 
+_SECTIONS = ("catalog", "tiers", "engines", "ingest", "schedule")
+
+
 def _fill_defaults(data: dict[str, Any], root: Path) -> dict[str, Any]:
     data = dict(data)
+    for section in _SECTIONS:
+        if data.get(section) is not None and not isinstance(data[section], Mapping):
+            raise ConfigError(
+                f"invalid configuration: {section} = {mask(data[section], section)!r}: "
+                f"must be a table ([{section}] in doctordata.toml, or a dict in connect())"
+            )
+    tier_items = (data.get("tiers") or {}).items()
+    for name, tier in tier_items:
+        if not isinstance(tier, Mapping):
+            raise ConfigError(
+                f"invalid configuration: tiers.{name} = {mask(tier, name)!r}: must be a table "
+                f'with a url, e.g. [tiers.{name}] url = "file:///mnt/nas/lake"'
+            )
+    if data.get("policies") is not None and not isinstance(data["policies"], list):
+        raise ConfigError(
+            f"invalid configuration: policies = {mask(data['policies'])!r}: must be a list "
+            "([[policies]] tables in doctordata.toml)"
+        )
     catalog = dict(data.get("catalog") or {})
     if not catalog.get("uri"):
         catalog["uri"] = f"sqlite:///{root / 'catalog.db'}"
@@ -322,6 +361,79 @@ def _fill_defaults(data: dict[str, Any], root: Path) -> dict[str, Any]:
         engines["clickhouse"] = f"chdb://{root / 'clickhouse'}"
     data["engines"] = engines
     return data
+
+
+# Values whose type pydantic checks but whose meaning only a later call would: checked at
+# load so that a bad value fails here, naming the key, instead of deep inside a query.
+_DUCKDB_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*([kmgt]i?b?|b)\s*$", re.IGNORECASE)
+_TIER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+_CATALOG_SCHEMES = ("sqlite", "postgresql", "http", "https", "rest")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?#-]+")
+
+
+def _sqlglot_dialects() -> list[str]:
+    """sqlglot's dialect names, read from its package folder (importing sqlglot is slow)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sqlglot")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    return sorted(
+        p.stem
+        for folder in folders
+        for p in (Path(folder) / "dialects").glob("*.py")
+        if p.stem not in ("__init__", "dialect")
+    )
+
+
+def _check_values(settings: Settings) -> None:
+    problems: list[str] = []
+
+    def bad(key: str, value: Any, allowed: str) -> None:
+        problems.append(f"{key} = {mask(value, key.rsplit('.', 1)[-1])!r}: {allowed}")
+
+    uri = settings.catalog_uri
+    scheme = urlsplit(uri).scheme.split("+")[0] if "://" in uri else ""
+    if scheme not in _CATALOG_SCHEMES:
+        bad(
+            "catalog.uri",
+            uri,
+            "unsupported database; use sqlite:///path/catalog.db, "
+            "postgresql+psycopg2://user@host/db or an http(s) REST catalog URL",
+        )
+    if not settings.catalog.name.strip():
+        bad("catalog.name", settings.catalog.name, "must not be empty")
+    if settings.catalog.busy_timeout_ms > 2**31 - 1:
+        bad("catalog.busy_timeout_ms", settings.catalog.busy_timeout_ms, f"at most {2**31 - 1}")
+    for name in settings.tiers:
+        if not _TIER_NAME.fullmatch(name):
+            bad(f"tiers.{name}", name, "a tier name is letters, digits, '_' and '-' (at most 64)")
+    engines = settings.engines
+    if urlsplit(settings.clickhouse_url).scheme not in ("chdb", "http", "https"):
+        bad(
+            "engines.clickhouse",
+            settings.clickhouse_url,
+            "use chdb://<path> or http(s)://host:8123",
+        )
+    dialects = _sqlglot_dialects()
+    if dialects and engines.dialect not in dialects:
+        bad("engines.dialect", engines.dialect, f"one of sqlglot's dialects: {', '.join(dialects)}")
+    limit = engines.duckdb_memory_limit
+    if limit is not None and not _DUCKDB_MEMORY.match(limit):
+        bad("engines.duckdb_memory_limit", limit, "a size DuckDB accepts, e.g. '4GB', '512MiB'")
+    if engines.duckdb_threads is not None and engines.duckdb_threads > 4096:
+        bad("engines.duckdb_threads", engines.duckdb_threads, "between 1 and 4096")
+    base = urlsplit(settings.ingest.hackernews_base_url)
+    if base.scheme not in ("http", "https") or not base.netloc:
+        bad(
+            "ingest.hackernews_base_url",
+            settings.ingest.hackernews_base_url,
+            "an http(s) URL including /v0/, e.g. https://hacker-news.firebaseio.com/v0/",
+        )
+    cron = settings.schedule.daily_cron.split()
+    if len(cron) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in cron):
+        bad("schedule.daily_cron", settings.schedule.daily_cron, "a 5-field cron, e.g. '0 3 * * *'")
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
 
 
 def find_root(root: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
@@ -389,6 +501,7 @@ def load_settings(
         sources = ", ".join(s for layer, s in layers if layer)
         problems = "; ".join(_describe_error(e, sources) for e in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from None
+    _check_values(settings)
     for i, policy in enumerate(settings.policies):
         if policy.to not in settings.tiers:
             raise ConfigError(

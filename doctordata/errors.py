@@ -19,6 +19,10 @@ class ConfigError(DoctorDataError, ValueError):
     """doctordata.toml, an environment override or a connect() argument is invalid."""
 
 
+class InvalidArgumentError(DoctorDataError, ValueError):
+    """A Python argument has the wrong type or value (names the parameter and what fits)."""
+
+
 class MissingDependencyError(DoctorDataError, ImportError):
     """An optional integration is used but its extra is not installed."""
 

@@ -6,10 +6,11 @@ config and errors. Heavy work lives in those subpackages; methods here are thin.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from doctordata.config import Settings, load_settings
 from doctordata.storage.tier import Tier, tiers_from_settings
@@ -22,6 +23,42 @@ if TYPE_CHECKING:
     from doctordata.engines.base import Engine
     from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.result import Result
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _checked(method: _F, forward: str | None = None) -> _F:
+    """Arguments checked against the annotations (InvalidArgumentError) before any work."""
+
+    @functools.wraps(method)
+    def wrapper(self: Lakehouse, *args: Any, **kwargs: Any) -> Any:
+        from doctordata.arguments import check_arguments
+
+        check_arguments(method, args, kwargs, forward)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _writes(method: _F, forward: str | None = None) -> _F:
+    """Checked arguments; a full or read-only tier raises StorageError naming the tier."""
+
+    @functools.wraps(method)
+    def wrapper(self: Lakehouse, *args: Any, **kwargs: Any) -> Any:
+        from doctordata.arguments import check_arguments
+        from doctordata.storage.write_errors import storage_errors
+
+        check_arguments(method, args, kwargs, forward)
+        with storage_errors(self.tiers, self.settings.hot_tier):
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _options_of(target: str) -> Callable[[_F], _F]:
+    """For methods taking ``**options``: the function they pass them to."""
+    return lambda method: _writes(method, forward=target)
 
 
 class Lakehouse:
@@ -68,6 +105,7 @@ class Lakehouse:
                 self._plan_cache = PlanCache(self.settings.engines.plan_cache_size)
             return self._plan_cache
 
+    @_checked
     def engine(self, name: str) -> Engine:
         """The engine called ``name`` ("duckdb", "clickhouse"), created on first use."""
         with self._lock:
@@ -100,33 +138,39 @@ class Lakehouse:
         return f"Lakehouse(root={str(self.root)!r}, tiers={list(self.tiers)})"
 
     # -- namespaces ------------------------------------------------------------------
+    @_writes
     def create_namespace(self, name: str, *, exist_ok: bool = True) -> None:
         from doctordata.catalog import tables
 
         tables.create_namespace(self.catalog, name, exist_ok=exist_ok)
 
+    @_checked
     def namespaces(self) -> list[str]:
         from doctordata.catalog import tables
 
         return tables.list_namespaces(self.catalog)
 
+    @_checked
     def drop_namespace(self, name: str) -> None:
         from doctordata.catalog import tables
 
         tables.drop_namespace(self.catalog, name)
 
     # -- tables ----------------------------------------------------------------------
+    @_checked
     def tables(self, namespace: str | None = None) -> list[str]:
         from doctordata.catalog import tables
 
         return tables.list_tables(self.catalog, namespace)
 
+    @_checked
     def table(self, name: str) -> Table:
         """The real pyiceberg Table."""
         from doctordata.catalog import tables
 
         return tables.load_table(self.catalog, name)
 
+    @_writes
     def create_table(
         self,
         name: str,
@@ -150,63 +194,75 @@ class Lakehouse:
             tiers=self.tiers,
         )
 
+    @_writes
     def append(self, name: str, data: Any, *, evolve: bool = False) -> Table:
         from doctordata.catalog import tables
 
         return tables.append(self.table(name), data, evolve=evolve)
 
+    @_writes
     def overwrite(self, name: str, data: Any, where: str | None = None) -> Table:
         from doctordata.catalog import tables
 
         return tables.overwrite(self.table(name), data, where=where)
 
+    @_writes
     def delete(self, name: str, where: str) -> Table:
         from doctordata.catalog import tables
 
         return tables.delete(self.table(name), where)
 
+    @_writes
     def upsert(self, name: str, data: Any, on: Sequence[str]) -> Any:
         from doctordata.catalog import tables
 
         return tables.upsert(self.table(name), data, on=on)
 
+    @_writes
     def add_files(self, name: str, paths: Sequence[str]) -> Table:
         from doctordata.catalog import tables
 
         return tables.add_files(self.table(name), paths, tiers=self.tiers, catalog=self.catalog)
 
+    @_writes
     def drop_table(self, name: str, purge: bool = False) -> None:
         from doctordata.catalog import tables
 
         tables.drop_table(self.catalog, name, purge=purge)
 
+    @_writes
     def rename_table(self, name: str, new_name: str) -> Table:
         from doctordata.catalog import tables
 
         return tables.rename_table(self.catalog, name, new_name)
 
+    @_checked
     def snapshots(self, name: str) -> list[dict[str, Any]]:
         from doctordata.catalog import snapshots
 
         return snapshots.list_snapshots(self.table(name))
 
+    @_writes
     def tag(self, name: str, tag: str, as_of: Any = None) -> None:
         """Tag the current (or ``as_of``) snapshot so time travel can name it."""
         from doctordata.catalog import snapshots
 
         snapshots.create_tag(self.table(name), tag, as_of)
 
+    @_writes
     def branch(self, name: str, branch: str, as_of: Any = None) -> None:
         from doctordata.catalog import snapshots
 
         snapshots.create_branch(self.table(name), branch, as_of)
 
+    @_writes
     def rollback(self, name: str, to: Any) -> int:
         """Make an earlier snapshot (id, tag or time) current again; returns its id."""
         from doctordata.catalog import snapshots
 
         return snapshots.rollback(self.table(name), to)
 
+    @_writes
     def evolve_partitions(
         self, name: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()
     ) -> Table:
@@ -215,6 +271,7 @@ class Lakehouse:
 
         return partitioning.evolve(self.table(name), add=add, remove=remove)
 
+    @_checked
     def read(self, name: str, *, where: str | None = None, as_of: Any = None) -> pa.Table:
         """Read a table (or a filtered/time-travelled part of it) into Arrow via pyiceberg."""
         from doctordata.catalog import snapshots
@@ -222,6 +279,7 @@ class Lakehouse:
         return snapshots.read(self.table(name), where=where, as_of=as_of)
 
     # -- queries (engines/) ----------------------------------------------------------
+    @_checked
     def sql(
         self,
         query: str,
@@ -238,6 +296,7 @@ class Lakehouse:
             self, query, engine=engine, as_of=as_of, explain=explain, read_only=read_only
         )
 
+    @_writes
     def publish(self, name: str, *, engine: str = "clickhouse") -> Any:
         """Make or refresh a native serving copy of an Iceberg table on ``engine``."""
         from doctordata.engines.publish import publish
@@ -248,6 +307,7 @@ class Lakehouse:
         return report
 
     # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
+    @_options_of("doctordata.storage.mover:apply_policies")
     def tier(
         self,
         table: str | None = None,
@@ -267,11 +327,13 @@ class Lakehouse:
             self, table, dry_run=dry_run, free_now=free_now, to=to, where=where, **options
         )
 
+    @_checked
     def tier_status(self) -> Any:
         from doctordata.storage.status import tier_status
 
         return tier_status(self)
 
+    @_options_of("doctordata.catalog.maintenance:maintain")
     def maintain(self, table: str | None = None, **options: Any) -> Any:
         """Compaction, snapshot expiry (deleting unreferenced files), orphan cleanup."""
         from doctordata.catalog.maintenance import maintain
@@ -279,11 +341,13 @@ class Lakehouse:
         return maintain(self, table, **options)
 
     # -- safety (catalog/backup, catalog/integrity) ----------------------------------
+    @_options_of("doctordata.catalog.backup:backup")
     def backup(self, to: str = "nas", **options: Any) -> Any:
         from doctordata.catalog.backup import backup
 
         return backup(self, to, **options)
 
+    @_options_of("doctordata.catalog.integrity:verify")
     def verify(self, **options: Any) -> Any:
         from doctordata.catalog.integrity import verify
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
 
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-TMP_NAME = re.compile(r"^[0-9a-f]{32}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z: "$" matches before "\n"
+TMP_NAME = re.compile(r"^[0-9a-f]{32}\Z")
 
 
 @dataclass

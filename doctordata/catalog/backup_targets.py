@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
 
 
-BACKUP_ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}$")
+BACKUP_ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}\Z")  # \Z: "$" matches before "\n"
 
 
 @dataclass(frozen=True)

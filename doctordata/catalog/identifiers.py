@@ -11,7 +11,8 @@ import re
 from doctordata.errors import IdentifierError
 
 MAX_LENGTH = 128
-_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# fullmatch, never match + "$": "$" also matches before a trailing newline ("t\n").
+_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ALLOWED = "letters, digits and '_', starting with a letter or '_', at most 128 characters"
 
 
@@ -25,7 +26,7 @@ def check_part(part: str, what: str = "name") -> str:
         raise IdentifierError(
             f"{what} {shown!r} is {len(part)} characters long; allowed: {ALLOWED}"
         )
-    if not _PART.match(part):
+    if not _PART.fullmatch(part):
         raise IdentifierError(f"{what} {shown!r} is not allowed; allowed: {ALLOWED}")
     return part
 

@@ -94,8 +94,8 @@ def maintain(
     remove orphan files older than ``orphan_older_than``, for one table or all."""
     from doctordata.storage.journal import lifecycle_lock
 
-    expire_s = parse_duration(expire_older_than)
-    orphan_s = parse_duration(orphan_older_than)
+    expire_s = parse_duration(expire_older_than, "expire_older_than")
+    orphan_s = parse_duration(orphan_older_than, "orphan_older_than")
     names = [table] if table is not None else lh.tables()
     report = MaintenanceReport(dry_run=dry_run)
     with lifecycle_lock(lh.root, "doctordata maintain"):

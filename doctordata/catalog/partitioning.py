@@ -21,8 +21,11 @@ FORMS = (
     "'col', 'identity(col)', 'year(col)', 'month(col)', 'day(col)', 'hour(col)', "
     "'bucket(N, col)', 'truncate(W, col)'"
 )
-_CALL = re.compile(r"^\s*([a-z_]+)\s*\(\s*(.*?)\s*\)\s*$", re.IGNORECASE)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Used with fullmatch: "$" would also match before a trailing newline.
+_CALL = re.compile(r"\s*([a-z_]+)\s*\(\s*(.*?)\s*\)\s*", re.IGNORECASE | re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²"
+_MAX_PARAM = 2**31 - 1
 
 
 def parse_transform(text: str) -> tuple[Transform[object, object], str]:
@@ -37,12 +40,17 @@ def parse_transform(text: str) -> tuple[Transform[object, object], str]:
         YearTransform,
     )
 
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise PartitionSpecError(
+            f"partition_by entry {text!r} is a {type(text).__name__}, not a string; "
+            f"allowed forms: {FORMS}"
+        )
+    if not text.strip():
         raise PartitionSpecError(f"partition_by entry {text!r} is empty; allowed forms: {FORMS}")
     stripped = text.strip()
-    if _NAME.match(stripped):
+    if _NAME.fullmatch(stripped):
         return IdentityTransform(), stripped
-    m = _CALL.match(stripped)
+    m = _CALL.fullmatch(stripped)
     if not m:
         raise PartitionSpecError(
             f"partition_by entry {text!r} cannot be parsed; allowed forms: {FORMS}"
@@ -60,19 +68,21 @@ def parse_transform(text: str) -> tuple[Transform[object, object], str]:
         "hours": HourTransform,
     }
     if func in simple:
-        if len(args) != 1 or not _NAME.match(args[0]):
+        if len(args) != 1 or not _NAME.fullmatch(args[0]):
             raise PartitionSpecError(
                 f"{text!r}: {func}() takes one column name; e.g. '{func}(time)'"
             )
         return simple[func](), args[0]
     if func in ("bucket", "truncate"):
-        if len(args) != 2 or not args[0].isdigit() or not _NAME.match(args[1]):
+        if len(args) != 2 or not _DIGITS.fullmatch(args[0]) or not _NAME.fullmatch(args[1]):
             raise PartitionSpecError(
                 f"{text!r}: {func}() takes a positive number and a column, e.g. '{func}(16, id)'"
             )
         n = int(args[0])
-        if n <= 0:
-            raise PartitionSpecError(f"{text!r}: the number must be positive")
+        if not 0 < n <= _MAX_PARAM:
+            raise PartitionSpecError(
+                f"{text!r}: the number must be between 1 and {_MAX_PARAM} (an Iceberg int)"
+            )
         return (BucketTransform(n) if func == "bucket" else TruncateTransform(n)), args[1]
     raise PartitionSpecError(
         f"partition_by entry {text!r}: unknown transform {func!r}; allowed forms: {FORMS}"
@@ -99,6 +109,11 @@ def build_spec(schema: Schema, partition_by: Sequence[str] | None) -> PartitionS
         return UNPARTITIONED_PARTITION_SPEC
     if isinstance(partition_by, str):
         partition_by = [partition_by]
+    if not isinstance(partition_by, list | tuple):
+        raise PartitionSpecError(
+            f"partition_by = {partition_by!r}: expected a list of spec strings, "
+            f"e.g. ['day(time)', 'bucket(16, id)']; allowed forms: {FORMS}"
+        )
     fields = []
     seen: set[str] = set()
     names = [f.name for f in schema.fields]

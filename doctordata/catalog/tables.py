@@ -166,7 +166,7 @@ def create_table(
     The table gets a directory no other table uses (see :func:`new_table_location`);
     ``tiers`` are the lakehouse's tiers, checked for leftovers of dropped tables."""
     import pyarrow as pa
-    from pyiceberg.exceptions import TableAlreadyExistsError
+    from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
     from pyiceberg.schema import Schema
 
     ns, tbl = parse_table_name(name)
@@ -178,26 +178,41 @@ def create_table(
     else:
         data = to_arrow(data_or_schema)
         schema = _iceberg_schema(data.schema)
+    if not schema.fields:
+        raise SchemaMismatchError(
+            f"table {name!r} would have no columns; give a schema or data with at least one"
+        )
     spec = build_spec(schema, partition_by)
     props = {**table_properties(commit_retries), **(properties or {})}
+    new_namespace = ns not in list_namespaces(catalog)
     create_namespace(catalog, ns, exist_ok=True)
     try:
         if catalog.table_exists((ns, tbl)):
             raise TableAlreadyExistsError(name)
         location = new_table_location(catalog, ns, tbl, tiers)
-        table = catalog.create_table(
+        # One commit creates the table with its first rows: if writing them fails, the
+        # catalog never lists the table (no empty table left behind).
+        txn = catalog.create_table_transaction(
             (ns, tbl), schema=schema, partition_spec=spec, properties=props, location=location
         )
-    except TableAlreadyExistsError:
+        if data is not None and data.num_rows:
+            txn.append(_conform_to(txn.table_metadata.schema(), data))
+        txn.commit_transaction()
+    except (TableAlreadyExistsError, CommitFailedException) as exc:
+        if isinstance(exc, CommitFailedException) and "already exists" not in str(exc):
+            raise
         if not exist_ok:
             raise AlreadyExistsError(
                 f"table {name!r} already exists; pass exist_ok=True to reuse it, or "
                 f"lh.append({name!r}, data) to add rows"
             ) from None
         table = catalog.load_table((ns, tbl))
-    if data is not None and data.num_rows:
-        table = append(table, data)
-    return table
+        return append(table, data) if data is not None and data.num_rows else table
+    except BaseException:
+        if new_namespace and not catalog.list_tables(ns):
+            catalog.drop_namespace(ns)
+        raise
+    return catalog.load_table((ns, tbl))
 
 
 def new_table_location(
@@ -370,10 +385,14 @@ def append(table: Table, data: Any, *, evolve: bool = False) -> Table:
 
 def _conform(table: Table, data: pa.Table) -> pa.Table:
     """Cast data columns to the table's Arrow types (int32 -> int64 etc.)."""
+    return _conform_to(table.schema(), data)
+
+
+def _conform_to(iceberg_schema: Any, data: pa.Table) -> pa.Table:
     import pyarrow as pa
     from pyiceberg.io.pyarrow import schema_to_pyarrow
 
-    target = schema_to_pyarrow(table.schema(), include_field_ids=False)
+    target = schema_to_pyarrow(iceberg_schema, include_field_ids=False)
     fields = []
     for f in data.schema:
         idx = target.get_field_index(f.name)

@@ -23,6 +23,7 @@ def doctor(ctx: click.Context) -> None:
 
     from doctordata.errors import DoctorDataError
     from doctordata.health import Check, check_versions, find_lock, run_checks
+    from doctordata.secrets import mask_text
 
     root = "?"
     try:
@@ -41,7 +42,8 @@ def doctor(ctx: click.Context) -> None:
     for column in ("check", "status", "detail", "fix"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row.name, f"[{_STYLE[row.status]}]{row.status}[/]", row.detail, row.fix)
+        detail, fix = mask_text(row.detail), mask_text(row.fix)
+        table.add_row(row.name, f"[{_STYLE[row.status]}]{row.status}[/]", detail, fix)
     console = Console(width=max(Console().width, 120))
     console.print(table)
     failed = [row.name for row in rows if row.failed]

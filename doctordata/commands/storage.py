@@ -124,13 +124,13 @@ def maintain(
         ("--orphan-older-than", orphan_older_than),
     ):
         try:
-            parse_duration(value)
+            parse_duration(value, name)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint=name) from None
     target = None
     if target_file_size is not None:
         try:
-            target = parse_size(target_file_size)
+            target = parse_size(target_file_size, "--target-file-size")
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--target-file-size") from None
     lh = open_lakehouse(ctx)

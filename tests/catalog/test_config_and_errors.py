@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from doctordata.config import load_settings, mask_url
 from doctordata.errors import (
     CatalogAuthError,
     ConfigError,
+    DoctorDataError,
     IdentifierError,
+    SchemaMismatchError,
     StorageError,
 )
 from tests.catalog.data import items
@@ -104,9 +107,8 @@ def test_postgres_wrong_password_is_clear_and_secret(
 
 
 def test_unsupported_catalog_database(tmp_path: Path) -> None:
-    lh = dd.connect(tmp_path / "lake", catalog={"uri": "mysql://u@h/db"})
     with pytest.raises(ConfigError, match="unsupported database"):
-        lh.tables()
+        dd.connect(tmp_path / "lake", catalog={"uri": "mysql://u@h/db"})
 
 
 BAD_NAMES = [
@@ -123,6 +125,8 @@ BAD_NAMES = [
     "ns.t-1",
     "ns.1t",
     "ns. t",
+    "ns.t\n",
+    "ns\n.t",
 ]
 
 
@@ -136,7 +140,7 @@ def test_bad_identifiers_refused_before_any_write(lh: dd.Lakehouse, name: str) -
     assert not (lh.root.parent / "x").exists()
 
 
-@pytest.mark.parametrize("name", ["../escape", "", "a/b", "n\x00s"])
+@pytest.mark.parametrize("name", ["../escape", "", "a/b", "n\x00s", "ns\n"])
 def test_bad_namespace_refused(lh: dd.Lakehouse, name: str) -> None:
     with pytest.raises(IdentifierError):
         lh.create_namespace(name)
@@ -170,3 +174,168 @@ def test_sqlite_catalog_runs_in_wal_mode(lh: dd.Lakehouse) -> None:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
         timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert mode == "wal" and timeout == 30000
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"engines": {"duckdb_memory_limit": "lots"}},
+            r"engines\.duckdb_memory_limit = 'lots'.*'4GB'",
+        ),
+        ({"engines": {"dialect": "klingon"}}, r"engines\.dialect = 'klingon'.*duckdb"),
+        ({"tiers": 5}, r"tiers = 5: must be a table"),
+        ({"tiers": {"nas": "/mnt/nas"}}, r"tiers\.nas = '/mnt/nas': must be a table with a url"),
+        ({"catalog": 5}, r"catalog = 5: must be a table"),
+        ({"policies": {"to": "ssd"}}, r"policies = .*must be a list"),
+        ({"engines": {"clickhouse": "mysql://h"}}, r"engines\.clickhouse = 'mysql://h'"),
+        ({"engines": {"duckdb_threads": 10**9}}, r"engines\.duckdb_threads"),
+        ({"catalog": {"busy_timeout_ms": 10**12}}, r"catalog\.busy_timeout_ms"),
+        ({"schedule": {"daily_cron": "daily"}}, r"schedule\.daily_cron = 'daily'"),
+        ({"ingest": {"hackernews_base_url": "hn"}}, r"ingest\.hackernews_base_url = 'hn'"),
+        ({"tiers": {"a/b": {"url": "x"}}}, r"tiers\.a/b"),
+    ],
+)
+def test_config_values_checked_at_load(tmp_path: Path, overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        dd.connect(tmp_path / "lake", **overrides)
+
+
+def test_memory_limits_accepted_at_load_are_accepted_by_duckdb(tmp_path: Path) -> None:
+    import duckdb
+
+    for limit in ("4GB", "4 GB", "512MiB", "1.5GB", "100KB", "2G"):
+        settings = load_settings(tmp_path, engines={"duckdb_memory_limit": limit})
+        duckdb.connect().execute(f"SET memory_limit = '{settings.engines.duckdb_memory_limit}'")
+
+
+@pytest.mark.parametrize("value", ["-1d", "1 fortnight", "", 5, "99999999999999y"])
+def test_maintain_durations_are_typed_errors(lh: dd.Lakehouse, value: object) -> None:
+    lh.create_table("ns.t", items(range(2)))
+    # ConfigError for a bad string, InvalidArgumentError for a non-string.
+    with pytest.raises(DoctorDataError, match="expire_older_than"):
+        lh.maintain("ns.t", expire_older_than=value)
+
+
+@pytest.mark.parametrize(
+    "partition_by, message",
+    [
+        (["bucket(99999999999999999999, id)"], "between 1 and 2147483647"),
+        (["bucket(0, id)"], "between 1 and"),
+        (["truncate(\u00b2, id)"], "positive number"),
+        (5, "partition_by = 5"),
+        ([5], "partition_by = \\[5\\]"),
+        (["day(ti\nme)"], "takes one column name"),
+    ],
+)
+def test_bad_partition_spec_creates_nothing(
+    lh: dd.Lakehouse, partition_by: object, message: str | None
+) -> None:
+    # PartitionSpecError, or InvalidArgumentError for a wrong type.
+    with pytest.raises(DoctorDataError, match=message):
+        lh.create_table("fresh.t", items(range(3)), partition_by=partition_by)  # type: ignore[arg-type]
+    assert lh.tables() == [] and lh.namespaces() == []
+
+
+_FIRST_WRITE_FAILS = """
+import os, resource, signal, sys
+import pyarrow as pa
+import doctordata as dd
+from doctordata.errors import StorageError
+
+lh = dd.connect(sys.argv[1])
+lh.tables()  # the catalog database exists before the limit
+# Files may not grow past 256 KiB: metadata fits, the data file does not (EFBIG).
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, resource.RLIM_INFINITY))
+data = pa.table({"s": [os.urandom(16).hex() for _ in range(100_000)]})
+try:
+    lh.create_table("fresh.t", data)
+except StorageError as exc:
+    print("StorageError", exc.errno)
+print("tables", lh.tables(), "namespaces", lh.namespaces())
+"""
+
+
+def test_failed_first_write_leaves_no_empty_table(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_WRITE_FAILS, str(tmp_path / "lake")],
+        capture_output=True,
+        text=True,
+        env=child_env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "StorageError 27" in done.stdout
+    assert "tables [] namespaces []" in done.stdout
+
+
+def test_zero_column_table_refused(lh: dd.Lakehouse) -> None:
+    import pyarrow as pa
+
+    with pytest.raises(SchemaMismatchError, match="no columns"):
+        lh.create_table("ns.empty", pa.schema([]))
+    assert lh.tables() == []
+
+
+@pytest.fixture
+def small_mount(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs (root in a container that allows mounts), unmounted after."""
+    import subprocess
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_full_and_read_only_tier_are_storage_errors(tmp_path: Path, small_mount: Path) -> None:
+    import os
+    import subprocess
+
+    import pyarrow as pa
+
+    big = pa.table({"s": [os.urandom(16).hex() for _ in range(100_000)]})
+    with dd.connect(tmp_path / "lake", tiers={"ssd": {"url": str(small_mount)}}) as lh:
+        lh.create_table("ns.t", big.slice(0, 10))
+        with pytest.raises(StorageError, match=r"tier 'ssd' .*free: .*\) is full") as err:
+            lh.append("ns.t", big)
+        assert err.value.errno == 28
+        assert lh.read("ns.t").num_rows == 10
+        with pytest.raises(StorageError, match=r"tier 'ssd'.* is full"):
+            lh.create_table("ns.u", big)
+        assert lh.tables() == ["ns.t"]
+        subprocess.run(["mount", "-o", "remount,ro", str(small_mount)], check=True)
+        with pytest.raises(StorageError, match=r"tier 'ssd'.* is read-only") as err:
+            lh.append("ns.t", big.slice(0, 5))
+        assert err.value.errno == 30
+        with pytest.raises(StorageError, match="read-only"):
+            lh.delete("ns.t", "true")
+        assert lh.read("ns.t").num_rows == 10
+
+
+def test_name_patterns_refuse_a_trailing_newline() -> None:
+    # "$" matches before a trailing "\n": a stray "<sha>\n" file would count as a backup
+    # object (and be pruned), "<id>\n" as a backup.
+    from doctordata.catalog.backup_prune import SHA256, TMP_NAME
+    from doctordata.catalog.backup_targets import BACKUP_ID
+
+    for pattern, good in (
+        (SHA256, "a" * 64),
+        (TMP_NAME, "b" * 32),
+        (BACKUP_ID, "20261204T101010.123456Z-abcdef"),
+    ):
+        assert pattern.match(good)
+        assert not pattern.match(good + "\n")
