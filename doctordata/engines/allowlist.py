@@ -633,11 +633,10 @@ CLICKHOUSE_FILE_FORMATS = _lower(
 )
 
 # Names an engine evaluates as a function when written without parentheses, where a
-# column would otherwise be. Refused unless they are harmless; the harmless ones return
-# the engine's own user or database name (never a password) or the clock.
-CLICKHOUSE_BARE_CALLS_REFUSED = _lower(
-    "currentUser currentDatabase currentRequestURL currentHandler"
-)
+# column would otherwise be. Refused on every engine (no real column is named so); the
+# harmless ones return the engine's own user or database name (never a password) or
+# the clock, and stay allowed because they are common column names.
+BARE_CALLS_REFUSED = _lower("currentUser currentDatabase currentRequestURL currentHandler")
 CLICKHOUSE_BARE_CALLS_HARMLESS = _lower(
     "user current_user session_user database schema current_database now today curdate "
     "current_date current_timestamp localtime localtimestamp"

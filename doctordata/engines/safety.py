@@ -43,8 +43,6 @@ class EngineRules:
     file_table_functions: frozenset[str]
     # None: options are literal keyword arguments (DuckDB); a set: (path[, format]) only.
     file_formats: frozenset[str] | None
-    # Bare identifiers the engine evaluates as a function call.
-    bare_calls_refused: frozenset[str]
 
     def allows(self, name: str) -> bool:
         """``name`` (lower case) is an allowed scalar/aggregate/window function."""
@@ -68,7 +66,6 @@ RULES: dict[str, EngineRules] = {
         table_functions=allowlist.DUCKDB_TABLE_FUNCTIONS,
         file_table_functions=allowlist.DUCKDB_FILE_TABLE_FUNCTIONS,
         file_formats=None,
-        bare_calls_refused=frozenset(),
     ),
     "clickhouse": EngineRules(
         engine="clickhouse",
@@ -78,7 +75,6 @@ RULES: dict[str, EngineRules] = {
         table_functions=allowlist.CLICKHOUSE_TABLE_FUNCTIONS,
         file_table_functions=allowlist.CLICKHOUSE_FILE_TABLE_FUNCTIONS,
         file_formats=allowlist.CLICKHOUSE_FILE_FORMATS,
-        bare_calls_refused=allowlist.CLICKHOUSE_BARE_CALLS_REFUSED,
     ),
 }
 
@@ -191,7 +187,7 @@ def check_query(
             if not (isinstance(node.parent, exp.Table) and node.arg_key == "this"):
                 _check_call(node, rules)
         elif isinstance(node, exp.Column) and not node.table:
-            _check_bare_name(node, rules)
+            _check_bare_name(node)
 
 
 def check_engine_sql(sql: str, engine: str, dialect: str, tiers: Iterable[Tier]) -> None:
@@ -248,15 +244,13 @@ def _refuse_function(name: str, engine: str) -> NoReturn:
     )
 
 
-def _check_bare_name(node: exp.Column, rules: list[EngineRules]) -> None:
-    name = node.name.lower()
-    for r in rules:
-        if name in r.bare_calls_refused:
-            raise ReadOnlyViolationError(
-                f"{node.name!r} is refused: {r.engine} evaluates it as the function "
-                f"{node.name}() when no column has that name, and that function reads "
-                "the session or the host. Qualify a real column with its table (t.col)."
-            )
+def _check_bare_name(node: exp.Column) -> None:
+    if node.name.lower() in allowlist.BARE_CALLS_REFUSED:
+        raise ReadOnlyViolationError(
+            f"{node.name!r} is refused: ClickHouse evaluates it as the function "
+            f"{node.name}() when no column has that name, and that function reads the "
+            "session or the host. Qualify a real column with its table (t.col)."
+        )
 
 
 def _check_table(table: exp.Table, tiers: list[Tier], rules: list[EngineRules]) -> None:
@@ -269,6 +263,10 @@ def _check_table(table: exp.Table, tiers: list[Tier], rules: list[EngineRules]) 
             )
     source = table.this
     if not isinstance(source, exp.Func):
+        alias = table.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.columns and not alias.name:
+            # DuckDB's parser reads `FROM file('/x')` as table "file" with a column list.
+            _refuse_table_function(table.name.lower(), rules)
         return
     name = function_name(source)
     if not name.isascii():
