@@ -579,3 +579,62 @@ def test_canary_is_readable_without_the_sandbox(dialect_lake: tuple[Any, Probe, 
     lh, _, _ = dialect_lake
     rows = lh.engine("clickhouse").execute(f"SELECT \"file\"('{lh.canary_path}')")
     assert CANARY in rows.column(0)[0].as_py()
+
+
+# -- the allow-lists themselves ---------------------------------------------------------
+def test_sqlglot_allow_list_names_real_function_classes() -> None:
+    from sqlglot import exp
+
+    from doctordata.engines import allowlist
+
+    missing = [n for n in allowlist.SQLGLOT_FUNCTIONS if not hasattr(exp, n)]
+    assert missing == []
+    assert all(issubclass(getattr(exp, n), exp.Func) for n in allowlist.SQLGLOT_FUNCTIONS)
+
+
+def test_duckdb_allow_list_names_real_functions_and_bare_calls_are_known() -> None:
+    """Every listed name exists; every name DuckDB evaluates bare is allowed or harmless."""
+    import duckdb
+
+    from doctordata.engines import allowlist
+
+    con = duckdb.connect()
+    rows = con.execute("SELECT function_name FROM duckdb_functions()").fetchall()
+    names = {r[0].lower() for r in rows}
+    assert sorted(allowlist.DUCKDB_FUNCTIONS - names) == []
+    bare = set()
+    for name in sorted(names):
+        if name.replace("_", "").isalnum():
+            try:
+                con.execute(f"SELECT {name}")
+            except duckdb.Error:
+                continue
+            bare.add(name)
+    unknown = bare - allowlist.DUCKDB_BARE_CALLS_HARMLESS - allowlist.BARE_CALLS_REFUSED
+    assert sorted(unknown) == [], "list these in allowlist.py as harmless or refused"
+
+
+def test_clickhouse_allow_list_names_real_functions_and_bare_calls_are_known(
+    dialect_lake: tuple[Any, Probe, str],
+) -> None:
+    """The same for chDB: a new version's bare-evaluated names must be reviewed."""
+    from doctordata.engines import allowlist
+
+    lh, _, dialect = dialect_lake
+    if dialect != "duckdb":
+        pytest.skip("once is enough")
+    eng = lh.engine("clickhouse")
+    rows = eng.execute("SELECT name FROM system.functions").column(0).to_pylist()
+    names = {n.lower(): n for n in rows}
+    missing = allowlist.CLICKHOUSE_FUNCTIONS - set(names)
+    assert sorted(missing) == []
+    bare = set()
+    for low, name in sorted(names.items()):
+        if name.replace("_", "").isalnum():
+            try:
+                eng.execute(f"SELECT {name}")
+            except EngineError:
+                continue
+            bare.add(low)
+    harmless = allowlist.CLICKHOUSE_BARE_CALLS_HARMLESS | allowlist.BARE_CALLS_REFUSED
+    assert sorted(bare - harmless) == [], "list these in allowlist.py as harmless or refused"
