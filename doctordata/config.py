@@ -188,21 +188,25 @@ class EnginesConfig(_Model):
     # DuckDB threads; None = DuckDB's default (all cores).
     duckdb_threads: int | None = Field(default=None, ge=1)
     # DuckDB memory limit: a size ("4GB") or a share of this machine's RAM ("25%": 6 GB on
-    # a 24 GB box); None = DuckDB's own default (80%). DuckDB spills to disk past it where
-    # it can; a query that still needs more fails with QueryMemoryError.
+    # a 24 GB box); None or "0" = DuckDB's own default (80%). DuckDB spills to disk past it
+    # where it can; a query that still needs more fails with QueryMemoryError.
     duckdb_memory_limit: str | None = "25%"
     # ClickHouse max_memory_usage of each query: a size or a share of this machine's RAM
     # (give a size for a remote server); "0" = no limit. Past it: QueryMemoryError.
     clickhouse_memory_limit: str = "25%"
     # Seconds a query may run before it is stopped with QueryTimeoutError; 0 = no limit.
     # lh.sql(..., timeout=) and `doctordata sql --timeout` override it for one query.
-    query_timeout: float = Field(default=300.0, ge=0)
+    query_timeout: float = Field(default=300.0, ge=0, allow_inf_nan=False)
     # Queries whose engine SQL is kept for reuse while their tables are unchanged; 0 = off.
     plan_cache_size: int = Field(default=128, ge=0)
 
-    @field_validator("duckdb_memory_limit", "clickhouse_memory_limit")
+    @field_validator("duckdb_memory_limit", "clickhouse_memory_limit", mode="before")
     @classmethod
-    def _memory(cls, v: str | None) -> str | None:
+    def _memory(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)  # a byte count, or 0
+        if v is not None and not isinstance(v, str):
+            return v  # the type check names it
         if v is not None and str(v).strip() != "0":
             try:
                 memory_limit_bytes(v)

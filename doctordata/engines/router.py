@@ -199,7 +199,10 @@ def run_query(
 def _check_timeout(timeout: Any) -> None:
     if timeout is None:
         return
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+    import math
+
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    if not number or not 0 <= timeout < math.inf:
         raise ConfigError(
             f"timeout={timeout!r} is not a number of seconds; pass e.g. timeout=30, or 0 "
             "for no limit (the default is engines.query_timeout)"

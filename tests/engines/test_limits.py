@@ -135,6 +135,13 @@ def test_query_over_the_memory_limit_raises_query_memory_error(
     _still_works(lh, engine)
 
 
+def test_limits_accept_byte_counts_and_zero(connect: Callable[..., Any]) -> None:
+    lh = connect("chdb", clickhouse_memory_limit=0, duckdb_memory_limit=50_000_000)
+    assert lh.engine("clickhouse").limits(timeout=1)["max_memory_usage"] == 0
+    duck = lh.engine("duckdb")._con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert duck == ("47.6 MiB",)
+
+
 def test_defaults_bound_every_query(connect: Callable[..., Any]) -> None:
     from doctordata.config import EnginesConfig, memory_limit_bytes
 
@@ -160,6 +167,8 @@ def test_defaults_bound_every_query(connect: Callable[..., Any]) -> None:
     [
         ("query_timeout", -1),
         ("query_timeout", "soon"),
+        ("query_timeout", float("inf")),
+        ("duckdb_memory_limit", True),
         ("duckdb_memory_limit", "lots"),
         ("clickhouse_memory_limit", "150%"),
         ("clickhouse_memory_limit", "-5GB"),
@@ -172,7 +181,7 @@ def test_bad_limit_settings_are_refused_at_load(tmp_path: Path, key: str, value:
         dd.connect(tmp_path / "lake", engines={key: value})
 
 
-@pytest.mark.parametrize("timeout", [-1, "5", True, float("nan")])
+@pytest.mark.parametrize("timeout", [-1, "5", True, float("nan"), float("inf")])
 def test_bad_per_call_timeout_is_refused(connect: Callable[..., Any], timeout: Any) -> None:
     lh = connect("duckdb")
     with pytest.raises(ConfigError, match="timeout"):

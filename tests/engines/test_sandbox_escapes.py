@@ -537,6 +537,30 @@ def test_escape_refused_before_engine(
         assert "refuse" in message or "exactly one" in message, message
 
 
+AUTO_SAMPLE = [
+    "file double-quoted",
+    "file in cte",
+    "fi ligature",
+    "getSetting",
+    "current_setting dirs",
+    "read_text",
+    "ch file default expr",
+    "system.settings",
+    "settings readonly",
+    "bare currentUser",
+]
+
+
+@pytest.mark.parametrize("name", AUTO_SAMPLE)
+def test_escape_refused_with_engine_auto(dialect_lake: tuple[Any, Probe, str], name: str) -> None:
+    """engine='auto' picks the engine late: a call must be allowed on both to pass."""
+    lh, probe, _ = dialect_lake
+    probe.calls.clear()
+    with pytest.raises(REFUSED):
+        lh.sql(_fill(ESCAPES[name], lh), engine="auto")
+    assert probe.calls == []
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "clickhouse"])
 @pytest.mark.parametrize("name", list(HARMLESS))
 def test_harmless_by_design(dialect_lake: tuple[Any, Probe, str], engine: str, name: str) -> None:
