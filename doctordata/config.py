@@ -64,6 +64,18 @@ def parse_size(value: str | int, what: str = "size") -> int:
     return size
 
 
+def memory_limit_bytes(value: str | int) -> int:
+    """A memory limit as bytes: a size ('6GB', a byte count) or a share of RAM ('25%')."""
+    m = _PERCENT.match(str(value))
+    if m is None:
+        return parse_size(value)
+    share = float(m.group(1))
+    if not 0 < share <= 100:
+        raise ValueError(f"{value!r} is not a share of memory; use 1% to 100%, or a size")
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(ram * share / 100)
+
+
 def human_bytes(n: float) -> str:
     """1536 -> '1.5 KiB' (for reports and progress lines)."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -195,10 +207,35 @@ class EnginesConfig(_Model):
     dialect: str = "duckdb"
     # DuckDB threads; None = DuckDB's default (all cores).
     duckdb_threads: int | None = Field(default=None, ge=1)
-    # DuckDB memory limit, e.g. "4GB"; None = DuckDB's default (80% of RAM).
-    duckdb_memory_limit: str | None = None
+    # DuckDB memory limit: a size ("4GB") or a share of this machine's RAM ("25%": 6 GB on
+    # a 24 GB box); None or "0" = DuckDB's own default (80%). DuckDB spills to disk past it
+    # where it can; a query that still needs more fails with QueryMemoryError.
+    duckdb_memory_limit: str | None = "25%"
+    # ClickHouse max_memory_usage of each query: a size or a share of this machine's RAM
+    # (give a size for a remote server); "0" = no limit. Past it: QueryMemoryError.
+    clickhouse_memory_limit: str = "25%"
+    # Seconds a query may run before it is stopped with QueryTimeoutError; 0 = no limit.
+    # lh.sql(..., timeout=) and `doctordata sql --timeout` override it for one query.
+    query_timeout: float = Field(default=300.0, ge=0, allow_inf_nan=False)
     # Queries whose engine SQL is kept for reuse while their tables are unchanged; 0 = off.
     plan_cache_size: int = Field(default=128, ge=0)
+
+    @field_validator("duckdb_memory_limit", "clickhouse_memory_limit", mode="before")
+    @classmethod
+    def _memory(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)  # a byte count, or 0
+        if v is not None and not isinstance(v, str):
+            return v  # the type check names it
+        if v is not None and str(v).strip() != "0":
+            try:
+                memory_limit_bytes(v)
+            except ValueError:
+                raise ValueError(
+                    f"{v!r} is not a memory limit; use a size ('6GB', '512MiB') or a share "
+                    "of RAM ('25%')"
+                ) from None
+        return v
 
     def __repr_args__(self) -> Any:
         for k, v in super().__repr_args__():

@@ -288,12 +288,23 @@ class Lakehouse:
         as_of: Any = None,
         explain: bool = False,
         read_only: bool = True,
+        timeout: float | None = None,
     ) -> Result:
-        """Run one SQL statement over the lakehouse on DuckDB or ClickHouse."""
+        """Run one SQL statement over the lakehouse on DuckDB or ClickHouse.
+
+        ``timeout``: seconds before the query is stopped with QueryTimeoutError (default
+        engines.query_timeout; 0 = no limit).
+        """
         from doctordata.engines.router import run_query
 
         return run_query(
-            self, query, engine=engine, as_of=as_of, explain=explain, read_only=read_only
+            self,
+            query,
+            engine=engine,
+            as_of=as_of,
+            explain=explain,
+            read_only=read_only,
+            timeout=timeout,
         )
 
     @_writes

@@ -43,7 +43,9 @@ url = "file://{root}/warehouse"
 default = "duckdb"              # duckdb | clickhouse | auto
 # clickhouse = "chdb://{root}/clickhouse"    # or "http://user@host:8123/db"
 # duckdb_threads = 2
-# duckdb_memory_limit = "4GB"
+# query_timeout = 300            # seconds per query; 0 = none
+# duckdb_memory_limit = "25%"   # a size ("4GB") or a share of RAM
+# clickhouse_memory_limit = "25%"
 
 [ingest]
 # hackernews_base_url = "https://hacker-news.firebaseio.com/v0/"

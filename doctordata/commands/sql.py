@@ -42,6 +42,12 @@ def _jsonable(value: Any) -> Any:
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds before the query is stopped (default: engines.query_timeout; 0 = none).",
+)
 @click.option("--stats", is_flag=True, help="Print files planned/skipped and timings to stderr.")
 @click.pass_context
 def sql(
@@ -51,6 +57,7 @@ def sql(
     as_of: str | None,
     explain: bool,
     fmt: str,
+    timeout: float | None,
     stats: bool,
 ) -> None:
     """Run one read-only SQL query (QUERY, or stdin when omitted) on DuckDB or ClickHouse.
@@ -62,7 +69,7 @@ def sql(
     """
     text = query if query is not None else sys.stdin.read()
     lh = open_lakehouse(ctx)
-    result = lh.sql(text, engine=engine, as_of=_as_of(as_of), explain=explain)
+    result = lh.sql(text, engine=engine, as_of=_as_of(as_of), explain=explain, timeout=timeout)
     if explain:
         click.echo(result.plan or "")
     elif fmt == "csv":

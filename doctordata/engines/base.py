@@ -44,16 +44,33 @@ class Engine(ABC):
         self.lh = lh
 
     @abstractmethod
-    def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
+    def execute(
+        self, sql: str, *, read_only: bool = True, timeout: float | None = None
+    ) -> pa.Table:
         """Run one statement in this engine's dialect and return its rows.
 
         ``read_only=False`` is for doctordata's own statements (publish); user SQL always
-        runs read-only after the router's checks.
+        runs read-only after the router's checks. ``timeout``: seconds before the query
+        is stopped with QueryTimeoutError (None = engines.query_timeout, 0 = no limit);
+        a query past the memory limit raises QueryMemoryError. Either way the engine
+        stays usable for the next query.
         """
 
-    def execute_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+    def execute_batches(
+        self, sql: str, *, timeout: float | None = None
+    ) -> Iterator[pa.RecordBatch]:
         """Stream the result; engines without streaming materialise first."""
-        yield from self.execute(sql).to_batches()
+        yield from self.execute(sql, timeout=timeout).to_batches()
+
+    def query_timeout(self, timeout: float | None) -> float:
+        """The limit for one query: ``timeout`` if given, else engines.query_timeout."""
+        if timeout is None:
+            return float(self.lh.settings.engines.query_timeout)
+        if timeout < 0:
+            from doctordata.errors import ConfigError
+
+            raise ConfigError(f"timeout={timeout!r} is negative; give seconds, or 0 for none")
+        return float(timeout)
 
     @abstractmethod
     def scan(self, plan: ScanPlan) -> str:
@@ -79,9 +96,9 @@ class Engine(ABC):
             f"the {self.name} engine cannot hold serving copies; publish to engine='clickhouse'"
         )
 
-    def explain(self, sql: str) -> str:
+    def explain(self, sql: str, *, timeout: float | None = None) -> str:
         """The engine's plan for ``sql`` as text."""
-        table = self.execute(f"EXPLAIN {sql}")
+        table = self.execute(f"EXPLAIN {sql}", timeout=timeout)
         return "\n".join(str(v) for v in table.column(table.num_columns - 1).to_pylist())
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -23,7 +23,13 @@ from sqlglot import exp
 from doctordata.engines.base import Capabilities, Engine
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
-from doctordata.errors import EngineError, MissingDependencyError, UnsupportedSQLError
+from doctordata.errors import (
+    EngineError,
+    MissingDependencyError,
+    QueryMemoryError,
+    QueryTimeoutError,
+    UnsupportedSQLError,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -82,6 +88,11 @@ FILE_ERRORS: tuple[FileErrorPattern, ...] = (
         missing=False,
     ),
 )
+
+# ClickHouse error codes that mean a limit stopped the query.
+_TIMEOUT_CODES = frozenset({159, 160})  # TIMEOUT_EXCEEDED, TOO_SLOW
+_MEMORY_CODES = frozenset({241, 173})  # MEMORY_LIMIT_EXCEEDED, CANNOT_ALLOCATE_MEMORY
+_CODE = re.compile(r"Code:\s*(\d+)")
 
 # Characters with glob meaning in ClickHouse file()/s3() paths.
 _GLOB_CHARS = set("{}*?,")
@@ -223,13 +234,50 @@ class ClickHouseEngine(Engine):
         return mask_url(self.url) or ""
 
     # -- execution -------------------------------------------------------------------
-    def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
+    def execute(
+        self, sql: str, *, read_only: bool = True, timeout: float | None = None
+    ) -> pa.Table:
         from clickhouse_connect.driver.exceptions import ClickHouseError
 
+        # Sent with every query: chDB applies query settings with SET, which would
+        # otherwise carry one query's limits over to the next on this thread's client.
+        limits = self.limits(timeout) if read_only else {}
         try:
-            return self.client(read_only=read_only).query_arrow(sql)
+            return self.client(read_only=read_only).query_arrow(sql, settings=limits)
         except ClickHouseError as exc:
-            raise self._failure(exc) from exc
+            raise self._error(exc, limits) from exc
+
+    def limits(self, timeout: float | None = None) -> dict[str, Any]:
+        """max_execution_time and max_memory_usage for one user query (0 = no limit)."""
+        from doctordata.config import memory_limit_bytes
+
+        memory = self.lh.settings.engines.clickhouse_memory_limit
+        return {
+            "max_execution_time": self.query_timeout(timeout),
+            "max_memory_usage": 0 if memory.strip() == "0" else memory_limit_bytes(memory),
+        }
+
+    def _error(self, exc: Exception, limits: Mapping[str, Any]) -> Exception:
+        """The typed error for a failed query: timeout, memory, or anything else."""
+        match = _CODE.search(str(exc))
+        code = int(match.group(1)) if match else None
+        if code in _TIMEOUT_CODES:
+            return QueryTimeoutError(
+                f"the query ran longer than {limits.get('max_execution_time', 0):g} s on "
+                "ClickHouse and was stopped (max_execution_time); raise "
+                "engines.query_timeout in doctordata.toml (0 = no limit) or pass "
+                "lh.sql(..., timeout=SECONDS) / `doctordata sql --timeout SECONDS`"
+            )
+        if code in _MEMORY_CODES:
+            limit = self.lh.settings.engines.clickhouse_memory_limit
+            return QueryMemoryError(
+                f"the query needed more memory than ClickHouse's limit "
+                f"(engines.clickhouse_memory_limit = {limit!r}, max_memory_usage) and was "
+                "stopped. Raise engines.clickhouse_memory_limit in doctordata.toml (a size "
+                "such as '8GB' or a share of RAM such as '40%'), or make the query hold "
+                f"less at once. ClickHouse said: {str(exc).strip()[:300]}"
+            )
+        return self._failure(exc)
 
     def _failure(self, exc: Exception) -> Exception:
         """The typed error for a failed statement (a data file's name and tier if it is one)."""
@@ -252,8 +300,8 @@ class ClickHouseEngine(Engine):
             sql = sql.replace(secret, "'***'")
         return sql
 
-    def explain(self, sql: str) -> str:
-        table = self.execute(f"EXPLAIN {sql}")
+    def explain(self, sql: str, *, timeout: float | None = None) -> str:
+        table = self.execute(f"EXPLAIN {sql}", timeout=timeout)
         return "\n".join(str(v) for v in table.column(0).to_pylist())
 
     def native_tables(self) -> set[str]:

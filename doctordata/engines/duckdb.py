@@ -19,7 +19,12 @@ from sqlglot import exp
 from doctordata.engines.base import Capabilities, Engine
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
-from doctordata.errors import EngineError, UnsupportedSQLError
+from doctordata.errors import (
+    EngineError,
+    QueryMemoryError,
+    QueryTimeoutError,
+    UnsupportedSQLError,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -114,8 +119,10 @@ class DuckDBEngine(Engine):
         config: dict[str, Any] = {}
         if cfg.duckdb_threads:
             config["threads"] = cfg.duckdb_threads
-        if cfg.duckdb_memory_limit:
-            config["memory_limit"] = cfg.duckdb_memory_limit
+        if cfg.duckdb_memory_limit and cfg.duckdb_memory_limit.strip() != "0":
+            from doctordata.config import memory_limit_bytes
+
+            config["memory_limit"] = f"{memory_limit_bytes(cfg.duckdb_memory_limit)}B"
         self._con = duckdb.connect(":memory:", config=config)
         self._lock = threading.Lock()
         self._closed = False
@@ -162,14 +169,19 @@ class DuckDBEngine(Engine):
                 raise EngineError("the DuckDB engine is closed; open the lakehouse again")
             return self._con.cursor()
 
-    def execute(self, sql: str, *, read_only: bool = True) -> pa.Table:
+    def execute(
+        self, sql: str, *, read_only: bool = True, timeout: float | None = None
+    ) -> pa.Table:
         import duckdb
 
+        limit = self.query_timeout(timeout)
         cur = self._cursor()
         try:
-            return cur.execute(sql).to_arrow_table()
-        except duckdb.Error as exc:
-            raise self._failure(exc) from exc
+            with _Deadline(cur, limit) as deadline:
+                try:
+                    return cur.execute(sql).to_arrow_table()
+                except duckdb.Error as exc:
+                    raise self._error(exc, deadline) from exc
         finally:
             cur.close()
 
@@ -180,20 +192,46 @@ class DuckDBEngine(Engine):
             f"DuckDB failed: {text}"
         )
 
-    def execute_batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+    def execute_batches(
+        self, sql: str, *, timeout: float | None = None
+    ) -> Iterator[pa.RecordBatch]:
         import duckdb
 
+        limit = self.query_timeout(timeout)
         cur = self._cursor()
         try:
-            reader = cur.execute(sql).to_arrow_reader()
-            yield from reader
-        except duckdb.Error as exc:
-            raise self._failure(exc) from exc
+            with _Deadline(cur, limit) as deadline:
+                try:
+                    reader = cur.execute(sql).to_arrow_reader()
+                    yield from reader
+                except duckdb.Error as exc:
+                    raise self._error(exc, deadline) from exc
         finally:
             cur.close()
 
-    def explain(self, sql: str) -> str:
-        table = self.execute(f"EXPLAIN {sql}")
+    def _error(self, exc: Exception, deadline: _Deadline) -> Exception:
+        """The typed error for a failed query: timeout, memory, or anything else."""
+        import duckdb
+
+        if isinstance(exc, duckdb.InterruptException) and deadline.expired:
+            return QueryTimeoutError(
+                f"the query ran longer than {deadline.seconds:g} s on DuckDB and was "
+                "stopped; raise engines.query_timeout in doctordata.toml (0 = no limit) or "
+                "pass lh.sql(..., timeout=SECONDS) / `doctordata sql --timeout SECONDS`"
+            )
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            limit = self.lh.settings.engines.duckdb_memory_limit
+            return QueryMemoryError(
+                f"the query needed more memory than DuckDB's limit "
+                f"(engines.duckdb_memory_limit = {limit!r}) and was stopped: "
+                f"{str(exc).splitlines()[0]}. Raise engines.duckdb_memory_limit in "
+                "doctordata.toml (a size such as '8GB' or a share of RAM such as '40%'), "
+                "or make the query hold less at once (filter, aggregate earlier)"
+            )
+        return self._failure(exc)
+
+    def explain(self, sql: str, *, timeout: float | None = None) -> str:
+        table = self.execute(f"EXPLAIN {sql}", timeout=timeout)
         return "\n".join(str(v) for v in table.column("explain_value").to_pylist())
 
     def scan(self, plan: ScanPlan) -> str:
@@ -227,6 +265,42 @@ class DuckDBEngine(Engine):
             if not self._closed:
                 self._closed = True
                 self._con.close()
+
+
+class _Deadline:
+    """Interrupts a DuckDB cursor ``seconds`` after entry (0 = never), from a timer thread.
+
+    The lock keeps the interrupt from racing the cursor's close: once the block is left the
+    timer can no longer touch the cursor, and ``expired`` tells a timeout from other
+    interrupts.
+    """
+
+    def __init__(self, cursor: Any, seconds: float) -> None:
+        self.cursor = cursor
+        self.seconds = seconds
+        self.expired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> _Deadline:
+        if self.seconds > 0:
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._done:
+                self.expired = True
+                self.cursor.interrupt()
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _files(files: Any) -> str:

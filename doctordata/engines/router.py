@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from doctordata.engines.result import QueryStats, Result, TableScanStats
-from doctordata.errors import DataCorruptionError, SQLParseError, UnsupportedSQLError
+from doctordata.errors import (
+    ConfigError,
+    DataCorruptionError,
+    SQLParseError,
+    UnsupportedSQLError,
+)
 
 if TYPE_CHECKING:
     from doctordata.engines.base import Engine
@@ -126,8 +131,11 @@ def run_query(
     as_of: Any = None,
     explain: bool = False,
     read_only: bool = True,
+    timeout: float | None = None,
 ) -> Result:
     """Run one SQL statement over the lakehouse; see the module docstring for the phases.
+
+    ``timeout`` (seconds; 0 = none) overrides engines.query_timeout for this query.
 
     Example::
 
@@ -137,6 +145,7 @@ def run_query(
     from doctordata.engines.datafiles import check_files
     from doctordata.engines.resolve import current_location, resolve
 
+    _check_timeout(timeout)
     engine_name = choose_engine(lh, engine)
     stats = QueryStats(engine=engine_name, sql=query)
     timer = _Timer(stats)
@@ -152,13 +161,15 @@ def run_query(
             stats.translated_sql = hit.translated_sql
             stats.scans = [replace(s) for s in hit.scans]
             stats.plan_cached = True
-            return _execute(lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files)
+            return _execute(
+                lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout
+            )
     with timer.phase("parse"):
         statements = parse(query, dialect)
     with timer.phase("safety"):
         if read_only:
             root = safety.check_statements(statements)
-            safety.check_query(root, lh.tiers.values())
+            safety.check_query(root, lh.tiers.values(), (engine_name,))
         else:
             real = [s for s in statements if s is not None]
             if len(real) != 1:
@@ -173,14 +184,29 @@ def run_query(
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     files: list[PlannedFile] = []
     try:
-        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, (dialect, query), files)
+        sql = _build_sql(
+            lh, eng, root, resolution, as_of, timer, scratch, (dialect, query), files, read_only
+        )
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if key is not None and not resolution.native:
             _remember(cache, key, eng.name, resolution, sql, stats, files)
-        return _execute(eng, sql, stats, timer, explain, files)
+        return _execute(eng, sql, stats, timer, explain, files, timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_timeout(timeout: Any) -> None:
+    if timeout is None:
+        return
+    import math
+
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    if not number or not 0 <= timeout < math.inf:
+        raise ConfigError(
+            f"timeout={timeout!r} is not a number of seconds; pass e.g. timeout=30, or 0 "
+            "for no limit (the default is engines.query_timeout)"
+        )
 
 
 def _execute(
@@ -190,17 +216,18 @@ def _execute(
     timer: _Timer,
     explain: bool,
     files: Sequence[PlannedFile] = (),
+    timeout: float | None = None,
 ) -> Result:
     if explain:
         with timer.phase("explain"):
-            plan_text = eng.explain(sql)
+            plan_text = eng.explain(sql, timeout=timeout)
         import pyarrow as pa
 
         table = pa.table({"explain": plan_text.splitlines()})
         return Result(table, stats, plan=plan_text)
     with timer.phase("execute"):
         try:
-            table = eng.execute(sql)
+            table = eng.execute(sql, timeout=timeout)
         except DataCorruptionError as exc:
             from doctordata.engines.datafiles import pin_down
 
@@ -257,6 +284,7 @@ def _build_sql(
     scratch: Any,
     source: tuple[str, str] | None = None,
     files: list[PlannedFile] | None = None,
+    read_only: bool = True,
 ) -> str:
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
@@ -334,6 +362,14 @@ def _build_sql(
                 col.set("db", None)
                 col.set("catalog", None)
         sql = _transpile(root, eng.dialect)
+    if read_only:
+        # Checked again as the engine will read it: transpilation must not add a call.
+        # The scans substituted below are the router's own and are not user input.
+        from doctordata.engines.safety import check_engine_sql
+
+        with timer.phase("safety"):
+            check_engine_sql(sql, eng.name, eng.dialect, lh.tiers.values())
+    with timer.phase("transpile"):
         if scans:
             # One fixed pattern (the token is random per query, so a pattern built from
             # it would be compiled anew every time); unknown matches stay as written.
