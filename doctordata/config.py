@@ -402,7 +402,6 @@ def _fill_defaults(data: dict[str, Any], root: Path) -> dict[str, Any]:
 
 # Values whose type pydantic checks but whose meaning only a later call would: checked at
 # load so that a bad value fails here, naming the key, instead of deep inside a query.
-_DUCKDB_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*([kmgt]i?b?|b)\s*$", re.IGNORECASE)
 _TIER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _CATALOG_SCHEMES = ("sqlite", "postgresql", "http", "https", "rest")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?#-]+")
@@ -454,9 +453,6 @@ def _check_values(settings: Settings) -> None:
     dialects = _sqlglot_dialects()
     if dialects and engines.dialect not in dialects:
         bad("engines.dialect", engines.dialect, f"one of sqlglot's dialects: {', '.join(dialects)}")
-    limit = engines.duckdb_memory_limit
-    if limit is not None and not _DUCKDB_MEMORY.match(limit):
-        bad("engines.duckdb_memory_limit", limit, "a size DuckDB accepts, e.g. '4GB', '512MiB'")
     if engines.duckdb_threads is not None and engines.duckdb_threads > 4096:
         bad("engines.duckdb_threads", engines.duckdb_threads, "between 1 and 4096")
     base = urlsplit(settings.ingest.hackernews_base_url)

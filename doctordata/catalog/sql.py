@@ -20,6 +20,7 @@ from doctordata.errors import (
     ConfigError,
     StorageError,
 )
+from doctordata.secrets import mask_text
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -193,7 +194,7 @@ def _server_errors(engine: Any) -> None:
     from sqlalchemy.exc import OperationalError
 
     url = engine.url
-    where = url.render_as_string(hide_password=True)
+    where = mask_url(url.render_as_string(hide_password=True))
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: Any) -> None:
@@ -202,7 +203,7 @@ def _server_errors(engine: Any) -> None:
             return
         if context.connection is not None and not context.is_disconnect:
             return  # a statement failed on a live connection: not ours to rename
-        text = _first_line(str(exc))
+        text = mask_text(_first_line(str(exc)))
         if url.password:
             text = text.replace(str(url.password), "***")
         if "password" in text.lower() or "authentication" in text.lower():

@@ -181,7 +181,7 @@ def test_sqlite_catalog_runs_in_wal_mode(lh: dd.Lakehouse) -> None:
     [
         (
             {"engines": {"duckdb_memory_limit": "lots"}},
-            r"engines\.duckdb_memory_limit = 'lots'.*'4GB'",
+            r"engines\.duckdb_memory_limit = 'lots'.*'6GB'",
         ),
         ({"engines": {"dialect": "klingon"}}, r"engines\.dialect = 'klingon'.*duckdb"),
         ({"tiers": 5}, r"tiers = 5: must be a table"),
