@@ -3,13 +3,13 @@
 Conservative by construction: the router keeps the full WHERE in the query, so a pushed
 filter only prunes files. A conjunct is pushed only when every column in it provably
 belongs to that one table reference, the table is not on the NULL-supplying side of an
-outer join, the conjunct has no subquery, and filters.try_convert can express it exactly.
-Anything else is simply not pushed.
+outer join, the conjunct has no subquery, and filters.try_convert can express it exactly
+(with DuckDB's semantics: NULL, NaN, float32 literals, the session time zone for
+timestamptz). Anything else, including any failure while translating, is simply not pushed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -124,31 +124,6 @@ def _owner(conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: 
 
 _FOLDABLE = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Interval, exp.DateAdd, exp.DateSub)
 
-_DECIMALS = re.compile(r"\.(\d*?)0*$")
-
-
-def _literal_fits(conjunct: exp.Expr, schema: Schema) -> bool:
-    """Refuse numeric literals that would be rounded when bound to the column's type."""
-    from pyiceberg.types import DecimalType, IntegerType, LongType
-
-    types = {f.name.lower(): f.field_type for f in schema.fields}
-    col_types = [types.get(c.name.lower()) for c in conjunct.find_all(exp.Column)]
-    for lit in conjunct.find_all(exp.Literal):
-        if lit.is_string:
-            continue
-        text = str(lit.this)
-        if "e" in text.lower():
-            return False
-        m = _DECIMALS.search(text)
-        decimals = len(m.group(1)) if m else 0
-        for t in col_types:
-            if isinstance(t, (IntegerType, LongType)) and decimals:
-                return False
-            if isinstance(t, DecimalType) and decimals > t.scale:
-                return False
-    return True
-
-
 def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
     from sqlglot.optimizer.simplify import simplify
 
@@ -165,6 +140,6 @@ def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
         node = conjunct.copy()
         for col in node.find_all(exp.Column):
             col.set("table", None)
-    if not _literal_fits(node, schema):
-        return None
+    # The exact filter (filters.py: DuckDB's reading of the literals, NULL and NaN), or None
+    # when it cannot be built: then this conjunct prunes nothing, and the query still runs.
     return try_convert(node, schema)  # type: ignore[arg-type]
