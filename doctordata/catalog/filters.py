@@ -183,6 +183,8 @@ class _Translator:
         if isinstance(node, exp.Is):
             col = self._column(node.this)
             if isinstance(node.expression, exp.Null):
+                if self.schema is not None and _kind(self._type(col)) in ("float", "double"):
+                    return _nan_named(col)
                 return ie.IsNull(col), ie.NotNull(col)
             raise _Unsupported(f"{node.sql()!r}: only IS NULL / IS NOT NULL are supported")
         if isinstance(node, exp.Like):
@@ -310,6 +312,20 @@ class _Translator:
         if self.schema is None:
             return _Untyped(col)
         return _domain_for(col, self._type(col), kinds)
+
+
+def _nan_named(col: str) -> tuple[BooleanExpression, BooleanExpression]:
+    """IS NULL / IS NOT NULL on a float column, with NaN named (always-false terms).
+
+    pyiceberg's delete keeps the NaN rows of every float column the filter does not name
+    with IsNaN/NotNaN, which would keep ``x IS NOT NULL`` rows holding NaN.
+    """
+    from pyiceberg import expressions as ie
+
+    never = ie.And(ie.NotNull(col), ie.And(ie.IsNaN(col), ie.NotNaN(col)))
+    is_null = ie.Or(ie.IsNull(col), never)
+    not_null = ie.Or(ie.And(ie.NotNull(col), ie.NotNaN(col)), ie.And(ie.NotNull(col), ie.IsNaN(col)))
+    return is_null, not_null
 
 
 def _chain(node: Any, kind: type) -> list[Any]:
@@ -592,7 +608,8 @@ class _Floats(_Domain):
         return float(wl.duckdb_cast(lit.sql, self.target))
 
     def plain(self, value: Any) -> bool:
-        return not math.isnan(value) and not math.isinf(value) and self._fits(value)
+        # Zero is not: an In list compares bits (-0.0 is not in {0.0}); = does not.
+        return value != 0 and not math.isnan(value) and not math.isinf(value) and self._fits(value)
 
     def _fits(self, value: float) -> bool:
         return not self.single or _to_f32(value) == value
@@ -665,3 +682,26 @@ def _f32_neighbours(value: float) -> tuple[float, float]:
     if float(nearest) > value:
         return float(np.nextafter(nearest, np.float32(-np.inf))), float(nearest)
     return float(nearest), float(np.nextafter(nearest, np.float32(np.inf)))
+
+
+# -- reading with an exact filter ------------------------------------------------------------
+
+
+def scan_exact(table: Any, row_filter: BooleanExpression, snapshot_id: int | None = None) -> Any:
+    """``table.scan(row_filter=...).to_arrow()``, with the rows filtered after reading.
+
+    pyiceberg hands the filter to pyarrow's Parquet scanner, which skips row groups by
+    their statistics; Parquet statistics leave NaN out, so a NaN row in a row group whose
+    other values are all 0.1 is skipped for ``IsNaN`` (pyarrow 2x). Files are still
+    pruned by the filter; the rows of the planned files are filtered in memory.
+    """
+    from pyiceberg.expressions import AlwaysTrue
+    from pyiceberg.expressions.visitors import bind
+    from pyiceberg.io.pyarrow import ArrowScan, expression_to_pyarrow
+
+    scan = table.scan(row_filter=row_filter, snapshot_id=snapshot_id)
+    if isinstance(row_filter, AlwaysTrue):
+        return scan.to_arrow()
+    schema = scan.projection()
+    rows = ArrowScan(table.metadata, table.io, schema, AlwaysTrue()).to_table(scan.plan_files())
+    return rows.filter(expression_to_pyarrow(bind(schema, row_filter, case_sensitive=True), schema))

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.commits import commit_errors
-from doctordata.catalog.filters import where_to_expression
+from doctordata.catalog.filters import scan_exact, where_to_expression
 from doctordata.errors import SnapshotNotFoundError
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def read(table: Table, *, where: str | None = None, as_of: Any = None) -> pa.Tab
 
     row_filter = where_to_expression(where, table.schema()) if where else AlwaysTrue()
     snapshot_id = resolve_as_of(table, as_of)
-    return table.scan(row_filter=row_filter, snapshot_id=snapshot_id).to_arrow()
+    return scan_exact(table, row_filter, snapshot_id)
 
 
 def create_tag(table: Table, tag: str, as_of: Any = None) -> None:
