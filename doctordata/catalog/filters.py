@@ -20,12 +20,11 @@ else raises WhereClauseError naming the construct.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog import where_literals as wl
+from doctordata.catalog.where_domains import Domain, Untyped, domain_for, kind_of
 from doctordata.errors import WhereClauseError, suggest
 
 if TYPE_CHECKING:
@@ -42,8 +41,7 @@ SUPPORTED = (
 MAX_DEPTH = 100
 
 
-class _Unsupported(Exception):
-    pass
+_Unsupported = wl.Unsupported
 
 
 def parse_where(where: str, dialect: str = "duckdb") -> exp.Expression:
@@ -99,7 +97,7 @@ def try_convert(node: exp.Expression, schema: Schema | None = None) -> BooleanEx
 
             bind(schema, expr, case_sensitive=True)  # fails here, not in the scan
         return expr
-    except Exception:  # noqa: BLE001 - any failure only means "no pruning for this one"
+    except Exception:  # any failure only means "no pruning for this predicate"
         return None
 
 
@@ -159,13 +157,19 @@ class _Translator:
             t, f = self.pair(node.this)
             return f, t
         if isinstance(node, exp.Boolean):
-            return (ie.AlwaysTrue(), ie.AlwaysFalse()) if node.this else (ie.AlwaysFalse(), ie.AlwaysTrue())
+            return (
+                (ie.AlwaysTrue(), ie.AlwaysFalse())
+                if node.this
+                else (ie.AlwaysFalse(), ie.AlwaysTrue())
+            )
         if isinstance(node, exp.Null):
             return ie.AlwaysFalse(), ie.AlwaysFalse()
         if isinstance(node, exp.Column):
             col = self._column(node)
-            if self.schema is not None and _kind(self._type(col)) != "bool":
-                raise _Unsupported(f"{node.sql()!r} is not a boolean column; compare it, e.g. {col} > 0")
+            if self.schema is not None and kind_of(self._type(col)) != "bool":
+                raise _Unsupported(
+                    f"{node.sql()!r} is not a boolean column; compare it, e.g. {col} > 0"
+                )
             return (
                 ie.And(ie.NotNull(col), ie.EqualTo(col, True)),
                 ie.And(ie.NotNull(col), ie.EqualTo(col, False)),
@@ -183,7 +187,7 @@ class _Translator:
         if isinstance(node, exp.Is):
             col = self._column(node.this)
             if isinstance(node.expression, exp.Null):
-                if self.schema is not None and _kind(self._type(col)) in ("float", "double"):
+                if self.schema is not None and kind_of(self._type(col)) in ("float", "double"):
                     return _nan_named(col)
                 return ie.IsNull(col), ie.NotNull(col)
             raise _Unsupported(f"{node.sql()!r}: only IS NULL / IS NOT NULL are supported")
@@ -239,13 +243,23 @@ class _Translator:
         odd = [v for v in values if not domain.plain(v)]
         trues, falses = [], []
         if plain:
-            trues.append(domain.guard_eq(ie.In(col, plain) if len(plain) > 1 else ie.EqualTo(col, plain[0])))
-            falses.append(domain.guard_ne(ie.NotIn(col, plain) if len(plain) > 1 else ie.NotEqualTo(col, plain[0])))
+            trues.append(
+                domain.guard_eq(ie.In(col, plain) if len(plain) > 1 else ie.EqualTo(col, plain[0]))
+            )
+            falses.append(
+                domain.guard_ne(
+                    ie.NotIn(col, plain) if len(plain) > 1 else ie.NotEqualTo(col, plain[0])
+                )
+            )
         trues += [domain.compare("=", v) for v in odd]
         falses += [domain.compare("<>", v) for v in odd]
         true = _balanced(ie.Or, trues) if trues else ie.AlwaysFalse()
         # x NOT IN (1, NULL) is never TRUE; with no match x IN (1, NULL) is NULL, not FALSE.
-        false = ie.AlwaysFalse() if has_null else (_balanced(ie.And, falses) if falses else ie.NotNull(col))
+        false = (
+            ie.AlwaysFalse()
+            if has_null
+            else (_balanced(ie.And, falses) if falses else ie.NotNull(col))
+        )
         return true, false
 
     def _like(self, node: Any) -> tuple[BooleanExpression, BooleanExpression]:
@@ -254,7 +268,7 @@ class _Translator:
 
         col = self._column(node.this)
         pattern = node.expression
-        if self.schema is not None and _kind(self._type(col)) != "string":
+        if self.schema is not None and kind_of(self._type(col)) != "string":
             raise _Unsupported(f"{node.sql()!r}: LIKE needs a string column")
         if not isinstance(pattern, exp.Literal) or not pattern.is_string:
             raise _Unsupported(f"{node.sql()!r}: LIKE needs a string pattern")
@@ -307,11 +321,11 @@ class _Translator:
         except wl.NotALiteral:
             raise _Unsupported(f"{node.sql()!r} is not a literal") from None
 
-    def _domain(self, col: str, lits: Sequence[wl.Lit]) -> _Domain:
+    def _domain(self, col: str, lits: Sequence[wl.Lit]) -> Domain:
         kinds = {lit.kind for lit in lits} - {wl.NULL}
         if self.schema is None:
-            return _Untyped(col)
-        return _domain_for(col, self._type(col), kinds)
+            return Untyped(col)
+        return domain_for(col, self._type(col), kinds)
 
 
 def _nan_named(col: str) -> tuple[BooleanExpression, BooleanExpression]:
@@ -324,17 +338,20 @@ def _nan_named(col: str) -> tuple[BooleanExpression, BooleanExpression]:
 
     never = ie.And(ie.NotNull(col), ie.And(ie.IsNaN(col), ie.NotNaN(col)))
     is_null = ie.Or(ie.IsNull(col), never)
-    not_null = ie.Or(ie.And(ie.NotNull(col), ie.NotNaN(col)), ie.And(ie.NotNull(col), ie.IsNaN(col)))
+    not_null = ie.Or(
+        ie.And(ie.NotNull(col), ie.NotNaN(col)), ie.And(ie.NotNull(col), ie.IsNaN(col))
+    )
     return is_null, not_null
 
 
-def _chain(node: Any, kind: type) -> list[Any]:
+def _chain(node: Any, kind: Any) -> list[Any]:
     """The operands of a chain of one operator (a OR b OR c ...), without recursion."""
     from sqlglot import exp
 
-    out, stack = [], [node]
+    out: list[Any] = []
+    stack: list[Any] = [node]
     while stack:
-        item = stack.pop()
+        item: Any = stack.pop()
         while isinstance(item, exp.Paren) and isinstance(item.this, kind):
             item = item.this
         if isinstance(item, kind):
@@ -352,336 +369,6 @@ def _balanced(
         return items[0]
     mid = len(items) // 2
     return combine(_balanced(combine, items[:mid]), _balanced(combine, items[mid:]))
-
-
-# -- domains: how a column compares with literals ------------------------------------------
-
-
-def _kind(field_type: Any) -> str:
-    from pyiceberg import types as it
-
-    table = {
-        it.BooleanType: "bool",
-        it.IntegerType: "int",
-        it.LongType: "long",
-        it.FloatType: "float",
-        it.DoubleType: "double",
-        it.DecimalType: "decimal",
-        it.StringType: "string",
-        it.DateType: "date",
-        it.TimestampType: "timestamp",
-        it.TimestamptzType: "timestamptz",
-    }
-    return table.get(type(field_type), "other")
-
-
-def _domain_for(col: str, field_type: Any, kinds: set[str]) -> _Domain:
-    kind = _kind(field_type)
-
-    def refuse(fix: str) -> _Unsupported:
-        shown = ", ".join(sorted(kinds)) or "NULL"
-        return _Unsupported(f"column {col!r} ({field_type}) cannot be compared with a {shown} literal; {fix}")
-
-    if kind in ("int", "long", "decimal"):
-        if kinds & {wl.BOOL, wl.TYPED}:
-            raise refuse("compare it with a number")
-        scale = field_type.scale if kind == "decimal" else 0
-        if wl.DOUBLE in kinds and kind == "decimal":
-            raise refuse("write the number without an exponent (1.5, not 15e-1)")
-        return _Steps(col, field_type, kind, scale, double=wl.DOUBLE in kinds)
-    if kind in ("float", "double"):
-        if kinds & {wl.BOOL, wl.TYPED}:
-            raise refuse("compare it with a number")
-        return _Floats(col, single=kind == "float", double_literals=wl.DOUBLE in kinds)
-    if kind == "string":
-        if kinds - {wl.STRING}:
-            raise refuse("quote the value: col = '42'")
-        return _Plain(col, "VARCHAR")
-    if kind == "bool":
-        if kinds - {wl.BOOL, wl.STRING}:
-            raise refuse("compare it with TRUE or FALSE")
-        return _Plain(col, "BOOLEAN")
-    if kind in ("date", "timestamp", "timestamptz"):
-        target = {"date": "DATE", "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMPTZ"}[kind]
-        return _Times(col, target, kinds, refuse)
-    raise _Unsupported(f"column {col!r} has type {field_type}, which where strings cannot filter on")
-
-
-class _Domain:
-    """Values of one column's comparisons, and TRUE-expressions for ``col <op> value``."""
-
-    def __init__(self, col: str) -> None:
-        self.col = col
-
-    def value(self, lit: wl.Lit) -> Any:
-        raise NotImplementedError
-
-    def plain(self, value: Any) -> bool:
-        """Whether ``col = value`` is a plain EqualTo (can go into an In list)."""
-        return True
-
-    def literal(self, value: Any) -> Any:
-        """A plain value as pyiceberg should see it."""
-        return value
-
-    def guard_eq(self, expr: BooleanExpression) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        return ie.And(ie.NotNull(self.col), expr)
-
-    def guard_ne(self, expr: BooleanExpression) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        return ie.And(ie.NotNull(self.col), expr)
-
-    def compare(self, op: str, value: Any) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        make = {
-            "=": ie.EqualTo,
-            "<>": ie.NotEqualTo,
-            "<": ie.LessThan,
-            "<=": ie.LessThanOrEqual,
-            ">": ie.GreaterThan,
-            ">=": ie.GreaterThanOrEqual,
-        }[op]
-        guard = self.guard_ne if op in ("<>", ">", ">=") else self.guard_eq
-        return guard(make(self.col, value))
-
-
-class _Untyped(_Domain):
-    """No schema: literals as Python values (strings, ints, floats)."""
-
-    def value(self, lit: wl.Lit) -> Any:
-        if lit.kind == wl.STRING:
-            return lit.text
-        if lit.kind == wl.EXACT and lit.number is not None:
-            return int(lit.number) if lit.number == lit.number.to_integral_value() else float(lit.number)
-        if lit.kind == wl.BOOL:
-            return lit.sql == "TRUE"
-        return float(wl.duckdb_cast(lit.sql, "DOUBLE"))
-
-
-class _Plain(_Domain):
-    """Strings and booleans: a string literal is cast by DuckDB to the column's type."""
-
-    def __init__(self, col: str, target: str) -> None:
-        super().__init__(col)
-        self.target = target
-
-    def value(self, lit: wl.Lit) -> Any:
-        if self.target == "BOOLEAN" and lit.kind == wl.BOOL:
-            return lit.sql == "TRUE"
-        if self.target == "VARCHAR" and lit.text is not None:
-            return lit.text
-        return wl.duckdb_cast(lit.sql, self.target)
-
-
-class _Times(_Domain):
-    """Dates (days) and timestamps (microseconds since the epoch), cast by DuckDB."""
-
-    _ALLOWED = {
-        "DATE": {"DATE"},
-        "TIMESTAMP": {"DATE", "TIMESTAMP"},
-        "TIMESTAMPTZ": {"DATE", "TIMESTAMP", "TIMESTAMPTZ"},
-    }
-
-    def __init__(self, col: str, target: str, kinds: set[str], refuse: Callable[[str], Exception]) -> None:
-        super().__init__(col)
-        self.target = target
-        if kinds - {wl.STRING, wl.TYPED}:
-            raise refuse(f"write a quoted value, e.g. {col} < '2026-01-31'")
-        self.refuse = refuse
-
-    def value(self, lit: wl.Lit) -> Any:
-        if lit.kind == wl.TYPED and lit.typed not in self._ALLOWED[self.target]:
-            raise self.refuse(f"write a {self.target} value, e.g. {self.target} '2026-01-31'")
-        if self.target == "DATE":
-            return int(wl.duckdb_cast(lit.sql, "DATE", select="date_diff('day', DATE '1970-01-01', CAST({} AS {}))"))
-        return wl.epoch_us(lit.sql, self.target)
-
-
-class _Steps(_Domain):
-    """int, long, decimal(p, s): exact comparisons on the column's grid of values.
-
-    ``id > 1.5`` is ``id >= 2``; ``id = 1.5`` matches nothing; a literal outside the type's
-    range matches everything or nothing. With a DOUBLE literal (1e3) DuckDB compares in
-    DOUBLE, which is the same as exact for |literal| <= 2**53 (refused above that).
-    """
-
-    def __init__(self, col: str, field_type: Any, kind: str, scale: int, double: bool) -> None:
-        super().__init__(col)
-        self.kind, self.scale, self.double = kind, scale, double
-        self.type_name = {"int": "INTEGER", "long": "BIGINT"}.get(kind, str(field_type).upper())
-        if kind == "int":
-            self.low, self.high = -(2**31), 2**31 - 1
-        elif kind == "long":
-            self.low, self.high = -(2**63), 2**63 - 1
-        else:
-            self.high = 10**field_type.precision - 1
-            self.low = -self.high
-
-    def value(self, lit: wl.Lit) -> Any:
-        if self.double:
-            number = float(wl.duckdb_cast(lit.sql, "DOUBLE"))
-            if math.isnan(number):
-                return math.inf  # NaN is greater than every number in DuckDB
-            if math.isinf(number) or abs(number) > 2**63:
-                return math.copysign(math.inf, number)  # beyond every BIGINT, even as DOUBLE
-            if abs(number) > 2**53 and self.kind == "long":
-                raise _Unsupported(
-                    f"{lit.sql} is a DOUBLE beyond 2**53 compared with BIGINT column {self.col!r}; "
-                    "write it as an integer (no exponent)"
-                )
-            return Decimal(number)
-        if lit.kind == wl.STRING:
-            return Decimal(str(wl.duckdb_cast(lit.sql, self.type_name)))
-        assert lit.number is not None
-        return lit.number
-
-    def plain(self, value: Any) -> bool:
-        if isinstance(value, float):
-            return False
-        k = value.scaleb(self.scale)
-        return bool(k == k.to_integral_value() and self.low <= k <= self.high)
-
-    def literal(self, value: Any) -> Any:
-        return self._out(int(value.scaleb(self.scale)))
-
-    def _out(self, k: int) -> Any:
-        return k if self.scale == 0 else Decimal(k).scaleb(-self.scale)
-
-    def compare(self, op: str, value: Any) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        everything, nothing = ie.NotNull(self.col), ie.AlwaysFalse()
-        if isinstance(value, float):  # +-inf
-            above = value > 0
-            if op == "<>":
-                return everything
-            if op == "=":
-                return nothing
-            return everything if (op in ("<", "<=")) == above else nothing
-        k = value.scaleb(self.scale)
-        if self.plain(value):
-            return super().compare(op, self.literal(value))
-        if op in ("=", "<>"):
-            return nothing if op == "=" else everything
-        if op in (">", "<="):
-            m = int(k.to_integral_value(ROUND_FLOOR))  # col > k <=> col > m
-            first_true = m + 1
-        else:
-            m = int(k.to_integral_value(ROUND_CEILING))  # col >= k <=> col >= m
-            first_true = m
-        # The predicate is "col >= first_true" for > / >=, its complement for < / <=.
-        if op in (">", ">="):
-            if first_true > self.high:
-                return nothing
-            if first_true <= self.low:
-                return everything
-            return super().compare(">=", self._out(first_true))
-        if first_true <= self.low:
-            return nothing
-        if first_true > self.high:
-            return everything
-        return super().compare("<", self._out(first_true))
-
-
-_F32_MAX = 3.4028234663852886e38
-
-
-class _Floats(_Domain):
-    """float32 and double with DuckDB's NaN: equal to itself, above every other value.
-
-    Every expression names NaN (IsNaN / NotNaN), so pyiceberg's delete does not add its own
-    NaN handling. For a float32 column, a literal in DuckDB's FLOAT domain is rounded to
-    float32 by DuckDB; a DOUBLE literal widens the column, which for a literal between two
-    float32 values is the same as comparing with the nearer float32 on the right side.
-    """
-
-    def __init__(self, col: str, single: bool, double_literals: bool) -> None:
-        super().__init__(col)
-        self.single = single
-        self.target = "FLOAT" if single and not double_literals else "DOUBLE"
-
-    def value(self, lit: wl.Lit) -> Any:
-        return float(wl.duckdb_cast(lit.sql, self.target))
-
-    def plain(self, value: Any) -> bool:
-        # Zero is not: an In list compares bits (-0.0 is not in {0.0}); = does not.
-        return value != 0 and not math.isnan(value) and not math.isinf(value) and self._fits(value)
-
-    def _fits(self, value: float) -> bool:
-        return not self.single or _to_f32(value) == value
-
-    def guard_eq(self, expr: BooleanExpression) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        return ie.And(ie.And(ie.NotNull(self.col), ie.NotNaN(self.col)), expr)
-
-    def guard_ne(self, expr: BooleanExpression) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        return ie.And(ie.NotNull(self.col), ie.Or(expr, ie.IsNaN(self.col)))
-
-    def compare(self, op: str, value: Any) -> BooleanExpression:
-        from pyiceberg import expressions as ie
-
-        col = self.col
-        if math.isnan(value):
-            return {
-                "=": ie.IsNaN(col),
-                "<>": ie.And(ie.NotNull(col), ie.NotNaN(col)),
-                "<": ie.And(ie.NotNull(col), ie.NotNaN(col)),
-                "<=": ie.NotNull(col),
-                ">": ie.AlwaysFalse(),
-                ">=": ie.IsNaN(col),
-            }[op]
-        if op == "<>":
-            return ie.Or(self.compare("<", value), self.compare(">", value))
-        if not self._fits(value):  # a DOUBLE between two float32 values
-            if op == "=":
-                return ie.AlwaysFalse()
-            low, high = _f32_neighbours(value)
-            return self.compare(">=", high) if op in (">", ">=") else self.compare("<=", low)
-        if math.isinf(value) and self.single:
-            # pyiceberg clamps float32 literals beyond the finite range; say it with finites.
-            top = _F32_MAX if value > 0 else -_F32_MAX
-            if value > 0:
-                table = {"=": (">", top), ">=": (">", top), "<": ("<=", top)}
-                if op == ">":
-                    return ie.AlwaysFalse()
-                if op == "<=":
-                    return ie.And(ie.NotNull(col), ie.NotNaN(col))
-            else:
-                table = {"=": ("<", top), "<=": ("<", top), ">": (">=", top)}
-                if op == "<":
-                    return ie.AlwaysFalse()
-                if op == ">=":
-                    return ie.NotNull(col)
-            new_op, new_value = table[op]
-            return self.compare(new_op, new_value)
-        return super().compare(op, value)
-
-
-def _to_f32(value: float) -> float:
-    import struct
-
-    try:
-        return float(struct.unpack("<f", struct.pack("<f", value))[0])
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
-def _f32_neighbours(value: float) -> tuple[float, float]:
-    """The float32 values just below and just above a double that is not one."""
-    import numpy as np
-
-    with np.errstate(over="ignore"):
-        nearest = np.float32(value)
-    if float(nearest) > value:
-        return float(np.nextafter(nearest, np.float32(-np.inf))), float(nearest)
-    return float(nearest), float(np.nextafter(nearest, np.float32(np.inf)))
 
 
 # -- reading with an exact filter ------------------------------------------------------------

@@ -44,6 +44,10 @@ class NotALiteral(Exception):
     """The node is not a literal (a column, a function call, ...)."""
 
 
+class Unsupported(Exception):
+    """A construct a where string cannot use (the message names it and the fix)."""
+
+
 class CastFailed(Exception):
     """DuckDB cannot cast the literal to the column's type (its message says why)."""
 

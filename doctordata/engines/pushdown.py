@@ -124,6 +124,7 @@ def _owner(conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: 
 
 _FOLDABLE = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Interval, exp.DateAdd, exp.DateSub)
 
+
 def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
     from sqlglot.optimizer.simplify import simplify
 

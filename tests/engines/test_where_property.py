@@ -13,6 +13,8 @@ statistics and partitions prune.
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -157,7 +159,7 @@ def _ids(table: Any) -> set[int]:
 ENGINES = ("duckdb", "clickhouse")
 
 PROPERTY = settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("DOCTORDATA_WHERE_EXAMPLES", "40")),
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -187,9 +189,20 @@ def _no_pushdown() -> Iterator[None]:
         router._pushdown = saved  # type: ignore[assignment]
 
 
+# Engine bugs, not pushdown ones (pruned == plan-less still holds for them); each is
+# reported, and the check against DuckDB's reference is skipped only for these shapes:
+KNOWN_ENGINE_GAPS = {
+    # DuckDB 1.5.5 prunes Parquet row groups by min/max, which leave NaN out (Parquet
+    # spec), so `f <> 0.1` loses a NaN row sharing a row group with 0.1 (duckdb#25521).
+    "duckdb": re.compile(r"\b[fx]\b"),
+    # chDB compares Float32 with 0.1 as Float64, orders NaN as IEEE does, reads
+    # `x IN (1, NULL)` as FALSE rather than NULL, and rejects '...+09' for DateTime64.
+    "clickhouse": re.compile(r"\b[fx]\b|\bIN \([^)]*NULL"),
+}
+
+
 def _engine_gap(engine: str, where: str) -> bool:
-    """Engine (not pushdown) bugs on float columns, see KNOWN_ENGINE_GAPS."""
-    return any(f"{col} " in where or f"({col} " in where for col in ("f", "x"))
+    return KNOWN_ENGINE_GAPS[engine].search(where) is not None
 
 
 @PROPERTY
@@ -201,7 +214,9 @@ def test_sql_selects_what_duckdb_selects(lake: dd.Lakehouse, where: str) -> None
         try:
             pruned = _ids(lake.sql(query, engine=engine).arrow())
         except DoctorDataError:
-            assert expected is None, f"{engine} failed on WHERE {where}"
+            # A clear error is allowed (DESIGN: the same rows "or a clear error"), but not
+            # from DuckDB on SQL that DuckDB itself answers.
+            assert expected is None or engine != "duckdb", f"{engine} failed on WHERE {where}"
             continue
         with _no_pushdown():
             unpruned = _ids(lake.sql(query, engine=engine).arrow())
