@@ -307,12 +307,12 @@ class _Floats(Domain):
         col = self.col
         if math.isnan(value):
             return {
-                "=": ie.IsNaN(col),
+                "=": self._nan(),
                 "<>": ie.And(ie.NotNull(col), ie.NotNaN(col)),
                 "<": ie.And(ie.NotNull(col), ie.NotNaN(col)),
-                "<=": ie.NotNull(col),
+                "<=": self._any(),
                 ">": ie.AlwaysFalse(),
-                ">=": ie.IsNaN(col),
+                ">=": self._nan(),
             }[op]
         if op == "<>":
             return ie.Or(self.compare("<", value), self.compare(">", value))
@@ -326,6 +326,20 @@ class _Floats(Domain):
             return self._infinite(op, value > 0)
         return super().compare(op, value)
 
+    # pyiceberg's delete keeps the rows of every column its filter does not name with
+    # IsNull/NotNull (and, for floats, IsNaN/NotNaN): so each expression names both.
+
+    def _nan(self) -> BooleanExpression:
+        from pyiceberg import expressions as ie
+
+        return ie.And(ie.NotNull(self.col), ie.IsNaN(self.col))
+
+    def _any(self) -> BooleanExpression:
+        """Every non-NULL value, NaN included."""
+        from pyiceberg import expressions as ie
+
+        return ie.Or(ie.And(ie.NotNull(self.col), ie.NotNaN(self.col)), self._nan())
+
     def _infinite(self, op: str, positive: bool) -> BooleanExpression:
         """float32 ``col <op> +-inf`` (NaN is above +inf, as in DuckDB)."""
         from pyiceberg import expressions as ie
@@ -336,7 +350,7 @@ class _Floats(Domain):
             return {
                 "=": self.guard_eq(above_max),
                 ">=": self.guard_ne(above_max),
-                ">": ie.IsNaN(col),
+                ">": self._nan(),
                 "<": self.guard_eq(ie.LessThanOrEqual(col, _F32_MAX)),
                 "<=": ie.And(ie.NotNull(col), ie.NotNaN(col)),
             }[op]
@@ -346,7 +360,7 @@ class _Floats(Domain):
             "<=": self.guard_eq(below_min),
             "<": ie.AlwaysFalse(),
             ">": self.guard_ne(ie.GreaterThanOrEqual(col, -_F32_MAX)),
-            ">=": ie.NotNull(col),
+            ">=": self._any(),
         }[op]
 
 
