@@ -23,14 +23,16 @@ from doctordata.errors import WhereClauseError
 ENGINES = ("duckdb", "clickhouse")
 
 
-def _lake(connect: Callable[..., Any], columns: dict[str, pa.Array]) -> Any:
-    """A lakehouse with table w.t, one data file per row."""
+def _lake(
+    connect: Callable[..., Any], columns: dict[str, pa.Array], *, rows_per_file: int = 1
+) -> Any:
+    """A lakehouse with table w.t, ``rows_per_file`` rows in each data file."""
     lh = connect("chdb")
     data = pa.table(columns)
     lh.create_namespace("w")
     lh.create_table("w.t", data.schema)
-    for i in range(data.num_rows):
-        lh.append("w.t", data.slice(i, 1))
+    for i in range(0, data.num_rows, rows_per_file):
+        lh.append("w.t", data.slice(i, rows_per_file))
     return lh
 
 
@@ -82,7 +84,7 @@ def nulls(connect: Callable[..., Any]) -> Any:
         connect,
         {
             "id": pa.array([1, 2, 3, 4, 5], pa.int64()),
-            "n": pa.array([1, 2, 3, None, 9], pa.int64()),
+            "n": pa.array([None, 2, 3, None, 9], pa.int64()),
         },
     )
 
@@ -94,11 +96,19 @@ def test_read_not_in_skips_null(nulls: Any) -> None:
     assert _ids(nulls.read("w.t", where="NOT (n = 1)")) == [2, 3, 5]
 
 
-def test_delete_not_over_null_deletes_what_sql_deletes(nulls: Any) -> None:
+@pytest.mark.parametrize("rows_per_file", [1, 5])
+def test_delete_not_over_null_deletes_what_sql_deletes(
+    connect: Callable[..., Any], rows_per_file: int
+) -> None:
+    lh = _lake(
+        connect,
+        {"id": pa.array([1, 2, 3, 4, 5], pa.int64()), "n": pa.array([None, 2, 3, None, 9])},
+        rows_per_file=rows_per_file,  # 5: one file, so delete rewrites it row by row
+    )
     # id 4: n > 5 is NULL, id > 2 is TRUE -> NULL -> NOT NULL is NULL: kept.
-    # id 1, 2: id > 2 is FALSE -> AND is FALSE -> NOT is TRUE: deleted.
-    nulls.delete("w.t", "NOT (n > 5 AND id > 2)")
-    assert _ids(nulls.read("w.t")) == [4, 5]
+    # id 1 (n NULL), 2: id > 2 is FALSE -> AND is FALSE -> NOT is TRUE: deleted.
+    lh.delete("w.t", "NOT (n > 5 AND id > 2)")
+    assert _ids(lh.read("w.t")) == [4, 5]
 
 
 def test_delete_not_in_keeps_null_rows(nulls: Any) -> None:
