@@ -87,6 +87,11 @@ class BackupReport:
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def failed_tables(self) -> list[str]:
+        """Tables whose metadata could not be read: not (fully) in this backup."""
+        return sorted({m["table"] for m in self.missing if m.get("kind") == "metadata"})
+
+    @property
     def reused_files(self) -> int:
         return self.files - self.copied_files
 
@@ -107,6 +112,11 @@ class BackupReport:
         ]
         lines += [f"  warning: {w}" for w in self.warnings]
         lines += [f"  missing in source: {m['path']} ({m['reason']})" for m in self.missing]
+        if self.failed_tables:
+            lines.append(
+                f"  tables left out (metadata unreadable): {', '.join(self.failed_tables)}; "
+                "`doctordata verify` names the damage, an earlier backup still holds them"
+            )
         return "\n".join(lines)
 
 
@@ -277,6 +287,7 @@ def _walk_and_copy(
     Returns the copier, the files found missing, and the walk cache for the manifest."""
     from doctordata.catalog.backup_copy import Copier, missing_entry
     from doctordata.catalog.file_refs import WalkCache, read_metadata_files, walk_references
+    from doctordata.catalog.integrity import damage_errors, describe
     from doctordata.catalog.progress import byte_progress
 
     record = WalkCache()
@@ -285,8 +296,8 @@ def _walk_and_copy(
     for table, location in snap.table_locations().items():
         try:
             metadata[table] = read_metadata_files(io, location)
-        except OSError as exc:
-            missing.append(missing_entry(location, "metadata", table, exc))
+        except damage_errors() as exc:  # this table is left out and reported; others go on
+            missing.append(missing_entry(location, "metadata", table, describe(exc)))
     previous = loading.result()
     known = previous.walk_cache()
     with byte_progress("backup", None, progress) as advance:
@@ -307,9 +318,19 @@ def _walk_and_copy(
             for table, location in snap.table_locations().items():
                 if table not in metadata:
                     continue
-                walked = walk_references(
-                    io, table, location, metadata[table], known=known, record=record, on_ref=copier
-                )
+                try:
+                    walked = walk_references(
+                        io,
+                        table,
+                        location,
+                        metadata[table],
+                        known=known,
+                        record=record,
+                        on_ref=copier,
+                    )
+                except damage_errors() as exc:
+                    missing.append(missing_entry(location, "metadata", table, describe(exc)))
+                    continue
                 for path, kind, reason in walked.unreadable:
                     missing.append(missing_entry(path, kind, table, reason))
             copier.flush()

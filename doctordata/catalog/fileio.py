@@ -1,7 +1,8 @@
 """A pyiceberg FileIO that makes local files durable before the catalog pointer moves.
 
 pyiceberg writes data files, manifests and metadata.json through ``new_output``; our
-streams fsync the file (and its directory) on close, so a power cut after a commit can
+streams hash each data file (its checksum is recorded, catalog/checksums.py) and fsync
+the file (and its directory) on close, so a power cut after a commit can
 never leave the catalog pointing at a truncated file. Object stores need no fsync: an
 upload is durable once it completes. S3 paths are read and written with the endpoint and
 keys of the tier that owns their bucket.
@@ -9,6 +10,7 @@ keys of the tier that owns their bucket.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -25,13 +27,21 @@ def fsync_path(path: str) -> None:
 
 
 class _SyncingStream:
-    """Forwards to pyarrow's stream; fsyncs the file and its directory on close."""
+    """Forwards to pyarrow's stream; hashes what passes through, fsyncs a local file and
+    its directory on close, then records a data file's checksum (catalog/checksums.py)."""
 
-    def __init__(self, stream: Any, path: str) -> None:
+    def __init__(self, stream: Any, path: str | None, location: str, uri: str | None) -> None:
         self._stream = stream
-        self._path = path
+        self._path = path  # None: an object store, durable once the upload completes
+        self._location = location
+        self._uri = uri
+        self._digest = hashlib.sha256() if uri is not None else None
+        self._size = 0
 
     def write(self, data: bytes) -> int:
+        if self._digest is not None:
+            self._digest.update(data)
+            self._size += len(data)
         return int(self._stream.write(data))
 
     def tell(self) -> int:
@@ -57,8 +67,13 @@ class _SyncingStream:
         if self._stream.closed:
             return
         self._stream.close()
-        fsync_path(self._path)
-        fsync_path(os.path.dirname(self._path) or ".")
+        if self._path is not None:
+            fsync_path(self._path)
+            fsync_path(os.path.dirname(self._path) or ".")
+        if self._digest is not None:
+            from doctordata.catalog.checksums import record_written
+
+            record_written(self._uri, self._location, self._size, self._digest.hexdigest())
 
     def __enter__(self) -> _SyncingStream:
         return self
@@ -68,11 +83,15 @@ class _SyncingStream:
 
 
 class _DurableFile(PyArrowFile):
+    checksum_uri: str | None = None  # the catalog that records checksums of data files
+
     def create(self, overwrite: bool = False) -> OutputStream:
         stream = super().create(overwrite=overwrite)
-        if self._path.startswith("/"):
-            return _SyncingStream(stream, self._path)
-        return stream
+        local = self._path if self._path.startswith("/") else None
+        uri = self.checksum_uri if self.location.endswith(".parquet") else None
+        if local is None and uri is None:
+            return stream
+        return _SyncingStream(stream, local, self.location, uri)
 
 
 # Catalog properties "doctordata.bucket.<bucket>.<s3 property>" override the s3.* defaults
@@ -94,9 +113,11 @@ class DurableFileIO(PyArrowFileIO):
 
     def new_output(self, location: str) -> PyArrowFile:
         plain = super().new_output(location)
-        return _DurableFile(
+        out = _DurableFile(
             location=location,
             path=plain._path,
             fs=plain._filesystem,
             buffer_size=plain._buffer_size,
         )
+        out.checksum_uri = self.properties.get("uri")
+        return out

@@ -1,14 +1,18 @@
 """Integrity check of a live lakehouse: ``lh.verify()`` / ``doctordata verify``.
 
 Errors (the lakehouse cannot serve some data): a referenced file is missing or has the
-wrong size, a manifest cannot be read, the metadata chain is broken (current snapshot,
-branch, schema or spec id that does not exist). Warnings (it works, but needs care):
-earlier metadata files gone, orphan files, partitions with many small files. Every issue
-carries the command that fixes it.
+wrong size, a manifest or metadata.json cannot be read, the metadata chain is broken
+(current snapshot, branch, schema or spec id that does not exist); with ``deep=True``, a
+data file whose bytes differ from the checksum recorded when doctordata wrote it
+(catalog/checksums.py). Warnings (it works, but needs care): earlier metadata files gone,
+orphan files, partitions with many small files, data files without a recorded checksum
+(written by another writer: "unchecked"). Every issue carries the command that fixes it.
+One table's damage never stops the check of the others.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import time
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from pyiceberg.io import FileIO
     from pyiceberg.table.metadata import TableMetadata
 
+    from doctordata.catalog.checksums import ChecksumStore
     from doctordata.catalog.file_refs import FileRef, TableRefs
     from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
@@ -38,10 +43,29 @@ FIX_RESTORE = (
 FIX_MAINTAIN = "doctordata maintain"
 
 
+@functools.cache
+def damage_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged table raises: I/O errors, JSON/Avro/pydantic parse errors
+    (ValueError), pyiceberg's ValidationError, malformed structures. Per-table code
+    (verify, maintain, backup) turns these into a report entry naming the table."""
+    import zlib
+
+    from pyiceberg.exceptions import ValidationError
+
+    return (OSError, ValueError, KeyError, TypeError, EOFError, zlib.error, ValidationError)
+
+
+def describe(exc: BaseException, limit: int = 200) -> str:
+    """'ValidationError: 1 validation error for TableMetadataWrapper' (first line only)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:limit]}" if first else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class Issue:
     severity: Severity
-    # missing-file | size-mismatch | unreadable | broken-metadata | history | orphans | small-files
+    # missing-file | size-mismatch | checksum-mismatch | unreadable | broken-metadata |
+    # history | orphans | small-files | unchecked
     kind: str
     table: str | None
     message: str
@@ -62,6 +86,15 @@ class IntegrityReport:
     bytes_checked: int = 0
     seconds: float = 0.0
     issues: list[Issue] = field(default_factory=list)
+    deep: bool = False
+    files_hashed: int = 0  # deep: data files re-read and compared with their checksum
+    bytes_hashed: int = 0
+    unchecked: int = 0  # deep: data files with no recorded checksum (foreign or older)
+
+    @property
+    def failed_tables(self) -> list[str]:
+        """Tables with at least one error."""
+        return sorted({i.table for i in self.errors if i.table is not None})
 
     @property
     def errors(self) -> list[Issue]:
@@ -84,6 +117,14 @@ class IntegrityReport:
             f"({human_bytes(self.bytes_checked)}) checked in {self.seconds:.1f} s; "
             f"{len(self.errors)} errors, {len(self.warnings)} warnings"
         ]
+        if self.deep:
+            lines.append(
+                f"deep: {self.files_hashed} data files ({human_bytes(self.bytes_hashed)}) "
+                f"re-read and compared with their checksums, {self.unchecked} unchecked "
+                "(no recorded checksum)"
+            )
+        if self.failed_tables:
+            lines.append(f"tables with errors: {', '.join(self.failed_tables)}")
         lines += [str(i) for i in self.issues]
         return "\n".join(lines)
 
@@ -97,9 +138,14 @@ def verify(
     orphan_min_age: str = "1h",
     small_file_size: str | int = "16MB",
     small_file_count: int = 20,
+    deep: bool = False,
 ) -> IntegrityReport:
     """Check every file the catalog references exists with its recorded size, the
     metadata chain of every table, and report orphan files and small-file problems.
+
+    ``deep``: also re-read every referenced data file and compare its size and sha256
+    with the checksum recorded when doctordata wrote (or moved, or restored) it; a file
+    with no recorded checksum is counted as unchecked, not as damaged.
 
     ``orphan_min_age``: files younger than this are writes in flight, never orphans.
     ``small_file_size`` / ``small_file_count``: a partition of the current snapshot with
@@ -112,8 +158,8 @@ def verify(
             print(report)
     """
     started = time.monotonic()
-    report = IntegrityReport()
-    locations = _table_locations(lh)
+    report = IntegrityReport(deep=deep)
+    locations = table_locations(lh)
     if table is not None:
         if table not in locations:
             from doctordata.errors import TableNotFoundError, suggest
@@ -126,20 +172,108 @@ def verify(
     io = _file_io(lh)
     min_age = parse_duration(orphan_min_age)
     small = parse_size(small_file_size)
+    store = _checksum_store(lh) if deep else None
     for name, location in locations.items():
         report.tables += 1
-        refs = _walk(io, name, location, report)
-        if refs is None:
-            continue
-        _check_chain(name, refs.metadata, report)
-        sizes = _stat_all(lh.tiers, refs.files.values())
-        _check_files(name, refs, sizes, report)
-        if orphans:
-            _check_orphans(lh.tiers, name, refs, min_age, report)
-        if small_files:
-            _check_small_files(name, refs, small, small_file_count, report)
+        try:
+            refs = _walk(io, name, location, report)
+            if refs is None:
+                continue
+            _check_chain(name, refs.metadata, report)
+            sizes = _stat_all(lh.tiers, refs.files.values())
+            _check_files(name, refs, sizes, report)
+            if deep:
+                _check_checksums(lh.tiers, store, name, refs, sizes, report)
+            if orphans:
+                _check_orphans(lh.tiers, name, refs, min_age, report)
+            if small_files:
+                _check_small_files(name, refs, small, small_file_count, report)
+        except damage_errors() as exc:  # whatever else a damaged table raises: this table only
+            report.issues.append(
+                Issue(
+                    "error",
+                    "broken-metadata",
+                    name,
+                    f"cannot be checked: reading it from {location} failed ({describe(exc)})",
+                    FIX_RESTORE,
+                    (location,),
+                )
+            )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _checksum_store(lh: Lakehouse) -> ChecksumStore | None:
+    from doctordata.catalog.checksums import store_for
+
+    return store_for(lh.settings.catalog_uri)
+
+
+def _check_checksums(
+    tiers: Mapping[str, Tier],
+    store: ChecksumStore | None,
+    name: str,
+    refs: TableRefs,
+    sizes: Mapping[str, int | None],
+    report: IntegrityReport,
+) -> None:
+    """Re-read each present data file and compare it with its recorded checksum."""
+    from doctordata.catalog.checksums import hash_file, is_data_file
+    from doctordata.catalog.locations import fs_for, locate
+
+    present = [
+        ref
+        for ref in refs.files.values()
+        if ref.kind in ("data", "delete") and sizes.get(ref.path) is not None
+    ]
+    recorded = store.lookup(r.path for r in present) if store is not None else {}
+    unchecked: list[str] = []
+    for ref in present:
+        known = recorded.get(ref.path)
+        if known is None or not is_data_file(ref.path):
+            unchecked.append(ref.path)
+            continue
+        fs, path = fs_for(tiers, ref.path)
+        try:
+            sha, size = hash_file(fs, path)
+        except FileNotFoundError:  # deleted since the listing: reported by the next run
+            continue
+        report.files_hashed += 1
+        report.bytes_hashed += size
+        if size == known.size and sha == known.sha256:
+            continue
+        tier = locate(tiers, ref.path)[0] or "no tier"
+        what = (
+            f"has {size} bytes, {known.size} were recorded"
+            if size != known.size
+            else f"has sha256 {sha[:16]}..., {known.sha256[:16]}... was recorded"
+        )
+        report.issues.append(
+            Issue(
+                "error",
+                "checksum-mismatch",
+                name,
+                f"data file {ref.path} (tier {tier}) {what} when it was written: its bytes "
+                "changed (disk damage or an outside writer); queries on it return wrong "
+                "results or fail",
+                FIX_RESTORE,
+                (ref.path,),
+            )
+        )
+    report.unchecked += len(unchecked)
+    if unchecked:
+        report.issues.append(
+            Issue(
+                "warning",
+                "unchecked",
+                name,
+                f"{len(unchecked)} data files have no recorded checksum (added with "
+                f"add_files, written by another writer, or before doctordata recorded "
+                f"checksums), e.g. {unchecked[0]}: their size was checked, their bytes not",
+                "nothing to repair; files doctordata writes from now on are checksummed",
+                tuple(unchecked),
+            )
+        )
 
 
 def _file_io(lh: Lakehouse) -> FileIO:
@@ -148,7 +282,7 @@ def _file_io(lh: Lakehouse) -> FileIO:
     return load_file_io(dict(lh.catalog.properties))
 
 
-def _table_locations(lh: Lakehouse) -> dict[str, str]:
+def table_locations(lh: Lakehouse) -> dict[str, str]:
     """ "ns.table" -> metadata.json location, read from the catalog rows (so a table whose
     metadata.json is gone is still checked, and reported, instead of failing to load)."""
     from doctordata.catalog.catalog_snapshot import snapshot_catalog
@@ -177,13 +311,13 @@ def _walk(io: FileIO, name: str, location: str, report: IntegrityReport) -> Tabl
             )
         )
         return None
-    except (OSError, ValueError) as exc:
+    except damage_errors() as exc:
         report.issues.append(
             Issue(
                 "error",
                 "broken-metadata",
                 name,
-                f"the current metadata file {location} cannot be parsed ({type(exc).__name__})",
+                f"the current metadata file {location} cannot be parsed ({describe(exc)})",
                 FIX_RESTORE,
                 (location,),
             )

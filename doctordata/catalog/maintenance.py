@@ -5,6 +5,10 @@ Example::
     report = lh.maintain()                      # every table, default ages
     report = lh.maintain("hn.items", expire_older_than="1d", retain_last=3)
     print(report)
+
+One table's failure (a corrupt metadata.json, a commit that kept conflicting with another
+writer) is recorded in that table's entry and the other tables are maintained; the
+report's ``failed`` names them and the CLI exits non-zero.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from doctordata.catalog.compaction import CompactionResult
 from doctordata.catalog.expiry import ExpiryResult, expire_and_delete, snapshots_to_expire
 from doctordata.catalog.orphans import OrphanResult, remove_orphans
 from doctordata.config import parse_duration
+from doctordata.errors import CommitConflictError, DoctorDataError, IntegrityError
 
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
@@ -28,6 +33,7 @@ class TableMaintenance:
     compaction: CompactionResult | None = None
     expiry: ExpiryResult = field(default_factory=ExpiryResult)
     orphans: OrphanResult = field(default_factory=OrphanResult)
+    error: DoctorDataError | None = None  # why this table was not (fully) maintained
 
     @property
     def bytes_freed(self) -> int:
@@ -44,6 +50,15 @@ class MaintenanceReport:
     @property
     def bytes_freed(self) -> int:
         return sum(t.bytes_freed for t in self.tables)
+
+    @property
+    def failed(self) -> list[TableMaintenance]:
+        """Entries of tables maintenance could not finish (each with its ``error``)."""
+        return [t for t in self.tables if t.error is not None]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
 
     @property
     def files_deleted(self) -> int:
@@ -75,7 +90,12 @@ class MaintenanceReport:
                     "younger than the safety age"
                 )
             lines += t.orphans.notes()
+            if t.error is not None:
+                lines.append(f"{t.table}: FAILED: {t.error}")
         lines.append(f"total: {verb} {self.files_deleted} files, {human_bytes(self.bytes_freed)}")
+        if self.failed:
+            names = ", ".join(t.table for t in self.failed)
+            lines.append(f"{len(self.failed)} table(s) failed: {names}")
         return "\n".join(lines)
 
 
@@ -100,16 +120,61 @@ def maintain(
     report = MaintenanceReport(dry_run=dry_run)
     with lifecycle_lock(lh.root, "doctordata maintain"):
         for name in names:
-            tbl = lh.table(name)
             entry = TableMaintenance(table=name)
-            if compact:
-                entry.compaction = compaction.compact(
-                    lh, tbl, target_file_size=target_file_size, dry_run=dry_run
-                )
-                tbl.refresh()
-            ids = snapshots_to_expire(tbl, older_than_s=expire_s, retain_last=retain_last)
-            entry.expiry = expire_and_delete(lh, tbl, ids, dry_run=dry_run)
-            tbl.refresh()
-            entry.orphans = remove_orphans(lh, tbl, older_than_s=orphan_s, dry_run=dry_run)
             report.tables.append(entry)
+            step = "loading"
+            try:
+                tbl = lh.table(name)
+                if compact:
+                    step = "compaction"
+                    entry.compaction = compaction.compact(
+                        lh, tbl, target_file_size=target_file_size, dry_run=dry_run
+                    )
+                    tbl.refresh()
+                step = "snapshot expiry"
+                ids = snapshots_to_expire(tbl, older_than_s=expire_s, retain_last=retain_last)
+                entry.expiry = expire_and_delete(lh, tbl, ids, dry_run=dry_run)
+                tbl.refresh()
+                step = "orphan cleanup"
+                entry.orphans = remove_orphans(lh, tbl, older_than_s=orphan_s, dry_run=dry_run)
+            except _table_errors() as exc:
+                entry.error = _table_error(lh, name, step, exc)
     return report
+
+
+def _table_errors() -> tuple[type[BaseException], ...]:
+    from pyiceberg.exceptions import CommitFailedException
+
+    from doctordata.catalog.integrity import damage_errors
+
+    # Not TableNotFoundError (a name the user typed) nor CatalogUnavailableError /
+    # CatalogAuthError (every table would fail the same way): those stop the run.
+    return (CommitConflictError, CommitFailedException, IntegrityError, *damage_errors())
+
+
+def _table_error(lh: Lakehouse, name: str, step: str, exc: BaseException) -> DoctorDataError:
+    from pyiceberg.exceptions import CommitFailedException
+
+    from doctordata.catalog.integrity import FIX_RESTORE, describe
+
+    if isinstance(exc, (CommitConflictError, CommitFailedException)):
+        return CommitConflictError(
+            f"table {name}: {step} conflicted with a concurrent writer and was not "
+            f"committed ({describe(exc)}); nothing was lost. Rerun `doctordata maintain "
+            f"--table {name}` when the writer is done."
+        )
+    if isinstance(exc, DoctorDataError):
+        return exc
+    location = _metadata_location(lh, name)
+    return IntegrityError(
+        f"table {name}: {step} failed reading its metadata ({describe(exc)}; current "
+        f"metadata file {location}). The other tables were maintained. Fix: {FIX_RESTORE}; "
+        "`doctordata verify` lists what is damaged."
+    )
+
+
+def _metadata_location(lh: Lakehouse, name: str) -> str:
+    """The catalog row's metadata location (readable even when the file is not)."""
+    from doctordata.catalog.integrity import table_locations
+
+    return table_locations(lh).get(name, "?")

@@ -7,6 +7,12 @@ manifests and manifest lists are re-encoded with only their path fields changed
 every location string rewritten. Then a fresh catalog registers each table at its
 rewritten metadata.json. Every object is checksummed while it is read: a damaged backup
 is refused, naming the file, and whatever the restore had written is removed again.
+
+While it runs, the root holds a mark (catalog_guard.RESTORE_MARK) that makes every
+other opening of the lakehouse refuse it; the mark goes only once every table is
+registered, so a killed restore is never mistaken for a healthy lakehouse. The restored
+data files' checksums (verified while writing them) are recorded in the new catalog
+(catalog/checksums.py), so ``verify --deep`` checks a restored lake like the original.
 """
 
 from __future__ import annotations
@@ -100,6 +106,7 @@ def restore(
     identity = all(mapper(t.url + "/x") == t.url + "/x" for t in old_tiers.values())
     writer = _Writer(target, mapper, new_tiers, identity)
     was_empty = not root_path.exists() or not any(root_path.iterdir())
+    mark = _mark_in_progress(root_path, manifest)
     from doctordata.catalog.progress import byte_progress
 
     try:
@@ -113,6 +120,7 @@ def restore(
                     list(pool.map(writer.write, by_kind[order]))
         _write_config(root_path, manifest, new_urls, catalog_uri)
         tables = _register(root_path, manifest, mapper, force)
+        _clear_mark(mark)
     except BaseException:
         writer.undo()
         if was_empty and root_path.exists():
@@ -129,6 +137,29 @@ def restore(
         seconds=time.monotonic() - started,
         tiers={name: url for name, url in new_urls.items() if name != EXTERNAL},
     )
+
+
+def _mark_in_progress(root: Path, manifest: BackupManifest) -> Path:
+    """Write (durably) the mark that says a restore into ``root`` is under way."""
+    import datetime as dt
+
+    from doctordata.catalog.catalog_guard import RESTORE_MARK
+    from doctordata.catalog.fileio import fsync_path
+
+    root.mkdir(parents=True, exist_ok=True)
+    mark = root / RESTORE_MARK
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    mark.write_text(f"backup {manifest.id}, started {started}, pid {os.getpid()}\n")
+    fsync_path(str(mark))
+    fsync_path(str(root))
+    return mark
+
+
+def _clear_mark(mark: Path) -> None:
+    from doctordata.catalog.fileio import fsync_path
+
+    mark.unlink()
+    fsync_path(str(mark.parent))
 
 
 def _check_root(root: Path, force: bool) -> None:
@@ -323,27 +354,53 @@ def _write_config(
 def _register(
     root: Path, manifest: BackupManifest, mapper: LocationMapper, force: bool
 ) -> list[str]:
-    from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
-
+    from doctordata.catalog.sql import close_catalog, open_catalog
     from doctordata.lakehouse import connect
 
     registered: list[str] = []
     with connect(root) as lh:
-        catalog = lh.catalog
-        for ns, props in manifest.catalog.get("namespaces", {}).items():
-            props = {k: str(mapper.rewrite_json(v)) for k, v in props.items()}
-            with contextlib.suppress(NamespaceAlreadyExistsError):
-                catalog.create_namespace(ns, props)
-        for row in manifest.catalog.get("tables", []):
-            ident = (*row["namespace"].split("."), row["name"])
-            location = mapper(row["metadata_location"])
-            try:
-                catalog.register_table(ident, location)
-            except TableAlreadyExistsError:
-                if not force:
-                    raise
-                catalog.drop_table(ident)
-                catalog.register_table(ident, location)
-            catalog.load_table(ident)  # reads the restored metadata.json: fail now, not later
-            registered.append(".".join(ident))
+        # guard=False: the root is marked as being restored, which every other open refuses.
+        catalog = open_catalog(lh.settings, lh.tiers, guard=False)
+        try:
+            _register_into(catalog, manifest, mapper, force, registered)
+            _record_checksums(lh.settings.catalog_uri, manifest, mapper)
+        finally:
+            close_catalog(catalog)
     return registered
+
+
+def _record_checksums(uri: str, manifest: BackupManifest, mapper: LocationMapper) -> None:
+    """Each restored data file, under its new location, with the sha256 verified while it
+    was written (data files are restored byte for byte)."""
+    from doctordata.catalog.checksums import store_for
+
+    store = store_for(uri)
+    if store is not None:
+        store.record(
+            (mapper(f.path), f.size, f.sha256)
+            for f in manifest.files
+            if f.kind in ("data", "delete") and f.path.endswith(".parquet")
+        )
+
+
+def _register_into(
+    catalog: Any, manifest: BackupManifest, mapper: LocationMapper, force: bool, out: list[str]
+) -> None:
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
+
+    for ns, props in manifest.catalog.get("namespaces", {}).items():
+        props = {k: str(mapper.rewrite_json(v)) for k, v in props.items()}
+        with contextlib.suppress(NamespaceAlreadyExistsError):
+            catalog.create_namespace(ns, props)
+    for row in manifest.catalog.get("tables", []):
+        ident = (*row["namespace"].split("."), row["name"])
+        location = mapper(row["metadata_location"])
+        try:
+            catalog.register_table(ident, location)
+        except TableAlreadyExistsError:
+            if not force:
+                raise
+            catalog.drop_table(ident)
+            catalog.register_table(ident, location)
+        catalog.load_table(ident)  # reads the restored metadata.json: fail now, not later
+        out.append(".".join(ident))

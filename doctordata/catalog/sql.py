@@ -104,8 +104,11 @@ def bucket_property(bucket: str, key: str) -> str:
     return f"{BUCKET_PREFIX}{bucket}.{key}"
 
 
-def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
-    """The pyiceberg catalog for these settings. Errors never contain a password."""
+def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = True) -> Catalog:
+    """The pyiceberg catalog for these settings. Errors never contain a password.
+
+    ``guard``: refuse an empty or unreadable catalog over a warehouse that holds tables,
+    and a half-finished restore (catalog_guard.py); only restore itself turns it off."""
     from doctordata.catalog import metadata_updates, partition_split
 
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
@@ -134,6 +137,10 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
     from pyiceberg.catalog.sql import SqlCatalog
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+    from doctordata.catalog import catalog_guard
+
+    if guard:
+        catalog_guard.check_before_open(settings, tiers)
     if scheme.startswith("sqlite"):
         db_path = Path(uri.split(":///", 1)[1]) if ":///" in uri else None
         if db_path is not None:
@@ -161,6 +168,12 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier]) -> Catalog:
         raise CatalogError(
             f"cannot open the catalog database {shown}: {type(exc).__name__}"
         ) from None
+    if guard:
+        try:
+            catalog_guard.check_after_open(settings, tiers, catalog)
+        except BaseException:
+            close_catalog(catalog)
+            raise
     return catalog
 
 

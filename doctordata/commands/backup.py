@@ -210,21 +210,37 @@ def restore(
     show_default=True,
     help="Younger unreferenced files are writes in flight, not orphans.",
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also re-read every referenced data file and compare it with its recorded checksum.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def verify(
-    ctx: click.Context, table: str | None, no_orphans: bool, orphan_min_age: str, as_json: bool
+    ctx: click.Context,
+    table: str | None,
+    no_orphans: bool,
+    orphan_min_age: str,
+    deep: bool,
+    as_json: bool,
 ) -> None:
-    """Check that every referenced file exists with its size; report orphans and small files."""
+    """Check that every referenced file exists with its size; report orphans and small files.
+
+    With --deep, also re-read every data file and compare its sha256 with the checksum
+    recorded when doctordata wrote it. Exits with status 1 if anything is damaged."""
     from dataclasses import asdict
 
     from doctordata.catalog.integrity import verify as run_verify
 
     lh = open_lakehouse(ctx)
-    report = run_verify(lh, table=table, orphans=not no_orphans, orphan_min_age=orphan_min_age)
+    report = run_verify(
+        lh, table=table, orphans=not no_orphans, orphan_min_age=orphan_min_age, deep=deep
+    )
     if as_json:
         data = asdict(report)
         data["ok"] = report.ok
+        data["failed_tables"] = report.failed_tables
         click.echo(json.dumps(data, indent=1))
     else:
         click.echo(str(report))

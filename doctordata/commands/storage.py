@@ -144,3 +144,5 @@ def maintain(
         dry_run=dry_run,
     )
     click.echo(str(report))
+    if not report.ok:  # the other tables were maintained; the failed ones are named above
+        ctx.exit(1)

@@ -67,7 +67,11 @@ def tier(lh: Lakehouse) -> dict[str, Any]:
 def maintain(lh: Lakehouse) -> dict[str, Any]:
     """Compaction, snapshot expiry and orphan cleanup for every table."""
     report = lh.maintain()
-    return {"files_deleted": report.files_deleted, "bytes_freed": report.bytes_freed}
+    return {
+        "files_deleted": report.files_deleted,
+        "bytes_freed": report.bytes_freed,
+        "failed": [str(t.error) for t in report.failed],
+    }
 
 
 def backup(lh: Lakehouse, *, to: str = "nas") -> dict[str, Any]:

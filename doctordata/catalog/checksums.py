@@ -1,0 +1,206 @@
+"""Checksums of the data files doctordata writes, checked by ``verify(deep=True)``.
+
+Iceberg records a data file's size but no checksum, so a flipped byte inside a Parquet
+file goes unnoticed until an engine returns a wrong answer. Every data file doctordata
+writes goes through ``DurableFileIO`` (appends, overwrites, upserts, deletes, compaction,
+ingest and dbt commits), which hashes the bytes as they stream out and records
+``(location, size, sha256)`` here; the mover records a moved file's copy under its new
+location (the copy is verified equal to the source), and a restore records each restored
+file with the sha256 the backup verified while writing it.
+
+Where: a table ``doctordata_checksums`` in the catalog database itself (SQLite or
+Postgres), next to pyiceberg's ``iceberg_tables``. It needs no new service or file
+layout, it is read with the same connection settings, and a backup's copy of a SQLite
+catalog carries it. A sidecar file per table would have to be written atomically next to
+every commit by every process; a snapshot-summary property would grow with every file.
+A REST catalog has no database of ours: nothing is recorded and every file is
+"unchecked".
+
+Durability: a row is written without a disk flush of its own (SQLite
+``synchronous=NORMAL``, Postgres ``synchronous_commit=off``). The catalog commit that
+makes the file visible comes later, in the same database's write-ahead log, and flushes
+the log up to itself, so a row is durable before its file is referenced. A crash in
+between loses at most the row of a file no snapshot references (an orphan).
+
+sha256 costs 0.6 ms per MB on this machine (x86 with SHA extensions, ~1.7 GB/s), against
+tens of ms per MB to encode and compress Parquet: hashing while writing is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import posixpath
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+log = logging.getLogger(__name__)
+
+TABLE = "doctordata_checksums"
+CHUNK = 1 << 20
+_BATCH = 500  # locations per SELECT ... IN (...)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    size: int
+    sha256: str
+
+
+def location_key(location: str) -> str:
+    """One spelling per file: ``file:///a/b`` == ``/a/b`` == ``file:/a//b``; ``s3a://`` ==
+    ``s3://``. (The canonical-location module of storage/ replaces this once it exists.)"""
+    from doctordata.catalog.locations import split_location
+
+    scheme, path = split_location(location)
+    if scheme == "file":
+        return "file://" + posixpath.normpath(path)
+    bucket, _, key = path.partition("/")
+    return f"{scheme}://{bucket}/{posixpath.normpath('/' + key).lstrip('/')}"
+
+
+def is_data_file(location: str) -> bool:
+    """Data and delete files (Parquet); manifests and metadata.json are checked otherwise."""
+    return location.endswith(".parquet")
+
+
+def hash_file(fs: AbstractFileSystem, path: str) -> tuple[str, int]:
+    """(sha256 hex, size) of a file read through ``fs``."""
+    digest = hashlib.sha256()
+    size = 0
+    with fs.open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class ChecksumStore:
+    """The checksum table of one catalog database."""
+
+    def __init__(self, uri: str) -> None:
+        from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, event
+
+        self.uri = uri
+        self.sqlite = uri.startswith("sqlite")
+        self.engine = create_engine(uri, pool_pre_ping=not self.sqlite)
+        if self.sqlite:
+
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA busy_timeout = 60000")
+                cur.execute("PRAGMA journal_mode = WAL")
+                cur.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
+                cur.close()
+
+        self.table = Table(
+            TABLE,
+            MetaData(),
+            Column("location", String(2048), primary_key=True),
+            Column("size", BigInteger, nullable=False),
+            Column("sha256", String(64), nullable=False),
+        )
+        self._ready = False
+
+    def _ensure_table(self) -> None:
+        if self._ready:
+            return
+        from sqlalchemy.exc import DatabaseError
+
+        try:
+            self.table.create(self.engine, checkfirst=True)
+        except DatabaseError as exc:  # another process created it between check and create
+            if "already exists" not in str(exc) and "duplicate" not in str(exc).lower():
+                raise
+        self._ready = True
+
+    def _insert(self) -> Any:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt: Any = (sqlite.insert if self.sqlite else postgresql.insert)(self.table)
+        return stmt.on_conflict_do_update(
+            index_elements=["location"],
+            set_={"size": stmt.excluded.size, "sha256": stmt.excluded.sha256},
+        )
+
+    def record(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """Record (location, size, sha256) rows; a location recorded again is replaced."""
+        values = [{"location": location_key(loc), "size": n, "sha256": h} for loc, n, h in rows]
+        if not values:
+            return
+        from sqlalchemy import text
+
+        self._ensure_table()
+        with self.engine.begin() as conn:
+            if not self.sqlite:
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(self._insert(), values)
+
+    def lookup(self, locations: Iterable[str]) -> dict[str, Recorded]:
+        """location (as given) -> what was recorded for it; unrecorded ones are absent."""
+        from sqlalchemy import inspect, select
+
+        by_key: dict[str, list[str]] = {}
+        for loc in locations:
+            by_key.setdefault(location_key(loc), []).append(loc)
+        if not by_key or not inspect(self.engine).has_table(TABLE):
+            return {}
+        out: dict[str, Recorded] = {}
+        keys = list(by_key)
+        t = self.table
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), _BATCH):
+                query = select(t.c.location, t.c.size, t.c.sha256).where(
+                    t.c.location.in_(keys[i : i + _BATCH])
+                )
+                for row in conn.execute(query):
+                    key, size, sha = row.tuple()
+                    for loc in by_key[str(key)]:
+                        out[loc] = Recorded(int(size), str(sha))
+        return out
+
+    def carry(self, moves: Mapping[str, str]) -> int:
+        """Record each new location (a verified copy) with its old location's checksum."""
+        known = self.lookup(moves)
+        self.record((moves[old], r.size, r.sha256) for old, r in known.items())
+        return len(known)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_stores: dict[tuple[str, int], ChecksumStore | None] = {}
+_lock = threading.Lock()
+
+
+def store_for(uri: str | None) -> ChecksumStore | None:
+    """The store of catalog ``uri`` (one per process), or None for a catalog without one
+    of our databases (REST)."""
+    if not uri or not uri.startswith(("sqlite", "postgresql")):
+        return None
+    key = (uri, os.getpid())  # a forked child must not share its parent's connections
+    with _lock:
+        if key not in _stores:
+            _stores[key] = ChecksumStore(uri)
+        return _stores[key]
+
+
+def record_written(uri: str | None, location: str, size: int, sha256: str) -> None:
+    """Called by DurableFileIO when a data file it wrote is closed. A failure to record
+    leaves the file "unchecked" (logged), never fails the write itself."""
+    store = store_for(uri)
+    if store is None or not is_data_file(location):
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        store.record([(location, size, sha256)])
+    except SQLAlchemyError as exc:
+        log.warning("could not record the checksum of %s (%s): it stays unchecked", location, exc)
