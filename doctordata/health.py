@@ -139,9 +139,13 @@ def check_versions(lock: Path | None) -> list[Check]:
 
 def check_catalog(lh: Lakehouse) -> list[Check]:
     """The catalog database answers (lists its namespaces)."""
+    from doctordata.errors import EmptyCatalogError
+
     uri = mask_url(lh.settings.catalog_uri) or ""
     try:
         namespaces = lh.catalog.list_namespaces()
+    except EmptyCatalogError as exc:  # its message names the tables and the restore
+        return [_fail("catalog", f"{uri}: {exc}", "doctordata restore (see the detail)")]
     except Exception as exc:
         return [
             _fail(
@@ -162,14 +166,16 @@ def check_integrity(lh: Lakehouse) -> list[Check]:
     except Exception as exc:
         return [_fail("integrity", _root_cause(exc), "run `doctordata verify` for details")]
     if not report.ok:
-        first = "; ".join(str(i) for i in report.errors[:3])
-        return [
-            _fail(
-                "integrity",
-                f"{len(report.errors)} problem(s): {first}",
-                "run `doctordata verify` for the full list; restore damaged tables from a backup",
-            )
-        ]
+        # One row per damaged table, naming it and its first problems.
+        rows = []
+        for table in report.failed_tables:
+            errors = [i for i in report.errors if i.table == table]
+            first = "; ".join(i.message for i in errors[:2])
+            more = f" (+{len(errors) - 2} more)" if len(errors) > 2 else ""
+            rows.append(_fail(f"table {table}", f"{first}{more}", errors[0].fix))
+        for issue in (i for i in report.errors if i.table is None):
+            rows.append(_fail("integrity", issue.message, issue.fix))
+        return rows
     return [_ok("integrity", f"{report.tables} tables, {report.files_checked} referenced files")]
 
 

@@ -35,7 +35,7 @@ import posixpath
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -89,7 +89,15 @@ class ChecksumStore:
 
         self.uri = uri
         self.sqlite = uri.startswith("sqlite")
-        self.engine = create_engine(uri, pool_pre_ping=not self.sqlite)
+        if self.sqlite:
+            from sqlalchemy.pool import NullPool
+
+            # No pooled connection kept open on the catalog file between writes: a file
+            # handle held for the process's lifetime would outlive a restore or a move
+            # of the catalog, and opening SQLite costs microseconds.
+            self.engine = create_engine(uri, poolclass=NullPool)
+        else:
+            self.engine = create_engine(uri, pool_pre_ping=True)
         if self.sqlite:
 
             @event.listens_for(self.engine, "connect")
@@ -135,9 +143,23 @@ class ChecksumStore:
         values = [{"location": location_key(loc), "size": n, "sha256": h} for loc, n, h in rows]
         if not values:
             return
-        from sqlalchemy import text
+        from sqlalchemy.exc import DBAPIError
 
         self._ensure_table()
+        try:
+            self._upsert(values)
+        except DBAPIError as exc:
+            text = str(exc.orig).lower()
+            if "no such table" not in text and "does not exist" not in text:
+                raise
+            # The catalog database was replaced under us (a restore over a lost catalog).
+            self._ready = False
+            self._ensure_table()
+            self._upsert(values)
+
+    def _upsert(self, values: list[dict[str, Any]]) -> None:
+        from sqlalchemy import text
+
         with self.engine.begin() as conn:
             if not self.sqlite:
                 conn.execute(text("SET LOCAL synchronous_commit = off"))
@@ -161,7 +183,7 @@ class ChecksumStore:
                     t.c.location.in_(keys[i : i + _BATCH])
                 )
                 for row in conn.execute(query):
-                    key, size, sha = row.tuple()
+                    key, size, sha = cast(Any, row)
                     for loc in by_key[str(key)]:
                         out[loc] = Recorded(int(size), str(sha))
         return out
@@ -204,3 +226,17 @@ def record_written(uri: str | None, location: str, size: int, sha256: str) -> No
         store.record([(location, size, sha256)])
     except SQLAlchemyError as exc:
         log.warning("could not record the checksum of %s (%s): it stays unchecked", location, exc)
+
+
+def carry_recorded(uri: str | None, moves: Mapping[str, str]) -> None:
+    """Give each verified copy (new location) its source's recorded checksum. A failure
+    leaves the copies "unchecked" (logged), never fails the move."""
+    store = store_for(uri)
+    if store is None or not moves:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        store.carry(moves)
+    except SQLAlchemyError as exc:
+        log.warning("could not carry %d checksums to moved copies (%s)", len(moves), exc)

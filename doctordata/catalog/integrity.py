@@ -221,10 +221,12 @@ def _check_checksums(
     from doctordata.catalog.checksums import hash_file, is_data_file
     from doctordata.catalog.locations import fs_for, locate
 
-    present = [
+    present = [  # missing or wrong-sized files are already reported by _check_files
         ref
         for ref in refs.files.values()
-        if ref.kind in ("data", "delete") and sizes.get(ref.path) is not None
+        if ref.kind in ("data", "delete")
+        and sizes.get(ref.path) is not None
+        and (ref.size is None or sizes[ref.path] == ref.size)
     ]
     recorded = store.lookup(r.path for r in present) if store is not None else {}
     unchecked: list[str] = []

@@ -388,6 +388,8 @@ def _register_into(
 ) -> None:
     from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
 
+    from doctordata.storage.transfer import crash_point
+
     for ns, props in manifest.catalog.get("namespaces", {}).items():
         props = {k: str(mapper.rewrite_json(v)) for k, v in props.items()}
         with contextlib.suppress(NamespaceAlreadyExistsError):
@@ -404,3 +406,4 @@ def _register_into(
             catalog.register_table(ident, location)
         catalog.load_table(ident)  # reads the restored metadata.json: fail now, not later
         out.append(".".join(ident))
+        crash_point("restore-registered")  # crash tests: a restore killed half-way

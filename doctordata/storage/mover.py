@@ -274,6 +274,11 @@ def _move_table(
     if not done:
         jr.remove(lh.root, journal)
         return None
+    # The copies are verified equal to their sources: they inherit the recorded checksums
+    # (before the commit, so no referenced copy is ever without one).
+    from doctordata.catalog.checksums import carry_recorded
+
+    carry_recorded(lh.settings.catalog_uri, {m.src_path: m.dst_path for m in done})
     try:
         if staged is None:
             staged = stage_swap(
