@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from pyiceberg.io import FileIO
 
     from doctordata.catalog.backup_copy import Copier
+    from doctordata.catalog.backup_manifest import BackupFile
     from doctordata.catalog.catalog_snapshot import CatalogSnapshot
     from doctordata.catalog.file_refs import MetadataFiles
     from doctordata.catalog.restore import RestoreReport
@@ -239,6 +240,7 @@ def backup(
             target.path(backup_id, MANIFEST_NAME), written, before_rename=names_durable
         )
     warnings = [_changed_warning(path, sha, previous) for path, sha in copier.changed]
+    warnings += _damaged_in_lake(lh, copier.files)
     if to == lh.settings.hot_tier:
         warnings.append(
             f"the backup is on the hot tier {to!r}, the same disk as the data: it will not "
@@ -347,6 +349,27 @@ def _changed_warning(path: str, old_sha: str, previous: PreviousBackup) -> str:
         "the lake, or the disk damaged it. This backup holds its current bytes, the "
         f"earlier backup the old ones; check the table with `doctordata verify`."
     )
+
+
+def _damaged_in_lake(lh: Lakehouse, copied: list[BackupFile]) -> list[str]:
+    """Warnings for data files this backup read whose sha256 differs from the checksum
+    recorded when doctordata wrote them: the lake's copy is damaged (the backup holds
+    the damaged bytes; an earlier backup may hold the good ones)."""
+    from doctordata.catalog.checksums import store_for
+
+    store = store_for(lh.settings.catalog_uri)
+    data = {f.path: f for f in copied if f.kind in ("data", "delete")}
+    if store is None or not data:
+        return []
+    recorded = store.lookup(data)
+    return [
+        f"data file {path} of table {data[path].table} differs from the checksum recorded "
+        f"when it was written (sha256 {data[path].sha256[:12]}..., recorded "
+        f"{r.sha256[:12]}...): it is damaged in the lake and this backup holds the damaged "
+        "bytes. Run `doctordata verify --deep`; an earlier backup may hold the good ones."
+        for path, r in recorded.items()
+        if r.sha256 != data[path].sha256
+    ]
 
 
 def _source_info(lh: Lakehouse) -> dict[str, Any]:

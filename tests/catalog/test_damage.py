@@ -382,3 +382,13 @@ def test_sqlite_checksum_rows_live_in_the_catalog_database(tmp_path: Path) -> No
     rows = sqlite3.connect(root / "catalog.db").execute(f"SELECT * FROM {TABLE}").fetchall()
     assert [r[0] for r in rows] == [path]
     assert rows[0][1] == _local(path).stat().st_size
+
+
+def test_backup_warns_when_a_data_file_differs_from_its_recorded_checksum(
+    dlh: dd.Lakehouse,
+) -> None:
+    victim = _data_files(dlh, "t.y")[0]
+    _flip(_local(victim))
+    report = dlh.backup("nas", progress=False)
+    [warning] = [w for w in report.warnings if "recorded" in w]
+    assert victim in warning and "t.y" in warning and "damaged" in warning
