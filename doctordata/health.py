@@ -172,7 +172,8 @@ def check_integrity(lh: Lakehouse) -> list[Check]:
             errors = [i for i in report.errors if i.table == table]
             first = "; ".join(i.message for i in errors[:2])
             more = f" (+{len(errors) - 2} more)" if len(errors) > 2 else ""
-            rows.append(_fail(f"table {table}", f"{first}{more}", errors[0].fix))
+            fix = f"{errors[0].fix}; `doctordata verify` lists every problem"
+            rows.append(_fail(f"integrity {table}", f"{first}{more}", fix))
         for issue in (i for i in report.errors if i.table is None):
             rows.append(_fail("integrity", issue.message, issue.fix))
         return rows

@@ -276,7 +276,8 @@ def test_cli_maintain_backup_doctor_name_the_corrupt_table(tmp_path: Path) -> No
     assert backup.exit_code == 1 and "t.x" in backup.output, backup.output
     doctor = _cli(root, "doctor")
     assert doctor.exit_code == 1
-    assert "table t.x" in doctor.output and "table t.y" not in doctor.output
+    flat = " ".join(doctor.output.split())
+    assert "failed: integrity t.x" in flat and "integrity t.y" not in flat
 
 
 # -- item 13: an empty catalog over a warehouse with tables, a half-finished restore --------
