@@ -194,6 +194,19 @@ class ChecksumStore:
         self.record((moves[old], r.size, r.sha256) for old, r in known.items())
         return len(known)
 
+    def forget(self, locations: Iterable[str]) -> None:
+        """Drop the rows of deleted files (maintenance), so the table does not only grow."""
+        from sqlalchemy import inspect
+
+        keys = sorted({location_key(loc) for loc in locations})
+        if not keys or not inspect(self.engine).has_table(TABLE):
+            return
+        with self.engine.begin() as conn:
+            for i in range(0, len(keys), _BATCH):
+                conn.execute(
+                    self.table.delete().where(self.table.c.location.in_(keys[i : i + _BATCH]))
+                )
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -13,6 +13,7 @@ report's ``failed`` names them and the CLI exits non-zero.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,8 @@ from doctordata.errors import CommitConflictError, DoctorDataError, IntegrityErr
 
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -137,9 +140,25 @@ def maintain(
                 tbl.refresh()
                 step = "orphan cleanup"
                 entry.orphans = remove_orphans(lh, tbl, older_than_s=orphan_s, dry_run=dry_run)
+                if not dry_run:
+                    _forget_checksums(lh, [*entry.expiry.deleted, *entry.orphans.deleted])
             except _table_errors() as exc:
                 entry.error = _table_error(lh, name, step, exc)
     return report
+
+
+def _forget_checksums(lh: Lakehouse, deleted: list[str]) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from doctordata.catalog.checksums import store_for
+
+    store = store_for(lh.settings.catalog_uri)
+    if store is None or not deleted:
+        return
+    try:
+        store.forget(deleted)
+    except SQLAlchemyError as exc:  # stale rows are harmless: no file has their name
+        log.warning("could not drop the checksums of %d deleted files: %s", len(deleted), exc)
 
 
 def _table_errors() -> tuple[type[BaseException], ...]:
