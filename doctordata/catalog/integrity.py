@@ -236,15 +236,28 @@ def _check_checksums(
             unchecked.append(ref.path)
             continue
         fs, path = fs_for(tiers, ref.path)
+        tier = locate(tiers, ref.path)[0] or "no tier"
+        fs.invalidate_cache(path)  # an object store's cached etag would refuse new bytes
         try:
             sha, size = hash_file(fs, path)
         except FileNotFoundError:  # deleted since the listing: reported by the next run
+            continue
+        except OSError as exc:
+            report.issues.append(
+                Issue(
+                    "error",
+                    "unreadable",
+                    name,
+                    f"data file {ref.path} (tier {tier}) cannot be read ({describe(exc)})",
+                    FIX_RESTORE,
+                    (ref.path,),
+                )
+            )
             continue
         report.files_hashed += 1
         report.bytes_hashed += size
         if size == known.size and sha == known.sha256:
             continue
-        tier = locate(tiers, ref.path)[0] or "no tier"
         what = (
             f"has {size} bytes, {known.size} were recorded"
             if size != known.size

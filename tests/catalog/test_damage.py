@@ -401,3 +401,24 @@ def test_backup_warns_when_a_data_file_differs_from_its_recorded_checksum(
     report = dlh.backup("nas", progress=False)
     [warning] = [w for w in report.warnings if "recorded" in w]
     assert victim in warning and "t.y" in warning and "damaged" in warning
+
+
+@pytest.mark.s3
+def test_deep_verify_on_an_s3_hot_tier(tmp_path: Path, s3_env: Any, s3_bucket: str) -> None:
+    s3 = {"url": f"s3://{s3_bucket}/lake", "endpoint": s3_env.endpoint, "region": s3_env.region}
+    with dd.connect(tmp_path / "lake", tiers={"s3": s3}) as lh:
+        lh.create_table("t.x", _rows(300))
+        lh.append("t.x", _rows(300, 300))
+        files = _data_files(lh, "t.x")
+        assert all(f.startswith(f"s3://{s3_bucket}/") for f in files)
+        deep = lh.verify(deep=True)
+        assert deep.ok and deep.unchecked == 0 and deep.files_hashed == len(files), str(deep)
+
+        fs = s3_env.filesystem()
+        data = bytearray(fs.cat(files[0]))
+        data[len(data) // 2] ^= 0x01
+        fs.pipe(files[0], bytes(data))
+        deep = lh.verify(deep=True)
+        [issue] = deep.errors
+        assert issue.kind == "checksum-mismatch" and issue.paths == (files[0],), str(deep)
+        assert "tier s3" in issue.message
