@@ -107,6 +107,7 @@ def restore(
     writer = _Writer(target, mapper, new_tiers, identity)
     was_empty = not root_path.exists() or not any(root_path.iterdir())
     mark = _mark_in_progress(root_path, manifest)
+    registering = False  # from then on the root's config and catalog are being changed
     from doctordata.catalog.progress import byte_progress
 
     try:
@@ -118,11 +119,14 @@ def restore(
             for order in sorted(by_kind):
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     list(pool.map(writer.write, by_kind[order]))
+        registering = True
         _write_config(root_path, manifest, new_urls, catalog_uri)
         tables = _register(root_path, manifest, mapper, force)
         _clear_mark(mark)
     except BaseException:
         writer.undo()
+        if not registering:  # the catalog was not touched: the root is as it was
+            _clear_mark(mark)
         if was_empty and root_path.exists():
             # Nothing was there before: leave nothing behind (config, catalog, dirs).
             shutil.rmtree(root_path, ignore_errors=True)
@@ -158,7 +162,7 @@ def _mark_in_progress(root: Path, manifest: BackupManifest) -> Path:
 def _clear_mark(mark: Path) -> None:
     from doctordata.catalog.fileio import fsync_path
 
-    mark.unlink()
+    mark.unlink(missing_ok=True)
     fsync_path(str(mark.parent))
 
 

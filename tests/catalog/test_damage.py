@@ -422,3 +422,19 @@ def test_deep_verify_on_an_s3_hot_tier(tmp_path: Path, s3_env: Any, s3_bucket: s
         [issue] = deep.errors
         assert issue.kind == "checksum-mismatch" and issue.paths == (files[0],), str(deep)
         assert "tier s3" in issue.message
+
+
+def test_a_restore_refused_before_touching_the_catalog_leaves_the_root_usable(
+    dlh: dd.Lakehouse,
+) -> None:
+    from doctordata.catalog.backup import load_manifest, resolve_target
+    from doctordata.errors import IntegrityError
+
+    report = dlh.backup("nas", progress=False)
+    target = resolve_target(dlh, "nas")
+    victim = next(f for f in load_manifest(target, report.id).files if f.kind == "data")
+    _flip(Path(target.object_path(victim.sha256)))
+    with pytest.raises(IntegrityError, match="damaged"):
+        dd.restore(report.url, dlh.root, force=True, tiers="original", progress=False)
+    with dd.connect(dlh.root) as again:  # no restore mark left: the lake is as it was
+        assert again.tables() == ["t.x", "t.y"]
