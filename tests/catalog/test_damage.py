@@ -436,5 +436,7 @@ def test_a_restore_refused_before_touching_the_catalog_leaves_the_root_usable(
     _flip(Path(target.object_path(victim.sha256)))
     with pytest.raises(IntegrityError, match="damaged"):
         dd.restore(report.url, dlh.root, force=True, tiers="original", progress=False)
-    with dd.connect(dlh.root) as again:  # no restore mark left: the lake is as it was
+    uri = dlh.settings.catalog_uri
+    with dd.connect(dlh.root, catalog={"uri": uri}, tiers=_tiers(dlh.root.parent)) as again:
+        # no restore mark left: the lake is as it was
         assert again.tables() == ["t.x", "t.y"]
