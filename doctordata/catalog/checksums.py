@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import posixpath
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -54,15 +53,11 @@ class Recorded:
 
 
 def location_key(location: str) -> str:
-    """One spelling per file: ``file:///a/b`` == ``/a/b`` == ``file:/a//b``; ``s3a://`` ==
-    ``s3://``. (The canonical-location module of storage/ replaces this once it exists.)"""
-    from doctordata.catalog.locations import split_location
+    """One spelling per file: the canonical form of storage/locations.py (``file:///a/b`` ==
+    ``/a/b`` == ``file:/a//b``; ``s3a://`` == ``s3://``; symlinks resolved)."""
+    from doctordata.storage.locations import canonical
 
-    scheme, path = split_location(location)
-    if scheme == "file":
-        return "file://" + posixpath.normpath(path)
-    bucket, _, key = path.partition("/")
-    return f"{scheme}://{bucket}/{posixpath.normpath('/' + key).lstrip('/')}"
+    return canonical(location)
 
 
 def is_data_file(location: str) -> bool:
