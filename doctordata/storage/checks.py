@@ -105,7 +105,7 @@ def check_local(tier: Tier, *, need_bytes: int = 0, expect_data: bool = False) -
             )
 
 
-def _is_auth_error(exc: BaseException) -> bool:
+def is_auth_error(exc: BaseException) -> bool:
     if isinstance(exc, PermissionError):
         return True
     text = f"{type(exc).__name__} {exc}"
@@ -128,7 +128,7 @@ def check_s3(tier: Tier) -> None:
             f"fix tiers.{tier.name}.url",
         ) from None
     except Exception as exc:
-        if _is_auth_error(exc):
+        if is_auth_error(exc):
             raise _fail(
                 tier,
                 "credentials",
@@ -145,7 +145,7 @@ def check_s3(tier: Tier) -> None:
         fs.pipe(probe, b"probe")
         fs.rm(probe)
     except Exception as exc:
-        check = "credentials" if _is_auth_error(exc) else "writable"
+        check = "credentials" if is_auth_error(exc) else "writable"
         raise _fail(
             tier,
             check,
