@@ -26,8 +26,9 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from doctordata.errors import TierOfflineError, TierUnavailableError
 
@@ -166,7 +167,7 @@ def probe(tier: Tier, root: Path | None) -> TierProbe:
     from doctordata.storage.checks import is_auth_error
 
     try:
-        tier.fs.info(marker_location(tier), refresh=True)
+        _quick_fs(tier).info(marker_location(tier), refresh=True)
     except FileNotFoundError:
         try:
             return _without_marker(tier, root)
@@ -175,6 +176,28 @@ def probe(tier: Tier, root: Path | None) -> TierProbe:
     except Exception as exc:
         return _s3_failure(tier, exc, is_auth_error(exc))
     return TierProbe(tier.name, tier.url, "online")
+
+
+_QUICK: dict[tuple[str, str | None], Any] = {}
+
+
+def _quick_fs(tier: Tier) -> Any:
+    """The tier's S3 filesystem without retries: a dead endpoint is known in one try
+    (s3fs and botocore otherwise retry for ~15 s before giving up)."""
+    key = (tier.url, tier.endpoint)
+    if key not in _QUICK:
+        import fsspec
+
+        opts = tier.storage_options()
+        config = {
+            **dict(opts.pop("config_kwargs", {}) or {}),
+            "connect_timeout": 5,
+            "retries": {"max_attempts": 1},
+        }
+        fs = fsspec.filesystem("s3", skip_instance_cache=True, config_kwargs=config, **opts)
+        fs.retries = 1  # s3fs's own retry loop (a class attribute, not an argument)
+        _QUICK[key] = fs
+    return _QUICK[key]
 
 
 def _s3_failure(tier: Tier, exc: BaseException, auth: bool) -> TierProbe:
@@ -238,9 +261,24 @@ class TierGuard:
 
     def tier_of(self, location: str) -> Tier | None:
         """The tier holding ``location`` (the deepest root when tiers nest)."""
+        # A prefix test per tier first: a plan can hold many thousand files.
+        for prefixes, tier in self._prefixes:
+            if location.startswith(prefixes):
+                return tier
         from doctordata.storage.policy import tier_of
 
         return tier_of(location, self.tiers)
+
+    @cached_property
+    def _prefixes(self) -> list[tuple[tuple[str, ...], Tier]]:
+        out: list[tuple[tuple[str, ...], Tier]] = []
+        for tier in sorted(self.tiers.values(), key=lambda t: len(t.root), reverse=True):
+            root = tier.root.rstrip("/") + "/"
+            if tier.is_local:
+                out.append(((root, f"file://{root}"), tier))
+            else:
+                out.append(((f"s3://{root}", f"s3a://{root}"), tier))
+        return out
 
     def offline(self) -> dict[str, TierProbe]:
         """Every tier that is offline (marked before, marker gone; or unreachable)."""
