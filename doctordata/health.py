@@ -208,7 +208,8 @@ def check_tiers(lh: Lakehouse) -> list[Check]:
             fix = f"see the detail, or fix tiers.{tier.name} in doctordata.toml"
             rows.append(_fail(name, f"{tier.url}: {detail}", fix))
         else:
-            rows.append(_ok(name, f"{tier.url} online, writable{_marker_note(seen.state)}"))
+            note = _marker_note(seen.state) or _foreign_marker(lh, tier)
+            rows.append(_ok(name, f"{tier.url} online, writable{note}"))
     return rows
 
 
@@ -224,6 +225,17 @@ def _marker_note(state: str) -> str:
     if state == "unmarked":
         return " (no marker yet; written on its next use)"
     return ""
+
+
+def _foreign_marker(lh: Lakehouse, tier: Any) -> str:
+    """A note when the tier's marker was written by another lake (a shared or copied disk)."""
+    from doctordata.storage.offline import read_marker
+
+    id_file = Path(lh.root) / ".doctordata" / "lake-id"
+    other = read_marker(tier).get("lake")
+    if not other or not id_file.is_file() or id_file.read_text().strip() == other:
+        return ""
+    return f" (its marker names another lake, {other}: is this the right disk?)"
 
 
 def _files_per_tier(lh: Lakehouse) -> dict[str, int]:

@@ -8,6 +8,7 @@ failure is always reported as such, never as "missing".
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -106,10 +107,15 @@ def check_local(tier: Tier, *, need_bytes: int = 0, expect_data: bool = False) -
 
 
 def is_auth_error(exc: BaseException) -> bool:
+    """True if the S3 server refused the credentials (never for a server that is down)."""
     if isinstance(exc, PermissionError):
         return True
-    text = f"{type(exc).__name__} {exc}"
-    return any(code in text for code in _AUTH_CODES)
+    name = type(exc).__name__
+    if isinstance(exc, ConnectionError | TimeoutError) or "Connect" in name or "Timeout" in name:
+        return False
+    # Whole words only: a bucket or host name may contain "403".
+    text = f"{name} {exc}"
+    return any(re.search(rf"\b{re.escape(code)}\b", text) for code in _AUTH_CODES)
 
 
 def check_s3(tier: Tier) -> None:

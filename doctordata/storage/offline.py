@@ -19,6 +19,7 @@ except once on the first use of an unmarked tier.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -138,6 +139,16 @@ def mark(tier: Tier, root: Path) -> None:
     if not record.exists():
         record.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(str(record), data)
+
+
+def mark_hot_tier(tier: Tier, root: Path) -> None:
+    """Mark a local hot tier on connect (the lake writes there from its first table on).
+    An offline one stays unmarked: marking the empty mount point would hide the outage."""
+    if not tier.is_local or not os.path.isdir(tier.root):
+        return
+    if probe(tier, root).state in ("unused", "unmarked"):
+        with contextlib.suppress(OSError):  # a read-only root: marked by a later writer
+            mark(tier, root)
 
 
 def _first_entry(tier: Tier) -> bool:

@@ -216,6 +216,16 @@ def test_doctor_reports_the_offline_tier_and_fails(lake: Any, nas: Nas) -> None:
     assert {c.name: c.status for c in check_tiers(lake)}["tier nas"] == "OK"
 
 
+def test_tier_status_shows_the_offline_tier(lake: Any, nas: Nas) -> None:
+    assert lake.tier_status().state == {"ssd": "online", "nas": "online"}
+    nas.unmount()
+    status = lake.tier_status()
+    assert status.state["nas"] == "offline" and status.free["nas"] is None
+    assert status.usage("hn.items", "nas").live_files == 3  # the catalog still knows
+    done = _cli(lake.root, "tiers")
+    assert done.returncode == 0 and "OFFLINE" in done.stdout
+
+
 # -- lakes made before markers --------------------------------------------------------
 def _forget_markers(lh: Any, nas: Nas) -> None:
     for path in (nas.mountpoint / MARKER, Path(lh.tiers["ssd"].root) / MARKER):
@@ -292,3 +302,22 @@ def test_a_backup_disk_used_before_is_recognised_when_unmounted(lake: Any, tmp_p
     with pytest.raises(TierOfflineError):
         lake.backup(str(usb), progress=False)  # the empty mount point is not the disk
     assert list(usb.iterdir()) == []
+
+
+# -- S3 endpoints that do not answer --------------------------------------------------
+def test_a_dead_s3_endpoint_is_offline_not_a_credentials_error(tmp_path: Path, monkeypatch):
+    """Bucket names are random in tests: one holding "403" once read as "access denied"."""
+    import socket
+
+    from doctordata.storage.offline import probe
+    from doctordata.storage.tier import Tier
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    tier = Tier("s3", "s3://test-1258403a827548c7/lake", endpoint=endpoint, region="us-east-1")
+    seen = probe(tier, tmp_path)
+    assert seen.state == "offline" and endpoint in seen.detail
