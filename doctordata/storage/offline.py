@@ -31,7 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from doctordata.errors import TierOfflineError, TierUnavailableError
+from doctordata.errors import TierOfflineError
 
 if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
@@ -213,9 +213,13 @@ def _quick_fs(tier: Tier) -> Any:
 
 def _s3_failure(tier: Tier, exc: BaseException, auth: bool) -> TierProbe:
     if auth:
-        raise TierUnavailableError(
-            f"tier {tier.name!r} ({tier.url}): the S3 server refused the credentials "
-            f"({type(exc).__name__}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+        from doctordata.storage.checks import _fail
+
+        raise _fail(
+            tier,
+            "credentials",
+            f"the S3 server refused the credentials ({type(exc).__name__}); check "
+            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
         ) from None
     where = tier.endpoint or "S3"
     return TierProbe(
