@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from doctordata.config import mask_url
 
@@ -181,13 +181,28 @@ def check_integrity(lh: Lakehouse) -> list[Check]:
 
 
 def check_tiers(lh: Lakehouse) -> list[Check]:
-    """Each tier exists and accepts a probe file (written, then deleted)."""
+    """Each tier is online (its marker is there), exists and accepts a probe file."""
     from doctordata.storage.checks import run_checks as tier_checks
+    from doctordata.storage.offline import TierGuard
 
+    guard = TierGuard(lh.tiers, lh.root)
+    with_data: dict[str, int] | None = None
     rows: list[Check] = []
     for tier in lh.tiers.values():
         name = f"tier {tier.name}"
         try:
+            seen = guard.probe(tier.name)
+            if seen.state == "unused" and with_data is None:
+                with_data = _files_per_tier(lh)
+            held = (with_data or {}).get(tier.name, 0)
+            if seen.state == "offline" or (seen.state == "unused" and held):
+                why = (
+                    seen.detail
+                    if seen.state == "offline"
+                    else (f"the catalog references {held} files on it, but it is empty or missing")
+                )
+                rows.append(_fail(name, f"{tier.url}: OFFLINE: {why}", _offline_fix(tier)))
+                continue
             results = tier_checks(tier)
         except Exception as exc:  # e.g. s3fs missing: MissingDependencyError names the fix
             fix = f"fix tiers.{tier.name} in doctordata.toml"
@@ -200,8 +215,44 @@ def check_tiers(lh: Lakehouse) -> list[Check]:
             fix = f"see the detail, or fix tiers.{tier.name} in doctordata.toml"
             rows.append(_fail(name, f"{tier.url}: {detail}", fix))
         else:
-            rows.append(_ok(name, f"{tier.url} writable"))
+            note = _marker_note(seen.state) or _foreign_marker(lh, tier)
+            rows.append(_ok(name, f"{tier.url} online, writable{note}"))
     return rows
+
+
+def _offline_fix(tier: Any) -> str:
+    if tier.is_local:
+        return f"mount the disk/NAS at {tier.root} (or fix tiers.{tier.name}.url), then rerun"
+    return f"check that {tier.endpoint or 'the S3 endpoint'} is up and reachable, then rerun"
+
+
+def _marker_note(state: str) -> str:
+    if state == "unused":
+        return " (not used yet; marked on first use)"
+    if state == "unmarked":
+        return " (no marker yet; written on its next use)"
+    return ""
+
+
+def _foreign_marker(lh: Lakehouse, tier: Any) -> str:
+    """A note when the tier's marker was written by another lake (a shared or copied disk)."""
+    from doctordata.storage.offline import read_marker
+
+    id_file = Path(lh.root) / ".doctordata" / "lake-id"
+    other = read_marker(tier).get("lake")
+    if not other or not id_file.is_file() or id_file.read_text().strip() == other:
+        return ""
+    return f" (its marker names another lake, {other}: is this the right disk?)"
+
+
+def _files_per_tier(lh: Lakehouse) -> dict[str, int]:
+    """Tier -> files the catalog references there (only read when a tier has no marker)."""
+    from doctordata.storage.status import tier_status
+
+    out: dict[str, int] = {}
+    for row in tier_status(lh).rows:
+        out[row.tier] = out.get(row.tier, 0) + row.live_files + row.retained_files
+    return out
 
 
 # -- engines --------------------------------------------------------------------------

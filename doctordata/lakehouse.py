@@ -381,4 +381,8 @@ def connect(
     from doctordata.catalog.sql import prepare_root
 
     prepare_root(settings)
-    return Lakehouse(settings)
+    lh = Lakehouse(settings)
+    from doctordata.storage.offline import mark_hot_tier
+
+    mark_hot_tier(lh.hot_tier, lh.root)
+    return lh

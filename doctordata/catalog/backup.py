@@ -147,8 +147,12 @@ def backup(
     workers: int = DEFAULT_WORKERS,
     endpoint: str | None = None,
     durable: bool = True,
+    create: bool = False,
 ) -> BackupReport:
     """Back up the catalog, every metadata file and every referenced data file to ``to``.
+
+    A target directory that does not exist is refused unless ``create=True``; an offline
+    one (an unmounted NAS that held backups or data before) raises TierOfflineError.
 
     Incremental: files already stored by an earlier backup on the same target are not
     copied again. Returns a :class:`BackupReport`; the backup is listed (and restorable)
@@ -161,7 +165,7 @@ def backup(
     """
     from doctordata import __version__
 
-    target = resolve_target(lh, to, endpoint=endpoint, durable=durable)
+    target = resolve_target(lh, to, endpoint=endpoint, durable=durable, create=create)
     existing = prepare_target(target)
     backup_id = new_backup_id()
     started = time.monotonic()

@@ -44,14 +44,22 @@ class BackupInfo:
 
 # -- targets ------------------------------------------------------------------------------
 def resolve_target(
-    lh: Lakehouse, to: str, *, endpoint: str | None = None, durable: bool = True
+    lh: Lakehouse,
+    to: str,
+    *,
+    endpoint: str | None = None,
+    durable: bool = True,
+    create: bool | None = None,
 ) -> BackupTarget:
     """The backups directory on tier ``to`` (a configured tier name, path or URL).
 
     LocationError if that directory lies where maintenance could delete it (see
-    :func:`check_outside_tables`)."""
+    :func:`check_outside_tables`). ``create``: None to read backups there, False to write
+    one into an existing directory, True to create the directory if needed (see
+    :func:`check_target`)."""
     tier = _tier_for(lh, to, endpoint)
     check_outside_tables(lh, tier)
+    check_target(lh, tier, create)
     return target_for_tier(tier, durable=durable)
 
 
@@ -89,6 +97,36 @@ def check_outside_tables(lh: Lakehouse, tier: Tier) -> None:
                 f"maintenance deletes unreferenced files. Use --to {other.name} (backups go "
                 f"to {join(other.url, BACKUPS_DIR)}) or a directory outside every tier root."
             )
+
+
+def check_target(lh: Lakehouse, tier: Tier, create: bool | None) -> None:
+    """Refuse an offline target (TierOfflineError: marked before, marker gone, e.g. an
+    unmounted NAS). A backup (``create`` not None) also needs the directory to exist, or
+    ``create=True``: a mistyped path or an unmounted disk must not receive a full backup
+    on the local disk. The target is then marked so a later unmount is recognised."""
+    import os
+
+    from doctordata.storage.offline import TierGuard, mark, offline_error
+
+    seen = TierGuard({tier.name: tier}, lh.root).probe(tier.name)
+    if seen.state == "offline":
+        raise offline_error(tier, seen.detail, "the backup")
+    if create is None:
+        return
+    if tier.is_local and not os.path.isdir(tier.root):
+        if not create:
+            raise TierUnavailableError(
+                f"backup target {tier.root} does not exist: is the disk/NAS mounted, is the "
+                "path spelled right? To create it, pass --create (create=True in lh.backup)"
+            )
+        os.makedirs(tier.root, exist_ok=True)
+    try:
+        mark(tier, lh.root)
+    except OSError as exc:
+        raise TierUnavailableError(
+            f"cannot write to the backup target {tier.url}: {exc}; check its permissions / "
+            "that it is mounted read-write"
+        ) from None
 
 
 def _tier_for(lh: Lakehouse, to: str, endpoint: str | None) -> Tier:

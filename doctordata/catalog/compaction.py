@@ -54,7 +54,7 @@ def target_size(table: Table, override: int | None) -> int:
 
 
 def _groups(
-    lh: Lakehouse, table: Table, target: int
+    lh: Lakehouse, table: Table, target: int, offline: frozenset[str] = frozenset()
 ) -> tuple[dict[tuple[Any, ...], list[FileScanTask]], list[str], int]:
     from doctordata.storage.locations import TierIndex
 
@@ -70,6 +70,8 @@ def _groups(
         tier = index.tier_of(f.file_path)
         if key in with_deletes or f.spec_id != spec_id or tier is None:
             continue
+        if tier.name in offline:
+            continue  # the maintenance report names the offline tier once
         if f.file_size_in_bytes >= target * 3 // 4:
             continue  # already big enough
         groups.setdefault((*key, tier.name), []).append(task)
@@ -127,11 +129,17 @@ def _write_group(
 
 
 def compact(
-    lh: Lakehouse, table: Table, *, target_file_size: int | None = None, dry_run: bool = False
+    lh: Lakehouse,
+    table: Table,
+    *,
+    target_file_size: int | None = None,
+    dry_run: bool = False,
+    offline: frozenset[str] = frozenset(),
 ) -> CompactionResult:
-    """Rewrite small files per partition into ~target-size files in one snapshot."""
+    """Rewrite small files per partition into ~target-size files in one snapshot; files on
+    ``offline`` tiers are left alone."""
     target = target_size(table, target_file_size)
-    groups, skipped, total = _groups(lh, table, target)
+    groups, skipped, total = _groups(lh, table, target, offline)
     result = CompactionResult(files_before=total, files_after=total, skipped_partitions=skipped)
     if not groups or dry_run:
         result.rewritten = [t.file.file_path for ts in groups.values() for t in ts]

@@ -27,6 +27,8 @@ class ExpiryResult:
     expired: list[int] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)  # path -> bytes (deleted files)
+    # Unreferenced now, but on an offline tier: kept (orphan cleanup removes them later).
+    kept_offline: list[str] = field(default_factory=list)
 
     @property
     def bytes_freed(self) -> int:
@@ -46,6 +48,13 @@ def file_size(lh: Lakehouse, path: str) -> int:
         return 0
 
 
+def _tier_name(lh: Lakehouse, path: str) -> str | None:
+    from doctordata.storage.policy import tier_of
+
+    tier = tier_of(path, lh.tiers)
+    return tier.name if tier is not None else None
+
+
 def snapshots_to_expire(table: Table, *, older_than_s: float, retain_last: int) -> list[int]:
     """Snapshots older than the age limit, except the newest ``retain_last`` and any
     branch head or tag."""
@@ -61,9 +70,15 @@ def snapshots_to_expire(table: Table, *, older_than_s: float, retain_last: int) 
 
 
 def expire_and_delete(
-    lh: Lakehouse, table: Table, snapshot_ids: list[int], *, dry_run: bool = False
+    lh: Lakehouse,
+    table: Table,
+    snapshot_ids: list[int],
+    *,
+    dry_run: bool = False,
+    offline: frozenset[str] = frozenset(),
 ) -> ExpiryResult:
-    """Expire ``snapshot_ids`` and delete every file no retained snapshot references."""
+    """Expire ``snapshot_ids`` and delete every file no retained snapshot references
+    (except on ``offline`` tiers, which are not touched)."""
     from doctordata.storage.transfer import crash_point
 
     result = ExpiryResult(expired=list(snapshot_ids))
@@ -89,6 +104,9 @@ def expire_and_delete(
     gone = sorted((before.data | before.manifests | before.manifest_lists) - kept)
     gone = _not_shared(lh, table, gone)
     for path in gone:
+        if offline and _tier_name(lh, path) in offline:
+            result.kept_offline.append(path)
+            continue
         result.sizes[path] = file_size(lh, path)
         if not dry_run:
             crash_point("delete")

@@ -94,9 +94,36 @@ class _DurableFile(PyArrowFile):
         return _SyncingStream(stream, local, self.location, uri)
 
 
+class _TierAwareFile(PyArrowFile):
+    """A file to read; a failed open on an offline tier raises TierOfflineError."""
+
+    _io: DurableFileIO
+
+    def open(self, seekable: bool = True) -> Any:
+        try:
+            return super().open(seekable=seekable)
+        except OSError as exc:
+            offline = self._io.offline_error(self.location)
+            if offline is None:
+                raise
+            raise offline from exc
+
+    def __len__(self) -> int:
+        try:
+            return super().__len__()
+        except OSError as exc:
+            offline = self._io.offline_error(self.location)
+            if offline is None:
+                raise
+            raise offline from exc
+
+
 # Catalog properties "doctordata.bucket.<bucket>.<s3 property>" override the s3.* defaults
 # for paths in that bucket (see catalog.sql.catalog_properties).
 BUCKET_PREFIX = "doctordata.bucket."
+# The configured tiers (JSON) and the lake root: a failed read is checked against them.
+TIERS_PROPERTY = "doctordata.tiers"
+ROOT_PROPERTY = "doctordata.root"
 
 
 class DurableFileIO(PyArrowFileIO):
@@ -110,6 +137,32 @@ class DurableFileIO(PyArrowFileIO):
                 # A plain pyarrow FileIO with this bucket's settings builds its filesystem.
                 return PyArrowFileIO({**self.properties, **own})._initialize_fs(scheme, netloc)
         return super()._initialize_fs(scheme, netloc)
+
+    def new_input(self, location: str) -> PyArrowFile:
+        plain = super().new_input(location)
+        if TIERS_PROPERTY not in self.properties:
+            return plain
+        checked = _TierAwareFile(
+            location=location,
+            path=plain._path,
+            fs=plain._filesystem,
+            buffer_size=plain._buffer_size,
+        )
+        checked._io = self
+        return checked
+
+    def offline_error(self, location: str) -> Exception | None:
+        """The TierOfflineError for a failed read of ``location``, if its tier is offline."""
+        import json
+        from pathlib import Path
+
+        from doctordata.storage.offline import diagnose
+        from doctordata.storage.tier import Tier
+
+        tiers = {t["name"]: Tier(**t) for t in json.loads(self.properties[TIERS_PROPERTY])}
+        return diagnose(
+            tiers, Path(self.properties[ROOT_PROPERTY]), location, f"reading {location}"
+        )
 
     def new_output(self, location: str) -> PyArrowFile:
         plain = super().new_output(location)

@@ -170,6 +170,7 @@ def verify(
             )
         locations = {table: locations[table]}
     io = _file_io(lh)
+    away, tiers = _offline_tiers(lh)
     min_age = parse_duration(orphan_min_age)
     small = parse_size(small_file_size)
     store = _checksum_store(lh) if deep else None
@@ -180,12 +181,13 @@ def verify(
             if refs is None:
                 continue
             _check_chain(name, refs.metadata, report)
+            _skip_offline(lh, name, refs, away, report)
             sizes = _stat_all(lh.tiers, refs.files.values())
             _check_files(name, refs, sizes, report)
             if deep:
                 _check_checksums(lh.tiers, store, name, refs, sizes, report)
             if orphans:
-                _check_orphans(lh.tiers, name, refs, min_age, report)
+                _check_orphans(tiers, name, refs, min_age, report)
             if small_files:
                 _check_small_files(name, refs, small, small_file_count, report)
         except damage_errors() as exc:  # whatever else a damaged table raises: this table only
@@ -287,6 +289,39 @@ def _check_checksums(
                 f"checksums), e.g. {unchecked[0]}: their size was checked, their bytes not",
                 "nothing to repair; files doctordata writes from now on are checksummed",
                 tuple(unchecked),
+            )
+        )
+
+
+def _offline_tiers(lh: Lakehouse) -> tuple[set[str], dict[str, Tier]]:
+    """(tiers whose files cannot be checked now, the others); one marker stat per tier."""
+    from doctordata.storage.offline import TierGuard
+
+    away = TierGuard(lh.tiers, lh.root).unavailable()
+    return away, {n: t for n, t in lh.tiers.items() if n not in away}
+
+
+def _skip_offline(
+    lh: Lakehouse, name: str, refs: TableRefs, away: set[str], report: IntegrityReport
+) -> None:
+    """Files on an offline tier are not missing: one issue says they were not checked."""
+    from doctordata.storage.policy import tier_of
+
+    skipped: dict[str, int] = {}
+    for path in list(refs.files) if away else ():
+        tier = tier_of(path, lh.tiers)
+        if tier is not None and tier.name in away:
+            del refs.files[path]
+            skipped[tier.name] = skipped.get(tier.name, 0) + 1
+    for tier_name, count in skipped.items():
+        report.issues.append(
+            Issue(
+                "error",
+                "offline-tier",
+                name,
+                f"{count} files on tier {tier_name!r} ({lh.tiers[tier_name].url}) were not "
+                "checked: the tier is offline",
+                "mount it (or check the NAS / S3 endpoint), then verify again",
             )
         )
 

@@ -49,6 +49,8 @@ class MaintenanceReport:
 
     dry_run: bool
     tables: list[TableMaintenance] = field(default_factory=list)
+    # Tiers that were offline: their files were not compacted, deleted or listed.
+    offline_tiers: dict[str, str] = field(default_factory=dict)  # name -> why
 
     @property
     def bytes_freed(self) -> int:
@@ -95,11 +97,30 @@ class MaintenanceReport:
             lines += t.orphans.notes()
             if t.error is not None:
                 lines.append(f"{t.table}: FAILED: {t.error}")
+            if t.expiry.kept_offline:
+                lines.append(
+                    f"{t.table}: kept {len(t.expiry.kept_offline)} unreferenced files on "
+                    "offline tiers (removed by a later maintain once the tier is back)"
+                )
+        for name, why in self.offline_tiers.items():
+            lines.append(
+                f"skipped tier {name!r}, which is offline ({why}): its files were not "
+                "compacted, deleted or checked for orphans; mount it and run maintain again"
+            )
         lines.append(f"total: {verb} {self.files_deleted} files, {human_bytes(self.bytes_freed)}")
         if self.failed:
             names = ", ".join(t.table for t in self.failed)
             lines.append(f"{len(self.failed)} table(s) failed: {names}")
         return "\n".join(lines)
+
+
+def offline_tiers(lh: Lakehouse) -> tuple[dict[str, str], frozenset[str]]:
+    """(offline tier -> why, every tier maintenance must leave alone); one stat per tier."""
+    from doctordata.storage.offline import TierGuard
+
+    guard = TierGuard(lh.tiers, lh.root)
+    offline = {name: seen.detail for name, seen in guard.offline().items()}
+    return offline, frozenset(guard.unavailable())
 
 
 def maintain(
@@ -121,6 +142,7 @@ def maintain(
     orphan_s = parse_duration(orphan_older_than, "orphan_older_than")
     names = [table] if table is not None else lh.tables()
     report = MaintenanceReport(dry_run=dry_run)
+    report.offline_tiers, offline = offline_tiers(lh)
     with lifecycle_lock(lh.root, "doctordata maintain"):
         for name in names:
             entry = TableMaintenance(table=name)
@@ -131,15 +153,21 @@ def maintain(
                 if compact:
                     step = "compaction"
                     entry.compaction = compaction.compact(
-                        lh, tbl, target_file_size=target_file_size, dry_run=dry_run
+                        lh,
+                        tbl,
+                        target_file_size=target_file_size,
+                        dry_run=dry_run,
+                        offline=offline,
                     )
                     tbl.refresh()
                 step = "snapshot expiry"
                 ids = snapshots_to_expire(tbl, older_than_s=expire_s, retain_last=retain_last)
-                entry.expiry = expire_and_delete(lh, tbl, ids, dry_run=dry_run)
+                entry.expiry = expire_and_delete(lh, tbl, ids, dry_run=dry_run, offline=offline)
                 tbl.refresh()
                 step = "orphan cleanup"
-                entry.orphans = remove_orphans(lh, tbl, older_than_s=orphan_s, dry_run=dry_run)
+                entry.orphans = remove_orphans(
+                    lh, tbl, older_than_s=orphan_s, dry_run=dry_run, offline=offline
+                )
                 if not dry_run:
                     _forget_checksums(lh, [*entry.expiry.deleted, *entry.orphans.deleted])
             except _table_errors() as exc:

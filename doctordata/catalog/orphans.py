@@ -78,9 +78,14 @@ def _listing(tier: Tier, directory: tuple[str, str]) -> dict[str, dict[str, Any]
 
 
 def remove_orphans(
-    lh: Lakehouse, table: Table, *, older_than_s: float, dry_run: bool = False
+    lh: Lakehouse,
+    table: Table,
+    *,
+    older_than_s: float,
+    dry_run: bool = False,
+    offline: frozenset[str] = frozenset(),
 ) -> OrphanResult:
-    """Delete unreferenced files under the table's directory on every tier."""
+    """Delete unreferenced files under the table's directory on every tier but ``offline``."""
     from doctordata.catalog.locations import table_dirs_of
     from doctordata.storage.journal import pending_paths
 
@@ -94,7 +99,7 @@ def remove_orphans(
     # List first, read references second: a file committed in between is then referenced.
     listed: list[tuple[Tier, str, dict[str, Any]]] = []
     for tier in lh.tiers.values():
-        if tier.is_local and not _exists(tier):
+        if tier.name in offline or (tier.is_local and not _exists(tier)):
             continue
         for directory in own_dirs:
             tier_name, _ = index.locate(unsplit(*directory))

@@ -74,6 +74,7 @@ def catalog_properties(settings: Settings, tiers: dict[str, Tier]) -> dict[str, 
         "uri": settings.catalog_uri,
         "warehouse": tiers[settings.hot_tier].url,
         "py-io-impl": FILE_IO,
+        **tier_properties(settings, tiers),
     }
     # One FileIO reads every tier. The first S3 tier's endpoint/keys are the defaults; each
     # S3 tier's own are also stored under its bucket, and DurableFileIO uses those for
@@ -95,6 +96,19 @@ def catalog_properties(settings: Settings, tiers: dict[str, Tier]) -> dict[str, 
         props.update({bucket_property(bucket, k): v for k, v in own.items()})
     props.update(settings.catalog.properties)
     return props
+
+
+def tier_properties(settings: Settings, tiers: dict[str, Tier]) -> dict[str, str]:
+    """The tiers and root, so the FileIO can tell an offline tier from a missing file."""
+    import json
+
+    from doctordata.catalog.fileio import ROOT_PROPERTY, TIERS_PROPERTY
+
+    described = [
+        {"name": t.name, "url": t.url, "endpoint": t.endpoint, "region": t.region}
+        for t in tiers.values()
+    ]
+    return {TIERS_PROPERTY: json.dumps(described), ROOT_PROPERTY: str(settings.root)}
 
 
 def bucket_property(bucket: str, key: str) -> str:

@@ -29,14 +29,27 @@ def _progress(no_progress: bool) -> bool | None:
 @click.option("--endpoint", default=None, help="S3 endpoint when --to is an s3:// URL.")
 @click.option("--workers", default=4, show_default=True, help="Files copied in parallel.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Create the --to directory if it does not exist (refused otherwise: an unmounted "
+    "NAS or a typo must not get a backup on the local disk). Example: "
+    "doctordata backup --to /mnt/usb/lake-backups --create",
+)
 @click.pass_context
 def backup(
-    ctx: click.Context, to: str, endpoint: str | None, workers: int, no_progress: bool
+    ctx: click.Context,
+    to: str,
+    endpoint: str | None,
+    workers: int,
+    no_progress: bool,
+    create: bool,
 ) -> None:
     """Back up catalog, metadata and data files to a tier (incremental).
 
     \b
       doctordata backup --to nas          run a backup
+      doctordata backup --to /mnt/usb/lake-backups --create
       doctordata backup list              backups on the tier
       doctordata backup verify [ID]       re-read and checksum a backup (default: latest)
       doctordata backup prune --keep-last 7
@@ -46,7 +59,9 @@ def backup(
     from doctordata.catalog.backup import backup as run_backup
 
     lh = open_lakehouse(ctx)
-    report = run_backup(lh, to, progress=_progress(no_progress), workers=workers, endpoint=endpoint)
+    report = run_backup(
+        lh, to, progress=_progress(no_progress), workers=workers, endpoint=endpoint, create=create
+    )
     click.echo(str(report))
     if report.missing:
         ctx.exit(1)

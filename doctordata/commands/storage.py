@@ -63,7 +63,14 @@ def tiers(ctx: click.Context, as_json: bool) -> None:
     status = lh.tier_status()
     if as_json:
         click.echo(
-            json.dumps({"tables": [vars(r) for r in status.rows], "free": status.free}, indent=2)
+            json.dumps(
+                {
+                    "tables": [vars(r) for r in status.rows],
+                    "free": status.free,
+                    "state": status.state,
+                },
+                indent=2,
+            )
         )
         return
     from rich.console import Console
@@ -79,12 +86,12 @@ def tiers(ctx: click.Context, as_json: bool) -> None:
             str(row.retained_files),
             human_bytes(row.retained_bytes),
         )
-    free = Table("tier", "url", "free")
+    free = Table("tier", "url", "state", "free")
     for name, tier_obj in lh.tiers.items():
         space = status.free.get(name)
-        free.add_row(
-            name, tier_obj.url, "n/a (object store)" if space is None else human_bytes(space)
-        )
+        state = status.state.get(name, "?")
+        shown = "n/a (object store)" if space is None else human_bytes(space)
+        free.add_row(name, tier_obj.url, state.upper() if state == "offline" else state, shown)
     console = Console()
     console.print(out)
     console.print(free)

@@ -93,7 +93,10 @@ def check_files(files: Iterable[PlannedFile], tiers: Mapping[str, Tier]) -> None
         elif st.st_size != planned.size:
             resized.append((planned, st.st_size))
     if missing:
-        raise _missing_error(missing, tiers)
+        from doctordata.storage.offline import diagnose
+
+        offline = diagnose(tiers, None, missing[0][0].path, f"reading table {missing[0][0].table}")
+        raise offline or _missing_error(missing, tiers)
     if resized:
         raise _resized_error(resized, tiers)
 

@@ -28,6 +28,8 @@ class TableScanStats:
     # "files" (planned Parquet files), "pyiceberg" (materialised to apply delete files)
     # or "serving-copy" (a fresh native copy made by publish()).
     source: str = "files"
+    # Tiers holding the planned files (each must be online when the query runs).
+    tiers: tuple[str, ...] = ()
 
 
 @dataclass

@@ -155,6 +155,7 @@ def run_query(
         with timer.phase("cache"):
             hit = cache.get(key, lambda name: current_location(lh.catalog, name))
         if hit is not None:
+            _require_tiers(lh, {t for s in hit.scans for t in s.tiers})
             with timer.phase("cache"):
                 check_files(hit.files, lh.tiers)
             stats.engine = hit.engine
@@ -194,6 +195,14 @@ def run_query(
         return _execute(eng, sql, stats, timer, explain, files, timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _require_tiers(lh: Lakehouse, names: set[str]) -> None:
+    """A cached plan still needs its tiers online (one marker stat per tier)."""
+    if names:
+        from doctordata.storage.offline import TierGuard
+
+        TierGuard(lh.tiers, lh.root).require_tiers(sorted(names), "this query")
 
 
 def _check_timeout(timeout: Any) -> None:
@@ -289,8 +298,10 @@ def _build_sql(
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
     from doctordata.engines.timetravel import snapshot_for
+    from doctordata.storage.offline import TierGuard
 
     with timer.phase("plan"):
+        guard = TierGuard(lh.tiers, lh.root)
         for ref in resolution.iceberg:
             ref.snapshot_id = snapshot_for(ref.table, ref.node, as_of)
         targets = {
@@ -320,6 +331,7 @@ def _build_sql(
                 continue
             row_filter = filters.get(id(ref.node))
             plan = plan_scan(ref.name, ref.table, row_filter, ref.snapshot_id, scratch, lh.tiers)
+            touched = guard.require(plan.files, "this query")
             plans.append(plan)
             if files is not None:
                 files.extend(plan.sources)
@@ -335,6 +347,7 @@ def _build_sql(
                     delete_files=plan.delete_files,
                     planning_ms=plan.planning_ms,
                     source="pyiceberg" if plan.materialised else "files",
+                    tiers=tuple(sorted(touched)),
                 )
             )
     with timer.phase("transpile"):

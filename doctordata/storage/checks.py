@@ -8,6 +8,7 @@ failure is always reported as such, never as "missing".
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -105,11 +106,16 @@ def check_local(tier: Tier, *, need_bytes: int = 0, expect_data: bool = False) -
             )
 
 
-def _is_auth_error(exc: BaseException) -> bool:
+def is_auth_error(exc: BaseException) -> bool:
+    """True if the S3 server refused the credentials (never for a server that is down)."""
     if isinstance(exc, PermissionError):
         return True
-    text = f"{type(exc).__name__} {exc}"
-    return any(code in text for code in _AUTH_CODES)
+    name = type(exc).__name__
+    if isinstance(exc, ConnectionError | TimeoutError) or "Connect" in name or "Timeout" in name:
+        return False
+    # Whole words only: a bucket or host name may contain "403".
+    text = f"{name} {exc}"
+    return any(re.search(rf"\b{re.escape(code)}\b", text) for code in _AUTH_CODES)
 
 
 def check_s3(tier: Tier) -> None:
@@ -128,7 +134,7 @@ def check_s3(tier: Tier) -> None:
             f"fix tiers.{tier.name}.url",
         ) from None
     except Exception as exc:
-        if _is_auth_error(exc):
+        if is_auth_error(exc):
             raise _fail(
                 tier,
                 "credentials",
@@ -145,7 +151,7 @@ def check_s3(tier: Tier) -> None:
         fs.pipe(probe, b"probe")
         fs.rm(probe)
     except Exception as exc:
-        check = "credentials" if _is_auth_error(exc) else "writable"
+        check = "credentials" if is_auth_error(exc) else "writable"
         raise _fail(
             tier,
             check,

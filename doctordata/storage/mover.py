@@ -27,6 +27,7 @@ from doctordata.errors import StorageError, WhereClauseError
 from doctordata.storage import journal as jr
 from doctordata.storage.checks import check_tier
 from doctordata.storage.copy_pipeline import CopyPipeline
+from doctordata.storage.offline import TierGuard, mark, offline_error
 from doctordata.storage.policy import (
     Move,
     Plan,
@@ -162,8 +163,9 @@ def _plan(lh: Lakehouse, names: list[str], to: str | None, where: str | None) ->
     return plan
 
 
-def preflight(lh: Lakehouse, plan: Plan) -> None:
+def preflight(lh: Lakehouse, plan: Plan, *, dry_run: bool = False) -> None:
     """Check every tier the plan touches before any byte moves (TierUnavailableError)."""
+    fresh = offline_checks(lh, plan)
     need: dict[str, int] = {}
     for move in plan.moves:
         need[move.dest] = need.get(move.dest, 0) + move.size
@@ -172,6 +174,21 @@ def preflight(lh: Lakehouse, plan: Plan) -> None:
         tier = lh.tiers[name]
         holds = any(m.source == name for m in plan.moves)
         check_tier(tier, need_bytes=nbytes, expect_data=holds)
+    for name in fresh if not dry_run else ():
+        mark(lh.tiers[name], lh.root)  # first use: from now on an unmount is recognised
+
+
+def offline_checks(lh: Lakehouse, plan: Plan) -> set[str]:
+    """Never move onto an offline tier, nor off one (TierOfflineError, nothing moved).
+    Returns the destinations that have no marker yet (marked once the checks pass)."""
+    guard = TierGuard(lh.tiers, lh.root)
+    sources = {m.source for m in plan.moves}
+    for name in sorted(sources | {m.dest for m in plan.moves}):
+        seen = guard.probe(name)
+        # A source without a marker whose directory is empty: the catalog says otherwise.
+        if seen.state == "offline" or (seen.state == "unused" and name in sources):
+            raise offline_error(lh.tiers[name], seen.detail, "moving files")
+    return {m.dest for m in plan.moves if guard.probe(m.dest).state != "online"}
 
 
 class _Progress:
@@ -349,14 +366,14 @@ def apply_policies(
     report = TierReport(dry_run=dry_run)
     if dry_run:
         plan = _plan(lh, names, to, where)
-        preflight(lh, plan)
+        preflight(lh, plan, dry_run=True)
         report.planned, report.skipped = plan.moves, plan.skipped
         return report
     with jr.lifecycle_lock(lh.root, "doctordata tier"):
         report.recovered += recover(lh, report)
         plan = _plan(lh, names, to, where)
-        report.planned, report.skipped = plan.moves, plan.skipped
         preflight(lh, plan)
+        report.planned, report.skipped = plan.moves, plan.skipped
         show = sys.stderr.isatty() if progress is None else progress
         bar = _Progress(sum(m.size for m in plan.moves), show)
         try:

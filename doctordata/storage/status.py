@@ -30,6 +30,9 @@ class TierUsage:
 class TierStatus:
     rows: list[TierUsage] = field(default_factory=list)
     free: dict[str, int | None] = field(default_factory=dict)  # None: unbounded (S3)
+    # online | offline | unmarked | unused (storage/offline.py); free space of an offline
+    # tier is that of the disk below its mount point, so it is not reported.
+    state: dict[str, str] = field(default_factory=dict)
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """tier -> (live files, live bytes) over every table."""
@@ -49,9 +52,18 @@ class TierStatus:
 def tier_status(lh: Lakehouse) -> TierStatus:
     """Files and bytes per tier per table, and free space per tier."""
     from doctordata.storage.locations import TierIndex
+    from doctordata.storage.offline import TierGuard
 
     index = TierIndex(lh.tiers)
-    status = TierStatus(free={name: free_bytes(tier) for name, tier in lh.tiers.items()})
+    guard = TierGuard(lh.tiers, lh.root)
+    state: dict[str, str] = {name: guard.probe(name).state for name in lh.tiers}
+    status = TierStatus(
+        free={
+            name: free_bytes(tier) if state[name] != "offline" else None
+            for name, tier in lh.tiers.items()
+        },
+        state=state,
+    )
     for name in lh.tables():
         table = lh.table(name)
         rows: dict[str, TierUsage] = {}

@@ -29,6 +29,7 @@ def users(n: int) -> Any:
 
 
 def tiers_for(base: Path) -> dict[str, dict[str, str]]:
+    (base / "nas").mkdir(parents=True, exist_ok=True)  # the NAS is mounted: backups need it
     return {"ssd": {"url": str(base / "lake" / "warehouse")}, "nas": {"url": str(base / "nas")}}
 
 

@@ -137,7 +137,7 @@ def test_prune_deletes_no_object_while_a_backup_is_running(lake: Any) -> None:
 
 
 def test_an_empty_lakehouse_backs_up_and_restores(lh: Any, tmp_path: Path) -> None:
-    report = lh.backup(str(tmp_path / "usb"), progress=False)
+    report = lh.backup(str(tmp_path / "usb"), progress=False, create=True)
     assert report.tables == 0 and report.files == 0
     restored = dd.restore(report.url, tmp_path / "restored")
     assert restored.tables == []

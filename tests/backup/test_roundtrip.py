@@ -110,7 +110,7 @@ def test_backup_target_must_be_a_configured_tier_or_a_path(lake: Any, tmp_path: 
     with pytest.raises(ConfigError, match=r"no tier of that name; configured tiers: ssd, nas"):
         lake.backup("usb")
     # an explicit directory works as a one-off target
-    report = lake.backup(str(tmp_path / "usb-disk"), progress=False)
+    report = lake.backup(str(tmp_path / "usb-disk"), progress=False, create=True)
     assert (tmp_path / "usb-disk" / "backups" / report.id / "manifest.json").is_file()
     assert verify_backup(None, report.url).ok
 

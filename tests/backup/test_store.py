@@ -100,7 +100,7 @@ def test_walk_cache_stores_each_manifest_list_entry_once() -> None:
 
 
 def test_a_backup_records_every_manifest_list_for_the_next_one(lake: Any, tmp_path: Path) -> None:
-    report = backup(lake, str(tmp_path / "usb"), progress=False)
+    report = backup(lake, str(tmp_path / "usb"), progress=False, create=True)
     target = resolve_target(lake, str(tmp_path / "usb"))
     manifest = load_manifest(target, report.id)
     cache = WalkCache.from_dict(manifest.walk_cache)

@@ -10,6 +10,7 @@ import pytest
 from doctordata.errors import (
     SnapshotNotFoundError,
     TierNotFoundError,
+    TierOfflineError,
     TierUnavailableError,
     WhereClauseError,
 )
@@ -142,7 +143,7 @@ def test_unmounted_nas_refuses(lake) -> None:  # type: ignore[no-untyped-def]
     hidden = nas.with_name(nas.name + "-elsewhere")
     nas.rename(hidden)
     nas.mkdir()  # an empty mount point: the disk is not mounted
-    with pytest.raises(TierUnavailableError, match="'mounted'"):
+    with pytest.raises(TierOfflineError, match=r"'nas'.*offline"):
         lake.tier("hn.items", to="ssd")
     assert list(nas.iterdir()) == []
 

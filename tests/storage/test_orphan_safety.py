@@ -152,7 +152,7 @@ def test_a_backup_inside_a_table_or_tier_directory_is_refused(
     with pytest.raises(LocationError, match="inside tier 'ssd'"):
         lh.backup(str(Path(lh.hot_tier.root) / "t" / "b"), progress=False)
     assert not (table_dir / "bk").exists()
-    report = lh.backup(str(tmp_path / "elsewhere"), progress=False)  # outside: fine
+    report = lh.backup(str(tmp_path / "elsewhere"), progress=False, create=True)  # outside
     assert report.files
     backdate(tmp_path)
     lh.maintain(orphan_older_than="0s")
