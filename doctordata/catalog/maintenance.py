@@ -22,7 +22,12 @@ from doctordata.catalog.compaction import CompactionResult
 from doctordata.catalog.expiry import ExpiryResult, expire_and_delete, snapshots_to_expire
 from doctordata.catalog.orphans import OrphanResult, remove_orphans
 from doctordata.config import parse_duration
-from doctordata.errors import CommitConflictError, DoctorDataError, IntegrityError
+from doctordata.errors import (
+    CommitConflictError,
+    DoctorDataError,
+    IntegrityError,
+    TableNotFoundError,
+)
 
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
@@ -140,6 +145,8 @@ def maintain(
 
     expire_s = parse_duration(expire_older_than, "expire_older_than")
     orphan_s = parse_duration(orphan_older_than, "orphan_older_than")
+    if table is not None:
+        _check_named_table(lh, table)
     names = [table] if table is not None else lh.tables()
     report = MaintenanceReport(dry_run=dry_run)
     report.offline_tiers, offline = offline_tiers(lh)
@@ -173,6 +180,17 @@ def maintain(
             except _table_errors() as exc:
                 entry.error = _table_error(lh, name, step, exc)
     return report
+
+
+def _check_named_table(lh: Lakehouse, table: str) -> None:
+    """A table the user named must be a valid, existing name: that is their input to fix,
+    not a damaged table to report and skip (its metadata is not read here)."""
+    from doctordata.catalog.identifiers import parse_table_name
+    from doctordata.catalog.tables import _no_table
+
+    parse_table_name(table)
+    if table not in lh.tables():
+        raise TableNotFoundError(_no_table(lh.catalog, table))
 
 
 def _forget_checksums(lh: Lakehouse, deleted: list[str]) -> None:
