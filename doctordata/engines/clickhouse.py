@@ -30,6 +30,7 @@ from doctordata.errors import (
     QueryTimeoutError,
     UnsupportedSQLError,
 )
+from doctordata.storage.locations import tier_of
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -394,7 +395,7 @@ class ClickHouseEngine(Engine):
         # One s3() call per tier: a table may be spread over several buckets/endpoints.
         by_tier: dict[str, list[str]] = {}
         for p in remote:
-            tier = next((t for t in self.lh.tiers.values() if t.contains(p)), None)
+            tier = tier_of(p, self.lh.tiers)
             if tier is None:
                 raise UnsupportedSQLError(
                     f"data file {p!r} is in no configured tier; add its location to [tiers]"
@@ -406,7 +407,7 @@ class ClickHouseEngine(Engine):
         return "(" + " UNION ALL ".join(f"SELECT * FROM {s}" for s in sources) + ")"
 
     def _s3_function(self, paths: list[str], structure: str) -> str:
-        tier = next((t for t in self.lh.tiers.values() if t.contains(paths[0])), None)
+        tier = tier_of(paths[0], self.lh.tiers)
         if tier is None:
             raise UnsupportedSQLError(
                 f"data file {paths[0]!r} is in no configured tier; add its location to [tiers]"

@@ -15,7 +15,6 @@ transpiler cannot introduce a call that was never checked. The engines' own sand
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
@@ -340,13 +339,12 @@ def _bad_arguments(name: str, why: str) -> NoReturn:
 
 
 def _inside(path: str, tier: Tier) -> bool:
+    """True if ``path`` lies below ``tier``'s root once both are in canonical form (``..``
+    and ``//`` folded, symlinks resolved: a link inside a tier pointing outside is outside)."""
+    from doctordata.storage.locations import canonical_parts, is_within, tier_root
+
     if any(ch in path for ch in "*?[{"):
         return False  # globs could escape the prefix after expansion
-    if "://" in path:
-        scheme, rest = path.split("://", 1)
-        normal = f"{scheme}://{posixpath.normpath(rest)}"
-    else:
-        if not path.startswith("/"):
-            return False
-        normal = posixpath.normpath(path)
-    return tier.contains(normal)
+    if "://" not in path and not path.startswith("/"):
+        return False
+    return is_within(canonical_parts(path), tier_root(tier))
