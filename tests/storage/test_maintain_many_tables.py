@@ -106,3 +106,19 @@ def test_a_file_another_table_references_survives_the_batched_run(
     assert all(str(shared) not in t.orphans.deleted for t in report.tables)
     assert 900 in lh.read("m.t01")["id"].to_pylist()
     assert referenced_files_exist(lh) == []
+
+
+def test_a_table_dropped_after_maintain_loaded_it_keeps_its_files(lh: dd.Lakehouse) -> None:
+    """Cleanup runs after every table's commits, so a table may be dropped (without purge:
+    its files are the user's to keep) or replaced between the load and the cleanup."""
+    from doctordata.catalog.orphans import remove_orphans_of
+
+    _lake(lh, 2)
+    dropped, replaced = lh.table("m.t00"), lh.table("m.t01")
+    files = [p for p in Path(lh.hot_tier.root).rglob("*") if p.is_file()]
+    lh.drop_table("m.t00")
+    lh.drop_table("m.t01")
+    lh.create_table("m.t01", _ids(1, 500))  # the same name, a new table (new directory)
+    results = remove_orphans_of(lh, [dropped, replaced], older_than_s=0)
+    assert [r.deleted for r in results] == [[], []]
+    assert [p for p in files if not p.exists()] == []
