@@ -4,8 +4,9 @@
         [--rounds 3] [--out DIR]
 
 For each table count: build a lake of N tables with ``--appends`` small appends each,
-then time maintain(compact=False) once in a fresh process ("cold": nothing parsed yet)
-and ``--rounds`` times in one process after a first run ("warm", median). Table loads
+then time maintain(compact=False) in ``--rounds`` fresh processes ("cold": nothing
+imported or parsed yet, median) and ``--rounds`` times in one process after a first run
+("warm", median). Table loads
 are counted with a counter around the catalog's ``load_table``; orphan cleanup used to
 load every table once per table cleaned (N x N loads). Writes maintain_many_tables.json.
 """
@@ -68,14 +69,15 @@ def measure(tables: int, appends: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dd-bench-maintain-") as tmp:
         root = Path(tmp) / "lake"
         build(root, tables, appends)
-        cold = _in_subprocess(root, 1)
+        cold = [_in_subprocess(root, 1) for _ in range(rounds)]
         warm = run_maintain(root, rounds + 1)  # the first run warms caches
     return {
         "tables": tables,
         "appends": appends,
         "load_average_at_start": os.getloadavg(),
-        "cold_s": round(cold["times"][0], 3),
-        "cold_loads": cold["loads"][0],
+        "cold_s_median": round(statistics.median(c["times"][0] for c in cold), 3),
+        "cold_s_rounds": [round(c["times"][0], 3) for c in cold],
+        "cold_loads": cold[0]["loads"][0],
         "warm_s_median": round(statistics.median(warm["times"][1:]), 3),
         "warm_s_rounds": [round(t, 3) for t in warm["times"][1:]],
         "warm_loads": warm["loads"][1],
