@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from doctordata.catalog import compaction
 from doctordata.catalog.compaction import CompactionResult
 from doctordata.catalog.expiry import ExpiryResult, expire_and_delete, snapshots_to_expire
-from doctordata.catalog.orphans import OrphanResult, remove_orphans
+from doctordata.catalog.orphans import OrphanResult, remove_orphans_of
 from doctordata.config import parse_duration
 from doctordata.errors import (
     CommitConflictError,
@@ -30,6 +30,8 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
     from doctordata.lakehouse import Lakehouse
 
 log = logging.getLogger(__name__)
@@ -150,6 +152,8 @@ def maintain(
     names = [table] if table is not None else lh.tables()
     report = MaintenanceReport(dry_run=dry_run)
     report.offline_tiers, offline = offline_tiers(lh)
+    # Orphan cleanup runs once for all tables, after every table's commits.
+    cleaned: list[tuple[TableMaintenance, Table]] = []
     with lifecycle_lock(lh.root, "doctordata maintain"):
         for name in names:
             entry = TableMaintenance(table=name)
@@ -171,14 +175,24 @@ def maintain(
                 ids = snapshots_to_expire(tbl, older_than_s=expire_s, retain_last=retain_last)
                 entry.expiry = expire_and_delete(lh, tbl, ids, dry_run=dry_run, offline=offline)
                 tbl.refresh()
-                step = "orphan cleanup"
-                entry.orphans = remove_orphans(
-                    lh, tbl, older_than_s=orphan_s, dry_run=dry_run, offline=offline
-                )
-                if not dry_run:
-                    _forget_checksums(lh, [*entry.expiry.deleted, *entry.orphans.deleted])
+                cleaned.append((entry, tbl))
             except _table_errors() as exc:
                 entry.error = _table_error(lh, name, step, exc)
+        # One pass: list every table's directories, then read every table's references
+        # once (cleaning table by table would load all N tables N times).
+        tables = [tbl for _, tbl in cleaned]
+        try:
+            orphans = remove_orphans_of(
+                lh, tables, older_than_s=orphan_s, dry_run=dry_run, offline=offline
+            )
+        except _table_errors() as exc:
+            orphans = [OrphanResult() for _ in cleaned]
+            for entry, _ in cleaned:
+                entry.error = _table_error(lh, entry.table, "orphan cleanup", exc)
+        for (entry, _), result in zip(cleaned, orphans, strict=True):
+            entry.orphans = result
+            if not dry_run:
+                _forget_checksums(lh, [*entry.expiry.deleted, *entry.orphans.deleted])
     return report
 
 

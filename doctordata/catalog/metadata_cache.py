@@ -29,8 +29,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pyiceberg.table.metadata import TableMetadata
 
-# Enough for the tables one process commits to in turn; an entry is one parsed file.
-MAX_ENTRIES = 16
+# Bounded by entries and by the snapshots they hold (a parsed file's size grows with its
+# snapshots): one maintain() or query over a few hundred small tables reuses every parse,
+# while a handful of tables with 1,000s of snapshots each still fit in tens of MB. (16
+# entries used to be the bound: with more tables than that, every load missed.)
+MAX_ENTRIES = 512
+MAX_SNAPSHOTS = 16_000
+
+
+def _weight(metadata: TableMetadata) -> int:
+    return 1 + len(getattr(metadata, "snapshots", ()))
 
 
 def _local_path(location: str) -> str | None:
@@ -55,9 +63,11 @@ def _signature(location: str) -> tuple[int, int] | None:
 class MetadataCache:
     """location -> (size, mtime_ns, parsed metadata), least recently used dropped first."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_snapshots: int = MAX_SNAPSHOTS) -> None:
         self._entries: OrderedDict[str, tuple[tuple[int, int], TableMetadata]] = OrderedDict()
         self._max = max_entries
+        self._max_weight = max_snapshots
+        self._weight = 0
         self._lock = threading.Lock()  # queries may load tables from several threads
 
     def get(self, location: str) -> TableMetadata | None:
@@ -67,7 +77,7 @@ class MetadataCache:
             if entry is None:
                 return None
             if signature != entry[0]:
-                del self._entries[location]  # replaced or removed since: parse it again
+                self._drop(location)  # replaced or removed since: parse it again
                 return None
             self._entries.move_to_end(location)
             return entry[1]
@@ -77,10 +87,18 @@ class MetadataCache:
         if signature is None:
             return
         with self._lock:
+            self._drop(location)
             self._entries[location] = (signature, metadata)
-            self._entries.move_to_end(location)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._weight += _weight(metadata)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self._max or self._weight > self._max_weight
+            ):
+                self._drop(next(iter(self._entries)))  # least recently used
+
+    def _drop(self, location: str) -> None:
+        entry = self._entries.pop(location, None)
+        if entry is not None:
+            self._weight -= _weight(entry[1])
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -12,17 +12,29 @@ catalog never pointed at. A file is deleted only when all of these hold:
 - it is not named in an unfinished mover journal, and is older than the safety age (a
   write in flight is young);
 - every table's metadata could be read. If one cannot, nothing is deleted (the files of
-  a table we cannot read look unreferenced); the run reports which table blocked it.
+  a table we cannot read look unreferenced); the run reports which table blocked it;
+- the table still exists under its name (same table uuid) when references are read.
+
+maintain() cleans all its tables in one pass (:func:`remove_orphans_of`): every table's
+directories are listed, then every table's references are read once, so N tables cost
+N table loads, not N x N (benchmarks/results/maintain_many_tables.md).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.reachability import catalog_references
-from doctordata.storage.locations import Canonicalizer, TierIndex, is_within, unsplit, within_any
+from doctordata.catalog.reachability import CatalogReferences, catalog_references
+from doctordata.storage.locations import (
+    Canonicalizer,
+    TierIndex,
+    is_within,
+    unsplit,
+    within_any,
+)
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -86,17 +98,68 @@ def remove_orphans(
     offline: frozenset[str] = frozenset(),
 ) -> OrphanResult:
     """Delete unreferenced files under the table's directory on every tier but ``offline``."""
-    from doctordata.catalog.locations import table_dirs_of
+    return remove_orphans_of(
+        lh, [table], older_than_s=older_than_s, dry_run=dry_run, offline=offline
+    )[0]
+
+
+def remove_orphans_of(
+    lh: Lakehouse,
+    tables: Sequence[Table],
+    *,
+    older_than_s: float,
+    dry_run: bool = False,
+    offline: frozenset[str] = frozenset(),
+) -> list[OrphanResult]:
+    """:func:`remove_orphans` for each of ``tables``, one result each, in order.
+
+    Every table's directories are listed first, then the references of every table of
+    the catalog are read once, and each table's deletions are decided from that one set:
+    cleaning N tables loads each table once, not N times (N x N loads, minutes at a few
+    hundred tables)."""
     from doctordata.storage.journal import pending_paths
 
-    result = OrphanResult()
-    name = ".".join(table.name())
     canon = Canonicalizer()
     index = TierIndex(lh.tiers, canon)
-    if index.tier_of(table.location()) is None:
-        return result  # a table outside every tier: not ours to clean
-    own_dirs = table_dirs_of(table, index)
+    results = [OrphanResult() for _ in tables]
     # List first, read references second: a file committed in between is then referenced.
+    scans = [_list_table(lh, table, index, offline) for table in tables]
+    if not any(scan is not None for scan in scans):
+        return results
+    refs = catalog_references(lh.catalog, lh.tiers, canon)
+    if refs.unreadable:
+        for scan, result in zip(scans, results, strict=True):
+            if scan is not None:
+                result.blocked_by = dict(refs.unreadable)
+        return results
+    pending = {canon(p) for p in pending_paths(lh.root)}
+    cutoff = time.time() - older_than_s
+    for scan, result in zip(scans, results, strict=True):
+        if scan is not None:
+            _decide(scan, refs, pending, cutoff, canon, result, dry_run=dry_run)
+    return results
+
+
+@dataclass
+class _Scan:
+    """One table's directories and what was found in them (before references were read)."""
+
+    name: str
+    uuid: str
+    own_dirs: list[tuple[str, str]]
+    listed: list[tuple[Tier, str, dict[str, Any]]]
+
+
+def _list_table(
+    lh: Lakehouse, table: Table, index: TierIndex, offline: frozenset[str]
+) -> _Scan | None:
+    """The files below ``table``'s directories on every tier; None for a table outside
+    every tier (not ours to clean)."""
+    from doctordata.catalog.locations import table_dirs_of
+
+    if index.tier_of(table.location()) is None:
+        return None
+    own_dirs = table_dirs_of(table, index)
     listed: list[tuple[Tier, str, dict[str, Any]]] = []
     for tier in lh.tiers.values():
         if tier.name in offline or (tier.is_local and not _exists(tier)):
@@ -106,21 +169,33 @@ def remove_orphans(
             if tier_name != tier.name:
                 continue
             listed += [(tier, p, info) for p, info in _listing(tier, directory).items()]
-    refs = catalog_references(lh.catalog, lh.tiers, canon)
-    if refs.unreadable:
-        result.blocked_by = dict(refs.unreadable)
-        return result
-    pending = {canon(p) for p in pending_paths(lh.root)}
+    return _Scan(".".join(table.name()), str(table.metadata.table_uuid), own_dirs, listed)
+
+
+def _decide(
+    scan: _Scan,
+    refs: CatalogReferences,
+    pending: set[str],
+    cutoff: float,
+    canon: Canonicalizer,
+    result: OrphanResult,
+    *,
+    dry_run: bool,
+) -> None:
+    """Delete (unless ``dry_run``) the files of ``scan`` that nothing references."""
+    now = refs.dirs.tables.get(scan.name)
+    if now is None or str(now.metadata.table_uuid) != scan.uuid:
+        return  # dropped, renamed or replaced since it was listed: its files may be kept
+    own_dirs = scan.own_dirs
     # Other tables' directories that meet this table's (legacy lakes: a shared directory).
     foreign = [
         d
         for other, dirs in refs.dirs.dirs.items()
-        if other != name
+        if other != scan.name
         for d in dirs
         if any(is_within(d, own) or is_within(own, d) for own in own_dirs)
     ]
-    cutoff = time.time() - older_than_s
-    for tier, path, info in sorted(listed, key=lambda x: x[1]):
+    for tier, path, info in sorted(scan.listed, key=lambda x: x[1]):
         parts = canon.parts(_location_of(tier, path))
         location = unsplit(*parts)
         if location in refs.files or location in pending:
@@ -140,7 +215,6 @@ def remove_orphans(
             except FileNotFoundError:
                 continue
         result.deleted.append(location)
-    return result
 
 
 def _location_of(tier: Tier, fs_path: str) -> str:

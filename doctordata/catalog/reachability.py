@@ -69,10 +69,12 @@ def table_references(table: Table) -> References:
 
 
 # Canonical references per metadata file. Metadata files are immutable, so a table whose
-# metadata location has not changed references exactly what it referenced before: one
-# maintain() run walks each unchanged table once, not once per table it cleans.
+# metadata location has not changed references exactly what it referenced before: the
+# next maintain() walks only the tables that changed. Bounded by entries and by the
+# locations they hold (a table with 1,000s of snapshots references 100,000s of files).
 _CACHE: OrderedDict[str, frozenset[str]] = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE_SIZE = 1024
+_CACHE_LOCATIONS = 1_000_000
 _CACHE_LOCK = threading.Lock()
 
 
@@ -99,7 +101,10 @@ def canonical_references(table: Table, canon: Canonicalizer) -> frozenset[str]:
     refs = frozenset(canon(p) for p in table_references(table).all())
     with _CACHE_LOCK:
         _CACHE[key] = refs
-        while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > 1 and (
+            len(_CACHE) > _CACHE_SIZE or sum(map(len, _CACHE.values())) > _CACHE_LOCATIONS
+        ):
             _CACHE.popitem(last=False)
     return refs
 

@@ -240,3 +240,28 @@ def test_committed_metadata_reads_back(lh: dd.Lakehouse) -> None:
     assert [s.snapshot_id for s in parsed.snapshots] == [
         s.snapshot_id for s in table.metadata.snapshots
     ]
+
+
+def test_cache_is_bounded_by_the_snapshots_it_holds(tmp_path: Path) -> None:
+    """Many small tables all fit (one maintain() over 60 tables parses each file once);
+    a few large ones push older entries out."""
+    from types import SimpleNamespace
+
+    cache = MetadataCache(max_entries=100, max_snapshots=50)
+    files = []
+    for i in range(4):
+        f = tmp_path / f"{i}.metadata.json"
+        f.write_text("{}")
+        files.append(f"file://{f}")
+        cache.put(files[-1], SimpleNamespace(snapshots=[None] * 20))  # type: ignore[arg-type]
+    assert len(cache) == 2  # 2 x (1 + 20) <= 50 < 3 x 21
+    assert cache.get(files[1]) is None and cache.get(files[3]) is not None
+    cache.put(files[3], SimpleNamespace(snapshots=[None] * 20))  # type: ignore[arg-type]
+    assert len(cache) == 2  # replacing an entry does not count it twice
+    assert len(MetadataCache()) == 0
+    small = MetadataCache()
+    for i in range(60):
+        f = tmp_path / f"small-{i}.metadata.json"
+        f.write_text("{}")
+        small.put(f"file://{f}", SimpleNamespace(snapshots=[None] * 10))  # type: ignore[arg-type]
+    assert len(small) == 60
