@@ -135,12 +135,7 @@ def check_s3(tier: Tier) -> None:
         ) from None
     except Exception as exc:
         if is_auth_error(exc):
-            raise _fail(
-                tier,
-                "credentials",
-                f"the S3 server refused the credentials ({type(exc).__name__}); check "
-                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
-            ) from None
+            raise credentials_refused(tier, exc) from None
         raise _fail(
             tier,
             "reachable",
@@ -175,3 +170,13 @@ def run_checks(tier: Tier, *, expect_data: bool = False) -> list[CheckResult]:
     except TierUnavailableError as exc:
         return [CheckResult(tier.name, getattr(exc, "check", "?"), False, str(exc))]
     return [CheckResult(tier.name, "all", True, "ok")]
+
+
+def credentials_refused(tier: Tier, exc: BaseException) -> TierUnavailableError:
+    """The error for an S3 server that refused our keys (never reported as "offline")."""
+    return _fail(
+        tier,
+        "credentials",
+        f"the S3 server refused the credentials ({type(exc).__name__}); check "
+        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+    )

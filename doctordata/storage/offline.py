@@ -213,14 +213,9 @@ def _quick_fs(tier: Tier) -> Any:
 
 def _s3_failure(tier: Tier, exc: BaseException, auth: bool) -> TierProbe:
     if auth:
-        from doctordata.storage.checks import _fail
+        from doctordata.storage.checks import credentials_refused
 
-        raise _fail(
-            tier,
-            "credentials",
-            f"the S3 server refused the credentials ({type(exc).__name__}); check "
-            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
-        ) from None
+        raise credentials_refused(tier, exc) from None
     where = tier.endpoint or "S3"
     return TierProbe(
         tier.name, tier.url, "offline", f"cannot reach {where} ({type(exc).__name__}: {exc})"
