@@ -64,6 +64,11 @@ def parse_size(value: str | int, what: str = "size") -> int:
     return size
 
 
+# The longest query timeout accepted (a year): a timer's wait past the platform's time_t
+# overflows in a background thread instead of failing here.
+MAX_QUERY_TIMEOUT = 365 * 24 * 3600.0
+
+
 def memory_limit_bytes(value: str | int) -> int:
     """A memory limit as bytes: a size ('6GB', a byte count) or a share of RAM ('25%')."""
     m = _PERCENT.match(str(value))
@@ -216,7 +221,7 @@ class EnginesConfig(_Model):
     clickhouse_memory_limit: str = "25%"
     # Seconds a query may run before it is stopped with QueryTimeoutError; 0 = no limit.
     # lh.sql(..., timeout=) and `doctordata sql --timeout` override it for one query.
-    query_timeout: float = Field(default=300.0, ge=0, allow_inf_nan=False)
+    query_timeout: float = Field(default=300.0, ge=0, le=MAX_QUERY_TIMEOUT, allow_inf_nan=False)
     # Queries whose engine SQL is kept for reuse while their tables are unchanged; 0 = off.
     plan_cache_size: int = Field(default=128, ge=0)
 

@@ -208,13 +208,14 @@ def _require_tiers(lh: Lakehouse, names: set[str]) -> None:
 def _check_timeout(timeout: Any) -> None:
     if timeout is None:
         return
-    import math
+    from doctordata.config import MAX_QUERY_TIMEOUT
 
     number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-    if not number or not 0 <= timeout < math.inf:
+    if not number or not 0 <= timeout <= MAX_QUERY_TIMEOUT:
         raise ConfigError(
-            f"timeout={timeout!r} is not a number of seconds; pass e.g. timeout=30, or 0 "
-            "for no limit (the default is engines.query_timeout)"
+            f"timeout={timeout!r} is not a number of seconds up to {MAX_QUERY_TIMEOUT:.0f} "
+            "(a year); pass e.g. timeout=30, or 0 for no limit (the default is "
+            "engines.query_timeout)"
         )
 
 

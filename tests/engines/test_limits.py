@@ -173,6 +173,7 @@ def test_defaults_bound_every_query(connect: Callable[..., Any]) -> None:
         ("query_timeout", -1),
         ("query_timeout", "soon"),
         ("query_timeout", float("inf")),
+        ("query_timeout", 1e20),  # past time_t: the timer thread overflowed
         ("duckdb_memory_limit", True),
         ("duckdb_memory_limit", "lots"),
         ("clickhouse_memory_limit", "150%"),
@@ -186,7 +187,7 @@ def test_bad_limit_settings_are_refused_at_load(tmp_path: Path, key: str, value:
         dd.connect(tmp_path / "lake", engines={key: value})
 
 
-@pytest.mark.parametrize("timeout", [-1, "5", True, float("nan"), float("inf")])
+@pytest.mark.parametrize("timeout", [-1, "5", True, float("nan"), float("inf"), 1e20])
 def test_bad_per_call_timeout_is_refused(connect: Callable[..., Any], timeout: Any) -> None:
     lh = connect("duckdb")
     # A value of the wrong type is refused by the facade's argument check, a bad number
