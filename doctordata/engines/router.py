@@ -76,6 +76,15 @@ def parse(query: str, dialect: str) -> list[exp.Expr | None]:
         ) from None
     except TokenError as exc:
         raise SQLParseError(f"SQL syntax error: {exc} (dialect {dialect!r})") from None
+    except RecursionError:
+        # sqlglot parses recursively: a few dozen nested parentheses or subqueries exhaust
+        # Python's stack. Nothing was cached or changed, so the Lakehouse stays usable.
+        raise SQLParseError(
+            "the query nests expressions too deeply for the SQL parser (parentheses, "
+            "subqueries or NOT chains, a few dozen levels deep). Flatten it: drop redundant "
+            "parentheses, write x IN (a, b, c) instead of nested ORs, or move inner "
+            "subqueries into WITH clauses"
+        ) from None
     if len(_PARSED) >= _PARSED_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
     _PARSED[key] = tuple(s.copy() if s is not None else None for s in statements)
@@ -298,7 +307,7 @@ def _build_sql(
 ) -> str:
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
-    from doctordata.engines.timetravel import snapshot_for
+    from doctordata.engines.timetravel import check_applied, snapshot_for
     from doctordata.storage.offline import TierGuard
 
     with timer.phase("plan"):
@@ -370,6 +379,8 @@ def _build_sql(
             placeholder = f"__dd_scan_{i}_{token}"
             scans[placeholder] = eng.scan(planned)
             ref.node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
+        # Every clause the router applies went with the node it replaced.
+        check_applied(root)
         for col in root.find_all(exp.Column):
             # db-qualified columns (ns.t.col) now refer to the alias only.
             if col.args.get("db") is not None:
