@@ -169,12 +169,8 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
     except OperationalError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         text = text.replace(uri, shown or "")
-        if "password" in text.lower() or "authentication" in text.lower():
-            raise CatalogAuthError(
-                f"the catalog database {shown} refused the credentials "
-                "(password authentication failed). Check the user and password in catalog.uri "
-                "(set it with DOCTORDATA__CATALOG__URI to keep it out of files)."
-            ) from None
+        if _refused_credentials(text):
+            raise _auth_error(shown or "", "password authentication failed") from None
         raise CatalogError(
             f"cannot open the catalog database {shown}: {_first_line(text)}"
         ) from None
@@ -221,7 +217,7 @@ def _server_errors(engine: Any) -> None:
     from sqlalchemy.exc import OperationalError
 
     url = engine.url
-    where = mask_url(url.render_as_string(hide_password=True))
+    where = mask_url(url.render_as_string(hide_password=True)) or ""
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: Any) -> None:
@@ -233,17 +229,26 @@ def _server_errors(engine: Any) -> None:
         text = mask_text(_first_line(str(exc)))
         if url.password:
             text = text.replace(str(url.password), "***")
-        if "password" in text.lower() or "authentication" in text.lower():
-            raise CatalogAuthError(
-                f"the catalog database at {where} refused the credentials ({text}). Check "
-                "the user and password in catalog.uri (set it with DOCTORDATA__CATALOG__URI "
-                "to keep it out of files)."
-            ) from None
+        if _refused_credentials(text):
+            raise _auth_error(where, text) from None
         raise CatalogUnavailableError(
             f"the catalog database at {where} is not reachable ({text}). Start the "
             "database server, or fix the host and port in catalog.uri; nothing was "
             "committed by the call that failed."
         ) from None
+
+
+def _refused_credentials(text: str) -> bool:
+    return "password" in text.lower() or "authentication" in text.lower()
+
+
+def _auth_error(where: str, detail: str) -> CatalogAuthError:
+    """The one message for a catalog server that refused our credentials (masked URL)."""
+    return CatalogAuthError(
+        f"the catalog database at {where} refused the credentials ({detail}). Check the "
+        "user and password in catalog.uri (set it with DOCTORDATA__CATALOG__URI to keep it "
+        "out of files)."
+    )
 
 
 def _create_tables(catalog: Any) -> None:
