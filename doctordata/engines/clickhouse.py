@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
+from doctordata.engines.clickhouse_semantics import session_settings
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import (
@@ -66,9 +67,9 @@ FILE_READ_SETTINGS: dict[str, Any] = {
 }
 # Settings for every user query: standard SQL NULL semantics for outer joins, and
 # readonly=2 (reads and SET-less settings only; table functions allowed for file lists).
-READ_SETTINGS: dict[str, Any] = {"readonly": 2, "join_use_nulls": 1, **FILE_READ_SETTINGS}
+READ_SETTINGS: dict[str, Any] = {"readonly": 2, **session_settings(), **FILE_READ_SETTINGS}
 # Settings for doctordata's own statements (publish).
-WRITE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1, **FILE_READ_SETTINGS}
+WRITE_SETTINGS: dict[str, Any] = {**session_settings(), **FILE_READ_SETTINGS}
 
 # ClickHouse's errors about one data file (see engines/datafiles.py); S3 objects are
 # named as bucket/key.

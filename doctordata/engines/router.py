@@ -470,6 +470,10 @@ def _transpile(root: exp.Expr, dialect: str) -> str:
     try:
         # The tree is this query's private copy and is dropped afterwards, so the generator
         # may transform it in place instead of deep-copying it first.
+        if dialect == "clickhouse":
+            from doctordata.engines.clickhouse_semantics import apply_transforms
+
+            root = apply_transforms(root)
         return root.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, copy=False)
     except UnsupportedError as exc:
         raise UnsupportedSQLError(
