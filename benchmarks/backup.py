@@ -155,8 +155,8 @@ def run(
 ) -> dict[str, Any]:
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    from doctordata.catalog.backup import backup
-    from doctordata.catalog.backup_store import DEFAULT_WORKERS
+    from doctordata.backup.backup import backup
+    from doctordata.backup.store import DEFAULT_WORKERS
 
     load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="doctordata-bench-backup-") as tmp:

@@ -159,7 +159,7 @@ def check_catalog(lh: Lakehouse) -> list[Check]:
 
 def check_integrity(lh: Lakehouse) -> list[Check]:
     """Every file the catalog references exists with its size; the metadata chain holds."""
-    from doctordata.catalog.integrity import verify
+    from doctordata.backup.integrity import verify
 
     try:
         report = verify(lh, orphans=False, small_files=False)
@@ -247,7 +247,7 @@ def _foreign_marker(lh: Lakehouse, tier: Any) -> str:
 
 def _files_per_tier(lh: Lakehouse) -> dict[str, int]:
     """Tier -> files the catalog references there (only read when a tier has no marker)."""
-    from doctordata.storage.status import tier_status
+    from doctordata.lifecycle.status import tier_status
 
     out: dict[str, int] = {}
     for row in tier_status(lh).rows:

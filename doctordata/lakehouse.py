@@ -318,7 +318,7 @@ class Lakehouse:
         return report
 
     # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
-    @_options_of("doctordata.storage.mover:apply_policies")
+    @_options_of("doctordata.lifecycle.mover:apply_policies")
     def tier(
         self,
         table: str | None = None,
@@ -332,7 +332,7 @@ class Lakehouse:
         """Apply the tier policies (or move ``where`` rows of ``table`` to ``to``).
 
         ``options``: ``workers`` (parallel copies), ``progress`` (bar on/off)."""
-        from doctordata.storage.mover import apply_policies
+        from doctordata.lifecycle.mover import apply_policies
 
         return apply_policies(
             self, table, dry_run=dry_run, free_now=free_now, to=to, where=where, **options
@@ -340,27 +340,27 @@ class Lakehouse:
 
     @_checked
     def tier_status(self) -> Any:
-        from doctordata.storage.status import tier_status
+        from doctordata.lifecycle.status import tier_status
 
         return tier_status(self)
 
-    @_options_of("doctordata.catalog.maintenance:maintain")
+    @_options_of("doctordata.lifecycle.maintenance:maintain")
     def maintain(self, table: str | None = None, **options: Any) -> Any:
         """Compaction, snapshot expiry (deleting unreferenced files), orphan cleanup."""
-        from doctordata.catalog.maintenance import maintain
+        from doctordata.lifecycle.maintenance import maintain
 
         return maintain(self, table, **options)
 
     # -- safety (catalog/backup, catalog/integrity) ----------------------------------
-    @_options_of("doctordata.catalog.backup:backup")
+    @_options_of("doctordata.backup.backup:backup")
     def backup(self, to: str = "nas", **options: Any) -> Any:
-        from doctordata.catalog.backup import backup
+        from doctordata.backup.backup import backup
 
         return backup(self, to, **options)
 
-    @_options_of("doctordata.catalog.integrity:verify")
+    @_options_of("doctordata.backup.integrity:verify")
     def verify(self, **options: Any) -> Any:
-        from doctordata.catalog.integrity import verify
+        from doctordata.backup.integrity import verify
 
         return verify(self, **options)
 

@@ -113,7 +113,7 @@ def check_before_open(settings: Settings, tiers: Mapping[str, Tier]) -> None:
     uri = settings.catalog_uri
     if not uri.startswith("sqlite"):
         return
-    from doctordata.catalog.catalog_snapshot import sqlite_path
+    from doctordata.backup.catalog_snapshot import sqlite_path
 
     path = sqlite_path(uri)
     state = _sqlite_state(path)

@@ -123,7 +123,7 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
 
     ``guard``: refuse an empty or unreadable catalog over a warehouse that holds tables,
     and a half-finished restore (catalog_guard.py); only restore itself turns it off."""
-    from doctordata.catalog import metadata_updates, partition_split
+    from doctordata.catalog.speedups import metadata_updates, partition_split
 
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
@@ -161,7 +161,7 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
             db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if fast_commits:
-            from doctordata.catalog.metadata_cache import caching_sql_catalog
+            from doctordata.catalog.speedups.metadata_cache import caching_sql_catalog
 
             catalog = _open_sql_catalog(caching_sql_catalog(), settings, props)
         else:

@@ -56,7 +56,7 @@ def backup(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from doctordata.catalog.backup import backup as run_backup
+    from doctordata.backup.backup import backup as run_backup
 
     lh = open_lakehouse(ctx)
     report = run_backup(
@@ -76,7 +76,7 @@ def list_cmd(ctx: click.Context, to: str | None, show_all: bool, as_json: bool) 
     """List backups on a tier, oldest first."""
     from dataclasses import asdict
 
-    from doctordata.catalog.backup import list_backups
+    from doctordata.backup.backup import list_backups
 
     lh = open_lakehouse(ctx)
     target = _to(ctx, to)
@@ -109,7 +109,7 @@ def verify_backup_cmd(
     ctx: click.Context, backup_id: str | None, to: str | None, no_progress: bool
 ) -> None:
     """Re-read and checksum every file of a backup (BACKUP_ID, path or URL; default latest)."""
-    from doctordata.catalog.backup import verify_backup
+    from doctordata.backup.backup import verify_backup
 
     lh = None if backup_id and "/" in backup_id else open_lakehouse(ctx)
     report = verify_backup(
@@ -134,7 +134,7 @@ def prune_cmd(
     ctx: click.Context, to: str | None, keep_last: int | None, older_than: str | None, dry_run: bool
 ) -> None:
     """Delete old backups and the stored files only they needed."""
-    from doctordata.catalog.backup import prune
+    from doctordata.backup.backup import prune
 
     lh = open_lakehouse(ctx)
     report = prune(lh, _to(ctx, to), keep_last=keep_last, older_than=older_than, dry_run=dry_run)
@@ -193,9 +193,9 @@ def restore(
     no_progress: bool,
 ) -> None:
     """Restore BACKUP_REF (a backup directory path/URL, an id, or 'latest') into ROOT."""
-    from doctordata.catalog.backup import open_backup
-    from doctordata.catalog.restore import ORIGINAL
-    from doctordata.catalog.restore import restore as run_restore
+    from doctordata.backup.backup import open_backup
+    from doctordata.backup.restore import ORIGINAL
+    from doctordata.backup.restore import restore as run_restore
 
     if "/" not in backup_ref:
         lh = open_lakehouse(ctx)
@@ -246,7 +246,7 @@ def verify(
     recorded when doctordata wrote it. Exits with status 1 if anything is damaged."""
     from dataclasses import asdict
 
-    from doctordata.catalog.integrity import verify as run_verify
+    from doctordata.backup.integrity import verify as run_verify
 
     lh = open_lakehouse(ctx)
     report = run_verify(

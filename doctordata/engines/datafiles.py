@@ -134,7 +134,7 @@ def _more(items: Sequence[tuple[PlannedFile, Any]]) -> str:
 
 
 def tier_of(path: str, tiers: Mapping[str, Tier]) -> Tier | None:
-    from doctordata.storage.policy import tier_of as find
+    from doctordata.lifecycle.policy import tier_of as find
 
     return find(path, dict(tiers))
 

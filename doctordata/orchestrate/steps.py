@@ -76,7 +76,7 @@ def maintain(lh: Lakehouse) -> dict[str, Any]:
 
 def backup(lh: Lakehouse, *, to: str = "nas") -> dict[str, Any]:
     """Back up catalog, metadata and data to ``to``, then re-read and checksum the backup."""
-    from doctordata.catalog.backup import verify_backup
+    from doctordata.backup.backup import verify_backup
 
     report = lh.backup(to, progress=False)
     check = verify_backup(lh, report.id, to=to, progress=False)

@@ -279,7 +279,7 @@ def stage_local_copy(
     compare it with the source byte for byte while the disk writes it. Raises
     ChecksumMismatchError (copy removed) if size or content differ; OSError (copy removed)
     if the copy fails."""
-    from doctordata.catalog.backup_local_copy import copy_fd
+    from doctordata.storage.local_copy import copy_fd
     from doctordata.storage.writeback import start_writeback
 
     def advanced(n: int) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import doctordata as dd
-from doctordata.catalog.avro_paths import avro_paths, rewrite_avro
-from doctordata.catalog.backup import verify_backup
-from doctordata.catalog.backup_store import BackupTarget
+from doctordata.backup.avro_paths import avro_paths, rewrite_avro
+from doctordata.backup.backup import verify_backup
+from doctordata.backup.store import BackupTarget
 from doctordata.catalog.file_refs import table_references
 from doctordata.errors import BackupError
 from tests.backup.lakes import TABLES, build, rows, tiers_for
@@ -95,7 +95,7 @@ def test_a_target_path_that_is_a_file_is_refused(lake: Any, tmp_path: Path) -> N
 
 
 def test_prune_needs_a_rule_and_keeps_the_newest(lake: Any) -> None:
-    from doctordata.catalog.backup import list_backups, prune, resolve_target
+    from doctordata.backup.backup import list_backups, prune, resolve_target
 
     with pytest.raises(BackupError, match="keep_last"):
         prune(lake, "nas")
@@ -116,8 +116,8 @@ def test_prune_needs_a_rule_and_keeps_the_newest(lake: Any) -> None:
 
 
 def test_prune_deletes_no_object_while_a_backup_is_running(lake: Any) -> None:
-    from doctordata.catalog.backup import new_backup_id, prune, resolve_target
-    from doctordata.catalog.backup_store import STARTED_NAME
+    from doctordata.backup.backup import new_backup_id, prune, resolve_target
+    from doctordata.backup.store import STARTED_NAME
 
     first = lake.backup("nas", progress=False)
     lake.append("hn.users", rows(lake, "hn.users").slice(0, 1))

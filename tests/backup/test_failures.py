@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import doctordata as dd
-from doctordata.catalog.backup import (
+from doctordata.backup.backup import (
     list_backups,
     load_manifest,
     prune,
@@ -90,7 +90,8 @@ def test_missing_object_is_refused_before_anything_is_written(lake: Any, tmp_pat
 SLOW_BACKUP = """
     import json, sys, time
     import doctordata as dd
-    from doctordata.catalog import backup_copy, backup_store
+    from doctordata.backup import copy as backup_copy
+    from doctordata.backup import store as backup_store
 
     original = backup_store.BackupTarget.publish
 

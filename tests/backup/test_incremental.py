@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from doctordata.catalog import backup_store
-from doctordata.catalog.backup import load_manifest, resolve_target, verify_backup
-from doctordata.catalog.backup_manifest import SOURCE_STAMPS
-from doctordata.catalog.backup_previous import load_previous
-from doctordata.catalog.backup_store import MANIFEST_NAME, ObjectIndex
-from doctordata.catalog.catalog_snapshot import snapshot_catalog, sqlite_path
+from doctordata.backup import store as backup_store
+from doctordata.backup.backup import load_manifest, resolve_target, verify_backup
+from doctordata.backup.catalog_snapshot import snapshot_catalog, sqlite_path
+from doctordata.backup.manifest import SOURCE_STAMPS
+from doctordata.backup.previous import load_previous
+from doctordata.backup.store import MANIFEST_NAME, ObjectIndex
 from tests.backup.lakes import rows, sha256
 
 
@@ -235,7 +235,7 @@ def test_files_held_for_a_slow_check_are_reused_once_it_is_done(
 ) -> None:
     import time
 
-    from doctordata.catalog.backup_previous import PreviousBackup
+    from doctordata.backup.previous import PreviousBackup
 
     first = lake.backup("nas", progress=False)
     before = {f.path for f in load_manifest(resolve_target(lake, "nas"), first.id).files}
@@ -259,8 +259,8 @@ def test_files_held_for_a_slow_check_are_reused_once_it_is_done(
 def test_a_failing_check_fails_the_backup_and_lists_nothing(
     lake: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from doctordata.catalog.backup import list_backups
-    from doctordata.catalog.backup_previous import PreviousBackup
+    from doctordata.backup.backup import list_backups
+    from doctordata.backup.previous import PreviousBackup
 
     first = lake.backup("nas", progress=False)
 
@@ -278,7 +278,7 @@ def test_object_index_present_stats_only_what_it_does_not_know(tmp_path: Path) -
 
     from fsspec.implementations.local import LocalFileSystem
 
-    from doctordata.catalog.backup_store import BackupTarget
+    from doctordata.backup.store import BackupTarget
 
     target = BackupTarget(fs=LocalFileSystem(), base=str(tmp_path), url=tmp_path.as_uri())
     target.ensure()

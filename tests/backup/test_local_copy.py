@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from doctordata.catalog import backup_local_copy
-from doctordata.catalog.backup import list_backups, verify_backup
-from doctordata.catalog.backup_local_copy import copy_and_hash, copy_file, sha256_file
+from doctordata.backup.backup import list_backups, verify_backup
+from doctordata.storage import local_copy as backup_local_copy
+from doctordata.storage.local_copy import copy_and_hash, copy_file, sha256_file
 from tests.backup.lakes import tiers_for
 from tests.backup.test_failures import _child
 

@@ -79,7 +79,7 @@ def test_mapper_moves_tier_files_and_external_files_below_the_new_root() -> None
 def test_backup_ids_sort_in_creation_order_within_one_second() -> None:
     import datetime as dt
 
-    from doctordata.catalog.backup import BACKUP_ID, new_backup_id
+    from doctordata.backup.backup import BACKUP_ID, new_backup_id
 
     base = dt.datetime(2026, 11, 27, 3, 15, tzinfo=dt.UTC)
     ids = [new_backup_id(base + dt.timedelta(microseconds=i)) for i in range(50)]

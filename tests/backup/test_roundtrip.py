@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import doctordata as dd
-from doctordata.catalog.backup import list_backups, verify_backup
+from doctordata.backup.backup import list_backups, verify_backup
 from doctordata.errors import BackupError, BackupNotFoundError, ConfigError
 from tests.backup.lakes import TABLES, data_file_hashes, rows
 
@@ -88,7 +88,7 @@ def test_incremental_backup_copies_only_new_files(lake: Any, tmp_path: Path) -> 
     lake.append("hn.items", rows(lake, "hn.items").slice(0, 5))
     second = lake.backup("nas", progress=False)
 
-    from doctordata.catalog.backup import load_manifest, resolve_target
+    from doctordata.backup.backup import load_manifest, resolve_target
 
     target = resolve_target(lake, "nas")
     old = {f.path for f in load_manifest(target, first.id).files}

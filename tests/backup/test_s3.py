@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import doctordata as dd
-from doctordata.catalog.backup import list_backups, load_manifest, resolve_target, verify_backup
+from doctordata.backup.backup import list_backups, load_manifest, resolve_target, verify_backup
 from tests.backup.lakes import TABLES, build, rows, tiers_for
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from doctordata.catalog import backup_store
-from doctordata.catalog.backup import backup, list_backups, load_manifest, resolve_target
-from doctordata.catalog.backup_store import BackupTarget
+from doctordata.backup import store as backup_store
+from doctordata.backup.backup import backup, list_backups, load_manifest, resolve_target
+from doctordata.backup.store import BackupTarget
 from doctordata.catalog.file_refs import WalkCache
 
 

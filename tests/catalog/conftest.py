@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 import doctordata as dd
+from tests.tiered_lakes import make_lake
+
+__all__ = ["make_lake"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

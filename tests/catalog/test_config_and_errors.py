@@ -329,8 +329,8 @@ def test_full_and_read_only_tier_are_storage_errors(tmp_path: Path, small_mount:
 def test_name_patterns_refuse_a_trailing_newline() -> None:
     # "$" matches before a trailing "\n": a stray "<sha>\n" file would count as a backup
     # object (and be pruned), "<id>\n" as a backup.
-    from doctordata.catalog.backup_prune import SHA256, TMP_NAME
-    from doctordata.catalog.backup_targets import BACKUP_ID
+    from doctordata.backup.prune import SHA256, TMP_NAME
+    from doctordata.backup.targets import BACKUP_ID
 
     for pattern, good in (
         (SHA256, "a" * 64),

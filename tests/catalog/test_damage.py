@@ -235,7 +235,7 @@ def test_maintain_goes_on_past_a_commit_conflict(
     dlh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Fault injection: compaction of t.x loses its commit to another writer.
-    from doctordata.catalog import compaction
+    from doctordata.lifecycle import compaction
 
     real = compaction.compact
 
@@ -261,7 +261,7 @@ def test_backup_goes_on_past_a_corrupt_table(
         assert "t.x" in str(report)
     # Valid JSON that is not Iceberg metadata: copied as it is (the backup does not parse
     # every metadata.json with pyiceberg's model); verify reports it.
-    from doctordata.catalog.backup import load_manifest, resolve_target
+    from doctordata.backup.backup import load_manifest, resolve_target
 
     manifest = load_manifest(resolve_target(dlh, "nas"), report.id)
     assert {f.table for f in manifest.files if f.kind == "data"} == {"t.y"}
@@ -427,7 +427,7 @@ def test_deep_verify_on_an_s3_hot_tier(tmp_path: Path, s3_env: Any, s3_bucket: s
 def test_a_restore_refused_before_touching_the_catalog_leaves_the_root_usable(
     dlh: dd.Lakehouse,
 ) -> None:
-    from doctordata.catalog.backup import load_manifest, resolve_target
+    from doctordata.backup.backup import load_manifest, resolve_target
     from doctordata.errors import IntegrityError
 
     report = dlh.backup("nas", progress=False)

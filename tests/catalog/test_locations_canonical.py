@@ -174,7 +174,7 @@ def test_a_new_table_never_gets_a_renamed_or_dropped_tables_directory(
 def test_add_files_through_a_symlinked_tier_root_reads_on_duckdb(tmp_path: Path) -> None:
     """A tier configured through a symlink: a file named either way is one file, it is
     registered below the tier's root as configured, and maintain keeps it."""
-    from tests.storage.conftest import write_config
+    from tests.tiered_lakes import write_config
 
     real = tmp_path / "real-ssd"
     real.mkdir()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import doctordata as dd
-from doctordata.catalog import metadata_updates
-from doctordata.catalog.metadata_cache import MetadataCache
+from doctordata.catalog.speedups import metadata_updates
+from doctordata.catalog.speedups.metadata_cache import MetadataCache
 from tests.catalog.data import items
 
 
@@ -198,7 +198,7 @@ def test_metadata_json_is_byte_identical_to_pyiceberg(
 ) -> None:
     from pyiceberg.serializers import ToOutputFile
 
-    from doctordata.catalog.metadata_json import MetadataWriter
+    from doctordata.catalog.speedups.metadata_json import MetadataWriter
 
     if legacy:
         monkeypatch.setenv("PYICEBERG_LEGACY_CURRENT_SNAPSHOT_ID", "true")

@@ -14,7 +14,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.transforms import BucketTransform, DayTransform, IdentityTransform
 
 import doctordata as dd
-from doctordata.catalog import partition_split
+from doctordata.catalog.speedups import partition_split
 
 UTC = dt.UTC
 

@@ -67,7 +67,7 @@ def test_oldest_partitions_moved_to_the_nas(two_runs: tuple[Path, DemoReport, An
 
 
 def test_backup_verifies(two_runs: tuple[Path, DemoReport, Any]) -> None:
-    from doctordata.catalog.backup import verify_backup
+    from doctordata.backup.backup import verify_backup
 
     root, first, second = two_runs
     for report in (first, second):

@@ -21,7 +21,7 @@ import pytest
 import doctordata as dd
 from doctordata.errors import TierOfflineError, TierUnavailableError
 from doctordata.storage.offline import MARKER
-from tests.storage.conftest import AGE_POLICY, OLD_DAYS, files_on, recent_day, rows, write_config
+from tests.tiered_lakes import AGE_POLICY, OLD_DAYS, files_on, recent_day, rows, write_config
 
 ENGINES = ["duckdb", "clickhouse"]
 RECENT = "time > '2025-01-01'"  # rows on the SSD only

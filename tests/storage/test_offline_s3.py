@@ -11,7 +11,7 @@ import pytest
 import doctordata as dd
 from doctordata.errors import TierOfflineError
 from doctordata.storage.offline import MARKER
-from tests.storage.conftest import AGE_POLICY, files_on, rows, write_config
+from tests.tiered_lakes import AGE_POLICY, files_on, rows, write_config
 
 pytestmark = pytest.mark.s3
 

@@ -9,7 +9,7 @@ import pytest
 from doctordata.errors import TierUnavailableError
 from doctordata.storage.checks import check_tier
 from doctordata.storage.tier import Tier
-from tests.storage.conftest import (
+from tests.tiered_lakes import (
     engine_rows,
     engine_summary,
     files_on,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from doctordata.errors import ConfigError
-from tests.storage.conftest import engine_rows, engine_summary, files_on, rows, sorted_rows
+from tests.tiered_lakes import engine_rows, engine_summary, files_on, rows, sorted_rows
 
 pytestmark = pytest.mark.s3
 

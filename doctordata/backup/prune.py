@@ -1,0 +1,165 @@
+"""Prune backups: keep the newest N / younger than a duration, then delete every stored
+object no kept backup needs. Objects of a backup still running are never deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from doctordata.backup.store import (
+    MANIFEST_NAME,
+    STARTED_NAME,
+    TMP_DIR,
+    BackupTarget,
+)
+from doctordata.backup.targets import list_target_backups, load_manifest, resolve_target
+from doctordata.config import parse_duration
+from doctordata.errors import BackupError
+
+if TYPE_CHECKING:
+    from doctordata.lakehouse import Lakehouse
+
+
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z: "$" matches before "\n"
+TMP_NAME = re.compile(r"^[0-9a-f]{32}\Z")
+
+
+@dataclass
+class PruneReport:
+    kept: list[str]
+    deleted: list[str]
+    deleted_objects: int
+    deleted_bytes: int
+    dry_run: bool
+    running: list[str] = field(default_factory=list)  # backups in progress: GC deferred
+
+    def __str__(self) -> str:
+        from doctordata.config import human_bytes
+
+        verb = "would delete" if self.dry_run else "deleted"
+        return (
+            f"kept {len(self.kept)} backups; {verb} {len(self.deleted)} backups "
+            f"({', '.join(self.deleted) or 'none'}) and {self.deleted_objects} objects "
+            f"({human_bytes(self.deleted_bytes)})"
+            + (
+                f"; backup {', '.join(self.running)} is running, so stored files are kept "
+                "until the next prune"
+                if self.running
+                else ""
+            )
+        )
+
+
+# -- prune --------------------------------------------------------------------------------
+def _age_seconds(created_at: str | None, now: dt.datetime) -> float:
+    if not created_at:
+        return float("inf")
+    return (now - dt.datetime.fromisoformat(created_at)).total_seconds()
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    value = info.get("mtime", info.get("LastModified", info.get("created")))
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    return float(value) if value is not None else 0.0
+
+
+def prune(
+    lh: Lakehouse,
+    to: str = "nas",
+    *,
+    keep_last: int | None = None,
+    older_than: str | None = None,
+    dry_run: bool = False,
+    incomplete_grace: str = "24h",
+    endpoint: str | None = None,
+) -> PruneReport:
+    """Delete old backups, then every stored object no kept backup needs.
+
+    A backup is deleted if it is not among the newest ``keep_last`` AND (if given) older
+    than ``older_than`` ("30d"). The newest complete backup is always kept. Partial
+    backups are deleted once older than ``incomplete_grace``; until then they count as
+    running, and while one runs no stored object is deleted (it may be reusing them).
+    """
+    if keep_last is None and older_than is None:
+        raise BackupError(
+            "prune needs keep_last (e.g. 7) and/or older_than (e.g. '30d'): without a rule "
+            "it would have nothing to decide with"
+        )
+    if keep_last is not None and keep_last < 1:
+        raise BackupError(f"keep_last = {keep_last}: must be at least 1 (the newest backup stays)")
+    max_age = parse_duration(older_than) if older_than else None
+    grace = parse_duration(incomplete_grace)
+    target = resolve_target(lh, to, endpoint=endpoint)
+    now = dt.datetime.now(dt.UTC)
+    backups = list_target_backups(target, include_incomplete=True)
+    complete = [b for b in backups if b.complete]
+    keep_ids = {b.id for b in complete[-keep_last:]} if keep_last else set()
+    if complete:
+        keep_ids.add(complete[-1].id)
+    delete: list[str] = []
+    running: list[str] = []
+    for b in backups:
+        if b.complete:
+            old_enough = max_age is None or _age_seconds(b.created_at, now) >= max_age
+            if b.id not in keep_ids and old_enough:
+                delete.append(b.id)
+            continue
+        started = _started_at(target, b.id)
+        if now.timestamp() - started > grace:
+            delete.append(b.id)
+        else:
+            running.append(b.id)
+    kept = [b.id for b in complete if b.id not in delete]
+    needed: set[str] = set()
+    for backup_id in kept:
+        needed |= load_manifest(target, backup_id).objects()
+    # A running backup reuses objects of earlier backups (by location) without a manifest
+    # saying so yet: while one runs, no object is deleted at all; the next prune does it.
+    doomed = (
+        {}
+        if running
+        else {
+            sha: info
+            for sha, info in target.object_infos().items()
+            if SHA256.match(sha) and sha not in needed
+        }
+    )
+    if not dry_run:
+        for backup_id in delete:
+            # Manifest first: from then on the backup is partial, never half-restorable.
+            target.remove(target.path(backup_id, MANIFEST_NAME))
+            target.remove(target.backup_dir(backup_id), recursive=True)
+        for info in doomed.values():
+            target.remove(info["name"])
+        _clean_tmp(target, now.timestamp() - grace)
+    return PruneReport(
+        kept=kept,
+        deleted=delete,
+        deleted_objects=len(doomed),
+        deleted_bytes=sum(int(i.get("size") or 0) for i in doomed.values()),
+        dry_run=dry_run,
+        running=running,
+    )
+
+
+def _started_at(target: BackupTarget, backup_id: str) -> float:
+    path = target.path(backup_id, STARTED_NAME)
+    try:
+        data = target.read_json(path)
+        return dt.datetime.fromisoformat(data["started_at"]).timestamp()
+    except (OSError, ValueError, KeyError):
+        # No readable marker: judge by the id's own timestamp.
+        stamp = dt.datetime.strptime(backup_id.split("-")[0], "%Y%m%dT%H%M%S.%fZ")
+        return stamp.replace(tzinfo=dt.UTC).timestamp()
+
+
+def _clean_tmp(target: BackupTarget, before: float) -> None:
+    tmp = target.path(TMP_DIR)
+    if not target.fs.exists(tmp):
+        return
+    for path, info in target.fs.find(tmp, detail=True).items():
+        if TMP_NAME.match(path.rsplit("/", 1)[-1]) and _mtime(info) < before:
+            target.remove(path)

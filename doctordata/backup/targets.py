@@ -1,0 +1,291 @@
+"""Where backups are and how to find them: targets (a tier, path or URL), listing, and
+loading a backup's manifest (complete ones only: a partial backup is never restorable)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from doctordata.backup.manifest import BackupManifest
+from doctordata.backup.store import (
+    BACKUPS_DIR,
+    MANIFEST_NAME,
+    BackupTarget,
+    ObjectIndex,
+)
+from doctordata.errors import (
+    BackupError,
+    BackupNotFoundError,
+    ConfigError,
+    TierUnavailableError,
+)
+
+if TYPE_CHECKING:
+    from doctordata.lakehouse import Lakehouse
+    from doctordata.storage.tier import Tier
+
+
+BACKUP_ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}\Z")  # \Z: "$" matches before "\n"
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    id: str
+    url: str
+    complete: bool
+    created_at: str | None
+    tables: int = 0
+    files: int = 0
+    bytes: int = 0
+    doctordata_version: str | None = None
+
+
+# -- targets ------------------------------------------------------------------------------
+def resolve_target(
+    lh: Lakehouse,
+    to: str,
+    *,
+    endpoint: str | None = None,
+    durable: bool = True,
+    create: bool | None = None,
+) -> BackupTarget:
+    """The backups directory on tier ``to`` (a configured tier name, path or URL).
+
+    LocationError if that directory lies where maintenance could delete it (see
+    :func:`check_outside_tables`). ``create``: None to read backups there, False to write
+    one into an existing directory, True to create the directory if needed (see
+    :func:`check_target`)."""
+    tier = _tier_for(lh, to, endpoint)
+    check_outside_tables(lh, tier)
+    check_target(lh, tier, create)
+    return target_for_tier(tier, durable=durable)
+
+
+def check_outside_tables(lh: Lakehouse, tier: Tier) -> None:
+    """Refuse a backups directory inside a tier's tree or inside any table's directory.
+
+    Maintenance deletes unreferenced files below table directories, and new tables get
+    directories below the tier roots, so a backup there could be deleted. Allowed: a
+    configured tier's own ``<root>/backups`` (no table can own it: table directories are
+    ``<root>/<namespace>/<table>``), or any directory outside every tier root.
+    """
+    from doctordata.catalog.locations import table_dirs
+    from doctordata.errors import LocationError
+    from doctordata.storage.locations import Canonicalizer, is_within, join, tier_root, unsplit
+
+    canon = Canonicalizer()
+    base = canon.parts(join(tier.url, BACKUPS_DIR))
+    shown = unsplit(*base)
+    owner = table_dirs(lh.catalog, lh.tiers, canon).owner(base)
+    if owner is not None:
+        raise LocationError(
+            f"backup target {tier.url}: its backups directory {shown} lies inside the "
+            f"directory of table {owner!r}, where `doctordata maintain` deletes files no "
+            "snapshot references. Back up to a configured tier (e.g. --to nas) or to a "
+            "directory outside every tier root."
+        )
+    for other in lh.tiers.values():
+        if base == canon.parts(join(other.url, BACKUPS_DIR)):
+            return
+    for other in lh.tiers.values():
+        if is_within(base, tier_root(other, canon)):
+            raise LocationError(
+                f"backup target {tier.url}: its backups directory {shown} lies inside tier "
+                f"{other.name!r} ({other.url}), where table directories live and "
+                f"maintenance deletes unreferenced files. Use --to {other.name} (backups go "
+                f"to {join(other.url, BACKUPS_DIR)}) or a directory outside every tier root."
+            )
+
+
+def check_target(lh: Lakehouse, tier: Tier, create: bool | None) -> None:
+    """Refuse an offline target (TierOfflineError: marked before, marker gone, e.g. an
+    unmounted NAS). A backup (``create`` not None) also needs the directory to exist, or
+    ``create=True``: a mistyped path or an unmounted disk must not receive a full backup
+    on the local disk. The target is then marked so a later unmount is recognised."""
+    import os
+
+    from doctordata.storage.offline import TierGuard, mark, offline_error
+
+    seen = TierGuard({tier.name: tier}, lh.root).probe(tier.name)
+    if seen.state == "offline":
+        raise offline_error(tier, seen.detail, "the backup")
+    if create is None:
+        return
+    if tier.is_local and not os.path.isdir(tier.root):
+        if not create:
+            raise TierUnavailableError(
+                f"backup target {tier.root} does not exist: is the disk/NAS mounted, is the "
+                "path spelled right? To create it, pass --create (create=True in lh.backup)"
+            )
+        os.makedirs(tier.root, exist_ok=True)
+    try:
+        mark(tier, lh.root)
+    except OSError as exc:
+        raise TierUnavailableError(
+            f"cannot write to the backup target {tier.url}: {exc}; check its permissions / "
+            "that it is mounted read-write"
+        ) from None
+
+
+def _tier_for(lh: Lakehouse, to: str, endpoint: str | None) -> Tier:
+    if to in lh.tiers:
+        return lh.tiers[to]
+    if "/" in to or "://" in to:
+        return adhoc_tier(to, endpoint)
+    raise ConfigError(
+        f"backup target {to!r}: no tier of that name; configured tiers: "
+        f'{", ".join(lh.tiers)}. Add [tiers.{to}] url = "file:///mnt/nas/lake" to '
+        "doctordata.toml, or pass a directory path or s3:// URL instead."
+    )
+
+
+def adhoc_tier(location: str, endpoint: str | None = None) -> Tier:
+    """A Tier for a path or URL that is not in the config (one-off targets, restore)."""
+    from urllib.parse import urlsplit
+
+    from doctordata.storage.tier import Tier
+
+    scheme = urlsplit(location).scheme
+    if scheme in ("", "file"):
+        raw = urlsplit(location).path if scheme else location
+        url = Path(raw).expanduser().resolve().as_uri()
+    elif scheme in ("s3", "s3a"):
+        url = location
+    else:
+        raise ConfigError(
+            f"backup location {location!r}: unsupported scheme {scheme!r}; use a directory "
+            "path, file:///path or s3://bucket/prefix"
+        )
+    return Tier(name="backup", url=url.rstrip("/"), endpoint=endpoint)
+
+
+def target_for_tier(tier: Tier, *, durable: bool = True) -> BackupTarget:
+    return BackupTarget(
+        fs=tier.fs,
+        base=f"{tier.root.rstrip('/')}/{BACKUPS_DIR}",
+        url=tier.join(BACKUPS_DIR),
+        durable=durable,
+    )
+
+
+def prepare_target(target: BackupTarget) -> ObjectIndex:
+    """Create the target's directories; the objects already stored (sha256 -> size)."""
+    try:
+        target.ensure()
+        return ObjectIndex(target)
+    except OSError as exc:
+        raise TierUnavailableError(
+            f"cannot use the backup target {target.url}: {exc}. Check that the NAS is "
+            "mounted / the bucket exists and the credentials are set, then retry."
+        ) from exc
+
+
+# -- listing and loading ------------------------------------------------------------------
+def list_target_backups(target: BackupTarget, include_incomplete: bool = False) -> list[BackupInfo]:
+    out: list[BackupInfo] = []
+    for backup_id in target.backup_ids():
+        if not BACKUP_ID.match(backup_id):
+            continue  # not ours (e.g. a namespace called "backups" on the hot tier)
+        manifest_path = target.path(backup_id, MANIFEST_NAME)
+        url = f"{target.url}/{backup_id}"
+        data = None
+        if target.fs.exists(manifest_path):
+            try:
+                data = BackupManifest.from_dict(target.read_json(manifest_path), manifest_path)
+            except (BackupError, ValueError):
+                data = None
+        if data is not None and data.complete:
+            out.append(
+                BackupInfo(
+                    backup_id,
+                    url,
+                    True,
+                    data.created_at,
+                    len(data.tables),
+                    len(data.files),
+                    data.total_bytes,
+                    data.doctordata_version,
+                )
+            )
+        elif include_incomplete:
+            out.append(BackupInfo(backup_id, url, False, None))
+    return out
+
+
+def list_backups(
+    lh: Lakehouse,
+    to: str = "nas",
+    *,
+    include_incomplete: bool = False,
+    endpoint: str | None = None,
+) -> list[BackupInfo]:
+    """Backups on ``to``, oldest first. Partial backups (killed midway) only on request."""
+    return list_target_backups(resolve_target(lh, to, endpoint=endpoint), include_incomplete)
+
+
+def load_manifest(target: BackupTarget, backup_id: str) -> BackupManifest:
+    """The complete manifest of ``backup_id``; BackupError if partial, damaged or absent."""
+    data = load_manifest_data(target, backup_id)
+    return BackupManifest.from_dict(data, target.path(backup_id, MANIFEST_NAME))
+
+
+def load_manifest_data(target: BackupTarget, backup_id: str) -> dict[str, Any]:
+    """:func:`load_manifest`'s checks, returning the parsed JSON itself (for a reader that
+    needs a few fields of every file and not a BackupFile per file)."""
+    path = target.path(backup_id, MANIFEST_NAME)
+    if not target.fs.exists(target.backup_dir(backup_id)):
+        known = [b.id for b in list_target_backups(target)]
+        raise BackupNotFoundError(
+            f"no backup {backup_id!r} in {target.url}; complete backups there: "
+            f"{', '.join(known) or 'none'} (see `doctordata backup list`)"
+        )
+    if not target.fs.exists(path):
+        raise BackupError(
+            f"backup {backup_id!r} in {target.url} is incomplete (it was interrupted before "
+            "its manifest was written) and cannot be restored; choose a complete one from "
+            "`doctordata backup list`, and remove partial ones with `doctordata backup prune`"
+        )
+    try:
+        data: dict[str, Any] = target.read_json(path)
+    except ValueError as exc:
+        raise BackupError(f"{path}: the backup manifest is damaged ({exc})") from None
+    BackupManifest.check_format(data, path)
+    if not data.get("complete"):
+        raise BackupError(f"backup {backup_id!r} in {target.url} is marked incomplete")
+    return data
+
+
+def open_backup(
+    backup: str | BackupInfo | None,
+    *,
+    lh: Lakehouse | None = None,
+    to: str = "nas",
+    endpoint: str | None = None,
+) -> tuple[BackupTarget, BackupManifest]:
+    """Find a backup by id (on ``lh``'s tier ``to``), by path/URL, or the latest (None)."""
+    if isinstance(backup, BackupInfo):
+        backup = backup.url
+    if backup is not None and ("/" in backup or "://" in backup):
+        location = backup.rstrip("/")
+        if location.endswith("/" + MANIFEST_NAME):
+            location = location[: -len(MANIFEST_NAME) - 1]
+        parent, _, backup_id = location.rpartition("/")
+        tier = adhoc_tier(parent, endpoint)
+        target = BackupTarget(fs=tier.fs, base=tier.root, url=tier.url)
+        return target, load_manifest(target, backup_id)
+    if lh is None:
+        raise BackupError(
+            f"backup {backup!r}: give the backup's directory path or URL "
+            "(e.g. /mnt/nas/lake/backups/<id>), or open the lakehouse to look it up by id"
+        )
+    target = resolve_target(lh, to, endpoint=endpoint)
+    if backup is None or backup == "latest":
+        complete = list_target_backups(target)
+        if not complete:
+            raise BackupNotFoundError(
+                f"no complete backup in {target.url}; make one with `doctordata backup --to {to}`"
+            )
+        backup = complete[-1].id
+    return target, load_manifest(target, backup)

@@ -1,0 +1,11 @@
+"""Every patch of pyiceberg internals, in one place, each gated on the pyiceberg version it
+was checked against (0.12.x): on any other version ``install()`` does nothing and pyiceberg's
+own code runs.
+
+- metadata_updates.py: apply metadata updates without the defensive deep copies.
+- metadata_cache.py: reuse parsed metadata.json files (keyed by location, size and mtime).
+- metadata_json.py: write metadata.json without re-serializing every old snapshot.
+- partition_split.py: split an Arrow table into its partitions in one pass.
+
+catalog/sql.py installs them when the catalog is opened.
+"""
