@@ -90,7 +90,7 @@ def make_lake(tmp_path: Path) -> Iterator[Callable[..., dd.Lakehouse]]:
 
 def files_on(lh: dd.Lakehouse, table: str) -> dict[str, str]:
     """Live data file path -> tier name, from the current snapshot."""
-    from doctordata.lifecycle.policy import tier_of
+    from doctordata.storage.locations import tier_of
 
     out = {}
     for task in lh.table(table).scan().plan_files():

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from doctordata.backup.manifest import BackupFile
     from doctordata.backup.restore import RestoreReport
     from doctordata.catalog.file_refs import MetadataFiles
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.workspace import Workspace
 
 from doctordata.backup.prune import PruneReport, prune
 from doctordata.backup.targets import (
@@ -133,14 +133,14 @@ def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _file_io(lh: Lakehouse) -> FileIO:
+def _file_io(lh: Workspace) -> FileIO:
     from pyiceberg.io import load_file_io
 
     return load_file_io(dict(lh.catalog.properties))
 
 
 def backup(
-    lh: Lakehouse,
+    lh: Workspace,
     to: str = "nas",
     *,
     progress: bool | None = None,
@@ -163,7 +163,7 @@ def backup(
         report = lh.backup("nas")
         print(report)            # files, bytes, throughput
     """
-    from doctordata import __version__
+    from doctordata.version import __version__
 
     target = resolve_target(lh, to, endpoint=endpoint, durable=durable, create=create)
     existing = prepare_target(target)
@@ -264,20 +264,20 @@ def backup(
     )
 
 
-def _snapshot(lh: Lakehouse, workdir: Path) -> CatalogSnapshot:
+def _snapshot(lh: Workspace, workdir: Path) -> CatalogSnapshot:
     from doctordata.backup.catalog_snapshot import snapshot_catalog
 
     return snapshot_catalog(lh.settings, workdir)
 
 
-def _catalog_moved(lh: Lakehouse, snap: CatalogSnapshot, tmp: str) -> bool:
+def _catalog_moved(lh: Workspace, snap: CatalogSnapshot, tmp: str) -> bool:
     """True if a table's metadata pointer moved since ``snap`` (a concurrent commit)."""
     with tempfile.TemporaryDirectory(dir=tmp) as again:
         return _snapshot(lh, Path(again)).table_locations() != snap.table_locations()
 
 
 def _walk_and_copy(
-    lh: Lakehouse,
+    lh: Workspace,
     io: FileIO,
     snap: CatalogSnapshot,
     target: BackupTarget,
@@ -292,8 +292,8 @@ def _walk_and_copy(
     ``loading`` gives the previous backup; the metadata.json files are parsed meanwhile.
     Returns the copier, the files found missing, and the walk cache for the manifest."""
     from doctordata.backup.copy import Copier, missing_entry
-    from doctordata.backup.integrity import damage_errors, describe
     from doctordata.backup.progress import byte_progress
+    from doctordata.catalog.damage import damage_errors, describe
     from doctordata.catalog.file_refs import WalkCache, read_metadata_files, walk_references
 
     record = WalkCache()
@@ -355,7 +355,7 @@ def _changed_warning(path: str, old_sha: str, previous: PreviousBackup) -> str:
     )
 
 
-def _damaged_in_lake(lh: Lakehouse, copied: list[BackupFile]) -> list[str]:
+def _damaged_in_lake(lh: Workspace, copied: list[BackupFile]) -> list[str]:
     """Warnings for data files this backup read whose sha256 differs from the checksum
     recorded when doctordata wrote them: the lake's copy is damaged (the backup holds
     the damaged bytes; an earlier backup may hold the good ones)."""
@@ -376,7 +376,7 @@ def _damaged_in_lake(lh: Lakehouse, copied: list[BackupFile]) -> list[str]:
     ]
 
 
-def _source_info(lh: Lakehouse) -> dict[str, Any]:
+def _source_info(lh: Workspace) -> dict[str, Any]:
     return {
         "root": str(lh.root),
         "catalog_uri": mask_url(lh.settings.catalog_uri),

@@ -13,8 +13,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from doctordata.catalog.catalog_guard import sqlite_path
 from doctordata.config import mask_url
 from doctordata.errors import BackupError
 
@@ -46,13 +46,6 @@ class CatalogSnapshot:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "tables": self.tables, "namespaces": self.namespaces}
-
-
-def sqlite_path(uri: str) -> Path:
-    """sqlite:////abs/catalog.db -> /abs/catalog.db."""
-    parts = urlsplit(uri)
-    raw = uri.split(":///", 1)[1] if ":///" in uri else parts.path
-    return Path(raw.split("?", 1)[0])
 
 
 def snapshot_catalog(settings: Settings, workdir: Path) -> CatalogSnapshot:

@@ -12,7 +12,6 @@ One table's damage never stops the check of the others.
 
 from __future__ import annotations
 
-import functools
 import os
 import tempfile
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from doctordata.catalog.damage import FIX_RESTORE, damage_errors, describe
 from doctordata.config import parse_duration, parse_size
 from doctordata.errors import BackupError
 
@@ -31,34 +31,12 @@ if TYPE_CHECKING:
 
     from doctordata.catalog.checksums import ChecksumStore
     from doctordata.catalog.file_refs import FileRef, TableRefs
-    from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
+    from doctordata.workspace import Workspace
 
 Severity = Literal["error", "warning"]
 
-FIX_RESTORE = (
-    "restore the table from a backup: `doctordata backup list`, then "
-    "`doctordata restore <backup> <new root>` and copy the table back"
-)
 FIX_MAINTAIN = "doctordata maintain"
-
-
-@functools.cache
-def damage_errors() -> tuple[type[BaseException], ...]:
-    """What reading a damaged table raises: I/O errors, JSON/Avro/pydantic parse errors
-    (ValueError), pyiceberg's ValidationError, malformed structures. Per-table code
-    (verify, maintain, backup) turns these into a report entry naming the table."""
-    import zlib
-
-    from pyiceberg.exceptions import ValidationError
-
-    return (OSError, ValueError, KeyError, TypeError, EOFError, zlib.error, ValidationError)
-
-
-def describe(exc: BaseException, limit: int = 200) -> str:
-    """'ValidationError: 1 validation error for TableMetadataWrapper' (first line only)."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first[:limit]}" if first else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -130,7 +108,7 @@ class IntegrityReport:
 
 
 def verify(
-    lh: Lakehouse,
+    lh: Workspace,
     *,
     table: str | None = None,
     orphans: bool = True,
@@ -205,7 +183,7 @@ def verify(
     return report
 
 
-def _checksum_store(lh: Lakehouse) -> ChecksumStore | None:
+def _checksum_store(lh: Workspace) -> ChecksumStore | None:
     from doctordata.catalog.checksums import store_for
 
     return store_for(lh.settings.catalog_uri)
@@ -293,7 +271,7 @@ def _check_checksums(
         )
 
 
-def _offline_tiers(lh: Lakehouse) -> tuple[set[str], dict[str, Tier]]:
+def _offline_tiers(lh: Workspace) -> tuple[set[str], dict[str, Tier]]:
     """(tiers whose files cannot be checked now, the others); one marker stat per tier."""
     from doctordata.storage.offline import TierGuard
 
@@ -302,10 +280,10 @@ def _offline_tiers(lh: Lakehouse) -> tuple[set[str], dict[str, Tier]]:
 
 
 def _skip_offline(
-    lh: Lakehouse, name: str, refs: TableRefs, away: set[str], report: IntegrityReport
+    lh: Workspace, name: str, refs: TableRefs, away: set[str], report: IntegrityReport
 ) -> None:
     """Files on an offline tier are not missing: one issue says they were not checked."""
-    from doctordata.lifecycle.policy import tier_of
+    from doctordata.storage.locations import tier_of
 
     skipped: dict[str, int] = {}
     for path in list(refs.files) if away else ():
@@ -326,13 +304,13 @@ def _skip_offline(
         )
 
 
-def _file_io(lh: Lakehouse) -> FileIO:
+def _file_io(lh: Workspace) -> FileIO:
     from pyiceberg.io import load_file_io
 
     return load_file_io(dict(lh.catalog.properties))
 
 
-def table_locations(lh: Lakehouse) -> dict[str, str]:
+def table_locations(lh: Workspace) -> dict[str, str]:
     """ "ns.table" -> metadata.json location, read from the catalog rows (so a table whose
     metadata.json is gone is still checked, and reported, instead of failing to load)."""
     from doctordata.backup.catalog_snapshot import snapshot_catalog

@@ -19,7 +19,7 @@ from doctordata.config import parse_duration
 from doctordata.errors import BackupError
 
 if TYPE_CHECKING:
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.workspace import Workspace
 
 
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")  # \Z: "$" matches before "\n"
@@ -67,7 +67,7 @@ def _mtime(info: dict[str, Any]) -> float:
 
 
 def prune(
-    lh: Lakehouse,
+    lh: Workspace,
     to: str = "nas",
     *,
     keep_last: int | None = None,

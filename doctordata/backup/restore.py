@@ -148,7 +148,7 @@ def _mark_in_progress(root: Path, manifest: BackupManifest) -> Path:
     import datetime as dt
 
     from doctordata.catalog.catalog_guard import RESTORE_MARK
-    from doctordata.catalog.fileio import fsync_path
+    from doctordata.storage.local_copy import fsync_path
 
     root.mkdir(parents=True, exist_ok=True)
     mark = root / RESTORE_MARK
@@ -160,7 +160,7 @@ def _mark_in_progress(root: Path, manifest: BackupManifest) -> Path:
 
 
 def _clear_mark(mark: Path) -> None:
-    from doctordata.catalog.fileio import fsync_path
+    from doctordata.storage.local_copy import fsync_path
 
     mark.unlink(missing_ok=True)
     fsync_path(str(mark.parent))
@@ -358,18 +358,24 @@ def _write_config(
 def _register(
     root: Path, manifest: BackupManifest, mapper: LocationMapper, force: bool
 ) -> list[str]:
-    from doctordata.catalog.sql import close_catalog, open_catalog
-    from doctordata.lakehouse import connect
+    from doctordata.catalog.sql import close_catalog, open_catalog, prepare_root
+    from doctordata.config import load_settings
+    from doctordata.storage.tier import tiers_from_settings
 
     registered: list[str] = []
-    with connect(root) as lh:
-        # guard=False: the root is marked as being restored, which every other open refuses.
-        catalog = open_catalog(lh.settings, lh.tiers, guard=False)
-        try:
-            _register_into(catalog, manifest, mapper, force, registered)
-            _record_checksums(lh.settings.catalog_uri, manifest, mapper)
-        finally:
-            close_catalog(catalog)
+    from doctordata.storage.offline import mark_hot_tier
+
+    settings = load_settings(root)
+    prepare_root(settings)
+    tiers = tiers_from_settings(settings)
+    mark_hot_tier(tiers[settings.hot_tier], settings.root)
+    # guard=False: the root is marked as being restored, which every other open refuses.
+    catalog = open_catalog(settings, tiers, guard=False)
+    try:
+        _register_into(catalog, manifest, mapper, force, registered)
+        _record_checksums(settings.catalog_uri, manifest, mapper)
+    finally:
+        close_catalog(catalog)
     return registered
 
 

@@ -30,7 +30,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from doctordata.catalog.fileio import fsync_path
+from doctordata.storage.local_copy import fsync_path
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem

@@ -23,8 +23,8 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
-    from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
+    from doctordata.workspace import Workspace
 
 
 BACKUP_ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}\Z")  # \Z: "$" matches before "\n"
@@ -44,7 +44,7 @@ class BackupInfo:
 
 # -- targets ------------------------------------------------------------------------------
 def resolve_target(
-    lh: Lakehouse,
+    lh: Workspace,
     to: str,
     *,
     endpoint: str | None = None,
@@ -63,7 +63,7 @@ def resolve_target(
     return target_for_tier(tier, durable=durable)
 
 
-def check_outside_tables(lh: Lakehouse, tier: Tier) -> None:
+def check_outside_tables(lh: Workspace, tier: Tier) -> None:
     """Refuse a backups directory inside a tier's tree or inside any table's directory.
 
     Maintenance deletes unreferenced files below table directories, and new tables get
@@ -99,7 +99,7 @@ def check_outside_tables(lh: Lakehouse, tier: Tier) -> None:
             )
 
 
-def check_target(lh: Lakehouse, tier: Tier, create: bool | None) -> None:
+def check_target(lh: Workspace, tier: Tier, create: bool | None) -> None:
     """Refuse an offline target (TierOfflineError: marked before, marker gone, e.g. an
     unmounted NAS). A backup (``create`` not None) also needs the directory to exist, or
     ``create=True``: a mistyped path or an unmounted disk must not receive a full backup
@@ -129,7 +129,7 @@ def check_target(lh: Lakehouse, tier: Tier, create: bool | None) -> None:
         ) from None
 
 
-def _tier_for(lh: Lakehouse, to: str, endpoint: str | None) -> Tier:
+def _tier_for(lh: Workspace, to: str, endpoint: str | None) -> Tier:
     if to in lh.tiers:
         return lh.tiers[to]
     if "/" in to or "://" in to:
@@ -215,7 +215,7 @@ def list_target_backups(target: BackupTarget, include_incomplete: bool = False) 
 
 
 def list_backups(
-    lh: Lakehouse,
+    lh: Workspace,
     to: str = "nas",
     *,
     include_incomplete: bool = False,
@@ -260,7 +260,7 @@ def load_manifest_data(target: BackupTarget, backup_id: str) -> dict[str, Any]:
 def open_backup(
     backup: str | BackupInfo | None,
     *,
-    lh: Lakehouse | None = None,
+    lh: Workspace | None = None,
     to: str = "nas",
     endpoint: str | None = None,
 ) -> tuple[BackupTarget, BackupManifest]:

@@ -16,7 +16,7 @@ from doctordata.backup.store import (
 from doctordata.backup.targets import BackupInfo, open_backup
 
 if TYPE_CHECKING:
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.workspace import Workspace
 
 
 @dataclass
@@ -94,7 +94,7 @@ def verify_objects(
 
 
 def verify_backup(
-    lh: Lakehouse | None,
+    lh: Workspace | None,
     backup: str | BackupInfo | None = None,
     *,
     to: str = "nas",

@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from doctordata.errors import EmptyCatalogError
 
@@ -113,7 +114,6 @@ def check_before_open(settings: Settings, tiers: Mapping[str, Tier]) -> None:
     uri = settings.catalog_uri
     if not uri.startswith("sqlite"):
         return
-    from doctordata.backup.catalog_snapshot import sqlite_path
 
     path = sqlite_path(uri)
     state = _sqlite_state(path)
@@ -130,3 +130,10 @@ def check_after_open(settings: Settings, tiers: Mapping[str, Tier], catalog: Cat
 
         what = f"the catalog {mask_url(settings.catalog_uri)} holds no namespace and no table"
         raise _refuse(settings.root, what, dirs)
+
+
+def sqlite_path(uri: str) -> Path:
+    """sqlite:////abs/catalog.db -> /abs/catalog.db."""
+    parts = urlsplit(uri)
+    raw = uri.split(":///", 1)[1] if ":///" in uri else parts.path
+    return Path(raw.split("?", 1)[0])

@@ -17,13 +17,7 @@ from typing import Any
 from pyiceberg.io import OutputStream
 from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
 
-
-def fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from doctordata.storage.local_copy import fsync_path
 
 
 class _SyncingStream:

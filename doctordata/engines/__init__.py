@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from doctordata.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
-    from doctordata.engines.base import Engine
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.engines.base import Engine, QueryHost
 
 # name -> ("module:Class", extra that installs its dependencies)
 ENGINES: dict[str, tuple[str, str]] = {
@@ -33,7 +32,7 @@ def canonical_name(name: str) -> str:
     return key
 
 
-def create_engine(name: str, lh: Lakehouse) -> Engine:
+def create_engine(name: str, lh: QueryHost) -> Engine:
     """Instantiate the engine registered as ``name`` for ``lh``."""
     key = canonical_name(name)
     target, extra = ENGINES[key]

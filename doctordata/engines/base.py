@@ -9,13 +9,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from doctordata.workspace import Workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.scan import ScanPlan
-    from doctordata.lakehouse import Lakehouse
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,17 @@ class Capabilities:
     sandboxed: bool = False
 
 
+class QueryHost(Workspace, Protocol):
+    """What engines and the router need: a Workspace plus its engines and plan cache."""
+
+    @property
+    def plan_cache(self) -> PlanCache: ...
+
+    def engine(self, name: str) -> Engine:
+        """The engine called ``name`` ("duckdb", "clickhouse"), created on first use."""
+        ...
+
+
 class Engine(ABC):
     """A query engine that turns SQL in its own dialect into Arrow."""
 
@@ -40,7 +53,7 @@ class Engine(ABC):
     dialect: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    def __init__(self, lh: Lakehouse) -> None:
+    def __init__(self, lh: QueryHost) -> None:
         self.lh = lh
 
     @abstractmethod

@@ -36,7 +36,7 @@ from doctordata.storage.locations import tier_of
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.engines.base import QueryHost
 
 # Iceberg primitive type name -> ClickHouse type.
 TYPE_MAP: dict[str, str] = {
@@ -169,7 +169,7 @@ class ClickHouseEngine(Engine):
     dialect: ClassVar[str] = "clickhouse"
     capabilities: ClassVar[Capabilities] = Capabilities(native_tables=True)
 
-    def __init__(self, lh: Lakehouse) -> None:
+    def __init__(self, lh: QueryHost) -> None:
         super().__init__(lh)
         self.url = lh.settings.clickhouse_url
         self.embedded = self.url.startswith("chdb:")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from doctordata.errors import DataCorruptionError, DataFileMissingError, StorageError
+from doctordata.storage.locations import tier_of
 
 if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
@@ -131,12 +132,6 @@ def _more(items: Sequence[tuple[PlannedFile, Any]]) -> str:
     others = ", ".join(f.path for f, _ in items[1 : 1 + _NAMED])
     rest = len(items) - 1 - _NAMED
     return f" Also: {others}" + (f" and {rest} more." if rest > 0 else ".")
-
-
-def tier_of(path: str, tiers: Mapping[str, Tier]) -> Tier | None:
-    from doctordata.lifecycle.policy import tier_of as find
-
-    return find(path, dict(tiers))
 
 
 def _where(tier: Tier | None) -> str:

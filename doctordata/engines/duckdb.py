@@ -29,7 +29,7 @@ from doctordata.errors import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.engines.base import QueryHost
 
 # Iceberg primitive type name -> DuckDB type.
 TYPE_MAP: dict[str, str] = {
@@ -111,7 +111,7 @@ class DuckDBEngine(Engine):
         streaming=True, field_id_reads=True, sandboxed=True
     )
 
-    def __init__(self, lh: Lakehouse) -> None:
+    def __init__(self, lh: QueryHost) -> None:
         super().__init__(lh)
         import duckdb
 
@@ -375,7 +375,7 @@ def _read(files: Any) -> str:
     return f"read_parquet([{_files(files)}], hive_partitioning = false)"
 
 
-def scratch_root(lh: Lakehouse) -> Any:
+def scratch_root(lh: QueryHost) -> Any:
     """Per-lakehouse scratch space for materialised scans (inside the sandbox)."""
     return lh.root / ".tmp"
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from doctordata.errors import SnapshotNotFoundError
 
 if TYPE_CHECKING:
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.engines.base import QueryHost
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class PublishReport:
     seconds: float
 
 
-def publish(lh: Lakehouse, name: str, *, engine: str = "clickhouse") -> PublishReport:
+def publish(lh: QueryHost, name: str, *, engine: str = "clickhouse") -> PublishReport:
     """Make or refresh the serving copy of ``name`` on ``engine``.
 
     Example::

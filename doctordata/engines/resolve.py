@@ -14,7 +14,7 @@ from doctordata.errors import IdentifierError, NotFoundError, TableNotFoundError
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.engines.base import QueryHost
 
 
 @dataclass
@@ -45,7 +45,7 @@ def cte_names(root: exp.Expr) -> set[str]:
 
 
 def resolve(
-    lh: Lakehouse,
+    lh: QueryHost,
     root: exp.Expr,
     native_tables: Callable[[], set[str]] | None,
 ) -> Resolution:
@@ -84,7 +84,7 @@ def resolve(
     return out
 
 
-def _load(lh: Lakehouse, name: str, cache: dict[str, Any]) -> Table | None:
+def _load(lh: QueryHost, name: str, cache: dict[str, Any]) -> Table | None:
     if name in cache:
         return cache[name]
     table = None
@@ -104,7 +104,7 @@ _TABLES: dict[tuple[int, str], tuple[str, Any]] = {}
 _TABLES_SIZE = 256
 
 
-def load_current(lh: Lakehouse, name: str) -> Table:
+def load_current(lh: QueryHost, name: str) -> Table:
     """lh.table(name), reusing the parsed metadata while the catalog still points at it.
 
     One indexed catalog lookup per call: a table is never served from a stale metadata
@@ -152,7 +152,7 @@ def current_location(catalog: Any, name: str) -> str | None:
     return location
 
 
-def _unknown(lh: Lakehouse, name: str, natives: set[str]) -> str:
+def _unknown(lh: QueryHost, name: str, natives: set[str]) -> str:
     try:
         existing = lh.tables()
     except NotFoundError:

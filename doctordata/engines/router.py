@@ -27,13 +27,12 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
-    from doctordata.engines.base import Engine
+    from doctordata.engines.base import Engine, QueryHost
     from doctordata.engines.datafiles import PlannedFile
     from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.resolve import Resolution
     from doctordata.engines.scan import ScanPlan
-    from doctordata.lakehouse import Lakehouse
 
 
 class _Timer:
@@ -96,7 +95,7 @@ _PARSED: dict[tuple[str, str], tuple[exp.Expr | None, ...]] = {}
 _PARSED_SIZE = 256
 
 
-def choose_engine(lh: Lakehouse, engine: str | None) -> str:
+def choose_engine(lh: QueryHost, engine: str | None) -> str:
     """Explicit engine, else the config default; 'auto' is decided after resolution."""
     from doctordata.engines import canonical_name
 
@@ -104,7 +103,7 @@ def choose_engine(lh: Lakehouse, engine: str | None) -> str:
     return "auto" if name == "auto" else canonical_name(name)
 
 
-def _native_lister(lh: Lakehouse, engine_name: str) -> Any:
+def _native_lister(lh: QueryHost, engine_name: str) -> Any:
     from doctordata.engines import ENGINES
 
     candidates = list(ENGINES) if engine_name == "auto" else [engine_name]
@@ -133,7 +132,7 @@ def _has_native(name: str) -> bool:
 
 
 def run_query(
-    lh: Lakehouse,
+    lh: QueryHost,
     query: str,
     *,
     engine: str | None = None,
@@ -206,7 +205,7 @@ def run_query(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _require_tiers(lh: Lakehouse, names: set[str]) -> None:
+def _require_tiers(lh: QueryHost, names: set[str]) -> None:
     """A cached plan still needs its tiers online (one marker stat per tier)."""
     if names:
         from doctordata.storage.offline import TierGuard
@@ -259,7 +258,7 @@ def _execute(
 
 
 def _plan_cache(
-    lh: Lakehouse, query: str, dialect: str, engine_name: str, as_of: Any, read_only: bool
+    lh: QueryHost, query: str, dialect: str, engine_name: str, as_of: Any, read_only: bool
 ) -> tuple[PlanCache, tuple[Any, ...] | None]:
     """The lakehouse's plan cache and this query's key (None: do not use the cache)."""
     cache = lh.plan_cache
@@ -294,7 +293,7 @@ def _remember(
 
 
 def _build_sql(
-    lh: Lakehouse,
+    lh: QueryHost,
     eng: Engine,
     root: exp.Expr,
     resolution: Resolution,

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
     from pyiceberg.table import FileScanTask, Table
 
-    from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
+    from doctordata.workspace import Workspace
 
 # pyiceberg's default target is 512 MiB; a small box reads 128 MiB files just as fast.
 DEFAULT_TARGET = 128 * 1024 * 1024
@@ -54,7 +54,7 @@ def target_size(table: Table, override: int | None) -> int:
 
 
 def _groups(
-    lh: Lakehouse, table: Table, target: int, offline: frozenset[str] = frozenset()
+    lh: Workspace, table: Table, target: int, offline: frozenset[str] = frozenset()
 ) -> tuple[dict[tuple[Any, ...], list[FileScanTask]], list[str], int]:
     from doctordata.storage.locations import TierIndex
 
@@ -79,7 +79,7 @@ def _groups(
 
 
 def _write_group(
-    lh: Lakehouse, table: Table, tasks: list[FileScanTask], tier: Tier, target: int
+    lh: Workspace, table: Table, tasks: list[FileScanTask], tier: Tier, target: int
 ) -> list[DataFile]:
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan, write_file
@@ -129,7 +129,7 @@ def _write_group(
 
 
 def compact(
-    lh: Lakehouse,
+    lh: Workspace,
     table: Table,
     *,
     target_file_size: int | None = None,

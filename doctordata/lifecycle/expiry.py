@@ -19,7 +19,7 @@ from doctordata.catalog.reachability import snapshot_references, table_reference
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.workspace import Workspace
 
 
 @dataclass
@@ -35,9 +35,9 @@ class ExpiryResult:
         return sum(self.sizes.values())
 
 
-def file_size(lh: Lakehouse, path: str) -> int:
+def file_size(lh: Workspace, path: str) -> int:
     """Size of a file on any tier (0 if it is already gone)."""
-    from doctordata.lifecycle.policy import tier_of
+    from doctordata.storage.locations import tier_of
 
     tier = tier_of(path, lh.tiers)
     if tier is None:
@@ -48,8 +48,8 @@ def file_size(lh: Lakehouse, path: str) -> int:
         return 0
 
 
-def _tier_name(lh: Lakehouse, path: str) -> str | None:
-    from doctordata.lifecycle.policy import tier_of
+def _tier_name(lh: Workspace, path: str) -> str | None:
+    from doctordata.storage.locations import tier_of
 
     tier = tier_of(path, lh.tiers)
     return tier.name if tier is not None else None
@@ -70,7 +70,7 @@ def snapshots_to_expire(table: Table, *, older_than_s: float, retain_last: int) 
 
 
 def expire_and_delete(
-    lh: Lakehouse,
+    lh: Workspace,
     table: Table,
     snapshot_ids: list[int],
     *,
@@ -116,7 +116,7 @@ def expire_and_delete(
     return result
 
 
-def _not_shared(lh: Lakehouse, table: Table, paths: list[str]) -> list[str]:
+def _not_shared(lh: Workspace, table: Table, paths: list[str]) -> list[str]:
     """``paths`` minus those another table still references (canonical forms: one file may
     be registered in two tables), and, while some table's metadata is unreadable, minus
     those outside this table's own directories (they might be that table's)."""

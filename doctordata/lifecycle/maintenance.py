@@ -32,7 +32,7 @@ from doctordata.lifecycle.orphans import OrphanResult, remove_orphans_of
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class MaintenanceReport:
         return "\n".join(lines)
 
 
-def offline_tiers(lh: Lakehouse) -> tuple[dict[str, str], frozenset[str]]:
+def offline_tiers(lh: Workspace) -> tuple[dict[str, str], frozenset[str]]:
     """(offline tier -> why, every tier maintenance must leave alone); one stat per tier."""
     from doctordata.storage.offline import TierGuard
 
@@ -131,7 +131,7 @@ def offline_tiers(lh: Lakehouse) -> tuple[dict[str, str], frozenset[str]]:
 
 
 def maintain(
-    lh: Lakehouse,
+    lh: Workspace,
     table: str | None = None,
     *,
     compact: bool = True,
@@ -196,7 +196,7 @@ def maintain(
     return report
 
 
-def _check_named_table(lh: Lakehouse, table: str) -> None:
+def _check_named_table(lh: Workspace, table: str) -> None:
     """A table the user named must be a valid, existing name: that is their input to fix,
     not a damaged table to report and skip (its metadata is not read here)."""
     from doctordata.catalog.identifiers import parse_table_name
@@ -207,7 +207,7 @@ def _check_named_table(lh: Lakehouse, table: str) -> None:
         raise TableNotFoundError(_no_table(lh.catalog, table))
 
 
-def _forget_checksums(lh: Lakehouse, deleted: list[str]) -> None:
+def _forget_checksums(lh: Workspace, deleted: list[str]) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from doctordata.catalog.checksums import store_for
@@ -224,17 +224,17 @@ def _forget_checksums(lh: Lakehouse, deleted: list[str]) -> None:
 def _table_errors() -> tuple[type[BaseException], ...]:
     from pyiceberg.exceptions import CommitFailedException
 
-    from doctordata.backup.integrity import damage_errors
+    from doctordata.catalog.damage import damage_errors
 
     # Not TableNotFoundError (a name the user typed) nor CatalogUnavailableError /
     # CatalogAuthError (every table would fail the same way): those stop the run.
     return (CommitConflictError, CommitFailedException, IntegrityError, *damage_errors())
 
 
-def _table_error(lh: Lakehouse, name: str, step: str, exc: BaseException) -> DoctorDataError:
+def _table_error(lh: Workspace, name: str, step: str, exc: BaseException) -> DoctorDataError:
     from pyiceberg.exceptions import CommitFailedException
 
-    from doctordata.backup.integrity import FIX_RESTORE, describe
+    from doctordata.catalog.damage import FIX_RESTORE, describe
 
     if isinstance(exc, (CommitConflictError, CommitFailedException)):
         return CommitConflictError(
@@ -252,8 +252,11 @@ def _table_error(lh: Lakehouse, name: str, step: str, exc: BaseException) -> Doc
     )
 
 
-def _metadata_location(lh: Lakehouse, name: str) -> str:
+def _metadata_location(lh: Workspace, name: str) -> str:
     """The catalog row's metadata location (readable even when the file is not)."""
-    from doctordata.backup.integrity import table_locations
+    from doctordata.catalog.damage import metadata_location
 
-    return table_locations(lh).get(name, "?")
+    try:
+        return metadata_location(lh.catalog, name) or "?"
+    except Exception:  # a message detail: never hide the error being reported
+        return "?"

@@ -33,9 +33,9 @@ from doctordata.lifecycle.policy import (
     plan_explicit,
     plan_policies,
     require_tier,
-    tier_of,
 )
 from doctordata.storage.checks import check_tier
+from doctordata.storage.locations import tier_of
 from doctordata.storage.offline import TierGuard, mark, offline_error
 from doctordata.storage.transfer import remove_quietly, sync_dirs, tmp_name
 
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from doctordata.catalog.rewrite import StagedRewrite
-    from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
+    from doctordata.workspace import Workspace
 
 
 @dataclass
@@ -102,7 +102,7 @@ class TierReport:
 # -- recovery ---------------------------------------------------------------------------
 
 
-def recover(lh: Lakehouse, report: TierReport | None = None) -> list[str]:
+def recover(lh: Workspace, report: TierReport | None = None) -> list[str]:
     """Finish or clean up after runs that died: keep committed copies, delete the rest."""
     from doctordata.catalog.reachability import table_references
     from doctordata.errors import NotFoundError
@@ -146,7 +146,7 @@ def recover(lh: Lakehouse, report: TierReport | None = None) -> list[str]:
 # -- the run ----------------------------------------------------------------------------
 
 
-def _plan(lh: Lakehouse, names: list[str], to: str | None, where: str | None) -> Plan:
+def _plan(lh: Workspace, names: list[str], to: str | None, where: str | None) -> Plan:
     tables = {name: lh.table(name) for name in names}
     if to is None:
         return plan_policies(tables, lh.settings.policies, lh.tiers)
@@ -163,7 +163,7 @@ def _plan(lh: Lakehouse, names: list[str], to: str | None, where: str | None) ->
     return plan
 
 
-def preflight(lh: Lakehouse, plan: Plan, *, dry_run: bool = False) -> None:
+def preflight(lh: Workspace, plan: Plan, *, dry_run: bool = False) -> None:
     """Check every tier the plan touches before any byte moves (TierUnavailableError)."""
     fresh = offline_checks(lh, plan)
     need: dict[str, int] = {}
@@ -178,7 +178,7 @@ def preflight(lh: Lakehouse, plan: Plan, *, dry_run: bool = False) -> None:
         mark(lh.tiers[name], lh.root)  # first use: from now on an unmount is recognised
 
 
-def offline_checks(lh: Lakehouse, plan: Plan) -> set[str]:
+def offline_checks(lh: Workspace, plan: Plan) -> set[str]:
     """Never move onto an offline tier, nor off one (TierOfflineError, nothing moved).
     Returns the destinations that have no marker yet (marked once the checks pass)."""
     guard = TierGuard(lh.tiers, lh.root)
@@ -223,7 +223,7 @@ class _Progress:
             self._bar.stop()
 
 
-def _stage_quietly(lh: Lakehouse, name: str, moves: list[Move]) -> StagedRewrite | None:
+def _stage_quietly(lh: Workspace, name: str, moves: list[Move]) -> StagedRewrite | None:
     """Stage the swap of the verified copies while their fsyncs run; None if staging failed
     (it is retried after the copies, where a failure is reported as a failed commit)."""
     try:
@@ -239,7 +239,7 @@ def _reason(moves: list[Move]) -> str:
 
 
 def _copy_all(
-    lh: Lakehouse, name: str, moves: list[Move], bar: _Progress, workers: int
+    lh: Workspace, name: str, moves: list[Move], bar: _Progress, workers: int
 ) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None, float]:
     """Copy every file through the copy pipeline (storage/copy_pipeline.py), stage the
     catalog swap of the verified copies while the last ones are fsynced, then make the
@@ -277,7 +277,7 @@ def _copy_all(
 
 
 def _move_table(
-    lh: Lakehouse, name: str, moves: list[Move], report: TierReport, bar: _Progress, workers: int
+    lh: Workspace, name: str, moves: list[Move], report: TierReport, bar: _Progress, workers: int
 ) -> tuple[Table, list[Move], jr.Journal] | None:
     journal = jr.Journal(
         table=name,
@@ -316,7 +316,7 @@ def _move_table(
 
 
 def _free_old_copies(
-    lh: Lakehouse, name: str, table: Table, old: set[str], report: TierReport
+    lh: Workspace, name: str, table: Table, old: set[str], report: TierReport
 ) -> None:
     """Expire the snapshots still referencing ``old`` paths, then delete what they freed."""
     from doctordata.catalog.reachability import snapshot_references
@@ -340,7 +340,7 @@ def _free_old_copies(
 
 
 def apply_policies(
-    lh: Lakehouse,
+    lh: Workspace,
     table: str | None = None,
     *,
     dry_run: bool = False,
@@ -394,7 +394,7 @@ def apply_policies(
     return report
 
 
-def locate(lh: Lakehouse, path: str) -> Tier:
+def locate(lh: Workspace, path: str) -> Tier:
     """The tier a file lives on (StorageError if none)."""
     tier = tier_of(path, lh.tiers)
     if tier is None:

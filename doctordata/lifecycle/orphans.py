@@ -39,8 +39,8 @@ from doctordata.storage.locations import (
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-    from doctordata.lakehouse import Lakehouse
     from doctordata.storage.tier import Tier
+    from doctordata.workspace import Workspace
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _listing(tier: Tier, directory: tuple[str, str]) -> dict[str, dict[str, Any]
 
 
 def remove_orphans(
-    lh: Lakehouse,
+    lh: Workspace,
     table: Table,
     *,
     older_than_s: float,
@@ -104,7 +104,7 @@ def remove_orphans(
 
 
 def remove_orphans_of(
-    lh: Lakehouse,
+    lh: Workspace,
     tables: Sequence[Table],
     *,
     older_than_s: float,
@@ -151,7 +151,7 @@ class _Scan:
 
 
 def _list_table(
-    lh: Lakehouse, table: Table, index: TierIndex, offline: frozenset[str]
+    lh: Workspace, table: Table, index: TierIndex, offline: frozenset[str]
 ) -> _Scan | None:
     """The files below ``table``'s directories on every tier; None for a table outside
     every tier (not ours to clean)."""

@@ -85,13 +85,6 @@ class Plan:
         return out
 
 
-def tier_of(location: str, tiers: dict[str, Tier]) -> Tier | None:
-    """The tier holding ``location`` (the one rule: doctordata.storage.locations)."""
-    from doctordata.storage.locations import tier_of as _tier_of
-
-    return _tier_of(location, tiers)
-
-
 def require_tier(name: str, tiers: dict[str, Tier]) -> Tier:
     if name not in tiers:
         raise TierNotFoundError(

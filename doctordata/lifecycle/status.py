@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from doctordata.storage.checks import free_bytes
 
 if TYPE_CHECKING:
-    from doctordata.lakehouse import Lakehouse
+    from doctordata.workspace import Workspace
 
 
 @dataclass
@@ -49,7 +49,7 @@ class TierStatus:
         return TierUsage(table, tier)
 
 
-def tier_status(lh: Lakehouse) -> TierStatus:
+def tier_status(lh: Workspace) -> TierStatus:
     """Files and bytes per tier per table, and free space per tier."""
     from doctordata.storage.locations import TierIndex
     from doctordata.storage.offline import TierGuard
@@ -95,6 +95,6 @@ def tier_status(lh: Lakehouse) -> TierStatus:
     return status
 
 
-def _tier_order(lh: Lakehouse) -> Callable[[str], int]:
+def _tier_order(lh: Workspace) -> Callable[[str], int]:
     order = {name: i for i, name in enumerate(lh.tiers)}
     return lambda name: order.get(name, len(order))

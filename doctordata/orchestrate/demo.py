@@ -133,7 +133,7 @@ def render(report: DemoReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from doctordata.commands import human_bytes
+    from doctordata.config import human_bytes
 
     console = Console()
     console.print(f"[bold]doctordata demo[/bold] in {report.root} ({report.seconds:.0f} s)")

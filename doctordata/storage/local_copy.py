@@ -29,6 +29,16 @@ READ_SIZE = 1024 * 1024  # fallbacks only
 # next method. Only when nothing was copied yet; a later error is a real I/O error.
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.ETXTBSY}
 
+
+def fsync_path(path: str) -> None:
+    """fsync a local file or directory by path."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 ProgressFn = Callable[[int], None]
 
 

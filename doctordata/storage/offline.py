@@ -275,7 +275,7 @@ class TierGuard:
         for prefixes, tier in self._prefixes:
             if location.startswith(prefixes):
                 return tier
-        from doctordata.lifecycle.policy import tier_of
+        from doctordata.storage.locations import tier_of
 
         return tier_of(location, self.tiers)
 

@@ -35,8 +35,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from doctordata.catalog.fileio import fsync_path
 from doctordata.errors import ChecksumMismatchError
+from doctordata.storage.local_copy import fsync_path
 
 if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
