@@ -136,13 +136,13 @@ def _pyiceberg_peer(lh: Any, tables: list[str], query: str) -> None:
 
 
 def _chdb_views(lh: Any, tables: list[str]) -> Any:
-    from doctordata.engines.clickhouse import _glob
+    from doctordata.engines.clickhouse import file_glob
 
     ch = lh.engine("clickhouse")
     writer = ch.client(read_only=False)
     writer.command("CREATE DATABASE IF NOT EXISTS tpch_raw")
     for t in tables:
-        prefix, rest = _glob(_data_files(lh, f"tpch.{t}"))
+        prefix, rest = file_glob(_data_files(lh, f"tpch.{t}"))
         writer.command(
             f"CREATE OR REPLACE VIEW tpch_raw.{t} AS SELECT * FROM file('{prefix}{rest}', Parquet)"
         )
@@ -402,7 +402,7 @@ def run(results_dir: Path, sf: float | None = None, repeats: int | None = None) 
     """Run everything; SF and repeats default to $DOCTORDATA_BENCH_TPCH_SF (1) and
     $DOCTORDATA_BENCH_REPEATS (5)."""
     import doctordata as dd
-    from tests.engines.tpch import generate, load
+    from benchmarks.tpch_data import generate, load
 
     sf = sf if sf is not None else float(os.environ.get("DOCTORDATA_BENCH_TPCH_SF", "1"))
     repeats = (

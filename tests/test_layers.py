@@ -181,3 +181,42 @@ def test_nothing_below_the_facade_names_lakehouse() -> None:
 def test_the_rule_itself(source: str, target: str, expected: str | None) -> None:
     got = violation(Import(source, target, PACKAGE / "x.py", 1))
     assert (got is None) if expected is None else (got is not None and expected in got)
+
+
+def _private_imports(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(line, module, name) of every ``from doctordata... import _name`` in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("doctordata"):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    yield node.lineno, node.module or "", alias.name
+
+
+def test_private_names_stay_in_their_package() -> None:
+    found = []
+    for source, path in modules().items():
+        for line, module, name in _private_imports(path):
+            if unit(module) != unit(source):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {module}.{name}")
+    assert not found, "private names used from another package:\n" + "\n".join(found)
+
+
+def test_benchmarks_use_the_public_package_only() -> None:
+    bench = PACKAGE.parent / "benchmarks"
+    found = []
+    for path in sorted(bench.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text, filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tests":
+                found.append(f"{path.name}:{node.lineno}: imports from {node.module}")
+            if isinstance(node, ast.Import):
+                found += [
+                    f"{path.name}:{node.lineno}: imports {a.name}"
+                    for a in node.names
+                    if a.name.split(".")[0] == "tests"
+                ]
+        found += [
+            f"{path.name}:{line}: {module}.{name}" for line, module, name in _private_imports(path)
+        ]
+    assert not found, "benchmarks reach into tests/ or private names:\n" + "\n".join(found)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 OPERATION_PROPERTY = "doctordata.operation"
 
 
-def _producer_class() -> type:
+def producer_class_base() -> type:
     from pyiceberg.table.update.snapshot import _OverwriteFiles
     from pyiceberg.table.update.validate import (
         _validate_data_files_exist,
@@ -94,12 +94,12 @@ def stage_rewrite(
 ) -> StagedRewrite:
     """Write the manifests of one snapshot removing ``removed`` and adding ``added``.
 
-    ``producer_class``: a subclass of :func:`_producer_class` that writes them differently."""
+    ``producer_class``: a subclass of :func:`producer_class_base` that writes them differently."""
     from pyiceberg.table.snapshots import Operation
 
     tx = table.transaction()
     props = {OPERATION_PROPERTY: operation[:200], **(properties or {})}
-    producer = (producer_class or _producer_class())(
+    producer = (producer_class or producer_class_base())(
         operation=Operation.OVERWRITE, transaction=tx, io=table.io, snapshot_properties=props
     )
     with producer:

@@ -63,9 +63,9 @@ def _swap_producer_class() -> type:
     from pyiceberg.utils.concurrent import ExecutorFactory
 
     from doctordata.catalog.partition_bounds import PartitionFilter
-    from doctordata.catalog.rewrite import _producer_class
+    from doctordata.catalog.rewrite import producer_class_base
 
-    class _SwapFiles(_producer_class()):  # type: ignore[misc]
+    class _SwapFiles(producer_class_base()):  # type: ignore[misc]
         """A rewrite that reads each candidate manifest once."""
 
         def _manifests(self) -> list[ManifestFile]:
@@ -234,8 +234,3 @@ def commit_staged(staged: StagedRewrite) -> Table:
     committed = staged.commit()
     crash_point("committed")
     return committed
-
-
-def commit_swap(table: Table, pairs: list[tuple[DataFile, str]], reason: str) -> Table:
-    """Stage and commit a swap in one go."""
-    return commit_staged(stage_swap(table, pairs, reason))

@@ -121,10 +121,10 @@ def load_table(catalog: Catalog, name: str) -> Table:
     try:
         return catalog.load_table((ns, tbl))
     except NoSuchTableError:
-        raise TableNotFoundError(_no_table(catalog, name)) from None
+        raise TableNotFoundError(no_table(catalog, name)) from None
 
 
-def _no_table(catalog: Catalog, name: str) -> str:
+def no_table(catalog: Catalog, name: str) -> str:
     try:
         existing = list_tables(catalog)
     except DoctorDataError:
@@ -660,7 +660,7 @@ def drop_table(catalog: Catalog, name: str, *, purge: bool = False) -> None:
         else:
             catalog.drop_table((ns, tbl))
     except NoSuchTableError:
-        raise TableNotFoundError(_no_table(catalog, name)) from None
+        raise TableNotFoundError(no_table(catalog, name)) from None
 
 
 def rename_table(catalog: Catalog, name: str, new_name: str) -> Table:
@@ -672,6 +672,6 @@ def rename_table(catalog: Catalog, name: str, new_name: str) -> Table:
     try:
         return catalog.rename_table(src, dst)
     except NoSuchTableError:
-        raise TableNotFoundError(_no_table(catalog, name)) from None
+        raise TableNotFoundError(no_table(catalog, name)) from None
     except TableAlreadyExistsError:
         raise AlreadyExistsError(f"cannot rename {name!r}: {new_name!r} already exists") from None

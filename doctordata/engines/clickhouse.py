@@ -147,7 +147,7 @@ def _structure(columns: list[tuple[str, ScanColumn]]) -> str:
     return ", ".join(f"{_ident(name)} {clickhouse_type(c.type)}" for name, c in columns)
 
 
-def _glob(paths: list[str]) -> tuple[str, str]:
+def file_glob(paths: list[str]) -> tuple[str, str]:
     """(common prefix, "{rel1,rel2}") for a file list; one path needs no braces."""
     for p in paths:
         if _GLOB_CHARS & set(p):
@@ -391,7 +391,7 @@ class ClickHouseEngine(Engine):
         remote = [p for p in paths if not p.startswith("/")]
         sources = []
         if local:
-            prefix, rest = _glob(local)
+            prefix, rest = file_glob(local)
             sources.append(f"file({_lit(prefix + rest)}, 'Parquet', {_lit(structure)})")
         # One s3() call per tier: a table may be spread over several buckets/endpoints.
         by_tier: dict[str, list[str]] = {}
@@ -414,7 +414,7 @@ class ClickHouseEngine(Engine):
                 f"data file {paths[0]!r} is in no configured tier; add its location to [tiers]"
             )
         keys = [urlsplit(p) for p in paths]
-        prefix, rest = _glob([f"{k.netloc}{k.path}" for k in keys])
+        prefix, rest = file_glob([f"{k.netloc}{k.path}" for k in keys])
         endpoint = tier.endpoint or f"https://s3.{tier.region or 'us-east-1'}.amazonaws.com"
         url = endpoint.rstrip("/") + "/" + prefix + rest
         opts = tier.storage_options()

@@ -142,7 +142,7 @@ class DuckDBEngine(Engine):
             return
         load_extension(self._con, "httpfs")
         for tier in remote:
-            self._con.execute(_s3_secret_sql(tier))
+            self._con.execute(s3_secret_sql(tier))
 
     def allowed_directories(self) -> list[str]:
         """Where user SQL may read: the tiers and the router's scratch directory."""
@@ -380,7 +380,7 @@ def scratch_root(lh: QueryHost) -> Any:
     return lh.root / ".tmp"
 
 
-def _s3_secret_sql(tier: Any) -> str:
+def s3_secret_sql(tier: Any) -> str:
     from urllib.parse import urlsplit
 
     opts = tier.storage_options()

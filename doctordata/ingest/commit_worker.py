@@ -179,7 +179,7 @@ class CommitProcess:
             self.peak_rss_mib = float(payload[0])
         elif kind == "committed":
             delta, notes = payload
-            with self.stats._lock:
+            with self.stats.lock:
                 for name in (*_COUNTERS, "commit_seconds"):
                     setattr(self.stats, name, getattr(self.stats, name) + delta[name])
                 self.stats.new_columns.extend(delta["new_columns"])

@@ -61,7 +61,7 @@ class LoadStats:
     commits: int = 0
     commit_seconds: float = 0.0
     new_columns: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 TABLES = ("items", "rejected_items", "lists")
@@ -121,7 +121,7 @@ class CatalogWriter:
         writer = self._writers[table_name]
         started = time.perf_counter()
         writer(data)
-        with self.stats._lock:
+        with self.stats.lock:
             self.stats.commit_seconds += time.perf_counter() - started
 
     def write_file(self, table_name: str, path: str) -> None:
@@ -157,7 +157,7 @@ class CatalogWriter:
             except _DATA_ERRORS as exc:
                 self._reject_rows(chunk, f"could not be committed to {ITEMS}: {exc}")
                 continue
-            with self.stats._lock:
+            with self.stats.lock:
                 self.stats.items_new += int(result["rows_inserted"])
                 self.stats.items_updated += int(result["rows_updated"])
                 self.stats.commits += 1
@@ -169,7 +169,7 @@ class CatalogWriter:
         data = _last_per_key(data, "id")
         if data.num_rows:
             upsert(table, data, "id")
-            with self.stats._lock:
+            with self.stats.lock:
                 self.stats.rejected += data.num_rows
                 self.stats.commits += 1
             self._notify("rejected_items", data.num_rows)
@@ -190,7 +190,7 @@ class CatalogWriter:
             warnings.filterwarnings("ignore", message="Delete operation did not match")
             with commit_errors(table, "lists overwrite"):
                 table.overwrite(data, overwrite_filter=match)
-        with self.stats._lock:
+        with self.stats.lock:
             self.stats.list_rows += data.num_rows
             self.stats.commits += 1
         self._notify("lists", data.num_rows)
@@ -213,7 +213,7 @@ class CatalogWriter:
                 update.union_by_name(normalize_schema(data.select(new).schema))
             table = table.refresh()
             target = schema_to_pyarrow(table.schema(), include_field_ids=False)
-            with self.stats._lock:
+            with self.stats.lock:
                 self.stats.new_columns.extend(f"{name}.{c}" for c in new)
         arrays = []
         for f in target:

@@ -48,8 +48,6 @@ from doctordata.ingest.hn_schema import (
 from doctordata.ingest.hn_source import DEFAULT_BATCH, Counters, ProgressFn, hackernews_source
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from doctordata.lakehouse import Lakehouse
 
 PIPELINE_NAME = "doctordata_hackernews"
@@ -443,8 +441,3 @@ def table_stats(lh: Lakehouse) -> dict[str, int]:
         summary = snap.summary if snap is not None else None
         out[name] = int(summary.get("total-records", "0") or 0) if summary is not None else 0
     return out
-
-
-def arrow_items(lh: Lakehouse) -> pa.Table:
-    """All of hackernews.items as Arrow (small tables only; tests and the demo)."""
-    return lh.table(ITEMS).scan().to_arrow()

@@ -200,11 +200,11 @@ def _check_named_table(lh: Workspace, table: str) -> None:
     """A table the user named must be a valid, existing name: that is their input to fix,
     not a damaged table to report and skip (its metadata is not read here)."""
     from doctordata.catalog.identifiers import parse_table_name
-    from doctordata.catalog.tables import _no_table
+    from doctordata.catalog.tables import no_table
 
     parse_table_name(table)
     if table not in lh.tables():
-        raise TableNotFoundError(_no_table(lh.catalog, table))
+        raise TableNotFoundError(no_table(lh.catalog, table))
 
 
 def _forget_checksums(lh: Workspace, deleted: list[str]) -> None:

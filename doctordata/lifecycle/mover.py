@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.swap import commit_staged, stage_swap
-from doctordata.errors import StorageError, WhereClauseError
+from doctordata.errors import WhereClauseError
 from doctordata.lifecycle import journal as jr
 from doctordata.lifecycle.copy_pipeline import CopyPipeline
 from doctordata.lifecycle.policy import (
@@ -35,7 +35,6 @@ from doctordata.lifecycle.policy import (
     require_tier,
 )
 from doctordata.storage.checks import check_tier
-from doctordata.storage.locations import tier_of
 from doctordata.storage.offline import TierGuard, mark, offline_error
 from doctordata.storage.transfer import remove_quietly, sync_dirs, tmp_name
 
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from doctordata.catalog.rewrite import StagedRewrite
-    from doctordata.storage.tier import Tier
     from doctordata.workspace import Workspace
 
 
@@ -392,11 +390,3 @@ def apply_policies(
         finally:
             bar.close()
     return report
-
-
-def locate(lh: Workspace, path: str) -> Tier:
-    """The tier a file lives on (StorageError if none)."""
-    tier = tier_of(path, lh.tiers)
-    if tier is None:
-        raise StorageError(f"{path} is outside every configured tier ({', '.join(lh.tiers)})")
-    return tier

@@ -77,12 +77,12 @@ class Plugin(BasePlugin):
         remote = [t for t in self.session.lh.tiers.values() if not t.is_local]
         if not remote:
             return
-        from doctordata.engines.duckdb import _s3_secret_sql
+        from doctordata.engines.duckdb import s3_secret_sql
         from doctordata.engines.extensions import load_extension
 
         load_extension(conn, "httpfs")
         for tier in remote:
-            conn.execute(_s3_secret_sql(tier))
+            conn.execute(s3_secret_sql(tier))
 
     # -- reading ---------------------------------------------------------------------
     def scan_sql(self, table: str, where: str | None) -> str:

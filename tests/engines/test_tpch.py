@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.tpch_data import TpchData, generate, load
 from tests.engines.conftest import ENGINE_OF, ENGINE_TARGETS, clickhouse_url_for, same_rows
-from tests.engines.tpch import TpchData, generate, load
 
 pytestmark = pytest.mark.clickhouse
 
