@@ -88,10 +88,10 @@ def build_lake(base: Path, total_mb: int, files: int) -> Any:
 
 
 def referenced_files(lh: Any) -> list[str]:
-    from doctordata.catalog.file_refs import table_references
+    from doctordata.catalog.references import walk_table
 
     table = lh.table("bench.events")
-    refs = table_references(table.io, "bench.events", table.metadata_location)
+    refs = walk_table(table.io, "bench.events", table.metadata_location)
     return [r.path.removeprefix("file://") for r in refs.files.values()]
 
 

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from doctordata.backup.copy import Copier
     from doctordata.backup.manifest import BackupFile
     from doctordata.backup.restore import RestoreReport
-    from doctordata.catalog.file_refs import MetadataFiles
+    from doctordata.catalog.references import MetadataFiles
     from doctordata.workspace import Workspace
 
 from doctordata.backup.prune import PruneReport, prune
@@ -294,7 +294,7 @@ def _walk_and_copy(
     from doctordata.backup.copy import Copier, missing_entry
     from doctordata.backup.progress import byte_progress
     from doctordata.catalog.damage import damage_errors, describe
-    from doctordata.catalog.file_refs import WalkCache, read_metadata_files, walk_references
+    from doctordata.catalog.references import WalkCache, read_metadata_files, walk_references
 
     record = WalkCache()
     missing: list[dict[str, str]] = []

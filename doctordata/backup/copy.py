@@ -24,7 +24,7 @@ from doctordata.errors import StorageError
 if TYPE_CHECKING:
     from doctordata.backup.previous import PreviousBackup, Stamp
     from doctordata.backup.store import BackupTarget, ObjectIndex, PendingObject
-    from doctordata.catalog.file_refs import FileRef
+    from doctordata.catalog.references import FileRef
     from doctordata.storage.tier import Tier
 
 

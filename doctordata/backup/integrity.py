@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from pyiceberg.table.metadata import TableMetadata
 
     from doctordata.catalog.checksums import ChecksumStore
-    from doctordata.catalog.file_refs import FileRef, TableRefs
+    from doctordata.catalog.references import FileRef, TableRefs
     from doctordata.storage.tier import Tier
     from doctordata.workspace import Workspace
 
@@ -323,10 +323,10 @@ def table_locations(lh: Workspace) -> dict[str, str]:
 
 
 def _walk(io: FileIO, name: str, location: str, report: IntegrityReport) -> TableRefs | None:
-    from doctordata.catalog.file_refs import table_references
+    from doctordata.catalog.references import walk_table
 
     try:
-        refs = table_references(io, name, location)
+        refs = walk_table(io, name, location)
     except FileNotFoundError:
         report.issues.append(
             Issue(

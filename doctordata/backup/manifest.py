@@ -45,7 +45,7 @@ class BackupManifest:
     complete: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
     # What the next backup may take from this one without reading it again: what each
-    # manifest list / manifest contained (file_refs.WalkCache), so it reads only manifests
+    # manifest list / manifest contained (references.WalkCache), so it reads only manifests
     # written since; and under SOURCE_STAMPS, per entry of ``files`` (same order) the
     # [mtime_ns, ctime_ns] of the local source file when it was copied, or None
     # (backup_previous.py). Kept in this one dict so older readers simply ignore it.

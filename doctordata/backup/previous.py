@@ -33,7 +33,7 @@ from doctordata.errors import BackupError
 
 if TYPE_CHECKING:
     from doctordata.backup.store import BackupTarget, ObjectIndex
-    from doctordata.catalog.file_refs import WalkCache
+    from doctordata.catalog.references import WalkCache
 
 ENTRY_KEYS = {f.name for f in fields(BackupFile)}
 Stamp = list[int]  # [mtime_ns, ctime_ns] of a local source file when it was copied
@@ -108,7 +108,7 @@ class PreviousBackup:
         return entry if tiers == self.tiers else None
 
     def walk_cache(self) -> WalkCache:
-        from doctordata.catalog.file_refs import WalkCache
+        from doctordata.catalog.references import WalkCache
 
         return WalkCache.from_dict(self.walk)
 

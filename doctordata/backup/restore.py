@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from doctordata.backup.targets import BackupInfo, open_backup
-from doctordata.catalog.file_refs import KIND_ORDER
 from doctordata.catalog.locations import EXTERNAL, LocationMapper, fs_for
+from doctordata.catalog.references import KIND_ORDER
 from doctordata.errors import BackupError, IntegrityError
 
 if TYPE_CHECKING:

@@ -3,8 +3,8 @@
 Owns: opening the catalog (sql.py, catalog_guard.py), identifiers, partition spec strings
 (partitioning.py), ``where`` strings (filters.py, where_literals.py, where_domains.py),
 table operations (tables.py, data.py, merge.py, commits.py), snapshots and tags, durable
-writes (fileio.py) and recorded checksums, what a table references (reachability.py,
-file_refs.py), file-rewrite commits (rewrite.py, swap.py, partition_bounds.py), and every
+writes (fileio.py) and recorded checksums, what a table references (references.py),
+file-rewrite commits (rewrite.py, swap.py, partition_bounds.py), and every
 pyiceberg patch (speedups/).
 
 May import: storage/, config, errors. Never engines/, lifecycle/, backup/ or lakehouse.py.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from doctordata.catalog.commits import commit_errors
-from doctordata.catalog.reachability import snapshot_references, table_references
+from doctordata.catalog.references import snapshot_references, table_references
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -123,7 +123,7 @@ def _not_shared(lh: Workspace, table: Table, paths: list[str]) -> list[str]:
     if not paths:
         return paths
     from doctordata.catalog.locations import table_dirs_of
-    from doctordata.catalog.reachability import catalog_references
+    from doctordata.catalog.references import catalog_references
     from doctordata.storage.locations import Canonicalizer, TierIndex, unsplit, within_any
 
     canon = Canonicalizer()

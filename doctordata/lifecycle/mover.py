@@ -102,7 +102,7 @@ class TierReport:
 
 def recover(lh: Workspace, report: TierReport | None = None) -> list[str]:
     """Finish or clean up after runs that died: keep committed copies, delete the rest."""
-    from doctordata.catalog.reachability import table_references
+    from doctordata.catalog.references import table_references
     from doctordata.errors import NotFoundError
     from doctordata.storage.locations import Canonicalizer
 
@@ -317,7 +317,7 @@ def _free_old_copies(
     lh: Workspace, name: str, table: Table, old: set[str], report: TierReport
 ) -> None:
     """Expire the snapshots still referencing ``old`` paths, then delete what they freed."""
-    from doctordata.catalog.reachability import snapshot_references
+    from doctordata.catalog.references import snapshot_references
     from doctordata.lifecycle.maintenance import expire_and_delete
 
     refs = snapshot_references(table, table.metadata.snapshots)

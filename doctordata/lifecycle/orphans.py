@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.reachability import CatalogReferences, catalog_references
+from doctordata.catalog.references import CatalogReferences, catalog_references
 from doctordata.storage.locations import (
     Canonicalizer,
     TierIndex,

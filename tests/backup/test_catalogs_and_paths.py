@@ -12,7 +12,7 @@ import doctordata as dd
 from doctordata.backup.avro_paths import avro_paths, rewrite_avro
 from doctordata.backup.backup import verify_backup
 from doctordata.backup.store import BackupTarget
-from doctordata.catalog.file_refs import table_references
+from doctordata.catalog.references import walk_table
 from doctordata.errors import BackupError
 from tests.backup.lakes import TABLES, build, rows, tiers_for
 
@@ -36,7 +36,7 @@ def test_postgres_catalog_backup_restores_into_a_new_sqlite_root(
 
 def _manifest_bytes(lake: Any, kind: str) -> bytes:
     table = lake.table("hn.items")
-    refs = table_references(table.io, "hn.items", table.metadata_location)
+    refs = walk_table(table.io, "hn.items", table.metadata_location)
     path = next(r.path for r in refs.files.values() if r.kind == kind)
     return Path(path.removeprefix("file://")).read_bytes()
 

@@ -188,7 +188,7 @@ def test_catalog_snapshot_is_a_plain_complete_sqlite_file(lake: Any, tmp_path: P
 def test_metadata_files_read_with_json_match_pyiceberg(lake: Any, tmp_path: Path) -> None:
     import gzip
 
-    from doctordata.catalog.file_refs import (
+    from doctordata.catalog.references import (
         MetadataFiles,
         read_metadata,
         read_metadata_files,
@@ -207,7 +207,7 @@ def test_metadata_files_read_with_json_match_pyiceberg(lake: Any, tmp_path: Path
 
 
 def test_metadata_files_from_json_reads_every_reference_kind() -> None:
-    from doctordata.catalog.file_refs import MetadataFiles
+    from doctordata.catalog.references import MetadataFiles
 
     data = {
         "current-snapshot-id": -1,  # how writers spell "no current snapshot"

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from doctordata.catalog.file_refs import table_references
+from doctordata.catalog.references import walk_table
 from doctordata.errors import TableNotFoundError
 from tests.backup.lakes import items
 
 
 def _files(lake: Any, name: str, kind: str) -> list[str]:
     table = lake.table(name)
-    refs = table_references(table.io, name, table.metadata_location)
+    refs = walk_table(table.io, name, table.metadata_location)
     return sorted(r.path.removeprefix("file://") for r in refs.files.values() if r.kind == kind)
 
 
@@ -31,7 +31,7 @@ def test_a_healthy_lakehouse_verifies_clean(lake: Any) -> None:
     assert report.ok and report.issues == []
     assert report.tables == 2
     table = lake.table("hn.items")
-    expected = len(table_references(table.io, "hn.items", table.metadata_location).files)
+    expected = len(walk_table(table.io, "hn.items", table.metadata_location).files)
     assert report.files_checked > expected  # both tables' files
 
 

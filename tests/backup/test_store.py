@@ -16,7 +16,7 @@ from fsspec.implementations.local import LocalFileSystem
 from doctordata.backup import store as backup_store
 from doctordata.backup.backup import backup, list_backups, load_manifest, resolve_target
 from doctordata.backup.store import BackupTarget
-from doctordata.catalog.file_refs import WalkCache
+from doctordata.catalog.references import WalkCache
 
 
 def _target(base: Path) -> BackupTarget:

@@ -238,7 +238,7 @@ def test_mover_reports_a_failed_fsync_and_commits_the_rest(
     assert not [p for p in nas.rglob("*") if p.is_file() and "2020-01-02" in str(p)]
     assert sorted_rows(lh, "hn.items").equals(expected)
     # The swap staged before the fsyncs failed (it named the failed copies) was deleted.
-    from doctordata.catalog.reachability import table_references
+    from doctordata.catalog.references import table_references
 
     refs = table_references(lh.table("hn.items"))
     metadata = Path(lh.table("hn.items").metadata_location.removeprefix("file://")).parent

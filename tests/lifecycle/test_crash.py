@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import doctordata as dd
-from doctordata.catalog.reachability import table_references
+from doctordata.catalog.references import table_references
 from doctordata.lifecycle.journal import journal_dir
 from tests.tiered_lakes import files_on, local_path, rows, sorted_rows
 

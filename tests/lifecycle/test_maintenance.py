@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import doctordata as dd
-from doctordata.catalog.reachability import table_references
+from doctordata.catalog.references import table_references
 from tests.lifecycle.deletes import add_position_deletes
 from tests.tiered_lakes import OLD_DAYS, files_on, local_path, rows, sorted_rows
 

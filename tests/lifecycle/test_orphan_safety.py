@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 
 import doctordata as dd
-from doctordata.catalog.reachability import table_references
+from doctordata.catalog.references import table_references
 from doctordata.errors import LocationError
 
 TWO_DAYS = 2 * 86400

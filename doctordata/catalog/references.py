@@ -1,25 +1,151 @@
-"""Every file a table's metadata references, with its kind and recorded size.
+"""What a table references: the one answer to "which files does this table still need?".
 
-Used by backup (what to copy) and integrity checks (what must exist). Walking from one
-metadata.json: the metadata-log (earlier metadata files), each retained snapshot's
-manifest list, each manifest, and each live data/delete file in them, plus statistics
-files. Iceberg files are immutable, so this set, taken from one catalog state, is a
-consistent picture of the table even while writers keep appending. (reachability.py
-answers the deletion question for maintenance from a loaded Table; this module starts
-from a bare metadata location, as a catalog copy gives it, and keeps sizes.)
+Two entry points, for two starting points:
+
+- :func:`table_references` / :func:`catalog_references` start from a loaded pyiceberg
+  Table and answer the deletion question for expiry, orphan cleanup and the tier mover:
+  a file may go only if no retained snapshot (branches and tags included) and no metadata
+  file in the log references it, compared in canonical form.
+- :func:`walk_table` starts from a bare metadata location (as a catalog copy gives it),
+  reads the Avro files itself and keeps each file's kind and recorded size: backup (what
+  to copy) and integrity checks (what must exist) use it.
+
+Iceberg files are immutable, so a set taken from one catalog state is a consistent
+picture of the table even while writers keep appending.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from doctordata.catalog.locations import TableDirs, table_dirs
+from doctordata.storage.locations import Canonicalizer
+
 if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
     from pyiceberg.io import FileIO
+    from pyiceberg.table import Table
     from pyiceberg.table.metadata import TableMetadata
+    from pyiceberg.table.snapshots import Snapshot
+
+    from doctordata.storage.tier import Tier
+
+
+# -- from a loaded table: may this file be deleted? ----------------------------------------
+
+
+@dataclass
+class References:
+    """Files referenced by a set of snapshots (plus the table's metadata files)."""
+
+    data: set[str] = field(default_factory=set)  # data and delete files
+    manifests: set[str] = field(default_factory=set)
+    manifest_lists: set[str] = field(default_factory=set)
+    metadata: set[str] = field(default_factory=set)  # metadata.json, statistics files
+    by_snapshot: dict[int, set[str]] = field(default_factory=dict)  # snapshot -> data files
+
+    def all(self) -> set[str]:
+        return self.data | self.manifests | self.manifest_lists | self.metadata
+
+
+def snapshot_references(table: Table, snapshots: Iterable[Snapshot]) -> References:
+    """Data files, manifests and manifest lists of ``snapshots`` (manifests read once)."""
+    refs = References()
+    entries_of: dict[str, list[str]] = {}
+    for snap in snapshots:
+        refs.manifest_lists.add(snap.manifest_list)
+        files: set[str] = set()
+        for manifest in snap.manifests(table.io):
+            refs.manifests.add(manifest.manifest_path)
+            if manifest.manifest_path not in entries_of:
+                entries_of[manifest.manifest_path] = [
+                    e.data_file.file_path
+                    for e in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                ]
+            files.update(entries_of[manifest.manifest_path])
+        refs.by_snapshot[snap.snapshot_id] = files
+        refs.data |= files
+    return refs
+
+
+def table_references(table: Table) -> References:
+    """Everything the table's current metadata references (all retained snapshots)."""
+    refs = snapshot_references(table, table.metadata.snapshots)
+    refs.metadata.add(table.metadata_location)
+    refs.metadata.update(entry.metadata_file for entry in table.metadata.metadata_log)
+    refs.metadata.update(s.statistics_path for s in table.metadata.statistics)
+    refs.metadata.update(s.statistics_path for s in table.metadata.partition_statistics)
+    return refs
+
+
+# Canonical references per metadata file. Metadata files are immutable, so a table whose
+# metadata location has not changed references exactly what it referenced before: the
+# next maintain() walks only the tables that changed. Bounded by entries and by the
+# locations they hold (a table with 1,000s of snapshots references 100,000s of files).
+_CACHE: OrderedDict[str, frozenset[str]] = OrderedDict()
+_CACHE_SIZE = 1024
+_CACHE_LOCATIONS = 1_000_000
+_CACHE_LOCK = threading.Lock()
+
+
+@dataclass
+class CatalogReferences:
+    """What every table of a catalog references, in canonical form, and which directories
+    each owns. ``unreadable``: tables whose metadata, manifest lists or manifests could not
+    be read; while there are any, nothing may be deleted as unreferenced."""
+
+    files: set[str] = field(default_factory=set)
+    dirs: TableDirs = field(default_factory=TableDirs)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def canonical_references(table: Table, canon: Canonicalizer) -> frozenset[str]:
+    """Canonical form of every file ``table``'s metadata references (all snapshots,
+    including branch and tag heads, manifest lists, manifests, metadata and statistics)."""
+    key = table.metadata_location
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    refs = frozenset(canon(p) for p in table_references(table).all())
+    with _CACHE_LOCK:
+        _CACHE[key] = refs
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > 1 and (
+            len(_CACHE) > _CACHE_SIZE or sum(map(len, _CACHE.values())) > _CACHE_LOCATIONS
+        ):
+            _CACHE.popitem(last=False)
+    return refs
+
+
+def catalog_references(
+    catalog: Catalog,
+    tiers: Mapping[str, Tier],
+    canon: Canonicalizer | None = None,
+    *,
+    exclude: str | None = None,
+) -> CatalogReferences:
+    """:class:`CatalogReferences` of every table in ``catalog`` (but ``exclude``'s files)."""
+    canon = canon or Canonicalizer()
+    out = CatalogReferences(dirs=table_dirs(catalog, tiers, canon))
+    out.unreadable.update(out.dirs.unreadable)
+    for name, table in out.dirs.tables.items():
+        if name == exclude:
+            continue
+        try:
+            out.files |= canonical_references(table, canon)
+        except Exception as exc:  # a manifest we cannot read: fail safe
+            out.unreadable[name] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+# -- from a metadata location: every file, with its kind and size ----------------------
 
 FileKind = Literal["metadata", "manifest-list", "manifest", "data", "delete", "statistics"]
 
@@ -181,7 +307,7 @@ def read_metadata_files(io: FileIO, location: str) -> MetadataFiles:
     return MetadataFiles.from_json(data)
 
 
-def table_references(
+def walk_table(
     io: FileIO,
     table: str,
     metadata_location: str,
@@ -215,7 +341,7 @@ def walk_references(
     record: WalkCache | None = None,
     on_ref: OnRef | None = None,
 ) -> WalkedRefs:
-    """:func:`table_references` from ``files``, the metadata.json already read (by
+    """:func:`walk_table` from ``files``, the metadata.json already read (by
     :func:`read_metadata_files`)."""
     refs = WalkedRefs(table, metadata_location, on_ref=on_ref)
     _walk(io, refs, files, known, record)
