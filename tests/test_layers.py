@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "doctordata"
 # Lowest first. Units on one floor are siblings: they never import each other. A unit is a
 # top-level module or subpackage of doctordata ("" is the package's own __init__).
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("errors", "version", "secrets"),
+    ("errors", "version", "secrets", "progress"),
     ("config",),
     ("arguments",),
     ("storage",),

@@ -292,9 +292,9 @@ def _walk_and_copy(
     ``loading`` gives the previous backup; the metadata.json files are parsed meanwhile.
     Returns the copier, the files found missing, and the walk cache for the manifest."""
     from doctordata.backup.copy import Copier, missing_entry
-    from doctordata.backup.progress import byte_progress
     from doctordata.catalog.damage import damage_errors, describe
     from doctordata.catalog.references import WalkCache, read_metadata_files, walk_references
+    from doctordata.progress import byte_progress
 
     record = WalkCache()
     missing: list[dict[str, str]] = []

@@ -108,7 +108,7 @@ def restore(
     was_empty = not root_path.exists() or not any(root_path.iterdir())
     mark = _mark_in_progress(root_path, manifest)
     registering = False  # from then on the root's config and catalog are being changed
-    from doctordata.backup.progress import byte_progress
+    from doctordata.progress import byte_progress
 
     try:
         with byte_progress("restore", manifest.total_bytes, progress) as advance:

@@ -54,7 +54,7 @@ def verify_objects(
     workers: int = DEFAULT_WORKERS,
 ) -> BackupVerifyReport:
     """Re-read and checksum every object ``manifest`` needs."""
-    from doctordata.backup.progress import byte_progress
+    from doctordata.progress import byte_progress
 
     started = time.monotonic()
     checks: dict[str, tuple[str, int]] = {}  # sha -> (a location it holds, size)

@@ -18,10 +18,10 @@ Example::
 
 from __future__ import annotations
 
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from doctordata.catalog.swap import commit_staged, stage_swap
 from doctordata.errors import WhereClauseError
@@ -34,6 +34,7 @@ from doctordata.lifecycle.policy import (
     plan_policies,
     require_tier,
 )
+from doctordata.progress import byte_progress
 from doctordata.storage.checks import check_tier
 from doctordata.storage.offline import TierGuard, mark, offline_error
 from doctordata.storage.transfer import remove_quietly, sync_dirs, tmp_name
@@ -189,38 +190,6 @@ def offline_checks(lh: Workspace, plan: Plan) -> set[str]:
     return {m.dest for m in plan.moves if guard.probe(m.dest).state != "online"}
 
 
-class _Progress:
-    """A rich progress bar over bytes, or nothing when not on a terminal."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self._bar: Any = None
-        if enabled and total:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TransferSpeedColumn,
-            )
-
-            self._bar = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                transient=True,
-            )
-            self._task = self._bar.add_task("moving", total=total)
-            self._bar.start()
-
-    def advance(self, n: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
 def _stage_quietly(lh: Workspace, name: str, moves: list[Move]) -> StagedRewrite | None:
     """Stage the swap of the verified copies while their fsyncs run; None if staging failed
     (it is retried after the copies, where a failure is reported as a failed commit)."""
@@ -237,7 +206,7 @@ def _reason(moves: list[Move]) -> str:
 
 
 def _copy_all(
-    lh: Workspace, name: str, moves: list[Move], bar: _Progress, workers: int
+    lh: Workspace, name: str, moves: list[Move], advance: Callable[[int], None], workers: int
 ) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None, float]:
     """Copy every file through the copy pipeline (storage/copy_pipeline.py), stage the
     catalog swap of the verified copies while the last ones are fsynced, then make the
@@ -252,7 +221,7 @@ def _copy_all(
     if staging failed or a copy failed after it) and the seconds spent copying and
     syncing (not waiting for a staging that outlasted the fsyncs)."""
     started = time.monotonic()
-    with CopyPipeline(lh.tiers, bar.advance, workers) as pipeline:
+    with CopyPipeline(lh.tiers, advance, workers) as pipeline:
         for move in moves:
             pipeline.submit(move)
         verified = pipeline.wait_copied()
@@ -275,14 +244,19 @@ def _copy_all(
 
 
 def _move_table(
-    lh: Workspace, name: str, moves: list[Move], report: TierReport, bar: _Progress, workers: int
+    lh: Workspace,
+    name: str,
+    moves: list[Move],
+    report: TierReport,
+    advance: Callable[[int], None],
+    workers: int,
 ) -> tuple[Table, list[Move], jr.Journal] | None:
     journal = jr.Journal(
         table=name,
         moves=[jr.JournalMove(m.src_path, m.dst_path, m.source, m.dest) for m in moves],
     )
     jr.save(lh.root, journal)
-    results, staged, seconds = _copy_all(lh, name, moves, bar, workers)
+    results, staged, seconds = _copy_all(lh, name, moves, advance, workers)
     done = [m for m, err in results if err is None]
     report.failed += [(m.src_path, err) for m, err in results if err is not None]
     report.seconds += seconds
@@ -372,11 +346,10 @@ def apply_policies(
         plan = _plan(lh, names, to, where)
         preflight(lh, plan)
         report.planned, report.skipped = plan.moves, plan.skipped
-        show = sys.stderr.isatty() if progress is None else progress
-        bar = _Progress(sum(m.size for m in plan.moves), show)
-        try:
+        total = sum(m.size for m in plan.moves)
+        with byte_progress("moving", total, progress, transient=True) as advance:
             for name, moves in plan.by_table().items():
-                outcome = _move_table(lh, name, moves, report, bar, workers)
+                outcome = _move_table(lh, name, moves, report, advance, workers)
                 if outcome is None:
                     continue
                 committed, done, journal = outcome
@@ -387,6 +360,4 @@ def apply_policies(
                 else:
                     report.retained += [m.src_path for m in done]
                 jr.remove(lh.root, journal)
-        finally:
-            bar.close()
     return report
