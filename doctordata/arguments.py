@@ -10,7 +10,6 @@ passed on to (unknown names and wrong types alike).
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import numbers
 from collections.abc import Callable, Mapping
@@ -63,12 +62,6 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(func)
 
 
-def _target(dotted: str) -> Callable[..., Any]:
-    module, attr = dotted.split(":")
-    func: Callable[..., Any] = getattr(importlib.import_module(module), attr)
-    return func
-
-
 # Names checked by catalog/identifiers.py (which names the allowed characters).
 _IDENTIFIERS = {"name", "new_name", "namespace", "table"}
 # Parameters annotated Any whose values are still of known kinds.
@@ -100,7 +93,7 @@ def check_value(where: str, name: str, value: Any, annotation: Any) -> None:
 
 
 def check_arguments(
-    method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], forward: str | None
+    method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
     """Check a facade call's arguments (``args`` without self) against its annotations."""
     sig = _signature(method)
@@ -112,20 +105,5 @@ def check_arguments(
     for name, value in list(bound.arguments.items())[1:]:
         param = sig.parameters[name]
         if param.kind is inspect.Parameter.VAR_KEYWORD:
-            if forward is not None:
-                _check_options(where, _target(forward), value)
             continue
         check_value(where, name, value, param.annotation)
-
-
-def _check_options(where: str, target: Callable[..., Any], options: Mapping[str, Any]) -> None:
-    params = {
-        n: p
-        for n, p in _signature(target).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-    for name, value in options.items():
-        if name not in params:
-            allowed = ", ".join(sorted(params)) or "none"
-            raise InvalidArgumentError(f"{where}: unknown option {name!r}; allowed: {allowed}")
-        check_value(where, name, value, params[name].annotation)

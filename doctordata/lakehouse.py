@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from doctordata.backup.store import DEFAULT_WORKERS as BACKUP_WORKERS
 from doctordata.config import Settings, load_settings
 from doctordata.storage.tier import Tier, tiers_from_settings
 
@@ -20,28 +21,35 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
+    from doctordata.backup.backup import BackupReport
+    from doctordata.backup.integrity import IntegrityReport
+    from doctordata.catalog.tables import UpsertResult
     from doctordata.engines.base import Engine
     from doctordata.engines.plan_cache import PlanCache
+    from doctordata.engines.publish import PublishReport
     from doctordata.engines.result import Result
+    from doctordata.lifecycle.maintenance import MaintenanceReport
+    from doctordata.lifecycle.mover import TierReport
+    from doctordata.lifecycle.status import TierStatus
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _checked(method: _F, forward: str | None = None) -> _F:
+def _checked(method: _F) -> _F:
     """Arguments checked against the annotations (InvalidArgumentError) before any work."""
 
     @functools.wraps(method)
     def wrapper(self: Lakehouse, *args: Any, **kwargs: Any) -> Any:
         from doctordata.arguments import check_arguments
 
-        check_arguments(method, args, kwargs, forward)
+        check_arguments(method, args, kwargs)
         return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
-def _writes(method: _F, forward: str | None = None) -> _F:
+def _writes(method: _F) -> _F:
     """Checked arguments; a full or read-only tier raises StorageError naming the tier."""
 
     @functools.wraps(method)
@@ -49,16 +57,11 @@ def _writes(method: _F, forward: str | None = None) -> _F:
         from doctordata.arguments import check_arguments
         from doctordata.storage.write_errors import storage_errors
 
-        check_arguments(method, args, kwargs, forward)
+        check_arguments(method, args, kwargs)
         with storage_errors(self.tiers, self.settings.hot_tier):
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _options_of(target: str) -> Callable[[_F], _F]:
-    """For methods taking ``**options``: the function they pass them to."""
-    return lambda method: _writes(method, forward=target)
 
 
 class Lakehouse:
@@ -213,7 +216,7 @@ class Lakehouse:
         return tables.delete(self.table(name), where)
 
     @_writes
-    def upsert(self, name: str, data: Any, on: Sequence[str]) -> Any:
+    def upsert(self, name: str, data: Any, on: Sequence[str]) -> UpsertResult:
         from doctordata.catalog import tables
 
         return tables.upsert(self.table(name), data, on=on)
@@ -308,7 +311,7 @@ class Lakehouse:
         )
 
     @_writes
-    def publish(self, name: str, *, engine: str = "clickhouse") -> Any:
+    def publish(self, name: str, *, engine: str = "clickhouse") -> PublishReport:
         """Make or refresh a native serving copy of an Iceberg table on ``engine``."""
         from doctordata.engines.publish import publish
 
@@ -318,7 +321,7 @@ class Lakehouse:
         return report
 
     # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
-    @_options_of("doctordata.lifecycle.mover:apply_policies")
+    @_writes
     def tier(
         self,
         table: str | None = None,
@@ -327,42 +330,114 @@ class Lakehouse:
         free_now: bool = False,
         to: str | None = None,
         where: str | None = None,
-        **options: Any,
-    ) -> Any:
-        """Apply the tier policies (or move ``where`` rows of ``table`` to ``to``).
+        workers: int = 8,
+        progress: bool | None = None,
+    ) -> TierReport:
+        """Apply the tier policies (or move ``where`` rows of ``table`` ``to`` a tier).
 
-        ``options``: ``workers`` (parallel copies), ``progress`` (bar on/off)."""
+        ``workers``: parallel copies; ``progress``: bar on/off (default: on a terminal).
+        ``free_now``: delete the old copies at once instead of at the next maintain()."""
         from doctordata.lifecycle.mover import apply_policies
 
         return apply_policies(
-            self, table, dry_run=dry_run, free_now=free_now, to=to, where=where, **options
+            self,
+            table,
+            dry_run=dry_run,
+            free_now=free_now,
+            to=to,
+            where=where,
+            workers=workers,
+            progress=progress,
         )
 
     @_checked
-    def tier_status(self) -> Any:
+    def tier_status(self) -> TierStatus:
+        """Files and bytes per tier per table, and free space per tier."""
         from doctordata.lifecycle.status import tier_status
 
         return tier_status(self)
 
-    @_options_of("doctordata.lifecycle.maintenance:maintain")
-    def maintain(self, table: str | None = None, **options: Any) -> Any:
-        """Compaction, snapshot expiry (deleting unreferenced files), orphan cleanup."""
+    @_writes
+    def maintain(
+        self,
+        table: str | None = None,
+        *,
+        compact: bool = True,
+        expire_older_than: str = "5d",
+        retain_last: int = 1,
+        orphan_older_than: str = "1d",
+        target_file_size: int | None = None,
+        dry_run: bool = False,
+    ) -> MaintenanceReport:
+        """Compaction, snapshot expiry (deleting unreferenced files), orphan cleanup.
+
+        Example: ``lh.maintain("hn.items", expire_older_than="1d", retain_last=3)``."""
         from doctordata.lifecycle.maintenance import maintain
 
-        return maintain(self, table, **options)
+        return maintain(
+            self,
+            table,
+            compact=compact,
+            expire_older_than=expire_older_than,
+            retain_last=retain_last,
+            orphan_older_than=orphan_older_than,
+            target_file_size=target_file_size,
+            dry_run=dry_run,
+        )
 
-    # -- safety (catalog/backup, catalog/integrity) ----------------------------------
-    @_options_of("doctordata.backup.backup:backup")
-    def backup(self, to: str = "nas", **options: Any) -> Any:
+    # -- safety (backup/) -------------------------------------------------------------
+    @_writes
+    def backup(
+        self,
+        to: str = "nas",
+        *,
+        progress: bool | None = None,
+        workers: int = BACKUP_WORKERS,
+        endpoint: str | None = None,
+        durable: bool = True,
+        create: bool = False,
+    ) -> BackupReport:
+        """Back up the catalog, metadata and data to a tier name or a path/URL ``to``.
+
+        A target directory that does not exist is refused unless ``create=True``."""
         from doctordata.backup.backup import backup
 
-        return backup(self, to, **options)
+        return backup(
+            self,
+            to,
+            progress=progress,
+            workers=workers,
+            endpoint=endpoint,
+            durable=durable,
+            create=create,
+        )
 
-    @_options_of("doctordata.backup.integrity:verify")
-    def verify(self, **options: Any) -> Any:
+    @_checked
+    def verify(
+        self,
+        *,
+        table: str | None = None,
+        orphans: bool = True,
+        small_files: bool = True,
+        orphan_min_age: str = "1h",
+        small_file_size: str | int = "16MB",
+        small_file_count: int = 20,
+        deep: bool = False,
+    ) -> IntegrityReport:
+        """Check that every referenced file exists with its recorded size (``deep``: and
+        sha256), and report orphans and small-file problems."""
         from doctordata.backup.integrity import verify
 
-        return verify(self, **options)
+        return verify(
+            self,
+            table=table,
+            orphans=orphans,
+            small_files=small_files,
+            orphan_min_age=orphan_min_age,
+            small_file_size=small_file_size,
+            small_file_count=small_file_count,
+            deep=deep,
+        )
 
 
 def connect(
