@@ -19,11 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from doctordata.catalog.damage import FIX_RESTORE, damage_errors, describe
 from doctordata.config import parse_duration, parse_size
 from doctordata.errors import BackupError
+from doctordata.storage.tier import modified_at
 
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
@@ -501,7 +502,8 @@ def _check_orphans(
             continue
         for path, info in listing.items():
             listed = canon(path if tier.is_local else f"s3://{path}")
-            if listed in referenced or now - _mtime(info) < min_age:
+            mtime = modified_at(info)  # unknown age: a write in flight, as maintain() sees it
+            if listed in referenced or mtime is None or now - mtime < min_age:
                 continue
             found.append((path, int(info.get("size") or 0)))
     if found:
@@ -519,13 +521,6 @@ def _check_orphans(
                 tuple(p for p, _ in found),
             )
         )
-
-
-def _mtime(info: Mapping[str, Any]) -> float:
-    value = info.get("mtime", info.get("LastModified", info.get("created")))
-    if hasattr(value, "timestamp"):
-        return float(value.timestamp())
-    return float(value) if value is not None else 0.0
 
 
 def _check_small_files(

@@ -1,4 +1,7 @@
-"""CLI subcommands, one module per area; cli.py loads them lazily by name."""
+"""CLI subcommands, one module per area; cli.py loads them lazily by name.
+
+May import anything in the package but cli.py; nothing in the package imports commands/.
+"""
 
 from __future__ import annotations
 

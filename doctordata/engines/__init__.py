@@ -2,6 +2,11 @@
 
 lh.engine("duckdb")       # -> doctordata.engines.duckdb.DuckDBEngine
 lh.engine("clickhouse")   # -> chdb:// (embedded) or http(s):// (a server)
+
+Owns: the router (parse once, resolve, plan, push down, transpile), the engines, the
+sandbox allow-list, plan and parse caches. Engines take a ``QueryHost`` (engines/base.py).
+May import: catalog/, storage/, workspace, config, errors; never lifecycle/, backup/ or
+lakehouse.py.
 """
 
 from __future__ import annotations

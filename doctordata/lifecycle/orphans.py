@@ -35,6 +35,7 @@ from doctordata.storage.locations import (
     unsplit,
     within_any,
 )
+from doctordata.storage.tier import modified_at
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -71,13 +72,6 @@ class OrphanResult:
                 f"table's directory, e.g. {self.other_table[0]}"
             )
         return lines
-
-
-def _mtime(info: dict[str, object]) -> float:
-    stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
-    if hasattr(stamp, "timestamp"):
-        return float(stamp.timestamp())
-    return float(stamp) if isinstance(stamp, int | float) else time.time()
 
 
 def _listing(tier: Tier, directory: tuple[str, str]) -> dict[str, dict[str, Any]]:
@@ -205,7 +199,8 @@ def _decide(
         if within_any(parts, foreign) is not None:
             result.other_table.append(location)
             continue
-        if _mtime(info) > cutoff:
+        mtime = modified_at(info)
+        if mtime is None or mtime > cutoff:
             result.too_young.append(location)
             continue
         result.sizes[location] = int(info.get("size") or 0)

@@ -6,6 +6,8 @@
 ``doctordata.orchestrate.steps`` holds the steps as plain functions (no Prefect needed);
 ``doctordata.orchestrate.flows`` wraps them as Prefect tasks and flows. Prefect is only
 imported when a flow runs.
+
+May import: ingest/, transform/, lakehouse.py and everything below; never commands/.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -145,3 +146,15 @@ def tiers_from_settings(settings: Settings) -> dict[str, Tier]:
         )
         for name, cfg in settings.tiers.items()
     }
+
+
+def modified_at(info: Mapping[str, Any]) -> float | None:
+    """A listed file's modification time (epoch seconds) from fsspec's ``info``, or None
+    when the filesystem gives none. Callers treat None as "just written": a file of
+    unknown age is never deleted or reported as an orphan."""
+    stamp: Any = info.get("mtime") or info.get("LastModified") or info.get("created")
+    if hasattr(stamp, "timestamp"):
+        return float(stamp.timestamp())
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        return float(stamp)
+    return None

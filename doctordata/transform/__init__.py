@@ -5,6 +5,8 @@
     run = run_dbt(lh, ["build"], target="clickhouse")
 
 Nothing here is imported by ``import doctordata``; dbt loads only when a run starts.
+
+May import: lakehouse.py and everything below; never ingest/, orchestrate/ or commands/.
 """
 
 from __future__ import annotations
