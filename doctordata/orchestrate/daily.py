@@ -105,12 +105,10 @@ def daily_deployment(
     only: list[str] | None = None,
 ) -> Any:
     """The daily flow as a Prefect deployment on ``cron`` (default: schedule.daily_cron)."""
-    from doctordata.lakehouse import connect
     from doctordata.orchestrate.steps import select
 
     root = str(Path(root).resolve())
-    with connect(root) as lh:
-        cron = cron or lh.settings.schedule.daily_cron
+    cron = schedule_cron(root, cron)
     parameters: dict[str, Any] = {"root": root}
     if base_url is not None:
         parameters["base_url"] = base_url
@@ -127,6 +125,15 @@ def daily_deployment(
     return flows.daily.to_deployment(
         name="doctordata-daily", cron=cron, parameters=parameters, concurrency_limit=1
     )
+
+
+def schedule_cron(root: str | os.PathLike[str], cron: str | None = None) -> str:
+    """``cron``, else the root's schedule.daily_cron; checked like the config value
+    (ConfigError naming it and what is allowed)."""
+    from doctordata.config import load_settings
+
+    overrides: dict[str, Any] = {"schedule__daily_cron": cron} if cron is not None else {}
+    return load_settings(root, **overrides).schedule.daily_cron
 
 
 def serve_daily(
@@ -149,7 +156,11 @@ def serve_daily(
     import _thread
 
     from doctordata.orchestrate.server import LocalPrefectServer, check_api, exported
+    from doctordata.orchestrate.steps import select
 
+    cron = schedule_cron(root, cron)  # a bad cron fails before any server starts
+    if only is not None:
+        select(only)
     home = Path(root).resolve() / ".prefect"
     prepare_prefect(home)  # before Prefect is imported below
     if importlib.util.find_spec("prefect") is None:

@@ -215,7 +215,7 @@ def test_runs_never_overlap(serving: Serving, finished_run: dict[str, Any]) -> N
     # that started so far ran at the same time.
     [deployment] = api_post(serving.api, "/deployments/filter", {})
     assert deployment["id"] == finished_run["deployment_id"]
-    assert deployment["concurrency_limit"] == 1
+    assert deployment["global_concurrency_limit"]["limit"] == 1
     runs = api_post(serving.api, "/flow_runs/filter", {"sort": "START_TIME_ASC"})
     spans = sorted(
         (run["start_time"], run["end_time"] or "9999") for run in runs if run["start_time"]
@@ -247,3 +247,26 @@ def test_serve_refuses_an_unreachable_api_url(tmp_path: Path, child_env: dict[st
     assert result.returncode == 1
     assert f"PREFECT_API_URL={url} is not reachable" in result.stderr
     assert "unset PREFECT_API_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cron", "every night"], "schedule.daily_cron = 'every night': a 5-field cron"),
+        (["--only", "ingest,nightly"], "unknown daily steps ['nightly']: choose one or more of"),
+    ],
+)
+def test_serve_refuses_bad_arguments_before_starting_anything(
+    args: list[str], message: str, tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    root = tmp_path / "lake"
+    result = subprocess.run(
+        [sys.executable, "-m", "doctordata", "--root", str(root), "serve", *args],
+        env=serve_env(child_env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not (root / ".prefect").exists()  # no server was started
