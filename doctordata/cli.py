@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restore": ("doctordata.commands.backup:restore", "Restore a backup into a root."),
     "verify": ("doctordata.commands.backup:verify", "Check every referenced file."),
     "ingest": ("doctordata.commands.ingest:ingest", "Load data with dlt (hackernews)."),
-    "dev": ("doctordata.commands.ingest:dev", "Developer tools (local HN API server)."),
+    "dev": ("doctordata.commands.dev:dev", "Developer tools (local HN API, local ClickHouse)."),
     "dbt": ("doctordata.commands.flows:dbt", "Run dbt against the lakehouse."),
     "demo": ("doctordata.commands.flows:demo", "Run the whole pipeline offline."),
     "serve": ("doctordata.commands.flows:serve", "Schedule the daily flow with Prefect."),

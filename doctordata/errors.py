@@ -180,6 +180,10 @@ class TransformError(DoctorDataError, RuntimeError):
         self.failed_nodes = list(failed_nodes or [])
 
 
+class SchedulerError(DoctorDataError, RuntimeError):
+    """The Prefect API that schedules the daily flow is unreachable or did not start."""
+
+
 def suggest(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """Return ' Did you mean: a, b?' for close matches of ``name``, or ''."""
     close = difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.5)

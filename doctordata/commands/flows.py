@@ -106,15 +106,49 @@ def demo(demo_root: str, items: int, seed: int, use_prefect: bool | None) -> Non
 
 @click.command()
 @click.option("--cron", default=None, help="Cron schedule (default: schedule.daily_cron).")
+@click.option(
+    "--only",
+    default=None,
+    metavar="STEPS",
+    help="Run only these steps, comma-separated: ingest,transform,tier,maintain,backup.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="HN API root for the ingest step (default: config ingest.hackernews_base_url).",
+)
+@click.option(
+    "--max-items",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ingest at most this many new ids per run.",
+)
 @click.pass_context
-def serve(ctx: click.Context, cron: str | None) -> None:
-    """Schedule the daily flow with Prefect (blocks; Ctrl-C stops).
+def serve(
+    ctx: click.Context,
+    cron: str | None,
+    only: str | None,
+    base_url: str | None,
+    max_items: int | None,
+) -> None:
+    """Run the daily flow on its schedule (blocks; Ctrl-C stops).
 
-    Run `prefect server start` on the box and export PREFECT_API_URL to see runs in the UI.
+    With PREFECT_API_URL set, runs go through that Prefect server. Without it, serve
+    starts and supervises a local Prefect server (127.0.0.1, a free port, its database
+    in <root>/.prefect/server.db, its log in <root>/.prefect/server.log) and stops it on
+    exit: Prefect's temporary server would accept the schedule and never run it.
     """
     from doctordata.orchestrate.daily import serve_daily
 
-    lh = open_lakehouse(ctx)
-    click.echo(f"serving doctordata-daily for {lh.root}", err=True)
-    serve_daily(lh.root, cron=cron)
+    steps = [s.strip() for s in only.split(",") if s.strip()] if only is not None else None
+    root = open_lakehouse(ctx).root
+    click.echo(f"serving doctordata-daily for {root}", err=True)
+    serve_daily(
+        root,
+        cron=cron,
+        base_url=base_url,
+        max_items=max_items,
+        only=steps,
+        announce=lambda line: click.echo(line, err=True),
+    )
     sys.exit(0)

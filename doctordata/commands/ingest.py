@@ -1,4 +1,4 @@
-"""`doctordata ingest ...` (load data with dlt) and `doctordata dev ...` (developer tools)."""
+"""`doctordata ingest ...` (load data with dlt) and `doctordata dev hn-api` (its test server)."""
 
 from __future__ import annotations
 
@@ -151,12 +151,7 @@ class _Progress:
             self._bar.stop()
 
 
-@click.group()
-def dev() -> None:
-    """Developer tools."""
-
-
-@dev.command("hn-api")
+@click.command("hn-api")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
     "--port",

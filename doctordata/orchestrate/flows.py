@@ -10,6 +10,7 @@ parallelises the nodes itself); each node's status and time are in the table art
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,11 @@ from doctordata.orchestrate import steps
 if TYPE_CHECKING:
     from doctordata.lakehouse import Lakehouse
     from doctordata.transform.runner import DbtRun
+
+# The steps log their counts at INFO; Prefect sends the "doctordata" logger's records to
+# the API (PREFECT_LOGGING_EXTRA_LOGGERS) but leaves its level to us.
+if logging.getLogger("doctordata").level == logging.NOTSET:
+    logging.getLogger("doctordata").setLevel(logging.INFO)
 
 # Per step: (retries, retry delay in seconds, timeout in seconds). Ingest and backup touch
 # the network or the NAS and may hit transient errors; dbt failures are deterministic.
@@ -124,22 +130,30 @@ def daily(
     dbt_args: list[str] | None = None,
     project_dir: str | None = None,
     backup_to: str = "nas",
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """ingest -> dbt build -> tier -> maintain -> backup, with a summary artifact.
 
-    Stops at the first failing step (a failed dbt node fails the flow, naming the node);
-    what earlier steps committed stays committed.
+    ``only`` runs a subset of the steps (still in that order). Stops at the first failing
+    step (a failed dbt node fails the flow, naming the node); what earlier steps committed
+    stays committed.
     """
+    chosen = steps.select(only)
     summary: dict[str, Any] = {"root": root}
     with _open(root) as lh:
         try:
-            summary["ingest"] = ingest_task(lh, base_url, max_items)
-            run = transform_task(lh, dbt_args or ["build"], project_dir)
-            _dbt_artifact(run)
-            summary["transform"] = steps.summarize_dbt(run)
-            summary["tier"] = tier_task(lh)
-            summary["maintain"] = maintain_task(lh)
-            summary["backup"] = backup_task(lh, backup_to)
+            if "ingest" in chosen:
+                summary["ingest"] = ingest_task(lh, base_url, max_items)
+            if "transform" in chosen:
+                run = transform_task(lh, dbt_args or ["build"], project_dir)
+                _dbt_artifact(run)
+                summary["transform"] = steps.summarize_dbt(run)
+            if "tier" in chosen:
+                summary["tier"] = tier_task(lh)
+            if "maintain" in chosen:
+                summary["maintain"] = maintain_task(lh)
+            if "backup" in chosen:
+                summary["backup"] = backup_task(lh, backup_to)
         except Exception as exc:
             summary["failed"] = f"{type(exc).__name__}: {exc}"
             raise

@@ -24,7 +24,7 @@ SECRETS = (SECRET_ENV, SECRET_FILE)
 
 # Long-running commands (a server, the whole demo, dbt, ingest over the network): only
 # their argument parsing is exercised (an unknown option), never a run.
-NOT_RUN = {"dbt", "demo", "dev hn-api", "ingest hackernews", "serve"}
+NOT_RUN = {"dbt", "demo", "dev clickhouse", "dev hn-api", "ingest hackernews", "serve"}
 # A valid value for each required argument.
 REQUIRED = {
     "table": "ns.t",

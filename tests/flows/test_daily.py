@@ -3,6 +3,8 @@ real HN-API server on loopback, dlt ingest, dbt build, tier move, maintenance, b
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,14 +34,50 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(scope="module")
+def step_logs() -> Iterator[list[str]]:
+    """What the steps logged through the ``doctordata`` loggers during ``two_runs``."""
+    handler = Records()
+    logger = logging.getLogger("doctordata")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
 @pytest.fixture(scope="module")
 def two_runs(
-    harness: None, tmp_path_factory: pytest.TempPathFactory
+    harness: None, step_logs: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, DemoReport, DemoReport]:
     root = tmp_path_factory.mktemp("demo") / "demo"
     first = run_demo(root, items=ITEMS, seed=SEED, use_prefect=True)
     second = run_demo(root, items=ITEMS, seed=SEED, use_prefect=True)
     return root, first, second
+
+
+def test_steps_log_what_they_did(
+    two_runs: tuple[Path, DemoReport, DemoReport], step_logs: list[str]
+) -> None:
+    _, first, second = two_runs
+    logged = "\n".join(step_logs)
+    assert f"ingest: {first.summary['ingest']['items_new']} new items" in logged
+    for mart in MARTS:
+        model = mart.split(".", 1)[1]
+        assert re.search(rf"dbt model\.doctordata_hn\.{model}: success in \d", logged), model
+    assert f"tier: moved {first.summary['tier']['moved_files']} files" in logged
+    assert re.search(r"maintain: deleted \d+ files, freed \d+ bytes", logged)
+    for report in (first, second):
+        assert f"backup {report.summary['backup']['backup_id']} to " in logged
 
 
 def test_every_mart_exists_and_dbt_tests_passed(two_runs: tuple[Path, DemoReport, Any]) -> None:

@@ -1,0 +1,292 @@
+"""A ClickHouse-HTTP endpoint backed by chDB, on loopback: `doctordata dev clickhouse`.
+
+For trying dbt-clickhouse (or any clickhouse-connect client) on one box without a
+ClickHouse server: it implements the part of ClickHouse's HTTP interface that
+clickhouse-connect, and dbt-clickhouse through it, uses: GET/POST with the query in the
+``query`` parameter, the body or both (INSERT data in the body), ``database``,
+``default_format``, ``session_id``, ``param_<name>`` bind parameters, every other
+parameter as a query setting, gzip/deflate/zstd/lz4 request bodies, ``X-ClickHouse-*``
+response headers and errors as HTTP 500 with ClickHouse's ``Code: N. DB::Exception: ...``
+text. The SQL engine is the real ClickHouse engine (chDB); what is missing is a server's
+users, access control, replication and concurrency: hence loopback only, never a host
+another machine can reach. The tests' loopback ClickHouse server is this endpoint.
+
+chDB hosts one database path per process, so the endpoint runs in a process of its own
+when the caller also uses chDB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import tempfile
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from doctordata.errors import InvalidArgumentError
+
+# The endpoint has no authentication: it binds to these addresses only.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# URL parameters that steer the HTTP layer; every other parameter is a query setting.
+TRANSPORT_PARAMS = frozenset(
+    {
+        "query",
+        "database",
+        "default_format",
+        "user",
+        "password",
+        "query_id",
+        "quota_key",
+        "session_id",
+        "session_timeout",
+        "session_check",
+        "compress",
+        "decompress",
+        "buffer_size",
+        "wait_end_of_query",
+        "client_protocol_version",
+        "role",
+        "send_progress_in_http_headers",
+        "http_headers_progress_interval_ms",
+        "enable_http_compression",
+        "http_zlib_compression_level",
+        "add_http_cors_header",
+    }
+)
+
+_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
+_INSERT_FORMAT = re.compile(r"^\s*(INSERT\s+INTO\s+.*?)\s+FORMAT\s+(\w+)\s*$", re.I | re.S)
+_BODY_INSERT = re.compile(rb"^\s*(INSERT\s+INTO\s+[^\n]*?\s+FORMAT\s+\w+)[ \t]*\r?\n", re.I)
+_CODE = re.compile(r"Code:\s*(\d+)")
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _decompress(body: bytes, encoding: str | None) -> bytes:
+    if not encoding or not body:
+        return body
+    from clickhouse_connect.driver._backend.httpcommon import decompress_response
+
+    return bytes(decompress_response(body, encoding))
+
+
+class ChdbService:
+    """Executes HTTP requests on one chDB engine, one handle per session or request."""
+
+    def __init__(self, path: str) -> None:
+        import chdb
+
+        self.path = os.path.realpath(path)
+        os.makedirs(self.path, exist_ok=True)
+        self._chdb = chdb
+        self._root = chdb.connect(self.path)  # keeps the engine alive between requests
+        self._sessions: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.version = self._root.query("SELECT version()", "TabSeparated").bytes().decode()
+        self.version = self.version.strip()
+
+    def _handle(self, session_id: str | None) -> tuple[Any, bool]:
+        if session_id:
+            if session_id not in self._sessions:
+                self._sessions[session_id] = self._chdb.connect(self.path)
+            return self._sessions[session_id], False
+        return self._chdb.connect(self.path), True
+
+    def run(self, params: dict[str, str], body: bytes) -> tuple[bytes, str, dict[str, str]]:
+        """(response body, format, extra headers); raises RuntimeError with ClickHouse text."""
+        query = params.get("query", "")
+        fmt = params.get("default_format", "TabSeparated")
+        bind = {k[6:]: v for k, v in params.items() if k.startswith("param_")}
+        settings = {
+            k: v
+            for k, v in params.items()
+            if k not in TRANSPORT_PARAMS and not k.startswith("param_")
+        }
+        sql, infile = self._statement(query, body)
+        trailing = _FORMAT.search(sql) if infile is None else None
+        if trailing:
+            fmt = trailing.group(1)
+        session = params.get("session_id")
+        # Per-request settings apply to that request only (as on a server). readonly
+        # cannot be undone on a handle, so such requests get a handle of their own.
+        if "readonly" in settings:
+            session = None
+        with self._lock:
+            handle, temporary = self._handle(session)
+            restore: dict[str, str] = {}
+            try:
+                if params.get("database"):
+                    handle.query(f"USE `{params['database'].replace('`', '')}`")
+                readonly = settings.pop("readonly", None)
+                ordered = [*settings.items(), *([("readonly", readonly)] if readonly else [])]
+                for name, value in ordered:
+                    if not _SETTING_NAME.match(name):
+                        raise RuntimeError(
+                            f"Code: 115. DB::Exception: Unknown setting {name}. (UNKNOWN_SETTING)"
+                        )
+                    if not temporary:
+                        old = handle.query(f"SELECT getSetting({_quote(name)})", "TabSeparated")
+                        restore[name] = old.bytes().decode().rstrip("\n")
+                    handle.query(f"SET {name} = {_quote(value)}")
+                result = handle.query(sql, fmt, params=bind)
+                data = result.bytes() or b""
+                summary = {
+                    "read_rows": str(result.rows_read()),
+                    "read_bytes": str(result.bytes_read()),
+                    "written_rows": "0",
+                    "written_bytes": "0",
+                    "total_rows_to_read": "0",
+                    "result_rows": "0",
+                    "result_bytes": str(len(data)),
+                    "elapsed_ns": str(int(result.elapsed() * 1e9)),
+                }
+            finally:
+                for name, value in restore.items():
+                    handle.query(f"SET {name} = {_quote(value)}")
+                if temporary:
+                    handle.close()
+                if infile:
+                    os.unlink(infile)
+        return data, fmt, {"X-ClickHouse-Summary": json.dumps(summary)}
+
+    @staticmethod
+    def _statement(query: str, body: bytes) -> tuple[str, str | None]:
+        """The SQL to run and, for INSERT ... FORMAT with data, the temp file holding it."""
+        header, data = query, body
+        if not query:
+            in_body = _BODY_INSERT.match(body)
+            if not in_body:
+                return body.decode(), None
+            header, data = in_body.group(1).decode(), body[in_body.end() :]
+        elif not body:
+            return query, None
+        match = _INSERT_FORMAT.match(header)
+        if not match:
+            return f"{query}\n{body.decode()}", None
+        fd, infile = tempfile.mkstemp(prefix="chhttp-", suffix=".bin")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return f"{match.group(1)} FROM INFILE {_quote(infile)} FORMAT {match.group(2)}", infile
+
+    def close(self) -> None:
+        with self._lock:
+            for handle in self._sessions.values():
+                handle.close()
+            self._sessions.clear()
+            self._root.close()
+
+
+def make_handler(service: ChdbService) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            pass
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _serve(self, body: bytes) -> None:
+            parts = urlsplit(self.path)
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if parts.path in ("/ping", "/") and not params.get("query") and not body:
+                self._send(200, b"Ok.\n", {"Content-Type": "text/html; charset=UTF-8"})
+                return
+            query_id = params.get("query_id") or str(uuid.uuid4())
+            common = {
+                "X-ClickHouse-Query-Id": query_id,
+                "X-ClickHouse-Server-Display-Name": "doctordata-chdb-loopback",
+                "X-ClickHouse-Timezone": "UTC",
+            }
+            try:
+                data, fmt, extra = service.run(params, body)
+            except Exception as exc:
+                text = str(exc)
+                start = text.find("Code:")
+                text = text[start:] if start >= 0 else f"Code: 1000. DB::Exception: {text}"
+                code = _CODE.search(text)
+                headers = {
+                    **common,
+                    "Content-Type": "text/plain; charset=UTF-8",
+                    "X-ClickHouse-Exception-Code": code.group(1) if code else "1000",
+                }
+                self._send(500, f"{text} (version {service.version})\n".encode(), headers)
+                return
+            headers = {
+                **common,
+                **extra,
+                "X-ClickHouse-Format": fmt,
+                "Content-Type": "application/octet-stream"
+                if fmt in ("Native", "Arrow", "ArrowStream", "Parquet", "RowBinary")
+                else "text/plain; charset=UTF-8",
+            }
+            self._send(200, data, headers)
+
+        def _read_chunked(self) -> bytes:
+            # clickhouse-connect streams INSERT data with chunked transfer encoding.
+            parts: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+
+        def do_GET(self) -> None:
+            self._serve(b"")
+
+        def do_POST(self) -> None:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                raw = self._read_chunked()
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+            self._serve(_decompress(raw, self.headers.get("Content-Encoding")))
+
+    return Handler
+
+
+def serve(
+    path: str | os.PathLike[str], port: int = 0, host: str = "127.0.0.1"
+) -> tuple[ThreadingHTTPServer, ChdbService]:
+    """Start the endpoint on ``host`` (loopback only) in a background thread; this process
+    hosts chDB. Raises InvalidArgumentError for any other host, OSError if the port is
+    taken."""
+    if host not in LOOPBACK_HOSTS:
+        raise InvalidArgumentError(
+            f"host {host!r}: the chDB ClickHouse-HTTP endpoint has no authentication and "
+            f"listens on loopback only; use one of {', '.join(sorted(LOOPBACK_HOSTS))} "
+            "(for other machines, run a real ClickHouse server)"
+        )
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    # Bind first: a taken port fails before chDB creates anything under ``path``.
+    server = server_class((host, port), BaseHTTPRequestHandler)
+    try:
+        service = ChdbService(str(path))
+    except BaseException:
+        server.server_close()
+        raise
+    server.RequestHandlerClass = make_handler(service)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="clickhouse-http", daemon=True).start()
+    return server, service
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
