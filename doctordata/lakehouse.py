@@ -103,8 +103,10 @@ class Lakehouse:
         """Engine SQL of recent queries, reused while their tables are unchanged."""
         with self._lock:
             if self._plan_cache is None:
+                from doctordata.engines import caches
                 from doctordata.engines.plan_cache import PlanCache
 
+                caches.configure(self.settings.engines.plan_cache_size)
                 self._plan_cache = PlanCache(self.settings.engines.plan_cache_size)
             return self._plan_cache
 

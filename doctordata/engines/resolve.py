@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from doctordata.engines.caches import BoundedCache, cache
 from doctordata.errors import IdentifierError, NotFoundError, TableNotFoundError, suggest
 
 if TYPE_CHECKING:
@@ -100,8 +101,7 @@ def _load(lh: QueryHost, name: str, cache: dict[str, Any]) -> Table | None:
 
 
 # (catalog id, "ns.table") -> (metadata location, Table) of tables read by the router.
-_TABLES: dict[tuple[int, str], tuple[str, Any]] = {}
-_TABLES_SIZE = 256
+_TABLES: BoundedCache[tuple[int, str], tuple[str, Any]] = cache("tables", 256)
 
 
 def load_current(lh: QueryHost, name: str) -> Table:
@@ -117,9 +117,7 @@ def load_current(lh: QueryHost, name: str) -> Table:
     if location is not None and hit is not None and hit[0] == location:
         return hit[1]
     table = lh.table(name)
-    if len(_TABLES) >= _TABLES_SIZE:
-        _TABLES.pop(next(iter(_TABLES)))
-    _TABLES[key] = (table.metadata_location, table)
+    _TABLES.put(key, (table.metadata_location, table))
     return table
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from doctordata.engines.caches import BoundedCache, cache
 from doctordata.engines.result import QueryStats, Result, TableScanStats
 from doctordata.errors import (
     ConfigError,
@@ -84,15 +85,12 @@ def parse(query: str, dialect: str) -> list[exp.Expr | None]:
             "parentheses, write x IN (a, b, c) instead of nested ORs, or move inner "
             "subqueries into WITH clauses"
         ) from None
-    if len(_PARSED) >= _PARSED_SIZE:
-        _PARSED.pop(next(iter(_PARSED)))
-    _PARSED[key] = tuple(s.copy() if s is not None else None for s in statements)
+    _PARSED.put(key, tuple(s.copy() if s is not None else None for s in statements))
     return statements
 
 
 # (dialect, query text) -> pristine parsed statements; repeated queries skip the parser.
-_PARSED: dict[tuple[str, str], tuple[exp.Expr | None, ...]] = {}
-_PARSED_SIZE = 256
+_PARSED: BoundedCache[tuple[str, str], tuple[exp.Expr | None, ...]] = cache("parsed", 256)
 
 
 def choose_engine(lh: QueryHost, engine: str | None) -> str:
@@ -422,15 +420,14 @@ def _pushdown(
         return {id(tables[i]): f for i, f in hit[1].items()}
     found = pushdown_filters(root, targets)
     by_position = {i: found[id(t)] for i, t in enumerate(tables) if id(t) in found}
-    if len(_PUSHED) >= _PUSHED_SIZE:
-        _PUSHED.pop(next(iter(_PUSHED)), None)
-    _PUSHED[key] = (tuple(schema for _, schema in slots), by_position)
+    _PUSHED.put(key, (tuple(schema for _, schema in slots), by_position))
     return found
 
 
 # (dialect, query, ((table position, id(schema)), ...)) -> (schemas, position -> filter).
-_PUSHED: dict[tuple[Any, ...], tuple[tuple[Any, ...], dict[int, Any]]] = {}
-_PUSHED_SIZE = 256
+_PUSHED: BoundedCache[tuple[Any, ...], tuple[tuple[Any, ...], dict[int, Any]]] = cache(
+    "pushed filters", 256
+)
 
 
 _PLACEHOLDER = re.compile(r"__dd_scan_\d+_[0-9a-f]{12}")

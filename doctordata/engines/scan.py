@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from doctordata.engines.caches import BoundedCache, cache
 from doctordata.engines.datafiles import PlannedFile, check_files, read_errors
 
 if TYPE_CHECKING:
@@ -133,14 +134,12 @@ def _renames(table: Table) -> tuple[bool, bool]:
                 else:
                     nested = True
     if key:
-        if len(_RENAMES) >= _PLAN_CACHE_SIZE:
-            _RENAMES.pop(next(iter(_RENAMES)))
-        _RENAMES[key] = (top, nested)
+        _RENAMES.put(key, (top, nested))
     return top, nested
 
 
 # metadata location -> _renames(); a metadata file never changes.
-_RENAMES: dict[str, tuple[bool, bool]] = {}
+_RENAMES: BoundedCache[str, tuple[bool, bool]] = cache("renames", 512)
 
 
 def _total_files(table: Table, snapshot_id: int | None) -> int:
@@ -197,9 +196,7 @@ def plan_scan(
         sizes = tuple(t.file.file_size_in_bytes for t in tasks)
         cached = (files, sizes, sum(sizes), deletes, _total_files(table, snapshot_id))
         if manifest_list and not deletes:
-            if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
-                _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
-            _PLAN_CACHE[key] = cached
+            _PLAN_CACHE.put(key, cached)
     files, sizes, size, deletes, total = cached
     # A cached plan is a list of names: whether the files are still there is checked anew.
     sources = tuple(PlannedFile(name, f, s) for f, s in zip(files, sizes, strict=True))
@@ -234,8 +231,9 @@ def plan_scan(
 
 # (manifest list path, row filter text, table uuid)
 #   -> (files, their sizes, bytes, deletes, total files)
-_PLAN_CACHE: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[int, ...], int, int, int]] = {}
-_PLAN_CACHE_SIZE = 512
+_PLAN_CACHE: BoundedCache[
+    tuple[str, str, str], tuple[tuple[str, ...], tuple[int, ...], int, int, int]
+] = cache("file plans", 512)
 
 
 def _materialise(name: str, scan: Any, tmp_dir: Path) -> str:
@@ -261,7 +259,9 @@ class FileGroup:
 
 
 # path -> (has field ids, ((field id, physical name), ...)); ids None when absent.
-_FOOTER_CACHE: dict[str, tuple[bool, tuple[tuple[int | None, str], ...]]] = {}
+_FOOTER_CACHE: BoundedCache[str, tuple[bool, tuple[tuple[int | None, str], ...]]] = cache(
+    "parquet footers", 100_000
+)
 
 
 def _footer(path: str, io: Any) -> tuple[bool, tuple[tuple[int | None, str], ...]]:
@@ -278,9 +278,7 @@ def _footer(path: str, io: Any) -> tuple[bool, tuple[tuple[int | None, str], ...
         raw = (f.metadata or {}).get(b"PARQUET:field_id")
         pairs.append((int(raw) if raw is not None else None, f.name))
     result = (any(i is not None for i, _ in pairs), tuple(pairs))
-    if len(_FOOTER_CACHE) > 100_000:
-        _FOOTER_CACHE.clear()
-    _FOOTER_CACHE[path] = result
+    _FOOTER_CACHE.put(path, result)
     return result
 
 
