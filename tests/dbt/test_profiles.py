@@ -62,7 +62,7 @@ def test_duckdb_profile_names_plugin_and_session(lh, tmp_path: Path) -> None:
 def test_plugin_without_session_or_root_explains_the_fix() -> None:
     from doctordata.transform.plugin import Plugin
 
-    with pytest.raises(ConfigError, match="generate the profile with `doctordata dbt`"):
+    with pytest.raises(ConfigError, match="root: <lakehouse root>"):
         Plugin("doctordata", {"session": "nope"})
 
 
@@ -70,27 +70,59 @@ def _days(values: list[int]) -> pa.Table:
     return pa.table({"day": pa.array(values, pa.int64()), "n": pa.array(values, pa.int64())})
 
 
-def test_write_table_upserts_incremental_models_without_duplicates(lh) -> None:
-    from doctordata.transform.plugin import write_table
-
-    assert write_table(lh, "marts.m", _days([1, 2]), incremental=True, unique_key="day") == (
-        "created"
+def _stream(table: pa.Table):  # a factory of RecordBatchReaders, as the plugin passes
+    return lambda: pa.RecordBatchReader.from_batches(
+        table.schema, table.to_batches(max_chunksize=1)
     )
-    mode = write_table(lh, "marts.m", _days([2, 3]), incremental=True, unique_key="day")
-    assert mode == "upserted"
-    assert write_table(lh, "marts.m", _days([2, 3]), incremental=True, unique_key="day")
-    days = sorted(lh.read("marts.m").column("day").to_pylist())
-    assert days == [1, 2, 3]
 
 
-def test_write_table_replaces_a_table_whose_columns_changed(lh) -> None:
-    from doctordata.transform.plugin import write_table
+PROPS = {"doctordata.dbt.invocation-id": "inv-1"}
 
-    write_table(lh, "marts.t", _days([1, 2]), incremental=False, unique_key=None)
-    assert write_table(lh, "marts.t", _days([5]), incremental=False, unique_key=None) == (
-        "overwritten"
-    )
-    assert lh.read("marts.t").column("day").to_pylist() == [5]
+
+def test_upsert_replaces_only_the_given_keys(lh) -> None:
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.m", _stream(_days([1, 2])), PROPS)
+    assert writes.upsert(lh, "marts.m", _stream(_days([2, 3])), ["day"], PROPS) == 2
+    assert sorted(lh.read("marts.m").column("day").to_pylist()) == [1, 2, 3]
+    last = lh.snapshots("marts.m")[-1]["summary"]
+    assert last["added-records"] == "2" and last["doctordata.dbt.invocation-id"] == "inv-1"
+
+
+def test_upsert_refuses_duplicate_and_null_keys(lh) -> None:
+    from doctordata.errors import SchemaMismatchError
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.m", _stream(_days([1])), PROPS)
+    with pytest.raises(SchemaMismatchError, match="same unique_key"):
+        writes.upsert(lh, "marts.m", _stream(_days([2, 2])), ["day"], PROPS)
+    nulls = pa.table({"day": pa.array([None], pa.int64()), "n": pa.array([1], pa.int64())})
+    with pytest.raises(SchemaMismatchError, match="null in some new rows"):
+        writes.upsert(lh, "marts.m", _stream(nulls), ["day"], PROPS)
+    assert lh.read("marts.m").column("day").to_pylist() == [1]
+
+
+def test_replace_streams_chunks_into_one_commit(lh, monkeypatch: pytest.MonkeyPatch) -> None:
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.t", _stream(_days([9])), PROPS)
+    before = len(lh.snapshots("marts.t"))
+    monkeypatch.setattr(writes, "CHUNK_ROWS", 2)
+    assert writes.replace(lh, "marts.t", _stream(_days(list(range(5)))), PROPS) == 5
+    assert sorted(lh.read("marts.t").column("day").to_pylist()) == [0, 1, 2, 3, 4]
+    table = lh.table("marts.t")
+    # 3 chunks -> 3 data files, committed together (one delete + three appends).
+    assert len(table.inspect.files()) == 3
+    assert len(lh.snapshots("marts.t")) == before + 4
+
+
+def test_replace_recreates_a_table_whose_columns_changed(lh) -> None:
+    from doctordata.errors import SchemaMismatchError
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.t", _stream(_days([1, 2])), PROPS)
     changed = pa.table({"other": pa.array(["x"])})
-    assert write_table(lh, "marts.t", changed, incremental=False, unique_key=None) == "created"
+    with pytest.raises(SchemaMismatchError, match="--full-refresh"):
+        writes.append(lh, "marts.t", _stream(changed), PROPS)
+    writes.replace(lh, "marts.t", _stream(changed), PROPS)
     assert lh.read("marts.t").column_names == ["other"]
