@@ -200,7 +200,7 @@ class Plugin(BasePlugin):
 
         def rows() -> Any:
             cursor = self._conn.cursor()
-            return cursor.execute(f"SELECT * FROM {write.relation}").fetch_record_batch(
+            return cursor.execute(f"SELECT * FROM {write.relation}").to_arrow_reader(
                 writes.READ_BATCH_ROWS
             )
 
