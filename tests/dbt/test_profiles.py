@@ -126,3 +126,60 @@ def test_replace_recreates_a_table_whose_columns_changed(lh) -> None:
         writes.append(lh, "marts.t", _stream(changed), PROPS)
     writes.replace(lh, "marts.t", _stream(changed), PROPS)
     assert lh.read("marts.t").column_names == ["other"]
+
+
+def test_the_dbt_package_ships_in_the_wheel() -> None:
+    """Every file of the dbt package is matched by pyproject's package-data, so the wheel
+    carries it (a new macro file outside the globs would silently be left out)."""
+    import fnmatch
+    import tomllib
+
+    from doctordata.transform.runner import PACKAGE_DIR
+
+    root = PACKAGE_DIR.parents[1]  # the doctordata package
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["doctordata"]
+    files = [p.relative_to(root).as_posix() for p in PACKAGE_DIR.rglob("*") if p.is_file()]
+    files = [f for f in files if "__pycache__" not in f]
+    assert "transform/dbt_package/dbt_project.yml" in files
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
+
+
+def test_package_path_is_printed_for_plain_dbt_users() -> None:
+    import subprocess
+    import sys
+
+    from doctordata.transform.runner import PACKAGE_DIR
+
+    out = subprocess.run(
+        [sys.executable, "-m", "doctordata.transform", "package-path"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(out) == PACKAGE_DIR and (PACKAGE_DIR / "dbt_project.yml").is_file()
+
+
+def test_view_model_without_a_source_view_is_refused(lh) -> None:
+    from doctordata.transform.plugin import Plugin
+    from doctordata.transform.session import close_session, open_session
+
+    session = open_session(lh, "marts")
+    try:
+        plugin = Plugin("doctordata", {"session": session.id})
+        with pytest.raises(ConfigError, match=r"no source view.*on-run-start hook"):
+            plugin.source_sql("hackernews.items", None, False)
+    finally:
+        close_session(session.id)
+
+
+def test_uncommitted_marts_are_reported_loudly(lh, capsys: pytest.CaptureFixture[str]) -> None:
+    from doctordata.transform.plugin import _warn_uncommitted
+    from doctordata.transform.session import PendingWrite, Session
+
+    session = Session(id="x", lh=lh, namespace="marts")
+    _warn_uncommitted(session)
+    assert capsys.readouterr().err == ""
+    session.add_pending(PendingWrite("marts.m", '"main"."m"', "replace"))
+    _warn_uncommitted(session)
+    assert "NOT written to Iceberg (marts.m)" in capsys.readouterr().err
