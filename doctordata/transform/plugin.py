@@ -113,17 +113,12 @@ class Plugin(BasePlugin):
     # -- reading ---------------------------------------------------------------------
     def source_sql(self, table: str, where: str | None, inline: bool | None) -> str:
         """DuckDB SQL (a parenthesised subquery) reading ``table`` for the running model."""
-        if inline:
-            return sources.plan_sql(self.session, table, where)
         with self._lock:
             known = table in self._views
-        if not known:
-            raise ConfigError(
-                f"source {table!r} has no source view for view models: the doctordata dbt "
-                "package's on-run-start hook creates them; install the package "
-                "(packages.yml, see the doctordata dbt README) or materialize this model "
-                "as a table"
-            )
+        if inline or not known:
+            # No source view: the package's on-run-start hook did not run (dbt compile,
+            # show, ls), so no view is created in this invocation either.
+            return sources.plan_sql(self.session, table, where)
         if where:
             return f"(SELECT * FROM {sources.view_name(table)} AS planned WHERE {where})"
         return f"(SELECT * FROM {sources.view_name(table)})"

@@ -160,15 +160,21 @@ def test_package_path_is_printed_for_plain_dbt_users() -> None:
     assert Path(out) == PACKAGE_DIR and (PACKAGE_DIR / "dbt_project.yml").is_file()
 
 
-def test_view_model_without_a_source_view_is_refused(lh) -> None:
+def test_view_models_read_the_source_view_and_tables_an_inline_plan(lh) -> None:
     from doctordata.transform.plugin import Plugin
     from doctordata.transform.session import close_session, open_session
 
+    lh.create_table("hn.items", _days([1, 2]))
     session = open_session(lh, "marts")
     try:
         plugin = Plugin("doctordata", {"session": session.id})
-        with pytest.raises(ConfigError, match=r"no source view.*on-run-start hook"):
-            plugin.source_sql("hackernews.items", None, False)
+        plugin._views.add("hn.items")
+        assert plugin.source_sql("hn.items", None, False) == (
+            '(SELECT * FROM "doctordata_sources"."hn.items")'
+        )
+        inline = plugin.source_sql("hn.items", "day > 1", True)
+        assert "read_parquet" in inline and "doctordata_sources" not in inline
+        assert session.scans[-1].snapshot_id == lh.table("hn.items").metadata.current_snapshot_id
     finally:
         close_session(session.id)
 
