@@ -23,7 +23,7 @@ from doctordata.transform.runner import DbtRun, run_dbt
 pytestmark = [pytest.mark.dbt, pytest.mark.ingest, pytest.mark.slow]
 
 SEED = 11
-FIRST, SECOND = 500, 600  # items before and after the new append
+FIRST, SECOND = 1500, 1600  # items before and after the new append (~4 days, +1)
 
 
 def _ingest(lh: Any, items: int) -> None:
@@ -48,7 +48,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def selected(lake: Any) -> DbtRun:
     """What dbt users do daily: build only some marts (the staging views are reused)."""
-    return run_dbt(lake, ["build", "--select", "daily_activity", "user_leaderboard"], quiet=True)
+    marts = ["daily_activity", "user_leaderboard", "story_feed"]
+    return run_dbt(lake, ["build", "--select", *marts], quiet=True)
 
 
 def _live(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,6 +94,20 @@ def test_incremental_run_writes_only_the_rebuilt_days(lake: Any, selected: DbtRu
     assert last["doctordata.dbt.mode"] == "upsert"
     # The days before the newest built one were not rewritten.
     assert int(last["total-records"]) == days
+
+
+def test_append_model_appends_only_the_new_stories(lake: Any, selected: DbtRun) -> None:
+    first = lake.read("hackernews.items", as_of="first").to_pylist()
+    newest = max(r["id"] for r in _live(first) if r["type"] == "story")
+    stories = [r for r in _live(lake.read("hackernews.items").to_pylist()) if r["type"] == "story"]
+    new = [r for r in stories if r["id"] > newest]
+    assert new
+    [store] = [s for s in selected.stores if s.table == "marts.story_feed"]
+    assert (store.mode, store.rows) == ("appended", len(new))
+    last = lake.snapshots("marts.story_feed")[-1]
+    assert last["operation"] == "append" and int(last["summary"]["added-records"]) == len(new)
+    feed = lake.read("marts.story_feed").column("story_id").to_pylist()
+    assert sorted(feed) == sorted(r["id"] for r in stories)
 
 
 def test_marts_record_their_lineage(lake: Any, selected: DbtRun) -> None:
@@ -182,8 +197,9 @@ def test_plain_dbt_with_your_own_profile_commits_to_iceberg(lake: Any, tmp_path:
     built = subprocess.run([*dbt, "build", *where], env=env, capture_output=True, text=True)
     assert built.returncode == 0, built.stdout[-3000:]
     assert "NOT written to Iceberg" not in built.stderr
-    assert "marts.item_types" in lake.tables("marts"), built.stdout[-3000:] + built.stderr[-3000:]
-    got = {r["type"]: r["n"] for r in lake.read("marts.item_types").to_pylist()}
+    with dd.connect(lake.root) as fresh:
+        assert "marts.item_types" in fresh.tables("marts"), built.stdout[-3000:]
+        got = {r["type"]: r["n"] for r in fresh.read("marts.item_types").to_pylist()}
     expected: dict[str, int] = {}
     for r in lake.read("hackernews.items").to_pylist():
         expected[r["type"]] = expected.get(r["type"], 0) + 1
