@@ -71,17 +71,26 @@ def measure(items: int, grow: float, seed: int = 7) -> dict[str, Any]:
     ):
         _ingest(lh, items, seed)
         first = _build(lh, "first build")
-        _ingest(lh, items + max(1, int(items * grow)), seed)
+        step = max(1, int(items * grow))
+        _ingest(lh, items + step, seed)
         second = _build(lh, f"second build after +{grow:.0%} items")
-    inc_first = sum(first["marts"][t]["bytes"] for t in INCREMENTAL if t in first["marts"])
-    inc_second = sum(second["marts"].get(t, {"bytes": 0})["bytes"] for t in INCREMENTAL)
+        # Steady state: the rebuilt keys now sit in the small file the last run wrote.
+        _ingest(lh, items + 2 * step, seed)
+        third = _build(lh, f"third build after another +{grow:.0%} items")
+
+    def incremental(build: dict[str, Any]) -> int:
+        return sum(build["marts"].get(t, {"bytes": 0})["bytes"] for t in INCREMENTAL)
+
+    inc_first = incremental(first)
     return {
         "items": items,
         "grow": grow,
         "first": first,
         "second": second,
+        "third": third,
         "ratio_all_marts": round(second["bytes"] / first["bytes"], 4),
-        "ratio_incremental_marts": round(inc_second / inc_first, 4) if inc_first else None,
+        "ratio_incremental_marts": round(incremental(second) / inc_first, 4),
+        "ratio_incremental_marts_third": round(incremental(third) / inc_first, 4),
         "ratio_seconds": round(second["seconds"] / first["seconds"], 3),
     }
 
