@@ -91,6 +91,9 @@ class Plugin(BasePlugin):
         )
         with self._lock:
             if not self._refreshed:
+                # Created here, before dbt's threads start: two models creating the schema
+                # in their own transactions would conflict (catalog write-write conflict).
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {sources.quote(PENDING_SCHEMA)}")
                 # Views built by earlier invocations must read this invocation's snapshot.
                 self._views.update(sources.refresh_views(conn, self.session))
                 self._refreshed = True
@@ -170,7 +173,6 @@ class Plugin(BasePlugin):
                 )
             # dbt drops its temp table of new rows before the invocation ends: keep a copy.
             copy = f"{sources.quote(PENDING_SCHEMA)}.{sources.quote(name)}"
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {sources.quote(PENDING_SCHEMA)}")
             cursor.execute(
                 f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM temp.main.{sources.quote(temp)}"
             )
