@@ -88,6 +88,8 @@ class DbtRun:
     # Models built but not written to the catalog because the invocation failed.
     unwritten: list[str] = field(default_factory=list)
     error: str | None = None
+    # Why a source could not be read (e.g. a bad as_of), which dbt's messages leave out.
+    source_errors: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -96,7 +98,7 @@ class DbtRun:
     def describe_failure(self) -> str:
         if self.failed:
             lines = [f"{n.unique_id} ({n.status}): {_first_line(n.message)}" for n in self.failed]
-            return "; ".join(lines)
+            return "; ".join([*lines, *self.source_errors])
         return self.error or "dbt reported failure without a failed node"
 
 
@@ -167,6 +169,7 @@ def run_dbt(
         stores=list(session.stores),
         unwritten=[] if result.success else [w.table for w in session.pending],
         error=_first_line(str(result.exception)) if result.exception is not None else None,
+        source_errors=list(dict.fromkeys(session.errors)),
     )
     if not run.success and raise_on_failure:
         raise TransformError(

@@ -81,6 +81,8 @@ class Session:
     stores: list[StoreStat] = field(default_factory=list)
     pending: list[PendingWrite] = field(default_factory=list)
     committed: bool = False
+    # Errors raised to dbt while planning sources (bad as_of, missing table), for reports.
+    errors: list[str] = field(default_factory=list)
     # Set by the plugin: writes every queued model to Iceberg.
     committer: Callable[[], Any] | None = field(default=None, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -90,9 +92,15 @@ class Session:
         with self.lock:
             if table not in self.pins:
                 from doctordata.catalog.snapshots import resolve_as_of
+                from doctordata.errors import DoctorDataError
 
                 iceberg = self.lh.table(table)
-                sid = resolve_as_of(iceberg, self.as_of)
+                try:
+                    sid = resolve_as_of(iceberg, self.as_of)
+                except DoctorDataError as exc:
+                    # dbt shows only "Runtime Error in model x": keep the reason to report.
+                    self.errors.append(str(exc))
+                    raise
                 self.pins[table] = sid if sid is not None else iceberg.metadata.current_snapshot_id
             return self.pins[table]
 

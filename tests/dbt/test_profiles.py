@@ -189,3 +189,21 @@ def test_uncommitted_marts_are_reported_loudly(lh, capsys: pytest.CaptureFixture
     session.add_pending(PendingWrite("marts.m", '"main"."m"', "replace"))
     _warn_uncommitted(session)
     assert "NOT written to Iceberg (marts.m)" in capsys.readouterr().err
+
+
+def test_a_bad_as_of_is_named_in_the_failure(lh) -> None:
+    from doctordata.errors import SnapshotNotFoundError
+    from doctordata.transform.runner import DbtRun, NodeResult
+    from doctordata.transform.session import Session
+
+    lh.create_table("hn.items", _days([1]))
+    session = Session(id="x", lh=lh, namespace="marts", as_of="no-such-tag")
+    with pytest.raises(SnapshotNotFoundError):
+        session.pin("hn.items")
+    assert "no-such-tag" in session.errors[0]
+    failed = NodeResult("model.p.m", "model", "error", "Runtime Error in model m", 0.1)
+    run = DbtRun(["build"], "duckdb", False, 1.0, [failed], source_errors=session.errors)
+    assert "no-such-tag" in run.describe_failure()
+    assert Session(id="y", lh=lh, namespace="marts").pin("hn.items") == (
+        lh.table("hn.items").metadata.current_snapshot_id
+    )
