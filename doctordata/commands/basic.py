@@ -97,6 +97,7 @@ def describe_table(lh: Any, name: str) -> dict[str, Any]:
     table = lh.table(name)
     files = list(table.scan().plan_files())
     snaps = lh.snapshots(name)
+    current = table.metadata.current_snapshot()
     return {
         "name": name,
         "location": table.location(),
@@ -111,7 +112,15 @@ def describe_table(lh: Any, name: str) -> dict[str, Any]:
         "files": len(files),
         "rows": sum(t.file.record_count for t in files),
         "bytes": sum(t.file.file_size_in_bytes for t in files),
+        "lineage": _lineage(current.summary.additional_properties if current else {}),
     }
+
+
+def _lineage(summary: dict[str, str]) -> dict[str, Any]:
+    # Snapshot properties written by dbt (transform/writes.py); plain Python, no dbt import.
+    from doctordata.transform.writes import read_lineage
+
+    return read_lineage(summary)
 
 
 @click.command()
@@ -138,6 +147,15 @@ def describe(ctx: click.Context, table: str, as_json: bool) -> None:
         f"snapshots: {info['snapshots']} (current {info['current_snapshot']}); "
         f"files: {info['files']}; rows: {info['rows']}; size: {human_bytes(info['bytes'])}"
     )
+    lineage = info["lineage"]
+    if lineage:
+        read = ", ".join(f"{t}@{sid}" for t, sid in lineage.get("sources", {}).items())
+        as_of = f" as of {lineage['as_of']}" if "as_of" in lineage else ""
+        console.print(
+            f"built by dbt invocation {lineage.get('dbt_invocation_id', '?')} "
+            f"({lineage.get('mode', '?')}) from {read or 'no sources'}{as_of}",
+            highlight=False,
+        )
 
 
 @click.command()

@@ -30,6 +30,13 @@ from doctordata.commands import open_lakehouse
     metavar="TABLE",
     help="Refresh the ClickHouse serving copy of TABLE first (dbt-clickhouse sources).",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="TIME|TAG|SNAPSHOT",
+    help="Read every source as of then (rebuilds the marts from the sources as they were).",
+)
 @click.argument("command", type=click.Choice(["build", "run", "test", "compile", "ls"]))
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
@@ -38,6 +45,7 @@ def dbt(
     target: str,
     project_dir: str | None,
     publish: tuple[str, ...],
+    as_of: str | None,
     command: str,
     dbt_args: tuple[str, ...],
 ) -> None:
@@ -52,6 +60,7 @@ def dbt(
     # Our own options may also follow the dbt command (`dbt build --project-dir x`).
     project_dir = _pop_option(rest, "--project-dir") or project_dir
     target = _pop_option(rest, "--target") or target
+    as_of = _pop_option(rest, "--as-of") or as_of
     publish = tuple(publish)
     while (table := _pop_option(rest, "--publish")) is not None:
         publish += (table,)
@@ -59,7 +68,7 @@ def dbt(
     lh = open_lakehouse(ctx)
     for table in publish:
         lh.publish(table, engine="clickhouse")
-    run = run_dbt(lh, [command, *dbt_args], target=target, project_dir=project_dir)
+    run = run_dbt(lh, [command, *dbt_args], target=target, project_dir=project_dir, as_of=as_of)
     click.echo(
         f"dbt {command} on {target}: {len(run.nodes)} nodes OK in {run.seconds:.1f} s; "
         f"marts written: {', '.join(s.table for s in run.stores) or 'none'}"

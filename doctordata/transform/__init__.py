@@ -1,8 +1,14 @@
-"""dbt adapter: generated profiles, a dbt-duckdb plugin over the Iceberg catalog, a runner.
+"""dbt adapter: generated profiles, a dbt-duckdb plugin over the Iceberg catalog, a runner,
+and the doctordata dbt package (dbt_package/: source and store macros, run hooks).
 
     from doctordata.transform import run_dbt
     run = run_dbt(lh, ["build"])                 # dbt-duckdb, marts -> Iceberg `marts.*`
+    run = run_dbt(lh, ["build"], as_of="2026-11-01")   # sources as of then
     run = run_dbt(lh, ["build"], target="clickhouse")
+
+Modules: session (one invocation: pinned snapshots, queued writes), sources (how models
+read Iceberg), writes (streamed, incremental, with lineage), plugin (the dbt-duckdb glue),
+profiles, runner.
 
 Nothing here is imported by ``import doctordata``; dbt loads only when a run starts.
 

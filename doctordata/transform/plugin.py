@@ -1,40 +1,52 @@
-"""The doctordata plugin for dbt-duckdb (named in the generated profile's ``plugins:``).
+"""The doctordata plugin for dbt-duckdb (named in the profile's ``plugins:``).
 
-Reading: models select from Iceberg sources through the ``source()`` override in the dbt
-project (macros/iceberg_source.sql), which calls the SQL function ``doctordata_scan(table,
-where)`` registered here. It plans the scan with the router's planner (partition pruning
-with ``where`` pushed down) and returns DuckDB SQL reading exactly the planned Parquet
-files by Iceberg field id, so nothing is materialised in memory.
+Reading: ``source()`` (the dbt package's macros/iceberg_source.sql) calls the SQL function
+``doctordata_source(table, where, inline)`` registered here; see transform/sources.py for
+why table models get an inline plan and view models a per-invocation source view.
 
 Writing: each mart's post-hook calls ``adapter.store_relation('doctordata', ...)``, which
-lands in :meth:`Plugin.store`: the relation is read (Arrow) and queued; when the dbt
-invocation succeeded the runner writes each queued model to the catalog as
-``<namespace>.<model>`` with :func:`write_table` (overwrite for tables, upsert on
-``unique_key`` for incremental models, so re-running is idempotent).
+lands in :meth:`Plugin.store` and queues the model (its relation, or for an incremental
+run a copy of only the new rows). The package's on-run-end hook stores a "commit" marker:
+when no node of the invocation failed, every queued model is streamed to Iceberg with
+transform/writes.py; otherwise nothing is written, so a mart that fails its tests never
+replaces the last good copy. The on-run-start hook (re)creates the source views.
 """
 
 from __future__ import annotations
 
+import atexit
+import sys
 import threading
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from doctordata.errors import ConfigError, SchemaMismatchError
+from doctordata.errors import ConfigError
+from doctordata.transform import sources, writes
 from doctordata.transform.session import (
     PendingWrite,
-    ScanStat,
     Session,
+    StoreStat,
     get_session,
     open_session,
 )
 
-SCAN_FUNCTION = "doctordata_scan"
+SOURCE_FUNCTION = "doctordata_source"
+# DuckDB schema holding copies of the new rows of incremental models until the commit.
+PENDING_SCHEMA = "doctordata_pending"
+# store_relation() formats: a built model, the on-run-end commit, the on-run-start sources.
+STORE_FORMAT = "iceberg"
+COMMIT_FORMAT = "doctordata-commit"
+SOURCES_FORMAT = "doctordata-sources"
+# Incremental strategies and how their new rows reach Iceberg.
+APPEND_STRATEGIES = frozenset({"append"})
+KEYED_STRATEGIES = frozenset({"delete+insert", "merge", "default"})
 
 
 class Plugin(BasePlugin):
     """dbt-duckdb plugin; config keys: ``session`` (set by doctordata's runner) or ``root``
-    (a lakehouse root, when dbt is run by hand with a generated profile), ``namespace``."""
+    (a lakehouse root, for plain ``dbt`` with your own profiles.yml), ``namespace``
+    (default ``marts``), ``as_of`` (read sources as of a time, tag or snapshot id)."""
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         session = get_session(str(plugin_config.get("session", "")))
@@ -42,14 +54,23 @@ class Plugin(BasePlugin):
             root = plugin_config.get("root")
             if not root:
                 raise ConfigError(
-                    "the doctordata dbt plugin needs `session` or `root` in its profile "
-                    "config; generate the profile with `doctordata dbt` instead of writing it"
+                    "the doctordata dbt plugin needs `root: <lakehouse root>` in its profile "
+                    "config (or run dbt through `doctordata dbt`, which generates the profile)"
                 )
             from doctordata.lakehouse import connect
 
-            session = open_session(connect(root), plugin_config.get("namespace", "marts"))
+            session = open_session(
+                connect(root),
+                plugin_config.get("namespace", "marts"),
+                as_of=plugin_config.get("as_of"),
+            )
+            atexit.register(_warn_uncommitted, session)
         self.session: Session = session
+        session.committer = self.commit
         self._conn: Any = None
+        self._views: set[str] = set()
+        self._refreshed = False
+        self._lock = threading.Lock()
         # The cursor of each dbt worker thread: store() runs inside the model's
         # transaction and must read through that thread's cursor to see the new rows.
         self._cursors = threading.local()
@@ -61,13 +82,21 @@ class Plugin(BasePlugin):
         self._conn = conn
         self._prepare_storage(conn)
         conn.create_function(
-            SCAN_FUNCTION,
-            self.scan_sql,
-            [sqltypes.VARCHAR, sqltypes.VARCHAR],
+            SOURCE_FUNCTION,
+            self.source_sql,
+            [sqltypes.VARCHAR, sqltypes.VARCHAR, sqltypes.BOOLEAN],
             sqltypes.VARCHAR,
             null_handling="special",
             side_effects=True,
         )
+        with self._lock:
+            if not self._refreshed:
+                # Created here, before dbt's threads start: two models creating the schema
+                # in their own transactions would conflict (catalog write-write conflict).
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {sources.quote(PENDING_SCHEMA)}")
+                # Views built by earlier invocations must read this invocation's snapshot.
+                self._views.update(sources.refresh_views(conn, self.session))
+                self._refreshed = True
 
     def configure_cursor(self, cursor: Any) -> None:
         self._cursors.current = cursor
@@ -85,89 +114,137 @@ class Plugin(BasePlugin):
             conn.execute(s3_secret_sql(tier))
 
     # -- reading ---------------------------------------------------------------------
-    def scan_sql(self, table: str, where: str | None) -> str:
-        """DuckDB SQL (a parenthesised subquery) reading the files planned for ``where``."""
-        from doctordata.catalog.filters import where_to_expression
-        from doctordata.engines.duckdb import scratch_root
-        from doctordata.engines.scan import plan_scan
-
-        lh = self.session.lh
-        iceberg_table = lh.table(table)
-        row_filter = where_to_expression(where, iceberg_table.schema()) if where else None
-        # Tables with delete files are materialised here; the runner removes the folder.
-        scratch = scratch_root(lh) / f"dbt-{self.session.id}"
-        plan = plan_scan(table, iceberg_table, row_filter, None, scratch)
-        self.session.record_scan(
-            ScanStat(
-                table=table,
-                where=where,
-                files_planned=len(plan.files),
-                files_total=plan.files_total,
-                bytes_planned=plan.bytes_planned,
-                planning_ms=plan.planning_ms,
-            )
-        )
-        scan = lh.engine("duckdb").scan(plan)
-        scan_text = scan if isinstance(scan, str) else scan.sql("duckdb")
+    def source_sql(self, table: str, where: str | None, inline: bool | None) -> str:
+        """DuckDB SQL (a parenthesised subquery) reading ``table`` for the running model."""
+        with self._lock:
+            known = table in self._views
+        if inline or not known:
+            # No source view: the package's on-run-start hook did not run (dbt compile,
+            # show, ls), so no view is created in this invocation either.
+            return sources.plan_sql(self.session, table, where)
         if where:
-            # Pruning keeps whole files; the rows outside the filter still need dropping.
-            return f"(SELECT * FROM {scan_text} AS planned WHERE {where})"
-        return scan_text
+            return f"(SELECT * FROM {sources.view_name(table)} AS planned WHERE {where})"
+        return f"(SELECT * FROM {sources.view_name(table)})"
+
+    def _prepare_sources(self, tables: list[str]) -> None:
+        cursor = self._conn.cursor()
+        try:
+            live = sources.refresh_views(cursor, self.session, extra=tables)
+        finally:
+            cursor.close()
+        with self._lock:
+            self._views.update(live)
 
     # -- writing ---------------------------------------------------------------------
     def store(self, target_config: Any) -> None:
-        relation = target_config.relation
-        config = target_config.config
-        name = f"{self.session.namespace}.{relation.identifier}"
-        sql = f"SELECT * FROM {relation.render()}"
-        cursor = getattr(self._cursors, "current", None)
-        if cursor is not None:
-            data = cursor.execute(sql).to_arrow_table()
+        kind = target_config.location.format
+        config = target_config.config or {}
+        if config.get("invocation_id"):
+            self.session.invocation_id = str(config["invocation_id"])
+        if kind == SOURCES_FORMAT:
+            self._prepare_sources([str(t) for t in config.get("tables", [])])
+        elif kind == COMMIT_FORMAT:
+            if config.get("ok"):
+                self.commit()
         else:
-            fresh = self._conn.cursor()
-            try:
-                data = fresh.execute(sql).to_arrow_table()
-            finally:
-                fresh.close()
-        # Written by the runner once the whole invocation passed (tests included), so a
-        # mart that fails its tests never replaces the good copy in the catalog.
-        self.session.add_pending(
-            PendingWrite(
-                table=name,
-                data=data,
-                incremental=config.get("materialized") == "incremental",
-                unique_key=config.get("unique_key"),
-            )
+            self._queue(target_config.relation, config)
+
+    def _queue(self, relation: Any, config: Any) -> None:
+        name = f"{self.session.namespace}.{relation.identifier}"
+        cursor = getattr(self._cursors, "current", None) or self._conn
+        upstream = tuple(str(t) for t in (config.get("sources") or ()))
+        temp = (
+            _temp_table(cursor, f"{relation.identifier}__dbt_tmp")
+            if config.get("materialized") == "incremental"
+            else None
         )
+        if temp is not None:
+            strategy = str(config.get("incremental_strategy") or "default")
+            keys = _keys(config.get("unique_key"))
+            if strategy in APPEND_STRATEGIES or (strategy == "default" and not keys):
+                mode = "append"
+            elif strategy in KEYED_STRATEGIES and keys:
+                mode = "upsert"
+            else:
+                raise ConfigError(
+                    f"model {name!r}: incremental_strategy {strategy!r} "
+                    f"{'needs a unique_key' if strategy in KEYED_STRATEGIES else 'is not supported'}"
+                    " by doctordata; use 'append', or 'delete+insert' / 'merge' with unique_key"
+                )
+            # dbt drops its temp table of new rows before the invocation ends: keep a copy.
+            copy = f"{sources.quote(PENDING_SCHEMA)}.{sources.quote(name)}"
+            cursor.execute(
+                f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM temp.main.{sources.quote(temp)}"
+            )
+            write = PendingWrite(name, copy, mode, keys, upstream)
+        else:
+            write = PendingWrite(name, relation.render(), "replace", (), upstream)
+        self.session.add_pending(write)
+
+    def commit(self) -> list[StoreStat]:
+        """Stream every queued model to Iceberg (called when the invocation passed)."""
+        stats = []
+        for write in self.session.take_pending():
+            stats.append(self._write(write))
+        self.session.committed = True
+        return stats
+
+    def _write(self, write: PendingWrite) -> StoreStat:
+        session = self.session
+        pins = session.pins
+        upstream = {t: pins.get(t) for t in write.sources if t in pins} or dict(pins)
+        props = writes.lineage(session.invocation_id, upstream, session.as_of, write.mode)
+
+        def rows() -> Any:
+            cursor = self._conn.cursor()
+            return cursor.execute(f"SELECT * FROM {write.relation}").to_arrow_reader(
+                writes.READ_BATCH_ROWS
+            )
+
+        lh = session.lh
+        if write.mode == "append":
+            count = writes.append(lh, write.table, rows, props)
+        elif write.mode == "upsert":
+            count = writes.upsert(lh, write.table, rows, write.unique_key, props)
+        else:
+            count = writes.replace(lh, write.table, rows, props)
+        stat = StoreStat(
+            table=write.table,
+            rows=count,
+            mode={"append": "appended", "upsert": "upserted"}.get(write.mode, "replaced"),
+            snapshot_id=lh.table(write.table).metadata.current_snapshot_id,
+        )
+        session.record_store(stat)
+        return stat
 
     def default_materialization(self) -> str:
         return "view"
 
 
-def write_table(
-    lh: Any, name: str, data: Any, *, incremental: bool, unique_key: str | list[str] | None
-) -> str:
-    """Write one built model to the catalog; returns what happened."""
-    from doctordata.errors import AlreadyExistsError, NotFoundError
+def _keys(unique_key: Any) -> tuple[str, ...]:
+    if not unique_key:
+        return ()
+    return (unique_key,) if isinstance(unique_key, str) else tuple(unique_key)
 
-    try:
-        lh.table(name)
-    except NotFoundError:
-        lh.create_namespace(name.split(".", 1)[0])
-        try:
-            lh.create_table(name, data)
-            return "created"
-        except AlreadyExistsError:
-            pass  # another dbt thread created it first: fall through to a write
-    if incremental and unique_key:
-        keys = [unique_key] if isinstance(unique_key, str) else list(unique_key)
-        lh.upsert(name, data, on=keys)
-        return "upserted"
-    try:
-        lh.overwrite(name, data)
-    except SchemaMismatchError:
-        # The model's columns changed: a mart is derived data, so replace the table.
-        lh.drop_table(name, purge=False)
-        lh.create_table(name, data)
-        return "created"
-    return "overwritten"
+
+def _temp_table(cursor: Any, prefix: str) -> str | None:
+    """The temp table of new rows dbt-duckdb built for an incremental run of the model in
+    this thread (``<model>__dbt_tmp<timestamp>``), or None for a full build."""
+    row = cursor.execute(
+        "SELECT max(table_name) FROM duckdb_tables() WHERE temporary "
+        "AND starts_with(table_name, ?)",
+        [prefix],
+    ).fetchone()
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def _warn_uncommitted(session: Session) -> None:
+    # Plain `dbt` without the package's on-run-end hook: say so loudly, never silently.
+    if session.pending and not session.committed:
+        names = ", ".join(w.table for w in session.pending)
+        print(
+            f"doctordata: {len(session.pending)} model(s) built but NOT written to Iceberg "
+            f"({names}): the invocation failed, or the project lacks the doctordata "
+            "package's on-run-end hook (install the package: see the doctordata dbt README)",
+            file=sys.stderr,
+        )

@@ -20,7 +20,6 @@ from doctordata.errors import ConfigError, MissingDependencyError, TransformErro
 from doctordata.transform import profiles
 from doctordata.transform.session import (
     ScanStat,
-    Session,
     StoreStat,
     close_session,
     open_session,
@@ -54,6 +53,10 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 ADAPTER_MODULES = {"duckdb": "dbt.adapters.duckdb", "clickhouse": "dbt.adapters.clickhouse"}
 # Environment for every invocation: no telemetry, no version check over the network.
 DBT_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
+# The doctordata dbt package (macros and hooks), shipped inside the wheel; a project's
+# packages.yml names it as `local: "{{ env_var('DOCTORDATA_DBT_PACKAGE') }}"`.
+PACKAGE_DIR = Path(__file__).resolve().parent / "dbt_package"
+PACKAGE_ENV = "DOCTORDATA_DBT_PACKAGE"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class DbtRun:
     # Models built but not written to the catalog because the invocation failed.
     unwritten: list[str] = field(default_factory=list)
     error: str | None = None
+    # Why a source could not be read (e.g. a bad as_of), which dbt's messages leave out.
+    source_errors: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -93,12 +98,13 @@ class DbtRun:
     def describe_failure(self) -> str:
         if self.failed:
             lines = [f"{n.unique_id} ({n.status}): {_first_line(n.message)}" for n in self.failed]
-            return "; ".join(lines)
+            return "; ".join([*lines, *self.source_errors])
         return self.error or "dbt reported failure without a failed node"
 
 
 def default_project_dir() -> Path:
-    """The HackerNews dbt project shipped next to the package (repository ``dbt/``)."""
+    """The HackerNews example project (the repository's ``dbt/``; not in the wheel: pass
+    ``--project-dir`` to run your own project)."""
     return Path(__file__).resolve().parents[2] / "dbt"
 
 
@@ -112,9 +118,12 @@ def run_dbt(
     threads: int = 2,
     quiet: bool = False,
     raise_on_failure: bool = True,
+    as_of: Any = None,
 ) -> DbtRun:
     """Run ``dbt <args>`` on ``lh`` with a generated profile for ``target``.
 
+    ``as_of`` (a time, tag or snapshot id): every source is read as of then, so the marts
+    are rebuilt from the sources as they were (and record it in their lineage).
     Raises TransformError naming each failed node (unless ``raise_on_failure=False``).
     """
     if not args:
@@ -128,16 +137,24 @@ def run_dbt(
         )
     work = profiles.work_dir(lh)
     work.mkdir(parents=True, exist_ok=True)
-    session = open_session(lh, namespace)
+    session = open_session(lh, namespace, as_of=as_of)
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="doctordata-profiles-") as tmp:
             password = _write_profile(lh, Path(tmp), target, session.id, namespace, threads)
             full = _full_args(list(args), project, Path(tmp), target, work, quiet)
-            with _environment({**DBT_ENV, profiles.CLICKHOUSE_PASSWORD_ENV: password}):
+            env = {
+                **DBT_ENV,
+                profiles.CLICKHOUSE_PASSWORD_ENV: password,
+                PACKAGE_ENV: str(PACKAGE_DIR),
+            }
+            with _environment(env):
+                if args[0] in PROJECT_COMMANDS:
+                    _install_package(project, Path(tmp), target, work)
                 result = _invoke(full)
-        if result.success:
-            _write_pending(session)
+        if result.success and session.pending and session.committer is not None:
+            # A project without the package's on-run-end hook: commit here instead.
+            session.committer()
     finally:
         _release_duckdb()
         close_session(session.id)
@@ -152,6 +169,7 @@ def run_dbt(
         stores=list(session.stores),
         unwritten=[] if result.success else [w.table for w in session.pending],
         error=_first_line(str(result.exception)) if result.exception is not None else None,
+        source_errors=list(dict.fromkeys(session.errors)),
     )
     if not run.success and raise_on_failure:
         raise TransformError(
@@ -162,18 +180,23 @@ def run_dbt(
     return run
 
 
-def _write_pending(session: Session) -> None:
-    from doctordata.transform.plugin import write_table
-
-    for write in session.pending:
-        mode = write_table(
-            session.lh,
-            write.table,
-            write.data,
-            incremental=write.incremental,
-            unique_key=write.unique_key,
+def _install_package(project: Path, profiles_dir: Path, target: str, work: Path) -> None:
+    """`dbt deps` when the project names the doctordata package and it is not installed
+    (or its link points at another installation of doctordata)."""
+    packages = project / "packages.yml"
+    if not packages.is_file() or PACKAGE_ENV not in packages.read_text():
+        return
+    installed = project / "dbt_packages" / "doctordata"
+    if (installed / "dbt_project.yml").is_file() and installed.resolve() == PACKAGE_DIR:
+        return
+    deps = ["deps", "--project-dir", str(project), "--profiles-dir", str(profiles_dir)]
+    result = _invoke([*deps, "--target", target, "--log-path", str(work / "logs"), "--quiet"])
+    if not result.success:
+        raise TransformError(
+            f"`dbt deps` could not install the doctordata dbt package ({PACKAGE_DIR}) into "
+            f"{project / 'dbt_packages'}: {_first_line(str(result.exception))}",
+            failed_nodes=[],
         )
-        session.record_store(StoreStat(table=write.table, rows=write.data.num_rows, mode=mode))
 
 
 def _require(target: str) -> None:

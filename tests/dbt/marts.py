@@ -4,6 +4,7 @@ MARTS = {
     "marts.comment_threads",
     "marts.daily_activity",
     "marts.link_domains",
+    "marts.story_feed",
     "marts.top_stories_per_day",
     "marts.user_leaderboard",
 }

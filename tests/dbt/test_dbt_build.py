@@ -126,6 +126,10 @@ def _project_with(tmp: Path, model_sql: str, failing_test: bool) -> Path:
     (project / "dbt_project.yml").write_text(
         "name: pruning_check\nversion: '1.0'\nconfig-version: 2\nprofile: doctordata\n"
     )
+    # The doctordata dbt package, installed by the runner's `dbt deps` from the wheel.
+    (project / "packages.yml").write_text(
+        "packages:\n  - local: \"{{ env_var('DOCTORDATA_DBT_PACKAGE') }}\"\n"
+    )
     (project / "models" / "sources.yml").write_text(
         "version: 2\nsources:\n  - name: hackernews\n    schema: hackernews\n"
         "    tables:\n      - name: items\n"
@@ -148,7 +152,8 @@ def test_date_filter_plans_only_matching_files(built: tuple[Any, DbtRun], tmp_pa
     where = f"time >= TIMESTAMP '{cutoff.isoformat()} 00:00:00'"
     sql = (
         "{{ config(materialized='table') }}\n"
-        f"select id, time from {{{{ iceberg_source('hackernews', 'items', where=\"{where}\") }}}}\n"
+        f"select id, time from {{{{ doctordata.iceberg_source('hackernews', 'items', "
+        f'where="{where}") }}}}\n'
     )
     project = _project_with(tmp_path, sql, failing_test=True)
     run = run_dbt(lh, ["build"], project_dir=project, quiet=True, raise_on_failure=False)

@@ -62,7 +62,7 @@ def test_duckdb_profile_names_plugin_and_session(lh, tmp_path: Path) -> None:
 def test_plugin_without_session_or_root_explains_the_fix() -> None:
     from doctordata.transform.plugin import Plugin
 
-    with pytest.raises(ConfigError, match="generate the profile with `doctordata dbt`"):
+    with pytest.raises(ConfigError, match="root: <lakehouse root>"):
         Plugin("doctordata", {"session": "nope"})
 
 
@@ -70,27 +70,140 @@ def _days(values: list[int]) -> pa.Table:
     return pa.table({"day": pa.array(values, pa.int64()), "n": pa.array(values, pa.int64())})
 
 
-def test_write_table_upserts_incremental_models_without_duplicates(lh) -> None:
-    from doctordata.transform.plugin import write_table
-
-    assert write_table(lh, "marts.m", _days([1, 2]), incremental=True, unique_key="day") == (
-        "created"
+def _stream(table: pa.Table):  # a factory of RecordBatchReaders, as the plugin passes
+    return lambda: pa.RecordBatchReader.from_batches(
+        table.schema, table.to_batches(max_chunksize=1)
     )
-    mode = write_table(lh, "marts.m", _days([2, 3]), incremental=True, unique_key="day")
-    assert mode == "upserted"
-    assert write_table(lh, "marts.m", _days([2, 3]), incremental=True, unique_key="day")
-    days = sorted(lh.read("marts.m").column("day").to_pylist())
-    assert days == [1, 2, 3]
 
 
-def test_write_table_replaces_a_table_whose_columns_changed(lh) -> None:
-    from doctordata.transform.plugin import write_table
+PROPS = {"doctordata.dbt.invocation-id": "inv-1"}
 
-    write_table(lh, "marts.t", _days([1, 2]), incremental=False, unique_key=None)
-    assert write_table(lh, "marts.t", _days([5]), incremental=False, unique_key=None) == (
-        "overwritten"
-    )
-    assert lh.read("marts.t").column("day").to_pylist() == [5]
+
+def test_upsert_replaces_only_the_given_keys(lh) -> None:
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.m", _stream(_days([1, 2])), PROPS)
+    assert writes.upsert(lh, "marts.m", _stream(_days([2, 3])), ["day"], PROPS) == 2
+    assert sorted(lh.read("marts.m").column("day").to_pylist()) == [1, 2, 3]
+    last = lh.snapshots("marts.m")[-1]["summary"]
+    assert last["added-records"] == "2" and last["doctordata.dbt.invocation-id"] == "inv-1"
+
+
+def test_upsert_refuses_duplicate_and_null_keys(lh) -> None:
+    from doctordata.errors import SchemaMismatchError
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.m", _stream(_days([1])), PROPS)
+    with pytest.raises(SchemaMismatchError, match="same unique_key"):
+        writes.upsert(lh, "marts.m", _stream(_days([2, 2])), ["day"], PROPS)
+    nulls = pa.table({"day": pa.array([None], pa.int64()), "n": pa.array([1], pa.int64())})
+    with pytest.raises(SchemaMismatchError, match="null in some new rows"):
+        writes.upsert(lh, "marts.m", _stream(nulls), ["day"], PROPS)
+    assert lh.read("marts.m").column("day").to_pylist() == [1]
+
+
+def test_replace_streams_chunks_into_one_commit(lh, monkeypatch: pytest.MonkeyPatch) -> None:
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.t", _stream(_days([9])), PROPS)
+    before = len(lh.snapshots("marts.t"))
+    monkeypatch.setattr(writes, "CHUNK_ROWS", 2)
+    assert writes.replace(lh, "marts.t", _stream(_days(list(range(5)))), PROPS) == 5
+    assert sorted(lh.read("marts.t").column("day").to_pylist()) == [0, 1, 2, 3, 4]
+    table = lh.table("marts.t")
+    # 3 chunks -> 3 data files, committed together (one delete + three appends).
+    assert len(table.inspect.files()) == 3
+    assert len(lh.snapshots("marts.t")) == before + 4
+
+
+def test_replace_recreates_a_table_whose_columns_changed(lh) -> None:
+    from doctordata.errors import SchemaMismatchError
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.t", _stream(_days([1, 2])), PROPS)
     changed = pa.table({"other": pa.array(["x"])})
-    assert write_table(lh, "marts.t", changed, incremental=False, unique_key=None) == "created"
+    with pytest.raises(SchemaMismatchError, match="--full-refresh"):
+        writes.append(lh, "marts.t", _stream(changed), PROPS)
+    writes.replace(lh, "marts.t", _stream(changed), PROPS)
     assert lh.read("marts.t").column_names == ["other"]
+
+
+def test_the_dbt_package_ships_in_the_wheel() -> None:
+    """Every file of the dbt package is matched by pyproject's package-data, so the wheel
+    carries it (a new macro file outside the globs would silently be left out)."""
+    import fnmatch
+    import tomllib
+
+    from doctordata.transform.runner import PACKAGE_DIR
+
+    root = PACKAGE_DIR.parents[1]  # the doctordata package
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["doctordata"]
+    files = [p.relative_to(root).as_posix() for p in PACKAGE_DIR.rglob("*") if p.is_file()]
+    files = [f for f in files if "__pycache__" not in f]
+    assert "transform/dbt_package/dbt_project.yml" in files
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
+
+
+def test_package_path_is_printed_for_plain_dbt_users() -> None:
+    import subprocess
+    import sys
+
+    from doctordata.transform.runner import PACKAGE_DIR
+
+    out = subprocess.run(
+        [sys.executable, "-m", "doctordata.transform", "package-path"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(out) == PACKAGE_DIR and (PACKAGE_DIR / "dbt_project.yml").is_file()
+
+
+def test_view_models_read_the_source_view_and_tables_an_inline_plan(lh) -> None:
+    from doctordata.transform.plugin import Plugin
+    from doctordata.transform.session import close_session, open_session
+
+    lh.create_table("hn.items", _days([1, 2]))
+    session = open_session(lh, "marts")
+    try:
+        plugin = Plugin("doctordata", {"session": session.id})
+        plugin._views.add("hn.items")
+        assert plugin.source_sql("hn.items", None, False) == (
+            '(SELECT * FROM "doctordata_sources"."hn.items")'
+        )
+        inline = plugin.source_sql("hn.items", "day > 1", True)
+        assert "read_parquet" in inline and "doctordata_sources" not in inline
+        assert session.scans[-1].snapshot_id == lh.table("hn.items").metadata.current_snapshot_id
+    finally:
+        close_session(session.id)
+
+
+def test_uncommitted_marts_are_reported_loudly(lh, capsys: pytest.CaptureFixture[str]) -> None:
+    from doctordata.transform.plugin import _warn_uncommitted
+    from doctordata.transform.session import PendingWrite, Session
+
+    session = Session(id="x", lh=lh, namespace="marts")
+    _warn_uncommitted(session)
+    assert capsys.readouterr().err == ""
+    session.add_pending(PendingWrite("marts.m", '"main"."m"', "replace"))
+    _warn_uncommitted(session)
+    assert "NOT written to Iceberg (marts.m)" in capsys.readouterr().err
+
+
+def test_a_bad_as_of_is_named_in_the_failure(lh) -> None:
+    from doctordata.errors import SnapshotNotFoundError
+    from doctordata.transform.runner import DbtRun, NodeResult
+    from doctordata.transform.session import Session
+
+    lh.create_table("hn.items", _days([1]))
+    session = Session(id="x", lh=lh, namespace="marts", as_of="no-such-tag")
+    with pytest.raises(SnapshotNotFoundError):
+        session.pin("hn.items")
+    assert "no-such-tag" in session.errors[0]
+    failed = NodeResult("model.p.m", "model", "error", "Runtime Error in model m", 0.1)
+    run = DbtRun(["build"], "duckdb", False, 1.0, [failed], source_errors=session.errors)
+    assert "no-such-tag" in run.describe_failure()
+    assert Session(id="y", lh=lh, namespace="marts").pin("hn.items") == (
+        lh.table("hn.items").metadata.current_snapshot_id
+    )
