@@ -75,14 +75,13 @@ def split_partitions(spec: PartitionSpec, schema: Schema, arrow_table: pa.Table)
         offset += len(group)
 
 
-def install(arrow_io: Any = None) -> bool:
+def install(module: Any = None) -> bool:
     """Use split_partitions in pyiceberg 0.12.x appends (idempotent); whether it is active."""
     if _state.get("installed"):
         return True
     import pyiceberg
 
-    if arrow_io is None:
-        import pyiceberg.io.pyarrow as arrow_io
+    arrow_io = module if module is not None else importlib.import_module(_MODULE)
 
     if not pyiceberg.__version__.startswith(_PATCHED_VERSION):
         return False
