@@ -81,7 +81,7 @@ def install(module: Any = None) -> bool:
         return True
     import pyiceberg
 
-    arrow_io = module if module is not None else importlib.import_module(_MODULE)
+    arrow_io: Any = module if module is not None else importlib.import_module(_MODULE)
 
     if not pyiceberg.__version__.startswith(_PATCHED_VERSION):
         return False
