@@ -15,10 +15,6 @@ Only pyiceberg 0.12.x is patched; on any other version ``install()`` does nothin
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
-import sys
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -75,13 +71,12 @@ def split_partitions(spec: PartitionSpec, schema: Schema, arrow_table: pa.Table)
         offset += len(group)
 
 
-def install(module: Any = None) -> bool:
+def install() -> bool:
     """Use split_partitions in pyiceberg 0.12.x appends (idempotent); whether it is active."""
     if _state.get("installed"):
         return True
     import pyiceberg
-
-    arrow_io: Any = module if module is not None else importlib.import_module(_MODULE)
+    import pyiceberg.io.pyarrow as arrow_io
 
     if not pyiceberg.__version__.startswith(_PATCHED_VERSION):
         return False
@@ -91,49 +86,6 @@ def install(module: Any = None) -> bool:
     arrow_io._determine_partitions = split_partitions
     _state["installed"] = True
     return True
-
-
-_MODULE = "pyiceberg.io.pyarrow"
-
-
-def install_when_imported() -> None:
-    """install() as soon as pyiceberg.io.pyarrow is imported, not before.
-
-    That module imports pyarrow.dataset and with it pandas (about 1 s); a process that
-    only reads (a query, `doctordata describe`) never needs it, one that writes imports
-    it on its first append and gets the patch then."""
-    if _MODULE in sys.modules:
-        install(sys.modules[_MODULE])
-        return
-    with _hook_lock:
-        if not any(isinstance(f, _InstallOnImport) for f in sys.meta_path):
-            sys.meta_path.insert(0, _InstallOnImport())
-
-
-class _InstallOnImport(importlib.abc.MetaPathFinder):
-    """A one-shot import hook: finds pyiceberg.io.pyarrow as usual, installs after it ran."""
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != _MODULE:
-            return None
-        with _hook_lock:
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        loader = spec.loader if spec is not None else None
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        run = loader.exec_module
-
-        def exec_module(module: Any) -> None:
-            run(module)
-            install(module)
-
-        loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
-_hook_lock = threading.Lock()
 
 
 def original() -> Any:

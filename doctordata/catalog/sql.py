@@ -127,7 +127,7 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
 
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
-    partition_split.install_when_imported()
+    partition_split.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)
