@@ -93,6 +93,13 @@ def test_a_repeated_query_imports_neither_parser_nor_pyiceberg(lake: Path) -> No
     )
 
 
+def test_a_repeated_clickhouse_query_loads_chdb_only(lake: Path) -> None:
+    _cli(lake, "sql", "--engine", "clickhouse", Q)
+    imported, out = _cli(lake, "sql", "--engine", "clickhouse", "--format", "json", Q)
+    assert imported == ["chdb"], imported
+    assert json.loads(out)[0] == {"kind": "a", "n": 2}
+
+
 def test_a_script_first_query_on_a_warm_lake(lake: Path) -> None:
     code = (
         "import doctordata as dd\n"
