@@ -99,15 +99,25 @@ class Lakehouse:
             return self._catalog
 
     @property
+    def catalog_opened(self) -> bool:
+        """Whether :attr:`catalog` has been opened (read-only fast paths skip it if not)."""
+        return self._catalog is not None
+
+    @property
     def plan_cache(self) -> PlanCache:
         """Engine SQL of recent queries, reused while their tables are unchanged."""
         with self._lock:
             if self._plan_cache is None:
                 from doctordata.engines import caches
                 from doctordata.engines.plan_cache import PlanCache
+                from doctordata.version import __version__
 
                 caches.configure(self.settings.engines.plan_cache_size)
-                self._plan_cache = PlanCache(self.settings.engines.plan_cache_size)
+                self._plan_cache = PlanCache(
+                    self.settings.engines.plan_cache_size,
+                    self.root / ".doctordata" / "plans",
+                    fingerprint=f"{__version__} {self.settings!r}",
+                )
             return self._plan_cache
 
     @_checked
@@ -319,7 +329,7 @@ class Lakehouse:
 
         report = publish(self, name, engine=engine)
         # Cached plans read files; the next queries should find the fresh copy instead.
-        self.plan_cache.clear()
+        self.plan_cache.clear(persistent=True)
         return report
 
     # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------

@@ -11,9 +11,10 @@ import click
 
 from doctordata.config import human_bytes
 
-__all__ = ["human_bytes", "open_lakehouse"]
+__all__ = ["human_bytes", "open_lakehouse", "open_reader"]
 
 if TYPE_CHECKING:
+    from doctordata.catalog.reader import CatalogReader
     from doctordata.lakehouse import Lakehouse
 
 
@@ -25,3 +26,16 @@ def open_lakehouse(ctx: click.Context) -> Lakehouse:
     lh = connect(root)
     ctx.call_on_close(lh.close)
     return lh
+
+
+def open_reader(ctx: click.Context, lh: Lakehouse) -> CatalogReader | None:
+    """The read-only fast catalog reader (catalog/reader/), or None: use ``lh``'s catalog.
+
+    Read-only commands try it first and take the pyiceberg path on None or on
+    ``Unsupported``, which also raises the typed errors (unknown table, offline tier)."""
+    from doctordata.catalog.reader import open_reader as _open
+
+    reader = _open(lh.settings, lh.tiers)
+    if reader is not None:
+        ctx.call_on_close(reader.close)
+    return reader

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from doctordata.commands import human_bytes, open_lakehouse
+from doctordata.catalog.reader import Unsupported
+from doctordata.commands import human_bytes, open_lakehouse, open_reader
 
 TEMPLATE = """\
 # doctordata.toml: settings of one lakehouse. Every key is optional; defaults shown.
@@ -82,7 +83,13 @@ def init(ctx: click.Context, force: bool) -> None:
 def tables(ctx: click.Context, namespace: str | None, as_json: bool) -> None:
     """List tables (optionally of one namespace)."""
     lh = open_lakehouse(ctx)
-    names = lh.tables(namespace)
+    reader = open_reader(ctx, lh)
+    try:
+        if reader is None:
+            raise Unsupported("no fast reader")
+        names = reader.tables(namespace)
+    except Unsupported:
+        names = lh.tables(namespace)
     if as_json:
         click.echo(json.dumps(names))
         return
@@ -129,7 +136,14 @@ def _lineage(summary: dict[str, str]) -> dict[str, Any]:
 @click.pass_context
 def describe(ctx: click.Context, table: str, as_json: bool) -> None:
     """Schema, partition spec, snapshots, files and bytes of TABLE (ns.table)."""
-    info = describe_table(open_lakehouse(ctx), table)
+    lh = open_lakehouse(ctx)
+    reader = open_reader(ctx, lh)
+    try:
+        if reader is None:
+            raise Unsupported("no fast reader")
+        info = reader.metadata(table).describe()
+    except Unsupported:
+        info = describe_table(lh, table)
     if as_json:
         click.echo(json.dumps(info, default=str, indent=2))
         return
@@ -164,7 +178,14 @@ def describe(ctx: click.Context, table: str, as_json: bool) -> None:
 @click.pass_context
 def snapshots(ctx: click.Context, table: str, as_json: bool) -> None:
     """List the snapshots of TABLE, oldest first."""
-    snaps = open_lakehouse(ctx).snapshots(table)
+    lh = open_lakehouse(ctx)
+    reader = open_reader(ctx, lh)
+    try:
+        if reader is None:
+            raise Unsupported("no fast reader")
+        snaps = reader.metadata(table).snapshots()
+    except Unsupported:
+        snaps = lh.snapshots(table)
     if as_json:
         click.echo(json.dumps(snaps, default=str, indent=2))
         return

@@ -40,6 +40,12 @@ class QueryHost(Workspace, Protocol):
     @property
     def plan_cache(self) -> PlanCache: ...
 
+    @property
+    def catalog_opened(self) -> bool:
+        """True once the pyiceberg catalog is open (a plan-cache hit then asks it instead of
+        opening a read-only sqlite3 connection)."""
+        ...
+
     def engine(self, name: str) -> Engine:
         """The engine called ``name`` ("duckdb", "clickhouse"), created on first use."""
         ...

@@ -18,8 +18,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from sqlglot import exp
-
 from doctordata.engines.base import Capabilities, Engine
 from doctordata.engines.clickhouse_semantics import session_settings
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
@@ -135,11 +133,15 @@ def clickhouse_type(iceberg_type: Any, *, nullable: bool = True) -> str:
 # Cached: the same column names and file paths are rendered for every query.
 @lru_cache(maxsize=65536)
 def _ident(name: str) -> str:
+    from sqlglot import exp  # only when SQL is built: a cached plan runs without sqlglot
+
     return exp.to_identifier(name, quoted=True).sql("clickhouse")
 
 
 @lru_cache(maxsize=65536)
 def _lit(value: str) -> str:
+    from sqlglot import exp
+
     return exp.Literal.string(value).sql("clickhouse")
 
 

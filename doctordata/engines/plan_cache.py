@@ -19,20 +19,36 @@ from the table's next commit on.
 A cached plan is only text: unchanged metadata does not mean the files are still there.
 Each entry keeps its planned files, and the router checks them again on every hit
 (datafiles.check_files), so a file deleted since is an error, never fewer rows.
+
+Persistent: with a ``directory`` (``<root>/.doctordata/plans/``), every entry is also a
+small JSON file named by a hash of its key and of a fingerprint of everything else the
+engine SQL depends on (the settings as repr shows them, doctordata's version), so a new
+process (`doctordata sql` run again, a cron script, a dbt model) skips parsing and
+planning too. A file is used under exactly the rule above: its key matches and every
+table's current metadata location is the one recorded; otherwise it is deleted. Plans
+whose engine SQL holds a secret (``sql != translated_sql``: S3 keys in a scan) stay in
+memory only. Files are written whole (temporary file + rename), so a crash or two
+processes writing one entry leave either entry, never half of one; an unreadable file is
+a miss. At most ``size`` files are kept (the least recently written go first).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from doctordata.engines.datafiles import PlannedFile
 from doctordata.engines.result import TableScanStats
 
+_FORMAT = 1  # of the files; bump when CachedPlan changes
 # as_of values whose equality means "the same snapshot" for the same metadata.
 _AS_OF_TYPES = (type(None), int, str, dt.datetime, dt.date)
 
@@ -52,8 +68,10 @@ class CachedPlan:
 class PlanCache:
     """Least recently used (query, options) -> CachedPlan; ``size`` 0 keeps nothing."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, directory: Path | None = None, fingerprint: str = "") -> None:
         self.size = size
+        self.directory = directory if size > 0 else None
+        self.fingerprint = fingerprint
         self._entries: OrderedDict[tuple[Any, ...], CachedPlan] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -69,31 +87,116 @@ class PlanCache:
 
     def get(self, key: tuple[Any, ...], current: Callable[[str], str | None]) -> CachedPlan | None:
         """The entry for ``key`` if ``current(name)`` still returns each table's location."""
+
+        def valid(plan: CachedPlan) -> bool:
+            return all(current(name) == location for name, location in plan.locations)
+
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if any(current(name) != location for name, location in entry.locations):
+        if entry is not None:
+            if valid(entry):
+                with self._lock:
+                    if key in self._entries:
+                        self._entries.move_to_end(key)
+                return entry
             with self._lock:
                 self._entries.pop(key, None)
+        # Another process may have planned it since (or this one, before it started).
+        entry = self._load(key)
+        if entry is None:
             return None
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
+        if not valid(entry):
+            self._unlink(key)
+            return None
+        self._remember(key, entry)
         return entry
 
     def put(self, key: tuple[Any, ...], plan: CachedPlan) -> None:
         if self.size <= 0:
             return
+        self._remember(key, plan)
+        if plan.sql == plan.translated_sql:  # nothing redacted: no secret to write down
+            self._store(key, plan)
+
+    def _remember(self, key: tuple[Any, ...], plan: CachedPlan) -> None:
         with self._lock:
             self._entries[key] = plan
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-    def clear(self) -> None:
+    def clear(self, *, persistent: bool = False) -> None:
+        """Forget the entries in memory; with ``persistent`` the files too."""
         with self._lock:
             self._entries.clear()
+        if persistent and self.directory is not None:
+            for path in self.directory.glob("*.json"):
+                path.unlink(missing_ok=True)
+
+    # -- files ---------------------------------------------------------------------
+    def _path(self, key: tuple[Any, ...]) -> tuple[Path, str] | None:
+        if self.directory is None:
+            return None
+        text = repr((_FORMAT, self.fingerprint, key))
+        return self.directory / (hashlib.sha256(text.encode()).hexdigest() + ".json"), text
+
+    def _load(self, key: tuple[Any, ...]) -> CachedPlan | None:
+        found = self._path(key)
+        if found is None:
+            return None
+        path, text = found
+        try:
+            raw = json.loads(path.read_bytes())
+            if raw.get("key") != text:
+                return None  # another key with the same hash: never reuse it
+            plan = raw["plan"]
+            return CachedPlan(
+                engine=plan["engine"],
+                locations=tuple((n, loc) for n, loc in plan["locations"]),
+                sql=plan["sql"],
+                translated_sql=plan["translated_sql"],
+                scans=tuple(
+                    TableScanStats(**{**s, "tiers": tuple(s["tiers"])}) for s in plan["scans"]
+                ),
+                files=tuple(PlannedFile(**f) for f in plan["files"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing, half-written by an older version, or damaged: a miss
+
+    def _store(self, key: tuple[Any, ...], plan: CachedPlan) -> None:
+        found = self._path(key)
+        if found is None:
+            return
+        path, text = found
+        data = json.dumps({"key": text, "plan": asdict(plan)}).encode()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+            self._prune()
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only root: the cache stays in memory
+
+    def _unlink(self, key: tuple[Any, ...]) -> None:
+        found = self._path(key)
+        if found is not None:
+            found[0].unlink(missing_ok=True)
+
+    def _prune(self) -> None:
+        assert self.directory is not None
+        files = list(self.directory.glob("*.json"))
+        if len(files) <= self.size:
+            return
+
+        def age(p: Path) -> float:
+            try:
+                return p.stat().st_mtime
+            except OSError:
+                return 0.0
+
+        for path in sorted(files, key=age)[: len(files) - self.size]:
+            path.unlink(missing_ok=True)
 
     def __len__(self) -> int:
         return len(self._entries)

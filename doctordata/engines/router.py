@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
 from doctordata.engines.caches import BoundedCache, cache
 from doctordata.engines.result import QueryStats, Result, TableScanStats
 from doctordata.errors import (
@@ -28,6 +26,8 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from doctordata.engines.base import Engine, QueryHost
     from doctordata.engines.datafiles import PlannedFile
     from doctordata.engines.plan_cache import PlanCache
@@ -147,9 +147,7 @@ def run_query(
 
         run_query(lh, "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate >= '1998-01-01'")
     """
-    from doctordata.engines import safety
     from doctordata.engines.datafiles import check_files
-    from doctordata.engines.resolve import current_location, resolve
 
     _check_timeout(timeout)
     engine_name = choose_engine(lh, engine)
@@ -159,7 +157,7 @@ def run_query(
     cache, key = _plan_cache(lh, query, dialect, engine_name, as_of, read_only)
     if key is not None:
         with timer.phase("cache"):
-            hit = cache.get(key, lambda name: current_location(lh.catalog, name))
+            hit = _cached(lh, cache, key)
         if hit is not None:
             _require_tiers(lh, {t for s in hit.scans for t in s.tiers})
             with timer.phase("cache"):
@@ -171,6 +169,10 @@ def run_query(
             return _execute(
                 lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout
             )
+    # A miss: sqlglot, pyiceberg and the safety checks load only from here on.
+    from doctordata.engines import safety
+    from doctordata.engines.resolve import resolve
+
     with timer.phase("parse"):
         statements = parse(query, dialect)
     with timer.phase("safety"):
@@ -201,6 +203,21 @@ def run_query(
         return _execute(eng, sql, stats, timer, explain, files, timeout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _cached(lh: QueryHost, cache: PlanCache, key: tuple[Any, ...]) -> Any:
+    """The cached plan for ``key`` if its tables are unchanged. A SQLite catalog is read
+    with sqlite3 (catalog/reader/): a hit then never opens pyiceberg's catalog."""
+    from doctordata.catalog.reader import open_reader
+
+    # A process that has opened the catalog already asks it (no second connection).
+    reader = None if lh.catalog_opened else open_reader(lh.settings, lh.tiers)
+    if reader is None:
+        from doctordata.engines.resolve import current_location
+
+        return cache.get(key, lambda name: current_location(lh.catalog, name))
+    with reader:
+        return cache.get(key, reader.location)
 
 
 def _require_tiers(lh: QueryHost, names: set[str]) -> None:
@@ -302,6 +319,8 @@ def _build_sql(
     files: list[PlannedFile] | None = None,
     read_only: bool = True,
 ) -> str:
+    from sqlglot import exp
+
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
     from doctordata.engines.timetravel import check_applied, snapshot_for
@@ -408,6 +427,8 @@ def _pushdown(
     result only depends on it and on each target's schema (compared by identity, and a
     table's schema object changes whenever its metadata does).
     """
+    from sqlglot import exp
+
     from doctordata.engines.pushdown import pushdown_filters
 
     if source is None:

@@ -6,7 +6,7 @@ reference (old copies kept for time travel until expiry frees them).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,8 +49,18 @@ class TierStatus:
         return TierUsage(table, tier)
 
 
-def tier_status(lh: Workspace) -> TierStatus:
-    """Files and bytes per tier per table, and free space per tier."""
+# (is the snapshot current, file path, size) of every data file a table's snapshots
+# reference, current snapshot first: pyiceberg's manifests, or catalog/reader's.
+FileEntries = Callable[[str], Iterable[tuple[bool, str, int]]]
+
+
+def tier_status(
+    lh: Workspace, *, names: list[str] | None = None, entries: FileEntries | None = None
+) -> TierStatus:
+    """Files and bytes per tier per table, and free space per tier.
+
+    ``names``/``entries``: the tables and their file entries from another reader (the
+    CLI's read-only fast path); by default ``lh``'s pyiceberg catalog."""
     from doctordata.storage.locations import TierIndex
     from doctordata.storage.offline import TierGuard
 
@@ -64,11 +74,30 @@ def tier_status(lh: Workspace) -> TierStatus:
         },
         state=state,
     )
-    for name in lh.tables():
-        table = lh.table(name)
+    for name in lh.tables() if names is None else names:
         rows: dict[str, TierUsage] = {}
-        current = table.current_snapshot()
         seen: set[str] = set()
+        for is_current, path, size in (entries or _pyiceberg_entries(lh))(name):
+            if path in seen:
+                continue
+            seen.add(path)
+            tier = index.tier_of(path)
+            key = tier.name if tier else "(outside)"
+            row = rows.setdefault(key, TierUsage(name, key))
+            if is_current:
+                row.live_files += 1
+                row.live_bytes += size
+            else:
+                row.retained_files += 1
+                row.retained_bytes += size
+        status.rows += [rows[k] for k in sorted(rows, key=_tier_order(lh))]
+    return status
+
+
+def _pyiceberg_entries(lh: Workspace) -> FileEntries:
+    def entries(name: str) -> Iterator[tuple[bool, str, int]]:
+        table = lh.table(name)
+        current = table.current_snapshot()
         snapshots = sorted(
             table.metadata.snapshots,
             key=lambda s: current is not None and s.snapshot_id == current.snapshot_id,
@@ -79,20 +108,9 @@ def tier_status(lh: Workspace) -> TierStatus:
             for manifest in snap.manifests(table.io):
                 for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
                     f = entry.data_file
-                    if f.file_path in seen:
-                        continue
-                    seen.add(f.file_path)
-                    tier = index.tier_of(f.file_path)
-                    key = tier.name if tier else "(outside)"
-                    row = rows.setdefault(key, TierUsage(name, key))
-                    if is_current:
-                        row.live_files += 1
-                        row.live_bytes += f.file_size_in_bytes
-                    else:
-                        row.retained_files += 1
-                        row.retained_bytes += f.file_size_in_bytes
-        status.rows += [rows[k] for k in sorted(rows, key=_tier_order(lh))]
-    return status
+                    yield is_current, f.file_path, f.file_size_in_bytes
+
+    return entries
 
 
 def _tier_order(lh: Workspace) -> Callable[[str], int]:

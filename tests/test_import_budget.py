@@ -1,0 +1,123 @@
+"""Start-up budget: what a read-only command or a repeated query imports (never wall time).
+
+Each case runs in a fresh process on a small real lake and lists the heavy modules it
+loaded. `tables`, `describe`, `snapshots`, `tiers` read a SQLite catalog with the
+standard library; `doctordata sql` of a query planned before (by any process) on
+unchanged tables, and a script's `dd.connect(root).sql(q).fetchall()`, run the cached
+engine SQL: no parser, no pyiceberg, no SQLAlchemy, no pandas, no chDB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import doctordata as dd
+
+HEAVY = ("pandas", "sqlalchemy", "pyiceberg", "sqlglot", "chdb", "polars", "dlt", "prefect")
+Q = "SELECT kind, count(*) AS n FROM shop.orders GROUP BY 1 ORDER BY 1"
+
+_PROBE = (
+    "import json, sys\n"
+    "def report():\n"
+    "    heavy = sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(sys.argv[1])))\n"
+    "    extra = [m for m in ('pyiceberg.io.pyarrow',) if m in sys.modules]\n"
+    "    print('IMPORTED ' + json.dumps(heavy + extra), file=sys.stderr)\n"
+    "import atexit; atexit.register(report)\n"
+)
+
+
+def _run(code: str, cwd: Path) -> tuple[list[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCTORDATA")}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE + code, json.dumps(HEAVY)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    line = [x for x in out.stderr.splitlines() if x.startswith("IMPORTED ")][-1]
+    return json.loads(line.removeprefix("IMPORTED ")), out.stdout
+
+
+def _cli(root: Path, *args: str) -> tuple[list[str], str]:
+    return _run(
+        f"from doctordata.cli import main\nmain({['--root', str(root), *args]!r})\n", root.parent
+    )
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("budget") / "lake"
+    with dd.connect(root) as lh:
+        lh.create_namespace("shop")
+        rows = pa.table({"id": pa.array(range(6), pa.int64()), "kind": list("abcabc")})
+        lh.create_table("shop.orders", rows, partition_by=["kind"])
+    return root
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("tables",), ("describe", "shop.orders"), ("snapshots", "shop.orders"), ("tiers",)],
+)
+def test_read_only_commands_import_nothing_heavy(lake: Path, args: tuple[str, ...]) -> None:
+    imported, out = _cli(lake, *args)
+    assert imported == [], imported
+    assert "orders" in out or "ssd" in out or "main" in out
+
+
+def test_a_repeated_query_imports_neither_parser_nor_pyiceberg(lake: Path) -> None:
+    first, out1 = _cli(lake, "sql", "--format", "json", Q)
+    assert "sqlglot" in first and "pyiceberg" in first  # a new query is parsed and planned
+    # Not yet within budget: planning reads through DurableFileIO, a PyArrowFileIO, whose
+    # module imports pyarrow.dataset and pandas. Only chDB is kept out of a DuckDB query.
+    assert "chdb" not in first
+    again, out2 = _cli(lake, "sql", "--format", "json", Q)
+    assert again == [], again
+    assert (
+        json.loads(out2)
+        == json.loads(out1)
+        == [
+            {"kind": "a", "n": 2},
+            {"kind": "b", "n": 2},
+            {"kind": "c", "n": 2},
+        ]
+    )
+
+
+def test_a_repeated_clickhouse_query_loads_chdb_only(lake: Path) -> None:
+    _cli(lake, "sql", "--engine", "clickhouse", Q)
+    imported, out = _cli(lake, "sql", "--engine", "clickhouse", "--format", "json", Q)
+    assert imported == ["chdb"], imported
+    assert json.loads(out)[0] == {"kind": "a", "n": 2}
+
+
+def test_a_script_first_query_on_a_warm_lake(lake: Path) -> None:
+    code = (
+        "import doctordata as dd\n"
+        f"res = dd.connect({str(lake)!r}).sql({Q!r})\n"
+        "print(res.stats.plan_cached, res.fetchall())\n"
+    )
+    _run(code, lake.parent)  # warms the cache whatever ran before
+    imported, out = _run(code, lake.parent)
+    assert imported == [], imported
+    assert out.strip() == "True [('a', 2), ('b', 2), ('c', 2)]"
+
+
+def test_a_commit_makes_the_next_query_plan_again(lake: Path) -> None:
+    _cli(lake, "sql", Q)
+    with dd.connect(lake) as lh:
+        lh.append("shop.orders", pa.table({"id": pa.array([9], pa.int64()), "kind": ["a"]}))
+    imported, out = _cli(lake, "sql", "--format", "json", Q)
+    assert "pyiceberg" in imported  # the cached plan is stale: planned anew
+    assert json.loads(out)[0] == {"kind": "a", "n": 3}
+    with dd.connect(lake) as lh:
+        lh.delete("shop.orders", "id = 9")
