@@ -42,6 +42,11 @@ SETTINGS: tuple[Setting, ...] = (
         1,
         "Decimal and Float64 branches of CASE/coalesce unify to Float64 (DuckDB: DOUBLE)",
     ),
+    Setting(
+        "enable_positional_arguments",
+        1,
+        "ORDER BY 2 means the second output column (order_by_output_names relies on it)",
+    ),
 )
 
 
