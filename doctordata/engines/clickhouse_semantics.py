@@ -102,34 +102,49 @@ def _branch_values(literal: exp.Expr) -> list[exp.Expr | None] | None:
     return None
 
 
+def _decimal_text(literal: exp.Expr) -> str | None:
+    """The text of a number literal DuckDB reads as a DECIMAL, else None."""
+    if not isinstance(literal, exp.Literal) or literal.is_string:
+        return None
+    text = str(literal.this)
+    if "." not in text or "e" in text.lower() or sum(c.isdigit() for c in text) > 38:
+        return None
+    return text
+
+
+def _scale(value: exp.Expr | None) -> int:
+    text = _decimal_text(value) if value is not None else None
+    return len(text.split(".", 1)[1]) if text else 0
+
+
+def _decimal_literal(literal: exp.Literal, text: str) -> exp.Expr:
+    """The ClickHouse spelling of one DuckDB decimal literal."""
+    whole, fraction = text.split(".", 1)
+    scale = len(fraction)
+    # ClickHouse refuses conditionals over Decimals of different scales; DuckDB takes the
+    # widest. Literal branches get the widest literal scale; an integral literal next to
+    # a column becomes an integer, which takes the column's Decimal type.
+    branches = [b for b in _branch_values(literal) or [] if not isinstance(b, exp.Null)]
+    if all(isinstance(b, exp.Literal) for b in branches):
+        scale = max([scale, *(_scale(b) for b in branches)])
+    elif not fraction.strip("0"):
+        return exp.Literal.number(whole.lstrip("+") or "0")
+    # 38 digits: DuckDB widens DECIMAL products up to 38 digits; ClickHouse keeps the
+    # widest operand's width, so a narrow literal would overflow where DuckDB does not.
+    return exp.Anonymous(
+        this="toDecimal128", expressions=[exp.Literal.string(text), exp.Literal.number(scale)]
+    )
+
+
 def _decimal_literals(root: exp.Expr) -> exp.Expr:
     """``1.5`` is DECIMAL(2, 1) on DuckDB, Float64 on ClickHouse: make it a Decimal."""
-    for literal in list(root.find_all(exp.Literal)):
-        text = literal.this
-        if literal.is_string or "." not in text or "e" in text.lower():
-            continue
-        digits = sum(c.isdigit() for c in text)
-        if digits > 38 or literal.find_ancestor(*_PLAIN_NUMBER_PARENTS) is not None:
-            continue
-        whole, fraction = text.split(".", 1)
-        branches = _branch_values(literal)
-        if (
-            branches
-            and not fraction.strip("0")
-            and any(b is not None and not isinstance(b, exp.Literal) for b in branches)
-        ):
-            # ClickHouse refuses conditionals over Decimals of different scales; DuckDB
-            # takes the widest scale. An integer takes the other branch's Decimal type.
-            literal.replace(exp.Literal.number(whole or "0"))
-            continue
-        # 38 digits: DuckDB widens DECIMAL products up to 38 digits; ClickHouse keeps the
-        # widest operand's width, so a narrow literal would overflow where DuckDB does not.
-        literal.replace(
-            exp.Anonymous(
-                this="toDecimal128",
-                expressions=[exp.Literal.string(text), exp.Literal.number(len(fraction))],
-            )
-        )
+    planned = []
+    for literal in root.find_all(exp.Literal):
+        text = _decimal_text(literal)
+        if text is not None and literal.find_ancestor(*_PLAIN_NUMBER_PARENTS) is None:
+            planned.append((literal, _decimal_literal(literal, text)))
+    for literal, replacement in planned:  # decided first: siblings are read as literals
+        literal.replace(replacement)
     return root
 
 
@@ -190,6 +205,15 @@ def _order_by_output_names(root: exp.Expr) -> exp.Expr:
     return root
 
 
+def _decimal_modulo(root: exp.Expr) -> exp.Expr:
+    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales."""
+    for mod in list(root.find_all(exp.Mod)):
+        a, b = mod.this, mod.expression
+        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), b.copy()])
+        mod.replace(exp.paren(exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))))
+    return root
+
+
 TRANSFORMS: tuple[Transform, ...] = (
     Transform(
         "alias_case",
@@ -216,6 +240,11 @@ TRANSFORMS: tuple[Transform, ...] = (
         "sample_statistics_null",
         _sample_statistics_null,
         "stddev_samp/var_samp of one value: NULL on DuckDB, nan on ClickHouse",
+    ),
+    Transform(
+        "decimal_modulo",
+        _decimal_modulo,
+        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01); DuckDB truncates like C",
     ),
 )
 

@@ -66,6 +66,8 @@ CASES = [
     Case("order_by_output_names", "SELECT g, sum(n) AS n FROM s.t GROUP BY g ORDER BY n"),
     Case("decimal_literals", "SELECT sum(price * 0.1) FROM s.t"),
     Case("decimal_literals", "SELECT sum(coalesce(price, 0.0)) FROM s.t"),
+    Case("decimal_literals", "SELECT CASE WHEN n > 1 THEN 1.5 ELSE 0.25 END FROM s.t"),
+    Case("decimal_modulo", "SELECT price % 2, -price % 2, price % 2.5, n % 3 FROM s.t"),
     Case("float_division", "SELECT price / n FROM s.t"),
     Case("sample_statistics_null", "SELECT g, stddev_samp(n) FROM s.t GROUP BY g"),
     Case(
