@@ -185,8 +185,13 @@ def _sample_statistics_null(root: exp.Expr) -> exp.Expr:
 def _projection_names(root: exp.Expr) -> exp.Expr:
     """``SELECT t.a`` names its column ``a`` (ClickHouse may say ``t.a`` when ``a`` is ambiguous)."""
     for select in list(root.find_all(exp.Select)):
+        names = [s.alias_or_name for s in select.expressions]
         for column in select.expressions:
-            if isinstance(column, exp.Column) and column.table and not column.is_star:
+            if not isinstance(column, exp.Column) or not column.table or column.is_star:
+                continue
+            # Two outputs named `a` (SELECT t.a, u.a) are fine on DuckDB, but two equal
+            # aliases are an error on ClickHouse: leave those to ClickHouse's naming.
+            if names.count(column.name) == 1:
                 column.replace(exp.alias_(column.copy(), column.this.copy()))
     return root
 
