@@ -1,0 +1,171 @@
+"""Each entry of engines/clickhouse_semantics.py: a small query that differs from DuckDB without it.
+
+Every case runs the query through the router on ClickHouse (chDB and the loopback HTTP
+endpoint) and compares it with DuckDB on the same table; then it runs again on the HTTP
+endpoint with that one entry undone (the setting at ClickHouse's default, or the transform
+left out) and checks that the answer differs or fails. The HTTP endpoint gives every
+request its own chDB session, so undoing a setting there cannot leak into other tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from doctordata.engines import clickhouse, clickhouse_semantics
+from doctordata.errors import DoctorDataError
+from tests.engines.compare import differences, order_keys
+
+pytestmark = pytest.mark.clickhouse
+
+
+@dataclass(frozen=True)
+class Case:
+    entry: str  # a name in SETTINGS or TRANSFORMS
+    sql: str
+    undone: Any = None  # for a setting: ClickHouse's own default (or a server's choice)
+    expect_unchanged: bool = False  # a query the entry must leave working, not fix
+
+
+CASES = [
+    # Table columns are Nullable on ClickHouse (their default is NULL): the two settings
+    # below matter for expressions that are not, such as literals and coalesce().
+    Case(
+        "join_use_nulls",
+        "SELECT t.g, u.one FROM s.t AS t LEFT JOIN (SELECT n, 1 AS one FROM s.t) AS u "
+        "ON t.n = u.n + 1",
+        0,
+    ),
+    Case(
+        "group_by_use_nulls",
+        "SELECT coalesce(g, '-') AS k, sum(n) FROM s.t GROUP BY ROLLUP (coalesce(g, '-'))",
+        0,
+    ),
+    Case(
+        "prefer_column_name_to_alias",
+        "SELECT g, sum(n) AS n, sum(sum(n)) OVER () AS total FROM s.t GROUP BY g",
+        0,
+    ),
+    Case(
+        "allow_lossy_numeric_supertype",
+        "SELECT sum(CASE WHEN n > 1 THEN price ELSE x END) FROM s.t",
+        0,
+    ),
+    Case("enable_positional_arguments", "SELECT g, n FROM s.t ORDER BY 2 DESC NULLS LAST", 0),
+    Case("alias_case", "SELECT X.g FROM (SELECT g FROM s.t) AS x"),
+    Case(
+        "projection_names",
+        "WITH v AS (SELECT g, n FROM s.t), w AS (SELECT v.g, v2.n, v3.n AS m FROM v, v AS v2, "
+        "v AS v3 WHERE v.n = v2.n AND v.n = v3.n) SELECT g FROM w",
+    ),
+    Case(
+        "projection_names",
+        "SELECT t.n, u.n FROM s.t AS t JOIN s.t AS u ON t.n = u.n - 1 ORDER BY 1",
+        expect_unchanged=True,
+    ),
+    Case("order_by_output_names", "SELECT g, sum(n) AS n FROM s.t GROUP BY g ORDER BY n"),
+    Case("decimal_literals", "SELECT sum(price * 0.1) FROM s.t"),
+    Case("decimal_literals", "SELECT sum(coalesce(price, 0.0)) FROM s.t"),
+    Case("decimal_literals", "SELECT CASE WHEN n > 1 THEN 1.5 ELSE 0.25 END FROM s.t"),
+    Case("decimal_modulo", "SELECT price % 2, -price % 2, price % 2.5, n % 3 FROM s.t"),
+    Case("float_division", "SELECT price / n FROM s.t"),
+    Case("sample_statistics_null", "SELECT g, stddev_samp(n) FROM s.t GROUP BY g"),
+    Case(
+        "sample_statistics_null",
+        "SELECT g, var_samp(n) OVER (PARTITION BY g) FROM s.t",
+    ),
+]
+IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
+FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
+
+
+def _table() -> pa.Table:
+    return pa.table(
+        {
+            "g": pa.array(["a", "a", "b", "c", "c"]),
+            "n": pa.array([1, 2, 3, None, 4], pa.int32()),
+            "price": pa.array(
+                [Decimal("1.10"), Decimal("2.25"), Decimal("3.00"), None, Decimal("9.99")],
+                pa.decimal128(7, 2),
+            ),
+            "x": pa.array([0.5, 1.5, None, 2.0, 0.25]),
+        }
+    )
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    import doctordata as dd
+
+    root = tmp_path / "lake"
+    with dd.connect(root) as lh:
+        lh.create_namespace("s")
+        lh.create_table("s.t", _table())
+    return root
+
+
+def _duckdb_answer(sql: str) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA s")
+    con.register("t_arrow", _table())
+    con.execute("CREATE TABLE s.t AS SELECT * FROM t_arrow")
+    return con.execute(sql).fetchall()
+
+
+def _problem(connect: Callable[..., Any], target: str, lake: Path, sql: str) -> str | None:
+    lh = connect(target, lake)
+    try:
+        got = lh.sql(sql, engine="clickhouse").fetchall()
+    except DoctorDataError as exc:
+        return f"error: {exc}"
+    return differences(got, _duckdb_answer(sql), order_keys(sql))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_entry_gives_duckdbs_answer(
+    case: Case, target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    assert _problem(connect, target, lake, case.sql) is None
+
+
+@pytest.mark.parametrize("case", [c for c, _ in FIXES], ids=[i for _, i in FIXES])
+def test_without_the_entry_the_answer_differs(
+    case: Case, lake: Path, connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = {s.name for s in clickhouse_semantics.SETTINGS}
+    transforms = {t.name for t in clickhouse_semantics.TRANSFORMS}
+    assert case.entry in settings | transforms
+    if case.entry in settings:
+        monkeypatch.setitem(clickhouse.READ_SETTINGS, case.entry, case.undone)
+    else:
+        kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != case.entry)
+        monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
+    assert _problem(connect, "clickhouse-http", lake, case.sql) is not None
+
+
+def test_every_setting_exists_in_the_installed_chdb(
+    lake: Path, connect: Callable[..., Any]
+) -> None:
+    names = sorted(s.name for s in clickhouse_semantics.SETTINGS)
+    listed = ", ".join(f"'{n}'" for n in names)
+    lh = connect("chdb", lake)
+    known = lh.engine("clickhouse").execute(
+        f"SELECT name FROM system.settings WHERE name IN ({listed})"
+    )
+    assert sorted(known.column("name").to_pylist()) == names
+
+
+def test_every_entry_has_a_unique_name_and_a_reason() -> None:
+    entries = [*clickhouse_semantics.SETTINGS, *clickhouse_semantics.TRANSFORMS]
+    names = [e.name for e in entries]
+    assert len(names) == len(set(names))
+    assert all(e.reason.strip() for e in entries)
