@@ -20,6 +20,10 @@ MAGIC = b"Obj\x01"
 _SYNC_SIZE = 16
 
 
+class Unsupported(Exception):
+    """The fast reader cannot answer this; take the pyiceberg path."""
+
+
 class UnsupportedAvro(Exception):
     """This reader cannot decode the file (codec, schema); use pyiceberg's reader."""
 

@@ -7,15 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from doctordata.catalog.reader.avro import UnsupportedAvro
+from doctordata.catalog.reader.avro import Unsupported, UnsupportedAvro
 
 if TYPE_CHECKING:
     from doctordata.config import Settings
     from doctordata.storage.tier import Tier
-
-
-class Unsupported(Exception):
-    """The fast reader cannot answer this; take the pyiceberg path."""
 
 
 def open_reader(settings: Settings, tiers: Mapping[str, Tier]) -> CatalogReader | None:

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from doctordata.catalog.reader.avro import UnsupportedAvro, read_container
-from doctordata.catalog.reader.catalog import Unsupported
+from doctordata.catalog.reader.avro import Unsupported, UnsupportedAvro, read_container
 
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 _FIXED = re.compile(r"^fixed\[\s*(\d+)\s*\]$")
