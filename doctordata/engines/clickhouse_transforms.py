@@ -1,0 +1,224 @@
+"""The sqlglot transforms that give DuckDB's semantics on ClickHouse where no setting does.
+
+Listed in :data:`TRANSFORMS` (name, function, one-line reason), run in order by
+``clickhouse_semantics.apply_transforms`` on each query's private tree before it is
+generated in ClickHouse's dialect. The session settings are in clickhouse_semantics.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    apply: Callable[[exp.Expr], exp.Expr]
+    reason: str
+
+
+# -- transforms: one function each, appended below --------------------------------
+def _alias_case(root: exp.Expr) -> exp.Expr:
+    """Spell every unquoted table qualifier and CTE reference like the alias it names."""
+    defined: dict[str, str] = {}
+    for alias in root.find_all(exp.TableAlias):
+        ident = alias.args.get("this")
+        if isinstance(ident, exp.Identifier) and not ident.quoted:
+            defined.setdefault(ident.name.lower(), ident.name)
+    for table in root.find_all(exp.Table):
+        if not table.args.get("db") and table.alias:
+            defined.setdefault(table.alias.lower(), table.alias)
+    if not defined:
+        return root
+    for node in root.find_all(exp.Column, exp.Table):
+        key = "table" if isinstance(node, exp.Column) else "this"
+        if isinstance(node, exp.Table) and node.args.get("db"):
+            continue
+        ident = node.args.get(key)
+        if isinstance(ident, exp.Identifier) and not ident.quoted:
+            spelled = defined.get(ident.name.lower())
+            if spelled is not None and spelled != ident.name:
+                node.set(key, exp.to_identifier(spelled))
+    return root
+
+
+# Literals where ClickHouse wants a plain number (parameters, limits, intervals).
+_PLAIN_NUMBER_PARENTS = (
+    exp.Interval,
+    exp.Limit,
+    exp.Offset,
+    exp.Quantile,
+    exp.ApproxQuantile,
+    exp.PercentileCont,
+    exp.PercentileDisc,
+    exp.TableSample,
+)
+
+
+def _branch_values(literal: exp.Expr) -> list[exp.Expr | None] | None:
+    """The values a conditional chooses among, when ``literal`` is one of them."""
+    parent = literal.parent
+    if isinstance(parent, exp.Coalesce):
+        return [parent.this, *parent.expressions]
+    if isinstance(parent, exp.If) and literal.arg_key in ("true", "false"):
+        parent = parent.parent if isinstance(parent.parent, exp.Case) else parent
+    if isinstance(parent, exp.Case) and literal.arg_key in ("true", "default"):
+        return [i.args["true"] for i in parent.args["ifs"]] + [parent.args.get("default")]
+    if isinstance(parent, exp.If):
+        return [parent.args.get("true"), parent.args.get("false")]
+    return None
+
+
+def _decimal_text(literal: exp.Expr) -> str | None:
+    """The text of a number literal DuckDB reads as a DECIMAL, else None."""
+    if not isinstance(literal, exp.Literal) or literal.is_string:
+        return None
+    text = str(literal.this)
+    if "." not in text or "e" in text.lower() or sum(c.isdigit() for c in text) > 38:
+        return None
+    return text
+
+
+def _scale(value: exp.Expr | None) -> int:
+    text = _decimal_text(value) if value is not None else None
+    return len(text.split(".", 1)[1]) if text else 0
+
+
+def _decimal_literal(literal: exp.Literal, text: str) -> exp.Expr:
+    """The ClickHouse spelling of one DuckDB decimal literal."""
+    whole, fraction = text.split(".", 1)
+    scale = len(fraction)
+    # ClickHouse refuses conditionals over Decimals of different scales; DuckDB takes the
+    # widest. Literal branches get the widest literal scale; an integral literal next to
+    # a column becomes an integer, which takes the column's Decimal type.
+    branches = [b for b in _branch_values(literal) or [] if not isinstance(b, exp.Null)]
+    if all(isinstance(b, exp.Literal) for b in branches):
+        scale = max([scale, *(_scale(b) for b in branches)])
+    elif not fraction.strip("0"):
+        return exp.Literal.number(whole.lstrip("+") or "0")
+    # 38 digits: DuckDB widens DECIMAL products up to 38 digits; ClickHouse keeps the
+    # widest operand's width, so a narrow literal would overflow where DuckDB does not.
+    return exp.Anonymous(
+        this="toDecimal128", expressions=[exp.Literal.string(text), exp.Literal.number(scale)]
+    )
+
+
+def _decimal_literals(root: exp.Expr) -> exp.Expr:
+    """``1.5`` is DECIMAL(2, 1) on DuckDB, Float64 on ClickHouse: make it a Decimal."""
+    planned = []
+    for literal in root.find_all(exp.Literal):
+        text = _decimal_text(literal)
+        if text is not None and literal.find_ancestor(*_PLAIN_NUMBER_PARENTS) is None:
+            planned.append((literal, _decimal_literal(literal, text)))
+    for literal, replacement in planned:  # decided first: siblings are read as literals
+        literal.replace(replacement)
+    return root
+
+
+def _float_division(root: exp.Expr) -> exp.Expr:
+    """``/`` is DOUBLE division on DuckDB for every numeric type (ClickHouse: Decimal / Decimal)."""
+    for div in list(root.find_all(exp.Div)):
+        if div.find(exp.Interval) is not None:
+            continue
+        for key in ("this", "expression"):
+            operand = div.args[key]
+            div.set(key, exp.Anonymous(this="toFloat64", expressions=[operand]))
+    return root
+
+
+# Sample statistics of one value: DuckDB says NULL, ClickHouse NaN.
+_SAMPLE_STATISTICS = (exp.StddevSamp, exp.Stddev, exp.Variance)
+
+
+def _sample_statistics_null(root: exp.Expr) -> exp.Expr:
+    """stddev_samp/var_samp over fewer than two values is NULL (ClickHouse: nan)."""
+    for stat in list(root.find_all(*_SAMPLE_STATISTICS)):
+        window = stat.parent if isinstance(stat.parent, exp.Window) else None
+        target: exp.Expr = window if window is not None and window.this is stat else stat
+        count: exp.Expr = exp.Count(this=stat.this.copy())
+        if target is window:
+            count = window.copy()
+            count.set("this", exp.Count(this=stat.this.copy()))
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        placeholder.replace(
+            exp.Case(
+                ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(1)), true=target)]
+            )
+        )
+    return root
+
+
+def _projection_names(root: exp.Expr) -> exp.Expr:
+    """``SELECT t.a`` names its column ``a`` (ClickHouse may say ``t.a`` when ``a`` is ambiguous)."""
+    for select in list(root.find_all(exp.Select)):
+        names = [s.alias_or_name for s in select.expressions]
+        for column in select.expressions:
+            if not isinstance(column, exp.Column) or not column.table or column.is_star:
+                continue
+            # Two outputs named `a` (SELECT t.a, u.a) are fine on DuckDB, but two equal
+            # aliases are an error on ClickHouse: leave those to ClickHouse's naming.
+            if names.count(column.name) == 1:
+                column.replace(exp.alias_(column.copy(), column.this.copy()))
+    return root
+
+
+def _order_by_output_names(root: exp.Expr) -> exp.Expr:
+    """ORDER BY a name means that output column first (as DuckDB), not a same-named input."""
+    for query in list(root.find_all(exp.Select, exp.SetOperation)):
+        order = query.args.get("order")
+        if order is None or any(s.is_star for s in query.selects):
+            continue
+        names = [s.alias_or_name for s in query.selects]  # named_selects skips unnamed
+        for ordered in order.expressions:
+            key = ordered.this
+            if isinstance(key, exp.Column) and not key.table and names.count(key.name) == 1:
+                key.replace(exp.Literal.number(names.index(key.name) + 1))
+    return root
+
+
+def _decimal_modulo(root: exp.Expr) -> exp.Expr:
+    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales."""
+    for mod in list(root.find_all(exp.Mod)):
+        a, b = mod.this, mod.expression
+        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), b.copy()])
+        mod.replace(exp.paren(exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))))
+    return root
+
+
+TRANSFORMS: tuple[Transform, ...] = (
+    Transform(
+        "alias_case",
+        _alias_case,
+        "DuckDB matches unquoted aliases case-insensitively, ClickHouse does not (TPC-DS q49)",
+    ),
+    Transform(
+        "projection_names",
+        _projection_names,
+        "SELECT t.a is column a on DuckDB; ClickHouse may name it t.a (TPC-DS q47, q57)",
+    ),
+    Transform(
+        "order_by_output_names",
+        _order_by_output_names,
+        "ORDER BY x sorts by the output column x even where an input column x exists",
+    ),
+    Transform(
+        "decimal_literals",
+        _decimal_literals,
+        "1.5 is DECIMAL(2,1) on DuckDB, Float64 on ClickHouse",
+    ),
+    Transform("float_division", _float_division, "x / y is DOUBLE on DuckDB, also for decimals"),
+    Transform(
+        "sample_statistics_null",
+        _sample_statistics_null,
+        "stddev_samp/var_samp of one value: NULL on DuckDB, nan on ClickHouse",
+    ),
+    Transform(
+        "decimal_modulo",
+        _decimal_modulo,
+        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01); DuckDB truncates like C",
+    ),
+)
