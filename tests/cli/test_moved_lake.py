@@ -112,9 +112,10 @@ def test_copied_lake_made_by_init_never_touches_the_original(tmp_path: Path) -> 
     done = _cli(copy, "sql", "SELECT count(*) FROM hn.items")
     assert done.returncode != 0 and "copied or moved" in done.stderr, done.stderr
     assert not original.exists()
-    doctor = _cli(copy, "doctor")
-    flat = " ".join(doctor.stdout.split())
-    assert doctor.returncode == 1 and "moved root" in flat, doctor.stdout
+    from doctordata.health import check_moved
+
+    [row] = check_moved(dd.connect(copy))
+    assert row.failed and str(original / "warehouse") in row.detail, row
 
 
 def test_absolute_config_of_a_moved_lake_is_reported(tmp_path: Path) -> None:
@@ -141,8 +142,10 @@ def test_absolute_config_of_a_moved_lake_is_reported(tmp_path: Path) -> None:
     assert "catalog.uri" in flat and "tiers.ssd.url" in flat and "moved root" in flat
     assert not original.exists()
 
-    # With the fix the doctor names applied, the moved lake opens and lists its tables.
+    # With the config fixed, the catalog's own locations still name the old place: refused.
     (moved / "doctordata.toml").write_text(
         '[catalog]\nuri = "sqlite:///catalog.db"\n[tiers.ssd]\nurl = "warehouse"\n'
     )
-    assert _cli(moved, "tables").stdout.split() == ["hn.items"]
+    done = _cli(moved, "tables")
+    assert done.returncode != 0 and "copied or moved" in done.stderr, done.stderr
+    assert not original.exists()
