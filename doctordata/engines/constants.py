@@ -138,7 +138,12 @@ def fold_now(root: exp.Expr, now_us: int | None = None) -> str | None:
     Returns the instant used ('YYYY-MM-DD HH:MM:SS.ffffff+00'), or None if the query
     calls no clock function. ``now_us``: the instant (epoch microseconds); default now."""
     calls = [node for node in root.find_all(exp.CurrentTimestamp, exp.CurrentDate, exp.Anonymous)]
-    calls = [node for node in calls if _is_now(node)]
+    # Time-travel clauses keep their own rules (timetravel.py takes literals only).
+    calls = [
+        node
+        for node in calls
+        if _is_now(node) and node.find_ancestor(exp.HistoricalData, exp.Version) is None
+    ]
     if not calls:
         return None
     if now_us is None:
