@@ -131,12 +131,15 @@ def config_outside_root(settings: Settings) -> list[OutsideRoot]:
         if tier.url.startswith("file://"):
             path = Path(urlsplit(tier.url).path)
             candidates.append((f"tiers.{name}.url", path, f'[tiers.{name}] url = "{{rel}}"'))
+    # A path the config itself uses inside the root is no sign of a move: a NAS tier at
+    # /mnt/nas/warehouse next to the SSD tier <root>/warehouse is an ordinary setup.
+    configured = {path.resolve() for _, path, _ in candidates}
     for key, path, fix in candidates:
         resolved = path.resolve()
         if resolved.is_relative_to(root):
             continue
         inside = _same_tail_inside(resolved, root)
-        if inside is not None:
+        if inside is not None and inside.resolve() not in configured:
             rel = inside.relative_to(root).as_posix()
             found.append(OutsideRoot(key, resolved, inside, fix.format(rel=rel)))
     return found

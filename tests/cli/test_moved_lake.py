@@ -149,3 +149,15 @@ def test_absolute_config_of_a_moved_lake_is_reported(tmp_path: Path) -> None:
     done = _cli(moved, "tables")
     assert done.returncode != 0 and "copied or moved" in done.stderr, done.stderr
     assert not original.exists()
+
+
+def test_a_nas_tier_named_like_the_ssd_tier_is_not_a_move(tmp_path: Path) -> None:
+    from doctordata.health import check_moved
+
+    root, nas = tmp_path / "lake", tmp_path / "nas" / "warehouse"
+    nas.mkdir(parents=True)
+    config = {"ssd": {"url": "warehouse"}, "nas": {"url": str(nas)}}
+    with dd.connect(root, tiers=config) as lh:
+        lh.create_table("hn.items", _rows(2))
+        assert check_moved(lh) == []
+        assert lh.sql("SELECT count(*) FROM hn.items").fetchall() == [(2,)]
