@@ -184,7 +184,7 @@ def test_plan_cache_never_reuses_an_instant(lake: tuple[dd.Lakehouse, pa.Table])
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seed=st.integers(0, 2**32 - 1))
 def test_pruning_never_changes_a_result(lake: tuple[dd.Lakehouse, pa.Table], seed: int) -> None:
@@ -197,7 +197,7 @@ def test_pruning_never_changes_a_result_in_other_time_zones(tmp_path: Path, zone
     env = {**os.environ, "TZ": zone}
     script = (
         "import sys; from tests.engines.test_relative_time import sweep; "
-        "sweep(sys.argv[1], int(sys.argv[2]), 80)"
+        "sweep(sys.argv[1], int(sys.argv[2]), 50)"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "lake"), "20"],
