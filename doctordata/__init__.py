@@ -22,7 +22,7 @@ __all__ = ["Lakehouse", "Settings", "__version__", "connect", "restore"]
 
 
 def restore(backup: str, root: str, **options: Any) -> Any:
-    """Rebuild a working lakehouse at ``root`` from ``backup`` (see catalog/backup.py)."""
+    """Rebuild a working lakehouse at ``root`` from ``backup`` (see backup/restore.py)."""
     from doctordata.backup.backup import restore as _restore
 
     return _restore(backup, root, **options)

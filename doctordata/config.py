@@ -364,6 +364,17 @@ def _resolve_path(value: str, root: Path) -> str:
     return value
 
 
+def _resolve_sqlite(uri: str, root: Path) -> str:
+    """sqlite:///catalog.db (a relative path) names a file below the root, not below the
+    current directory, so a lakehouse can be moved or copied with its doctordata.toml."""
+    scheme, sep, path = uri.partition(":///")
+    if not sep or scheme.split("+")[0] != "sqlite" or not path or path.startswith("/"):
+        return uri
+    path, query_sep, query = path.partition("?")
+    resolved = (root / Path(path).expanduser()).resolve()
+    return f"{scheme}:///{resolved}" + (query_sep + query if query_sep else "")
+
+
 _SECTIONS = ("catalog", "tiers", "engines", "ingest", "schedule")
 
 
@@ -390,6 +401,8 @@ def _fill_defaults(data: dict[str, Any], root: Path) -> dict[str, Any]:
     catalog = dict(data.get("catalog") or {})
     if not catalog.get("uri"):
         catalog["uri"] = f"sqlite:///{root / 'catalog.db'}"
+    elif isinstance(catalog["uri"], str):
+        catalog["uri"] = _resolve_sqlite(catalog["uri"], root)
     data["catalog"] = catalog
     tiers = dict(data.get("tiers") or {})
     if not tiers:

@@ -139,9 +139,18 @@ def check_versions(lock: Path | None) -> list[Check]:
 
 def check_catalog(lh: Lakehouse) -> list[Check]:
     """The catalog database answers (lists its namespaces)."""
+    from doctordata.catalog.sql import catalog_exists, sqlite_file
     from doctordata.errors import EmptyCatalogError
 
     uri = mask_url(lh.settings.catalog_uri) or ""
+    if not catalog_exists(lh.settings) and not check_moved(lh):
+        return [
+            _skip(
+                "catalog",
+                f"no lakehouse here yet: {sqlite_file(lh.settings)} does not exist "
+                "(`doctordata init` or the first table creates it)",
+            )
+        ]
     try:
         namespaces = lh.catalog.list_namespaces()
     except EmptyCatalogError as exc:  # its message names the tables and the restore
@@ -155,6 +164,34 @@ def check_catalog(lh: Lakehouse) -> list[Check]:
             )
         ]
     return [_ok("catalog", f"{uri} ({len(namespaces)} namespaces)")]
+
+
+def check_moved(lh: Lakehouse) -> list[Check]:
+    """Config paths and catalog locations that point outside a moved or copied root."""
+    from doctordata.catalog.moved import config_outside_root, moved_tiers
+
+    rows: list[Check] = []
+    for o in config_outside_root(lh.settings):
+        rows.append(
+            _fail(
+                "moved root",
+                f"{o.key} names {o.path}, outside the root {lh.root}, which holds {o.inside}: "
+                "this lakehouse was moved or copied and its config still names the old "
+                "place (a copy would read and write the original)",
+                f"set {o.fix} in doctordata.toml (relative paths are relative to the root)",
+            )
+        )
+    for m in moved_tiers(lh.tiers):
+        rows.append(
+            _fail(
+                "moved root",
+                f"tier {m.tier!r} ({m.url}) was made at {m.old_url}: its files were copied "
+                "or moved here, and the catalog's metadata still names the old place",
+                f"restore a backup into {lh.root} (`doctordata restore <backup> {lh.root} "
+                "--force`), or use the lakehouse at its original place",
+            )
+        )
+    return rows
 
 
 def check_integrity(lh: Lakehouse) -> list[Check]:
@@ -182,6 +219,7 @@ def check_integrity(lh: Lakehouse) -> list[Check]:
 
 def check_tiers(lh: Lakehouse) -> list[Check]:
     """Each tier is online (its marker is there), exists and accepts a probe file."""
+    from doctordata.catalog.sql import catalog_exists
     from doctordata.storage.checks import run_checks as tier_checks
     from doctordata.storage.offline import TierGuard
 
@@ -190,6 +228,9 @@ def check_tiers(lh: Lakehouse) -> list[Check]:
     rows: list[Check] = []
     for tier in lh.tiers.values():
         name = f"tier {tier.name}"
+        if tier is lh.hot_tier and not catalog_exists(lh.settings) and _creatable(tier):
+            rows.append(_skip(name, f"{tier.url}: not created yet (no lakehouse here yet)"))
+            continue
         try:
             seen = guard.probe(tier.name)
             if seen.state == "unused" and with_data is None:
@@ -218,6 +259,16 @@ def check_tiers(lh: Lakehouse) -> list[Check]:
             note = _marker_note(seen.state) or _foreign_marker(lh, tier)
             rows.append(_ok(name, f"{tier.url} online, writable{note}"))
     return rows
+
+
+def _creatable(tier: Any) -> bool:
+    """A local directory that does not exist yet below an existing directory."""
+    if not tier.is_local or Path(tier.root).exists():
+        return False
+    parent = Path(tier.root).parent
+    while not parent.exists() and parent.parent != parent:
+        parent = parent.parent
+    return parent.is_dir()
 
 
 def _offline_fix(tier: Any) -> str:
@@ -395,6 +446,7 @@ def run_checks(lh: Lakehouse, *, lock: Path | None = None) -> list[Check]:
     """Run every check; ``lock`` defaults to the checkout's requirements/dev.txt."""
     checks: Iterable[Callable[[], list[Check]]] = (
         lambda: check_versions(lock or find_lock()),
+        lambda: check_moved(lh),
         lambda: check_catalog(lh),
         lambda: check_tiers(lh),
         lambda: check_integrity(lh),

@@ -92,9 +92,38 @@ class Lakehouse:
     def catalog(self) -> Catalog:
         """The real pyiceberg catalog (opened on first use)."""
         with self._lock:
+            from doctordata.catalog.sql import catalog_exists, close_catalog, is_absent
+
+            if (
+                self._catalog is not None
+                and is_absent(self._catalog)
+                and catalog_exists(self.settings)
+            ):  # another process created it since
+                close_catalog(self._catalog)
+                self._catalog = None
             if self._catalog is None:
                 from doctordata.catalog.sql import open_catalog
 
+                self._catalog = open_catalog(self.settings, self.tiers, create=False)
+            return self._catalog
+
+    def create_catalog(self) -> Catalog:
+        """Create the root, the hot tier and the catalog if absent; return the catalog.
+
+        Only this (and creating a namespace or a table, which call it) creates a catalog:
+        opening a root that has none lists no tables and writes nothing."""
+        with self._lock:
+            from doctordata.catalog.sql import close_catalog, is_absent, open_catalog
+
+            if self._catalog is not None and is_absent(self._catalog):
+                close_catalog(self._catalog)
+                self._catalog = None
+            if self._catalog is None:
+                from doctordata.catalog.sql import prepare_root
+                from doctordata.storage.offline import mark_hot_tier
+
+                prepare_root(self.settings)
+                mark_hot_tier(self.hot_tier, self.root)
                 self._catalog = open_catalog(self.settings, self.tiers)
             return self._catalog
 
@@ -156,8 +185,10 @@ class Lakehouse:
     @_writes
     def create_namespace(self, name: str, *, exist_ok: bool = True) -> None:
         from doctordata.catalog import tables
+        from doctordata.catalog.identifiers import check_namespace
 
-        tables.create_namespace(self.catalog, name, exist_ok=exist_ok)
+        check_namespace(name)
+        tables.create_namespace(self.create_catalog(), name, exist_ok=exist_ok)
 
     @_checked
     def namespaces(self) -> list[str]:
@@ -199,7 +230,7 @@ class Lakehouse:
         from doctordata.catalog import tables
 
         return tables.create_table(
-            self.catalog,
+            self.create_catalog,
             name,
             data_or_schema,
             partition_by=partition_by,
@@ -332,7 +363,7 @@ class Lakehouse:
         self.plan_cache.clear(persistent=True)
         return report
 
-    # -- storage lifecycle (storage/, catalog/maintenance) ---------------------------
+    # -- storage lifecycle (lifecycle/) ----------------------------------------------------
     @_writes
     def tier(
         self,
@@ -458,18 +489,22 @@ def connect(
     config: str | os.PathLike[str] | Mapping[str, Any] | Settings | None = None,
     **overrides: Any,
 ) -> Lakehouse:
-    """Open (creating if needed) the lakehouse at ``root``.
+    """Open the lakehouse at ``root`` (its catalog is created by the first create_*).
 
     Root: argument > $DOCTORDATA_ROOT > ./doctordata.toml > ./lakehouse. Overrides use the
     config key names: ``connect(engines__default="clickhouse")`` or
     ``connect(catalog={"uri": "postgresql+psycopg2://..."})``.
     """
     settings = load_settings(root, config=config, **overrides)
-    from doctordata.catalog.sql import prepare_root
+    from doctordata.catalog.sql import catalog_exists, check_root, prepare_root
 
-    prepare_root(settings)
     lh = Lakehouse(settings)
-    from doctordata.storage.offline import mark_hot_tier
+    # A root without a catalog stays untouched until the first create_* (create_catalog).
+    if not catalog_exists(settings):
+        check_root(settings)
+    else:
+        prepare_root(settings)
+        from doctordata.storage.offline import mark_hot_tier
 
-    mark_hot_tier(lh.hot_tier, lh.root)
+        mark_hot_tier(lh.hot_tier, lh.root)
     return lh

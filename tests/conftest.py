@@ -30,6 +30,7 @@ def lh(tmp_path: Path) -> Iterator[object]:
     import doctordata as dd
 
     with dd.connect(tmp_path / "lake") as lakehouse:
+        lakehouse.create_catalog()  # as `doctordata init` leaves it (connect creates nothing)
         yield lakehouse
 
 

@@ -398,7 +398,7 @@ def restore(
     force: bool = False,
     **options: Any,
 ) -> RestoreReport:
-    """Rebuild a working lakehouse at ``root`` from ``backup`` (see catalog/restore.py)."""
+    """Rebuild a working lakehouse at ``root`` from ``backup`` (see backup/restore.py)."""
     from doctordata.backup.restore import restore as _restore
 
     return _restore(backup, root, force=force, **options)

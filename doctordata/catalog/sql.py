@@ -56,6 +56,25 @@ def prepare_root(settings: Settings) -> None:
             ) from None
 
 
+def check_root(settings: Settings) -> None:
+    """What :func:`prepare_root` would refuse, checked without creating anything: the
+    nearest existing ancestor of the root must be a writable directory."""
+    root = settings.root
+    existing = root
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if existing == root:
+        usable = root.is_dir() and os.access(root, os.W_OK | os.X_OK)
+    else:
+        usable = existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+    if not usable:
+        why = "is not a directory" if not existing.is_dir() else "is not writable"
+        raise StorageError(
+            f"cannot create the lakehouse root {root}: {existing} {why}. Choose a writable "
+            "directory with connect(root=...) or DOCTORDATA_ROOT."
+        )
+
+
 def _sqlite_pragmas(engine: Any, busy_timeout_ms: int) -> None:
     from sqlalchemy import event
 
@@ -118,11 +137,42 @@ def bucket_property(bucket: str, key: str) -> str:
     return f"{BUCKET_PREFIX}{bucket}.{key}"
 
 
-def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = True) -> Catalog:
+def sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite catalog file of ``settings`` (None for a server or REST catalog)."""
+    uri = settings.catalog_uri
+    if settings.catalog.type == "rest" or not urlsplit(uri).scheme.startswith("sqlite"):
+        return None
+    if ":///" not in uri:
+        return None  # sqlite:// (in memory)
+    return Path(uri.split(":///", 1)[1].split("?", 1)[0])
+
+
+def catalog_exists(settings: Settings) -> bool:
+    """False only for a SQLite catalog whose file does not exist (yet)."""
+    path = sqlite_file(settings)
+    return path is None or path.exists()
+
+
+# Set on the stand-in returned for a root that has no catalog yet (see open_catalog).
+ABSENT = "_doctordata_absent_catalog"
+
+
+def is_absent(catalog: Catalog) -> bool:
+    """True for the empty, read-only stand-in of a catalog that does not exist yet."""
+    return bool(getattr(catalog, ABSENT, False))
+
+
+def open_catalog(
+    settings: Settings, tiers: dict[str, Tier], *, guard: bool = True, create: bool = True
+) -> Catalog:
     """The pyiceberg catalog for these settings. Errors never contain a password.
 
     ``guard``: refuse an empty or unreadable catalog over a warehouse that holds tables,
-    and a half-finished restore (catalog_guard.py); only restore itself turns it off."""
+    and a half-finished restore (catalog_guard.py); only restore itself turns it off.
+    ``create=False``: a SQLite catalog file that does not exist is not created; instead an
+    empty catalog that refuses writes stands in for it (:func:`is_absent`), so listing
+    the tables of a root without a lakehouse has no side effect. Creating a namespace or a
+    table opens the real one with ``create=True``."""
     from doctordata.catalog.speedups import metadata_updates, partition_split
 
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
@@ -155,6 +205,12 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
 
     if guard:
         catalog_guard.check_before_open(settings, tiers)
+    if not create and not catalog_exists(settings):
+        from doctordata.catalog.moved import missing_catalog_moved
+
+        if (moved := missing_catalog_moved(settings)) is not None:
+            raise moved
+        return _absent_catalog(settings, props)
     if scheme.startswith("sqlite"):
         db_path = Path(uri.split(":///", 1)[1]) if ":///" in uri else None
         if db_path is not None:
@@ -180,10 +236,38 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
         ) from None
     if guard:
         try:
+            from doctordata.catalog.moved import check_not_moved
+
             catalog_guard.check_after_open(settings, tiers, catalog)
+            check_not_moved(settings.root, tiers, catalog)
         except BaseException:
             close_catalog(catalog)
             raise
+    return catalog
+
+
+def _absent_catalog(settings: Settings, props: dict[str, str]) -> Catalog:
+    """An empty in-memory SQLite catalog that refuses writes (PRAGMA query_only)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import StaticPool
+
+    # StaticPool: one connection, so every thread sees the one empty schema.
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    catalog = SqlCatalog(
+        settings.catalog.name, **{**props, "uri": "sqlite://", "init_catalog_tables": "false"}
+    )
+    catalog.engine.dispose()
+    catalog.engine = engine
+    catalog.create_tables()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - StaticPool
+        dbapi_conn.execute("PRAGMA query_only = ON")
+
+    setattr(catalog, ABSENT, True)
     return catalog
 
 

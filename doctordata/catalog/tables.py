@@ -6,7 +6,7 @@ nothing here re-implements what pyiceberg already does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.commits import (
@@ -151,7 +151,7 @@ def _iceberg_schema(arrow_schema: pa.Schema) -> Any:
 
 
 def create_table(
-    catalog: Catalog,
+    catalog: Catalog | Callable[[], Catalog],
     name: str,
     data_or_schema: Any,
     *,
@@ -164,7 +164,9 @@ def create_table(
     """Create ``ns.table`` from a pyarrow schema or from data (which is then appended).
 
     The table gets a directory no other table uses (see :func:`new_table_location`);
-    ``tiers`` are the lakehouse's tiers, checked for leftovers of dropped tables."""
+    ``tiers`` are the lakehouse's tiers, checked for leftovers of dropped tables.
+    ``catalog`` may be a function returning it, called once the arguments are checked (so
+    a refused call creates no catalog)."""
     import pyarrow as pa
     from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
     from pyiceberg.schema import Schema
@@ -184,6 +186,8 @@ def create_table(
         )
     spec = build_spec(schema, partition_by)
     props = {**table_properties(commit_retries), **(properties or {})}
+    if callable(catalog):
+        catalog = catalog()
     new_namespace = ns not in list_namespaces(catalog)
     create_namespace(catalog, ns, exist_ok=True)
     try:

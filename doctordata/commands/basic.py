@@ -18,13 +18,16 @@ TEMPLATE = """\
 # Secrets never go here: S3 keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and a
 # Postgres password is best given as DOCTORDATA__CATALOG__URI.
 
+# Relative paths are relative to the directory of this file (the root), so the lakehouse
+# can be moved or copied as one directory.
+
 [catalog]
 # SQLite file by default; Postgres for shared use: "postgresql+psycopg2://user@host/db"
-uri = "sqlite:///{root}/catalog.db"
+uri = "sqlite:///catalog.db"
 
 # Tiers in order: the first is the hot tier, where new data is written.
 [tiers.ssd]
-url = "file://{root}/warehouse"
+url = "warehouse"
 
 # [tiers.nas]
 # url = "file:///mnt/nas/lake"
@@ -42,7 +45,7 @@ url = "file://{root}/warehouse"
 
 [engines]
 default = "duckdb"              # duckdb | clickhouse | auto
-# clickhouse = "chdb://{root}/clickhouse"    # or "http://user@host:8123/db"
+# clickhouse = "chdb:///path/to/clickhouse"  # default <root>/clickhouse; or "http://user@host:8123/db"
 # duckdb_threads = 2
 # query_timeout = 300            # seconds per query; 0 = none
 # duckdb_memory_limit = "25%"   # a size ("4GB") or a share of RAM
@@ -61,8 +64,12 @@ default = "duckdb"              # duckdb | clickhouse | auto
 @click.option("--force", is_flag=True, help="Overwrite an existing doctordata.toml.")
 @click.pass_context
 def init(ctx: click.Context, force: bool) -> None:
-    """Write a commented doctordata.toml into the root and create the catalog."""
-    from doctordata.config import CONFIG_FILE, find_root
+    """Write a commented doctordata.toml into the root and create the catalog.
+
+    The file names the catalog and the hot tier by paths relative to the root, so the
+    directory can be moved or copied as a whole. Example: doctordata --root /srv/lake init
+    """
+    from doctordata.config import CONFIG_FILE, find_root, mask_url
     from doctordata.lakehouse import connect
 
     root = find_root((ctx.find_root().obj or {}).get("root"), os.environ)
@@ -70,10 +77,11 @@ def init(ctx: click.Context, force: bool) -> None:
     if path.exists() and not force:
         raise click.ClickException(f"{path} already exists; pass --force to overwrite it")
     root.mkdir(parents=True, exist_ok=True)
-    path.write_text(TEMPLATE.format(root=root))
+    path.write_text(TEMPLATE)
     with connect(root) as lh:
-        lh.namespaces()
-    click.echo(f"wrote {path}; catalog at {root / 'catalog.db'}")
+        lh.create_catalog()
+        where = mask_url(lh.settings.catalog_uri)
+    click.echo(f"wrote {path}; catalog at {where}")
 
 
 @click.command()

@@ -162,7 +162,7 @@ def maintain(
 def _fast_status(ctx: click.Context, lh: Lakehouse) -> Any:
     """tier_status read by catalog/reader/ (None: take the pyiceberg path)."""
     from doctordata.catalog.reader import Unsupported
-    from doctordata.storage.status import tier_status
+    from doctordata.lifecycle.status import tier_status
 
     reader = open_reader(ctx, lh)
     if reader is None:

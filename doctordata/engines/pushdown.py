@@ -143,4 +143,13 @@ def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
             col.set("table", None)
     # The exact filter (filters.py: DuckDB's reading of the literals, NULL and NaN), or None
     # when it cannot be built: then this conjunct prunes nothing, and the query still runs.
-    return try_convert(node, schema)  # type: ignore[arg-type]
+    converted = try_convert(node, schema)  # type: ignore[arg-type]
+    if converted is None:
+        # CAST(ts AS DATE) = d, date_trunc('month', ts) >= t: the range of ts they imply.
+        from doctordata.engines.time_ranges import as_range
+
+        types = {f.name.lower(): str(f.field_type) for f in schema.fields}
+        implied = as_range(node, types)
+        if implied is not None:
+            converted = try_convert(implied, schema)  # type: ignore[arg-type]
+    return converted

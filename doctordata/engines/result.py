@@ -45,6 +45,9 @@ class QueryStats:
     rows: int = 0
     # True when the engine SQL came from the plan cache (no table changed since it was built).
     plan_cached: bool = False
+    # The instant now()/current_date/current_timestamp were folded to, once for the whole
+    # query (pruning and engine alike): 'YYYY-MM-DD HH:MM:SS.ffffff+00'; None if not called.
+    now: str | None = None
 
     @property
     def files_planned(self) -> int:

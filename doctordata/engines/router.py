@@ -184,6 +184,11 @@ def run_query(
             if len(real) != 1:
                 raise SQLParseError(f"expected exactly one SQL statement, got {len(real)}")
             root = real[0]
+    with timer.phase("fold"):
+        from doctordata.engines.constants import fold_now
+
+        # now(), current_date, ... -> one literal, the same for pruning and the engine.
+        stats.now = fold_now(root)
     with timer.phase("resolve"):
         resolution = resolve(lh, root, _native_lister(lh, engine_name))
     if engine_name == "auto":
@@ -193,9 +198,9 @@ def run_query(
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     files: list[PlannedFile] = []
     try:
-        sql = _build_sql(
-            lh, eng, root, resolution, as_of, timer, scratch, (dialect, query), files, read_only
-        )
+        # A folded query's pushed filters hold this query's instant: never reused.
+        source = None if stats.now is not None else (dialect, query)
+        sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, source, files, read_only)
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if key is not None and not resolution.native:
@@ -276,8 +281,11 @@ def _plan_cache(
     lh: QueryHost, query: str, dialect: str, engine_name: str, as_of: Any, read_only: bool
 ) -> tuple[PlanCache, tuple[Any, ...] | None]:
     """The lakehouse's plan cache and this query's key (None: do not use the cache)."""
+    from doctordata.engines.constants import mentions_now
+
     cache = lh.plan_cache
-    if cache.size <= 0 or not read_only:
+    if cache.size <= 0 or not read_only or mentions_now(query):
+        # A query calling now() gets a new instant each time: its plan is not reusable.
         return cache, None
     return cache, cache.key(query, dialect, engine_name, as_of, read_only)
 

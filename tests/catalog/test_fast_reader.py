@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from doctordata.storage.status import tier_status
 
 import doctordata as dd
 from doctordata.catalog.reader import CatalogReader, Unsupported, open_reader
 from doctordata.commands.basic import describe_table
 from doctordata.config import load_settings
 from doctordata.errors import EmptyCatalogError
+from doctordata.lifecycle.status import tier_status
 from tests.catalog.data import items
-from tests.storage.deletes import add_position_deletes
+from tests.lifecycle.deletes import add_position_deletes
 
 
 def _nested() -> pa.Table:

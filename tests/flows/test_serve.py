@@ -166,7 +166,7 @@ def test_task_logs_reach_the_server_with_the_step_counts(
     # Logged inside the tasks: each record names its task run.
     assert all(log["task_run_id"] for log in ours.values())
 
-    from doctordata.catalog.backup import verify_backup
+    from doctordata.backup.backup import verify_backup
 
     with dd.connect(serving.root) as lh:
         count = lh.sql("SELECT count(*) FROM hackernews.items").fetchall()

@@ -190,7 +190,7 @@ class TableMetadata:
 
     def file_entries(self) -> Iterator[tuple[bool, str, int]]:
         """(is current, path, size) of every file of every snapshot, current snapshot
-        first (storage/status.py's entries)."""
+        first (lifecycle/status.py's entries)."""
         current = self.current_snapshot_id
         ids = [int(s["snapshot-id"]) for s in self.raw.get("snapshots", [])]
         for sid in sorted(ids, key=lambda i: i == current, reverse=True):
