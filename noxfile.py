@@ -50,7 +50,9 @@ def install_locked(session: nox.Session) -> None:
     digest = _inputs_digest()
     if stamp is not None and stamp.is_file() and stamp.read_text() == digest:
         return
-    session.install("--require-hashes", "-r", DEV_LOCK)
+    # Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set (as on our CI
+    # machines) every test subprocess would otherwise compile pyiceberg, sqlglot, ... again.
+    session.install("--require-hashes", "--compile-bytecode", "-r", DEV_LOCK)
     # No dependencies (the lock brought them all) and no build isolation: the pinned
     # setuptools from the lock builds the editable install, nothing unpinned is fetched.
     session.install("--no-deps", "--no-build-isolation", "-e", ".")
@@ -65,6 +67,8 @@ def tests(session: nox.Session) -> None:
     # A selection (`nox -s tests -- -k foo`) may match nothing (pytest exit 5): that is not
     # a failure. The whole suite collecting nothing is.
     success = [0, 5] if session.posargs else [0]
+    # Our own modules too (the tests start hundreds of Python subprocesses).
+    session.run("python", "-m", "compileall", "-q", "doctordata", "tests", "benchmarks")
     session.run(
         "pytest",
         "-p",
