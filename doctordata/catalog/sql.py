@@ -128,6 +128,9 @@ def open_catalog(settings: Settings, tiers: dict[str, Tier], *, guard: bool = Tr
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
     partition_split.install()
+    from doctordata.catalog.speedups import residual_nulls
+
+    residual_nulls.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)
