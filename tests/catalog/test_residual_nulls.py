@@ -26,6 +26,8 @@ PREDICATES = [
     "a = 2 OR day >= DATE '2025-02-01'",
     "NOT (a = 3 AND day BETWEEN DATE '2025-04-03' AND DATE '2025-09-03')",
     "a > 1 OR day IN (DATE '2025-01-05')",
+    "a = 2 OR day IN (DATE '2025-01-05', DATE '2025-06-01')",
+    "NOT (a = 4 AND day NOT IN (DATE '2025-01-05', DATE '2025-06-01'))",
 ]
 
 

@@ -36,10 +36,10 @@ _state: dict[str, Any] = {}
 
 
 def _null_is_false(original: Callable[..., Any]) -> Callable[..., Any]:
-    def visit(self: Any, term: Any, literal: Any) -> Any:
+    def visit(self: Any, term: Any, *args: Any, **kwargs: Any) -> Any:
         if term.eval(self.struct) is None:
             return self.visit_false()
-        return original(self, term, literal)
+        return original(self, term, *args, **kwargs)
 
     visit.__name__ = original.__name__
     visit.__doc__ = original.__doc__
