@@ -45,6 +45,8 @@ class QueryStats:
     rows: int = 0
     # True when the engine SQL came from the plan cache (no table changed since it was built).
     plan_cached: bool = False
+    # engine='auto': why it picked this engine (engines/auto.py); empty otherwise.
+    engine_reason: str = ""
 
     @property
     def files_planned(self) -> int:
