@@ -122,16 +122,28 @@ def _grouping_keys(root: exp.Expr) -> exp.Expr:
             if not literal.is_int or not isinstance(literal.parent, (exp.Group, exp.Rollup)):
                 continue
             position = int(literal.name)
-            if 1 <= position <= len(items) and not isinstance(items[position - 1], exp.Star):
-                literal.replace(items[position - 1].copy())
+            item = items[position - 1] if 1 <= position <= len(items) else None
+            if item is not None and not isinstance(item, exp.Star):
+                # Parenthesised: sqlglot cannot read back `ROLLUP (a < b)` in ClickHouse.
+                key = item.copy() if isinstance(item, exp.Column) else exp.Paren(this=item.copy())
+                literal.replace(key)
     return root
 
+
+# Rolled-up keys that are never NULL (COALESCE(g, ''), a constant) must read NULL on the
+# subtotal rows, as in DuckDB. (The same setting is in the TPC-DS work; keep one on merge.)
+if not any(s.name == "group_by_use_nulls" for s in SETTINGS):
+    SETTINGS = (
+        *SETTINGS,
+        Setting("group_by_use_nulls", 1, "ROLLUP subtotal rows hold NULL keys, not defaults"),
+    )
 
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("utf8_strings", _utf8_strings, "upper/lower/left/right/substring count characters"),
-    Transform("boolean_projections", _boolean_projections, "a selected comparison is BOOLEAN"),
     Transform("make_date", _make_date, "make_date(y, m, d) exists on ClickHouse as makeDate32"),
     Transform("timestamp_microseconds", _timestamp_microseconds, "TIMESTAMP is DateTime64(6)"),
+    # Before boolean_projections: the keys it copies must be the expressions as written.
     Transform("grouping_keys", _grouping_keys, "GROUPING() names keys, not positions"),
+    Transform("boolean_projections", _boolean_projections, "a selected comparison is BOOLEAN"),
 )
