@@ -138,6 +138,28 @@ if not any(s.name == "group_by_use_nulls" for s in SETTINGS):
         Setting("group_by_use_nulls", 1, "ROLLUP subtotal rows hold NULL keys, not defaults"),
     )
 
+# sum/avg/min/max over no rows are NULL in SQL; ClickHouse returns 0 unless told
+# (count() stays 0 either way).
+if not any(s.name == "aggregate_functions_null_for_empty" for s in SETTINGS):
+    SETTINGS = (
+        *SETTINGS,
+        Setting("aggregate_functions_null_for_empty", 1, "sum() over no rows is NULL, not 0"),
+    )
+
+
+# ClickHouse's abs() of a signed integer is unsigned (abs(Int64) is UInt64), and UInt64
+# with Int64 in one CASE or UNION makes a Variant that cannot be sorted or summed.
+# DuckDB's abs keeps its argument's type; so does if(x < 0, -x, x) on ClickHouse.
+def _abs_keeps_type(root: exp.Expr) -> exp.Expr:
+    for node in reversed(list(root.find_all(exp.Abs))):  # innermost first
+        x = node.this
+        negative = exp.LT(this=exp.Paren(this=x.copy()), expression=exp.Literal.number(0))
+        node.replace(
+            exp.If(this=negative, true=exp.Neg(this=exp.Paren(this=x.copy())), false=x.copy())
+        )
+    return root
+
+
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("utf8_strings", _utf8_strings, "upper/lower/left/right/substring count characters"),
@@ -146,4 +168,5 @@ TRANSFORMS = (
     # Before boolean_projections: the keys it copies must be the expressions as written.
     Transform("grouping_keys", _grouping_keys, "GROUPING() names keys, not positions"),
     Transform("boolean_projections", _boolean_projections, "a selected comparison is BOOLEAN"),
+    Transform("abs_keeps_type", _abs_keeps_type, "abs(BIGINT) is BIGINT, not UInt64"),
 )

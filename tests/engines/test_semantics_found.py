@@ -44,6 +44,10 @@ CASES: dict[str, list[str]] = {
         "SELECT CAST(d AS TIMESTAMP) AS ts FROM t.t",
         "SELECT count(*) FROM t.t WHERE ts > TIMESTAMP '2025-01-02 03:04:05.000001'",
     ],
+    "abs_keeps_type": [
+        "SELECT * FROM (SELECT abs(k) AS a FROM t.t UNION ALL SELECT k FROM t.t) ORDER BY 1",
+        "SELECT abs(abs(k) - 5), abs(amt - 2) FROM t.t",
+    ],
     "grouping_keys": [
         "SELECT left(s, 1) AS c0, count(*), GROUPING(left(s, 1)) FROM t.t GROUP BY ROLLUP (1)",
         "SELECT CAST(k AS DECIMAL(12, 2)) AS c0, d, sum(amt), "
@@ -105,6 +109,15 @@ def test_clickhouse_gives_duckdbs_rows(lake: Any, name: str, query: str) -> None
 def test_transform_output(query: str, expected: str) -> None:
     out = apply_transforms(sqlglot.parse_one(query, read="duckdb")).sql("clickhouse")
     assert expected in out, out
+
+
+def test_aggregates_over_no_rows_are_null(lake: Any) -> None:
+    query = "SELECT sum(k), max(amt), avg(k), count(*), count(k) FROM t.t WHERE k > 100"
+    assert (
+        _rows(lake, query, "clickhouse")
+        == _rows(lake, query, "duckdb")
+        == [(None, None, None, 0, 0)]
+    )
 
 
 def test_where_clause_comparisons_are_left_alone() -> None:
