@@ -139,7 +139,8 @@ def check_versions(lock: Path | None) -> list[Check]:
 
 def check_catalog(lh: Lakehouse) -> list[Check]:
     """The catalog database answers (lists its namespaces)."""
-    from doctordata.catalog.sql import catalog_exists, sqlite_file
+    from doctordata.catalog.catalog_guard import sqlite_file
+    from doctordata.catalog.sql import catalog_exists
     from doctordata.errors import EmptyCatalogError
 
     uri = mask_url(lh.settings.catalog_uri) or ""

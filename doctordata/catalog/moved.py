@@ -119,7 +119,7 @@ class OutsideRoot:
 
 def config_outside_root(settings: Settings) -> list[OutsideRoot]:
     """Config paths that point outside a moved or copied root (see :class:`OutsideRoot`)."""
-    from doctordata.catalog.sql import sqlite_file
+    from doctordata.catalog.catalog_guard import sqlite_file
 
     root = settings.root.resolve()
     found: list[OutsideRoot] = []

@@ -137,18 +137,10 @@ def bucket_property(bucket: str, key: str) -> str:
     return f"{BUCKET_PREFIX}{bucket}.{key}"
 
 
-def sqlite_file(settings: Settings) -> Path | None:
-    """The SQLite catalog file of ``settings`` (None for a server or REST catalog)."""
-    uri = settings.catalog_uri
-    if settings.catalog.type == "rest" or not urlsplit(uri).scheme.startswith("sqlite"):
-        return None
-    if ":///" not in uri:
-        return None  # sqlite:// (in memory)
-    return Path(uri.split(":///", 1)[1].split("?", 1)[0])
-
-
 def catalog_exists(settings: Settings) -> bool:
     """False only for a SQLite catalog whose file does not exist (yet)."""
+    from doctordata.catalog.catalog_guard import sqlite_file
+
     path = sqlite_file(settings)
     return path is None or path.exists()
 
@@ -178,6 +170,9 @@ def open_catalog(
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
     partition_split.install()
+    from doctordata.catalog.speedups import residual_nulls
+
+    residual_nulls.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)

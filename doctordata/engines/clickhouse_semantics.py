@@ -40,6 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
         1,
         "ORDER BY 2 means the second output column (order_by_output_names relies on it)",
     ),
+    Setting("aggregate_functions_null_for_empty", 1, "sum() over no rows is NULL, not 0"),
 )
 
 

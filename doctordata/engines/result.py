@@ -48,6 +48,8 @@ class QueryStats:
     # The instant now()/current_date/current_timestamp were folded to, once for the whole
     # query (pruning and engine alike): 'YYYY-MM-DD HH:MM:SS.ffffff+00'; None if not called.
     now: str | None = None
+    # engine='auto': why it picked this engine (engines/auto.py); empty otherwise.
+    engine_reason: str = ""
 
     @property
     def files_planned(self) -> int:

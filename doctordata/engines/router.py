@@ -155,6 +155,15 @@ def run_query(
     timer = _Timer(stats)
     dialect = lh.settings.engines.dialect
     cache, key = _plan_cache(lh, query, dialect, engine_name, as_of, read_only)
+    copies: dict[str, int] = {}
+    unavailable = ""
+    if engine_name == "auto":
+        from doctordata.engines import auto
+
+        with timer.phase("auto"):
+            copies, unavailable = auto.serving_copies(lh)
+        if key is not None:  # publishing or refreshing a copy may change the choice
+            key = (*key, tuple(sorted(copies.items())))
     if key is not None:
         with timer.phase("cache"):
             hit = _cached(lh, cache, key)
@@ -163,6 +172,8 @@ def run_query(
             with timer.phase("cache"):
                 check_files(hit.files, lh.tiers)
             stats.engine = hit.engine
+            if engine_name == "auto":
+                stats.engine_reason = "plan cache (the choice made when the plan was built)"
             stats.translated_sql = hit.translated_sql
             stats.scans = [replace(s) for s in hit.scans]
             stats.plan_cached = True
@@ -192,7 +203,9 @@ def run_query(
     with timer.phase("resolve"):
         resolution = resolve(lh, root, _native_lister(lh, engine_name))
     if engine_name == "auto":
-        engine_name = "clickhouse" if resolution.native else "duckdb"
+        from doctordata.engines import auto
+
+        engine_name, stats.engine_reason = auto.choose(root, resolution, as_of, copies, unavailable)
         stats.engine = engine_name
     eng = lh.engine(engine_name)
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"

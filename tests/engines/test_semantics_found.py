@@ -1,0 +1,127 @@
+"""The ClickHouse transforms the random differential test led to (engines/clickhouse_semantics.py,
+the entries after "found by the random differential test"): each gives DuckDB's rows on
+chDB through lh.sql, for the data that showed the difference."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pytest
+import sqlglot
+
+from doctordata.engines.clickhouse_semantics import TRANSFORMS, apply_transforms
+
+pytestmark = pytest.mark.clickhouse
+
+DATA = pa.table(
+    {
+        "k": pa.array([1, 2, None, 3], pa.int64()),
+        "s": pa.array(["éclair", "Ünïcode", None, "abc"]),
+        "d": pa.array([date(2025, 1, 2), None, date(2025, 3, 4), date(2025, 3, 4)]),
+        "ts": pa.array(
+            [datetime(2025, 1, 2, 3, 4, 5, 6), None, datetime(2025, 3, 4), datetime(2025, 3, 4)],
+            pa.timestamp("us"),
+        ),
+        "amt": pa.array([Decimal("1.50"), None, Decimal("2.25"), Decimal("0.10")]),
+    }
+)
+# transform name -> queries whose rows differed on ClickHouse before it.
+CASES: dict[str, list[str]] = {
+    "utf8_strings": [
+        "SELECT upper(s), lower(s) FROM t.t",
+        "SELECT left(s, 2), right(s, 3), substring(s, 2, 3) FROM t.t",
+        "SELECT max(left(s, 2)) FROM t.t",
+    ],
+    "boolean_projections": [
+        "SELECT k > 1 AS big, s IS NULL, (k = 1 AND s LIKE 'é%') AS both FROM t.t",
+        "SELECT DISTINCT (k > 1 AND d IS NOT NULL) AS c FROM t.t",
+    ],
+    "make_date": ["SELECT make_date(2025, 11, 10) AS d, count(*) FROM t.t"],
+    "timestamp_microseconds": [
+        "SELECT CAST(d AS TIMESTAMP) AS ts FROM t.t",
+        "SELECT count(*) FROM t.t WHERE ts > TIMESTAMP '2025-01-02 03:04:05.000001'",
+    ],
+    "abs_keeps_type": [
+        "SELECT * FROM (SELECT abs(k) AS a FROM t.t UNION ALL SELECT k FROM t.t) ORDER BY 1",
+        "SELECT abs(abs(k) - 5), abs(amt - 2) FROM t.t",
+    ],
+    "grouping_keys": [
+        "SELECT left(s, 1) AS c0, count(*), GROUPING(left(s, 1)) FROM t.t GROUP BY ROLLUP (1)",
+        "SELECT CAST(k AS DECIMAL(12, 2)) AS c0, d, sum(amt), "
+        "GROUPING(CAST(k AS DECIMAL(12, 2))) FROM t.t GROUP BY ROLLUP (1, 2)",
+    ],
+}
+
+
+def _rows(lh: Any, query: str, engine: str) -> list[tuple[Any, ...]]:
+    rows = lh.sql(query, engine=engine).fetchall()
+    plain = [
+        tuple(v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row) for row in rows
+    ]
+    return sorted(plain, key=repr)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory, chdb_url: str) -> Any:
+    import doctordata as dd
+
+    with dd.connect(
+        tmp_path_factory.mktemp("found") / "lake", engines={"clickhouse": chdb_url}
+    ) as lh:
+        lh.create_namespace("t")
+        lh.create_table("t.t", DATA)
+        yield lh
+
+
+def test_every_appended_transform_has_a_case() -> None:
+    names = {t.name for t in TRANSFORMS}
+    assert set(CASES) <= names
+    for t in TRANSFORMS:
+        if t.name in CASES:
+            assert t.reason.strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "query"), [(name, q) for name, queries in CASES.items() for q in queries]
+)
+def test_clickhouse_gives_duckdbs_rows(lake: Any, name: str, query: str) -> None:
+    want = _rows(lake, query, "duckdb")
+    got = _rows(lake, query, "clickhouse")
+    assert got == want, (name, got, want)
+    # Same value and same type: 0/1 is not False/True, a number of seconds is not a time.
+    assert [tuple(map(type, r)) for r in got] == [tuple(map(type, r)) for r in want]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT upper(s) FROM t", "upperUTF8(s)"),
+        ("SELECT substring(s, 2, 3) FROM t", "substringUTF8(s, 2, 3)"),
+        ("SELECT a = b AS c FROM t WHERE a = b", "CAST(a = b AS Nullable(Bool)) AS c"),
+        ("SELECT make_date(2025, 1, 2)", "makeDate32(2025, 1, 2)"),
+        ("SELECT CAST(x AS TIMESTAMP)", "Nullable(DateTime64(6))"),
+        ("SELECT k AS c, GROUPING(k) FROM t GROUP BY ROLLUP (1)", "ROLLUP (k)"),
+    ],
+)
+def test_transform_output(query: str, expected: str) -> None:
+    out = apply_transforms(sqlglot.parse_one(query, read="duckdb")).sql("clickhouse")
+    assert expected in out, out
+
+
+def test_aggregates_over_no_rows_are_null(lake: Any) -> None:
+    # Arguments that are never NULL: over Nullable ones ClickHouse gave NULL already.
+    query = (
+        "SELECT sum(CASE WHEN k > 1 THEN 1 ELSE 0 END), max(COALESCE(k, 0)), "
+        "avg(COALESCE(k, 0)), count(*) FROM t.t WHERE s = 'no such row'"
+    )
+    want = [(None, None, None, 0)]
+    assert _rows(lake, query, "duckdb") == want
+    assert _rows(lake, query, "clickhouse") == want
+
+
+def test_where_clause_comparisons_are_left_alone() -> None:
+    out = apply_transforms(sqlglot.parse_one("SELECT k FROM t WHERE a = b", read="duckdb"))
+    assert "Bool" not in out.sql("clickhouse")
