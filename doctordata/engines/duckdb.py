@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from doctordata.engines.base import Capabilities, Engine
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
+from doctordata.engines.result import with_sql_types
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import (
     EngineError,
@@ -179,7 +180,8 @@ class DuckDBEngine(Engine):
         try:
             with _Deadline(cur, limit) as deadline:
                 try:
-                    return cur.execute(sql).to_arrow_table()
+                    relation = cur.execute(sql)
+                    return with_sql_types(relation.to_arrow_table(), relation.description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:
@@ -202,8 +204,10 @@ class DuckDBEngine(Engine):
         try:
             with _Deadline(cur, limit) as deadline:
                 try:
-                    reader = cur.execute(sql).to_arrow_reader()
-                    yield from reader
+                    relation = cur.execute(sql)
+                    description = relation.description
+                    for batch in relation.to_arrow_reader():
+                        yield with_sql_types(batch, description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,8 +102,8 @@ class Result:
         return out
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        columns = [c.to_pylist() for c in self._table.columns]
-        return list(zip(*columns, strict=True)) if columns else []
+        """Rows as tuples of the Python types DuckDB's own ``fetchall()`` returns."""
+        return python_rows(self._table)
 
     @property
     def columns(self) -> list[str]:
@@ -115,3 +118,94 @@ class Result:
             f"engine={self.stats.engine!r}, files_planned={self.stats.files_planned}, "
             f"files_skipped={self.stats.files_skipped})"
         )
+
+
+# Arrow field metadata key naming the SQL type an engine computed, where Arrow alone loses it
+# (DuckDB exports HUGEINT as decimal128(38, 0) and UUID as a string).
+SQL_TYPE_KEY = b"doctordata.sql_type"
+
+_BY_SQL_TYPE: dict[str, Callable[[Any], Any]] = {
+    "HUGEINT": int,
+    "UHUGEINT": int,
+    "UUID": uuid.UUID,
+}
+
+
+def with_sql_types(data: Any, description: Any) -> Any:
+    """``data`` (an Arrow table or batch) with the SQL types Arrow loses recorded per field.
+
+    ``description`` is the DB-API cursor description (name, type, ...) of the same result.
+    """
+    if not description:
+        return data
+    fields = []
+    changed = False
+    for field_, row in zip(data.schema, description, strict=False):
+        sql_type = str(row[1])
+        if sql_type.removesuffix("[]") in _BY_SQL_TYPE:
+            meta = dict(field_.metadata or {})
+            meta[SQL_TYPE_KEY] = sql_type.encode()
+            field_ = field_.with_metadata(meta)
+            changed = True
+        fields.append(field_)
+    if not changed:
+        return data
+    import pyarrow as pa
+
+    return data.cast(pa.schema(fields, metadata=data.schema.metadata))
+
+
+def python_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples, each value the Python type DuckDB would return.
+
+    Arrow's ``to_pylist`` differs from DuckDB's ``fetchall`` for a few types: HUGEINT
+    (``sum(BIGINT)``) comes back as Decimal, UUID as str, INTERVAL as MonthDayNano and MAP
+    as a list of pairs. Each column gets a converter chosen once from its type.
+    """
+    columns = []
+    for field_, column in zip(table.schema, table.columns, strict=True):
+        values = column.to_pylist()
+        convert = _converter(field_.type, _sql_type(field_))
+        if convert is not None:
+            values = [None if v is None else convert(v) for v in values]
+        columns.append(values)
+    return list(zip(*columns, strict=True)) if columns else []
+
+
+def _sql_type(field_: pa.Field) -> str | None:
+    meta = field_.metadata or {}
+    raw = meta.get(SQL_TYPE_KEY)
+    return raw.decode() if raw else None
+
+
+def _converter(arrow_type: pa.DataType, sql_type: str | None) -> Callable[[Any], Any] | None:
+    import pyarrow as pa
+
+    if sql_type in _BY_SQL_TYPE:
+        return _BY_SQL_TYPE[sql_type]
+    if pa.types.is_interval(arrow_type):
+        return _interval
+    if pa.types.is_map(arrow_type):
+        key = _converter(arrow_type.key_type, None) or _same
+        item = _converter(arrow_type.item_type, None) or _same
+        return lambda pairs: {key(k): None if v is None else item(v) for k, v in pairs}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        inner = _converter(arrow_type.value_type, _element_type(sql_type))
+        if inner is not None:
+            return lambda items: [None if v is None else inner(v) for v in items]
+    return None
+
+
+def _element_type(sql_type: str | None) -> str | None:
+    return sql_type[:-2] if sql_type and sql_type.endswith("[]") else None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _interval(value: Any) -> _dt.timedelta:
+    # DuckDB's fetchall counts a month as 30 days, as its own interval arithmetic does.
+    return _dt.timedelta(
+        days=value.months * 30 + value.days, microseconds=value.nanoseconds // 1000
+    )
