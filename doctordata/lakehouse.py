@@ -289,11 +289,15 @@ class Lakehouse:
         explain: bool = False,
         read_only: bool = True,
         timeout: float | None = None,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
     ) -> Result:
         """Run one SQL statement over the lakehouse on DuckDB or ClickHouse.
 
         ``timeout``: seconds before the query is stopped with QueryTimeoutError (default
-        engines.query_timeout; 0 = no limit).
+        engines.query_timeout; 0 = no limit). ``params``: values for ``?``/``$1`` (a list)
+        or ``$name`` (a dict) placeholders, bound as literals, never spliced as text::
+
+            lh.sql("SELECT * FROM hn.items WHERE by = $user", params={"user": "pg"})
         """
         from doctordata.engines.router import run_query
 
@@ -305,6 +309,7 @@ class Lakehouse:
             explain=explain,
             read_only=read_only,
             timeout=timeout,
+            params=params,
         )
 
     @_writes

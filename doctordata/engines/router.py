@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from doctordata.engines.params import Params, bind, number_placeholders
 from doctordata.engines.result import QueryStats, Result, TableScanStats
 from doctordata.errors import (
     ConfigError,
@@ -141,10 +142,12 @@ def run_query(
     explain: bool = False,
     read_only: bool = True,
     timeout: float | None = None,
+    params: Params | None = None,
 ) -> Result:
     """Run one SQL statement over the lakehouse; see the module docstring for the phases.
 
     ``timeout`` (seconds; 0 = none) overrides engines.query_timeout for this query.
+    ``params`` binds ``?``/``$1`` (a list) or ``$name`` (a dict) placeholders as literals.
 
     Example::
 
@@ -160,6 +163,8 @@ def run_query(
     timer = _Timer(stats)
     dialect = lh.settings.engines.dialect
     cache, key = _plan_cache(lh, query, dialect, engine_name, as_of, read_only)
+    if params is not None:
+        key = None  # the plan embeds the bound values
     if key is not None:
         with timer.phase("cache"):
             hit = cache.get(key, lambda name: current_location(lh.catalog, name))
@@ -175,7 +180,11 @@ def run_query(
                 lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout
             )
     with timer.phase("parse"):
-        statements = parse(query, dialect)
+        text = query if params is None else number_placeholders(query, dialect)
+        statements = parse(text, dialect)
+        for statement in statements:
+            if statement is not None:
+                bind(statement, params)
     with timer.phase("safety"):
         if read_only:
             root = safety.check_statements(statements)
