@@ -76,7 +76,8 @@ def bind(root: exp.Expr, params: Params | None) -> None:
         used.add(key)
         value = params[key] if isinstance(params, Mapping) else params[int(key)]  # type: ignore[index]
         holder.replace(literal(value, key))
-    unused = set(params) - used if isinstance(params, Mapping) else set(range(len(params))) - used
+    given: set[str | int] = set(params) if isinstance(params, Mapping) else set(range(len(params)))
+    unused = given - used
     if unused:
         shown = sorted(str(k if isinstance(params, Mapping) else int(k) + 1) for k in unused)
         raise InvalidArgumentError(
@@ -131,8 +132,8 @@ def literal(value: Any, key: str | int = "?") -> exp.Expr:
         kind = exp.DataType.build(f"DECIMAL({precision}, {scale})")
         return exp.cast(exp.Literal.string(str(value)), kind)
     if isinstance(value, dt.datetime):
-        kind = "TIMESTAMPTZ" if value.tzinfo is not None else "TIMESTAMP"
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build(kind))
+        zone = "TIMESTAMPTZ" if value.tzinfo is not None else "TIMESTAMP"
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build(zone))
     if isinstance(value, dt.date):
         return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
     raise InvalidArgumentError(
