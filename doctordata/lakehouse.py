@@ -195,10 +195,13 @@ class Lakehouse:
         )
 
     @_writes
-    def append(self, name: str, data: Any, *, evolve: bool = False) -> Table:
+    def append(
+        self, name: str, data: Any, *, evolve: bool = False, branch: str | None = None
+    ) -> Table:
+        """Append rows; ``branch="exp"`` commits to a branch made with lh.branch()."""
         from doctordata.catalog import tables
 
-        return tables.append(self.table(name), data, evolve=evolve)
+        return tables.append(self.table(name), data, evolve=evolve, branch=branch)
 
     @_writes
     def overwrite(self, name: str, data: Any, where: str | None = None) -> Table:
@@ -243,11 +246,14 @@ class Lakehouse:
         return snapshots.list_snapshots(self.table(name))
 
     @_writes
-    def tag(self, name: str, tag: str, as_of: Any = None) -> None:
-        """Tag the current (or ``as_of``) snapshot so time travel can name it."""
+    def tag(self, name: str, tag: str, as_of: Any = None, *, force: bool = False) -> None:
+        """Tag the current (or ``as_of``) snapshot so time travel can name it.
+
+        An existing tag is moved to another snapshot only with ``force=True``.
+        """
         from doctordata.catalog import snapshots
 
-        snapshots.create_tag(self.table(name), tag, as_of)
+        snapshots.create_tag(self.table(name), tag, as_of, force=force)
 
     @_writes
     def branch(self, name: str, branch: str, as_of: Any = None) -> None:

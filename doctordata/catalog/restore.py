@@ -76,7 +76,7 @@ def backup_location(backup: Any) -> str | BackupInfo:
     if isinstance(backup, (str, BackupInfo)):
         return backup
     if isinstance(backup, os.PathLike):
-        return os.fspath(backup)  # type: ignore[return-value]
+        return os.fspath(backup)
     url = getattr(backup, "url", None)
     if isinstance(url, str) and isinstance(getattr(backup, "id", None), str):
         return url  # a BackupReport from lh.backup()
