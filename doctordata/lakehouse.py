@@ -296,6 +296,7 @@ class Lakehouse:
         read_only: bool = True,
         timeout: float | None = None,
         params: Sequence[Any] | Mapping[str, Any] | None = None,
+        stream: bool = False,
     ) -> Result:
         """Run one SQL statement over the lakehouse on DuckDB or ClickHouse.
 
@@ -304,6 +305,10 @@ class Lakehouse:
         or ``$name`` (a dict) placeholders, bound as literals, never spliced as text::
 
             lh.sql("SELECT * FROM hn.items WHERE by = $user", params={"user": "pg"})
+
+        ``stream=True``: run the query when the result is first read and read it batch by
+        batch (``.record_batches()``, ``.to_reader()``, ``.to_parquet(path)``,
+        ``.write_csv(path)``) without holding every row in memory.
         """
         from doctordata.engines.router import run_query
 
@@ -316,6 +321,7 @@ class Lakehouse:
             read_only=read_only,
             timeout=timeout,
             params=params,
+            stream=stream,
         )
 
     @_writes

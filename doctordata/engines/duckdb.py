@@ -103,6 +103,10 @@ FILE_ERRORS: tuple[FileErrorPattern, ...] = (
 )
 
 
+# Rows per streamed batch (60 DuckDB vectors): small enough to keep a stream's memory flat.
+STREAM_BATCH_ROWS = 122_880
+
+
 class DuckDBEngine(Engine):
     """Embedded DuckDB; one database per Lakehouse, one cursor per call (thread-safe)."""
 
@@ -206,7 +210,8 @@ class DuckDBEngine(Engine):
                 try:
                     relation = cur.execute(sql)
                     description = relation.description
-                    for batch in relation.to_arrow_reader():
+                    # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
+                    for batch in relation.to_arrow_reader(STREAM_BATCH_ROWS):
                         yield with_sql_types(batch, description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,19 +77,95 @@ class QueryStats:
 
 
 class Result:
-    """Rows of a query. ``.arrow()``, ``.df()``, ``.pl()``, ``.fetchall()``; ``.stats``."""
+    """Rows of a query. ``.arrow()``, ``.df()``, ``.pl()``, ``.fetchall()``; ``.stats``.
 
-    def __init__(self, table: pa.Table, stats: QueryStats, plan: str | None = None) -> None:
+    A streaming result (``lh.sql(..., stream=True)``) runs when first read and can be read
+    once batch by batch (``.record_batches()``, ``.to_reader()``, ``.to_parquet(path)``,
+    ``.write_csv(path)``) without holding every row; ``.arrow()`` and the rest
+    materialise it.
+    """
+
+    def __init__(
+        self,
+        table: pa.Table | None,
+        stats: QueryStats,
+        plan: str | None = None,
+        *,
+        batches: Iterator[pa.RecordBatch] | None = None,
+    ) -> None:
         self._table = table
+        self._batches = batches
         self.stats = stats
         # Engine plan text when the query ran with explain=True.
         self.plan = plan
 
+    @property
+    def streaming(self) -> bool:
+        """True while the rows are still to be read from the engine."""
+        return self._table is None
+
     def arrow(self) -> pa.Table:
+        if self._table is None:
+            import pyarrow as pa
+
+            reader = self.to_reader()
+            self._table = pa.Table.from_batches(list(reader), schema=reader.schema)
         return self._table
 
+    def record_batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows as Arrow record batches; a streaming result can be read only once."""
+        if self._table is not None:
+            return iter(self._table.to_batches())
+        if self._batches is None:
+            from doctordata.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                "this streaming result was already read; run the query again, or call "
+                "lh.sql() without stream=True to keep the rows in memory"
+            )
+        batches, self._batches = self._batches, None
+        return batches
+
+    def to_reader(self) -> pa.RecordBatchReader:
+        """A pyarrow RecordBatchReader over the rows (streams when the result streams)."""
+        import itertools
+
+        import pyarrow as pa
+
+        if self._table is not None:
+            return pa.RecordBatchReader.from_batches(self._table.schema, self.record_batches())
+        batches = self.record_batches()
+        first = next(batches, None)
+        if first is None:
+            return pa.RecordBatchReader.from_batches(pa.schema([]), iter(()))
+        return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+
+    def to_parquet(self, path: str | os.PathLike[str], **options: Any) -> int:
+        """Write the rows to one Parquet file batch by batch; returns the row count."""
+        import pyarrow.parquet as pq
+
+        reader = self.to_reader()
+        rows = 0
+        with pq.ParquetWriter(os.fspath(path), reader.schema, **options) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        return rows
+
+    def write_csv(self, path: str | os.PathLike[str]) -> int:
+        """Write the rows to a CSV file (with a header) batch by batch; returns the row count."""
+        import pyarrow.csv as pcsv
+
+        reader = self.to_reader()
+        rows = 0
+        with pcsv.CSVWriter(os.fspath(path), reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        return rows
+
     def df(self) -> pd.DataFrame:
-        return self._table.to_pandas()
+        return self.arrow().to_pandas()
 
     def pl(self) -> pl.DataFrame:
         try:
@@ -97,22 +174,24 @@ class Result:
             from doctordata.errors import MissingDependencyError
 
             raise MissingDependencyError("polars", "dataframes", "Result.pl()") from exc
-        out = polars.from_arrow(self._table)
+        out = polars.from_arrow(self.arrow())
         assert isinstance(out, polars.DataFrame)
         return out
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Rows as tuples of the Python types DuckDB's own ``fetchall()`` returns."""
-        return python_rows(self._table)
+        return python_rows(self.arrow())
 
     @property
     def columns(self) -> list[str]:
-        return list(self._table.column_names)
+        return list(self.arrow().column_names)
 
     def __len__(self) -> int:
-        return self._table.num_rows
+        return self.arrow().num_rows
 
     def __repr__(self) -> str:
+        if self._table is None:
+            return f"Result(streaming, engine={self.stats.engine!r})"
         return (
             f"Result(rows={self._table.num_rows}, columns={self.columns}, "
             f"engine={self.stats.engine!r}, files_planned={self.stats.files_planned}, "

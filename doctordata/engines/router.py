@@ -28,6 +28,10 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pyarrow as pa
+
     from doctordata.engines.base import Engine
     from doctordata.engines.datafiles import PlannedFile
     from doctordata.engines.plan_cache import PlanCache
@@ -143,11 +147,13 @@ def run_query(
     read_only: bool = True,
     timeout: float | None = None,
     params: Params | None = None,
+    stream: bool = False,
 ) -> Result:
     """Run one SQL statement over the lakehouse; see the module docstring for the phases.
 
     ``timeout`` (seconds; 0 = none) overrides engines.query_timeout for this query.
     ``params`` binds ``?``/``$1`` (a list) or ``$name`` (a dict) placeholders as literals.
+    ``stream=True`` runs the query when the result is first read, batch by batch.
 
     Example::
 
@@ -177,7 +183,7 @@ def run_query(
             stats.scans = [replace(s) for s in hit.scans]
             stats.plan_cached = True
             return _execute(
-                lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout
+                lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout, stream
             )
     with timer.phase("parse"):
         text = query if params is None else number_placeholders(query, dialect)
@@ -202,6 +208,7 @@ def run_query(
     eng = lh.engine(engine_name)
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     files: list[PlannedFile] = []
+    streaming = False
     try:
         sql = _build_sql(
             lh, eng, root, resolution, as_of, timer, scratch, (dialect, query), files, read_only
@@ -210,9 +217,12 @@ def run_query(
         stats.scans = timer.stats.scans
         if key is not None and not resolution.native:
             _remember(cache, key, eng.name, resolution, sql, stats, files)
-        return _execute(eng, sql, stats, timer, explain, files, timeout)
+        result = _execute(eng, sql, stats, timer, explain, files, timeout, stream, scratch=scratch)
+        streaming = result.streaming  # the stream removes the scratch files when done
+        return result
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not streaming:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _require_tiers(lh: Lakehouse, names: set[str]) -> None:
@@ -245,7 +255,11 @@ def _execute(
     explain: bool,
     files: Sequence[PlannedFile] = (),
     timeout: float | None = None,
+    stream: bool = False,
+    scratch: Path | None = None,
 ) -> Result:
+    if stream and not explain:
+        return Result(None, stats, batches=_stream(eng, sql, stats, files, timeout, scratch))
     if explain:
         with timer.phase("explain"):
             plan_text = eng.explain(sql, timeout=timeout)
@@ -265,6 +279,31 @@ def _execute(
             raise named from exc
     stats.rows = table.num_rows
     return Result(table, stats)
+
+
+def _stream(
+    eng: Engine,
+    sql: str,
+    stats: QueryStats,
+    files: Sequence[PlannedFile],
+    timeout: float | None,
+    scratch: Path | None,
+) -> Iterator[pa.RecordBatch]:
+    """The engine's batches, counted into stats; scratch files go when the stream ends."""
+    try:
+        for batch in eng.execute_batches(sql, timeout=timeout):
+            stats.rows += batch.num_rows
+            yield batch
+    except DataCorruptionError as exc:
+        from doctordata.engines.datafiles import pin_down
+
+        named = pin_down(exc, files, eng.lh.tiers)
+        if named is None:
+            raise
+        raise named from exc
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _plan_cache(
