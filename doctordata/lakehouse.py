@@ -297,6 +297,7 @@ class Lakehouse:
         timeout: float | None = None,
         params: Sequence[Any] | Mapping[str, Any] | None = None,
         stream: bool = False,
+        tables: Mapping[str, Any] | None = None,
     ) -> Result:
         """Run one SQL statement over the lakehouse on DuckDB or ClickHouse.
 
@@ -308,7 +309,10 @@ class Lakehouse:
 
         ``stream=True``: run the query when the result is first read and read it batch by
         batch (``.record_batches()``, ``.to_reader()``, ``.to_parquet(path)``,
-        ``.write_csv(path)``) without holding every row in memory.
+        ``.write_csv(path)``) without holding every row in memory. ``tables``: local
+        frames (Arrow, pandas, polars) the query names unqualified::
+
+            lh.sql("SELECT * FROM hn.items JOIN recent USING (id)", tables={"recent": df})
         """
         from doctordata.engines.router import run_query
 
@@ -322,6 +326,7 @@ class Lakehouse:
             timeout=timeout,
             params=params,
             stream=stream,
+            tables=tables,
         )
 
     @_writes

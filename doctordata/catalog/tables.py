@@ -746,3 +746,8 @@ def rename_table(catalog: Catalog, name: str, new_name: str) -> Table:
         raise TableNotFoundError(_no_table(catalog, name)) from None
     except TableAlreadyExistsError:
         raise AlreadyExistsError(f"cannot rename {name!r}: {new_name!r} already exists") from None
+
+
+def iceberg_schema(arrow_schema: pa.Schema) -> Any:
+    """The Iceberg schema (fresh field ids) an Arrow schema would be stored as."""
+    return _iceberg_schema(arrow_schema)

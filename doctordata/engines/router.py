@@ -11,13 +11,14 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from doctordata.engines.local_frames import check_names, frame_plan, local_nodes
 from doctordata.engines.params import Params, bind, number_placeholders
 from doctordata.engines.result import QueryStats, Result, TableScanStats
 from doctordata.errors import (
@@ -148,12 +149,14 @@ def run_query(
     timeout: float | None = None,
     params: Params | None = None,
     stream: bool = False,
+    tables: Mapping[str, Any] | None = None,
 ) -> Result:
     """Run one SQL statement over the lakehouse; see the module docstring for the phases.
 
     ``timeout`` (seconds; 0 = none) overrides engines.query_timeout for this query.
     ``params`` binds ``?``/``$1`` (a list) or ``$name`` (a dict) placeholders as literals.
     ``stream=True`` runs the query when the result is first read, batch by batch.
+    ``tables`` maps unqualified names in the query to local frames (Arrow, pandas, polars).
 
     Example::
 
@@ -169,8 +172,9 @@ def run_query(
     timer = _Timer(stats)
     dialect = lh.settings.engines.dialect
     cache, key = _plan_cache(lh, query, dialect, engine_name, as_of, read_only)
-    if params is not None:
-        key = None  # the plan embeds the bound values
+    frames = check_names(tables)
+    if params is not None or frames:
+        key = None  # the plan embeds the bound values / this call's frames
     if key is not None:
         with timer.phase("cache"):
             hit = cache.get(key, lambda name: current_location(lh.catalog, name))
@@ -200,19 +204,28 @@ def run_query(
             if len(real) != 1:
                 raise SQLParseError(f"expected exactly one SQL statement, got {len(real)}")
             root = real[0]
-    with timer.phase("resolve"):
-        resolution = resolve(lh, root, _native_lister(lh, engine_name))
-    if engine_name == "auto":
-        engine_name = "clickhouse" if resolution.native else "duckdb"
-        stats.engine = engine_name
-    eng = lh.engine(engine_name)
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     files: list[PlannedFile] = []
     streaming = False
     try:
+        local_scans = _local_scans(root, frames, scratch)
+        with timer.phase("resolve"):
+            native = _native_lister(lh, engine_name)
+            resolution = resolve(lh, root, native, frozenset(local_scans))
+        if engine_name == "auto":
+            engine_name = "clickhouse" if resolution.native else "duckdb"
+            stats.engine = engine_name
+        eng = lh.engine(engine_name)
         sql = _build_sql(
             lh, eng, root, resolution, as_of, timer, scratch, (dialect, query), files, read_only
         )
+        if local_scans:
+            sql = _PLACEHOLDER.sub(
+                lambda m: (
+                    eng.scan(local_scans[m.group(0)]) if m.group(0) in local_scans else m.group(0)
+                ),
+                sql,
+            )
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if key is not None and not resolution.native:
@@ -223,6 +236,19 @@ def run_query(
     finally:
         if not streaming:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _local_scans(root: exp.Expr, frames: Mapping[str, Any], scratch: Path) -> dict[str, ScanPlan]:
+    """Replace references to local frames by placeholders; placeholder -> the frame's scan."""
+    scans: dict[str, ScanPlan] = {}
+    for i, node in enumerate(local_nodes(root, frames)):
+        placeholder = f"__dd_scan_{1000 + i}_{secrets.token_hex(6)}"
+        scans[placeholder] = frame_plan(node.name, frames[node.name.lower()], scratch)
+        alias = node.args.get("alias") or exp.TableAlias(
+            this=exp.to_identifier(node.name, quoted=True)
+        )
+        node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
+    return scans
 
 
 def _require_tiers(lh: Lakehouse, names: set[str]) -> None:
