@@ -48,17 +48,23 @@ def parse_duration(value: str, what: str = "duration") -> int:
 
 
 def parse_size(value: str | int, what: str = "size") -> int:
-    """'500GB' / '1.5GiB' / 1024 -> bytes (powers of 1024 either way, as disks are sold)."""
+    """'500GB' -> 500 * 10**9 bytes, '20GiB' -> 20 * 2**30, 1024 -> 1024.
+
+    As pydantic's ByteSize (and DuckDB's memory_limit) read them: KB/MB/GB/TB are decimal
+    (SI, as disks are sold), KiB/MiB/GiB/TiB binary; a bare K/M/G/T is decimal too.
+    """
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
     m = _SIZE.match(value) if isinstance(value, str) else None
     if not m:
         raise ConfigError(
-            f"{what} = {mask(value)!r} is not a size; use e.g. '500GB', '20GiB' or a byte count"
+            f"{what} = {mask(value)!r} is not a size; use e.g. '500GB' (500 * 10^9 bytes), "
+            "'20GiB' (20 * 2^30 bytes) or a byte count"
         )
-    unit = m.group(2).lower().rstrip("b").rstrip("i")
-    power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit]
-    size = int(float(m.group(1)) * 1024**power)
+    unit = m.group(2).lower().rstrip("b")
+    base = 1024 if unit.endswith("i") else 1000
+    power = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}[unit.rstrip("i")]
+    size = int(float(m.group(1)) * base**power)
     if size >= 2**63:
         raise ConfigError(f"{what} = {value!r} is too large; use e.g. '500GB'")
     return size

@@ -241,10 +241,13 @@ class Lakehouse:
         )
 
     @_writes
-    def append(self, name: str, data: Any, *, evolve: bool = False) -> Table:
+    def append(
+        self, name: str, data: Any, *, evolve: bool = False, branch: str | None = None
+    ) -> Table:
+        """Append rows; ``branch="exp"`` commits to a branch made with lh.branch()."""
         from doctordata.catalog import tables
 
-        return tables.append(self.table(name), data, evolve=evolve)
+        return tables.append(self.table(name), data, evolve=evolve, branch=branch)
 
     @_writes
     def overwrite(self, name: str, data: Any, where: str | None = None) -> Table:
@@ -289,11 +292,14 @@ class Lakehouse:
         return snapshots.list_snapshots(self.table(name))
 
     @_writes
-    def tag(self, name: str, tag: str, as_of: Any = None) -> None:
-        """Tag the current (or ``as_of``) snapshot so time travel can name it."""
+    def tag(self, name: str, tag: str, as_of: Any = None, *, force: bool = False) -> None:
+        """Tag the current (or ``as_of``) snapshot so time travel can name it.
+
+        An existing tag is moved to another snapshot only with ``force=True``.
+        """
         from doctordata.catalog import snapshots
 
-        snapshots.create_tag(self.table(name), tag, as_of)
+        snapshots.create_tag(self.table(name), tag, as_of, force=force)
 
     @_writes
     def branch(self, name: str, branch: str, as_of: Any = None) -> None:
@@ -335,11 +341,24 @@ class Lakehouse:
         explain: bool = False,
         read_only: bool = True,
         timeout: float | None = None,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        stream: bool = False,
+        tables: Mapping[str, Any] | None = None,
     ) -> Result:
         """Run one SQL statement over the lakehouse on DuckDB or ClickHouse.
 
         ``timeout``: seconds before the query is stopped with QueryTimeoutError (default
-        engines.query_timeout; 0 = no limit).
+        engines.query_timeout; 0 = no limit). ``params``: values for ``?``/``$1`` (a list)
+        or ``$name`` (a dict) placeholders, bound as literals, never spliced as text::
+
+            lh.sql("SELECT * FROM hn.items WHERE by = $user", params={"user": "pg"})
+
+        ``stream=True``: run the query when the result is first read and read it batch by
+        batch (``.record_batches()``, ``.to_reader()``, ``.to_parquet(path)``,
+        ``.write_csv(path)``) without holding every row in memory. ``tables``: local
+        frames (Arrow, pandas, polars) the query names unqualified::
+
+            lh.sql("SELECT * FROM hn.items JOIN recent USING (id)", tables={"recent": df})
         """
         from doctordata.engines.router import run_query
 
@@ -351,6 +370,9 @@ class Lakehouse:
             explain=explain,
             read_only=read_only,
             timeout=timeout,
+            params=params,
+            stream=stream,
+            tables=tables,
         )
 
     @_writes

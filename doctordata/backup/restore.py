@@ -71,8 +71,23 @@ class RestoreReport:
         return "\n".join(lines)
 
 
+def backup_location(backup: Any) -> str | BackupInfo:
+    """The path/URL of ``backup``: a BackupReport, a BackupInfo, or the path/URL itself."""
+    if isinstance(backup, (str, BackupInfo)):
+        return backup
+    if isinstance(backup, os.PathLike):
+        return os.fspath(backup)
+    url = getattr(backup, "url", None)
+    if isinstance(url, str) and isinstance(getattr(backup, "id", None), str):
+        return url  # a BackupReport from lh.backup()
+    raise BackupError(
+        f"backup={backup!r} is not a backup: pass the BackupReport lh.backup() returned, "
+        "its id (with source=<lakehouse root>), or the backup's directory path or URL"
+    )
+
+
 def restore(
-    backup: str | BackupInfo,
+    backup: str | BackupInfo | Any,
     root: str | os.PathLike[str],
     *,
     force: bool = False,
@@ -95,7 +110,7 @@ def restore(
         dd.restore("/mnt/nas/lake/backups/20261127T031500Z-1a2b3c", "/srv/lake")
     """
     started = time.monotonic()
-    target, manifest = open_backup(backup, endpoint=endpoint)
+    target, manifest = open_backup(backup_location(backup), endpoint=endpoint)
     root_path = Path(root).expanduser().resolve()
     _check_root(root_path, force)
     old_tiers = _source_tiers(manifest)

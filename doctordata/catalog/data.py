@@ -39,8 +39,9 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
     """Map Arrow types Iceberg lacks to the nearest Iceberg-backed type."""
     import pyarrow as pa
 
-    if pa.types.is_timestamp(t) and t.unit in ("ns", "s", "ms"):
-        return pa.timestamp("us", tz=t.tz)
+    if pa.types.is_timestamp(t) and (t.unit != "us" or t.tz not in (None, "UTC")):
+        # Iceberg's timestamptz holds UTC instants: any zone converts (the same instant).
+        return pa.timestamp("us", tz=None if t.tz is None else "UTC")
     if pa.types.is_uint8(t) or pa.types.is_uint16(t) or pa.types.is_int8(t) or pa.types.is_int16(t):
         return pa.int32()
     if pa.types.is_uint32(t):

@@ -171,3 +171,22 @@ def evolve(table: Any, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -
         for fname in drop_names:
             update.remove_field(fname)
     return table.refresh()
+
+
+def spec_strings(spec: PartitionSpec, schema: Schema) -> list[str]:
+    """The spec as the strings build_spec takes: ``["month(time)", "bucket(16, id)"]``.
+
+    The inverse of build_spec, so describe shows what create_table was given (pyiceberg's
+    own text names the source by field id: ``month(2)``).
+    """
+    out = []
+    for field in spec.fields:
+        column = schema.find_column_name(field.source_id) or f"<field {field.source_id}>"
+        name, _, param = str(field.transform).partition("[")
+        if name == "identity":
+            out.append(column)
+        elif param:
+            out.append(f"{name}({param.rstrip(']')}, {column})")
+        else:
+            out.append(f"{name}({column})")
+    return out

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.commits import commit_errors
 from doctordata.catalog.filters import scan_exact, where_to_expression
-from doctordata.errors import SnapshotNotFoundError
+from doctordata.errors import AlreadyExistsError, SnapshotNotFoundError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -105,10 +105,26 @@ def read(table: Table, *, where: str | None = None, as_of: Any = None) -> pa.Tab
     return scan_exact(table, row_filter, snapshot_id)
 
 
-def create_tag(table: Table, tag: str, as_of: Any = None) -> None:
+def create_tag(table: Table, tag: str, as_of: Any = None, *, force: bool = False) -> None:
+    """Tag a snapshot; an existing tag moves only with ``force=True``, a branch never."""
     sid = resolve_as_of(table, as_of) or table.metadata.current_snapshot_id
     if sid is None:
         raise SnapshotNotFoundError(f"table {_name(table)!r} has no snapshot to tag yet")
+    existing = table.metadata.refs.get(tag)
+    if existing is not None:
+        kind = str(getattr(existing.snapshot_ref_type, "value", existing.snapshot_ref_type))
+        if kind != "tag":
+            raise AlreadyExistsError(
+                f"{tag!r} is a {kind} of table {_name(table)!r}, not a tag; pick another tag name"
+            )
+        if existing.snapshot_id == sid:
+            return
+        if not force:
+            raise AlreadyExistsError(
+                f"tag {tag!r} of table {_name(table)!r} already names snapshot "
+                f"{existing.snapshot_id}; moving it to {sid} would change what queries AS OF "
+                f"{tag!r} return. Pass force=True (`--force`) to move it, or pick another name"
+            )
     with commit_errors(table, f"creating tag {tag!r}"):
         table.manage_snapshots().create_tag(snapshot_id=sid, tag_name=tag).commit()
 

@@ -25,6 +25,7 @@ from doctordata.errors import (
     NamespaceNotEmptyError,
     NamespaceNotFoundError,
     SchemaMismatchError,
+    SnapshotNotFoundError,
     TableNotFoundError,
     suggest,
 )
@@ -377,14 +378,33 @@ def _name(table: Table) -> str:
     return ".".join(table.name())
 
 
-def append(table: Table, data: Any, *, evolve: bool = False) -> Table:
-    """Append rows; evolve=True first adds columns the data has and the table lacks."""
+def append(table: Table, data: Any, *, evolve: bool = False, branch: str | None = None) -> Table:
+    """Append rows; evolve=True first adds columns the data has and the table lacks.
+
+    ``branch``: commit to that branch (made with lh.branch()) instead of main.
+    """
     arrow = to_arrow(data)
+    if branch is not None:
+        _check_branch(table, branch)
     table = _check_fits(table, arrow, _name(table), evolve=evolve)
     arrow = _conform(table, arrow)
-    # Appends never conflict; pyiceberg re-stages them on a moved head by itself.
-    redo_on_conflict(table, lambda t: t.append(arrow), what="append")
+    if branch is None:
+        # Appends never conflict; pyiceberg re-stages them on a moved head by itself.
+        redo_on_conflict(table, lambda t: t.append(arrow), what="append")
+    else:
+        redo_on_conflict(table, lambda t: t.append(arrow, branch=branch), what="append")
     return table
+
+
+def _check_branch(table: Table, branch: str) -> None:
+    ref = table.metadata.refs.get(branch)
+    kind = str(getattr(ref.snapshot_ref_type, "value", "")) if ref is not None else None
+    if kind != "branch":
+        raise SnapshotNotFoundError(
+            f"table {_name(table)!r} has no branch {branch!r}"
+            + (f" ({branch!r} is a {kind})" if kind else "")
+            + f"; create it first with lh.branch({_name(table)!r}, {branch!r})"
+        )
 
 
 def _conform(table: Table, data: pa.Table) -> pa.Table:
@@ -398,16 +418,28 @@ def _conform_to(iceberg_schema: Any, data: pa.Table) -> pa.Table:
 
     target = schema_to_pyarrow(iceberg_schema, include_field_ids=False)
     fields = []
-    for f in data.schema:
+    for f, column in zip(data.schema, data.columns, strict=True):
         idx = target.get_field_index(f.name)
-        want = target.field(idx).type if idx >= 0 else f.type
-        if pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
-            fields.append(pa.field(f.name, want, f.nullable))
-        else:
+        if idx < 0:
             fields.append(f)
-    schema = pa.schema(fields)
+            continue
+        want = target.field(idx)
+        nullable = _nullable(f, column, want)
+        if pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
+            fields.append(pa.field(f.name, want.type, nullable))
+        elif pa.types.is_timestamp(f.type) and pa.types.is_timestamp(want.type):
+            fields.append(pa.field(f.name, _timestamp_type(f, want), nullable))
+        else:
+            fields.append(f.with_nullable(nullable))
+    schema = pa.schema(fields, metadata=data.schema.metadata)
     if not schema.equals(data.schema):
-        data = data.cast(schema)
+        try:
+            data = data.cast(schema)
+        except pa.ArrowInvalid as exc:
+            raise SchemaMismatchError(
+                f"data does not fit the table's column types: {exc}. Round or convert the "
+                "column to the table's type (e.g. timestamps to microseconds) and append again"
+            ) from None
     # Optional columns the data lacks are written as nulls (partition sources included).
     for field in target:
         if field.name not in data.column_names:
@@ -415,6 +447,45 @@ def _conform_to(iceberg_schema: Any, data: pa.Table) -> pa.Table:
                 pa.field(field.name, field.type, True), pa.nulls(data.num_rows, field.type)
             )
     return data
+
+
+def _nullable(field: pa.Field, column: pa.ChunkedArray, want: pa.Field) -> bool:
+    """A nullable data field fits a required column when it holds no nulls (as computed
+    columns from pyarrow.compute always are nullable)."""
+    if want.nullable or not field.nullable:
+        return field.nullable
+    if column.null_count:
+        raise SchemaMismatchError(
+            f"column {field.name!r} is required (NOT NULL) in the table but the data has "
+            f"{column.null_count} null value(s) in it; fill them (pyarrow.compute.fill_null, "
+            "pandas fillna) or drop those rows, then append again"
+        )
+    return False
+
+
+def _timestamp_type(field: pa.Field, want: pa.Field) -> pa.DataType:
+    """The type ``field``'s timestamps convert to for column ``want`` (same instant).
+
+    Aware timestamps convert to a TIMESTAMPTZ column's UTC; naive ones cannot, because
+    the zone they were meant in is unknown, and an aware one cannot go into a TIMESTAMP.
+    """
+    import pyarrow as pa
+
+    have, target = field.type, want.type
+    if (have.tz is None) != (target.tz is None):
+        if have.tz is None:
+            fix = ".dt.tz_localize('UTC') (or the zone they were recorded in)"
+            what = "naive timestamps (no time zone)"
+            kind = "TIMESTAMPTZ (with time zone)"
+        else:
+            fix = ".dt.tz_convert('UTC').dt.tz_localize(None)"
+            what = f"time-zone-aware timestamps (tz={have.tz})"
+            kind = "TIMESTAMP (without time zone)"
+        raise SchemaMismatchError(
+            f"column {field.name!r} is {kind} in the table but the data holds {what}; "
+            f"convert the column first, e.g. in pandas df[{field.name!r}]{fix}"
+        )
+    return pa.timestamp(target.unit, tz=target.tz)
 
 
 def overwrite(table: Table, data: Any, where: str | None = None) -> Table:
@@ -679,3 +750,8 @@ def rename_table(catalog: Catalog, name: str, new_name: str) -> Table:
         raise TableNotFoundError(no_table(catalog, name)) from None
     except TableAlreadyExistsError:
         raise AlreadyExistsError(f"cannot rename {name!r}: {new_name!r} already exists") from None
+
+
+def iceberg_schema(arrow_schema: pa.Schema) -> Any:
+    """The Iceberg schema (fresh field ids) an Arrow schema would be stored as."""
+    return _iceberg_schema(arrow_schema)

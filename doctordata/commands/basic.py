@@ -109,6 +109,8 @@ def tables(ctx: click.Context, namespace: str | None, as_json: bool) -> None:
 
 def describe_table(lh: Any, name: str) -> dict[str, Any]:
     """Schema, partition spec, snapshots, files and bytes of one table."""
+    from doctordata.catalog.partitioning import spec_strings
+
     table = lh.table(name)
     files = list(table.scan().plan_files())
     snaps = lh.snapshots(name)
@@ -121,7 +123,7 @@ def describe_table(lh: Any, name: str) -> dict[str, Any]:
             {"id": f.field_id, "name": f.name, "type": str(f.field_type), "required": f.required}
             for f in table.schema().fields
         ],
-        "partition_spec": [str(f) for f in table.spec().fields],
+        "partition_spec": spec_strings(table.spec(), table.schema()),
         "snapshots": len(snaps),
         "current_snapshot": table.metadata.current_snapshot_id,
         "files": len(files),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from doctordata.engines.base import Capabilities, Engine
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
+from doctordata.engines.result import with_sql_types
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
 from doctordata.errors import (
     EngineError,
@@ -102,6 +103,10 @@ FILE_ERRORS: tuple[FileErrorPattern, ...] = (
 )
 
 
+# Rows per streamed batch (60 DuckDB vectors): small enough to keep a stream's memory flat.
+STREAM_BATCH_ROWS = 122_880
+
+
 class DuckDBEngine(Engine):
     """Embedded DuckDB; one database per Lakehouse, one cursor per call (thread-safe)."""
 
@@ -179,7 +184,8 @@ class DuckDBEngine(Engine):
         try:
             with _Deadline(cur, limit) as deadline:
                 try:
-                    return cur.execute(sql).to_arrow_table()
+                    relation = cur.execute(sql)
+                    return with_sql_types(relation.to_arrow_table(), relation.description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:
@@ -202,8 +208,11 @@ class DuckDBEngine(Engine):
         try:
             with _Deadline(cur, limit) as deadline:
                 try:
-                    reader = cur.execute(sql).to_arrow_reader()
-                    yield from reader
+                    relation = cur.execute(sql)
+                    description = relation.description
+                    # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
+                    for batch in relation.to_arrow_reader(STREAM_BATCH_ROWS):
+                        yield with_sql_types(batch, description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:

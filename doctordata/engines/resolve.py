@@ -49,8 +49,11 @@ def resolve(
     lh: QueryHost,
     root: exp.Expr,
     native_tables: Callable[[], set[str]] | None,
+    local: frozenset[str] = frozenset(),
 ) -> Resolution:
     """Classify every table reference; unknown names raise TableNotFoundError with suggestions.
+
+    ``local``: names the router already replaced by a scan of a local frame (skipped).
 
     ``native_tables`` lists the target engine's own tables (called only when a name is not
     an Iceberg table), or None when the engine has none.
@@ -63,7 +66,7 @@ def resolve(
         if isinstance(node.this, exp.Func) or not node.name:
             continue  # table functions: checked by safety, passed through
         name = table_name(node)
-        if not node.args.get("db") and name.lower() in ctes:
+        if not node.args.get("db") and (name.lower() in ctes or name in local):
             continue
         table = _load(lh, name, loaded)
         if table is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -78,19 +82,95 @@ class QueryStats:
 
 
 class Result:
-    """Rows of a query. ``.arrow()``, ``.df()``, ``.pl()``, ``.fetchall()``; ``.stats``."""
+    """Rows of a query. ``.arrow()``, ``.df()``, ``.pl()``, ``.fetchall()``; ``.stats``.
 
-    def __init__(self, table: pa.Table, stats: QueryStats, plan: str | None = None) -> None:
+    A streaming result (``lh.sql(..., stream=True)``) runs when first read and can be read
+    once batch by batch (``.record_batches()``, ``.to_reader()``, ``.to_parquet(path)``,
+    ``.write_csv(path)``) without holding every row; ``.arrow()`` and the rest
+    materialise it.
+    """
+
+    def __init__(
+        self,
+        table: pa.Table | None,
+        stats: QueryStats,
+        plan: str | None = None,
+        *,
+        batches: Iterator[pa.RecordBatch] | None = None,
+    ) -> None:
         self._table = table
+        self._batches = batches
         self.stats = stats
         # Engine plan text when the query ran with explain=True.
         self.plan = plan
 
+    @property
+    def streaming(self) -> bool:
+        """True while the rows are still to be read from the engine."""
+        return self._table is None
+
     def arrow(self) -> pa.Table:
+        if self._table is None:
+            import pyarrow as pa
+
+            reader = self.to_reader()
+            self._table = pa.Table.from_batches(list(reader), schema=reader.schema)
         return self._table
 
+    def record_batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows as Arrow record batches; a streaming result can be read only once."""
+        if self._table is not None:
+            return iter(self._table.to_batches())
+        if self._batches is None:
+            from doctordata.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                "this streaming result was already read; run the query again, or call "
+                "lh.sql() without stream=True to keep the rows in memory"
+            )
+        batches, self._batches = self._batches, None
+        return batches
+
+    def to_reader(self) -> pa.RecordBatchReader:
+        """A pyarrow RecordBatchReader over the rows (streams when the result streams)."""
+        import itertools
+
+        import pyarrow as pa
+
+        if self._table is not None:
+            return pa.RecordBatchReader.from_batches(self._table.schema, self.record_batches())
+        batches = self.record_batches()
+        first = next(batches, None)
+        if first is None:
+            return pa.RecordBatchReader.from_batches(pa.schema([]), iter(()))
+        return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+
+    def to_parquet(self, path: str | os.PathLike[str], **options: Any) -> int:
+        """Write the rows to one Parquet file batch by batch; returns the row count."""
+        import pyarrow.parquet as pq
+
+        reader = self.to_reader()
+        rows = 0
+        with pq.ParquetWriter(os.fspath(path), reader.schema, **options) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        return rows
+
+    def write_csv(self, path: str | os.PathLike[str]) -> int:
+        """Write the rows to a CSV file (with a header) batch by batch; returns the row count."""
+        import pyarrow.csv as pcsv
+
+        reader = self.to_reader()
+        rows = 0
+        with pcsv.CSVWriter(os.fspath(path), reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        return rows
+
     def df(self) -> pd.DataFrame:
-        return self._table.to_pandas()
+        return self.arrow().to_pandas()
 
     def pl(self) -> pl.DataFrame:
         try:
@@ -99,24 +179,117 @@ class Result:
             from doctordata.errors import MissingDependencyError
 
             raise MissingDependencyError("polars", "dataframes", "Result.pl()") from exc
-        out = polars.from_arrow(self._table)
+        out = polars.from_arrow(self.arrow())
         assert isinstance(out, polars.DataFrame)
         return out
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        columns = [c.to_pylist() for c in self._table.columns]
-        return list(zip(*columns, strict=True)) if columns else []
+        """Rows as tuples of the Python types DuckDB's own ``fetchall()`` returns."""
+        return python_rows(self.arrow())
 
     @property
     def columns(self) -> list[str]:
-        return list(self._table.column_names)
+        return list(self.arrow().column_names)
 
     def __len__(self) -> int:
-        return self._table.num_rows
+        return self.arrow().num_rows
 
     def __repr__(self) -> str:
+        if self._table is None:
+            return f"Result(streaming, engine={self.stats.engine!r})"
         return (
             f"Result(rows={self._table.num_rows}, columns={self.columns}, "
             f"engine={self.stats.engine!r}, files_planned={self.stats.files_planned}, "
             f"files_skipped={self.stats.files_skipped})"
         )
+
+
+# Arrow field metadata key naming the SQL type an engine computed, where Arrow alone loses it
+# (DuckDB exports HUGEINT as decimal128(38, 0) and UUID as a string).
+SQL_TYPE_KEY = b"doctordata.sql_type"
+
+_BY_SQL_TYPE: dict[str, Callable[[Any], Any]] = {
+    "HUGEINT": int,
+    "UHUGEINT": int,
+    "UUID": uuid.UUID,
+}
+
+
+def with_sql_types(data: Any, description: Any) -> Any:
+    """``data`` (an Arrow table or batch) with the SQL types Arrow loses recorded per field.
+
+    ``description`` is the DB-API cursor description (name, type, ...) of the same result.
+    """
+    if not description:
+        return data
+    fields = []
+    changed = False
+    for field_, row in zip(data.schema, description, strict=False):
+        sql_type = str(row[1])
+        if sql_type.removesuffix("[]") in _BY_SQL_TYPE:
+            meta = dict(field_.metadata or {})
+            meta[SQL_TYPE_KEY] = sql_type.encode()
+            field_ = field_.with_metadata(meta)
+            changed = True
+        fields.append(field_)
+    if not changed:
+        return data
+    import pyarrow as pa
+
+    return data.cast(pa.schema(fields, metadata=data.schema.metadata))
+
+
+def python_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples, each value the Python type DuckDB would return.
+
+    Arrow's ``to_pylist`` differs from DuckDB's ``fetchall`` for a few types: HUGEINT
+    (``sum(BIGINT)``) comes back as Decimal, UUID as str, INTERVAL as MonthDayNano and MAP
+    as a list of pairs. Each column gets a converter chosen once from its type.
+    """
+    columns = []
+    for field_, column in zip(table.schema, table.columns, strict=True):
+        values = column.to_pylist()
+        convert = _converter(field_.type, _sql_type(field_))
+        if convert is not None:
+            values = [None if v is None else convert(v) for v in values]
+        columns.append(values)
+    return list(zip(*columns, strict=True)) if columns else []
+
+
+def _sql_type(field_: pa.Field) -> str | None:
+    meta = field_.metadata or {}
+    raw = meta.get(SQL_TYPE_KEY)
+    return raw.decode() if raw else None
+
+
+def _converter(arrow_type: pa.DataType, sql_type: str | None) -> Callable[[Any], Any] | None:
+    import pyarrow as pa
+
+    if sql_type in _BY_SQL_TYPE:
+        return _BY_SQL_TYPE[sql_type]
+    if pa.types.is_interval(arrow_type):
+        return _interval
+    if pa.types.is_map(arrow_type):
+        key = _converter(arrow_type.key_type, None) or _same
+        item = _converter(arrow_type.item_type, None) or _same
+        return lambda pairs: {key(k): None if v is None else item(v) for k, v in pairs}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        inner = _converter(arrow_type.value_type, _element_type(sql_type))
+        if inner is not None:
+            return lambda items: [None if v is None else inner(v) for v in items]
+    return None
+
+
+def _element_type(sql_type: str | None) -> str | None:
+    return sql_type[:-2] if sql_type and sql_type.endswith("[]") else None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _interval(value: Any) -> _dt.timedelta:
+    # DuckDB's fetchall counts a month as 30 days, as its own interval arithmetic does.
+    return _dt.timedelta(
+        days=value.months * 30 + value.days, microseconds=value.nanoseconds // 1000
+    )

@@ -11,7 +11,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -26,10 +26,14 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pyarrow as pa
     from sqlglot import exp
 
     from doctordata.engines.base import Engine, QueryHost
     from doctordata.engines.datafiles import PlannedFile
+    from doctordata.engines.params import Params
     from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.resolve import Resolution
@@ -138,10 +142,16 @@ def run_query(
     explain: bool = False,
     read_only: bool = True,
     timeout: float | None = None,
+    params: Params | None = None,
+    stream: bool = False,
+    tables: Mapping[str, Any] | None = None,
 ) -> Result:
     """Run one SQL statement over the lakehouse; see the module docstring for the phases.
 
     ``timeout`` (seconds; 0 = none) overrides engines.query_timeout for this query.
+    ``params`` binds ``?``/``$1`` (a list) or ``$name`` (a dict) placeholders as literals.
+    ``stream=True`` runs the query when the result is first read, batch by batch.
+    ``tables`` maps unqualified names in the query to local frames (Arrow, pandas, polars).
 
     Example::
 
@@ -164,6 +174,13 @@ def run_query(
             copies, unavailable = auto.serving_copies(lh)
         if key is not None:  # publishing or refreshing a copy may change the choice
             key = (*key, tuple(sorted(copies.items())))
+    frames: dict[str, Any] = {}
+    if tables is not None:
+        from doctordata.engines.local_frames import check_names
+
+        frames = check_names(tables)
+    if params is not None or frames:
+        key = None  # the plan embeds the bound values / this call's frames
     if key is not None:
         with timer.phase("cache"):
             hit = _cached(lh, cache, key)
@@ -178,14 +195,20 @@ def run_query(
             stats.scans = [replace(s) for s in hit.scans]
             stats.plan_cached = True
             return _execute(
-                lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout
+                lh.engine(hit.engine), hit.sql, stats, timer, explain, hit.files, timeout, stream
             )
     # A miss: sqlglot, pyiceberg and the safety checks load only from here on.
     from doctordata.engines import safety
     from doctordata.engines.resolve import resolve
 
     with timer.phase("parse"):
-        statements = parse(query, dialect)
+        from doctordata.engines.params import bind, number_placeholders
+
+        text = query if params is None else number_placeholders(query, dialect)
+        statements = parse(text, dialect)
+        for statement in statements:
+            if statement is not None:
+                bind(statement, params)
     with timer.phase("safety"):
         if read_only:
             root = safety.check_statements(statements)
@@ -200,27 +223,62 @@ def run_query(
 
         # now(), current_date, ... -> one literal, the same for pruning and the engine.
         stats.now = fold_now(root)
-    with timer.phase("resolve"):
-        resolution = resolve(lh, root, _native_lister(lh, engine_name))
-    if engine_name == "auto":
-        from doctordata.engines import auto
-
-        engine_name, stats.engine_reason = auto.choose(root, resolution, as_of, copies, unavailable)
-        stats.engine = engine_name
-    eng = lh.engine(engine_name)
     scratch = lh.root / ".tmp" / f"q-{secrets.token_hex(8)}"
     files: list[PlannedFile] = []
+    streaming = False
     try:
-        # A folded query's pushed filters hold this query's instant: never reused.
-        source = None if stats.now is not None else (dialect, query)
+        local_scans = _local_scans(root, frames, scratch)
+        with timer.phase("resolve"):
+            native = _native_lister(lh, engine_name)
+            resolution = resolve(lh, root, native, frozenset(local_scans))
+        if engine_name == "auto":
+            from doctordata.engines import auto
+
+            engine_name, stats.engine_reason = auto.choose(
+                root, resolution, as_of, copies, unavailable
+            )
+            stats.engine = engine_name
+        eng = lh.engine(engine_name)
+        # Pushed filters are cached by query text: not when the text does not say it all
+        # (a folded now(), bound parameters, local frames).
+        source = None if stats.now is not None or params is not None or frames else (dialect, query)
         sql = _build_sql(lh, eng, root, resolution, as_of, timer, scratch, source, files, read_only)
+        if local_scans:
+            sql = _PLACEHOLDER.sub(
+                lambda m: (
+                    eng.scan(local_scans[m.group(0)]) if m.group(0) in local_scans else m.group(0)
+                ),
+                sql,
+            )
         stats.translated_sql = eng.redact(sql)
         stats.scans = timer.stats.scans
         if key is not None and not resolution.native:
             _remember(cache, key, eng.name, resolution, sql, stats, files)
-        return _execute(eng, sql, stats, timer, explain, files, timeout)
+        result = _execute(eng, sql, stats, timer, explain, files, timeout, stream, scratch=scratch)
+        streaming = result.streaming  # the stream removes the scratch files when done
+        return result
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not streaming:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _local_scans(root: exp.Expr, frames: Mapping[str, Any], scratch: Path) -> dict[str, ScanPlan]:
+    """Replace references to local frames by placeholders; placeholder -> the frame's scan."""
+    if not frames:
+        return {}
+    from sqlglot import exp
+
+    from doctordata.engines.local_frames import frame_plan, local_nodes
+
+    scans: dict[str, ScanPlan] = {}
+    for i, node in enumerate(local_nodes(root, frames)):
+        placeholder = f"__dd_scan_{1000 + i}_{secrets.token_hex(6)}"
+        scans[placeholder] = frame_plan(node.name, frames[node.name.lower()], scratch)
+        alias = node.args.get("alias") or exp.TableAlias(
+            this=exp.to_identifier(node.name, quoted=True)
+        )
+        node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
+    return scans
 
 
 def _cached(lh: QueryHost, cache: PlanCache, key: tuple[Any, ...]) -> Any:
@@ -268,7 +326,11 @@ def _execute(
     explain: bool,
     files: Sequence[PlannedFile] = (),
     timeout: float | None = None,
+    stream: bool = False,
+    scratch: Path | None = None,
 ) -> Result:
+    if stream and not explain:
+        return Result(None, stats, batches=_stream(eng, sql, stats, files, timeout, scratch))
     if explain:
         with timer.phase("explain"):
             plan_text = eng.explain(sql, timeout=timeout)
@@ -288,6 +350,31 @@ def _execute(
             raise named from exc
     stats.rows = table.num_rows
     return Result(table, stats)
+
+
+def _stream(
+    eng: Engine,
+    sql: str,
+    stats: QueryStats,
+    files: Sequence[PlannedFile],
+    timeout: float | None,
+    scratch: Path | None,
+) -> Iterator[pa.RecordBatch]:
+    """The engine's batches, counted into stats; scratch files go when the stream ends."""
+    try:
+        for batch in eng.execute_batches(sql, timeout=timeout):
+            stats.rows += batch.num_rows
+            yield batch
+    except DataCorruptionError as exc:
+        from doctordata.engines.datafiles import pin_down
+
+        named = pin_down(exc, files, eng.lh.tiers)
+        if named is None:
+            raise
+        raise named from exc
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _plan_cache(

@@ -80,9 +80,9 @@ def test_init_tables_describe_snapshots(tmp_path: Path) -> None:
     )
     assert info["rows"] == 14 and info["snapshots"] == 2 and info["files"] >= 3
     assert [c["name"] for c in info["schema"]] == ["id", "time", "type", "score"]
-    assert info["partition_spec"] == ["1000: time_day: day(2)"]
+    assert info["partition_spec"] == ["day(time)"]
     text = run("--root", str(root), "describe", "hn.items", cwd=tmp_path).stdout
-    assert "time_day" in text and "rows: 14" in text
+    assert "partitioned by: day(time)" in text and "rows: 14" in text
     snaps = json.loads(
         run("--root", str(root), "snapshots", "hn.items", "--json", cwd=tmp_path).stdout
     )
