@@ -88,7 +88,7 @@ class Preview:
             self.total += batch.num_rows
             take = batch.num_rows if not max_rows else min(half - self._head_rows, batch.num_rows)
             if take > 0:
-                self._head.append(batch.slice(0, take))
+                self._head.append(batch if not max_rows else _copy(batch, 0, take))
                 self._head_rows += take
             rest = batch.slice(take)
             if max_rows and rest.num_rows:
@@ -98,11 +98,9 @@ class Preview:
         self.cut = self.total > len(self.head) + len(self.tail)
 
     def _keep_tail(self, batch: pa.RecordBatch) -> None:
-        # Copy the kept rows out of the batch: a zero-copy slice would hold the whole batch.
-        import pyarrow as pa
-
-        kept = batch.slice(max(0, batch.num_rows - self._tail_want))
-        self._tail.append(pa.Table.from_batches([kept]).combine_chunks().to_batches()[0])
+        start = max(0, batch.num_rows - self._tail_want)
+        kept = _copy(batch, start, batch.num_rows - start)
+        self._tail.append(kept)
         self._tail_rows += kept.num_rows
         while self._tail and self._tail_rows - self._tail[0].num_rows >= self._tail_want:
             self._tail_rows -= self._tail.popleft().num_rows
@@ -114,6 +112,14 @@ class Preview:
             columns = [c.to_pylist() for c in batch.columns]
             rows.extend(zip(*columns, strict=True))
         return rows
+
+
+def _copy(batch: pa.RecordBatch, offset: int, length: int) -> pa.RecordBatch:
+    """Rows of ``batch`` in buffers of their own: a zero-copy slice would keep the whole
+    batch (and so up to every row read) alive."""
+    import pyarrow as pa
+
+    return batch.take(pa.array(range(offset, offset + length), pa.int64()))
 
 
 def cell(value: Any) -> str:
