@@ -76,7 +76,14 @@ def _not_yet(name: str) -> click.Command:
 )
 @click.pass_context
 def cli(ctx: click.Context, root: str | None) -> None:
-    """doctordata: an Iceberg lakehouse on one small box (DuckDB, ClickHouse, SSD/NAS/S3)."""
+    """doctordata: an Iceberg lakehouse on one small box (DuckDB, ClickHouse, SSD/NAS/S3).
+
+    Ctrl-C (SIGINT) or SIGTERM stops any command cleanly: it says what was committed and
+    how to resume, and exits 130 (SIGINT) or 143 (SIGTERM).
+    """
+    from doctordata.commands import signals
+
+    signals.install(root)
     ctx.obj = {"root": root}
 
 
@@ -91,15 +98,40 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    import os
-
-    from doctordata.errors import DoctorDataError
+    from doctordata.commands import signals
 
     if any("\x00" in arg for arg in argv or []):
         click.secho("error: an argument contains a NUL character; remove it", fg="red", err=True)
         sys.exit(2)
     try:
         rv = cli.main(args=argv, prog_name="doctordata", standalone_mode=False)
+    except BaseException as exc:
+        # An interrupt, however a library wrapped it (click's Abort, dlt's step error,
+        # our IngestError): what was committed and how to resume; never a traceback.
+        signum = signals.interrupted_by(exc) if not isinstance(exc, SystemExit) else None
+        if signum is None:
+            _report_error(exc)
+            raise
+        words = sys.argv[1:] if argv is None else argv
+        click.secho(_one_line_each(signals.message(signum, words)), fg="yellow", err=True)
+        sys.exit(signals.EXIT_CODES.get(signum, 130))
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+    return rv
+
+
+def _one_line_each(text: str) -> str:
+    return "\n".join(_one_line(line) for line in text.splitlines())
+
+
+def _report_error(error: BaseException) -> None:
+    """Exit with one masked line for ``error`` (a bug re-raises under DOCTORDATA_DEBUG)."""
+    import os
+
+    from doctordata.errors import DoctorDataError
+
+    try:
+        raise error
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -123,6 +155,3 @@ def main(argv: list[str] | None = None) -> Any:
             err=True,
         )
         sys.exit(70)
-    if isinstance(rv, int) and rv:
-        sys.exit(rv)
-    return rv

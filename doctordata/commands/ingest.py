@@ -117,9 +117,12 @@ class _Progress:
         self.enabled = enabled
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
+        self._committed = 0
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
+        import sys
+
+        if self.enabled and sys.stderr.isatty():
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -140,6 +143,13 @@ class _Progress:
 
     def __call__(self, phase: str, advance: int, total: int) -> None:
         if self._bar is None:
+            if self.enabled and phase == "commit":
+                # Not a terminal: a plain line per commit, for logs (and for whoever waits
+                # on the run's progress, like the signal tests).
+                self._committed += advance
+                click.echo(
+                    f"ingest: committed {advance:,} rows ({self._committed:,} so far)", err=True
+                )
             return
         task = self._tasks.get(phase)
         if task is None:
