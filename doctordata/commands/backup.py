@@ -325,7 +325,13 @@ def verify(
     """Check that every referenced file exists with its size; report orphans and small files.
 
     With --deep, also re-read every data file and compare its sha256 with the checksum
-    recorded when doctordata wrote it. Exits with status 1 if anything is damaged."""
+    recorded when doctordata wrote it. Exits with status 1 if anything is damaged.
+
+    \b
+      doctordata verify
+      doctordata verify --table hackernews.items --deep
+      doctordata verify --no-orphans --json
+    """
     from dataclasses import asdict
 
     from doctordata.catalog.integrity import verify as run_verify

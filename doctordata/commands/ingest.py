@@ -53,7 +53,16 @@ def hackernews(
     publish: bool,
     as_json: bool,
 ) -> None:
-    """Load HackerNews items, updates and story lists into hackernews.* (incremental)."""
+    """Load HackerNews items, updates and story lists into hackernews.* (incremental).
+
+    Ctrl-C / SIGTERM stops after the commit in flight (exit 130 / 143); run the same
+    command again to continue from the last committed segment.
+
+    \b
+      doctordata ingest hackernews --max-items 100000
+      doctordata ingest hackernews --base-url http://127.0.0.1:8765/v0/ --workers 16
+      doctordata ingest hackernews --no-updates --no-lists --json
+    """
     from doctordata.ingest.hackernews import run
 
     lh = open_lakehouse(ctx)

@@ -126,7 +126,13 @@ def maintain(
     target_file_size: str | None,
     dry_run: bool,
 ) -> None:
-    """Compact small files, expire old snapshots (deleting their files), remove orphans."""
+    """Compact small files, expire old snapshots (deleting their files), remove orphans.
+
+    \b
+      doctordata maintain --dry-run
+      doctordata maintain --table hackernews.items --target-file-size 256MB
+      doctordata maintain --expire-older-than 30d --retain-last 10 --no-compact
+    """
     from doctordata.config import parse_duration, parse_size
 
     for name, value in (
