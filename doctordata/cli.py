@@ -98,8 +98,6 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    from doctordata.commands import signals
-
     if any("\x00" in arg for arg in argv or []):
         click.secho("error: an argument contains a NUL character; remove it", fg="red", err=True)
         sys.exit(2)
@@ -108,6 +106,8 @@ def main(argv: list[str] | None = None) -> Any:
     except BaseException as exc:
         # An interrupt, however a library wrapped it (click's Abort, dlt's step error,
         # our IngestError): what was committed and how to resume; never a traceback.
+        from doctordata.commands import signals  # here: the package imports config
+
         signum = signals.interrupted_by(exc) if not isinstance(exc, SystemExit) else None
         if signum is None:
             _report_error(exc)
