@@ -74,6 +74,9 @@ def test_s3_backup_with_endpoint_can_be_listed_verified_pruned_restored(
     assert listed[0]["id"] in out
     left = json.loads(_cli(env, root, "backup", "list", "--to", url, *ep, "--json"))
     assert [b["id"] for b in left] == [listed[1]["id"]]
+    # without --endpoint (and no S3 tier in this bucket) AWS is asked: one line, the fix
+    out = _cli(env, root, "backup", "list", "--to", url, code=1)
+    assert out.startswith("error: ") and "--endpoint" in out and len(out.splitlines()) == 1
     target = tmp_path / "restored"
     _cli(env, tmp_path, "restore", left[0]["url"], str(target), *ep, "--no-progress")
     with dd.connect(root) as lh, dd.connect(target) as lh2:
