@@ -81,13 +81,16 @@ def cli(ctx: click.Context, root: str | None) -> None:
     Ctrl-C (SIGINT) or SIGTERM stops any command cleanly: it says what was committed and
     how to resume, and exits 130 (SIGINT) or 143 (SIGTERM).
     """
-    from doctordata.commands import signals
+    if _PROCESS["main"]:  # a `doctordata` process, not the CLI called inside a program
+        from doctordata.commands import signals
 
-    signals.install(root)
+        signals.install(root)
     ctx.obj = {"root": root}
 
 
 DEBUG_ENV = "DOCTORDATA_DEBUG"
+# main() sets "main": only then does the CLI own the process's signal handlers.
+_PROCESS = {"main": False}
 
 
 def _one_line(text: str) -> str:
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> Any:
     if any("\x00" in arg for arg in argv or []):
         click.secho("error: an argument contains a NUL character; remove it", fg="red", err=True)
         sys.exit(2)
+    _PROCESS["main"] = True
     try:
         rv = cli.main(args=argv, prog_name="doctordata", standalone_mode=False)
     except BaseException as exc:
