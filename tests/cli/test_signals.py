@@ -4,7 +4,8 @@ exit 130/143, no traceback, a report of what was committed and how to resume, an
 the next run continues without losing or repeating a row.
 
 The signal is sent when the run reports its first commit on stderr (no sleeps); the local
-HackerNews API is served by this test process, so the run cannot finish early."""
+HackerNews API is served by this test process and holds back the last ids until the
+signal is sent, so the run cannot finish before it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,15 @@ def _ingest(root: Path, url: str) -> subprocess.Popen[str]:
 def test_ingest_stops_cleanly_and_resumes(tmp_path: Path, signum: int, code: int) -> None:
     root = tmp_path / "lake"
     with start_server(items=ITEMS, seed=3) as server:
+        sent = threading.Event()
+        answer = server.dataset.item
+
+        def held_back(item_id: int) -> object:
+            if item_id > ITEMS - 1000:
+                sent.wait(timeout=600)
+            return answer(item_id)
+
+        server.dataset.item = held_back  # type: ignore[method-assign]
         proc = _ingest(root, server.url)
         assert proc.stderr is not None
         seen = []
@@ -69,6 +80,7 @@ def test_ingest_stops_cleanly_and_resumes(tmp_path: Path, signum: int, code: int
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: every process of the job
         else:
             proc.send_signal(signal.SIGTERM)  # `kill PID`: the command only
+        sent.set()
         _, err = proc.communicate(timeout=600)
         err = "".join(seen) + err
         assert proc.returncode == code, err
