@@ -76,11 +76,21 @@ def _not_yet(name: str) -> click.Command:
 )
 @click.pass_context
 def cli(ctx: click.Context, root: str | None) -> None:
-    """doctordata: an Iceberg lakehouse on one small box (DuckDB, ClickHouse, SSD/NAS/S3)."""
+    """doctordata: an Iceberg lakehouse on one small box (DuckDB, ClickHouse, SSD/NAS/S3).
+
+    Ctrl-C (SIGINT) or SIGTERM stops any command cleanly: it says what was committed and
+    how to resume, and exits 130 (SIGINT) or 143 (SIGTERM).
+    """
+    if _PROCESS["main"]:  # a `doctordata` process, not the CLI called inside a program
+        from doctordata.commands import signals
+
+        signals.install(root)
     ctx.obj = {"root": root}
 
 
 DEBUG_ENV = "DOCTORDATA_DEBUG"
+# main() sets "main": only then does the CLI own the process's signal handlers.
+_PROCESS = {"main": False}
 
 
 def _one_line(text: str) -> str:
@@ -91,15 +101,41 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    if any("\x00" in arg for arg in argv or []):
+        click.secho("error: an argument contains a NUL character; remove it", fg="red", err=True)
+        sys.exit(2)
+    _PROCESS["main"] = True
+    try:
+        rv = cli.main(args=argv, prog_name="doctordata", standalone_mode=False)
+    except BaseException as exc:
+        # An interrupt, however a library wrapped it (click's Abort, dlt's step error,
+        # our IngestError): what was committed and how to resume; never a traceback.
+        from doctordata.commands import signals  # here: the package imports config
+
+        signum = signals.interrupted_by(exc) if not isinstance(exc, SystemExit) else None
+        if signum is None:
+            _report_error(exc)
+            raise
+        words = sys.argv[1:] if argv is None else argv
+        click.secho(_one_line_each(signals.message(signum, words)), fg="yellow", err=True)
+        sys.exit(signals.EXIT_CODES.get(signum, 130))
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+    return rv
+
+
+def _one_line_each(text: str) -> str:
+    return "\n".join(_one_line(line) for line in text.splitlines())
+
+
+def _report_error(error: BaseException) -> None:
+    """Exit with one masked line for ``error`` (a bug re-raises under DOCTORDATA_DEBUG)."""
     import os
 
     from doctordata.errors import DoctorDataError
 
-    if any("\x00" in arg for arg in argv or []):
-        click.secho("error: an argument contains a NUL character; remove it", fg="red", err=True)
-        sys.exit(2)
     try:
-        rv = cli.main(args=argv, prog_name="doctordata", standalone_mode=False)
+        raise error
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -123,6 +159,3 @@ def main(argv: list[str] | None = None) -> Any:
             err=True,
         )
         sys.exit(70)
-    if isinstance(rv, int) and rv:
-        sys.exit(rv)
-    return rv

@@ -4,7 +4,7 @@ loading a backup's manifest (complete ones only: a partial backup is never resto
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,8 @@ from doctordata.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from doctordata.storage.tier import Tier
     from doctordata.workspace import Workspace
 
@@ -133,7 +135,7 @@ def _tier_for(lh: Workspace, to: str, endpoint: str | None) -> Tier:
     if to in lh.tiers:
         return lh.tiers[to]
     if "/" in to or "://" in to:
-        return adhoc_tier(to, endpoint)
+        return adhoc_tier(to, endpoint, configured=lh.tiers)
     raise ConfigError(
         f"backup target {to!r}: no tier of that name; configured tiers: "
         f'{", ".join(lh.tiers)}. Add [tiers.{to}] url = "file:///mnt/nas/lake" to '
@@ -141,8 +143,15 @@ def _tier_for(lh: Workspace, to: str, endpoint: str | None) -> Tier:
     )
 
 
-def adhoc_tier(location: str, endpoint: str | None = None) -> Tier:
-    """A Tier for a path or URL that is not in the config (one-off targets, restore)."""
+def adhoc_tier(
+    location: str, endpoint: str | None = None, *, configured: Mapping[str, Tier] | None = None
+) -> Tier:
+    """A Tier for a path or URL that is not in the config (one-off targets, restore).
+
+    An s3:// URL in the bucket of a ``configured`` S3 tier takes that tier's endpoint,
+    region and options (an explicit ``endpoint`` still wins): a backup made to
+    ``s3://lake/offsite`` next to ``[tiers.s3] url = "s3://lake/data"`` is found on the
+    same server by every later command, with or without --endpoint."""
     from urllib.parse import urlsplit
 
     from doctordata.storage.tier import Tier
@@ -152,6 +161,11 @@ def adhoc_tier(location: str, endpoint: str | None = None) -> Tier:
         raw = urlsplit(location).path if scheme else location
         url = Path(raw).expanduser().resolve().as_uri()
     elif scheme in ("s3", "s3a"):
+        like = s3_tier_for(location, configured or {})
+        if like is not None:
+            return replace(
+                like, name="backup", url=location.rstrip("/"), endpoint=endpoint or like.endpoint
+            )
         url = location
     else:
         raise ConfigError(
@@ -159,6 +173,17 @@ def adhoc_tier(location: str, endpoint: str | None = None) -> Tier:
             "path, file:///path or s3://bucket/prefix"
         )
     return Tier(name="backup", url=url.rstrip("/"), endpoint=endpoint)
+
+
+def s3_tier_for(location: str, configured: Mapping[str, Tier]) -> Tier | None:
+    """The first configured S3 tier in the same bucket as the s3:// URL ``location``."""
+    from urllib.parse import urlsplit
+
+    bucket = urlsplit(location).netloc
+    for tier in configured.values():
+        if not tier.is_local and urlsplit(tier.url).netloc == bucket:
+            return tier
+    return None
 
 
 def target_for_tier(tier: Tier, *, durable: bool = True) -> BackupTarget:
@@ -272,7 +297,7 @@ def open_backup(
         if location.endswith("/" + MANIFEST_NAME):
             location = location[: -len(MANIFEST_NAME) - 1]
         parent, _, backup_id = location.rpartition("/")
-        tier = adhoc_tier(parent, endpoint)
+        tier = adhoc_tier(parent, endpoint, configured=lh.tiers if lh is not None else None)
         target = BackupTarget(fs=tier.fs, base=tier.root, url=tier.url)
         return target, load_manifest(target, backup_id)
     if lh is None:

@@ -20,13 +20,28 @@ def _to(ctx: click.Context, value: str | None) -> str:
     return str(parent.get("to") or "nas")
 
 
+ENDPOINT_HELP = (
+    "S3 endpoint of an s3:// target (default: the endpoint of the configured S3 tier in "
+    "the same bucket, else AWS). Example: --endpoint http://127.0.0.1:8333"
+)
+
+
+def _endpoint(ctx: click.Context, value: str | None) -> str | None:
+    """A subcommand's --endpoint, else the group's (either place works)."""
+    if value is not None:
+        return value
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    found = parent.get("endpoint")
+    return str(found) if found else None
+
+
 def _progress(no_progress: bool) -> bool | None:
     return False if no_progress else None  # None: bars only when stderr is a terminal
 
 
 @click.group(invoke_without_command=True)
 @click.option("--to", default="nas", show_default=True, help=TO_HELP)
-@click.option("--endpoint", default=None, help="S3 endpoint when --to is an s3:// URL.")
+@click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option("--workers", default=4, show_default=True, help="Files copied in parallel.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
@@ -53,14 +68,14 @@ def backup(
       doctordata backup list              backups on the tier
       doctordata backup verify [ID]       re-read and checksum a backup (default: latest)
       doctordata backup prune --keep-last 7
+      doctordata backup --to s3://bucket/backups --endpoint http://127.0.0.1:8333
+      doctordata backup list --to s3://bucket/backups --endpoint http://127.0.0.1:8333
     """
     if ctx.invoked_subcommand is not None:
         return
-    from doctordata.backup.backup import backup as run_backup
-
     lh = open_lakehouse(ctx)
-    report = run_backup(
-        lh, to, progress=_progress(no_progress), workers=workers, endpoint=endpoint, create=create
+    report = lh.backup(
+        to, progress=_progress(no_progress), workers=workers, endpoint=endpoint, create=create
     )
     click.echo(str(report))
     if report.missing:
@@ -69,11 +84,19 @@ def backup(
 
 @backup.command("list")
 @click.option("--to", default=None, help=TO_HELP)
+@click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option("--all", "show_all", is_flag=True, help="Also show partial (interrupted) backups.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def list_cmd(ctx: click.Context, to: str | None, show_all: bool, as_json: bool) -> None:
-    """List backups on a tier, oldest first."""
+def list_cmd(
+    ctx: click.Context, to: str | None, endpoint: str | None, show_all: bool, as_json: bool
+) -> None:
+    """List backups on a tier, oldest first.
+
+    \b
+      doctordata backup list --to nas
+      doctordata backup list --to s3://bucket/backups --endpoint http://127.0.0.1:8333 --json
+    """
     from dataclasses import asdict
 
     from doctordata.backup.backup import list_backups
@@ -84,7 +107,7 @@ def list_cmd(ctx: click.Context, to: str | None, show_all: bool, as_json: bool) 
         lh,
         target,
         include_incomplete=show_all,
-        endpoint=ctx.parent.params.get("endpoint") if ctx.parent else None,
+        endpoint=_endpoint(ctx, endpoint),
     )
     if as_json:
         click.echo(json.dumps([asdict(i) for i in infos], indent=1))
@@ -103,21 +126,38 @@ def list_cmd(ctx: click.Context, to: str | None, show_all: bool, as_json: bool) 
 @backup.command("verify")
 @click.argument("backup_id", required=False)
 @click.option("--to", default=None, help=TO_HELP)
+@click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def verify_backup_cmd(
-    ctx: click.Context, backup_id: str | None, to: str | None, no_progress: bool
+    ctx: click.Context,
+    backup_id: str | None,
+    to: str | None,
+    endpoint: str | None,
+    no_progress: bool,
 ) -> None:
-    """Re-read and checksum every file of a backup (BACKUP_ID, path or URL; default latest)."""
+    """Re-read and checksum every file of a backup (BACKUP_ID, path or URL; default latest).
+
+    \b
+      doctordata backup verify                      the latest backup on nas
+      doctordata backup verify --to s3://bucket/backups --endpoint http://127.0.0.1:8333
+      doctordata backup verify s3://bucket/backups/backups/<id>
+    """
     from doctordata.backup.backup import verify_backup
 
-    lh = None if backup_id and "/" in backup_id else open_lakehouse(ctx)
+    # A backup URL needs no lakehouse, but its config (when there is one) knows the
+    # endpoint of the S3 tier in that bucket.
+    lh = (
+        open_lakehouse(ctx)
+        if _has_lakehouse(ctx) or not backup_id or "/" not in backup_id
+        else None
+    )
     report = verify_backup(
         lh,
         backup_id,
         to=_to(ctx, to),
         progress=_progress(no_progress),
-        endpoint=ctx.parent.params.get("endpoint") if ctx.parent else None,
+        endpoint=_endpoint(ctx, endpoint),
     )
     click.echo(str(report))
     if not report.ok:
@@ -126,19 +166,47 @@ def verify_backup_cmd(
 
 @backup.command("prune")
 @click.option("--to", default=None, help=TO_HELP)
+@click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option("--keep-last", type=int, default=None, help="Keep the newest N backups.")
 @click.option("--older-than", default=None, help="Only delete backups older than this (30d).")
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted.")
 @click.pass_context
 def prune_cmd(
-    ctx: click.Context, to: str | None, keep_last: int | None, older_than: str | None, dry_run: bool
+    ctx: click.Context,
+    to: str | None,
+    endpoint: str | None,
+    keep_last: int | None,
+    older_than: str | None,
+    dry_run: bool,
 ) -> None:
-    """Delete old backups and the stored files only they needed."""
+    """Delete old backups and the stored files only they needed.
+
+    \b
+      doctordata backup prune --keep-last 7
+      doctordata backup prune --to s3://bucket/backups --endpoint http://127.0.0.1:8333 \\
+          --older-than 30d --dry-run
+    """
     from doctordata.backup.backup import prune
 
     lh = open_lakehouse(ctx)
-    report = prune(lh, _to(ctx, to), keep_last=keep_last, older_than=older_than, dry_run=dry_run)
+    report = prune(
+        lh,
+        _to(ctx, to),
+        keep_last=keep_last,
+        older_than=older_than,
+        dry_run=dry_run,
+        endpoint=_endpoint(ctx, endpoint),
+    )
     click.echo(str(report))
+
+
+def _has_lakehouse(ctx: click.Context) -> bool:
+    """True when the group's root has a doctordata.toml (opening it creates nothing)."""
+    import os
+
+    from doctordata.config import CONFIG_FILE, find_root
+
+    return (find_root((ctx.find_root().obj or {}).get("root"), os.environ) / CONFIG_FILE).is_file()
 
 
 def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -171,7 +239,7 @@ def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="Tier holding BACKUP_REF when it is an id or 'latest'.",
 )
-@click.option("--endpoint", default=None, help="S3 endpoint when BACKUP_REF is an s3:// URL.")
+@click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option(
     "--catalog-uri",
     default=None,
@@ -192,7 +260,14 @@ def restore(
     catalog_uri: str | None,
     no_progress: bool,
 ) -> None:
-    """Restore BACKUP_REF (a backup directory path/URL, an id, or 'latest') into ROOT."""
+    """Restore BACKUP_REF (a backup directory path/URL, an id, or 'latest') into ROOT.
+
+    \b
+      doctordata restore latest /srv/lake2 --from nas
+      doctordata restore /mnt/nas/lake/backups/<id> /srv/lake2
+      doctordata restore s3://bucket/backups/backups/<id> /srv/lake2 \\
+          --endpoint http://127.0.0.1:8333
+    """
     from doctordata.backup.backup import open_backup
     from doctordata.backup.restore import ORIGINAL
     from doctordata.backup.restore import restore as run_restore
@@ -203,6 +278,11 @@ def restore(
         backup_ref = f"{target.url}/{manifest.id}"
         if endpoint is None and from_ in lh.tiers:
             endpoint = lh.tiers[from_].endpoint
+    elif endpoint is None and backup_ref.startswith(("s3://", "s3a://")) and _has_lakehouse(ctx):
+        from doctordata.backup.targets import s3_tier_for
+
+        like = s3_tier_for(backup_ref, open_lakehouse(ctx).tiers)
+        endpoint = like.endpoint if like is not None else None
     mapping: Any = ORIGINAL if in_place else _tier_map(tiers)
     report = run_restore(
         backup_ref,
@@ -243,7 +323,13 @@ def verify(
     """Check that every referenced file exists with its size; report orphans and small files.
 
     With --deep, also re-read every data file and compare its sha256 with the checksum
-    recorded when doctordata wrote it. Exits with status 1 if anything is damaged."""
+    recorded when doctordata wrote it. Exits with status 1 if anything is damaged.
+
+    \b
+      doctordata verify
+      doctordata verify --table hackernews.items --deep
+      doctordata verify --no-orphans --json
+    """
     from dataclasses import asdict
 
     from doctordata.backup.integrity import verify as run_verify

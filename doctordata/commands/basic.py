@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -157,29 +158,32 @@ def describe(ctx: click.Context, table: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, default=str, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from doctordata.commands.output import render, terminal_width
 
-    console = Console()
-    console.print(f"[bold]{info['name']}[/bold]  {info['location']}")
-    schema = Table("id", "column", "type", "required")
-    for col in info["schema"]:
-        schema.add_row(str(col["id"]), col["name"], col["type"], "yes" if col["required"] else "")
-    console.print(schema)
-    console.print(f"partitioned by: {', '.join(info['partition_spec']) or '(unpartitioned)'}")
-    console.print(
+    width = terminal_width(sys.stdout)
+    lines = [f"{info['name']}  {info['location']}"]
+    lines += render(
+        ["id", "column", "type", "required"],
+        [
+            [str(c["id"]), c["name"], c["type"], "yes" if c["required"] else ""]
+            for c in info["schema"]
+        ],
+        width=width,
+    )
+    lines.append(f"partitioned by: {', '.join(info['partition_spec']) or '(unpartitioned)'}")
+    lines.append(
         f"snapshots: {info['snapshots']} (current {info['current_snapshot']}); "
         f"files: {info['files']}; rows: {info['rows']}; size: {human_bytes(info['bytes'])}"
     )
-    lineage = info["lineage"]
+    lineage = info.get("lineage")
     if lineage:
         read = ", ".join(f"{t}@{sid}" for t, sid in lineage.get("sources", {}).items())
         as_of = f" as of {lineage['as_of']}" if "as_of" in lineage else ""
-        console.print(
+        lines.append(
             f"built by dbt invocation {lineage.get('dbt_invocation_id', '?')} "
-            f"({lineage.get('mode', '?')}) from {read or 'no sources'}{as_of}",
-            highlight=False,
+            f"({lineage.get('mode', '?')}) from {read or 'no sources'}{as_of}"
         )
+    click.echo("\n".join(lines))
 
 
 @click.command()
@@ -187,7 +191,13 @@ def describe(ctx: click.Context, table: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def snapshots(ctx: click.Context, table: str, as_json: bool) -> None:
-    """List the snapshots of TABLE, oldest first."""
+    """List the snapshots of TABLE, oldest first (* marks the current one).
+
+    \b
+      doctordata snapshots hackernews.items
+      doctordata snapshots hackernews.items | awk '{print $1}'    ids, never cut
+      doctordata snapshots hackernews.items --json
+    """
     lh = open_lakehouse(ctx)
     reader = open_reader(ctx, lh)
     try:
@@ -199,18 +209,21 @@ def snapshots(ctx: click.Context, table: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(snaps, default=str, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from doctordata.commands.output import render, terminal_width
 
-    out = Table("snapshot id", "time (UTC)", "operation", "added rows", "total rows", "refs")
+    rows = []
     for s in snaps:
         summary = s["summary"]
-        out.add_row(
-            str(s["snapshot_id"]) + (" *" if s["current"] else ""),
-            s["timestamp"].strftime("%Y-%m-%d %H:%M:%S"),
-            s["operation"],
-            str(summary.get("added-records", "")),
-            str(summary.get("total-records", "")),
-            ", ".join(s["refs"]),
+        rows.append(
+            [
+                str(s["snapshot_id"]) + (" *" if s["current"] else ""),
+                s["timestamp"].strftime("%Y-%m-%d %H:%M:%S"),
+                s["operation"],
+                str(summary.get("added-records", "")),
+                str(summary.get("total-records", "")),
+                ", ".join(s["refs"]),
+            ]
         )
-    Console().print(out)
+    headers = ["snapshot id", "time (UTC)", "operation", "added rows", "total rows", "refs"]
+    # Piped (not a TTY): plain columns, ids never cut.
+    click.echo("\n".join(render(headers, rows, width=terminal_width(sys.stdout))))

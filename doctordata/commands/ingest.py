@@ -53,7 +53,16 @@ def hackernews(
     publish: bool,
     as_json: bool,
 ) -> None:
-    """Load HackerNews items, updates and story lists into hackernews.* (incremental)."""
+    """Load HackerNews items, updates and story lists into hackernews.* (incremental).
+
+    Ctrl-C / SIGTERM stops after the commit in flight (exit 130 / 143); run the same
+    command again to continue from the last committed segment.
+
+    \b
+      doctordata ingest hackernews --max-items 100000
+      doctordata ingest hackernews --base-url http://127.0.0.1:8765/v0/ --workers 16
+      doctordata ingest hackernews --no-updates --no-lists --json
+    """
     from doctordata.ingest.hackernews import run
 
     lh = open_lakehouse(ctx)
@@ -117,9 +126,12 @@ class _Progress:
         self.enabled = enabled
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
+        self._committed = 0
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
+        import sys
+
+        if self.enabled and sys.stderr.isatty():
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -140,6 +152,13 @@ class _Progress:
 
     def __call__(self, phase: str, advance: int, total: int) -> None:
         if self._bar is None:
+            if self.enabled and phase == "commit":
+                # Not a terminal: a plain line per commit, for logs (and for whoever waits
+                # on the run's progress, like the signal tests).
+                self._committed += advance
+                click.echo(
+                    f"ingest: committed {advance:,} rows ({self._committed:,} so far)", err=True
+                )
             return
         task = self._tasks.get(phase)
         if task is None:

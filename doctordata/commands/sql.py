@@ -1,8 +1,8 @@
-"""`doctordata sql "SELECT ..." [--engine] [--as-of] [--explain] [--format table|csv|json]`."""
+"""`doctordata sql "SELECT ..."`: a bounded preview by default, or every row streamed as
+csv / json / jsonl / markdown / parquet to stdout or --output FILE (commands/output.py)."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from typing import Any
@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 from doctordata.commands import open_lakehouse
+from doctordata.commands.output import DEFAULT_MAX_ROWS, FORMATS
+from doctordata.errors import InvalidArgumentError
 
 
 def _as_of(value: str | None) -> Any:
@@ -17,16 +19,6 @@ def _as_of(value: str | None) -> Any:
     if value is not None and value.isdigit() and len(value) > 8:
         return int(value)
     return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
 
 
 @click.command()
@@ -37,10 +29,26 @@ def _jsonable(value: Any) -> Any:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="table: a preview (first/last rows, row count); csv, json, jsonl, markdown, parquet: "
+    "every row, streamed. Default: table, or from --output's extension. "
+    "Example: --format csv > out.csv",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    metavar="FILE",
+    help="Write to FILE (appears only when complete) instead of stdout. "
+    "Example: --output items.parquet",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_ROWS,
     show_default=True,
-    help="Output format.",
+    help="Rows the table preview shows (first and last half); 0 = all. Example: --max-rows 100",
 )
 @click.option(
     "--timeout",
@@ -56,7 +64,9 @@ def sql(
     engine: str | None,
     as_of: str | None,
     explain: bool,
-    fmt: str,
+    fmt: str | None,
+    output: str | None,
+    max_rows: int,
     timeout: float | None,
     stats: bool,
 ) -> None:
@@ -66,44 +76,28 @@ def sql(
       doctordata sql "SELECT type, count(*) FROM hackernews.items GROUP BY 1"
       doctordata sql --engine clickhouse --format csv "SELECT ..."
       doctordata sql --as-of 2026-11-01 "SELECT count(*) FROM hackernews.items"
+      doctordata sql --max-rows 100 "SELECT * FROM hackernews.items"
+      doctordata sql -o items.parquet "SELECT * FROM hackernews.items"
+      echo "SELECT 42" | doctordata sql --format jsonl
     """
+    from doctordata.commands import output as out
+
+    fmt = out.format_for(fmt, output)
+    if fmt == "table" and output is not None:
+        raise InvalidArgumentError(
+            f"--output {output}: the table preview is for the terminal; pass --format "
+            "csv|json|jsonl|markdown|parquet to write every row to a file"
+        )
     text = query if query is not None else sys.stdin.read()
     lh = open_lakehouse(ctx)
     result = lh.sql(text, engine=engine, as_of=_as_of(as_of), explain=explain, timeout=timeout)
     if explain:
         click.echo(result.plan or "")
-    elif fmt == "csv":
-        import pyarrow.csv as pacsv
-
-        buf = io.BytesIO()
-        pacsv.write_csv(result.arrow(), buf)
-        click.echo(buf.getvalue().decode(), nl=False)
-    elif fmt == "json":
-        rows = [
-            {k: _jsonable(v) for k, v in zip(result.columns, row, strict=True)}
-            for row in result.fetchall()
-        ]
-        click.echo(json.dumps(rows, indent=None))
+    elif fmt == "table":
+        s = result.stats
+        footer = f"{s.engine} · files {s.files_planned} planned, {s.files_skipped} skipped"
+        out.write_preview(result, max_rows, sys.stdout, footer)
     else:
-        _print_table(result)
+        out.write_stream(result, fmt, output)
     if stats:
         click.echo(json.dumps(result.stats.as_dict(), default=str, indent=2), err=True)
-
-
-def _print_table(result: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(show_header=True, header_style="bold")
-    for name in result.columns:
-        table.add_column(name)
-    for row in result.fetchall():
-        table.add_row(*("NULL" if v is None else str(v) for v in row))
-    console = Console(soft_wrap=True)
-    console.print(table)
-    s = result.stats
-    console.print(
-        f"{len(result)} rows · {s.engine} · files {s.files_planned} planned, "
-        f"{s.files_skipped} skipped",
-        style="dim",
-    )

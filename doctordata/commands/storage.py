@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -77,28 +78,30 @@ def tiers(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
-    from rich.console import Console
-    from rich.table import Table
+    from doctordata.commands.output import render, terminal_width
 
-    out = Table("table", "tier", "files", "bytes", "old copies", "old bytes")
-    for row in status.rows:
-        out.add_row(
+    width = terminal_width(sys.stdout)
+    rows = [
+        [
             row.table,
             row.tier,
             str(row.live_files),
             human_bytes(row.live_bytes),
             str(row.retained_files),
             human_bytes(row.retained_bytes),
-        )
-    free = Table("tier", "url", "state", "free")
+        ]
+        for row in status.rows
+    ]
+    heads = ["table", "tier", "files", "bytes", "old copies", "old bytes"]
+    lines = render(heads, rows, width=width)
+    free = []
     for name, tier_obj in lh.tiers.items():
         space = status.free.get(name)
         state = status.state.get(name, "?")
         shown = "n/a (object store)" if space is None else human_bytes(space)
-        free.add_row(name, tier_obj.url, state.upper() if state == "offline" else state, shown)
-    console = Console()
-    console.print(out)
-    console.print(free)
+        free.append([name, tier_obj.url, state.upper() if state == "offline" else state, shown])
+    lines += render(["tier", "url", "state", "free"], free, width=width)
+    click.echo("\n".join(lines))
 
 
 @click.command()
@@ -127,7 +130,13 @@ def maintain(
     target_file_size: str | None,
     dry_run: bool,
 ) -> None:
-    """Compact small files, expire old snapshots (deleting their files), remove orphans."""
+    """Compact small files, expire old snapshots (deleting their files), remove orphans.
+
+    \b
+      doctordata maintain --dry-run
+      doctordata maintain --table hackernews.items --target-file-size 256MB
+      doctordata maintain --expire-older-than 30d --retain-last 10 --no-compact
+    """
     from doctordata.config import parse_duration, parse_size
 
     for name, value in (

@@ -7,7 +7,8 @@ Iceberg commits), each a plain ``python -m <module>`` child (:mod:`multiprocessi
 re-import the caller's ``__main__``, e.g. a user's script without a main guard) talking
 over a socket pair with pickled messages. A child:
 
-- dies with its parent (``PR_SET_PDEATHSIG``), so a killed run leaves nothing behind;
+- dies with its parent (``PR_SET_PDEATHSIG``), so a killed run leaves nothing behind,
+  and ignores SIGINT/SIGTERM (the parent stops it when interrupted);
 - may keep file descriptors of the parent open (the run's lock: no new run can start
   while a helper of the old one lives);
 - runs without pandas (:class:`WithoutPandas`).
@@ -67,6 +68,10 @@ def child_connection(argv: list[str]) -> Connection:
     from multiprocessing.connection import Connection
 
     fd, parent = int(argv[0]), int(argv[1])
+    # Ctrl-C reaches the whole process group: the parent stops its helpers itself (after
+    # the commit in flight), so a helper must not die mid-message with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent)
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, WithoutPandas())

@@ -240,7 +240,10 @@ def offline_error(tier: Tier, detail: str, what: str = "") -> TierOfflineError:
     fix = (
         f"mount it (is {tier.root} on the NAS mounted?)"
         if tier.is_local
-        else f"check that {tier.endpoint or 'the S3 endpoint'} is up and reachable"
+        else f"check that {tier.endpoint} is up and reachable"
+        if tier.endpoint
+        else "no S3 endpoint is set, so AWS was asked: for MinIO/SeaweedFS pass --endpoint "
+        "URL (or set the tier's endpoint in doctordata.toml)"
     )
     need = f"{what} needs tier" if what else "tier"
     exc = TierOfflineError(
