@@ -156,6 +156,7 @@ def create_table(
     data_or_schema: Any,
     *,
     partition_by: Sequence[str] | None = None,
+    sort_by: Sequence[str] | None = None,
     exist_ok: bool = False,
     properties: Mapping[str, str] | None = None,
     commit_retries: int = 30,
@@ -163,11 +164,15 @@ def create_table(
 ) -> Table:
     """Create ``ns.table`` from a pyarrow schema or from data (which is then appended).
 
-    The table gets a directory no other table uses (see :func:`new_table_location`);
-    ``tiers`` are the lakehouse's tiers, checked for leftovers of dropped tables."""
+    ``sort_by``: the Iceberg sort order (``["time", "id DESC"]``, see catalog/sort_order.py)
+    every write then honours within each file. The table gets a directory no other table
+    uses (see :func:`new_table_location`); ``tiers`` are the lakehouse's tiers, checked for
+    leftovers of dropped tables."""
     import pyarrow as pa
     from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
     from pyiceberg.schema import Schema
+
+    from doctordata.catalog.sort_order import build_sort_order, sort_for
 
     ns, tbl = parse_table_name(name)
     data = None
@@ -183,6 +188,7 @@ def create_table(
             f"table {name!r} would have no columns; give a schema or data with at least one"
         )
     spec = build_spec(schema, partition_by)
+    order = build_sort_order(schema, sort_by)
     props = {**table_properties(commit_retries), **(properties or {})}
     new_namespace = ns not in list_namespaces(catalog)
     create_namespace(catalog, ns, exist_ok=True)
@@ -193,10 +199,16 @@ def create_table(
         # One commit creates the table with its first rows: if writing them fails, the
         # catalog never lists the table (no empty table left behind).
         txn = catalog.create_table_transaction(
-            (ns, tbl), schema=schema, partition_spec=spec, properties=props, location=location
+            (ns, tbl),
+            schema=schema,
+            partition_spec=spec,
+            sort_order=order,
+            properties=props,
+            location=location,
         )
         if data is not None and data.num_rows:
-            txn.append(_conform_to(txn.table_metadata.schema(), data))
+            meta = txn.table_metadata
+            txn.append(sort_for(meta, _conform_to(meta.schema(), data)))
         txn.commit_transaction()
     except (TableAlreadyExistsError, CommitFailedException) as exc:
         if isinstance(exc, CommitFailedException) and "already exists" not in str(exc):
@@ -374,7 +386,19 @@ def _name(table: Table) -> str:
 
 
 def append(table: Table, data: Any, *, evolve: bool = False) -> Table:
-    """Append rows; evolve=True first adds columns the data has and the table lacks."""
+    """Append rows; evolve=True first adds columns the data has and the table lacks.
+
+    A RecordBatchReader or a path to a .parquet/.csv file is streamed in bounded memory
+    (catalog/write.py), in one snapshot like any append."""
+    from doctordata.catalog import write
+
+    if write.is_stream(data):
+        from doctordata.catalog.data import normalize
+
+        reader = write.open_source(data, _arrow_schema(table.schema()))
+        empty = normalize(reader.schema.empty_table())
+        table = _check_fits(table, empty, _name(table), evolve=evolve)
+        return write.append_stream(table, reader, _conform)
     arrow = to_arrow(data)
     table = _check_fits(table, arrow, _name(table), evolve=evolve)
     arrow = _conform(table, arrow)
@@ -384,15 +408,23 @@ def append(table: Table, data: Any, *, evolve: bool = False) -> Table:
 
 
 def _conform(table: Table, data: pa.Table) -> pa.Table:
-    """Cast data columns to the table's Arrow types (int32 -> int64 etc.)."""
-    return _conform_to(table.schema(), data)
+    """Cast data columns to the table's Arrow types (int32 -> int64 etc.) and sort the
+    rows by the table's sort order (each file written then holds sorted rows)."""
+    from doctordata.catalog.sort_order import sort_for
+
+    return sort_for(table, _conform_to(table.schema(), data))
+
+
+def _arrow_schema(iceberg_schema: Any) -> pa.Schema:
+    from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+    return schema_to_pyarrow(iceberg_schema, include_field_ids=False)
 
 
 def _conform_to(iceberg_schema: Any, data: pa.Table) -> pa.Table:
     import pyarrow as pa
-    from pyiceberg.io.pyarrow import schema_to_pyarrow
 
-    target = schema_to_pyarrow(iceberg_schema, include_field_ids=False)
+    target = _arrow_schema(iceberg_schema)
     fields = []
     for f in data.schema:
         idx = target.get_field_index(f.name)
