@@ -527,13 +527,18 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def run(
-    results_dir: Path, sf: float | None = None, repeats: int = 3, quick: bool | None = None
+    results_dir: Path,
+    sf: float | None = None,
+    repeats: int = 3,
+    quick: bool | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
+    """``overrides``: appends=, point_rows=, rss_copies= (else the configuration's)."""
     import doctordata as dd
 
     if quick is None:
         quick = os.environ.get("DOCTORDATA_BENCH_DUCKLAKE_QUICK") == "1"
-    config = QUICK if quick else FULL
+    config = {**(QUICK if quick else FULL), **{k: v for k, v in overrides.items() if v}}
     sf = sf if sf is not None else (0.1 if quick else 1.0)
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="dd-bench-ducklake-") as tmp:
@@ -555,7 +560,8 @@ def run(
         benchmark="ducklake",
         sf=sf,
         repeats=repeats,
-        config="quick" if quick else "full",
+        config=("quick" if quick else "full")
+        + (f", {config['appends']} appends" if config["appends"] != FULL["appends"] else ""),
         load_average_start=load_start,
         machine=machine_info(),
         goals={k: f"<= {v}" for k, v in GOALS.items()},
@@ -573,6 +579,15 @@ if __name__ == "__main__":
     parser.add_argument("--sf", type=float, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="SF 0.1, 100 appends, 1M rows")
+    parser.add_argument("--appends", type=int, help="small appends (default 1000; quick 100)")
+    parser.add_argument("--point-rows", type=int, help="rows of the sort-order tables")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    run(args.results, args.sf, args.repeats, args.quick)
+    run(
+        args.results,
+        args.sf,
+        args.repeats,
+        args.quick,
+        appends=args.appends,
+        point_rows=args.point_rows,
+    )
