@@ -56,29 +56,40 @@ def open_source(data: Any, target: pa.Schema) -> pa.RecordBatchReader:
         )
     if not os.path.isfile(path):
         raise SchemaMismatchError(f"cannot append {path!r}: no such file")
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
-        return pa.RecordBatchReader.from_batches(
-            pf.schema_arrow, pf.iter_batches(batch_size=64 * 1024)
+            pf = pq.ParquetFile(path)
+            return pa.RecordBatchReader.from_batches(
+                pf.schema_arrow, pf.iter_batches(batch_size=64 * 1024)
+            )
+        import pyarrow.csv as pcsv
+
+        return pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=16 * 1024 * 1024),
+            convert_options=pcsv.ConvertOptions(column_types={f.name: f.type for f in target}),
         )
-    import pyarrow.csv as pcsv
-
-    return pcsv.open_csv(
-        path,
-        read_options=pcsv.ReadOptions(block_size=16 * 1024 * 1024),
-        convert_options=pcsv.ConvertOptions(column_types={f.name: f.type for f in target}),
-    )
+    except pa.ArrowException as exc:
+        raise SchemaMismatchError(f"cannot read {path!r} as {kind}: {exc}") from None
 
 
 def chunks(reader: pa.RecordBatchReader, chunk_bytes: int) -> Iterator[pa.Table]:
-    """Tables of about ``chunk_bytes`` each, in input order."""
+    """Tables of about ``chunk_bytes`` each, in input order; a file that turns out to be
+    unreadable midway (a bad CSV value) is a SchemaMismatchError."""
     import pyarrow as pa
 
     pending: list[pa.RecordBatch] = []
     size = 0
-    for batch in reader:
+    batches = iter(reader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except pa.ArrowException as exc:
+            raise SchemaMismatchError(f"cannot read the input to append: {exc}") from None
         if not batch.num_rows:
             continue
         pending.append(batch)

@@ -95,6 +95,16 @@ def test_bad_paths_and_misfitting_streams_are_refused(lh: dd.Lakehouse, tmp_path
         lh.append("s.t", tmp_path / "x.json")
     with pytest.raises(SchemaMismatchError, match="no such file"):
         lh.append("s.t", tmp_path / "missing.parquet")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(SchemaMismatchError, match=r"cannot read .*bad\.parquet"):
+        lh.append("s.t", tmp_path / "bad.parquet")
+    # Past the first 16 MB block: the bad value is found while streaming, not at open.
+    lines = ["id,name"] + [f"{i},n{i}" for i in range(1_600_000)] + ["oops,n"]
+    (tmp_path / "bad.csv").write_text("\n".join(lines))
+    lh.create_table("s.c", pa.schema([("id", pa.int64()), ("name", pa.string())]))
+    with pytest.raises(SchemaMismatchError, match="cannot read the input"):
+        lh.append("s.c", tmp_path / "bad.csv")
+    assert lh.table("s.c").current_snapshot() is None
     other = pa.schema([("id", pa.int64()), ("extra", pa.int32())])
     reader = pa.RecordBatchReader.from_batches(other, iter([]))
     with pytest.raises(SchemaMismatchError, match="extra"):
