@@ -37,21 +37,28 @@ if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
 
 
-# Parquet writer settings of new tables, chosen by measurement (benchmarks/ducklake.py,
-# TPC-H SF 1 written by pyarrow, read by DuckDB on 2 cores):
-# - row groups of 122,880 rows, DuckDB's own row-group size, instead of pyiceberg's
-#   1,048,576: DuckDB splits a scan per row group, so small tables (customer, part:
-#   150-200k rows) scan on one thread with 1M-row groups; and a row group is the unit
-#   min/max pruning skips (a point query on a sorted column reads 122,880 rows, not 1M).
-#   It costs ~14% more bytes than 1M-row groups at zstd level 1;
-# - zstd level 3 wins most of that back (+8% bytes over 1M-row groups at level 1),
-#   while Snappy (DuckLake's choice) is +45%: disk is the NAS's scarce resource.
-# Statistics (min/max/nulls per column chunk) are written for every column, which both
-# DuckDB and ClickHouse use to skip row groups. Any table may override these.
+# Parquet writer settings of new tables, chosen by measurement (TPC-H SF 1 written by
+# pyarrow, the 22 queries read by DuckDB 1.5.5 on 2 cores; CPU seconds, since the shared
+# machine's wall clock was too noisy; numbers in benchmarks/results/ducklake.md):
+#
+#   row group rows, codec   bytes    write CPU   query CPU
+#   1,048,576 zstd(1)       246 MB   6.0 s       9.79 s   (pyiceberg's default)
+#     262,144 zstd(1)       261 MB   7.1 s       9.78 s   <- chosen
+#     122,880 zstd(1)       280 MB   6.8 s      10.18 s   (DuckDB's row-group size)
+#     122,880 zstd(3)       267 MB   7.7 s      10.40 s
+#     122,880 snappy        358 MB                        (DuckLake's codec)
+#
+# 262,144 rows read as cheaply as 1M-row groups, cost 6% more bytes, and give DuckDB (which
+# splits a scan per row group) 4x as many units of parallelism and of min/max pruning: a
+# point query on a sorted column reads 262,144 rows, not 1M. zstd level 1: level 3 saves
+# 5% of bytes for 12% more write CPU; Snappy costs 37% more bytes, and disk (the NAS) is
+# the scarce resource here. Statistics (min/max/nulls per column chunk) are written for
+# every column; DuckDB and ClickHouse both skip row groups with them. A table may
+# override any of these (create_table(..., properties={...})).
 PARQUET_DEFAULTS = {
-    "write.parquet.row-group-limit": "122880",
+    "write.parquet.row-group-limit": "262144",
     "write.parquet.compression-codec": "zstd",
-    "write.parquet.compression-level": "3",
+    "write.parquet.compression-level": "1",
 }
 
 

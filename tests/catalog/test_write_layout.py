@@ -25,14 +25,14 @@ def _metadata(lh: dd.Lakehouse, name: str) -> list[pq.FileMetaData]:
     ]
 
 
-def test_new_tables_write_duckdb_sized_zstd_row_groups_with_statistics(
+def test_new_tables_write_quarter_million_row_zstd_row_groups_with_statistics(
     lh: dd.Lakehouse,
 ) -> None:
-    lh.create_table("w.t", _data(300_000), sort_by=["id"])
+    lh.create_table("w.t", _data(600_000), sort_by=["id"])
     assert {k: lh.table("w.t").properties[k] for k in PARQUET_DEFAULTS} == PARQUET_DEFAULTS
     (meta,) = _metadata(lh, "w.t")
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-    assert sizes == [122_880, 122_880, 300_000 - 2 * 122_880]
+    assert sizes == [262_144, 262_144, 600_000 - 2 * 262_144]
     for g in range(meta.num_row_groups):
         for c in range(meta.num_columns):
             chunk = meta.row_group(g).column(c)
@@ -41,10 +41,10 @@ def test_new_tables_write_duckdb_sized_zstd_row_groups_with_statistics(
     # Streamed loads use the same writer settings.
     lh.create_table("w.s", _data(1).schema)
     lh.append(
-        "w.s", pa.RecordBatchReader.from_batches(_data(1).schema, _data(200_000).to_batches())
+        "w.s", pa.RecordBatchReader.from_batches(_data(1).schema, _data(300_000).to_batches())
     )
     (meta,) = _metadata(lh, "w.s")
-    assert meta.row_group(0).num_rows == 122_880
+    assert meta.row_group(0).num_rows == 262_144
     assert meta.row_group(0).column(0).compression == "ZSTD"
 
 
