@@ -386,6 +386,57 @@ def bulk_load_rss(base: Path, lineitem: Path, copies: tuple[int, ...]) -> dict[s
     return out
 
 
+LAYOUTS = {  # name: (row-group rows, zstd level or codec)
+    "1048576 zstd(1)": (1_048_576, 1),
+    "262144 zstd(1)": (262_144, 1),
+    "122880 zstd(1)": (122_880, 1),
+    "122880 zstd(3)": (122_880, 3),
+    "122880 snappy": (122_880, "snappy"),
+}
+
+
+def layout_figures(base: Path, files: dict[str, Path], qs: dict[int, str]) -> dict[str, Any]:
+    """How the table properties' Parquet layouts compare (``--layout``): bytes, write CPU
+    and the 22 queries' CPU (process time of DuckDB's threads: on a shared machine the
+    wall clock measures the neighbours; CPU time does not see parallelism, though)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    out: dict[str, Any] = {}
+    for name, (rows, level) in LAYOUTS.items():
+        target = base / "layout" / name.replace(" ", "_")
+        target.mkdir(parents=True)
+        codec = level if isinstance(level, str) else "zstd"
+        cpu = 0.0
+        for t, path in files.items():
+            data = pq.read_table(path)
+            started = time.process_time()
+            pq.write_table(
+                data,
+                target / f"{t}.parquet",
+                row_group_size=rows,
+                compression=codec,
+                compression_level=None if isinstance(level, str) else level,
+            )
+            cpu += time.process_time() - started
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA tpch")
+        for t in files:
+            con.execute(
+                f"CREATE VIEW tpch.{t} AS SELECT * FROM read_parquet('{target / t}.parquet')"
+            )
+        query_cpu = 0.0
+        for q in qs.values():
+            con.execute(q).fetchall()
+            started = time.process_time()
+            con.execute(q).fetchall()
+            query_cpu += time.process_time() - started
+        con.close()
+        out[name] = {"bytes": _du(target), "write_cpu_s": cpu, "query_cpu_s": query_cpu}
+        print(f"layout {name}: {out[name]}", flush=True)
+    return out
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
@@ -519,6 +570,19 @@ def markdown(result: dict[str, Any]) -> str:
             f"{v['doctordata']['peak_rss_mib']} | {v['doctordata']['seconds']:.1f} | "
             f"{v['ducklake']['peak_rss_mib']} | {v['ducklake']['seconds']:.1f} |"
         )
+    if result.get("layout"):
+        lines += [
+            "",
+            "## Parquet layouts (pyarrow writer, DuckDB reader; CPU seconds)",
+            "",
+            "| row group rows, codec | MB | write CPU s | 22 queries CPU s |",
+            "|---|---|---|---|",
+        ]
+        for name, v in result["layout"].items():
+            lines.append(
+                f"| {name} | {v['bytes'] / 1e6:.0f} | {v['write_cpu_s']:.2f} | "
+                f"{v['query_cpu_s']:.2f} |"
+            )
     lines += ["", "## Per query (ms)", "", "| query | doctordata | DuckLake |", "|---|---|---|"]
     for n, v in sorted(result["queries"]["per_query_ms"].items(), key=lambda kv: int(kv[0])):
         lines.append(f"| Q{int(n):02d} | {v['doctordata']:.0f} | {v['ducklake']:.0f} |")
@@ -539,6 +603,7 @@ def run(
     sf: float | None = None,
     repeats: int = 3,
     quick: bool | None = None,
+    layout: bool = False,
     **overrides: Any,
 ) -> dict[str, Any]:
     """``overrides``: appends=, point_rows=, rss_copies= (else the configuration's)."""
@@ -564,6 +629,8 @@ def run(
             result["sorted_point"] = sorted_point_query(lh, config["point_rows"])
         dl.con.close()
         result["rss"] = bulk_load_rss(base, files["lineitem"], config["rss_copies"])
+        if layout:
+            result["layout"] = layout_figures(base, files, queries(set(files)))
     result.update(
         benchmark="ducklake",
         sf=sf,
@@ -589,6 +656,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="SF 0.1, 100 appends, 1M rows")
     parser.add_argument("--appends", type=int, help="small appends (default 1000; quick 100)")
     parser.add_argument("--point-rows", type=int, help="rows of the sort-order tables")
+    parser.add_argument("--layout", action="store_true", help="also compare Parquet layouts")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     run(
@@ -596,6 +664,7 @@ if __name__ == "__main__":
         args.sf,
         args.repeats,
         args.quick,
+        args.layout,
         appends=args.appends,
         point_rows=args.point_rows,
     )
