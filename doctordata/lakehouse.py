@@ -204,7 +204,7 @@ class Lakehouse:
 
         return tables.append(self.table(name), data, evolve=evolve)
 
-    @_checked
+    @_writes
     def set_sort_order(self, name: str, sort_by: Sequence[str] | None) -> Table:
         """Sort the rows of files written from now on (appends, compaction) by ``sort_by``
         (``["time", "id DESC"]``; None or [] for no order)."""
