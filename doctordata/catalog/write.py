@@ -68,9 +68,7 @@ def open_source(data: Any, target: pa.Schema) -> pa.RecordBatchReader:
             import pyarrow.parquet as pq
 
             pf = pq.ParquetFile(path)
-            return pa.RecordBatchReader.from_batches(
-                pf.schema_arrow, pf.iter_batches(batch_size=64 * 1024)
-            )
+            return pa.RecordBatchReader.from_batches(pf.schema_arrow, _row_groups(pf))
         import pyarrow.csv as pcsv
 
         return pcsv.open_csv(
@@ -80,6 +78,13 @@ def open_source(data: Any, target: pa.Schema) -> pa.RecordBatchReader:
         )
     except pa.ArrowException as exc:
         raise SchemaMismatchError(f"cannot read {path!r} as {kind}: {exc}") from None
+
+
+def _row_groups(pf: Any) -> Iterator[pa.RecordBatch]:
+    """The batches of a Parquet file, one row group at a time: ``iter_batches`` over the
+    whole file pre-buffers every row group it was asked for, so memory grew with the file."""
+    for group in range(pf.num_row_groups):
+        yield from pf.iter_batches(batch_size=64 * 1024, row_groups=[group])
 
 
 def chunks(reader: pa.RecordBatchReader, chunk_bytes: int) -> Iterator[pa.Table]:
@@ -112,9 +117,10 @@ def write_chunk(
     table: Table, data: pa.Table, write_uuid: uuid.UUID, counter: Any
 ) -> list[DataFile]:
     """Data files for one prepared chunk (cast and sorted), not yet committed."""
+    import pyarrow as pa
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
-    return list(
+    files = list(
         _dataframe_to_data_files(
             table_metadata=table.metadata,
             df=data,
@@ -123,6 +129,11 @@ def write_chunk(
             counter=counter,
         )
     )
+    del data
+    # The allocator keeps freed chunks for reuse; variable-size string buffers then pile
+    # up and peak RSS grows with the input. Hand them back after each chunk.
+    pa.default_memory_pool().release_unused()
+    return files
 
 
 def append_stream(
