@@ -13,10 +13,10 @@ and neither sorts nor overlaps reading with writing. Files are written by pyiceb
 ``_dataframe_to_data_files`` (what its own append calls), through the table's FileIO, so
 they are fsynced and checksummed like every other write.
 
-Peak memory is about IN_FLIGHT + 1 chunks plus their casts and pyarrow's pool: measured
-flat with 32 MiB chunks, ~1.5-1.9 GB for 1x-3x TPC-H SF 1 lineitem with 256 MiB chunks
-(benchmarks/results/ducklake.md). Smaller chunks mean smaller files (one per chunk and
-partition) until compaction merges them.
+Peak memory is about IN_FLIGHT + 1 chunks plus their casts: 1,346 / 1,368 MiB for 1x / 3x
+TPC-H SF 1 lineitem from a Parquet path (benchmarks/results/ducklake.md). Smaller chunks
+use less but write smaller files (one per chunk and partition) until compaction merges
+them.
 """
 
 from __future__ import annotations
