@@ -223,10 +223,13 @@ class Lakehouse:
         data_or_schema: Any,
         *,
         partition_by: Sequence[str] | None = None,
+        sort_by: Sequence[str] | None = None,
         exist_ok: bool = False,
         properties: Mapping[str, str] | None = None,
     ) -> Table:
-        """Create a table from a pyarrow schema or data; data, if given, is appended."""
+        """Create a table from a pyarrow schema or data; data, if given, is appended.
+
+        ``sort_by=["time", "id DESC"]``: the rows of every file written are sorted so."""
         from doctordata.catalog import tables
 
         return tables.create_table(
@@ -234,6 +237,7 @@ class Lakehouse:
             name,
             data_or_schema,
             partition_by=partition_by,
+            sort_by=sort_by,
             exist_ok=exist_ok,
             properties=properties,
             commit_retries=self.settings.catalog.commit_retries,
@@ -248,6 +252,14 @@ class Lakehouse:
         from doctordata.catalog import tables
 
         return tables.append(self.table(name), data, evolve=evolve, branch=branch)
+
+    @_writes
+    def set_sort_order(self, name: str, sort_by: Sequence[str] | None) -> Table:
+        """Sort the rows of files written from now on (appends, compaction) by ``sort_by``
+        (``["time", "id DESC"]``; None or [] for no order)."""
+        from doctordata.catalog.sort_order import set_sort_order
+
+        return set_sort_order(self.table(name), sort_by)
 
     @_writes
     def overwrite(self, name: str, data: Any, where: str | None = None) -> Table:

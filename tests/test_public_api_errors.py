@@ -37,7 +37,12 @@ VALID: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "create_namespace": (("ns2",), {"exist_ok": True}),
     "create_table": (
         ("ns.new", "DATA"),
-        {"partition_by": ["bucket(4, id)"], "exist_ok": True, "properties": None},
+        {
+            "partition_by": ["bucket(4, id)"],
+            "sort_by": ["id"],
+            "exist_ok": True,
+            "properties": None,
+        },
     ),
     "delete": (("ns.t", "id > 2"), {}),
     "drop_namespace": (("ns_empty",), {}),
@@ -54,6 +59,7 @@ VALID: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "read": (("ns.t",), {"where": "id > 1", "as_of": None}),
     "rename_table": (("ns.t", "ns.t2"), {}),
     "rollback": (("ns.t", "SNAPSHOT"), {}),
+    "set_sort_order": (("ns.t", ["id"]), {}),
     "snapshots": (("ns.t",), {}),
     "sql": (("SELECT count(*) FROM ns.t",), {"engine": "duckdb", "as_of": None}),
     "table": (("ns.t",), {}),

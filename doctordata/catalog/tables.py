@@ -22,6 +22,7 @@ from doctordata.catalog.partitioning import build_spec
 from doctordata.errors import (
     AlreadyExistsError,
     DoctorDataError,
+    InvalidArgumentError,
     NamespaceNotEmptyError,
     NamespaceNotFoundError,
     SchemaMismatchError,
@@ -38,6 +39,31 @@ if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
 
 
+# Parquet writer settings of new tables, chosen by measurement (TPC-H SF 1 written by
+# pyarrow, the 22 queries read by DuckDB 1.5.5 on 2 cores; CPU seconds, since the shared
+# machine's wall clock was too noisy; numbers in benchmarks/results/ducklake.md):
+#
+#   row group rows, codec   bytes    write CPU   query CPU
+#   1,048,576 zstd(1)       246 MB   6.0 s       9.79 s   (pyiceberg's default)
+#     262,144 zstd(1)       261 MB   7.1 s       9.78 s   <- chosen
+#     122,880 zstd(1)       280 MB   6.8 s      10.18 s   (DuckDB's row-group size)
+#     122,880 zstd(3)       267 MB   7.7 s      10.40 s
+#     122,880 snappy        358 MB                        (DuckLake's codec)
+#
+# 262,144 rows read as cheaply as 1M-row groups, cost 6% more bytes, and give DuckDB (which
+# splits a scan per row group) 4x as many units of parallelism and of min/max pruning: a
+# point query on a sorted column reads 262,144 rows, not 1M. zstd level 1: level 3 saves
+# 5% of bytes for 12% more write CPU; Snappy costs 37% more bytes, and disk (the NAS) is
+# the scarce resource here. Statistics (min/max/nulls per column chunk) are written for
+# every column; DuckDB and ClickHouse both skip row groups with them. A table may
+# override any of these (create_table(..., properties={...})).
+PARQUET_DEFAULTS = {
+    "write.parquet.row-group-limit": "262144",
+    "write.parquet.compression-codec": "zstd",
+    "write.parquet.compression-level": "1",
+}
+
+
 def table_properties(commit_retries: int) -> dict[str, str]:
     """Properties every new table gets (the caller's own properties win).
 
@@ -48,9 +74,11 @@ def table_properties(commit_retries: int) -> dict[str, str]:
       merge once 100 manifests pile up (``commit.manifest.min-count-to-merge``).
     - the metadata-log is already capped by pyiceberg's default
       ``write.metadata.previous-versions-max`` = 100; snapshots are never dropped here
-      (time travel keeps working until the user expires them with ``lh.maintain()``).
+      (time travel keeps working until the user expires them with ``lh.maintain()``);
+    - the Parquet layout of :data:`PARQUET_DEFAULTS`.
     """
     return {
+        **PARQUET_DEFAULTS,
         "commit.manifest-merge.enabled": "true",
         "commit.retry.num-retries": str(commit_retries),
         "commit.retry.min-wait-ms": "10",
@@ -157,6 +185,7 @@ def create_table(
     data_or_schema: Any,
     *,
     partition_by: Sequence[str] | None = None,
+    sort_by: Sequence[str] | None = None,
     exist_ok: bool = False,
     properties: Mapping[str, str] | None = None,
     commit_retries: int = 30,
@@ -164,13 +193,16 @@ def create_table(
 ) -> Table:
     """Create ``ns.table`` from a pyarrow schema or from data (which is then appended).
 
-    The table gets a directory no other table uses (see :func:`new_table_location`);
-    ``tiers`` are the lakehouse's tiers, checked for leftovers of dropped tables.
-    ``catalog`` may be a function returning it, called once the arguments are checked (so
-    a refused call creates no catalog)."""
+    ``sort_by``: the Iceberg sort order (``["time", "id DESC"]``, see catalog/sort_order.py)
+    every write then honours within each file. The table gets a directory no other table
+    uses (see :func:`new_table_location`); ``tiers`` are the lakehouse's tiers, checked for
+    leftovers of dropped tables. ``catalog`` may be a function returning it, called once
+    the arguments are checked (so a refused call creates no catalog)."""
     import pyarrow as pa
     from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
     from pyiceberg.schema import Schema
+
+    from doctordata.catalog.sort_order import build_sort_order, sort_for
 
     ns, tbl = parse_table_name(name)
     data = None
@@ -186,7 +218,13 @@ def create_table(
             f"table {name!r} would have no columns; give a schema or data with at least one"
         )
     spec = build_spec(schema, partition_by)
+    order = build_sort_order(schema, sort_by)
     props = {**table_properties(commit_retries), **(properties or {})}
+    if "write.parquet.compression-codec" in (properties or {}) and (
+        "write.parquet.compression-level" not in (properties or {})
+    ):
+        # Our level is zstd's; another codec keeps its own default (snappy takes none).
+        props.pop("write.parquet.compression-level", None)
     if callable(catalog):
         catalog = catalog()
     new_namespace = ns not in list_namespaces(catalog)
@@ -198,10 +236,16 @@ def create_table(
         # One commit creates the table with its first rows: if writing them fails, the
         # catalog never lists the table (no empty table left behind).
         txn = catalog.create_table_transaction(
-            (ns, tbl), schema=schema, partition_spec=spec, properties=props, location=location
+            (ns, tbl),
+            schema=schema,
+            partition_spec=spec,
+            sort_order=order,
+            properties=props,
+            location=location,
         )
         if data is not None and data.num_rows:
-            txn.append(_conform_to(txn.table_metadata.schema(), data))
+            meta = txn.table_metadata
+            txn.append(sort_for(meta, _conform_to(meta.schema(), data)))
         txn.commit_transaction()
     except (TableAlreadyExistsError, CommitFailedException) as exc:
         if isinstance(exc, CommitFailedException) and "already exists" not in str(exc):
@@ -381,8 +425,23 @@ def _name(table: Table) -> str:
 def append(table: Table, data: Any, *, evolve: bool = False, branch: str | None = None) -> Table:
     """Append rows; evolve=True first adds columns the data has and the table lacks.
 
-    ``branch``: commit to that branch (made with lh.branch()) instead of main.
-    """
+    ``branch``: commit to that branch (made with lh.branch()) instead of main. A
+    RecordBatchReader or a path to a .parquet/.csv file is streamed in bounded memory
+    (catalog/write.py), in one snapshot like any append."""
+    from doctordata.catalog import write
+
+    if write.is_stream(data):
+        if branch is not None:
+            raise InvalidArgumentError(
+                "append(branch=...) takes a table or frame; a streamed source (reader or "
+                "file path) is appended to main only: read it into a table first"
+            )
+        from doctordata.catalog.data import normalize
+
+        reader = write.open_source(data, _arrow_schema(table.schema()))
+        empty = normalize(reader.schema.empty_table())
+        table = _check_fits(table, empty, _name(table), evolve=evolve)
+        return write.append_stream(table, reader, _conform)
     arrow = to_arrow(data)
     if branch is not None:
         _check_branch(table, branch)
@@ -408,15 +467,23 @@ def _check_branch(table: Table, branch: str) -> None:
 
 
 def _conform(table: Table, data: pa.Table) -> pa.Table:
-    """Cast data columns to the table's Arrow types (int32 -> int64 etc.)."""
-    return _conform_to(table.schema(), data)
+    """Cast data columns to the table's Arrow types (int32 -> int64 etc.) and sort the
+    rows by the table's sort order (each file written then holds sorted rows)."""
+    from doctordata.catalog.sort_order import sort_for
+
+    return sort_for(table, _conform_to(table.schema(), data))
+
+
+def _arrow_schema(iceberg_schema: Any) -> pa.Schema:
+    from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+    return schema_to_pyarrow(iceberg_schema, include_field_ids=False)
 
 
 def _conform_to(iceberg_schema: Any, data: pa.Table) -> pa.Table:
     import pyarrow as pa
-    from pyiceberg.io.pyarrow import schema_to_pyarrow
 
-    target = schema_to_pyarrow(iceberg_schema, include_field_ids=False)
+    target = _arrow_schema(iceberg_schema)
     fields = []
     for f, column in zip(data.schema, data.columns, strict=True):
         idx = target.get_field_index(f.name)

@@ -85,11 +85,13 @@ def _write_group(
     from pyiceberg.io.pyarrow import ArrowScan, write_file
     from pyiceberg.table import WriteTask
 
+    from doctordata.catalog.sort_order import sort_for
     from doctordata.errors import StorageError
     from doctordata.storage.locations import TierIndex, is_lexically_canonical, join
 
     meta = table.metadata
     data = ArrowScan(meta, table.io, meta.schema(), AlwaysTrue()).to_table(tasks)
+    data = sort_for(meta, data)  # each compacted file in the table's sort order
     home, relative = TierIndex(lh.tiers).locate(table.location())
     props = dict(meta.properties)
     if home is not None and home != tier.name:

@@ -1,0 +1,670 @@
+"""doctordata vs DuckLake on DuckLake's own ground, in one run, interleaved (issue 18).
+
+    .venv/bin/python -m benchmarks.ducklake [--sf 1] [--repeats 3] [--quick]
+    DOCTORDATA_BENCH_DUCKLAKE_QUICK=1 nox -s bench       # the small configuration
+
+Both contestants get the same input in the same process, alternating who goes first:
+  bulk load      TPC-H from the same Parquet files (written once by DuckDB's dbgen):
+                 lh.append(<path>) (streamed) vs CREATE TABLE ... AS read_parquet(<path>)
+  queries        the 22 TPC-H queries, median of ``repeats`` after a warm-up
+  appends        APPENDS appends of 100 rows into a day-partitioned table (365 days):
+                 median latency of the first and last 10, total
+  1-day query    count/sum of one day of that table, median of 20
+  compaction     lh.maintain(table) vs ducklake_merge_adjacent_files over those files
+  on-disk bytes  data and metadata of the TPC-H tables
+  sort order     a point query on a POINT_ROWS-row table, sorted (sort_by=["id"]) vs not
+  peak RSS       a fresh process streaming 1x and 3x lineitem from a Parquet path
+Writes ducklake.json and ducklake.md to the results directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.tpch import machine_info
+
+GOALS = {
+    "load": 1.0,
+    "queries": 1.0,
+    "append_first10": 1.0,
+    "append_last10": 1.0,
+    "on_disk_bytes": 1.1,
+}
+FULL = {"appends": 1000, "point_rows": 10_000_000, "rss_copies": (1, 3)}
+QUICK = {"appends": 100, "point_rows": 1_000_000, "rss_copies": (1, 3)}
+
+
+def generate(base: Path, sf: float) -> dict[str, Path]:
+    """TPC-H at ``sf`` as one Parquet file per table (DuckDB's writer: neither contestant's)."""
+    import duckdb
+
+    from doctordata.engines.extensions import load_extension
+
+    src = base / "src"
+    src.mkdir(parents=True)
+    con = duckdb.connect()
+    load_extension(con, "tpch")
+    con.execute(f"CALL dbgen(sf={sf})")
+    files = {}
+    for (table,) in con.execute("SHOW TABLES").fetchall():
+        files[table] = src / f"{table}.parquet"
+        con.execute(f"COPY {table} TO '{files[table]}' (FORMAT parquet)")
+    con.close()
+    return files
+
+
+def queries(tables: set[str]) -> dict[int, str]:
+    """The 22 queries with every TPC-H table qualified as tpch.<table>."""
+    import duckdb
+    import sqlglot
+    from sqlglot import exp
+
+    from doctordata.engines.extensions import load_extension
+
+    con = duckdb.connect()
+    load_extension(con, "tpch")
+    out = {}
+    for n, sql in con.execute("SELECT query_nr, query FROM tpch_queries()").fetchall():
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        for t in tree.find_all(exp.Table):
+            if t.name in tables and not t.db:
+                t.set("db", exp.to_identifier("tpch"))
+        out[int(n)] = tree.sql(dialect="duckdb")
+    con.close()
+    return out
+
+
+class DuckLake:
+    """A DuckLake catalog (DuckDB file) with its data under ``base``."""
+
+    def __init__(self, base: Path) -> None:
+        import duckdb
+
+        from doctordata.engines.extensions import load_extension
+
+        (base / "data").mkdir(parents=True)
+        self.base = base
+        self.con = duckdb.connect()
+        load_extension(self.con, "ducklake")
+        self.con.execute(
+            f"ATTACH 'ducklake:{base / 'meta.ducklake'}' AS dl (DATA_PATH '{base / 'data'}/')"
+        )
+        self.con.execute("USE dl")
+
+    def sql(self, query: str, *params: Any) -> list[Any]:
+        return self.con.execute(query, list(params) if params else None).fetchall()
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def _pair(a: Callable[[], Any], b: Callable[[], Any], first_a: bool) -> tuple[float, float]:
+    if first_a:
+        ta = _timed(a)
+        return ta, _timed(b)
+    tb = _timed(b)
+    return _timed(a), tb
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def bulk_load(lh: Any, dl: DuckLake, files: dict[str, Path]) -> dict[str, Any]:
+    import pyarrow.parquet as pq
+
+    lh.create_namespace("tpch")
+    dl.sql("CREATE SCHEMA tpch")
+    # Warm-up: the first write of a process imports pyiceberg's writer and opens the
+    # catalog; neither is part of loading a table.
+    smallest = min(files.values(), key=lambda p: p.stat().st_size)
+    lh.create_table("warmup.t", pq.read_schema(smallest))
+    lh.append("warmup.t", smallest)
+    lh.drop_table("warmup.t", purge=True)
+    dl.sql(f"CREATE TABLE warmup AS SELECT * FROM read_parquet('{smallest}')")
+    dl.sql("DROP TABLE warmup")
+    per: dict[str, dict[str, float]] = {}
+    for i, (t, path) in enumerate(sorted(files.items())):
+        schema = pq.read_schema(path)
+
+        def ours(t: str = t, path: Path = path, schema: Any = schema) -> None:
+            lh.create_table(f"tpch.{t}", schema)
+            lh.append(f"tpch.{t}", path)
+
+        def theirs(t: str = t, path: Path = path) -> None:
+            dl.sql(f"CREATE TABLE tpch.{t} AS SELECT * FROM read_parquet('{path}')")
+
+        a, b = _pair(ours, theirs, i % 2 == 0)
+        per[t] = {"doctordata_ms": a, "ducklake_ms": b}
+        print(f"load {t}: doctordata {a:.0f} ms, DuckLake {b:.0f} ms", flush=True)
+    ours_ms = sum(v["doctordata_ms"] for v in per.values())
+    theirs_ms = sum(v["ducklake_ms"] for v in per.values())
+    return {"per_table": per, "doctordata_ms": ours_ms, "ducklake_ms": theirs_ms}
+
+
+def tpch_queries(lh: Any, dl: DuckLake, qs: dict[int, str], repeats: int) -> dict[str, Any]:
+    per: dict[int, dict[str, float]] = {}
+    for n, q in sorted(qs.items()):
+        ours = lambda q=q: lh.sql(q).fetchall()  # noqa: E731
+        theirs = lambda q=q: dl.sql(q)  # noqa: E731
+        ours()
+        theirs()
+        times: dict[str, list[float]] = {"doctordata": [], "ducklake": []}
+        for r in range(repeats):
+            a, b = _pair(ours, theirs, r % 2 == 0)
+            times["doctordata"].append(a)
+            times["ducklake"].append(b)
+        per[n] = {k: statistics.median(v) for k, v in times.items()}
+        print(f"Q{n:02d} {per[n]}", flush=True)
+    return {
+        "per_query_ms": per,
+        "doctordata_ms": sum(v["doctordata"] for v in per.values()),
+        "ducklake_ms": sum(v["ducklake"] for v in per.values()),
+    }
+
+
+def _batch(i: int, days: int, rows: int = 100) -> Any:
+    import pyarrow as pa
+
+    day = dt.datetime(2025, 1, 1) + dt.timedelta(days=i % days)
+    return pa.table(
+        {
+            "time": pa.array(
+                [day + dt.timedelta(seconds=(i * 997 + k * 61) % 86_400) for k in range(rows)],
+                pa.timestamp("us"),
+            ),
+            "id": pa.array(range(i * rows, (i + 1) * rows), pa.int64()),
+            "v": pa.array([float(k) for k in range(rows)], pa.float64()),
+        }
+    )
+
+
+def small_appends(lh: Any, dl: DuckLake, n: int) -> dict[str, Any]:
+    import pyarrow as pa
+
+    schema = pa.schema([("time", pa.timestamp("us")), ("id", pa.int64()), ("v", pa.float64())])
+    lh.create_table("bench.events", schema, partition_by=["day(time)"])
+    dl.sql("CREATE SCHEMA bench")
+    dl.sql("CREATE TABLE bench.events (time TIMESTAMP, id BIGINT, v DOUBLE)")
+    dl.sql("ALTER TABLE bench.events SET PARTITIONED BY (year(time), month(time), day(time))")
+    ours_ms, theirs_ms = [], []
+    # 365 days at 1,000 appends; fewer days in the quick run so compaction has work too.
+    days = 365 if n >= 1000 else max(1, n // 4)
+    for i in range(n):
+        batch = _batch(i, days)
+        dl.con.register("batch_in", batch)
+        a, b = _pair(
+            lambda b=batch: lh.append("bench.events", b),
+            lambda: dl.sql("INSERT INTO bench.events SELECT * FROM batch_in"),
+            i % 2 == 0,
+        )
+        dl.con.unregister("batch_in")
+        ours_ms.append(a)
+        theirs_ms.append(b)
+        if i % 100 == 0:
+            print(f"append {i}: doctordata {a:.1f} ms, DuckLake {b:.1f} ms", flush=True)
+    med = statistics.median
+    return {
+        "appends": n,
+        "days": days,
+        "doctordata": {
+            "first10_ms": med(ours_ms[:10]),
+            "last10_ms": med(ours_ms[-10:]),
+            "total_s": sum(ours_ms) / 1000,
+        },
+        "ducklake": {
+            "first10_ms": med(theirs_ms[:10]),
+            "last10_ms": med(theirs_ms[-10:]),
+            "total_s": sum(theirs_ms) / 1000,
+        },
+    }
+
+
+def one_day_query(lh: Any, dl: DuckLake, runs: int = 20) -> dict[str, Any]:
+    q = (
+        "SELECT count(*), sum(v) FROM bench.events "
+        "WHERE time >= TIMESTAMP '2025-03-01' AND time < TIMESTAMP '2025-03-02'"
+    )
+    assert lh.sql(q).fetchall() == dl.sql(q), "the contestants disagree"
+    times: dict[str, list[float]] = {"doctordata": [], "ducklake": []}
+    for r in range(runs):
+        a, b = _pair(lambda: lh.sql(q).fetchall(), lambda: dl.sql(q), r % 2 == 0)
+        times["doctordata"].append(a)
+        times["ducklake"].append(b)
+    stats = lh.sql(q).stats
+    return {
+        **{f"{k}_ms": statistics.median(v) for k, v in times.items()},
+        "files_planned": getattr(stats, "files_planned", None),
+        "files_skipped": getattr(stats, "files_skipped", None),
+    }
+
+
+def compaction(lh: Any, dl: DuckLake) -> dict[str, Any]:
+    files_before = len(list(lh.table("bench.events").scan().plan_files()))
+    dl_before = dl.sql(
+        "SELECT count(*) FROM ducklake_list_files('dl', 'events', schema => 'bench')"
+    )
+    a, b = _pair(
+        lambda: lh.maintain("bench.events"),
+        lambda: dl.sql("CALL ducklake_merge_adjacent_files('dl')"),
+        True,
+    )
+    files_after = len(list(lh.table("bench.events").scan().plan_files()))
+    dl_after = dl.sql("SELECT count(*) FROM ducklake_list_files('dl', 'events', schema => 'bench')")
+    return {
+        "doctordata_ms": a,
+        "ducklake_ms": b,
+        "doctordata_files": [files_before, files_after],
+        "ducklake_files": [dl_before[0][0], dl_after[0][0]],
+    }
+
+
+def on_disk(lh: Any, dl: DuckLake, tables: list[str]) -> dict[str, Any]:
+    ours_data = ours_meta = 0
+    for t in tables:
+        loc = Path(lh.table(f"tpch.{t}").location().removeprefix("file://"))
+        ours_data += _du(loc / "data")
+        ours_meta += _du(loc / "metadata")
+    theirs_data = _du(dl.base / "data" / "tpch")
+    return {
+        "doctordata_data": ours_data,
+        "doctordata_metadata": ours_meta,
+        "ducklake_data": theirs_data,
+        "ducklake_catalog_file": (dl.base / "meta.ducklake").stat().st_size,
+    }
+
+
+def sorted_point_query(lh: Any, rows: int, runs: int = 20) -> dict[str, Any]:
+    """A point query on ``rows`` rows: a table sorted by id vs the same rows unsorted."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = np.random.default_rng(18).permutation(rows)
+    data = pa.table({"id": pa.array(ids, pa.int64()), "x": pa.array(ids * 3, pa.int64())})
+    load_ms = {}
+    for name, sort_by in (("sorted", ["id"]), ("unsorted", None)):
+        lh.create_table(f"bench.{name}", data.schema, sort_by=sort_by)
+        load_ms[name] = _timed(lambda n=name: lh.append(f"bench.{n}", data))
+    needle = int(ids[rows // 2])
+    out: dict[str, Any] = {"rows": rows, "load_ms": load_ms}
+    times: dict[str, list[float]] = {"sorted": [], "unsorted": []}
+    q = "SELECT x FROM bench.{} WHERE id = " + str(needle)
+    assert lh.sql(q.format("sorted")).fetchall() == [(needle * 3,)]
+    for r in range(runs):
+        a, b = _pair(
+            lambda: lh.sql(q.format("sorted")).fetchall(),
+            lambda: lh.sql(q.format("unsorted")).fetchall(),
+            r % 2 == 0,
+        )
+        times["sorted"].append(a)
+        times["unsorted"].append(b)
+    for name in times:
+        groups = hit = 0
+        for task in lh.table(f"bench.{name}").scan().plan_files():
+            meta = pq.ParquetFile(task.file.file_path.removeprefix("file://")).metadata
+            for g in range(meta.num_row_groups):
+                s = meta.row_group(g).column(0).statistics
+                groups += 1
+                hit += int(s.min <= needle <= s.max)
+        out[name] = {
+            "median_ms": statistics.median(times[name]),
+            "row_groups": groups,
+            "row_groups_read": hit,
+        }
+    return out
+
+
+_RSS_CHILD = """
+import sys, time
+import doctordata as dd
+import duckdb, pyiceberg.catalog.sql, pyiceberg.io.pyarrow  # imports are not the load
+root, path, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+started = time.perf_counter()
+if mode == "doctordata":
+    import pyarrow.parquet as pq
+    with dd.connect(root) as lh:
+        lh.create_table("big.lineitem", pq.read_schema(path))
+        lh.append("big.lineitem", path)
+else:
+    import duckdb
+    from doctordata.engines.extensions import load_extension
+    con = duckdb.connect()
+    load_extension(con, "ducklake")
+    con.execute(f"ATTACH 'ducklake:{root}/meta.ducklake' AS dl (DATA_PATH '{root}/data/')")
+    con.execute(f"CREATE TABLE dl.lineitem AS SELECT * FROM read_parquet('{path}')")
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (large) parent.
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print(peak // 1024, round(time.perf_counter() - started, 2))
+"""
+
+
+def bulk_load_rss(base: Path, lineitem: Path, copies: tuple[int, ...]) -> dict[str, Any]:
+    """Peak RSS (MiB) of a fresh process loading ``k`` concatenated copies of lineitem."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, Any] = {}
+    src = pq.ParquetFile(lineitem)
+    for k in copies:
+        path = base / f"lineitem-x{k}.parquet"
+        with pq.ParquetWriter(path, src.schema_arrow) as w:
+            for _ in range(k):
+                for g in range(src.num_row_groups):
+                    w.write_table(src.read_row_group(g))
+        row: dict[str, Any] = {
+            "input_bytes": path.stat().st_size,
+            "rows": k * src.metadata.num_rows,
+        }
+        for mode in ("doctordata", "ducklake"):
+            root = base / f"rss-{mode}-{k}"
+            root.mkdir()
+            done = subprocess.run(
+                [sys.executable, "-c", _RSS_CHILD, str(root), str(path), mode],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            peak, seconds = done.stdout.split()[-2:]
+            row[mode] = {"peak_rss_mib": int(peak), "seconds": float(seconds)}
+        print(f"rss x{k}: {row}", flush=True)
+        out[str(k)] = row
+        path.unlink()
+    return out
+
+
+LAYOUTS = {  # name: (row-group rows, zstd level or codec)
+    "1048576 zstd(1)": (1_048_576, 1),
+    "262144 zstd(1)": (262_144, 1),
+    "122880 zstd(1)": (122_880, 1),
+    "122880 zstd(3)": (122_880, 3),
+    "122880 snappy": (122_880, "snappy"),
+}
+
+
+def layout_figures(base: Path, files: dict[str, Path], qs: dict[int, str]) -> dict[str, Any]:
+    """How the table properties' Parquet layouts compare (``--layout``): bytes, write CPU
+    and the 22 queries' CPU (process time of DuckDB's threads: on a shared machine the
+    wall clock measures the neighbours; CPU time does not see parallelism, though)."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    out: dict[str, Any] = {}
+    for name, (rows, level) in LAYOUTS.items():
+        target = base / "layout" / name.replace(" ", "_")
+        target.mkdir(parents=True)
+        codec = level if isinstance(level, str) else "zstd"
+        cpu = 0.0
+        for t, path in files.items():
+            data = pq.read_table(path)
+            started = time.process_time()
+            pq.write_table(
+                data,
+                target / f"{t}.parquet",
+                row_group_size=rows,
+                compression=codec,
+                compression_level=None if isinstance(level, str) else level,
+            )
+            cpu += time.process_time() - started
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA tpch")
+        for t in files:
+            con.execute(
+                f"CREATE VIEW tpch.{t} AS SELECT * FROM read_parquet('{target / t}.parquet')"
+            )
+        query_cpu = 0.0
+        for q in qs.values():
+            con.execute(q).fetchall()
+            started = time.process_time()
+            con.execute(q).fetchall()
+            query_cpu += time.process_time() - started
+        con.close()
+        out[name] = {"bytes": _du(target), "write_cpu_s": cpu, "query_cpu_s": query_cpu}
+        print(f"layout {name}: {out[name]}", flush=True)
+    return out
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def figures(result: dict[str, Any]) -> dict[str, float]:
+    ap = result["appends"]
+    disk = result["on_disk"]
+    return {
+        "load": _ratio(result["load"]["doctordata_ms"], result["load"]["ducklake_ms"]),
+        "queries": _ratio(result["queries"]["doctordata_ms"], result["queries"]["ducklake_ms"]),
+        "append_first10": _ratio(ap["doctordata"]["first10_ms"], ap["ducklake"]["first10_ms"]),
+        "append_last10": _ratio(ap["doctordata"]["last10_ms"], ap["ducklake"]["last10_ms"]),
+        "append_total": _ratio(ap["doctordata"]["total_s"], ap["ducklake"]["total_s"]),
+        "one_day_query": _ratio(
+            result["one_day"]["doctordata_ms"], result["one_day"]["ducklake_ms"]
+        ),
+        "compaction": _ratio(
+            result["compaction"]["doctordata_ms"], result["compaction"]["ducklake_ms"]
+        ),
+        "on_disk_bytes": _ratio(
+            disk["doctordata_data"] + disk["doctordata_metadata"],
+            disk["ducklake_data"] + disk["ducklake_catalog_file"],
+        ),
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    ratios = figures(result)
+    lines = [
+        f"# doctordata vs DuckLake (TPC-H SF {result['sf']}, {result['config']} configuration)",
+        "",
+        f"{m['cpus']} CPUs, load average at the start {result['load_average_start']}, at the "
+        f"end {', '.join(f'{x:.2f}' for x in m['load_average'])}; versions {m['versions']}. "
+        "Both contestants ran in one process, interleaved (who goes first alternates).",
+        "",
+        "| figure | doctordata | DuckLake | ratio | goal | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    ap = result["appends"]
+    rows = [
+        (
+            "load",
+            "bulk load (s)",
+            result["load"]["doctordata_ms"] / 1e3,
+            result["load"]["ducklake_ms"] / 1e3,
+        ),
+        (
+            "queries",
+            f"22 queries, sum of medians of {result['repeats']} (s)",
+            result["queries"]["doctordata_ms"] / 1e3,
+            result["queries"]["ducklake_ms"] / 1e3,
+        ),
+        (
+            "append_first10",
+            "100-row append, median of first 10 (ms)",
+            ap["doctordata"]["first10_ms"],
+            ap["ducklake"]["first10_ms"],
+        ),
+        (
+            "append_last10",
+            f"100-row append, median of last 10 of {ap['appends']} (ms)",
+            ap["doctordata"]["last10_ms"],
+            ap["ducklake"]["last10_ms"],
+        ),
+        (
+            "append_total",
+            f"{ap['appends']} appends, total (s)",
+            ap["doctordata"]["total_s"],
+            ap["ducklake"]["total_s"],
+        ),
+        (
+            "one_day_query",
+            "1-day query on the 365-day table (ms)",
+            result["one_day"]["doctordata_ms"],
+            result["one_day"]["ducklake_ms"],
+        ),
+        (
+            "compaction",
+            "compaction of the appended files (ms)",
+            result["compaction"]["doctordata_ms"],
+            result["compaction"]["ducklake_ms"],
+        ),
+    ]
+    disk = result["on_disk"]
+    rows.append(
+        (
+            "on_disk_bytes",
+            "TPC-H on disk, data + metadata (MB)",
+            (disk["doctordata_data"] + disk["doctordata_metadata"]) / 1e6,
+            (disk["ducklake_data"] + disk["ducklake_catalog_file"]) / 1e6,
+        )
+    )
+    for key, label, ours, theirs in rows:
+        goal = GOALS.get(key)
+        met = "" if goal is None else ("yes" if ratios[key] <= goal else "no")
+        goal_text = "" if goal is None else f"<= {goal}"
+        lines.append(
+            f"| {label} | {ours:.2f} | {theirs:.2f} | {ratios[key]:.2f} | {goal_text} | {met} |"
+        )
+    c = result["compaction"]
+    lines += [
+        "",
+        f"Files before/after compaction: doctordata {c['doctordata_files']}, DuckLake "
+        f"{c['ducklake_files']}. 1-day query: doctordata planned "
+        f"{result['one_day']['files_planned']} file(s), skipped "
+        f"{result['one_day']['files_skipped']}.",
+        "",
+        "## Sort order: point query",
+        "",
+        "| table | median ms | row groups | row groups whose min/max hold the key |",
+        "|---|---|---|---|",
+    ]
+    sp = result["sorted_point"]
+    for name in ("sorted", "unsorted"):
+        v = sp[name]
+        lines.append(
+            f"| {sp['rows']:,} rows, {name} | {v['median_ms']:.1f} | {v['row_groups']} | "
+            f"{v['row_groups_read']} |"
+        )
+    lines += [
+        "",
+        "## Bulk load from a Parquet path: peak RSS of a fresh process",
+        "",
+        "| input | rows | doctordata MiB | doctordata s | DuckLake MiB | DuckLake s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k, v in result["rss"].items():
+        lines.append(
+            f"| lineitem x{k} ({v['input_bytes'] / 1e6:.0f} MB) | {v['rows']:,} | "
+            f"{v['doctordata']['peak_rss_mib']} | {v['doctordata']['seconds']:.1f} | "
+            f"{v['ducklake']['peak_rss_mib']} | {v['ducklake']['seconds']:.1f} |"
+        )
+    if result.get("layout"):
+        lines += [
+            "",
+            "## Parquet layouts (pyarrow writer, DuckDB reader; CPU seconds)",
+            "",
+            "| row group rows, codec | MB | write CPU s | 22 queries CPU s |",
+            "|---|---|---|---|",
+        ]
+        for name, v in result["layout"].items():
+            lines.append(
+                f"| {name} | {v['bytes'] / 1e6:.0f} | {v['write_cpu_s']:.2f} | "
+                f"{v['query_cpu_s']:.2f} |"
+            )
+    lines += ["", "## Per query (ms)", "", "| query | doctordata | DuckLake |", "|---|---|---|"]
+    for n, v in sorted(result["queries"]["per_query_ms"].items(), key=lambda kv: int(kv[0])):
+        lines.append(f"| Q{int(n):02d} | {v['doctordata']:.0f} | {v['ducklake']:.0f} |")
+    lines += [
+        "",
+        "## Load per table (ms)",
+        "",
+        "| table | doctordata | DuckLake |",
+        "|---|---|---|",
+    ]
+    for t, v in result["load"]["per_table"].items():
+        lines.append(f"| {t} | {v['doctordata_ms']:.0f} | {v['ducklake_ms']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(
+    results_dir: Path,
+    sf: float | None = None,
+    repeats: int = 3,
+    quick: bool | None = None,
+    layout: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """``overrides``: appends=, point_rows=, rss_copies= (else the configuration's)."""
+    import doctordata as dd
+
+    if quick is None:
+        quick = os.environ.get("DOCTORDATA_BENCH_DUCKLAKE_QUICK") == "1"
+    config = {**(QUICK if quick else FULL), **{k: v for k, v in overrides.items() if v}}
+    sf = sf if sf is not None else (0.1 if quick else 1.0)
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="dd-bench-ducklake-") as tmp:
+        base = Path(tmp)
+        files = generate(base, sf)
+        print(f"generated SF {sf}", flush=True)
+        dl = DuckLake(base / "ducklake")
+        with dd.connect(base / "lake") as lh:
+            result: dict[str, Any] = {"load": bulk_load(lh, dl, files)}
+            result["queries"] = tpch_queries(lh, dl, queries(set(files)), repeats)
+            result["on_disk"] = on_disk(lh, dl, sorted(files))
+            result["appends"] = small_appends(lh, dl, config["appends"])
+            result["one_day"] = one_day_query(lh, dl)
+            result["compaction"] = compaction(lh, dl)
+            result["sorted_point"] = sorted_point_query(lh, config["point_rows"])
+        dl.con.close()
+        result["rss"] = bulk_load_rss(base, files["lineitem"], config["rss_copies"])
+        if layout:
+            result["layout"] = layout_figures(base, files, queries(set(files)))
+    result.update(
+        benchmark="ducklake",
+        sf=sf,
+        repeats=repeats,
+        config=("quick" if quick else "full")
+        + (f", {config['appends']} appends" if config["appends"] != FULL["appends"] else ""),
+        load_average_start=load_start,
+        machine=machine_info(),
+        goals={k: f"<= {v}" for k, v in GOALS.items()},
+    )
+    result["ratios"] = figures(result)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "ducklake.json").write_text(json.dumps(result, indent=2, default=str))
+    (results_dir / "ducklake.md").write_text(markdown(result))
+    print(markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="doctordata vs DuckLake")
+    parser.add_argument("--sf", type=float, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="SF 0.1, 100 appends, 1M rows")
+    parser.add_argument("--appends", type=int, help="small appends (default 1000; quick 100)")
+    parser.add_argument("--point-rows", type=int, help="rows of the sort-order tables")
+    parser.add_argument("--layout", action="store_true", help="also compare Parquet layouts")
+    parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    run(
+        args.results,
+        args.sf,
+        args.repeats,
+        args.quick,
+        args.layout,
+        appends=args.appends,
+        point_rows=args.point_rows,
+    )
