@@ -13,7 +13,7 @@ compared with the old URLs (one query of the catalog).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,12 +55,16 @@ def moved_tiers(tiers: Mapping[str, Tier]) -> list[MovedTier]:
     return out
 
 
-def stale_tables(catalog: Catalog, moved: list[MovedTier]) -> dict[str, MovedTier]:
+def stale_tables(
+    catalog: Catalog | None, moved: list[MovedTier], locations: Mapping[str, str] | None = None
+) -> dict[str, MovedTier]:
     """Tables whose current metadata lies below a moved tier's old URL, by name."""
     canon = Canonicalizer()
     old_dirs = [(m, canon.parts(m.old_url)) for m in moved]
     out: dict[str, MovedTier] = {}
-    for name, location in table_locations(catalog).items():
+    if locations is None:
+        locations = table_locations(catalog) if catalog is not None else {}
+    for name, location in locations.items():
         parts = canon.parts(location)
         for m, old in old_dirs:
             if is_within(parts, old):
@@ -86,12 +90,18 @@ def table_locations(catalog: Catalog) -> dict[str, str]:
     return {f"{ns}.{name}": str(location) for ns, name, location in rows if location}
 
 
-def check_not_moved(root: object, tiers: Mapping[str, Tier], catalog: Catalog) -> None:
-    """Refuse a catalog whose tables still live below the place this lake was copied from."""
+def check_not_moved(
+    root: object,
+    tiers: Mapping[str, Tier],
+    catalog: Catalog | None,
+    locations: Callable[[], Mapping[str, str]] | None = None,
+) -> None:
+    """Refuse a catalog whose tables still live below the place this lake was copied from.
+    ``locations``: 'ns.table' -> metadata location from another reader (catalog/reader/)."""
     moved = moved_tiers(tiers)
     if not moved:
         return
-    stale = stale_tables(catalog, moved)
+    stale = stale_tables(catalog, moved, locations() if locations is not None else None)
     if not stale:
         return
     first = next(iter(stale.values()))

@@ -136,7 +136,7 @@ def describe_table(lh: Any, name: str) -> dict[str, Any]:
 
 def _lineage(summary: dict[str, str]) -> dict[str, Any]:
     # Snapshot properties written by dbt (transform/writes.py); plain Python, no dbt import.
-    from doctordata.transform.writes import read_lineage
+    from doctordata.catalog.lineage import read_lineage
 
     return read_lineage(summary)
 

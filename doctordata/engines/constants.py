@@ -15,14 +15,13 @@ ends and ``DATE - INTEGER`` mean exactly what they mean in DuckDB. Instants are 
 back in UTC (``CAST('... +00' AS TIMESTAMPTZ)``): one spelling every engine reads alike.
 
 A folded query must never be answered from a plan built for another instant: the plan
-cache skips any query text that mentions one of these functions (:func:`mentions_now`).
+cache skips any query text that mentions one of these functions (engines/clock.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import threading
 import time
 from typing import Any
@@ -31,12 +30,6 @@ from sqlglot import exp
 
 # Anonymous function names DuckDB reads as now(); sqlglot has its own nodes for the rest.
 _NOW_NAMES = frozenset({"now", "get_current_timestamp", "transaction_timestamp"})
-# Any mention (even in a string or a column name) keeps a query out of the plan cache.
-_MENTION = re.compile(
-    r"\b(now|current_date|current_timestamp|today|get_current_timestamp|"
-    r"transaction_timestamp)\b",
-    re.IGNORECASE,
-)
 # Nodes a foldable constant expression may consist of (no columns, calls or subqueries).
 _CONSTANT = (
     exp.Literal,
@@ -62,11 +55,6 @@ _TYPES = {
 }
 
 _LOCAL = threading.local()
-
-
-def mentions_now(query: str) -> bool:
-    """True if the query text may call a clock function (then it is not plan-cached)."""
-    return _MENTION.search(query) is not None
 
 
 def _is_now(node: exp.Expr) -> bool:

@@ -381,7 +381,7 @@ def _plan_cache(
     lh: QueryHost, query: str, dialect: str, engine_name: str, as_of: Any, read_only: bool
 ) -> tuple[PlanCache, tuple[Any, ...] | None]:
     """The lakehouse's plan cache and this query's key (None: do not use the cache)."""
-    from doctordata.engines.constants import mentions_now
+    from doctordata.engines.clock import mentions_now
 
     cache = lh.plan_cache
     if cache.size <= 0 or not read_only or mentions_now(query):

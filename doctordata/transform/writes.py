@@ -14,6 +14,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from doctordata.catalog.lineage import (
+    AS_OF_PROPERTY,
+    INVOCATION_PROPERTY,
+    MODEL_PROPERTY,
+    SOURCES_PROPERTY,
+)
 from doctordata.errors import SchemaMismatchError
 
 if TYPE_CHECKING:
@@ -21,10 +27,6 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 # Snapshot summary properties of every mart snapshot written by dbt.
-INVOCATION_PROPERTY = "doctordata.dbt.invocation-id"
-SOURCES_PROPERTY = "doctordata.dbt.sources"  # JSON {"ns.table": snapshot id}
-AS_OF_PROPERTY = "doctordata.dbt.as-of"
-MODEL_PROPERTY = "doctordata.dbt.mode"
 # Rows per Parquet file appended (one chunk of the stream in memory at a time).
 CHUNK_ROWS = 1_000_000
 READ_BATCH_ROWS = 122_880
@@ -47,20 +49,6 @@ def lineage(
     if as_of is not None:
         props[AS_OF_PROPERTY] = str(as_of)
     return props
-
-
-def read_lineage(summary: Mapping[str, str]) -> dict[str, Any]:
-    """Lineage properties of one snapshot summary (empty when dbt did not write it)."""
-    out: dict[str, Any] = {}
-    if INVOCATION_PROPERTY in summary:
-        out["dbt_invocation_id"] = summary[INVOCATION_PROPERTY]
-    if SOURCES_PROPERTY in summary:
-        out["sources"] = json.loads(summary[SOURCES_PROPERTY])
-    if AS_OF_PROPERTY in summary:
-        out["as_of"] = summary[AS_OF_PROPERTY]
-    if MODEL_PROPERTY in summary:
-        out["mode"] = summary[MODEL_PROPERTY]
-    return out
 
 
 def chunks(reader: pa.RecordBatchReader, rows: int | None = None) -> Iterator[pa.Table]:

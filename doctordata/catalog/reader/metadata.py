@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from doctordata.catalog.lineage import read_lineage
 from doctordata.catalog.reader.avro import Unsupported, UnsupportedAvro, read_container
 
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
@@ -117,11 +118,35 @@ class TableMetadata:
         default = self.raw.get("default-spec-id")
         for spec in self.raw.get("partition-specs", []):
             if spec.get("spec-id") == default:
-                return [
-                    f"{f['field-id']}: {f['name']}: {f['transform']}({f['source-id']})"
-                    for f in spec["fields"]
-                ]
+                return [self._spec_string(f) for f in spec["fields"]]
         raise Unsupported(f"{self.location}: no default partition spec")
+
+    def _spec_string(self, field: dict[str, Any]) -> str:
+        """One field as partitioning.spec_strings spells it: ``month(time)``, ``bucket(16, id)``."""
+        column = self._column_names().get(field["source-id"], f"<field {field['source-id']}>")
+        name, _, param = str(field["transform"]).partition("[")
+        if name == "identity":
+            return column
+        if param:
+            return f"{name}({param.rstrip(']')}, {column})"
+        return f"{name}({column})"
+
+    def _column_names(self) -> dict[int, str]:
+        """Field id -> dotted name in the current schema (nested struct fields included)."""
+        current = self.raw.get("current-schema-id")
+        names: dict[int, str] = {}
+
+        def walk(fields: list[dict[str, Any]], prefix: str) -> None:
+            for f in fields:
+                names[f["id"]] = prefix + f["name"]
+                kind = f.get("type")
+                if isinstance(kind, dict) and kind.get("type") == "struct":
+                    walk(kind.get("fields", []), prefix + f["name"] + ".")
+
+        for schema in self.raw.get("schemas", []):
+            if schema.get("schema-id") == current:
+                walk(schema.get("fields", []), "")
+        return names
 
     def refs(self) -> dict[str, int]:
         refs = {k: int(v["snapshot-id"]) for k, v in (self.raw.get("refs") or {}).items()}
@@ -212,4 +237,11 @@ class TableMetadata:
             "files": len(files),
             "rows": sum(f[1] for f in files),
             "bytes": sum(f[2] for f in files),
+            "lineage": read_lineage(self._summary(current)),
         }
+
+    def _summary(self, snapshot_id: int | None) -> dict[str, str]:
+        for snap in self.raw.get("snapshots", []):
+            if snap.get("snapshot-id") == snapshot_id:
+                return {k: str(v) for k, v in (snap.get("summary") or {}).items()}
+        return {}
