@@ -201,7 +201,7 @@ def _numbers(stats: LoadStats) -> dict[str, Any]:
     return {
         f.name: copy.copy(getattr(stats, f.name))
         for f in fields(stats)
-        if not f.name.startswith("_")
+        if f.name != "lock" and not f.name.startswith("_")
     }
 
 

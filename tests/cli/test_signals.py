@@ -80,8 +80,12 @@ def test_ingest_stops_cleanly_and_resumes(tmp_path: Path, signum: int, code: int
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: every process of the job
         else:
             proc.send_signal(signal.SIGTERM)  # `kill PID`: the command only
-        sent.set()
-        _, err = proc.communicate(timeout=600)
+        try:
+            # The held-back ids stay held until the run has exited: it cannot finish its
+            # work first and exit 0 (a race the signal would otherwise lose).
+            _, err = proc.communicate(timeout=600)
+        finally:
+            sent.set()
         err = "".join(seen) + err
         assert proc.returncode == code, err
         assert "Traceback" not in err, err
