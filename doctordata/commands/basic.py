@@ -90,7 +90,12 @@ def init(ctx: click.Context, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def tables(ctx: click.Context, namespace: str | None, as_json: bool) -> None:
-    """List tables (optionally of one namespace)."""
+    """List tables (optionally of one namespace).
+
+    \b
+      doctordata tables
+      doctordata tables hackernews --json
+    """
     lh = open_lakehouse(ctx)
     reader = open_reader(ctx, lh)
     try:
@@ -146,7 +151,12 @@ def _lineage(summary: dict[str, str]) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def describe(ctx: click.Context, table: str, as_json: bool) -> None:
-    """Schema, partition spec, snapshots, files and bytes of TABLE (ns.table)."""
+    """Schema, partition spec, snapshots, files and bytes of TABLE (ns.table).
+
+    \b
+      doctordata describe hackernews.items
+      doctordata describe marts.daily_activity --json    (includes dbt lineage)
+    """
     lh = open_lakehouse(ctx)
     reader = open_reader(ctx, lh)
     try:

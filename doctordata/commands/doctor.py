@@ -17,6 +17,10 @@ def doctor(ctx: click.Context) -> None:
     """Check installed versions, catalog, tiers, DuckDB extensions, chDB and ClickHouse.
 
     Exits with status 1 if any check fails; each failure comes with a fix.
+
+    \b
+      doctordata doctor
+      doctordata --root /srv/lake doctor
     """
     from rich.console import Console
     from rich.table import Table

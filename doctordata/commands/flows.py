@@ -106,7 +106,12 @@ def _pop_option(args: list[str], name: str) -> str | None:
     help="Run the daily flow under Prefect (default: when Prefect is installed).",
 )
 def demo(demo_root: str, items: int, seed: int, use_prefect: bool | None) -> None:
-    """Run ingest -> dbt -> tier -> maintain -> backup offline on generated HN data."""
+    """Run ingest -> dbt -> tier -> maintain -> backup offline on generated HN data.
+
+    \b
+      doctordata demo
+      doctordata demo --root /tmp/demo --items 10000 --no-prefect
+    """
     from doctordata.orchestrate.demo import render, run_demo
 
     report = run_demo(demo_root, items=items, seed=seed, use_prefect=use_prefect)
@@ -146,6 +151,10 @@ def serve(
     starts and supervises a local Prefect server (127.0.0.1, a free port, its database
     in <root>/.prefect/server.db, its log in <root>/.prefect/server.log) and stops it on
     exit: Prefect's temporary server would accept the schedule and never run it.
+
+    \b
+      doctordata serve
+      doctordata serve --cron "0 3 * * *" --only ingest,backup
     """
     from doctordata.orchestrate.daily import serve_daily
 

@@ -63,7 +63,12 @@ def tier(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def tiers(ctx: click.Context, as_json: bool) -> None:
-    """Files and bytes per tier per table, and free space per tier."""
+    """Files and bytes per tier per table, and free space per tier.
+
+    \b
+      doctordata tiers
+      doctordata tiers --json
+    """
     lh = open_lakehouse(ctx)
     status = _fast_status(ctx, lh) or lh.tier_status()
     if as_json:
