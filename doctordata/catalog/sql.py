@@ -139,12 +139,7 @@ def bucket_property(bucket: str, key: str) -> str:
 
 def sqlite_file(settings: Settings) -> Path | None:
     """The SQLite catalog file of ``settings`` (None for a server or REST catalog)."""
-    uri = settings.catalog_uri
-    if settings.catalog.type == "rest" or not urlsplit(uri).scheme.startswith("sqlite"):
-        return None
-    if ":///" not in uri:
-        return None  # sqlite:// (in memory)
-    return Path(uri.split(":///", 1)[1].split("?", 1)[0])
+    return settings.sqlite_file
 
 
 def catalog_exists(settings: Settings) -> bool:
