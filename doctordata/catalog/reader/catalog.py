@@ -28,6 +28,10 @@ def open_reader(settings: Settings, tiers: Mapping[str, Tier]) -> CatalogReader 
     from doctordata.catalog import catalog_guard
 
     catalog_guard.check_before_open(settings, tiers)
+    from doctordata.catalog.moved import moved_tiers
+
+    if moved_tiers(tiers):
+        return None  # a copied or moved lake: the pyiceberg path refuses it, naming the fix
     raw = uri.split(":///", 1)[1] if ":///" in uri else None
     if not raw:
         return None
