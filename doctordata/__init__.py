@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from doctordata.config import Settings
     from doctordata.lakehouse import Lakehouse, connect
 
-__all__ = ["Lakehouse", "Settings", "__version__", "connect", "restore"]
+__all__ = ["Lakehouse", "Settings", "__version__", "connect", "relocate", "restore"]
 
 
 def restore(backup: str, root: str, **options: Any) -> Any:
@@ -26,6 +26,13 @@ def restore(backup: str, root: str, **options: Any) -> Any:
     from doctordata.backup.backup import restore as _restore
 
     return _restore(backup, root, **options)
+
+
+def relocate(root: str | None = None, *, dry_run: bool = False) -> Any:
+    """Make a copied or moved lakehouse at ``root`` usable there (see backup/relocate.py)."""
+    from doctordata.backup.relocate import relocate as _relocate
+
+    return _relocate(root, dry_run=dry_run)
 
 
 def __getattr__(name: str) -> Any:

@@ -187,8 +187,8 @@ def check_moved(lh: Lakehouse) -> list[Check]:
                 "moved root",
                 f"tier {m.tier!r} ({m.url}) was made at {m.old_url}: its files were copied "
                 "or moved here, and the catalog's metadata still names the old place",
-                f"restore a backup into {lh.root} (`doctordata restore <backup> {lh.root} "
-                "--force`), or use the lakehouse at its original place",
+                f"run `doctordata --root {lh.root} relocate` (rewrites the locations in this "
+                "copy), or use the lakehouse at its original place",
             )
         )
     return rows

@@ -1,0 +1,120 @@
+"""`doctordata relocate` makes a copied or moved lakehouse usable in its new place and
+never touches the original (issue #20, item 3). Real files, the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import doctordata as dd
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "doctordata", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=300,
+    )
+
+
+def _rows(n: int, start: int = 0) -> pa.Table:
+    base = dt.datetime(2026, 1, 1)
+    return pa.table(
+        {
+            "id": pa.array(range(start, start + n), pa.int64()),
+            "time": [base + dt.timedelta(days=i) for i in range(start, start + n)],
+        }
+    )
+
+
+def _hashes(path: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _lake(root: Path) -> None:
+    assert _cli(root, "init").returncode == 0
+    with dd.connect(root) as lh:
+        lh.create_table("hn.items", _rows(5), partition_by=["day(time)"])
+        lh.append("hn.items", _rows(3, start=5))  # two snapshots, metadata log of 3
+
+
+def _count(root: Path) -> str:
+    done = _cli(root, "sql", "--format", "csv", "SELECT count(*) AS n FROM hn.items")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("how", ["copy", "move"])
+def test_relocated_lake_works_and_the_original_is_untouched(tmp_path: Path, how: str) -> None:
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    if how == "copy":
+        shutil.copytree(original, copy)
+    else:
+        shutil.move(original, copy)
+    before = _hashes(original)
+
+    refused = _cli(copy, "tables")
+    assert refused.returncode != 0 and "doctordata --root" in refused.stderr
+    assert "relocate" in refused.stderr, refused.stderr
+
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "relocated" in done.stdout and "1 tables" in done.stdout, done.stdout
+
+    assert "hn.items" in _cli(copy, "tables").stdout
+    assert "8" in _count(copy)
+    with dd.connect(copy) as lh:
+        lh.append("hn.items", _rows(2, start=8))
+        assert lh.sql("SELECT count(*), max(id) FROM hn.items").fetchall() == [(10, 9)]
+        assert len(lh.table("hn.items").history()) == 3  # time travel still reads the copy
+    verified = _cli(copy, "verify", "--deep")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # Nothing in the copy names the old place any more.
+    for p in copy.rglob("*"):
+        if p.is_file() and p.suffix in (".json", ".avro", ".db"):
+            assert str(original).encode() not in p.read_bytes(), p
+    doctor = _cli(copy, "doctor")
+    assert "moved root" not in doctor.stdout, doctor.stdout
+
+    assert _hashes(original) == before
+    if how == "copy":
+        assert "8" in _count(original)
+    else:
+        assert not original.exists()
+
+
+def test_dry_run_changes_nothing_and_an_unmoved_lake_is_a_no_op(tmp_path: Path) -> None:
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    shutil.copytree(original, copy)
+    copied = _hashes(copy)
+    done = _cli(copy, "relocate", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "would relocate" in done.stdout and "dry run" in done.stdout, done.stdout
+    assert _hashes(copy) == copied
+    assert _cli(copy, "tables").returncode != 0  # still refused
+
+    untouched = _hashes(original)
+    done = _cli(original, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "was not moved or copied: nothing to relocate" in done.stdout, done.stdout
+    assert _hashes(original) == untouched
+    # Through the API, relocating twice: the second is a no-op.
+    assert dd.relocate(str(copy)).tables == ["hn.items"]
+    assert not dd.relocate(str(copy)).moved
+    assert "8" in _count(copy)
