@@ -121,6 +121,9 @@ def _relocate_catalog(
         report.files += _rewrite_table(new, mapper, report.dry_run)
     report.checksums = _carry_checksums(settings.catalog_uri, mapper, report.dry_run)
     if not report.dry_run:
+        from doctordata.storage.transfer import crash_point
+
+        crash_point("relocate-rewritten")  # crash tests: files rewritten, rows not swapped
         _swap_rows(catalog, mapper)
         _forget_old_checksums(settings.catalog_uri, mapper)
 

@@ -118,3 +118,28 @@ def test_dry_run_changes_nothing_and_an_unmoved_lake_is_a_no_op(tmp_path: Path) 
     assert dd.relocate(str(copy)).tables == ["hn.items"]
     assert not dd.relocate(str(copy)).moved
     assert "8" in _count(copy)
+
+
+def test_a_relocate_killed_before_the_catalog_swap_is_finished_by_running_it_again(
+    tmp_path: Path,
+) -> None:
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    shutil.copytree(original, copy)
+    before = _hashes(original)
+    killed = subprocess.run(
+        [sys.executable, "-m", "doctordata", "--root", str(copy), "relocate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCTORDATA_TEST_KILL_AT": "relocate-rewritten"},
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr
+    # Files rewritten, rows not swapped: the copy is still refused, never half-read.
+    refused = _cli(copy, "sql", "SELECT count(*) FROM hn.items")
+    assert refused.returncode != 0 and "relocate" in refused.stderr, refused.stderr
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0 and "relocated" in done.stdout, done.stdout + done.stderr
+    assert "8" in _count(copy)
+    assert _cli(copy, "verify", "--deep").returncode == 0
+    assert _hashes(original) == before
