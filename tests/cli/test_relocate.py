@@ -143,3 +143,28 @@ def test_a_relocate_killed_before_the_catalog_swap_is_finished_by_running_it_aga
     assert "8" in _count(copy)
     assert _cli(copy, "verify", "--deep").returncode == 0
     assert _hashes(original) == before
+
+
+def test_a_two_tier_lake_is_relocated_on_every_tier(tmp_path: Path) -> None:
+    from tests.tiered_lakes import AGE_POLICY, rows, write_config
+
+    original, copy = tmp_path / "a", tmp_path / "b"
+    write_config(original, {"ssd": {"url": "ssd"}, "nas": {"url": "tiers/nas"}}, AGE_POLICY)
+    (original / "tiers" / "nas").mkdir(parents=True)
+    with dd.connect(original) as lh:
+        lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
+        lh.tier()  # the old days go to the NAS tier
+        files = lh.sql("SELECT count(*) FROM hn.items").fetchall()
+    assert any((original / "tiers" / "nas").rglob("*.parquet"))
+    shutil.copytree(original, copy)
+    before = _hashes(original)
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "tier ssd" in done.stdout and "tier nas" in done.stdout, done.stdout
+    with dd.connect(copy) as lh:
+        assert lh.sql("SELECT count(*) FROM hn.items").fetchall() == files
+        live = [t.file.file_path for t in lh.table("hn.items").scan().plan_files()]
+        assert live and all(str(copy) in p for p in live), live
+        assert any(str(copy / "tiers" / "nas") in p for p in live), live
+    assert _cli(copy, "verify", "--deep").returncode == 0
+    assert _hashes(original) == before
