@@ -42,6 +42,7 @@ class RelocateReport:
     files: int = 0  # metadata files, manifest lists and manifests rewritten (or to rewrite)
     checksums: int = 0
     dry_run: bool = False
+    shared: dict[str, str] = field(default_factory=dict)  # tier -> URL outside the root
 
     def __str__(self) -> str:
         if not self.moved:
@@ -52,6 +53,12 @@ class RelocateReport:
         lines.append(
             f"  {len(self.tables)} tables, {self.files} metadata files, {self.checksums} checksums"
         )
+        lines += [
+            f"  warning: tier {n} ({url}) lies outside the root and was not copied: this "
+            "lake and the original share its files (expiry or orphan removal in one "
+            "deletes files the other reads); point one of them at its own tier"
+            for n, url in self.shared.items()
+        ]
         if self.dry_run:
             lines.append("  (dry run: nothing was changed)")
         return "\n".join(lines)
@@ -88,6 +95,8 @@ def relocate(
     if not moved:
         return report
     report.moved = {m.tier: (m.old_url, m.url) for m in moved}
+    _check_own_catalog(settings, moved)
+    report.shared = _shared_tiers(settings, tiers, moved)
     old = {m.tier: Tier(name=m.tier, url=m.old_url) for m in moved}
     mapper = LocationMapper(old, {m.tier: m.url for m in moved})
     if catalog_exists(settings):
@@ -99,6 +108,46 @@ def relocate(
     if not dry_run:
         _remark(moved, tiers, settings.root)
     return report
+
+
+def _check_own_catalog(settings: Settings, moved: list[MovedTier]) -> None:
+    """Refuse to repoint a catalog the original still uses: a server catalog, or a SQLite
+    file outside the root, while the original's tier directories still exist (a copy)."""
+    from doctordata.catalog.locations import split_location
+
+    db = settings.sqlite_file
+    if db is not None and db.resolve().is_relative_to(settings.root.resolve()):
+        return
+    alive = [m for m in moved if os.path.exists(split_location(m.old_url)[1])]
+    if not alive:
+        return  # moved: the catalog's tables are this lake's alone
+    where = str(db) if db is not None else "a database server"
+    raise CatalogError(
+        f"the catalog of {settings.root} lives in {where}, outside the root, and the "
+        f"original ({alive[0].old_url}) still exists: its tables are the original's, and "
+        "relocating would point them at this copy; refused. Fix: give the copy its own "
+        "catalog (`doctordata backup`, then `doctordata restore <backup> "
+        f"{settings.root} --force`), or move the lake instead of copying it."
+    )
+
+
+def _shared_tiers(
+    settings: Settings, tiers: dict[str, Tier], moved: list[MovedTier]
+) -> dict[str, str]:
+    """Tiers not moved along with the root (e.g. a NAS mount): shared with the original."""
+    from doctordata.catalog.locations import split_location
+
+    root = settings.root.resolve()
+    done = {m.tier for m in moved}
+    out: dict[str, str] = {}
+    for name, tier in tiers.items():
+        if name in done:
+            continue
+        if not tier.is_local or not Path(split_location(tier.url)[1]).resolve().is_relative_to(
+            root
+        ):
+            out[name] = tier.url
+    return out
 
 
 def _relocate_catalog(

@@ -168,3 +168,34 @@ def test_a_two_tier_lake_is_relocated_on_every_tier(tmp_path: Path) -> None:
         assert any(str(copy / "tiers" / "nas") in p for p in live), live
     assert _cli(copy, "verify", "--deep").returncode == 0
     assert _hashes(original) == before
+
+
+def test_a_copy_sharing_the_catalog_is_refused_and_a_shared_nas_is_named(
+    tmp_path: Path,
+) -> None:
+    from tests.tiered_lakes import AGE_POLICY, rows, write_config
+
+    original, copy, nas = tmp_path / "a", tmp_path / "b", tmp_path / "nas"
+    nas.mkdir()
+    shared_db = tmp_path / "shared" / "catalog.db"
+    tiers = {"ssd": {"url": "ssd"}, "nas": {"url": str(nas)}}
+    write_config(original, tiers, AGE_POLICY)
+    config = original / "doctordata.toml"
+    config.write_text(f'[catalog]\nuri = "sqlite:///{shared_db}"\n' + config.read_text())
+    with dd.connect(original) as lh:
+        lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
+    shutil.copytree(original, copy)
+    before, db_before = _hashes(original), shared_db.read_bytes()
+    done = _cli(copy, "relocate")
+    assert done.returncode != 0
+    assert str(shared_db) in done.stderr and "own catalog" in done.stderr, done.stderr
+    assert _hashes(original) == before and shared_db.read_bytes() == db_before
+    # Its own SQLite catalog in the root: relocated, with a warning about the shared NAS.
+    config = copy / "doctordata.toml"
+    config.write_text(config.read_text().replace(f"sqlite:///{shared_db}", "sqlite:///cat.db"))
+    shutil.copy(shared_db, copy / "cat.db")
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "warning: tier nas" in done.stdout and "share its files" in done.stdout, done.stdout
+    assert _hashes(original) == before and shared_db.read_bytes() == db_before
+    assert _count(copy) == _count(original)
