@@ -162,12 +162,14 @@ def _relocate_catalog(
     if not isinstance(catalog, SqlCatalog):
         return
     rows = _table_rows(catalog)
-    for name, (location, _previous) in rows.items():
-        new = mapper(location)
-        if new == location:
-            continue
+    moved = {name: mapper(loc) for name, (loc, _) in rows.items() if mapper(loc) != loc}
+    # Every table is checked before the first file is rewritten (delete files refuse).
+    for name, new in moved.items():
         report.tables.append(name)
-        report.files += _rewrite_table(new, mapper, report.dry_run)
+        report.files += _rewrite_table(name, new, mapper, dry_run=True)
+    if not report.dry_run:
+        for name, new in moved.items():
+            _rewrite_table(name, new, mapper, dry_run=False)
     report.checksums = _carry_checksums(settings.catalog_uri, mapper, report.dry_run)
     if not report.dry_run:
         from doctordata.storage.transfer import crash_point
@@ -193,10 +195,10 @@ def _write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _rewrite_table(metadata_location: str, mapper: LocationMapper, dry_run: bool) -> int:
+def _rewrite_table(name: str, metadata_location: str, mapper: LocationMapper, dry_run: bool) -> int:
     """Rewrite one table's files in the copy: manifests, then manifest lists (with the
     manifests' new lengths), then every metadata.json of its log, the current one last."""
-    from doctordata.backup.avro_paths import avro_paths, rewrite_avro
+    from doctordata.backup.avro_paths import avro_paths, delete_manifests, rewrite_avro
     from doctordata.backup.restore import rewrite_metadata
 
     current = _local(metadata_location)
@@ -220,6 +222,16 @@ def _rewrite_table(metadata_location: str, mapper: LocationMapper, dry_run: bool
         for m in avro_paths(Path(path).read_bytes()):
             manifests.setdefault(_local(mapper(m)), set()).add(mapper(m))
     manifests = {p: names for p, names in manifests.items() if os.path.exists(p)}
+    if any(delete_manifests(Path(p).read_bytes()) for p in lists):
+        # Position-delete files hold absolute data-file paths inside their Parquet rows;
+        # left unchanged they would no longer match, and deleted rows would come back.
+        raise CatalogError(
+            f"table {name} has delete files (merge-on-read), whose rows name data files by "
+            "their absolute path; relocate does not rewrite them, so it refused before "
+            "changing anything. Fix: at the original place, compact the table "
+            "(`doctordata maintain`) and expire the snapshots that hold delete files, then "
+            "copy or move it again; or use `doctordata backup` + `doctordata restore`."
+        )
     count = len(docs) + len(lists) + len(manifests)
     if dry_run:
         return count

@@ -199,3 +199,25 @@ def test_a_copy_sharing_the_catalog_is_refused_and_a_shared_nas_is_named(
     assert "warning: tier nas" in done.stdout and "share its files" in done.stdout, done.stdout
     assert _hashes(original) == before and shared_db.read_bytes() == db_before
     assert _count(copy) == _count(original)
+
+
+def test_a_table_with_position_deletes_is_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    from tests.lifecycle.deletes import add_position_deletes
+
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    with dd.connect(original) as lh:
+        table = lh.table("hn.items")
+        target = next(iter(table.scan().plan_files())).file
+        add_position_deletes(table, target, [0])
+        expected = lh.sql("SELECT count(*) FROM hn.items").fetchall()
+    assert expected == [(7,)]
+    shutil.copytree(original, copy)
+    copied = _hashes(copy)
+    done = _cli(copy, "relocate")
+    assert done.returncode != 0
+    assert "hn.items has delete files" in done.stderr and "maintain" in done.stderr, done.stderr
+    assert _hashes(copy) == copied  # nothing rewritten, still refused
+    assert _cli(copy, "tables").returncode != 0
