@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from doctordata.config import Settings
     from doctordata.lakehouse import Lakehouse, connect
 
-__all__ = ["Lakehouse", "Settings", "__version__", "connect", "restore"]
+__all__ = ["Lakehouse", "Settings", "__version__", "connect", "relocate", "restore"]
 
 
 def restore(
@@ -66,6 +66,13 @@ def _backup_by_id(
     with connect(source) as lh:
         target, _manifest = open_backup(backup_id, lh=lh, to=to, endpoint=endpoint)
     return f"{target.url}/{backup_id}"
+
+
+def relocate(root: str | None = None, *, dry_run: bool = False) -> Any:
+    """Make a copied or moved lakehouse at ``root`` usable there (see backup/relocate.py)."""
+    from doctordata.backup.relocate import relocate as _relocate
+
+    return _relocate(root, dry_run=dry_run)
 
 
 def __getattr__(name: str) -> Any:

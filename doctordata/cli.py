@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tiers": ("doctordata.commands.storage:tiers", "Files and bytes per tier."),
     "maintain": ("doctordata.commands.storage:maintain", "Compact, expire, remove orphans."),
     "backup": ("doctordata.commands.backup:backup", "Back up catalog, metadata and data."),
+    "relocate": ("doctordata.commands.backup:relocate", "Use a copied or moved lakehouse."),
     "restore": ("doctordata.commands.backup:restore", "Restore a backup into a root."),
     "verify": ("doctordata.commands.backup:verify", "Check every referenced file."),
     "ingest": ("doctordata.commands.ingest:ingest", "Load data with dlt (hackernews)."),

@@ -287,6 +287,16 @@ class Settings(_Model):
         return self.catalog.uri
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite catalog file (None for a server, in-memory or REST catalog)."""
+        uri = self.catalog_uri
+        if self.catalog.type == "rest" or not urlsplit(uri).scheme.startswith("sqlite"):
+            return None
+        if ":///" not in uri:
+            return None  # sqlite:// (in memory)
+        return Path(uri.split(":///", 1)[1].split("?", 1)[0])
+
+    @property
     def clickhouse_url(self) -> str:
         assert self.engines.clickhouse is not None  # filled by load_settings
         return self.engines.clickhouse

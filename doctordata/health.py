@@ -139,7 +139,6 @@ def check_versions(lock: Path | None) -> list[Check]:
 
 def check_catalog(lh: Lakehouse) -> list[Check]:
     """The catalog database answers (lists its namespaces)."""
-    from doctordata.catalog.catalog_guard import sqlite_file
     from doctordata.catalog.sql import catalog_exists
     from doctordata.errors import EmptyCatalogError
 
@@ -148,7 +147,7 @@ def check_catalog(lh: Lakehouse) -> list[Check]:
         return [
             _skip(
                 "catalog",
-                f"no lakehouse here yet: {sqlite_file(lh.settings)} does not exist "
+                f"no lakehouse here yet: {lh.settings.sqlite_file} does not exist "
                 "(`doctordata init` or the first table creates it)",
             )
         ]
@@ -188,8 +187,8 @@ def check_moved(lh: Lakehouse) -> list[Check]:
                 "moved root",
                 f"tier {m.tier!r} ({m.url}) was made at {m.old_url}: its files were copied "
                 "or moved here, and the catalog's metadata still names the old place",
-                f"restore a backup into {lh.root} (`doctordata restore <backup> {lh.root} "
-                "--force`), or use the lakehouse at its original place",
+                f"run `doctordata --root {lh.root} relocate` (rewrites the locations in this "
+                "copy), or use the lakehouse at its original place",
             )
         )
     return rows

@@ -174,3 +174,19 @@ def avro_paths(data: bytes) -> list[str]:
         for record in reader:
             rewrite(record)
     return found
+
+
+MANIFEST_CONTENT_ID = 517  # manifest list: content (0 data files, 1 delete files)
+
+
+def delete_manifests(data: bytes) -> list[str]:
+    """The paths of the delete-file manifests a manifest list names."""
+    from pyiceberg.avro.file import AvroFile
+
+    bytes_input, _ = _memory_io()
+    with AvroFile[Any](bytes_input(data)) as reader:
+        struct = reader.schema.as_struct()
+        path, content = _position(struct, MANIFEST_PATH_ID), _position(struct, MANIFEST_CONTENT_ID)
+        if path is None or content is None:
+            return []
+        return [str(r[path]) for r in reader if r[content] == 1]

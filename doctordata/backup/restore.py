@@ -289,7 +289,7 @@ class _Writer:
 
             data = rewrite_avro(data, self.mapper, manifest_lengths=self.lengths)
         elif f.kind == "metadata":
-            data = _rewrite_metadata(data, f.path, self.mapper)
+            data = rewrite_metadata(data, f.path, self.mapper)
         self._put(fs, path, data)
 
     def _fail(self, f: BackupFile, problem: str) -> IntegrityError:
@@ -333,7 +333,7 @@ class _Writer:
                 fs.rm(path)
 
 
-def _rewrite_metadata(data: bytes, location: str, mapper: LocationMapper) -> bytes:
+def rewrite_metadata(data: bytes, location: str, mapper: LocationMapper) -> bytes:
     compressed = location.endswith(".gz.metadata.json") or data[:2] == b"\x1f\x8b"
     text = gzip.decompress(data) if compressed else data
     doc = mapper.rewrite_json(json.loads(text))

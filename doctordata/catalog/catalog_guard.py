@@ -137,13 +137,3 @@ def sqlite_path(uri: str) -> Path:
     parts = urlsplit(uri)
     raw = uri.split(":///", 1)[1] if ":///" in uri else parts.path
     return Path(raw.split("?", 1)[0])
-
-
-def sqlite_file(settings: Settings) -> Path | None:
-    """The SQLite catalog file of ``settings`` (None for a server, REST or in-memory catalog)."""
-    uri = settings.catalog_uri
-    if settings.catalog.type == "rest" or not urlsplit(uri).scheme.startswith("sqlite"):
-        return None
-    if ":///" not in uri:
-        return None  # sqlite:// (in memory)
-    return sqlite_path(uri)

@@ -110,9 +110,9 @@ def check_not_moved(
         f"the lakehouse at {root} was copied or moved: tier {first.tier!r} ({first.url}) "
         f"was made at {first.old_url}, and the catalog's tables ({names}) still name files "
         "there. Reading them would read the original and writing would write into it; "
-        "refused. Fix: open the lakehouse at its original place, or restore a backup into "
-        f"this root (`doctordata restore <backup> {root} --force`), which rewrites the "
-        "locations. Copy a lakehouse with `doctordata backup` + `restore`, not `cp -r`."
+        f"refused. Fix: run `doctordata --root {root} relocate`, which rewrites the "
+        "locations in this copy (the original is not touched), or open the lakehouse at "
+        "its original place."
     )
 
 
@@ -129,12 +129,10 @@ class OutsideRoot:
 
 def config_outside_root(settings: Settings) -> list[OutsideRoot]:
     """Config paths that point outside a moved or copied root (see :class:`OutsideRoot`)."""
-    from doctordata.catalog.catalog_guard import sqlite_file
-
     root = settings.root.resolve()
     found: list[OutsideRoot] = []
     candidates: list[tuple[str, Path, str]] = []
-    db = sqlite_file(settings)
+    db = settings.sqlite_file
     if db is not None:
         candidates.append(("catalog.uri", db, 'catalog.uri = "sqlite:///{rel}"'))
     for name, tier in settings.tiers.items():

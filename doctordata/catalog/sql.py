@@ -139,9 +139,7 @@ def bucket_property(bucket: str, key: str) -> str:
 
 def catalog_exists(settings: Settings) -> bool:
     """False only for a SQLite catalog whose file does not exist (yet)."""
-    from doctordata.catalog.catalog_guard import sqlite_file
-
-    path = sqlite_file(settings)
+    path = settings.sqlite_file
     return path is None or path.exists()
 
 

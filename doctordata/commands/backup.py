@@ -347,3 +347,26 @@ def verify(
         click.echo(str(report))
     if not report.ok:
         ctx.exit(1)
+
+
+@click.command()
+@click.option(
+    "--root",
+    "root",
+    default=None,
+    help="The copied or moved lakehouse (default: the group's --root or the current one).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be rewritten; change nothing.")
+@click.pass_context
+def relocate(ctx: click.Context, root: str | None, dry_run: bool) -> None:
+    """Make a lakehouse copied (cp -r) or moved (mv) usable in its new place.
+
+    Rewrites the old place's locations in this copy only: catalog rows, metadata.json
+    files, manifest lists, manifests, checksums and tier markers. The original is never
+    written. Example: cp -r /srv/lake /srv/lake2 && doctordata --root /srv/lake2 relocate
+    """
+    from doctordata.backup.relocate import relocate as run_relocate
+
+    if root is None:
+        root = (ctx.find_root().obj or {}).get("root")
+    click.echo(str(run_relocate(root, dry_run=dry_run)))

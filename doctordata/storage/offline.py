@@ -84,6 +84,12 @@ def _record(root: Path, tier: Tier) -> Path:
     return _state_dir(root) / "tiers" / f"{digest}.json"
 
 
+def forget_marked(root: Path, tier: Tier) -> None:
+    """Forget that this lake marked ``tier`` (its URL is no longer this lake's: relocated)."""
+    with contextlib.suppress(FileNotFoundError):
+        _record(root, tier).unlink()
+
+
 def was_marked(root: Path | None, tier: Tier) -> bool:
     """True if this lake marked ``tier`` before (so a missing marker means offline)."""
     return root is not None and _record(root, tier).exists()

@@ -28,10 +28,10 @@ def open_reader(settings: Settings, tiers: Mapping[str, Tier]) -> CatalogReader 
     from doctordata.catalog import catalog_guard
 
     catalog_guard.check_before_open(settings, tiers)
-    from doctordata.catalog import moved
+    from doctordata.catalog.moved import moved_tiers
 
-    if (refused := moved.missing_catalog_moved(settings)) is not None:
-        raise refused
+    if moved_tiers(tiers):
+        return None  # a copied or moved lake: the pyiceberg path refuses it, naming the fix
     raw = uri.split(":///", 1)[1] if ":///" in uri else None
     if not raw:
         return None
@@ -45,16 +45,6 @@ def open_reader(settings: Settings, tiers: Mapping[str, Tier]) -> CatalogReader 
     if not reader.namespaces() and catalog_guard.table_dirs(tiers):
         reader.close()
         return None  # the pyiceberg path raises EmptyCatalogError with the fix
-    try:  # a copied or moved lake is refused here as when the catalog is opened
-        moved.check_not_moved(
-            settings.root,
-            tiers,
-            None,
-            lambda: {n: loc for n in reader.tables() if (loc := reader.location(n))},
-        )
-    except BaseException:
-        reader.close()
-        raise
     return reader
 
 

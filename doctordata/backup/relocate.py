@@ -1,0 +1,363 @@
+"""Make a copied or moved lakehouse usable in its new place (``doctordata relocate``).
+
+A copy made with ``cp -r`` or ``mv`` holds every file, but Iceberg metadata, manifest lists,
+manifests, the catalog rows and the checksum table still name the old root (see
+catalog/moved.py, which refuses such a lake). Relocation rewrites those locations in the
+copy with restore's machinery: the tier markers say which URL each local tier was made
+under, :class:`LocationMapper` maps old tier URLs to the current ones, avro_paths.py
+re-encodes manifests and manifest lists with only their path fields changed.
+
+Crash safety: only files below the *new* tier URLs are written, each atomically (temporary
+file + rename). Until the catalog rows are swapped (one transaction, last but the markers)
+the copy's catalog still names the old files, so a half-rewritten copy is never read, and
+running ``relocate`` again finishes the job (mapping a new path again leaves it as it is).
+The original lake is only read while it still exists, never written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from doctordata.errors import CatalogError
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from doctordata.catalog.locations import LocationMapper
+    from doctordata.catalog.moved import MovedTier
+    from doctordata.config import Settings
+    from doctordata.storage.tier import Tier
+
+
+@dataclass
+class RelocateReport:
+    root: str
+    moved: dict[str, tuple[str, str]] = field(default_factory=dict)  # tier -> (old, new URL)
+    tables: list[str] = field(default_factory=list)
+    files: int = 0  # metadata files, manifest lists and manifests rewritten (or to rewrite)
+    checksums: int = 0
+    dry_run: bool = False
+    shared: dict[str, str] = field(default_factory=dict)  # tier -> URL outside the root
+
+    def __str__(self) -> str:
+        if not self.moved:
+            return f"{self.root} was not moved or copied: nothing to relocate."
+        verb = "would relocate" if self.dry_run else "relocated"
+        lines = [f"{verb} the lakehouse at {self.root}"]
+        lines += [f"  tier {n}: {old} -> {new}" for n, (old, new) in self.moved.items()]
+        lines.append(
+            f"  {len(self.tables)} tables, {self.files} metadata files, {self.checksums} checksums"
+        )
+        lines += [
+            f"  warning: tier {n} ({url}) lies outside the root and was not copied: this "
+            "lake and the original share its files (expiry or orphan removal in one "
+            "deletes files the other reads); point one of them at its own tier"
+            for n, url in self.shared.items()
+        ]
+        if self.dry_run:
+            lines.append("  (dry run: nothing was changed)")
+        return "\n".join(lines)
+
+
+def relocate(
+    root: str | os.PathLike[str] | None = None, *, dry_run: bool = False
+) -> RelocateReport:
+    """Rewrite every location of the place this lakehouse was copied or moved from.
+
+    Example::
+
+        shutil.copytree("/srv/lake", "/srv/lake-copy")
+        dd.relocate("/srv/lake-copy")
+    """
+    from doctordata.catalog.locations import LocationMapper
+    from doctordata.catalog.moved import config_outside_root, moved_tiers
+    from doctordata.catalog.sql import catalog_exists, close_catalog, open_catalog
+    from doctordata.config import load_settings
+    from doctordata.storage.tier import Tier, tiers_from_settings
+
+    settings = load_settings(root)
+    outside = config_outside_root(settings)
+    if outside:
+        o = outside[0]
+        raise CatalogError(
+            f"{o.key} in {settings.root / 'doctordata.toml'} names {o.path}, outside the "
+            f"root, which holds {o.inside}: fix the config first (set {o.fix}), then run "
+            "`doctordata relocate` again"
+        )
+    tiers = tiers_from_settings(settings)
+    moved = moved_tiers(tiers)
+    report = RelocateReport(str(settings.root), dry_run=dry_run)
+    if not moved:
+        return report
+    report.moved = {m.tier: (m.old_url, m.url) for m in moved}
+    _check_own_catalog(settings, moved)
+    report.shared = _shared_tiers(settings, tiers, moved)
+    old = {m.tier: Tier(name=m.tier, url=m.old_url) for m in moved}
+    mapper = LocationMapper(old, {m.tier: m.url for m in moved})
+    if catalog_exists(settings):
+        catalog = open_catalog(settings, tiers, guard=False)
+        try:
+            _relocate_catalog(catalog, settings, tiers, mapper, report)
+        finally:
+            close_catalog(catalog)
+    if not dry_run:
+        _remark(moved, tiers, settings.root)
+    return report
+
+
+def _check_own_catalog(settings: Settings, moved: list[MovedTier]) -> None:
+    """Refuse to repoint a catalog the original still uses: a server catalog, or a SQLite
+    file outside the root, while the original's tier directories still exist (a copy)."""
+    from doctordata.catalog.locations import split_location
+
+    db = settings.sqlite_file
+    if db is not None and db.resolve().is_relative_to(settings.root.resolve()):
+        return
+    alive = [m for m in moved if os.path.exists(split_location(m.old_url)[1])]
+    if not alive:
+        return  # moved: the catalog's tables are this lake's alone
+    where = str(db) if db is not None else "a database server"
+    raise CatalogError(
+        f"the catalog of {settings.root} lives in {where}, outside the root, and the "
+        f"original ({alive[0].old_url}) still exists: its tables are the original's, and "
+        "relocating would point them at this copy; refused. Fix: give the copy its own "
+        "catalog (`doctordata backup`, then `doctordata restore <backup> "
+        f"{settings.root} --force`), or move the lake instead of copying it."
+    )
+
+
+def _shared_tiers(
+    settings: Settings, tiers: dict[str, Tier], moved: list[MovedTier]
+) -> dict[str, str]:
+    """Tiers not moved along with the root (e.g. a NAS mount): shared with the original."""
+    from doctordata.catalog.locations import split_location
+
+    root = settings.root.resolve()
+    done = {m.tier for m in moved}
+    out: dict[str, str] = {}
+    for name, tier in tiers.items():
+        if name in done:
+            continue
+        if not tier.is_local or not Path(split_location(tier.url)[1]).resolve().is_relative_to(
+            root
+        ):
+            out[name] = tier.url
+    return out
+
+
+def _relocate_catalog(
+    catalog: Any,
+    settings: Settings,
+    tiers: dict[str, Tier],
+    mapper: LocationMapper,
+    report: RelocateReport,
+) -> None:
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    if not isinstance(catalog, SqlCatalog):
+        return
+    rows = _table_rows(catalog)
+    moved = {name: mapper(loc) for name, (loc, _) in rows.items() if mapper(loc) != loc}
+    # Every table is checked before the first file is rewritten (delete files refuse).
+    for name, new in moved.items():
+        report.tables.append(name)
+        report.files += _rewrite_table(name, new, mapper, dry_run=True)
+    if not report.dry_run:
+        for name, new in moved.items():
+            _rewrite_table(name, new, mapper, dry_run=False)
+    report.checksums = _carry_checksums(settings.catalog_uri, mapper, report.dry_run)
+    if not report.dry_run:
+        from doctordata.storage.transfer import crash_point
+
+        crash_point("relocate-rewritten")  # crash tests: files rewritten, rows not swapped
+        _swap_rows(catalog, mapper)
+        _forget_old_checksums(settings.catalog_uri, mapper)
+
+
+# -- files ----------------------------------------------------------------------------------
+def _local(location: str) -> str:
+    from doctordata.catalog.locations import split_location
+
+    return split_location(location)[1]
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    tmp = f"{path}.relocate-{uuid.uuid4().hex[:8]}"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _rewrite_table(name: str, metadata_location: str, mapper: LocationMapper, dry_run: bool) -> int:
+    """Rewrite one table's files in the copy: manifests, then manifest lists (with the
+    manifests' new lengths), then every metadata.json of its log, the current one last."""
+    from doctordata.backup.avro_paths import avro_paths, delete_manifests, rewrite_avro
+    from doctordata.backup.restore import rewrite_metadata
+
+    current = _local(metadata_location)
+    docs: dict[str, dict[str, Any]] = {}
+    pending = [current]
+    while pending:
+        path = pending.pop()
+        if path in docs or not os.path.exists(path):
+            continue  # a logged metadata file expired since: nothing reads it
+        docs[path] = _read_json(path)
+        for entry in docs[path].get("metadata-log", []):
+            pending.append(_local(mapper(entry["metadata-file"])))
+    lists: set[str] = set()
+    for doc in docs.values():
+        for snap in doc.get("snapshots", []):
+            if snap.get("manifest-list"):
+                lists.add(_local(mapper(snap["manifest-list"])))
+    lists = {p for p in lists if os.path.exists(p)}
+    manifests: dict[str, set[str]] = {}  # local path -> its names in the new manifest lists
+    for path in lists:
+        for m in avro_paths(Path(path).read_bytes()):
+            manifests.setdefault(_local(mapper(m)), set()).add(mapper(m))
+    manifests = {p: names for p, names in manifests.items() if os.path.exists(p)}
+    if any(delete_manifests(Path(p).read_bytes()) for p in lists):
+        # Position-delete files hold absolute data-file paths inside their Parquet rows;
+        # left unchanged they would no longer match, and deleted rows would come back.
+        raise CatalogError(
+            f"table {name} has delete files (merge-on-read), whose rows name data files by "
+            "their absolute path; relocate does not rewrite them, so it refused before "
+            "changing anything. Fix: at the original place, compact the table "
+            "(`doctordata maintain`) and expire the snapshots that hold delete files, then "
+            "copy or move it again; or use `doctordata backup` + `doctordata restore`."
+        )
+    count = len(docs) + len(lists) + len(manifests)
+    if dry_run:
+        return count
+    lengths: dict[str, int] = {}
+    for path in sorted(manifests):
+        data = rewrite_avro(Path(path).read_bytes(), mapper)
+        _write_atomic(path, data)
+        lengths.update(dict.fromkeys(manifests[path], len(data)))
+    for path in sorted(lists):
+        _write_atomic(path, rewrite_avro(Path(path).read_bytes(), mapper, manifest_lengths=lengths))
+    for path in sorted(docs, key=lambda p: p == current):
+        _write_atomic(path, rewrite_metadata(Path(path).read_bytes(), path, mapper))
+    return count
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    import gzip
+
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    doc: dict[str, Any] = json.loads(data)
+    return doc
+
+
+# -- catalog rows ---------------------------------------------------------------------------
+def _table_rows(catalog: SqlCatalog) -> dict[str, tuple[str, str | None]]:
+    from pyiceberg.catalog.sql import IcebergTables
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    query = select(
+        IcebergTables.table_namespace,
+        IcebergTables.table_name,
+        IcebergTables.metadata_location,
+        IcebergTables.previous_metadata_location,
+    ).where(IcebergTables.catalog_name == catalog.name)
+    with Session(catalog.engine) as session:
+        rows = session.execute(query).all()
+    return {
+        f"{ns}.{n}": (str(loc), str(prev) if prev else None) for ns, n, loc, prev in rows if loc
+    }
+
+
+def _swap_rows(catalog: SqlCatalog, mapper: LocationMapper) -> None:
+    """Every table row and namespace property, in one transaction."""
+    from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    with Session(catalog.engine) as session, session.begin():
+        tables: Any = session.scalars(
+            select(IcebergTables).where(IcebergTables.catalog_name == catalog.name)
+        ).all()
+        for t in tables:
+            if t.metadata_location:
+                t.metadata_location = mapper(t.metadata_location)
+            if t.previous_metadata_location:
+                t.previous_metadata_location = mapper(t.previous_metadata_location)
+        props: Any = session.scalars(
+            select(IcebergNamespaceProperties).where(
+                IcebergNamespaceProperties.catalog_name == catalog.name
+            )
+        ).all()
+        for p in props:
+            if p.property_value:
+                p.property_value = str(mapper.rewrite_json(p.property_value))
+
+
+# -- checksums ------------------------------------------------------------------------------
+def _recorded_keys(uri: str) -> list[str]:
+    from sqlalchemy import inspect, select
+
+    from doctordata.catalog.checksums import TABLE, store_for
+
+    store = store_for(uri)
+    if store is None:
+        return []
+    try:
+        if not inspect(store.engine).has_table(TABLE):
+            return []
+        with store.engine.connect() as conn:
+            return [str(k) for (k,) in conn.execute(select(store.table.c.location))]
+    finally:
+        store.close()
+
+
+def _carry_checksums(uri: str, mapper: LocationMapper, dry_run: bool) -> int:
+    """Record each data file's checksum under its new location too (same bytes)."""
+    from doctordata.catalog.checksums import store_for
+
+    moves = {k: mapper(k) for k in _recorded_keys(uri)}
+    moves = {k: v for k, v in moves.items() if v != k}
+    if dry_run or not moves:
+        return len(moves)
+    store = store_for(uri)
+    assert store is not None
+    try:
+        return store.carry(moves)
+    finally:
+        store.close()
+
+
+def _forget_old_checksums(uri: str, mapper: LocationMapper) -> None:
+    from doctordata.catalog.checksums import store_for
+
+    old = [k for k in _recorded_keys(uri) if mapper(k) != k]
+    store = store_for(uri)
+    if store is None or not old:
+        return
+    try:
+        store.forget(old)
+    finally:
+        store.close()
+
+
+# -- markers --------------------------------------------------------------------------------
+def _remark(moved: list[MovedTier], tiers: dict[str, Tier], root: Path) -> None:
+    """Markers last: until they name the new URLs the copy is still recognised as moved."""
+    from doctordata.storage.offline import forget_marked, mark, marker_location
+    from doctordata.storage.tier import Tier
+
+    for m in moved:
+        tier = tiers[m.tier]
+        location = marker_location(tier)
+        if os.path.exists(location):
+            os.remove(location)
+        mark(tier, root)
+        forget_marked(root, Tier(name=m.tier, url=m.old_url))

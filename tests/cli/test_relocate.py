@@ -1,0 +1,223 @@
+"""`doctordata relocate` makes a copied or moved lakehouse usable in its new place and
+never touches the original (issue #20, item 3). Real files, the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import doctordata as dd
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "doctordata", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=300,
+    )
+
+
+def _rows(n: int, start: int = 0) -> pa.Table:
+    base = dt.datetime(2026, 1, 1)
+    return pa.table(
+        {
+            "id": pa.array(range(start, start + n), pa.int64()),
+            "time": [base + dt.timedelta(days=i) for i in range(start, start + n)],
+        }
+    )
+
+
+def _hashes(path: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _lake(root: Path) -> None:
+    assert _cli(root, "init").returncode == 0
+    with dd.connect(root) as lh:
+        lh.create_table("hn.items", _rows(5), partition_by=["day(time)"])
+        lh.append("hn.items", _rows(3, start=5))  # two snapshots, metadata log of 3
+
+
+def _count(root: Path) -> str:
+    done = _cli(root, "sql", "--format", "csv", "SELECT count(*) AS n FROM hn.items")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("how", ["copy", "move"])
+def test_relocated_lake_works_and_the_original_is_untouched(tmp_path: Path, how: str) -> None:
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    if how == "copy":
+        shutil.copytree(original, copy)
+    else:
+        shutil.move(original, copy)
+    before = _hashes(original)
+
+    refused = _cli(copy, "tables")
+    assert refused.returncode != 0 and "doctordata --root" in refused.stderr
+    assert "relocate" in refused.stderr, refused.stderr
+
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "relocated" in done.stdout and "1 tables" in done.stdout, done.stdout
+
+    assert "hn.items" in _cli(copy, "tables").stdout
+    assert "8" in _count(copy)
+    with dd.connect(copy) as lh:
+        lh.append("hn.items", _rows(2, start=8))
+        assert lh.sql("SELECT count(*), max(id) FROM hn.items").fetchall() == [(10, 9)]
+        assert len(lh.table("hn.items").history()) == 3  # time travel still reads the copy
+    verified = _cli(copy, "verify", "--deep")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # Nothing in the copy names the old place any more.
+    for p in copy.rglob("*"):
+        if p.is_file() and p.suffix in (".json", ".avro", ".db"):
+            assert str(original).encode() not in p.read_bytes(), p
+    doctor = _cli(copy, "doctor")
+    assert "moved root" not in doctor.stdout, doctor.stdout
+
+    assert _hashes(original) == before
+    if how == "copy":
+        assert "8" in _count(original)
+    else:
+        assert not original.exists()
+
+
+def test_dry_run_changes_nothing_and_an_unmoved_lake_is_a_no_op(tmp_path: Path) -> None:
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    shutil.copytree(original, copy)
+    copied = _hashes(copy)
+    done = _cli(copy, "relocate", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "would relocate" in done.stdout and "dry run" in done.stdout, done.stdout
+    assert _hashes(copy) == copied
+    assert _cli(copy, "tables").returncode != 0  # still refused
+
+    untouched = _hashes(original)
+    done = _cli(original, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "was not moved or copied: nothing to relocate" in done.stdout, done.stdout
+    assert _hashes(original) == untouched
+    # Through the API, relocating twice: the second is a no-op.
+    assert dd.relocate(str(copy)).tables == ["hn.items"]
+    assert not dd.relocate(str(copy)).moved
+    assert "8" in _count(copy)
+
+
+def test_a_relocate_killed_before_the_catalog_swap_is_finished_by_running_it_again(
+    tmp_path: Path,
+) -> None:
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    shutil.copytree(original, copy)
+    before = _hashes(original)
+    killed = subprocess.run(
+        [sys.executable, "-m", "doctordata", "--root", str(copy), "relocate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCTORDATA_TEST_KILL_AT": "relocate-rewritten"},
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr
+    # Files rewritten, rows not swapped: the copy is still refused, never half-read.
+    refused = _cli(copy, "sql", "SELECT count(*) FROM hn.items")
+    assert refused.returncode != 0 and "relocate" in refused.stderr, refused.stderr
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0 and "relocated" in done.stdout, done.stdout + done.stderr
+    assert "8" in _count(copy)
+    assert _cli(copy, "verify", "--deep").returncode == 0
+    assert _hashes(original) == before
+
+
+def test_a_two_tier_lake_is_relocated_on_every_tier(tmp_path: Path) -> None:
+    from tests.tiered_lakes import AGE_POLICY, rows, write_config
+
+    original, copy = tmp_path / "a", tmp_path / "b"
+    write_config(original, {"ssd": {"url": "ssd"}, "nas": {"url": "tiers/nas"}}, AGE_POLICY)
+    (original / "tiers" / "nas").mkdir(parents=True)
+    with dd.connect(original) as lh:
+        lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
+        lh.tier()  # the old days go to the NAS tier
+        files = lh.sql("SELECT count(*) FROM hn.items").fetchall()
+    assert any((original / "tiers" / "nas").rglob("*.parquet"))
+    shutil.copytree(original, copy)
+    before = _hashes(original)
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "tier ssd" in done.stdout and "tier nas" in done.stdout, done.stdout
+    with dd.connect(copy) as lh:
+        assert lh.sql("SELECT count(*) FROM hn.items").fetchall() == files
+        live = [t.file.file_path for t in lh.table("hn.items").scan().plan_files()]
+        assert live and all(str(copy) in p for p in live), live
+        assert any(str(copy / "tiers" / "nas") in p for p in live), live
+    assert _cli(copy, "verify", "--deep").returncode == 0
+    assert _hashes(original) == before
+
+
+def test_a_copy_sharing_the_catalog_is_refused_and_a_shared_nas_is_named(
+    tmp_path: Path,
+) -> None:
+    from tests.tiered_lakes import AGE_POLICY, rows, write_config
+
+    original, copy, nas = tmp_path / "a", tmp_path / "b", tmp_path / "nas"
+    nas.mkdir()
+    shared_db = tmp_path / "shared" / "catalog.db"
+    tiers = {"ssd": {"url": "ssd"}, "nas": {"url": str(nas)}}
+    write_config(original, tiers, AGE_POLICY)
+    config = original / "doctordata.toml"
+    config.write_text(f'[catalog]\nuri = "sqlite:///{shared_db}"\n' + config.read_text())
+    with dd.connect(original) as lh:
+        lh.create_table("hn.items", rows(0), partition_by=["day(time)"])
+    shutil.copytree(original, copy)
+    before, db_before = _hashes(original), shared_db.read_bytes()
+    done = _cli(copy, "relocate")
+    assert done.returncode != 0
+    assert str(shared_db) in done.stderr and "own catalog" in done.stderr, done.stderr
+    assert _hashes(original) == before and shared_db.read_bytes() == db_before
+    # Its own SQLite catalog in the root: relocated, with a warning about the shared NAS.
+    config = copy / "doctordata.toml"
+    config.write_text(config.read_text().replace(f"sqlite:///{shared_db}", "sqlite:///cat.db"))
+    shutil.copy(shared_db, copy / "cat.db")
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    assert "warning: tier nas" in done.stdout and "share its files" in done.stdout, done.stdout
+    assert _hashes(original) == before and shared_db.read_bytes() == db_before
+    assert _count(copy) == _count(original)
+
+
+def test_a_table_with_position_deletes_is_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    from tests.lifecycle.deletes import add_position_deletes
+
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    with dd.connect(original) as lh:
+        table = lh.table("hn.items")
+        target = next(iter(table.scan().plan_files())).file
+        add_position_deletes(table, target, [0])
+        expected = lh.sql("SELECT count(*) FROM hn.items").fetchall()
+    assert expected == [(7,)]
+    shutil.copytree(original, copy)
+    copied = _hashes(copy)
+    done = _cli(copy, "relocate")
+    assert done.returncode != 0
+    assert "hn.items has delete files" in done.stderr and "maintain" in done.stderr, done.stderr
+    assert _hashes(copy) == copied  # nothing rewritten, still refused
+    assert _cli(copy, "tables").returncode != 0
