@@ -34,6 +34,7 @@ VALID: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "backup": (("nas",), {"workers": 1, "progress": False}),
     "branch": (("ns.t", "b1"), {"as_of": None}),
     "close": ((), {}),
+    "create_catalog": ((), {}),
     "create_namespace": (("ns2",), {"exist_ok": True}),
     "create_table": (
         ("ns.new", "DATA"),
