@@ -10,19 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.tpch_data import qualify
+
 NAMESPACE = "tpcds"
-
-
-def qualify(query: str, tables: set[str], namespace: str = NAMESPACE) -> str:
-    """Put ``namespace.`` in front of every TPC-DS table name (sqlglot, not string edits)."""
-    import sqlglot
-    from sqlglot import exp
-
-    tree = sqlglot.parse_one(query, read="duckdb")
-    for table in tree.find_all(exp.Table):
-        if table.name in tables and not table.args.get("db"):
-            table.set("db", exp.to_identifier(namespace))
-    return tree.sql("duckdb")
 
 
 @dataclass
