@@ -1,9 +1,9 @@
 """The tier mover: relocate data files between tiers without ever losing a row.
 
 Per table: journal the intent, copy each file (temporary name, verify size and content,
-fsync, rename; storage/copy_pipeline.py) in parallel, then ONE catalog commit that swaps
+fsync, rename; lifecycle/copy_pipeline.py) in parallel, then ONE catalog commit that swaps
 every old DataFile for its copy (same partition, counts and column stats; only the path
-differs). The commit's manifests are staged (storage/swap.py) while the last copies are
+differs). The commit's manifests are staged (catalog/swap.py) while the last copies are
 fsynced: after the last fsync and the directory fsyncs, only metadata.json and the
 catalog pointer remain to be written. Old copies
 stay until no retained snapshot references them, so time travel keeps working; with
@@ -208,7 +208,7 @@ def _reason(moves: list[Move]) -> str:
 def _copy_all(
     lh: Workspace, name: str, moves: list[Move], advance: Callable[[int], None], workers: int
 ) -> tuple[list[tuple[Move, str | None]], StagedRewrite | None, float]:
-    """Copy every file through the copy pipeline (storage/copy_pipeline.py), stage the
+    """Copy every file through the copy pipeline (lifecycle/copy_pipeline.py), stage the
     catalog swap of the verified copies while the last ones are fsynced, then make the
     copies' directory entries durable (one fsync per directory, in parallel).
 

@@ -4,7 +4,7 @@ On ext4 (and most journaling filesystems) every fsync commits the journal and fl
 the disk's write cache; a flush costs ~3 ms here even with nothing to write. Eight
 threads that each fsync a file as soon as they get one arrive staggered, so the journal
 commits (and the disk flushes) about once per file. With :class:`FsyncWaves` (the
-mover's sync workers, storage/copy_pipeline.py), a thread that arrives while a wave of
+mover's sync workers, lifecycle/copy_pipeline.py), a thread that arrives while a wave of
 fsyncs is running waits for that wave to end, and then fsyncs together with every
 other thread that arrived meanwhile: their fsyncs land in one journal commit. Each
 thread still fsyncs its own file and gets its own error, and nothing returns before its

@@ -4,7 +4,7 @@ To or from S3 the copy is hashed (CRC-32) as it streams out of the source, then 
 from the destination and hashed again. Between local tiers the kernel copies the bytes
 (copy_file_range, as cp does) and the copy is then compared with the source byte for
 byte, which is both faster and stricter than comparing checksums. A local copy goes
-through two steps, which the mover runs on different threads (storage/copy_pipeline.py):
+through two steps, which the mover runs on different threads (lifecycle/copy_pipeline.py):
 
 1. :func:`stage_local_copy`: kernel copy to the temporary name; start the disk writing it
    (storage/writeback.py, no waiting); compare it with the source while the disk works.
