@@ -39,14 +39,32 @@ class _DeleteManifestWriter(ManifestWriterV2):
         return {**super()._meta, "content": "deletes"}
 
 
-def add_position_deletes(table: Table, target: DataFile, positions: list[int]) -> str:
-    """Commit a position-delete file removing ``positions`` of ``target``; returns its path."""
+def add_position_deletes(
+    table: Table,
+    target: DataFile,
+    positions: list[int],
+    *,
+    bounds: bool = False,
+    named: str | None = None,
+    schema: pa.Schema = _POS_SCHEMA,
+) -> str:
+    """Commit a position-delete file removing ``positions`` of ``target``; returns its path.
+
+    ``bounds``: record the file_path/pos bounds in the manifest entry, as Java writers do
+    (pyiceberg then indexes the file by the data file it names). ``named``: the
+    ``file_path`` value written (default: the target's location). ``schema``: the file's."""
     path = target.file_path.rsplit("/", 1)[0] + f"/00000-deletes-{uuid.uuid4()}.parquet"
-    rows = pa.table(
-        {"file_path": [target.file_path] * len(positions), "pos": positions}, schema=_POS_SCHEMA
+    value = target.file_path if named is None else named
+    rows = pa.Table.from_arrays(
+        [pa.array([value] * len(positions)), pa.array(positions)], schema=schema
     )
     with table.io.new_output(path).create() as out:
         pq.write_table(rows, out)
+    extra: dict[str, Any] = {}
+    if bounds:
+        lower = {2147483546: value.encode(), 2147483545: min(positions).to_bytes(8, "little")}
+        upper = {2147483546: value.encode(), 2147483545: max(positions).to_bytes(8, "little")}
+        extra = {"lower_bounds": lower, "upper_bounds": upper}
     delete_file = DataFile.from_args(
         content=DataFileContent.POSITION_DELETES,
         file_path=path,
@@ -54,6 +72,7 @@ def add_position_deletes(table: Table, target: DataFile, positions: list[int]) -
         partition=target.partition,
         record_count=len(positions),
         file_size_in_bytes=len(table.io.new_input(path)),
+        **extra,
     )
     delete_file.spec_id = target.spec_id
 
