@@ -270,3 +270,27 @@ def delete_manifests(data: bytes) -> list[str]:
         if path is None or content is None:
             return []
         return [str(r[path]) for r in reader if r[content] == 1]
+
+
+def position_delete_entries(data: bytes) -> list[tuple[str, str]]:
+    """(location, file format) of every live position-delete file a manifest lists."""
+    from pyiceberg.avro.file import AvroFile
+    from pyiceberg.types import StructType
+
+    bytes_input, _ = _memory_io()
+    with AvroFile[Any](bytes_input(data)) as reader:
+        struct = reader.schema.as_struct()
+        data_file, status = _position(struct, DATA_FILE_ID), _position(struct, STATUS_ID)
+        if data_file is None:
+            return []
+        df_type = struct.fields[data_file].field_type
+        assert isinstance(df_type, StructType)
+        path, content = _position(df_type, FILE_PATH_ID), _position(df_type, CONTENT_ID)
+        fmt = _position(df_type, FILE_FORMAT_ID)
+        if path is None or content is None:
+            return []
+        return [
+            (str(r[data_file][path]), str(r[data_file][fmt]) if fmt is not None else "?")
+            for r in reader
+            if r[data_file][content] == POSITION_DELETES and (status is None or r[status] != 2)
+        ]

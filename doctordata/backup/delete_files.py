@@ -78,6 +78,18 @@ def is_location(value: object) -> bool:
     return isinstance(value, str) and value.startswith(_LOCATION_PREFIXES)
 
 
+def named_locations(data: bytes) -> list[str] | None:
+    """The distinct ``file_path`` values of a position-delete Parquet file (None: not one)."""
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(io.BytesIO(data))
+    col = _field_index(source.schema_arrow, PATH_FIELD_ID, "file_path")
+    if col is None:
+        return None
+    paths = source.read(columns=[source.schema_arrow.names[col]]).column(0)
+    return [str(v) for v in paths.unique().to_pylist()]
+
+
 def rewrite_position_deletes(
     data: bytes, mapper: Callable[[str], str], *, table: str, location: str
 ) -> tuple[bytes, RewrittenDelete] | None:

@@ -201,23 +201,74 @@ def test_a_copy_sharing_the_catalog_is_refused_and_a_shared_nas_is_named(
     assert _count(copy) == _count(original)
 
 
-def test_a_table_with_position_deletes_is_refused_before_anything_changes(
-    tmp_path: Path,
-) -> None:
+@pytest.mark.parametrize("how", ["copy", "move"])
+def test_position_deletes_stay_applied_after_relocate(tmp_path: Path, how: str) -> None:
+    """Delete files name data files by absolute path: relocate rewrites them (and their
+    manifest entries), so the copy's deleted rows stay deleted, read by DuckDB and by
+    pyiceberg; the original is never written."""
+    import pyarrow.parquet as pq
+
     from tests.lifecycle.deletes import add_position_deletes
 
     original, copy = tmp_path / "a", tmp_path / "b"
     _lake(original)
     with dd.connect(original) as lh:
         table = lh.table("hn.items")
+        targets = sorted((t.file for t in table.scan().plan_files()), key=lambda f: f.file_path)
+        # One entry with file_path bounds (as Java writers record them), one without.
+        add_position_deletes(lh.table("hn.items"), targets[0], [0], bounds=True)
+        add_position_deletes(lh.table("hn.items"), targets[1], [0], bounds=False)
+        expected = sorted(r[0] for r in lh.sql("SELECT id FROM hn.items").fetchall())
+    assert len(expected) == 6
+    (shutil.copytree if how == "copy" else shutil.move)(original, copy)
+    before = _hashes(original) if how == "copy" else {}
+    dry = _cli(copy, "relocate", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+
+    assert "6" in _count(copy)
+    with dd.connect(copy) as lh:
+        assert sorted(r[0] for r in lh.sql("SELECT id FROM hn.items").fetchall()) == expected
+        scanned = lh.table("hn.items").scan().to_arrow()["id"].to_pylist()
+        assert sorted(scanned) == expected
+        named = set()
+        for task in lh.table("hn.items").scan().plan_files():
+            for d in task.delete_files:
+                named |= set(
+                    pq.read_table(d.file_path.removeprefix("file://"))["file_path"].to_pylist()
+                )
+        assert len(named) == 2 and all(str(copy) in n for n in named), named
+    verified = _cli(copy, "verify", "--deep")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for p in copy.rglob("*"):
+        if p.is_file() and p.suffix in (".json", ".avro", ".db", ".parquet"):
+            assert str(original).encode() not in p.read_bytes(), p
+    if how == "copy":
+        assert _hashes(original) == before
+        assert "6" in _count(original)
+
+
+def test_a_delete_file_relocate_cannot_rewrite_is_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    import pyarrow as pa
+
+    from tests.lifecycle.deletes import add_position_deletes
+
+    original, copy = tmp_path / "a", tmp_path / "b"
+    _lake(original)
+    odd = pa.schema([pa.field("path", pa.string(), False), pa.field("row", pa.int64(), False)])
+    with dd.connect(original) as lh:
+        table = lh.table("hn.items")
         target = next(iter(table.scan().plan_files())).file
-        add_position_deletes(table, target, [0])
-        expected = lh.sql("SELECT count(*) FROM hn.items").fetchall()
-    assert expected == [(7,)]
+        bad = add_position_deletes(table, target, [0], schema=odd)
     shutil.copytree(original, copy)
     copied = _hashes(copy)
     done = _cli(copy, "relocate")
     assert done.returncode != 0
-    assert "hn.items has delete files" in done.stderr and "maintain" in done.stderr, done.stderr
+    message = done.stderr
+    assert "hn.items" in message and bad.rsplit("/", 1)[1] in message, message
+    assert "maintain" in message, message
     assert _hashes(copy) == copied  # nothing rewritten, still refused
     assert _cli(copy, "tables").returncode != 0
