@@ -47,6 +47,7 @@ class RelocateReport:
     checksums: int = 0
     dry_run: bool = False
     shared: dict[str, str] = field(default_factory=dict)  # tier -> URL outside the root
+    new_id: str | None = None  # the copy's new lake id ("" in a dry run; None: kept)
 
     def __str__(self) -> str:
         if not self.moved:
@@ -63,15 +64,28 @@ class RelocateReport:
             "deletes files the other reads); point one of them at its own tier"
             for n, url in self.shared.items()
         ]
+        if self.new_id is not None:
+            lines.append(
+                f"  {'would get a new lake id' if self.dry_run else 'new lake id ' + self.new_id}"
+                " (a copy keeps no id of its original's)"
+            )
         if self.dry_run:
             lines.append("  (dry run: nothing was changed)")
         return "\n".join(lines)
 
 
 def relocate(
-    root: str | os.PathLike[str] | None = None, *, dry_run: bool = False
+    root: str | os.PathLike[str] | None = None,
+    *,
+    dry_run: bool = False,
+    new_id: bool | None = None,
 ) -> RelocateReport:
     """Rewrite every location of the place this lakehouse was copied or moved from.
+
+    A copy gets a new lake id (``<root>/.doctordata/lake-id``, which tier markers name):
+    by default when the original is still there with the same id (``cp -r``); a move
+    keeps its id. ``new_id=True`` forces a new id (a copy whose original is on another
+    machine), ``new_id=False`` keeps it.
 
     Example::
 
@@ -109,9 +123,29 @@ def relocate(
             _relocate_catalog(catalog, settings, tiers, mapper, report)
         finally:
             close_catalog(catalog)
+    if new_id or (new_id is None and _original_shares_id(settings.root, moved)):
+        report.new_id = "" if dry_run else _renew_id(settings.root)
     if not dry_run:
         _remark(moved, tiers, settings.root)
     return report
+
+
+def _original_shares_id(root: Path, moved: list[MovedTier]) -> bool:
+    """True if a moved tier's old place still holds a marker naming this lake's id: the
+    original exists, and this is a copy that must not keep its id."""
+    from doctordata.storage.offline import current_lake_id, read_marker
+    from doctordata.storage.tier import Tier
+
+    ours = current_lake_id(root)
+    return ours is not None and any(
+        read_marker(Tier(name=m.tier, url=m.old_url)).get("lake") == ours for m in moved
+    )
+
+
+def _renew_id(root: Path) -> str:
+    from doctordata.storage.offline import renew_lake_id
+
+    return renew_lake_id(root)
 
 
 def _check_own_catalog(settings: Settings, moved: list[MovedTier]) -> None:

@@ -67,6 +67,7 @@ def test_relocated_lake_works_and_the_original_is_untouched(tmp_path: Path, how:
     else:
         shutil.move(original, copy)
     before = _hashes(original)
+    lake_id = (copy / ".doctordata" / "lake-id").read_text()
 
     refused = _cli(copy, "tables")
     assert refused.returncode != 0 and "doctordata --root" in refused.stderr
@@ -92,10 +93,14 @@ def test_relocated_lake_works_and_the_original_is_untouched(tmp_path: Path, how:
     assert "moved root" not in doctor.stdout, doctor.stdout
 
     assert _hashes(original) == before
+    # A copy gets its own lake id (tier markers name it); a moved lake keeps its id.
+    new_id = (copy / ".doctordata" / "lake-id").read_text()
     if how == "copy":
         assert "8" in _count(original)
+        assert new_id != lake_id and "new lake id" in done.stdout, done.stdout
     else:
         assert not original.exists()
+        assert new_id == lake_id and "lake id" not in done.stdout, done.stdout
 
 
 def test_dry_run_changes_nothing_and_an_unmoved_lake_is_a_no_op(tmp_path: Path) -> None:
@@ -272,3 +277,70 @@ def test_a_delete_file_relocate_cannot_rewrite_is_refused_before_anything_change
     assert "maintain" in message, message
     assert _hashes(copy) == copied  # nothing rewritten, still refused
     assert _cli(copy, "tables").returncode != 0
+
+
+def _marker(tier_dir: Path) -> dict[str, str]:
+    import json
+
+    data: dict[str, str] = json.loads((tier_dir / ".doctordata-tier").read_text())
+    return data
+
+
+def _ids_and_max(root: Path) -> str:
+    done = _cli(root, "sql", "--format", "csv", "SELECT count(*) AS n, max(id) AS m FROM hn.items")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_cp_r_copy_gets_its_own_lake_id_and_the_two_lakes_never_mix(tmp_path: Path) -> None:
+    """`cp -r` keeps .doctordata/lake-id; relocate gives the copy a new one, so the tier
+    markers tell the two lakes apart (doctor names a tier the copy shares with the
+    original). The plan cache and backups on a shared target never mix their data."""
+    import json
+
+    from tests.tiered_lakes import write_config
+
+    original, copy, nas = tmp_path / "a", tmp_path / "b", tmp_path / "nas"
+    nas.mkdir()
+    write_config(original, {"ssd": {"url": "ssd"}, "nas": {"url": str(nas)}}, [])
+    with dd.connect(original) as lh:
+        lh.create_table("hn.items", _rows(5), partition_by=["day(time)"])
+        lh.append("hn.items", _rows(3, start=5))
+    assert _ids_and_max(original) == "8,7"  # a cached plan in the original's root
+    assert _cli(original, "backup", "--to", "nas", "--no-progress").returncode == 0
+    original_id = (original / ".doctordata" / "lake-id").read_text().strip()
+
+    shutil.copytree(original, copy)
+    assert (copy / ".doctordata" / "lake-id").read_text().strip() == original_id
+    done = _cli(copy, "relocate")
+    assert done.returncode == 0, done.stderr
+    copy_id = (copy / ".doctordata" / "lake-id").read_text().strip()
+    assert copy_id != original_id and f"new lake id {copy_id}" in done.stdout, done.stdout
+    assert (original / ".doctordata" / "lake-id").read_text().strip() == original_id
+    assert _marker(copy / "ssd")["lake"] == copy_id
+    assert _marker(original / "ssd")["lake"] == original_id
+    # The NAS is shared: its marker is the original's, and doctor says so in the copy.
+    assert _marker(nas)["lake"] == original_id
+    doctor = _cli(copy, "doctor")
+    assert f"names another lake, {original_id}" in doctor.stdout, doctor.stdout
+    assert "names another lake" not in _cli(original, "doctor").stdout
+
+    # The two lakes diverge; each reads its own rows (the same query, cached in both).
+    with dd.connect(original) as lh:
+        lh.append("hn.items", _rows(2, start=100))
+    with dd.connect(copy) as lh:
+        lh.append("hn.items", _rows(3, start=200))
+    assert _ids_and_max(original) == "10,101"
+    assert _ids_and_max(copy) == "11,202"
+    # Both back up to the shared NAS: each backup starts from the other's as the
+    # previous one on that target, and still restores its own lake's rows.
+    assert _cli(copy, "backup", "--to", "nas", "--no-progress").returncode == 0
+    assert _cli(original, "backup", "--to", "nas", "--no-progress").returncode == 0
+    listed = _cli(copy, "backup", "list", "--to", "nas", "--json")
+    assert listed.returncode == 0, listed.stderr
+    urls = [b["url"] for b in json.loads(listed.stdout)]
+    assert len(urls) == 3  # original, copy, original (oldest first)
+    for url, root, expected in ((urls[1], "rb", "11,202"), (urls[2], "ra", "10,101")):
+        restored = _cli(copy, "restore", url, str(tmp_path / root), "--no-progress")
+        assert restored.returncode == 0, restored.stderr
+        assert _ids_and_max(tmp_path / root) == expected
