@@ -37,10 +37,14 @@ _FIELD_ID_KEY = b"PARQUET:field_id"
 _CODECS = {"none", "snappy", "gzip", "brotli", "lz4", "zstd"}
 _LOCATION_PREFIXES = ("/", "file:/", "s3://", "s3a://", "s3n://")
 
+# doctordata's own compaction leaves partitions with delete files alone, so the fix is
+# the writer's: apply the deletes to the data files, then expire what still holds them.
 FIX = (
-    "compact the table where it is now (`doctordata maintain`, which rewrites data files "
-    "without the deleted rows) and expire the snapshots that hold delete files, then "
-    "back up / copy it again"
+    "apply the deletes where the table is now, with the engine that wrote them (e.g. "
+    "Spark's rewrite_data_files with delete-file-threshold=1), and expire the snapshots "
+    "that still hold delete files (`doctordata maintain`), then back up / copy it again; "
+    "or restore to the original tier URLs (`doctordata restore --in-place`), which puts "
+    "every file back as it was"
 )
 
 

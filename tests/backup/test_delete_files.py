@@ -92,7 +92,7 @@ def test_a_delete_file_naming_no_location_is_refused_and_nothing_restored(
         dd.restore(report.url, restored)
     message = str(err.value)
     assert "hn.items" in message and bad in message and "'relative/x.parquet'" in message
-    assert "Fix:" in message and "maintain" in message
+    assert "Fix:" in message and "rewrite_data_files" in message and "--in-place" in message
     assert not any(restored.iterdir())  # undone
 
 

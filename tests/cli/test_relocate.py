@@ -274,7 +274,7 @@ def test_a_delete_file_relocate_cannot_rewrite_is_refused_before_anything_change
     assert done.returncode != 0
     message = done.stderr
     assert "hn.items" in message and bad.rsplit("/", 1)[1] in message, message
-    assert "maintain" in message, message
+    assert "Fix:" in message and "rewrite_data_files" in message, message
     assert _hashes(copy) == copied  # nothing rewritten, still refused
     assert _cli(copy, "tables").returncode != 0
 
