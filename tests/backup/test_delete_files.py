@@ -125,3 +125,31 @@ def test_restore_to_the_original_place_copies_delete_files_as_they_are(
     with dd.connect(tmp_path / "lake") as lh:
         assert _ids(lh) == before
     assert {p: p.read_bytes() for p in hashes} == hashes
+
+
+def test_equality_delete_files_are_restored_as_they_are(lake: Any, tmp_path: Path) -> None:
+    """An equality-delete file holds column values, not locations: restored byte for
+    byte, its manifest entry unchanged but for its own (mapped) path."""
+    from tests.lifecycle.deletes import add_equality_deletes
+
+    target = next(iter(lake.table("hn.items").scan().plan_files())).file
+    path = add_equality_deletes(lake.table("hn.items"), target, "id", [11, 12])
+    original = Path(_local(path)).read_bytes()
+    report = lake.backup("nas", progress=False)
+    restored = tmp_path / "restored"
+    dd.restore(report.url, restored)
+    moved = path.replace((tmp_path / "lake").as_uri(), restored.as_uri())
+    assert Path(_local(moved)).read_bytes() == original
+    with dd.connect(restored) as lh:
+        table = lh.table("hn.items")
+        snapshot = table.current_snapshot()
+        assert snapshot is not None
+        entries = [
+            e.data_file
+            for m in snapshot.manifests(table.io)
+            for e in m.fetch_manifest_entry(table.io)
+            if e.data_file.file_path == moved
+        ]
+    assert len(entries) == 1
+    assert entries[0].content == 2 and entries[0].file_size_in_bytes == len(original)
+    assert entries[0].equality_ids == [table.schema().find_field("id").field_id]
