@@ -344,3 +344,29 @@ def test_a_cp_r_copy_gets_its_own_lake_id_and_the_two_lakes_never_mix(tmp_path: 
         restored = _cli(copy, "restore", url, str(tmp_path / root), "--no-progress")
         assert restored.returncode == 0, restored.stderr
         assert _ids_and_max(tmp_path / root) == expected
+
+
+def test_a_delete_file_on_a_shared_tier_naming_copied_files_is_refused(tmp_path: Path) -> None:
+    """A position-delete file on a tier outside the root (not copied) that names data
+    files that were copied: rewriting it would change the original's table, leaving it
+    would bring rows back. Refused before anything changes, in the copy or on the NAS."""
+    from tests.lifecycle.deletes import add_position_deletes
+    from tests.tiered_lakes import write_config
+
+    original, copy, nas = tmp_path / "a", tmp_path / "b", tmp_path / "nas"
+    nas.mkdir()
+    write_config(original, {"ssd": {"url": "ssd"}, "nas": {"url": str(nas)}}, [])
+    with dd.connect(original) as lh:
+        lh.create_table("hn.items", _rows(5), partition_by=["day(time)"])
+        table = lh.table("hn.items")
+        target = next(iter(table.scan().plan_files())).file
+        (nas / "hn").mkdir()
+        bad = add_position_deletes(table, target, [0], directory=(nas / "hn").as_uri())
+    shutil.copytree(original, copy)
+    copied, on_nas = _hashes(copy), _hashes(nas)
+    done = _cli(copy, "relocate")
+    assert done.returncode != 0
+    assert "hn.items" in done.stderr and bad in done.stderr, done.stderr
+    assert "not copied" in done.stderr and "Fix:" in done.stderr, done.stderr
+    assert _hashes(copy) == copied and _hashes(nas) == on_nas
+    assert "4" in _count(original)
