@@ -315,7 +315,7 @@ def _position_deletes(
     name: str, lists: set[str], mapper: LocationMapper
 ) -> dict[str, tuple[bytes, RewrittenDelete]]:
     """New location -> (rewritten bytes, new entry) of each live position-delete file of
-    the table whose rows name a moved location. Refuses (before anything is written) one
+    the table in the copy. Refuses (before anything is written) one
     that cannot be rewritten, or one on a tier shared with the original (not copied)."""
     from doctordata.backup.avro_paths import delete_manifests, position_delete_entries
     from doctordata.backup.delete_files import (
@@ -341,15 +341,17 @@ def _position_deletes(
         names = named_locations(data) if is_parquet(data) else None
         if names is None:
             raise not_rewritable(name, location, fmt)
-        if all(mapper(n) == n for n in names):
-            continue  # names only files that stay where they are
         if not _in_copy(location, mapper):
+            if all(mapper(n) == n for n in names):
+                continue  # on a shared tier, naming only files that stay where they are
             raise CatalogError(
                 f"table {name}: position-delete file {location} lies on a tier that was not "
                 "copied (shared with the original) but names data files that were: "
                 "rewriting it would change the original's table, leaving it would bring "
                 f"deleted rows back; refused, nothing was changed. Fix: {FIX}."
             )
+        # A file in the copy is rewritten even when its paths are mapped already (a second
+        # run after a crash): its manifest entry and checksum must describe it either way.
         rewritten = rewrite_position_deletes(data, mapper, table=name, location=location)
         assert rewritten is not None  # named_locations found its file_path column
         out[location] = rewritten
