@@ -4,8 +4,10 @@ Iceberg metadata holds absolute locations, so restoring below a new root rewrite
 data files are copied byte for byte to the same path relative to their (new) tier root;
 manifests and manifest lists are re-encoded with only their path fields changed
 (avro_paths.py), manifest lists also get the manifests' new lengths; metadata.json files get
-every location string rewritten. Then a fresh catalog registers each table at its
-rewritten metadata.json. Every object is checksummed while it is read: a damaged backup
+every location string rewritten. Position-delete files (from merge-on-read writers) name
+data files by absolute path inside their rows: each is rewritten with those paths mapped,
+and its manifest entry gets the new size and path bounds (delete_files.py). Then a fresh
+catalog registers each table at its rewritten metadata.json. Every object is checksummed while it is read: a damaged backup
 is refused, naming the file, and whatever the restore had written is removed again.
 
 While it runs, the root holds a mark (catalog_guard.RESTORE_MARK) that makes every
