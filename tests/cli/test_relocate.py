@@ -111,6 +111,7 @@ def test_dry_run_changes_nothing_and_an_unmoved_lake_is_a_no_op(tmp_path: Path) 
     done = _cli(copy, "relocate", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "would relocate" in done.stdout and "dry run" in done.stdout, done.stdout
+    assert "would get a new lake id" in done.stdout, done.stdout
     assert _hashes(copy) == copied
     assert _cli(copy, "tables").returncode != 0  # still refused
 
@@ -119,8 +120,11 @@ def test_dry_run_changes_nothing_and_an_unmoved_lake_is_a_no_op(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "was not moved or copied: nothing to relocate" in done.stdout, done.stdout
     assert _hashes(original) == untouched
-    # Through the API, relocating twice: the second is a no-op.
-    assert dd.relocate(str(copy)).tables == ["hn.items"]
+    # Through the API, relocating twice: the second is a no-op. new_id=False keeps the id.
+    lake_id = (copy / ".doctordata" / "lake-id").read_text()
+    kept = dd.relocate(str(copy), new_id=False)
+    assert kept.tables == ["hn.items"] and kept.new_id is None
+    assert (copy / ".doctordata" / "lake-id").read_text() == lake_id
     assert not dd.relocate(str(copy)).moved
     assert "8" in _count(copy)
 
