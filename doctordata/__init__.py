@@ -68,11 +68,11 @@ def _backup_by_id(
     return f"{target.url}/{backup_id}"
 
 
-def relocate(root: str | None = None, *, dry_run: bool = False) -> Any:
+def relocate(root: str | None = None, *, dry_run: bool = False, new_id: bool | None = None) -> Any:
     """Make a copied or moved lakehouse at ``root`` usable there (see backup/relocate.py)."""
     from doctordata.backup.relocate import relocate as _relocate
 
-    return _relocate(root, dry_run=dry_run)
+    return _relocate(root, dry_run=dry_run, new_id=new_id)
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,9 @@ manifests, the catalog rows and the checksum table still name the old root (see
 catalog/moved.py, which refuses such a lake). Relocation rewrites those locations in the
 copy with restore's machinery: the tier markers say which URL each local tier was made
 under, :class:`LocationMapper` maps old tier URLs to the current ones, avro_paths.py
-re-encodes manifests and manifest lists with only their path fields changed.
+re-encodes manifests and manifest lists with only their path fields changed, and
+delete_files.py rewrites each position-delete file (whose rows name data files by absolute
+path) with its paths mapped; its manifest entry then describes the new file.
 
 Crash safety: only files below the *new* tier URLs are written, each atomically (temporary
 file + rename). Until the catalog rows are swapped (one transaction, last but the markers)
@@ -23,11 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from doctordata.backup.delete_files import FIX
 from doctordata.errors import CatalogError
 
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
 
+    from doctordata.backup.delete_files import RewrittenDelete
     from doctordata.catalog.locations import LocationMapper
     from doctordata.catalog.moved import MovedTier
     from doctordata.config import Settings
@@ -43,6 +47,7 @@ class RelocateReport:
     checksums: int = 0
     dry_run: bool = False
     shared: dict[str, str] = field(default_factory=dict)  # tier -> URL outside the root
+    new_id: str | None = None  # the copy's new lake id ("" in a dry run; None: kept)
 
     def __str__(self) -> str:
         if not self.moved:
@@ -59,15 +64,28 @@ class RelocateReport:
             "deletes files the other reads); point one of them at its own tier"
             for n, url in self.shared.items()
         ]
+        if self.new_id is not None:
+            lines.append(
+                f"  {'would get a new lake id' if self.dry_run else 'new lake id ' + self.new_id}"
+                " (a copy keeps no id of its original's)"
+            )
         if self.dry_run:
             lines.append("  (dry run: nothing was changed)")
         return "\n".join(lines)
 
 
 def relocate(
-    root: str | os.PathLike[str] | None = None, *, dry_run: bool = False
+    root: str | os.PathLike[str] | None = None,
+    *,
+    dry_run: bool = False,
+    new_id: bool | None = None,
 ) -> RelocateReport:
     """Rewrite every location of the place this lakehouse was copied or moved from.
+
+    A copy gets a new lake id (``<root>/.doctordata/lake-id``, which tier markers name):
+    by default when the original is still there with the same id (``cp -r``); a move
+    keeps its id. ``new_id=True`` forces a new id (a copy whose original is on another
+    machine), ``new_id=False`` keeps it.
 
     Example::
 
@@ -105,9 +123,29 @@ def relocate(
             _relocate_catalog(catalog, settings, tiers, mapper, report)
         finally:
             close_catalog(catalog)
+    if new_id or (new_id is None and _original_shares_id(settings.root, moved)):
+        report.new_id = "" if dry_run else _renew_id(settings.root)
     if not dry_run:
         _remark(moved, tiers, settings.root)
     return report
+
+
+def _original_shares_id(root: Path, moved: list[MovedTier]) -> bool:
+    """True if a moved tier's old place still holds a marker naming this lake's id: the
+    original exists, and this is a copy that must not keep its id."""
+    from doctordata.storage.offline import current_lake_id, read_marker
+    from doctordata.storage.tier import Tier
+
+    ours = current_lake_id(root)
+    return ours is not None and any(
+        read_marker(Tier(name=m.tier, url=m.old_url)).get("lake") == ours for m in moved
+    )
+
+
+def _renew_id(root: Path) -> str:
+    from doctordata.storage.offline import renew_lake_id
+
+    return renew_lake_id(root)
 
 
 def _check_own_catalog(settings: Settings, moved: list[MovedTier]) -> None:
@@ -163,14 +201,25 @@ def _relocate_catalog(
         return
     rows = _table_rows(catalog)
     moved = {name: mapper(loc) for name, (loc, _) in rows.items() if mapper(loc) != loc}
-    # Every table is checked before the first file is rewritten (delete files refuse).
+    # Every table is checked before the first file is rewritten (a position-delete file
+    # that cannot be rewritten refuses the whole relocation).
     for name, new in moved.items():
         report.tables.append(name)
         report.files += _rewrite_table(name, new, mapper, dry_run=True)
+    rewritten: dict[str, RewrittenDelete] = {}
     if not report.dry_run:
         for name, new in moved.items():
-            _rewrite_table(name, new, mapper, dry_run=False)
+            _rewrite_table(name, new, mapper, dry_run=False, rewritten=rewritten)
     report.checksums = _carry_checksums(settings.catalog_uri, mapper, report.dry_run)
+    if rewritten:
+        from doctordata.catalog.checksums import store_for
+
+        store = store_for(settings.catalog_uri)
+        if store is not None:  # the rewritten delete files' own bytes, not the old ones'
+            try:
+                store.record((loc, r.size, r.sha256) for loc, r in rewritten.items())
+            finally:
+                store.close()
     if not report.dry_run:
         from doctordata.storage.transfer import crash_point
 
@@ -195,11 +244,22 @@ def _write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _rewrite_table(name: str, metadata_location: str, mapper: LocationMapper, dry_run: bool) -> int:
-    """Rewrite one table's files in the copy: manifests, then manifest lists (with the
-    manifests' new lengths), then every metadata.json of its log, the current one last."""
-    from doctordata.backup.avro_paths import avro_paths, delete_manifests, rewrite_avro
+def _rewrite_table(
+    name: str,
+    metadata_location: str,
+    mapper: LocationMapper,
+    dry_run: bool,
+    rewritten: dict[str, RewrittenDelete] | None = None,
+) -> int:
+    """Rewrite one table's files in the copy: position-delete files (``rewritten`` gets
+    their new entries), manifests, then manifest lists (with the manifests' new lengths),
+    then every metadata.json of its log, the current one last."""
+    from doctordata.backup.avro_paths import avro_paths, rewrite_avro
+    from doctordata.backup.delete_files import not_rewritable
     from doctordata.backup.restore import rewrite_metadata
+
+    if rewritten is None:
+        rewritten = {}
 
     current = _local(metadata_location)
     docs: dict[str, dict[str, Any]] = {}
@@ -222,22 +282,26 @@ def _rewrite_table(name: str, metadata_location: str, mapper: LocationMapper, dr
         for m in avro_paths(Path(path).read_bytes()):
             manifests.setdefault(_local(mapper(m)), set()).add(mapper(m))
     manifests = {p: names for p, names in manifests.items() if os.path.exists(p)}
-    if any(delete_manifests(Path(p).read_bytes()) for p in lists):
-        # Position-delete files hold absolute data-file paths inside their Parquet rows;
-        # left unchanged they would no longer match, and deleted rows would come back.
-        raise CatalogError(
-            f"table {name} has delete files (merge-on-read), whose rows name data files by "
-            "their absolute path; relocate does not rewrite them, so it refused before "
-            "changing anything. Fix: at the original place, compact the table "
-            "(`doctordata maintain`) and expire the snapshots that hold delete files, then "
-            "copy or move it again; or use `doctordata backup` + `doctordata restore`."
-        )
-    count = len(docs) + len(lists) + len(manifests)
+    # Position-delete files name data files by absolute path inside their rows: each is
+    # rewritten with its paths mapped, and its manifest entry describes the new file.
+    deletes = _position_deletes(name, lists, mapper)
+    count = len(docs) + len(lists) + len(manifests) + len(deletes)
     if dry_run:
         return count
+    for path, (data, info) in sorted(deletes.items()):
+        _write_atomic(_local(path), data)
+        rewritten[path] = info
+    entries = {p: info for p, (_, info) in deletes.items()}
+
+    def unknown(location: str, file_format: str) -> None:
+        if not _unchanged_delete(location, mapper):
+            raise not_rewritable(name, location, file_format)
+
     lengths: dict[str, int] = {}
     for path in sorted(manifests):
-        data = rewrite_avro(Path(path).read_bytes(), mapper)
+        data = rewrite_avro(
+            Path(path).read_bytes(), mapper, deletes=entries, unknown_delete=unknown
+        )
         _write_atomic(path, data)
         lengths.update(dict.fromkeys(manifests[path], len(data)))
     for path in sorted(lists):
@@ -245,6 +309,74 @@ def _rewrite_table(name: str, metadata_location: str, mapper: LocationMapper, dr
     for path in sorted(docs, key=lambda p: p == current):
         _write_atomic(path, rewrite_metadata(Path(path).read_bytes(), path, mapper))
     return count
+
+
+def _position_deletes(
+    name: str, lists: set[str], mapper: LocationMapper
+) -> dict[str, tuple[bytes, RewrittenDelete]]:
+    """New location -> (rewritten bytes, new entry) of each live position-delete file of
+    the table in the copy. Refuses (before anything is written) one
+    that cannot be rewritten, or one on a tier shared with the original (not copied)."""
+    from doctordata.backup.avro_paths import delete_manifests, position_delete_entries
+    from doctordata.backup.delete_files import (
+        is_parquet,
+        named_locations,
+        not_rewritable,
+        rewrite_position_deletes,
+    )
+
+    found: dict[str, str] = {}
+    for path in lists:
+        for manifest in delete_manifests(Path(path).read_bytes()):
+            local = _local(mapper(manifest))
+            if os.path.exists(local):
+                for location, fmt in position_delete_entries(Path(local).read_bytes()):
+                    found[mapper(location)] = fmt
+    out: dict[str, tuple[bytes, RewrittenDelete]] = {}
+    for location, fmt in sorted(found.items()):
+        local = _local(location)
+        if not os.path.exists(local):
+            continue  # missing: verify names it; nothing to rewrite
+        data = Path(local).read_bytes()
+        names = named_locations(data) if is_parquet(data) else None
+        if names is None:
+            raise not_rewritable(name, location, fmt)
+        if not _in_copy(location, mapper):
+            if all(mapper(n) == n for n in names):
+                continue  # on a shared tier, naming only files that stay where they are
+            raise CatalogError(
+                f"table {name}: position-delete file {location} lies on a tier that was not "
+                "copied (shared with the original) but names data files that were: "
+                "rewriting it would change the original's table, leaving it would bring "
+                f"deleted rows back; refused, nothing was changed. Fix: {FIX}."
+            )
+        # A file in the copy is rewritten even when its paths are mapped already (a second
+        # run after a crash): its manifest entry and checksum must describe it either way.
+        rewritten = rewrite_position_deletes(data, mapper, table=name, location=location)
+        assert rewritten is not None  # named_locations found its file_path column
+        out[location] = rewritten
+    return out
+
+
+def _in_copy(location: str, mapper: LocationMapper) -> bool:
+    """True if ``location`` lies below a tier this relocation moved (the copy's own)."""
+    from doctordata.storage.locations import Canonicalizer, is_within
+
+    canon = Canonicalizer()
+    parts = canon.parts(location)
+    return any(is_within(parts, canon.parts(url)) for url in mapper.new.values())
+
+
+def _unchanged_delete(location: str, mapper: LocationMapper) -> bool:
+    """A delete file left as it is on purpose: missing, or naming no moved location."""
+    from doctordata.backup.delete_files import is_parquet, named_locations
+
+    local = _local(location)
+    if not os.path.exists(local):
+        return True
+    data = Path(local).read_bytes()
+    names = named_locations(data) if is_parquet(data) else None
+    return names is not None and all(mapper(n) == n for n in names)
 
 
 def _read_json(path: str) -> dict[str, Any]:

@@ -4,8 +4,10 @@ Iceberg metadata holds absolute locations, so restoring below a new root rewrite
 data files are copied byte for byte to the same path relative to their (new) tier root;
 manifests and manifest lists are re-encoded with only their path fields changed
 (avro_paths.py), manifest lists also get the manifests' new lengths; metadata.json files get
-every location string rewritten. Then a fresh catalog registers each table at its
-rewritten metadata.json. Every object is checksummed while it is read: a damaged backup
+every location string rewritten. Position-delete files (from merge-on-read writers) name
+data files by absolute path inside their rows: each is rewritten with those paths mapped,
+and its manifest entry gets the new size and path bounds (delete_files.py). Then a fresh
+catalog registers each table at its rewritten metadata.json. Every object is checksummed while it is read: a damaged backup
 is refused, naming the file, and whatever the restore had written is removed again.
 
 While it runs, the root holds a mark (catalog_guard.RESTORE_MARK) that makes every
@@ -38,6 +40,7 @@ from doctordata.errors import BackupError, IntegrityError
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+    from doctordata.backup.delete_files import RewrittenDelete
     from doctordata.backup.manifest import BackupFile, BackupManifest
     from doctordata.backup.store import BackupTarget
     from doctordata.storage.tier import Tier
@@ -136,7 +139,7 @@ def restore(
                     list(pool.map(writer.write, by_kind[order]))
         registering = True
         _write_config(root_path, manifest, new_urls, catalog_uri)
-        tables = _register(root_path, manifest, mapper, force)
+        tables = _register(root_path, manifest, mapper, force, writer.deletes)
         _clear_mark(mark)
     except BaseException:
         writer.undo()
@@ -266,6 +269,11 @@ class _Writer:
         # Every tier restored at its original URL: every file goes back byte for byte.
         self.identity = identity
         self.lengths: dict[str, int] = {}  # new manifest location -> new size
+        # Position-delete files rewritten for the new place (new location -> new entry),
+        # and the delete files copied as they are (new location -> table): equality
+        # deletes, and files not recognised as Parquet position deletes.
+        self.deletes: dict[str, RewrittenDelete] = {}
+        self.kept_deletes: dict[str, str] = {}
         self.created: list[tuple[AbstractFileSystem, str]] = []
         self.advance: Callable[[int], None] = lambda n: None
 
@@ -275,14 +283,18 @@ class _Writer:
     def write(self, f: BackupFile) -> None:
         new_location = self.mapper(f.path)
         fs, path = self._dest(new_location)
-        if f.kind in ("data", "delete", "statistics") or self.identity:
+        if f.kind in ("data", "statistics") or self.identity:
             self._copy_verified(f, fs, path)
             return
         data = self._read_verified(f)
-        if f.kind == "manifest":
+        if f.kind == "delete":
+            data = self._delete_file(f, new_location, data)
+        elif f.kind == "manifest":
             from doctordata.backup.avro_paths import rewrite_avro
 
-            data = rewrite_avro(data, self.mapper)
+            data = rewrite_avro(
+                data, self.mapper, deletes=self.deletes, unknown_delete=self._unknown_delete
+            )
             self.lengths[new_location] = len(data)
         elif f.kind == "manifest-list":
             from doctordata.backup.avro_paths import rewrite_avro
@@ -291,6 +303,30 @@ class _Writer:
         elif f.kind == "metadata":
             data = rewrite_metadata(data, f.path, self.mapper)
         self._put(fs, path, data)
+
+    def _delete_file(self, f: BackupFile, new_location: str, data: bytes) -> bytes:
+        """A position-delete file with its data-file paths mapped (delete_files.py); any
+        other delete file as it is (an equality delete names no location)."""
+        from doctordata.backup.delete_files import is_parquet, rewrite_position_deletes
+
+        rewritten = None
+        if is_parquet(data):
+            rewritten = rewrite_position_deletes(data, self.mapper, table=f.table, location=f.path)
+        if rewritten is None:
+            self.kept_deletes[new_location] = f.table
+            return data
+        data, self.deletes[new_location] = rewritten
+        return data
+
+    def _unknown_delete(self, location: str, file_format: str) -> None:
+        """A live position-delete entry whose file was not rewritten: refused if it was
+        restored as it was (not a Parquet position-delete file); a file not in the backup
+        was reported missing by the backup itself."""
+        from doctordata.backup.delete_files import not_rewritable
+
+        table = self.kept_deletes.get(location)
+        if table is not None:
+            raise not_rewritable(table, location, file_format)
 
     def _fail(self, f: BackupFile, problem: str) -> IntegrityError:
         return IntegrityError(
@@ -371,7 +407,11 @@ def _write_config(
 
 
 def _register(
-    root: Path, manifest: BackupManifest, mapper: LocationMapper, force: bool
+    root: Path,
+    manifest: BackupManifest,
+    mapper: LocationMapper,
+    force: bool,
+    rewritten: Mapping[str, RewrittenDelete],
 ) -> list[str]:
     from doctordata.catalog.sql import close_catalog, open_catalog, prepare_root
     from doctordata.config import load_settings
@@ -388,24 +428,32 @@ def _register(
     catalog = open_catalog(settings, tiers, guard=False)
     try:
         _register_into(catalog, manifest, mapper, force, registered)
-        _record_checksums(settings.catalog_uri, manifest, mapper)
+        _record_checksums(settings.catalog_uri, manifest, mapper, rewritten)
     finally:
         close_catalog(catalog)
     return registered
 
 
-def _record_checksums(uri: str, manifest: BackupManifest, mapper: LocationMapper) -> None:
+def _record_checksums(
+    uri: str,
+    manifest: BackupManifest,
+    mapper: LocationMapper,
+    rewritten: Mapping[str, RewrittenDelete],
+) -> None:
     """Each restored data file, under its new location, with the sha256 verified while it
-    was written (data files are restored byte for byte)."""
+    was written (data files are restored byte for byte; a position-delete file rewritten
+    for the new place, with the sha256 of the bytes written)."""
     from doctordata.catalog.checksums import store_for
 
     store = store_for(uri)
     if store is not None:
-        store.record(
-            (mapper(f.path), f.size, f.sha256)
-            for f in manifest.files
-            if f.kind in ("data", "delete") and f.path.endswith(".parquet")
-        )
+        rows = []
+        for f in manifest.files:
+            if f.kind in ("data", "delete") and f.path.endswith(".parquet"):
+                new = mapper(f.path)
+                done = rewritten.get(new)
+                rows.append((new, done.size, done.sha256) if done else (new, f.size, f.sha256))
+        store.record(rows)
 
 
 def _register_into(

@@ -357,8 +357,13 @@ def verify(
     help="The copied or moved lakehouse (default: the group's --root or the current one).",
 )
 @click.option("--dry-run", is_flag=True, help="Say what would be rewritten; change nothing.")
+@click.option(
+    "--new-id/--keep-id",
+    default=None,
+    help="Give the lake a new id (default: only if the original still exists, i.e. a copy).",
+)
 @click.pass_context
-def relocate(ctx: click.Context, root: str | None, dry_run: bool) -> None:
+def relocate(ctx: click.Context, root: str | None, dry_run: bool, new_id: bool | None) -> None:
     """Make a lakehouse copied (cp -r) or moved (mv) usable in its new place.
 
     Rewrites the old place's locations in this copy only: catalog rows, metadata.json
@@ -369,4 +374,4 @@ def relocate(ctx: click.Context, root: str | None, dry_run: bool) -> None:
 
     if root is None:
         root = (ctx.find_root().obj or {}).get("root")
-    click.echo(str(run_relocate(root, dry_run=dry_run)))
+    click.echo(str(run_relocate(root, dry_run=dry_run, new_id=new_id)))

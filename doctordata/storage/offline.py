@@ -78,6 +78,23 @@ def lake_id(root: Path) -> str:
     return new
 
 
+def current_lake_id(root: Path) -> str | None:
+    """This lake's id if it has one yet (never creates one)."""
+    try:
+        return (_state_dir(root) / "lake-id").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def renew_lake_id(root: Path) -> str:
+    """Give the lake at ``root`` a new id (a copy must not keep its original's): returned."""
+    path = _state_dir(root) / "lake-id"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = uuid.uuid4().hex
+    _write_atomic(str(path), (new + "\n").encode())
+    return new
+
+
 def _record(root: Path, tier: Tier) -> Path:
     # Keyed by URL: renaming a tier keeps its record, pointing it elsewhere starts afresh.
     digest = hashlib.sha256(tier.url.rstrip("/").encode()).hexdigest()[:16]
