@@ -22,7 +22,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from doctordata.errors import ConfigError
-from doctordata.transform import sources, writes
+from doctordata.transform import changes, sources, writes
 from doctordata.transform.session import (
     PendingWrite,
     Session,
@@ -32,6 +32,8 @@ from doctordata.transform.session import (
 )
 
 SOURCE_FUNCTION = "doctordata_source"
+# doctordata_changes(table, model): the source rows changed since the model's last write.
+CHANGES_FUNCTION = "doctordata_changes"
 # DuckDB schema holding copies of the new rows of incremental models until the commit.
 PENDING_SCHEMA = "doctordata_pending"
 # store_relation() formats: a built model, the on-run-end commit, the on-run-start sources.
@@ -89,6 +91,13 @@ class Plugin(BasePlugin):
             null_handling="special",
             side_effects=True,
         )
+        conn.create_function(
+            CHANGES_FUNCTION,
+            self.changes_sql,
+            [sqltypes.VARCHAR, sqltypes.VARCHAR],
+            sqltypes.VARCHAR,
+            side_effects=True,
+        )
         with self._lock:
             if not self._refreshed:
                 # Created here, before dbt's threads start: two models creating the schema
@@ -125,6 +134,11 @@ class Plugin(BasePlugin):
         if where:
             return f"(SELECT * FROM {sources.view_name(table)} AS planned WHERE {where})"
         return f"(SELECT * FROM {sources.view_name(table)})"
+
+    def changes_sql(self, table: str, model: str) -> str:
+        """DuckDB SQL reading the rows of ``table`` that changed since the last write of
+        the mart ``model`` (every row when that cannot be told): transform/changes.py."""
+        return changes.changes_sql(self.session, table, model)
 
     def _prepare_sources(self, tables: list[str]) -> None:
         cursor = self._conn.cursor()
@@ -176,7 +190,8 @@ class Plugin(BasePlugin):
             cursor.execute(
                 f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM temp.main.{sources.quote(temp)}"
             )
-            write = PendingWrite(name, copy, mode, keys, upstream)
+            unique = strategy == "merge"
+            write = PendingWrite(name, copy, mode, keys, upstream, unique)
         else:
             write = PendingWrite(name, relation.render(), "replace", (), upstream)
         self.session.add_pending(write)
@@ -205,7 +220,9 @@ class Plugin(BasePlugin):
         if write.mode == "append":
             count = writes.append(lh, write.table, rows, props)
         elif write.mode == "upsert":
-            count = writes.upsert(lh, write.table, rows, write.unique_key, props)
+            count = writes.upsert(
+                lh, write.table, rows, write.unique_key, props, unique=write.unique
+            )
         else:
             count = writes.replace(lh, write.table, rows, props)
         stat = StoreStat(

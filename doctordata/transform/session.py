@@ -63,6 +63,9 @@ class PendingWrite:
     unique_key: tuple[str, ...] = ()
     # The Iceberg source tables the model reads (directly or through other models).
     sources: tuple[str, ...] = ()
+    # "upsert" only: one row per key (dbt's merge); False for delete+insert, which
+    # replaces every row of each key the new rows hold.
+    unique: bool = True
 
 
 @dataclass

@@ -172,51 +172,76 @@ def append(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) ->
 
 
 def upsert(
-    lh: Any, name: str, rows: ReaderFactory, keys: Sequence[str], props: Mapping[str, str]
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    keys: Sequence[str],
+    props: Mapping[str, str],
+    *,
+    unique: bool = True,
 ) -> int:
-    """Replace the rows of ``name`` whose ``keys`` the stream holds and insert the rest,
-    in one commit (files without those keys are not rewritten); returns the rows."""
-    import pyarrow as pa
+    """Delete the rows of ``name`` whose ``keys`` the stream holds and append the stream,
+    in one commit (files without those keys are not rewritten); returns the rows.
 
+    Only the key columns are held in memory; the rows are streamed twice (keys, then
+    the append). ``unique=False`` is dbt's ``delete+insert``: several new rows may share
+    a key (a day and its top stories); ``merge`` needs one row per key.
+    """
     from doctordata.catalog.commits import redo_on_conflict
 
-    reader = rows()
-    table = _prepared(lh, name, reader.schema, replace=False)
-    # An incremental run's rows are the changed keys only: small enough to hold.
-    parts = list(chunks(reader))
-    data = pa.concat_tables(parts) if parts else None
-    if data is None or data.num_rows == 0:
+    readers = _Replayable(rows)
+    table = _prepared(lh, name, readers.schema, replace=False)
+    found = _key_values(name, readers.next(), keys, unique)
+    if found is None:
         return 0
-    _check_keys(name, data, keys)
-    match = key_filter(data, keys)
+    match = key_filter(found, keys)
 
     def once(t: Table) -> int:
+        count = 0
         with t.transaction() as tx:
             if t.metadata.current_snapshot_id is not None:
                 tx.delete(match, snapshot_properties=dict(props))
-            tx.append(data, snapshot_properties=dict(props))
-        return data.num_rows
+            for chunk in chunks(readers.next()):
+                tx.append(chunk, snapshot_properties=dict(props))
+                count += chunk.num_rows
+        return count
 
     return redo_on_conflict(table, once, what=f"dbt incremental upsert into {name}")
 
 
-def _check_keys(name: str, data: pa.Table, keys: Sequence[str]) -> None:
+def _key_values(
+    name: str, reader: pa.RecordBatchReader, keys: Sequence[str], unique: bool
+) -> pa.Table | None:
+    """The distinct key values of the stream (None when it is empty), checked: every key
+    a column, never null, and with ``unique`` at most one row per key."""
+    import pyarrow as pa
+
     for key in keys:
-        if key not in data.column_names:
+        if key not in reader.schema.names:
             raise SchemaMismatchError(
                 f"unique_key {key!r} of model {name!r} is not one of its columns "
-                f"{data.column_names}; fix the model's config"
+                f"{reader.schema.names}; fix the model's config"
             )
-        if data.column(key).null_count:
+    parts, rows = [], 0
+    for batch in reader:
+        part = pa.Table.from_batches([batch]).select(list(keys))
+        if any(part.column(k).null_count for k in keys):
             raise SchemaMismatchError(
-                f"unique_key {key!r} of model {name!r} is null in some new rows; "
+                f"unique_key {list(keys)} of model {name!r} is null in some new rows; "
                 "a key must identify each row"
             )
-    if data.select(list(keys)).group_by(list(keys)).aggregate([]).num_rows != data.num_rows:
+        rows += part.num_rows
+        parts.append(part.group_by(list(keys)).aggregate([]))
+    if not rows:
+        return None
+    found = pa.concat_tables(parts).group_by(list(keys)).aggregate([])
+    if unique and found.num_rows != rows:
         raise SchemaMismatchError(
             f"model {name!r} built several rows with the same unique_key {list(keys)}; "
-            "make the key unique (or drop unique_key to append)"
+            "make the key unique, use incremental_strategy='delete+insert' (which replaces "
+            "every row of a key) or drop unique_key to append"
         )
+    return found
 
 
 def key_filter(data: pa.Table, keys: Sequence[str]) -> Any:
