@@ -167,6 +167,7 @@ class Plugin(BasePlugin):
         name = f"{self.session.namespace}.{relation.identifier}"
         cursor = getattr(self._cursors, "current", None) or self._conn
         upstream = tuple(str(t) for t in (config.get("sources") or ()))
+        partition_by = _keys(config.get("partition_by"))
         temp = (
             _temp_table(cursor, f"{relation.identifier}__dbt_tmp")
             if config.get("materialized") == "incremental"
@@ -191,9 +192,11 @@ class Plugin(BasePlugin):
                 f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM temp.main.{sources.quote(temp)}"
             )
             unique = strategy == "merge"
-            write = PendingWrite(name, copy, mode, keys, upstream, unique)
+            write = PendingWrite(name, copy, mode, keys, upstream, unique, partition_by)
         else:
-            write = PendingWrite(name, relation.render(), "replace", (), upstream)
+            write = PendingWrite(
+                name, relation.render(), "replace", (), upstream, partition_by=partition_by
+            )
         self.session.add_pending(write)
 
     def commit(self) -> list[StoreStat]:
@@ -217,14 +220,15 @@ class Plugin(BasePlugin):
             )
 
         lh = session.lh
+        layout = writes.Layout(write.partition_by)
         if write.mode == "append":
-            count = writes.append(lh, write.table, rows, props)
+            count = writes.append(lh, write.table, rows, props, layout)
         elif write.mode == "upsert":
             count = writes.upsert(
-                lh, write.table, rows, write.unique_key, props, unique=write.unique
+                lh, write.table, rows, write.unique_key, props, layout, unique=write.unique
             )
         else:
-            count = writes.replace(lh, write.table, rows, props)
+            count = writes.replace(lh, write.table, rows, props, layout)
         stat = StoreStat(
             table=write.table,
             rows=count,

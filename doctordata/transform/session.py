@@ -66,6 +66,8 @@ class PendingWrite:
     # "upsert" only: one row per key (dbt's merge); False for delete+insert, which
     # replaces every row of each key the new rows hold.
     unique: bool = True
+    # Iceberg partition specs of the mart ("month(day)"), from `iceberg_partition_by`.
+    partition_by: tuple[str, ...] = ()
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.lineage import (
@@ -90,24 +91,57 @@ def _fits(table: Table, schema: pa.Schema) -> bool:
 _SAME = {("large_string", "string"), ("string", "large_string")}
 
 
-def _prepared(lh: Any, name: str, schema: pa.Schema, *, replace: bool) -> Table:
-    """The Iceberg table for ``name``, created (or, for a full build whose columns
-    changed, recreated: a mart is derived data) to match ``schema``."""
+@dataclass(frozen=True)
+class Layout:
+    """How a mart's Iceberg table is laid out (the model's ``iceberg_partition_by``)."""
+
+    partition_by: tuple[str, ...] = ()
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return {PARTITION_PROPERTY: json.dumps(list(self.partition_by))}
+
+    def matches(self, table: Table) -> bool:
+        recorded = table.properties.get(PARTITION_PROPERTY)
+        if recorded is None:  # made before layouts were recorded: unpartitioned
+            return not self.partition_by
+        return tuple(json.loads(recorded)) == self.partition_by
+
+
+# Table property recording the partition specs a mart was created with.
+PARTITION_PROPERTY = "doctordata.dbt.partition-by"
+
+
+def _create(lh: Any, name: str, empty: pa.Table, layout: Layout) -> Table:
+    return lh.create_table(
+        name,
+        empty,
+        partition_by=list(layout.partition_by) or None,
+        properties=layout.properties,
+    )
+
+
+def _prepared(
+    lh: Any, name: str, schema: pa.Schema, *, replace: bool, layout: Layout | None = None
+) -> Table:
+    """The Iceberg table for ``name``, created (or, for a full build whose columns or
+    partitioning changed, recreated: a mart is derived data) to match ``schema``."""
     import pyarrow as pa
 
     from doctordata.catalog.data import normalize_schema
     from doctordata.errors import AlreadyExistsError, NotFoundError
 
+    layout = layout or Layout()
     empty = pa.Table.from_batches([], schema=normalize_schema(schema))
     try:
         table = lh.table(name)
     except NotFoundError:
         lh.create_namespace(name.split(".", 1)[0])
         try:
-            return lh.create_table(name, empty)
+            return _create(lh, name, empty, layout)
         except AlreadyExistsError:
             table = lh.table(name)  # another dbt thread created it first
-    if _fits(table, schema):
+    if _fits(table, schema) and (not replace or layout.matches(table)):
         return table
     if not replace:
         raise SchemaMismatchError(
@@ -115,7 +149,7 @@ def _prepared(lh: Any, name: str, schema: pa.Schema, *, replace: bool) -> Table:
             f"table has {list(_arrow_types(table))}; rebuild it with `--full-refresh`"
         )
     lh.drop_table(name, purge=False)
-    return lh.create_table(name, empty)
+    return _create(lh, name, empty, layout)
 
 
 class _Replayable:
@@ -131,14 +165,20 @@ class _Replayable:
         return reader if reader is not None else self.factory()
 
 
-def replace(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) -> int:
+def replace(
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    props: Mapping[str, str],
+    layout: Layout | None = None,
+) -> int:
     """Replace every row of ``name`` with the stream, in one commit; returns the rows."""
     from pyiceberg.expressions import AlwaysTrue
 
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=True)
+    table = _prepared(lh, name, readers.schema, replace=True, layout=layout)
 
     def once(t: Table) -> int:
         count = 0
@@ -153,12 +193,18 @@ def replace(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) -
     return redo_on_conflict(table, once, what=f"dbt build of {name}")
 
 
-def append(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) -> int:
+def append(
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    props: Mapping[str, str],
+    layout: Layout | None = None,
+) -> int:
     """Append the stream to ``name`` in one commit; returns the rows."""
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=False)
+    table = _prepared(lh, name, readers.schema, replace=False, layout=layout)
 
     def once(t: Table) -> int:
         count = 0
@@ -177,6 +223,7 @@ def upsert(
     rows: ReaderFactory,
     keys: Sequence[str],
     props: Mapping[str, str],
+    layout: Layout | None = None,
     *,
     unique: bool = True,
 ) -> int:
@@ -190,7 +237,7 @@ def upsert(
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=False)
+    table = _prepared(lh, name, readers.schema, replace=False, layout=layout)
     found = _key_values(name, readers.next(), keys, unique)
     if found is None:
         return 0

@@ -2,6 +2,7 @@
     materialized='incremental',
     unique_key='story_id',
     incremental_strategy=replace_by_key_strategy(),
+    iceberg_partition_by=['month(story_day)'],
 ) }}
 
 -- depends_on: {{ ref('stg_items') }}

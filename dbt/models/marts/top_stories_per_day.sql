@@ -2,6 +2,7 @@
     materialized='incremental',
     unique_key='story_day',
     incremental_strategy=replace_by_key_strategy(),
+    iceberg_partition_by=['month(story_day)'],
 ) }}
 
 -- The var('top_n') highest-scoring stories of each day; ties go to the older story id.
