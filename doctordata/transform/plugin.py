@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
+from dataclasses import replace
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -160,6 +161,8 @@ class Plugin(BasePlugin):
         elif kind == COMMIT_FORMAT:
             if config.get("ok"):
                 self.commit()
+            else:
+                self.discard()
         else:
             self._queue(target_config.relation, config)
 
@@ -197,6 +200,8 @@ class Plugin(BasePlugin):
             write = PendingWrite(
                 name, relation.render(), "replace", (), upstream, partition_by=partition_by
             )
+        if config.get("materialized") == "incremental":
+            write = replace(write, discard=relation.render())
         self.session.add_pending(write)
 
     def commit(self) -> list[StoreStat]:
@@ -206,6 +211,18 @@ class Plugin(BasePlugin):
             stats.append(self._write(write))
         self.session.committed = True
         return stats
+
+    def discard(self) -> None:
+        """The invocation failed: nothing is written, and every incremental model it built
+        is dropped from dbt's database. Its rows there never reached Iceberg; building the
+        next increment on them (``{{ this }}``) would leave them out of Iceberg for good."""
+        cursor = self._conn.cursor()
+        try:
+            for write in self.session.pending:
+                if write.discard:
+                    cursor.execute(f"DROP TABLE IF EXISTS {write.discard}")
+        finally:
+            cursor.close()
 
     def _write(self, write: PendingWrite) -> StoreStat:
         session = self.session

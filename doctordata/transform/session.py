@@ -68,6 +68,10 @@ class PendingWrite:
     unique: bool = True
     # Iceberg partition specs of the mart ("month(day)"), from `iceberg_partition_by`.
     partition_by: tuple[str, ...] = ()
+    # An incremental model's relation in dbt's DuckDB database: dropped when the
+    # invocation fails, so the next one rebuilds it in full instead of building on rows
+    # that never reached Iceberg.
+    discard: str | None = None
 
 
 @dataclass
