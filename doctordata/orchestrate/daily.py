@@ -155,27 +155,38 @@ def serve_daily(
     """
     import _thread
 
-    from doctordata.orchestrate.server import LocalPrefectServer, check_api, exported
+    from doctordata.orchestrate.server import (
+        LocalPrefectServer,
+        check_api,
+        configured_api,
+        exported,
+    )
     from doctordata.orchestrate.steps import select
 
     cron = schedule_cron(root, cron)  # a bad cron fails before any server starts
     if only is not None:
         select(only)
     home = Path(root).resolve() / ".prefect"
+    # Before PREFECT_HOME moves under the root: the user's profile lives in their home.
+    configured = configured_api()
+    if configured is not None and configured.profiles is not None:
+        # The rest of that profile (an API key, say) must apply too.
+        os.environ.setdefault("PREFECT_PROFILES_PATH", str(configured.profiles))
     prepare_prefect(home)  # before Prefect is imported below
     if importlib.util.find_spec("prefect") is None:
         require_prefect()  # raises MissingDependencyError with the install hint
-    url = os.environ.get("PREFECT_API_URL")
     server: LocalPrefectServer | None = None
-    if url:
+    if configured is not None:
+        url = configured.url
         problem = check_api(url)
         if problem:
             raise SchedulerError(
-                f"PREFECT_API_URL={url} is not reachable ({problem}); start that server "
-                "(`prefect server start`), or unset PREFECT_API_URL so `doctordata serve` "
-                "starts and supervises its own"
+                f"PREFECT_API_URL={url} is not reachable ({problem}; set by "
+                f"{configured.source}); start that server (`prefect server start`), or unset "
+                "PREFECT_API_URL (`prefect config unset PREFECT_API_URL` for a profile) so "
+                "`doctordata serve` starts and supervises its own"
             )
-        where = f"the Prefect API at {url} (PREFECT_API_URL)"
+        where = f"the Prefect API at {url} ({configured.source})"
     else:
         # If supervision gives up, interrupt serve so it exits with the error below.
         server = LocalPrefectServer(home, on_failure=_thread.interrupt_main).start()

@@ -25,7 +25,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -48,6 +49,55 @@ def free_port(host: str = HOST) -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@dataclass(frozen=True)
+class ConfiguredApi:
+    """The Prefect API a user configured, and where: ``PREFECT_API_URL`` in the
+    environment, or in Prefect's active profile (``profiles`` is then its file)."""
+
+    url: str
+    source: str  # "PREFECT_API_URL" or "PREFECT_API_URL in Prefect profile 'x' (path)"
+    profiles: Path | None = None
+
+
+def configured_api(environ: Mapping[str, str] | None = None) -> ConfiguredApi | None:
+    """The Prefect API URL as Prefect would see it before doctordata redirects
+    PREFECT_HOME: the environment first, then the active profile (``PREFECT_PROFILE``, else
+    the file's ``active``) of the profiles file (``PREFECT_PROFILES_PATH``, else
+    ``$PREFECT_HOME/profiles.toml``, else ``~/.prefect/profiles.toml``), which is where
+    ``prefect config set PREFECT_API_URL=...`` writes it. None when neither sets one.
+
+    Read here, not through ``import prefect``: Prefect fixes its settings when imported,
+    and serve must set its own home before that.
+    """
+    import tomllib
+
+    env = os.environ if environ is None else environ
+    if env.get("PREFECT_API_URL"):
+        return ConfiguredApi(env["PREFECT_API_URL"], "PREFECT_API_URL")
+    if env.get("PREFECT_PROFILES_PATH"):
+        path = Path(env["PREFECT_PROFILES_PATH"]).expanduser()
+    else:
+        home = Path(env.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+        path = home / "profiles.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SchedulerError(
+            f"Prefect's profiles file {path} cannot be read ({exc}); fix or remove it, or "
+            "set PREFECT_API_URL (or PREFECT_PROFILES_PATH) explicitly"
+        ) from exc
+    name = env.get("PREFECT_PROFILE") or data.get("active")
+    profile = data.get("profiles", {}).get(name) if name else None
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    if not url:
+        return None
+    return ConfiguredApi(
+        str(url), f"PREFECT_API_URL in Prefect profile {name!r} ({path})", path.resolve()
+    )
 
 
 def check_api(url: str, timeout: float = 5.0) -> str | None:

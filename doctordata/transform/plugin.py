@@ -17,12 +17,13 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
+from dataclasses import replace
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from doctordata.errors import ConfigError
-from doctordata.transform import sources, writes
+from doctordata.transform import changes, sources, writes
 from doctordata.transform.session import (
     PendingWrite,
     Session,
@@ -32,6 +33,8 @@ from doctordata.transform.session import (
 )
 
 SOURCE_FUNCTION = "doctordata_source"
+# doctordata_changes(table, model): the source rows changed since the model's last write.
+CHANGES_FUNCTION = "doctordata_changes"
 # DuckDB schema holding copies of the new rows of incremental models until the commit.
 PENDING_SCHEMA = "doctordata_pending"
 # store_relation() formats: a built model, the on-run-end commit, the on-run-start sources.
@@ -89,6 +92,13 @@ class Plugin(BasePlugin):
             null_handling="special",
             side_effects=True,
         )
+        conn.create_function(
+            CHANGES_FUNCTION,
+            self.changes_sql,
+            [sqltypes.VARCHAR, sqltypes.VARCHAR],
+            sqltypes.VARCHAR,
+            side_effects=True,
+        )
         with self._lock:
             if not self._refreshed:
                 # Created here, before dbt's threads start: two models creating the schema
@@ -126,6 +136,11 @@ class Plugin(BasePlugin):
             return f"(SELECT * FROM {sources.view_name(table)} AS planned WHERE {where})"
         return f"(SELECT * FROM {sources.view_name(table)})"
 
+    def changes_sql(self, table: str, model: str) -> str:
+        """DuckDB SQL reading the rows of ``table`` that changed since the last write of
+        the mart ``model`` (every row when that cannot be told): transform/changes.py."""
+        return changes.changes_sql(self.session, table, model)
+
     def _prepare_sources(self, tables: list[str]) -> None:
         cursor = self._conn.cursor()
         try:
@@ -146,6 +161,8 @@ class Plugin(BasePlugin):
         elif kind == COMMIT_FORMAT:
             if config.get("ok"):
                 self.commit()
+            else:
+                self.discard()
         else:
             self._queue(target_config.relation, config)
 
@@ -153,6 +170,7 @@ class Plugin(BasePlugin):
         name = f"{self.session.namespace}.{relation.identifier}"
         cursor = getattr(self._cursors, "current", None) or self._conn
         upstream = tuple(str(t) for t in (config.get("sources") or ()))
+        partition_by = _keys(config.get("partition_by"))
         temp = (
             _temp_table(cursor, f"{relation.identifier}__dbt_tmp")
             if config.get("materialized") == "incremental"
@@ -176,9 +194,14 @@ class Plugin(BasePlugin):
             cursor.execute(
                 f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM temp.main.{sources.quote(temp)}"
             )
-            write = PendingWrite(name, copy, mode, keys, upstream)
+            unique = strategy == "merge"
+            write = PendingWrite(name, copy, mode, keys, upstream, unique, partition_by)
         else:
-            write = PendingWrite(name, relation.render(), "replace", (), upstream)
+            write = PendingWrite(
+                name, relation.render(), "replace", (), upstream, partition_by=partition_by
+            )
+        if config.get("materialized") == "incremental":
+            write = replace(write, discard=relation.render())
         self.session.add_pending(write)
 
     def commit(self) -> list[StoreStat]:
@@ -188,6 +211,18 @@ class Plugin(BasePlugin):
             stats.append(self._write(write))
         self.session.committed = True
         return stats
+
+    def discard(self) -> None:
+        """The invocation failed: nothing is written, and every incremental model it built
+        is dropped from dbt's database. Its rows there never reached Iceberg; building the
+        next increment on them (``{{ this }}``) would leave them out of Iceberg for good."""
+        cursor = self._conn.cursor()
+        try:
+            for write in self.session.pending:
+                if write.discard:
+                    cursor.execute(f"DROP TABLE IF EXISTS {write.discard}")
+        finally:
+            cursor.close()
 
     def _write(self, write: PendingWrite) -> StoreStat:
         session = self.session
@@ -202,12 +237,15 @@ class Plugin(BasePlugin):
             )
 
         lh = session.lh
+        layout = writes.Layout(write.partition_by)
         if write.mode == "append":
-            count = writes.append(lh, write.table, rows, props)
+            count = writes.append(lh, write.table, rows, props, layout)
         elif write.mode == "upsert":
-            count = writes.upsert(lh, write.table, rows, write.unique_key, props)
+            count = writes.upsert(
+                lh, write.table, rows, write.unique_key, props, layout, unique=write.unique
+            )
         else:
-            count = writes.replace(lh, write.table, rows, props)
+            count = writes.replace(lh, write.table, rows, props, layout)
         stat = StoreStat(
             table=write.table,
             rows=count,

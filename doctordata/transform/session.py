@@ -63,6 +63,15 @@ class PendingWrite:
     unique_key: tuple[str, ...] = ()
     # The Iceberg source tables the model reads (directly or through other models).
     sources: tuple[str, ...] = ()
+    # "upsert" only: one row per key (dbt's merge); False for delete+insert, which
+    # replaces every row of each key the new rows hold.
+    unique: bool = True
+    # Iceberg partition specs of the mart ("month(day)"), from `iceberg_partition_by`.
+    partition_by: tuple[str, ...] = ()
+    # An incremental model's relation in dbt's DuckDB database: dropped when the
+    # invocation fails, so the next one rebuilds it in full instead of building on rows
+    # that never reached Iceberg.
+    discard: str | None = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from doctordata.catalog.lineage import (
@@ -90,24 +91,57 @@ def _fits(table: Table, schema: pa.Schema) -> bool:
 _SAME = {("large_string", "string"), ("string", "large_string")}
 
 
-def _prepared(lh: Any, name: str, schema: pa.Schema, *, replace: bool) -> Table:
-    """The Iceberg table for ``name``, created (or, for a full build whose columns
-    changed, recreated: a mart is derived data) to match ``schema``."""
+@dataclass(frozen=True)
+class Layout:
+    """How a mart's Iceberg table is laid out (the model's ``iceberg_partition_by``)."""
+
+    partition_by: tuple[str, ...] = ()
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return {PARTITION_PROPERTY: json.dumps(list(self.partition_by))}
+
+    def matches(self, table: Table) -> bool:
+        recorded = table.properties.get(PARTITION_PROPERTY)
+        if recorded is None:  # made before layouts were recorded: unpartitioned
+            return not self.partition_by
+        return tuple(json.loads(recorded)) == self.partition_by
+
+
+# Table property recording the partition specs a mart was created with.
+PARTITION_PROPERTY = "doctordata.dbt.partition-by"
+
+
+def _create(lh: Any, name: str, empty: pa.Table, layout: Layout) -> Table:
+    return lh.create_table(
+        name,
+        empty,
+        partition_by=list(layout.partition_by) or None,
+        properties=layout.properties,
+    )
+
+
+def _prepared(
+    lh: Any, name: str, schema: pa.Schema, *, replace: bool, layout: Layout | None = None
+) -> Table:
+    """The Iceberg table for ``name``, created (or, for a full build whose columns or
+    partitioning changed, recreated: a mart is derived data) to match ``schema``."""
     import pyarrow as pa
 
     from doctordata.catalog.data import normalize_schema
     from doctordata.errors import AlreadyExistsError, NotFoundError
 
+    layout = layout or Layout()
     empty = pa.Table.from_batches([], schema=normalize_schema(schema))
     try:
         table = lh.table(name)
     except NotFoundError:
         lh.create_namespace(name.split(".", 1)[0])
         try:
-            return lh.create_table(name, empty)
+            return _create(lh, name, empty, layout)
         except AlreadyExistsError:
             table = lh.table(name)  # another dbt thread created it first
-    if _fits(table, schema):
+    if _fits(table, schema) and (not replace or layout.matches(table)):
         return table
     if not replace:
         raise SchemaMismatchError(
@@ -115,7 +149,7 @@ def _prepared(lh: Any, name: str, schema: pa.Schema, *, replace: bool) -> Table:
             f"table has {list(_arrow_types(table))}; rebuild it with `--full-refresh`"
         )
     lh.drop_table(name, purge=False)
-    return lh.create_table(name, empty)
+    return _create(lh, name, empty, layout)
 
 
 class _Replayable:
@@ -131,14 +165,20 @@ class _Replayable:
         return reader if reader is not None else self.factory()
 
 
-def replace(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) -> int:
+def replace(
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    props: Mapping[str, str],
+    layout: Layout | None = None,
+) -> int:
     """Replace every row of ``name`` with the stream, in one commit; returns the rows."""
     from pyiceberg.expressions import AlwaysTrue
 
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=True)
+    table = _prepared(lh, name, readers.schema, replace=True, layout=layout)
 
     def once(t: Table) -> int:
         count = 0
@@ -153,12 +193,18 @@ def replace(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) -
     return redo_on_conflict(table, once, what=f"dbt build of {name}")
 
 
-def append(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) -> int:
+def append(
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    props: Mapping[str, str],
+    layout: Layout | None = None,
+) -> int:
     """Append the stream to ``name`` in one commit; returns the rows."""
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=False)
+    table = _prepared(lh, name, readers.schema, replace=False, layout=layout)
 
     def once(t: Table) -> int:
         count = 0
@@ -172,51 +218,77 @@ def append(lh: Any, name: str, rows: ReaderFactory, props: Mapping[str, str]) ->
 
 
 def upsert(
-    lh: Any, name: str, rows: ReaderFactory, keys: Sequence[str], props: Mapping[str, str]
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    keys: Sequence[str],
+    props: Mapping[str, str],
+    layout: Layout | None = None,
+    *,
+    unique: bool = True,
 ) -> int:
-    """Replace the rows of ``name`` whose ``keys`` the stream holds and insert the rest,
-    in one commit (files without those keys are not rewritten); returns the rows."""
-    import pyarrow as pa
+    """Delete the rows of ``name`` whose ``keys`` the stream holds and append the stream,
+    in one commit (files without those keys are not rewritten); returns the rows.
 
+    Only the key columns are held in memory; the rows are streamed twice (keys, then
+    the append). ``unique=False`` is dbt's ``delete+insert``: several new rows may share
+    a key (a day and its top stories); ``merge`` needs one row per key.
+    """
     from doctordata.catalog.commits import redo_on_conflict
 
-    reader = rows()
-    table = _prepared(lh, name, reader.schema, replace=False)
-    # An incremental run's rows are the changed keys only: small enough to hold.
-    parts = list(chunks(reader))
-    data = pa.concat_tables(parts) if parts else None
-    if data is None or data.num_rows == 0:
+    readers = _Replayable(rows)
+    table = _prepared(lh, name, readers.schema, replace=False, layout=layout)
+    found = _key_values(name, readers.next(), keys, unique)
+    if found is None:
         return 0
-    _check_keys(name, data, keys)
-    match = key_filter(data, keys)
+    match = key_filter(found, keys)
 
     def once(t: Table) -> int:
+        count = 0
         with t.transaction() as tx:
             if t.metadata.current_snapshot_id is not None:
                 tx.delete(match, snapshot_properties=dict(props))
-            tx.append(data, snapshot_properties=dict(props))
-        return data.num_rows
+            for chunk in chunks(readers.next()):
+                tx.append(chunk, snapshot_properties=dict(props))
+                count += chunk.num_rows
+        return count
 
     return redo_on_conflict(table, once, what=f"dbt incremental upsert into {name}")
 
 
-def _check_keys(name: str, data: pa.Table, keys: Sequence[str]) -> None:
+def _key_values(
+    name: str, reader: pa.RecordBatchReader, keys: Sequence[str], unique: bool
+) -> pa.Table | None:
+    """The distinct key values of the stream (None when it is empty), checked: every key
+    a column, never null, and with ``unique`` at most one row per key."""
+    import pyarrow as pa
+
     for key in keys:
-        if key not in data.column_names:
+        if key not in reader.schema.names:
             raise SchemaMismatchError(
                 f"unique_key {key!r} of model {name!r} is not one of its columns "
-                f"{data.column_names}; fix the model's config"
+                f"{reader.schema.names}; fix the model's config"
             )
-        if data.column(key).null_count:
+    parts, rows = [], 0
+    for batch in reader:
+        part = pa.Table.from_batches([batch]).select(list(keys))
+        if any(part.column(k).null_count for k in keys):
             raise SchemaMismatchError(
-                f"unique_key {key!r} of model {name!r} is null in some new rows; "
+                f"unique_key {list(keys)} of model {name!r} is null in some new rows; "
                 "a key must identify each row"
             )
-    if data.select(list(keys)).group_by(list(keys)).aggregate([]).num_rows != data.num_rows:
+        rows += part.num_rows
+        parts.append(part.group_by(list(keys)).aggregate([]))
+    if not rows:
+        return None
+    found = pa.concat_tables(parts).group_by(list(keys)).aggregate([])
+    if unique and found.num_rows != rows:
         raise SchemaMismatchError(
             f"model {name!r} built several rows with the same unique_key {list(keys)}; "
-            "make the key unique (or drop unique_key to append)"
+            "make the key unique, use incremental_strategy='delete+insert' (which replaces "
+            "every row of a key) or drop unique_key to append"
         )
+    return found
 
 
 def key_filter(data: pa.Table, keys: Sequence[str]) -> Any:

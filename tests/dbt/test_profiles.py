@@ -102,6 +102,40 @@ def test_upsert_refuses_duplicate_and_null_keys(lh) -> None:
     assert lh.read("marts.m").column("day").to_pylist() == [1]
 
 
+def test_delete_insert_replaces_every_row_of_a_key(lh, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unique=False is dbt's delete+insert: several new rows may share a key (a day and
+    its top stories), and every old row of that key goes. The rows are streamed in
+    chunks (one file each) while only the key values are held."""
+    from doctordata.transform import writes
+
+    old = pa.table({"day": pa.array([1, 1, 2, 2], pa.int64()), "n": pa.array([1, 2, 3, 4])})
+    writes.replace(lh, "marts.d", _stream(old), PROPS)
+    monkeypatch.setattr(writes, "CHUNK_ROWS", 2)
+    new = pa.table({"day": pa.array([2, 2, 2, 3], pa.int64()), "n": pa.array([5, 6, 7, 8])})
+    assert writes.upsert(lh, "marts.d", _stream(new), ["day"], PROPS, unique=False) == 4
+    rows = sorted(tuple(r.values()) for r in lh.read("marts.d").to_pylist())
+    assert rows == [(1, 1), (1, 2), (2, 5), (2, 6), (2, 7), (3, 8)]
+
+
+def test_a_partitioned_mart_and_a_changed_layout(lh) -> None:
+    from doctordata.transform import writes
+
+    month = writes.Layout(("truncate(10, day)",))
+    writes.replace(lh, "marts.p", _stream(_days([1, 2, 15])), PROPS, month)
+    assert [f.name for f in lh.table("marts.p").spec().fields] == ["day_trunc_10"]
+    assert len(lh.table("marts.p").inspect.files()) == 2  # one file per partition
+    # An upsert into partition 10..19 leaves the file of 0..9 alone.
+    first = set(lh.table("marts.p").inspect.files().column("file_path").to_pylist())
+    writes.upsert(lh, "marts.p", _stream(_days([15, 16])), ["day"], PROPS, month)
+    after = set(lh.table("marts.p").inspect.files().column("file_path").to_pylist())
+    assert len(first & after) == 1
+    assert sorted(lh.read("marts.p").column("day").to_pylist()) == [1, 2, 15, 16]
+    # A full build with another layout recreates the mart (derived data).
+    writes.replace(lh, "marts.p", _stream(_days([3])), PROPS, writes.Layout())
+    assert not lh.table("marts.p").spec().fields
+    assert lh.read("marts.p").column("day").to_pylist() == [3]
+
+
 def test_replace_streams_chunks_into_one_commit(lh, monkeypatch: pytest.MonkeyPatch) -> None:
     from doctordata.transform import writes
 

@@ -1,9 +1,53 @@
+{{ config(
+    materialized='incremental',
+    unique_key='story_id',
+    incremental_strategy=replace_by_key_strategy(),
+    iceberg_partition_by=['month(story_day)'],
+) }}
+
+-- depends_on: {{ ref('stg_items') }}
+
 -- Size and depth of each story's comment tree, following parent links down from the
--- story. Depth 1 = a direct reply to the story. The depth cap guards against cycles in
+-- story. Depth 1 = a direct reply to the story. The depth caps guard against cycles in
 -- malformed data.
-with recursive thread as (
+-- Incremental: a run rebuilds only the threads of the stories that changed or whose tree
+-- holds a changed item (found by walking up the parent links from each changed item).
+with recursive
+{% if is_incremental() %}
+changed as (
+    select {{ bigint('id') }} as item_id, {{ bigint('parent') }} as parent_id
+    from {{ doctordata.iceberg_changes('hackernews', 'items') }}
+),
+
+ancestors as (
+    -- Both the item and its parent as the change recorded them: a comment that died is
+    -- no longer in stg_items, but its thread still lost it.
+    select node, {{ bigint('0') }} as hops
+    from (
+        select item_id as node from changed
+        union all
+        select parent_id as node from changed where parent_id is not null
+    ) as seeds
+    union all
+    select i.parent_id as node, {{ bigint('ancestors.hops + 1') }} as hops
+    from ancestors
+    inner join {{ ref('stg_items') }} as i on i.item_id = ancestors.node
+    where i.item_type = 'comment' and ancestors.hops < 200
+),
+
+stories as (
+    select * from {{ ref('stg_stories') }}
+    where story_id in (select node from ancestors)
+),
+{% else %}
+stories as (
+    select * from {{ ref('stg_stories') }}
+),
+{% endif %}
+
+thread as (
     select story_id, story_id as item_id, {{ bigint('0') }} as depth
-    from {{ ref('stg_stories') }}
+    from stories
 
     union all
 
@@ -29,6 +73,6 @@ select
     {{ bigint('count(distinct tc.author)') }} as commenters,
     min(tc.created_at) as first_comment_at,
     max(tc.created_at) as last_comment_at
-from {{ ref('stg_stories') }} as s
+from stories as s
 left join thread_comments as tc on tc.story_id = s.story_id
 group by s.story_id, s.created_day

@@ -4,13 +4,16 @@
     incremental_strategy=replace_by_key_strategy(),
 ) }}
 
--- One row per day. Incremental: each run recomputes the newest day already built (items
--- arrive late) and every later day; earlier days are kept as they are.
+-- One row per day. Incremental: a run rebuilds every day on which an item was added or
+-- changed (a late comment, a new score, an item marked dead); other days are kept.
 with items as (
     select created_day, item_type, author, score
     from {{ ref('stg_items') }}
     {% if is_incremental() %}
-    where created_day >= (select max(activity_day) from {{ this }})
+    where created_day in (
+        select {{ day_of('time') }}
+        from {{ doctordata.iceberg_changes('hackernews', 'items') }}
+    )
     {% endif %}
 )
 

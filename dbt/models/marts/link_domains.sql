@@ -1,4 +1,11 @@
+{{ config(
+    materialized='incremental',
+    unique_key='domain',
+    incremental_strategy=replace_by_key_strategy(),
+) }}
+
 -- Domains that stories and job posts link to.
+-- Incremental: a run rebuilds the domains linked by a story or job that changed.
 with links as (
     select domain, 'story' as kind, score, author, created_day from {{ ref('stg_stories') }}
     union all
@@ -16,4 +23,11 @@ select
     max(created_day) as last_seen_day
 from links
 where domain is not null
+{% if is_incremental() %}
+    and domain in (
+        select {{ url_domain('url') }}
+        from {{ doctordata.iceberg_changes('hackernews', 'items') }}
+        where type in ('story', 'job')
+    )
+{% endif %}
 group by domain

@@ -1,4 +1,12 @@
+{{ config(
+    materialized='incremental',
+    unique_key='story_day',
+    incremental_strategy=replace_by_key_strategy(),
+    iceberg_partition_by=['month(story_day)'],
+) }}
+
 -- The var('top_n') highest-scoring stories of each day; ties go to the older story id.
+-- Incremental: a run rebuilds every day (all its ranks) on which a story changed.
 with ranked as (
     select
         created_day as story_day,
@@ -11,6 +19,13 @@ with ranked as (
         {{ bigint('row_number() over (partition by created_day order by score desc, story_id)') }}
             as day_rank
     from {{ ref('stg_stories') }}
+    {% if is_incremental() %}
+    where created_day in (
+        select {{ day_of('time') }}
+        from {{ doctordata.iceberg_changes('hackernews', 'items') }}
+        where type = 'story'
+    )
+    {% endif %}
 )
 
 select story_day, day_rank, story_id, title, author, domain, score, descendants

@@ -4,6 +4,9 @@
     incremental run only the new rows are queued (appended, or upserted on unique_key).
     Runs inside the model's transaction: the plugin reads through the cursor of the thread
     building the model, which sees the uncommitted rows.
+    `iceberg_partition_by` in a model's config (a list of doctordata partition specs,
+    e.g. ['month(story_day)']) partitions its Iceberg table, so an incremental run
+    rewrites only the partitions holding the keys it rebuilt.
     On other adapters (ClickHouse) the mart lives in the target database: no-op. -#}
 {% macro store() -%}
   {{ return(adapter.dispatch('store', 'doctordata')()) }}
@@ -18,6 +21,7 @@
         'materialized': config.get('materialized'),
         'unique_key': config.get('unique_key'),
         'incremental_strategy': config.get('incremental_strategy'),
+        'partition_by': config.get('iceberg_partition_by'),
         'invocation_id': invocation_id,
         'sources': doctordata.upstream_sources(model.unique_id),
     } -%}
