@@ -11,6 +11,7 @@ until the test, having sent the signal, lets it go on."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -183,3 +184,83 @@ def test_a_signal_dlt_holds_back_during_its_load_step_still_stops_the_run(
     with dd.connect(root) as lh:
         ids = lh.sql("SELECT id FROM hackernews.items").arrow().column(0).to_pylist()
     assert sorted(ids) == expected
+
+
+def _small_files_lake(root: Path) -> None:
+    """Two tables of several small files each (compaction and backups have work)."""
+    import pyarrow as pa
+
+    with dd.connect(root) as lh:
+        for name in ("t.a", "t.b"):
+            for i in range(4):
+                rows = pa.table({"id": pa.array(range(i * 100, i * 100 + 100), pa.int64())})
+                if i == 0:
+                    lh.create_table(name, rows)
+                else:
+                    lh.append(name, rows)
+
+
+def _ids(root: Path, name: str) -> list[int]:
+    with dd.connect(root) as lh:
+        return sorted(lh.read(name).column("id").to_pylist())
+
+
+def test_maintain_stops_cleanly_between_tables_and_a_rerun_completes(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    _small_files_lake(root)
+    before = {name: _ids(root, name) for name in ("t.a", "t.b")}
+    # after the first table's compaction committed, in the main thread
+    with _paused("doctordata.lifecycle.compaction:compact") as (env, rfd, wfd):
+        proc = _start_paused(
+            ["--root", str(root), "maintain", "--expire-older-than", "0s"], env, rfd
+        )
+        seen = _wait_for(proc, "paused after compact")
+        _send(proc, signal.SIGTERM)
+        os.close(wfd)
+        err = _assert_interrupted(proc, seen, signal.SIGTERM, 143)
+    assert "committed before the stop (kept): t.a: 1 snapshot(s)" in err, err
+    assert "run `doctordata maintain` again" in err, err
+    with dd.connect(root) as lh:
+        report = lh.verify()
+        assert report.ok, str(report)
+        assert len(lh.table("t.b").snapshots()) == 4  # never reached
+    again = _start(["--root", str(root), "maintain", "--expire-older-than", "0s"])
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, out + err
+    with dd.connect(root) as lh:
+        assert lh.verify().ok
+        assert len(lh.table("t.b").snapshots()) == 1  # compacted, older ones expired
+    assert {name: _ids(root, name) for name in ("t.a", "t.b")} == before
+
+
+def test_backup_stops_cleanly_mid_copy_and_a_rerun_completes(tmp_path: Path) -> None:
+    root, target = tmp_path / "lake", tmp_path / "usb"
+    target.mkdir()
+    _small_files_lake(root)
+    backup = ["--root", str(root), "backup", "--to", str(target), "--no-progress"]
+    # after the walk handed the first file to the copy threads, in the main thread
+    with _paused("doctordata.backup.copy:Copier.__call__") as (env, rfd, wfd):
+        proc = _start_paused(backup, env, rfd)
+        seen = _wait_for(proc, "paused after Copier.__call__")
+        _send(proc, signal.SIGINT)
+        os.close(wfd)
+        err = _assert_interrupted(proc, seen, signal.SIGINT, 130)
+    assert "no backup was recorded" in err, err
+    listed = _start(["--root", str(root), "backup", "list", "--to", str(target), "--json"])
+    out, err = listed.communicate(timeout=600)
+    assert listed.returncode == 0 and json.loads(out) == [], out + err
+    with dd.connect(root) as lh:
+        assert lh.verify().ok
+    again = _start(backup)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, out + err
+    checked = _start(["--root", str(root), "backup", "verify", "--to", str(target)])
+    out, err = checked.communicate(timeout=600)
+    assert checked.returncode == 0, out + err
+    restored = tmp_path / "restored"
+    done = _start(["--root", str(root), "restore", "latest", str(restored), "--from", str(target)])
+    out, err = done.communicate(timeout=600)
+    assert done.returncode == 0, out + err
+    assert {n: _ids(restored, n) for n in ("t.a", "t.b")} == {
+        n: _ids(root, n) for n in ("t.a", "t.b")
+    }
