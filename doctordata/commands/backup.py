@@ -275,7 +275,9 @@ def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
     "from_",
     default="nas",
     show_default=True,
-    help="Tier holding BACKUP_REF when it is an id or 'latest'.",
+    help="Where BACKUP_REF is when it is an id or 'latest': a tier name, or the backup "
+    "directory / s3:// URL given to `backup --to` (then no lakehouse is needed). "
+    "Example: --from /mnt/usb/lake-backups",
 )
 @click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option(
@@ -302,6 +304,7 @@ def restore(
 
     \b
       doctordata restore latest /srv/lake2 --from nas
+      doctordata restore <id> /srv/lake2 --from /mnt/usb/lake-backups
       doctordata restore /mnt/nas/lake/backups/<id> /srv/lake2
       doctordata restore s3://bucket/backups/backups/<id> /srv/lake2 \\
           --endpoint http://127.0.0.1:8333
