@@ -209,6 +209,44 @@ def _has_lakehouse(ctx: click.Context) -> bool:
     return (find_root((ctx.find_root().obj or {}).get("root"), os.environ) / CONFIG_FILE).is_file()
 
 
+def _configured_tiers(ctx: click.Context) -> dict[str, Any]:
+    """The tiers of the group root's doctordata.toml ({} without one), read from the
+    config alone: the catalog is not opened (it may be the damage being repaired)."""
+    if not _has_lakehouse(ctx):
+        return {}
+    from doctordata.config import load_settings
+    from doctordata.storage.tier import tiers_from_settings
+
+    return dict(tiers_from_settings(load_settings((ctx.find_root().obj or {}).get("root"))))
+
+
+def _find_in(
+    ctx: click.Context, location: str, backup_id: str, endpoint: str | None
+) -> tuple[str, str | None]:
+    """(URL of backup ``backup_id`` or 'latest' in the backup directory/URL ``location``,
+    its endpoint): an s3:// location in a configured tier's bucket uses that tier's."""
+    from doctordata.backup.targets import (
+        adhoc_tier,
+        list_target_backups,
+        load_manifest,
+        target_for_tier,
+    )
+    from doctordata.errors import BackupNotFoundError
+
+    tier = adhoc_tier(location, endpoint, configured=_configured_tiers(ctx))
+    target = target_for_tier(tier, durable=False)
+    if backup_id == "latest":
+        complete = list_target_backups(target)
+        if not complete:
+            raise BackupNotFoundError(
+                f"no complete backup in {target.url} (--from {location}); check the path, "
+                f"or list them with `doctordata backup list --to {location}`"
+            )
+        backup_id = complete[-1].id
+    manifest = load_manifest(target, backup_id)
+    return f"{target.url}/{manifest.id}", tier.endpoint
+
+
 def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values:
@@ -237,7 +275,9 @@ def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
     "from_",
     default="nas",
     show_default=True,
-    help="Tier holding BACKUP_REF when it is an id or 'latest'.",
+    help="Where BACKUP_REF is when it is an id or 'latest': a tier name, or the backup "
+    "directory / s3:// URL given to `backup --to` (then no lakehouse is needed). "
+    "Example: --from /mnt/usb/lake-backups",
 )
 @click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option(
@@ -264,6 +304,7 @@ def restore(
 
     \b
       doctordata restore latest /srv/lake2 --from nas
+      doctordata restore <id> /srv/lake2 --from /mnt/usb/lake-backups
       doctordata restore /mnt/nas/lake/backups/<id> /srv/lake2
       doctordata restore s3://bucket/backups/backups/<id> /srv/lake2 \\
           --endpoint http://127.0.0.1:8333
@@ -272,16 +313,20 @@ def restore(
     from doctordata.backup.restore import ORIGINAL
     from doctordata.backup.restore import restore as run_restore
 
-    if "/" not in backup_ref:
+    if "/" not in backup_ref and ("/" in from_ or "://" in from_):
+        # An explicit directory/URL needs no lakehouse: restoring is how a root whose
+        # catalog is lost gets repaired, and a new machine has no doctordata.toml yet.
+        backup_ref, endpoint = _find_in(ctx, from_, backup_ref, endpoint)
+    elif "/" not in backup_ref:
         lh = open_lakehouse(ctx)
         target, manifest = open_backup(backup_ref, lh=lh, to=from_, endpoint=endpoint)
         backup_ref = f"{target.url}/{manifest.id}"
         if endpoint is None and from_ in lh.tiers:
             endpoint = lh.tiers[from_].endpoint
-    elif endpoint is None and backup_ref.startswith(("s3://", "s3a://")) and _has_lakehouse(ctx):
+    elif endpoint is None and backup_ref.startswith(("s3://", "s3a://")):
         from doctordata.backup.targets import s3_tier_for
 
-        like = s3_tier_for(backup_ref, open_lakehouse(ctx).tiers)
+        like = s3_tier_for(backup_ref, _configured_tiers(ctx))
         endpoint = like.endpoint if like is not None else None
     mapping: Any = ORIGINAL if in_place else _tier_map(tiers)
     report = run_restore(

@@ -102,7 +102,9 @@ def interrupted_by(exc: BaseException) -> int | None:
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, KeyboardInterrupt):
-            return getattr(cur, "signum", signal.SIGINT)
+            # ours carry .signum, dlt's SignalReceivedException .signal_code
+            code = getattr(cur, "signum", None) or getattr(cur, "signal_code", None)
+            return code if code in EXIT_CODES else signal.SIGINT
         cur = cur.__cause__ or cur.__context__
     return None
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import IngestError, MissingDependencyError
-from doctordata.ingest import state
+from doctordata.ingest import interrupts, state
 from doctordata.ingest.commit_worker import CommitProcess
 from doctordata.ingest.destination import (
     CatalogWriter,
@@ -182,7 +182,8 @@ def _recover_pending(lh: Lakehouse, destination: Any) -> tuple[Any, bool]:
             pipeline.normalize()
         if pipeline.list_normalized_load_packages():
             pipeline.load()
-    except Exception:  # any failure: the data will be re-fetched, never block the run
+    except Exception as exc:  # any failure: the data will be re-fetched, never block the run
+        _raise_interrupt(exc)
         shutil.rmtree(Path(pipeline.working_dir), ignore_errors=True)
         return _pipeline(lh, destination), False
     return pipeline, True
@@ -234,6 +235,7 @@ def run(
     url = base_url or lh.settings.ingest.hackernews_base_url
     started = time.perf_counter()
     with (
+        interrupts.held_signals(),
         _exclusive(_work_dir(lh) / "lock") as lock_fd,
         Fetcher(url, workers=workers or lh.settings.ingest.workers, retry=retry) as fetcher,
     ):
@@ -283,6 +285,7 @@ def run(
                 shutil.rmtree(_work_dir(lh) / "commit-spool", ignore_errors=True)
                 writer = CatalogWriter(lh, stats, on_commit=on_commit)
             pipeline, recovered = _recover_pending(lh, lakehouse_destination(writer))
+            interrupts.deliver()
             report = _load(
                 lh,
                 pipeline,
@@ -364,7 +367,10 @@ def _load(
             if high >= low:
                 writer.advance(ITEMS, high + 1)
             report.segments += 1
+            # A signal dlt held back while the segment's steps ran stops the run here.
+            interrupts.deliver()
         writer.flush()
+        interrupts.deliver()
     finally:
         if stream is not None:
             stream.close()
@@ -412,6 +418,7 @@ def _run_package(pipeline: Any, source: Any, timings: dict[str, float], started:
         try:
             call()
         except PipelineStepFailed as exc:
+            _raise_interrupt(exc)
             cause = _root_cause(exc)
             if isinstance(cause, IngestError):
                 raise cause from exc
@@ -419,6 +426,25 @@ def _run_package(pipeline: Any, source: Any, timings: dict[str, float], started:
         timings[step] += time.perf_counter() - t0
         if step == "extract":
             timings["fetch"] = time.perf_counter() - started
+
+
+def _raise_interrupt(exc: BaseException) -> None:
+    """Stop as the process's signal handler says when a signal ended the failed step:
+    re-raise an interrupt that handler already raised inside the step (the step's error
+    only wraps it), else deliver a signal dlt held back (dlt's SignalReceivedException)."""
+    from dlt.common.exceptions import SignalReceivedException
+
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt) and not isinstance(
+            current, SignalReceivedException
+        ):
+            interrupts.discard()  # delivering the held one now would be a second signal
+            raise current from None
+        current = current.__cause__ or current.__context__
+    interrupts.deliver()
 
 
 def _root_cause(exc: BaseException) -> BaseException:
