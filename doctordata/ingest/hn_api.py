@@ -54,6 +54,9 @@ class Faults:
     seed: int = 0
     # After this many requests, answer every request with 503 (an outage mid-run).
     down_after: int | None = None
+    # Answer every request for an item with this id or above with 503: an outage at a
+    # known place in the id range, whatever order concurrent fetchers ask in.
+    down_from_item: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "slow_rate", "truncate_rate"):
@@ -117,7 +120,7 @@ class HNApiServer:
         return f"HNApiServer(url={self.url!r}, maxitem={self.dataset.maxitem})"
 
     # -- called by the handler ----------------------------------------------------------
-    def _roll(self) -> tuple[str | None, bool]:
+    def _roll(self, path: str) -> tuple[str | None, bool]:
         """Decide this response's fault: (kind or None, slow?)."""
         with self._lock:
             roll = self._dice.random()
@@ -125,6 +128,9 @@ class HNApiServer:
             kind = None
             down_after = self.faults.down_after
             outage = down_after is not None and sum(self.requests.values()) > down_after
+            down_from = self.faults.down_from_item
+            item = _ITEM.match(path[len(API_PREFIX) :]) if down_from is not None else None
+            outage = outage or (item is not None and int(item.group(1)) >= (down_from or 0))
             if outage or roll < self.faults.error_rate:
                 kind = "error"
             elif roll < self.faults.error_rate + self.faults.truncate_rate:
@@ -184,11 +190,12 @@ class _Handler(BaseHTTPRequestHandler):
         route, value = routed
         with api._lock:
             api.requests[route] += 1
-        kind, slow = api._roll()
+        kind, slow = api._roll(path)
         if slow:
             time.sleep(api.faults.slow_seconds)
         if kind == "error":
-            status = 503 if api.faults.down_after is not None else random.choice(_ERROR_STATUSES)
+            down = api.faults.down_after is not None or api.faults.down_from_item is not None
+            status = 503 if down else random.choice(_ERROR_STATUSES)
             self._send(status, b'{"error":"injected fault"}', retry_after=status == 429)
             return
         body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
