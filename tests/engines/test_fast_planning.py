@@ -11,6 +11,7 @@ return the same rows; errors are the same typed errors.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,12 @@ import pytest
 
 import doctordata as dd
 from doctordata.engines import caches
-from doctordata.errors import SnapshotNotFoundError, TableNotFoundError
+from doctordata.errors import (
+    CatalogError,
+    SnapshotNotFoundError,
+    TableNotFoundError,
+    TierOfflineError,
+)
 from tests.catalog.shapes import build_shapes
 
 # Scratch names that differ between any two runs of one query.
@@ -151,3 +157,42 @@ def test_errors_are_the_same_on_both_paths(
     slow = _run(lake, query, fast=False, as_of=as_of)
     assert fast["error"] == slow["error"]
     assert fast["error"][0] is error, fast["error"]
+
+
+def test_an_offline_tier_is_named_the_same_on_both_paths(lake: Path) -> None:
+    """The NAS unmounted (its mount point empty): raw.tiered's old files are unreachable."""
+    nas = lake.parent / "nas"
+    away = lake.parent / "nas-unmounted"
+    nas.rename(away)
+    nas.mkdir()
+    try:
+        query = "SELECT count(*) FROM raw.tiered"
+        fast = _run(lake, query, fast=True)
+        slow = _run(lake, query, fast=False)
+        assert fast["error"] == slow["error"]
+        assert fast["error"][0] is TierOfflineError and "'nas'" in fast["error"][1]
+        # Pruned to the SSD's files, the query needs no NAS on either path.
+        query = "SELECT count(*) FROM raw.tiered WHERE time >= '2026-01-02'"
+        fast, slow = _run(lake, query, fast=True), _run(lake, query, fast=False)
+        assert fast.pop("opened") is False
+        slow.pop("opened")
+        assert fast == slow and fast["rows"] == [{"count_star()": 8}]
+    finally:
+        nas.rmdir()
+        away.rename(nas)
+
+
+def test_a_copied_lake_is_refused_the_same_on_both_paths(lake: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(lake, copy, symlinks=True)
+    nas = lake.parent / "nas"
+    (copy / "doctordata.toml").write_text(
+        f'[tiers.ssd]\nurl = "file://{copy}/ssd"\n[tiers.nas]\nurl = "file://{nas}"\n'
+    )
+    query = "SELECT count(*) FROM raw.evolved"
+    fast = _run(copy, query, fast=True)
+    with pytest.raises(CatalogError) as opened:
+        _run(copy, query, fast=False)  # opening the catalog refuses the copy
+    assert fast["error"][0] is type(opened.value)
+    assert fast["error"][1] == str(opened.value)
+    assert "was copied or moved" in fast["error"][1] and "relocate" in fast["error"][1]
