@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 import doctordata as dd
@@ -53,9 +54,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_shapes(tmp_path_factory.mktemp("fastplan") / "lake")
 
 
-def _connect(root: Path, *, fast: bool) -> dd.Lakehouse:
+def _connect(root: Path, *, fast: bool, **overrides: Any) -> dd.Lakehouse:
     caches.clear_all()  # nothing planned by one path may serve the other
-    lh = dd.connect(root, engines={"plan_cache_size": 0})
+    lh = dd.connect(root, engines={"plan_cache_size": 0}, **overrides)
     if not fast:
         assert lh.catalog is not None  # opened: the router asks SqlCatalog
     return lh
@@ -196,3 +197,30 @@ def test_a_copied_lake_is_refused_the_same_on_both_paths(lake: Path, tmp_path: P
     assert fast["error"][0] is type(opened.value)
     assert fast["error"][1] == str(opened.value)
     assert "was copied or moved" in fast["error"][1] and "relocate" in fast["error"][1]
+
+
+@pytest.mark.s3
+def test_data_files_on_an_s3_tier_plan_the_same(tmp_path: Path, s3_env: Any, s3_bucket: str):
+    """Local metadata, data files partly on S3: the fast path plans from the local
+    manifests and leaves the S3 files to the engine, as the pyiceberg path does."""
+    root = tmp_path / "lake"
+    tiers = {
+        "ssd": {"url": (root / "ssd").as_uri()},
+        "s3": {"url": f"s3://{s3_bucket}/lake", "endpoint": s3_env.endpoint},
+    }
+    data = pa.table({"id": pa.array(range(9), pa.int64()), "k": [str(i % 3) for i in range(9)]})
+    with dd.connect(root, tiers=tiers) as lh:
+        lh.create_table("ev.t", data, partition_by=["k"])
+        lh.tier("ev.t", to="s3", where="k <> '0'")
+    for query in ("SELECT * FROM ev.t", "SELECT * FROM ev.t WHERE k = '1'"):
+        with _connect(root, fast=True, tiers=tiers) as lh:
+            fast = lh.sql(query)
+            rows = sorted(fast.fetchall())
+            assert not lh.catalog_opened
+        with _connect(root, fast=False, tiers=tiers) as lh:
+            slow = lh.sql(query)
+            assert sorted(slow.fetchall()) == rows and rows
+        assert [vars(s) | {"planning_ms": 0} for s in fast.stats.scans] == [
+            vars(s) | {"planning_ms": 0} for s in slow.stats.scans
+        ]
+        assert "s3" in fast.stats.scans[0].tiers
