@@ -106,6 +106,16 @@ def test_a_new_query_plans_without_sqlalchemy_pandas_or_the_arrow_fileio(
     assert json.loads(out)[0] == {"kind": "a", "n": 2 - n}
 
 
+def test_the_default_preview_imports_no_pandas(lake: Path) -> None:
+    """The preview keeps Python rows: Arrow's take would load pyarrow.compute -> pandas."""
+    _cli(lake, "sql", Q)
+    imported, out = _cli(lake, "sql", "--max-rows", "2", Q)  # a cut preview: head and tail
+    assert imported == [], imported
+    lines = out.splitlines()
+    assert lines[1].split() == ["a", "2"] and lines[3].split() == ["c", "2"], out
+    assert lines[2].split() == ["…", "…"] and "3 rows (2 shown" in lines[4], out
+
+
 def test_a_script_new_query_plans_without_sqlalchemy_pandas_or_the_arrow_fileio(
     lake: Path,
 ) -> None:
