@@ -62,10 +62,12 @@ def _connect(root: Path, *, fast: bool, **overrides: Any) -> dd.Lakehouse:
     return lh
 
 
-def _run(root: Path, query: str, *, fast: bool, as_of: Any = None) -> dict[str, Any]:
+def _run(
+    root: Path, query: str, *, fast: bool, as_of: Any = None, engine: str = "duckdb"
+) -> dict[str, Any]:
     with _connect(root, fast=fast) as lh:
         try:
-            res = lh.sql(query, as_of=as_of)
+            res = lh.sql(query, as_of=as_of, engine=engine)
             rows = res.arrow()
         except Exception as exc:  # compared between the two paths
             return {"error": (type(exc), str(exc)), "opened": lh.catalog_opened}
@@ -129,13 +131,16 @@ def test_every_shape_plans_the_same_files_and_rows_on_both_paths(lake: Path) -> 
     assert all(shapes.values()), shapes
 
 
-def test_a_join_of_two_tables_plans_both_through_the_fast_reader(lake: Path) -> None:
+@pytest.mark.parametrize(
+    "engine", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)]
+)
+def test_a_join_of_two_tables_plans_both_through_the_fast_reader(lake: Path, engine: str) -> None:
     query = (
         "SELECT e.id, h.kind FROM raw.evolved e JOIN raw.history h ON e.id = h.id "
         "WHERE e.time < '2026-01-02' AND h.score > 1"
     )
-    fast = _run(lake, query, fast=True)
-    slow = _run(lake, query, fast=False)
+    fast = _run(lake, query, fast=True, engine=engine)
+    slow = _run(lake, query, fast=False, engine=engine)
     assert fast.pop("opened") is False
     slow.pop("opened")
     assert fast == slow
