@@ -20,7 +20,17 @@ import pytest
 
 import doctordata as dd
 
-HEAVY = ("pandas", "sqlalchemy", "pyiceberg", "sqlglot", "chdb", "polars", "dlt", "prefect")
+HEAVY = (
+    "pandas",
+    "sqlalchemy",
+    "pyiceberg",
+    "sqlglot",
+    "chdb",
+    "polars",
+    "dlt",
+    "prefect",
+    "fsspec",
+)
 Q = "SELECT kind, count(*) AS n FROM shop.orders GROUP BY 1 ORDER BY 1"
 
 _PROBE = (
