@@ -83,7 +83,8 @@ class Preview:
         # (and so up to every row read) alive, and copying in Arrow (take) would load
         # pyarrow.compute, which imports pandas: a second of start-up for a preview.
         self.head: list[tuple[Any, ...]] = []
-        tail: deque[tuple[Any, ...]] = deque(maxlen=max_rows - half)
+        # maxlen is a C size: --max-rows 99999999999999999999 keeps every row anyway.
+        tail: deque[tuple[Any, ...]] = deque(maxlen=min(max_rows - half, sys.maxsize))
         for batch in reader:
             self.total += batch.num_rows
             take = batch.num_rows if not max_rows else min(half - len(self.head), batch.num_rows)
