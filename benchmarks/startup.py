@@ -100,7 +100,8 @@ def contestants(root: Path, meta: Path, before: Path | None) -> dict[str, tuple[
 def run_once(argv: list[str], pythonpath: str, n: int, cwd: Path) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCTORDATA")}
     env["PYTHONPATH"] = pythonpath
-    argv = [a.replace("{n}", str(n)) for a in argv]
+    # Unique across benchmark runs too: the plan cache on disk outlives a run.
+    argv = [a.replace("{n}", f"{n}-{time.time_ns()}") for a in argv]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
