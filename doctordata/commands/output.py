@@ -79,47 +79,27 @@ class Preview:
         self.schema = reader.schema
         self.total = 0
         half = (max_rows + 1) // 2 if max_rows else 0
-        self._head: list[pa.RecordBatch] = []
-        self._head_rows = 0
-        self._tail: deque[pa.RecordBatch] = deque()
-        self._tail_rows = 0
-        self._tail_want = max_rows - half
+        # Kept rows are Python values at once: a zero-copy slice would keep whole batches
+        # (and so up to every row read) alive, and copying in Arrow (take) would load
+        # pyarrow.compute, which imports pandas: a second of start-up for a preview.
+        self.head: list[tuple[Any, ...]] = []
+        # maxlen is a C size: --max-rows 99999999999999999999 keeps every row anyway.
+        tail: deque[tuple[Any, ...]] = deque(maxlen=min(max_rows - half, sys.maxsize))
         for batch in reader:
             self.total += batch.num_rows
-            take = batch.num_rows if not max_rows else min(half - self._head_rows, batch.num_rows)
+            take = batch.num_rows if not max_rows else min(half - len(self.head), batch.num_rows)
             if take > 0:
-                self._head.append(batch if not max_rows else _copy(batch, 0, take))
-                self._head_rows += take
+                self.head.extend(_rows(batch.slice(0, take)))
             rest = batch.slice(take)
-            if max_rows and rest.num_rows:
-                self._keep_tail(rest)
-        self.head = self._rows(self._head)
-        self.tail = self._rows(list(self._tail))[-self._tail_want :] if self._tail_want else []
+            if max_rows and rest.num_rows and tail.maxlen:
+                tail.extend(_rows(rest.slice(max(0, rest.num_rows - tail.maxlen))))
+        self.tail = list(tail)
         self.cut = self.total > len(self.head) + len(self.tail)
 
-    def _keep_tail(self, batch: pa.RecordBatch) -> None:
-        start = max(0, batch.num_rows - self._tail_want)
-        kept = _copy(batch, start, batch.num_rows - start)
-        self._tail.append(kept)
-        self._tail_rows += kept.num_rows
-        while self._tail and self._tail_rows - self._tail[0].num_rows >= self._tail_want:
-            self._tail_rows -= self._tail.popleft().num_rows
 
-    @staticmethod
-    def _rows(batches: list[pa.RecordBatch]) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = []
-        for batch in batches:
-            columns = [c.to_pylist() for c in batch.columns]
-            rows.extend(zip(*columns, strict=True))
-        return rows
-
-
-def _copy(batch: pa.RecordBatch, offset: int, length: int) -> pa.RecordBatch:
-    """Rows of ``batch`` in buffers of their own: a zero-copy slice would keep the whole
-    batch (and so up to every row read) alive."""
-    import pyarrow as pa
-
-    return batch.take(pa.array(range(offset, offset + length), pa.int64()))
+def _rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
+    columns = [c.to_pylist() for c in batch.columns]
+    return list(zip(*columns, strict=True))
 
 
 def cell(value: Any) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from doctordata.errors import IdentifierError, NotFoundError, TableNotFoundError
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
+    from doctordata.catalog.reader import CatalogReader
     from doctordata.engines.base import QueryHost
 
 
@@ -58,6 +60,17 @@ def resolve(
     ``native_tables`` lists the target engine's own tables (called only when a name is not
     an Iceberg table), or None when the engine has none.
     """
+    with fast_reader(lh) as reader:
+        return _classify(lh, root, native_tables, local, reader)
+
+
+def _classify(
+    lh: QueryHost,
+    root: exp.Expr,
+    native_tables: Callable[[], set[str]] | None,
+    local: frozenset[str],
+    reader: CatalogReader | None,
+) -> Resolution:
     ctes = cte_names(root)
     loaded: dict[str, Any] = {}
     natives: set[str] | None = None
@@ -68,7 +81,7 @@ def resolve(
         name = table_name(node)
         if not node.args.get("db") and (name.lower() in ctes or name in local):
             continue
-        table = _load(lh, name, loaded)
+        table = _load(lh, name, loaded, reader)
         if table is not None:
             out.iceberg.append(TableRef(node, name, table, node.alias_or_name))
             continue
@@ -88,14 +101,35 @@ def resolve(
     return out
 
 
-def _load(lh: QueryHost, name: str, cache: dict[str, Any]) -> Table | None:
+@contextmanager
+def fast_reader(lh: QueryHost) -> Iterator[CatalogReader | None]:
+    """A read-only sqlite3 view of the catalog for one query's tables, or None.
+
+    None when the process already opened pyiceberg's catalog (it is asked instead) or the
+    fast reader does not apply (a Postgres or REST catalog, a moved lake, ...)."""
+    if lh.catalog_opened:
+        yield None
+        return
+    from doctordata.catalog.reader import open_reader
+
+    reader = open_reader(lh.settings, lh.tiers)
+    if reader is None:
+        yield None
+        return
+    with reader:
+        yield reader
+
+
+def _load(
+    lh: QueryHost, name: str, cache: dict[str, Any], reader: CatalogReader | None = None
+) -> Table | None:
     if name in cache:
         return cache[name]
     table = None
     if name.count(".") >= 1:
         for candidate in dict.fromkeys((name, name.lower())):
             try:
-                table = load_current(lh, candidate)
+                table = load_current(lh, candidate, reader)
                 break
             except (NotFoundError, IdentifierError):
                 continue
@@ -107,12 +141,24 @@ def _load(lh: QueryHost, name: str, cache: dict[str, Any]) -> Table | None:
 _TABLES: BoundedCache[tuple[int, str], tuple[str, Any]] = cache("tables", 256)
 
 
-def load_current(lh: QueryHost, name: str) -> Table:
+def load_current(lh: QueryHost, name: str, reader: CatalogReader | None = None) -> Table:
     """lh.table(name), reusing the parsed metadata while the catalog still points at it.
 
     One indexed catalog lookup per call: a table is never served from a stale metadata
-    file, but the (large) metadata JSON is parsed only when it changed.
+    file, but the (large) metadata JSON is parsed only when it changed. With ``reader``
+    (a SQLite catalog not opened yet) the table is loaded through the fast reader
+    (catalog/reader/tables.py): the same pyiceberg Table, without SQLAlchemy or the Arrow
+    FileIO; wherever that path steps aside, the catalog is opened as before.
     """
+    if reader is not None:
+        from doctordata.catalog.identifiers import parse_table_name
+        from doctordata.catalog.reader import Unsupported
+
+        parse_table_name(name)  # the catalog path's IdentifierError for a bad name
+        try:
+            return _load_fast(lh, reader, name)
+        except Unsupported:
+            pass
     catalog = lh.catalog
     location = current_location(catalog, name)
     key = (id(catalog), name)
@@ -121,6 +167,28 @@ def load_current(lh: QueryHost, name: str) -> Table:
         return hit[1]
     table = lh.table(name)
     _TABLES.put(key, (table.metadata_location, table))
+    return table
+
+
+# (catalog file, tiers, "ns.table") -> (metadata location, Table) loaded by the fast reader.
+_FAST_TABLES: BoundedCache[tuple[str, str, str], tuple[str, Any]] = cache("fast tables", 256)
+
+
+def _load_fast(lh: QueryHost, reader: CatalogReader, name: str) -> Table:
+    from doctordata.catalog.reader import Unsupported
+    from doctordata.catalog.reader.tables import table_at
+
+    location = reader.location(name)
+    if location is None:
+        raise Unsupported(f"no table {name!r}")  # the catalog path names it, with hints
+    # The tiers are part of the key: the table's FileIO names offline tiers by them.
+    tiers = repr(sorted((t.name, t.url) for t in lh.tiers.values()))
+    key = (str(reader.path), tiers, name)
+    hit = _FAST_TABLES.get(key)
+    if hit is not None and hit[0] == location:
+        return hit[1]
+    table = table_at(name, location, lh.settings, lh.tiers)
+    _FAST_TABLES.put(key, (location, table))
     return table
 
 

@@ -10,6 +10,11 @@ manifests (avro.py). :func:`open_reader` returns None whenever this path does no
 :class:`Unsupported`, and the caller then takes the pyiceberg path, which also produces
 the typed errors (a missing table, an offline tier, a damaged metadata file).
 tests/catalog/test_fast_reader.py checks that both paths agree on every table shape.
+
+tables.py serves the query planner: a real pyiceberg Table loaded from the catalog row and
+metadata.json, whose FileIO opens local files with ``open()`` (pyiceberg's core, not its
+Arrow FileIO or SQLAlchemy), so a new query prunes with pyiceberg's own code.
+tests/engines/test_fast_planning.py checks it plans exactly as the SqlCatalog path.
 """
 
 from __future__ import annotations

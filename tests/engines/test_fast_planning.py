@@ -1,0 +1,231 @@
+"""A new query plans through the fast reader exactly as through pyiceberg's SqlCatalog.
+
+A Lakehouse that has not opened its SQLite catalog loads the tables a query reads with
+catalog/reader/tables.py (sqlite3 + pyiceberg's metadata model + local reads with open());
+one that has opened it asks SqlCatalog with DurableFileIO. For every table shape of
+tests/catalog/shapes.py and a set of where and time-travel queries, both must plan the
+same files (partition and statistics pruning, deletes, tiers), report the same stats and
+return the same rows; errors are the same typed errors.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import doctordata as dd
+from doctordata.engines import caches
+from doctordata.errors import (
+    CatalogError,
+    SnapshotNotFoundError,
+    TableNotFoundError,
+    TierOfflineError,
+)
+from tests.catalog.shapes import build_shapes
+
+# Scratch names that differ between any two runs of one query.
+_RANDOM = re.compile(r"pyiceberg-read-[0-9a-f]{32}|q-[0-9a-f]{16}")
+
+# Conjuncts per column; a query uses those whose columns the table has.
+_WHERES = {
+    "time": [
+        "time < '2026-01-02'",
+        "time >= '2026-01-03 06:00:00' AND id > 3",
+        "CAST(time AS DATE) = DATE '2026-01-02'",
+    ],
+    "type": ["type = 'comment'"],
+    "kind": ["kind <> 'story'"],
+    "score": ["score BETWEEN 2 AND 5", "score IS NULL"],
+    "id": ["id IN (1, 9, 13)", "id > 100"],
+    "d": ["d > 1.5"],
+    "t": ["t < TIMESTAMPTZ '2026-06-01 00:00:00+00'"],
+}
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_shapes(tmp_path_factory.mktemp("fastplan") / "lake")
+
+
+def _connect(root: Path, *, fast: bool, **overrides: Any) -> dd.Lakehouse:
+    caches.clear_all()  # nothing planned by one path may serve the other
+    lh = dd.connect(root, engines={"plan_cache_size": 0}, **overrides)
+    if not fast:
+        assert lh.catalog is not None  # opened: the router asks SqlCatalog
+    return lh
+
+
+def _run(
+    root: Path, query: str, *, fast: bool, as_of: Any = None, engine: str = "duckdb"
+) -> dict[str, Any]:
+    with _connect(root, fast=fast) as lh:
+        try:
+            res = lh.sql(query, as_of=as_of, engine=engine)
+            rows = res.arrow()
+        except Exception as exc:  # compared between the two paths
+            return {"error": (type(exc), str(exc)), "opened": lh.catalog_opened}
+        scans = [
+            (
+                s.table,
+                s.snapshot_id,
+                s.row_filter,
+                s.files_planned,
+                s.files_skipped,
+                s.bytes_planned,
+                s.delete_files,
+                s.source,
+                s.tiers,
+            )
+            for s in res.stats.scans
+        ]
+        return {
+            "scans": scans,
+            "sql": _RANDOM.sub("X", res.stats.translated_sql or ""),
+            "rows": rows.sort_by([(rows.column_names[0], "ascending")]).to_pylist(),
+            "opened": lh.catalog_opened,
+        }
+
+
+def _queries(lh: dd.Lakehouse) -> Iterator[tuple[str, Any]]:
+    for name in lh.tables():
+        columns = {f.name for f in lh.table(name).schema().fields}
+        wheres = [w for col, ws in _WHERES.items() if col in columns for w in ws]
+        yield f"SELECT * FROM {name}", None
+        for where in wheres:
+            yield f"SELECT * FROM {name} WHERE {where}", None
+        snapshots = lh.snapshots(name)
+        for snap in snapshots:
+            where = f" WHERE {wheres[0]}" if wheres else ""
+            yield f"SELECT * FROM {name} FOR VERSION AS OF {snap['snapshot_id']}{where}", None
+            for ref in snap["refs"]:
+                yield f"SELECT * FROM {name} AT (VERSION => '{ref}')", None
+            yield f"SELECT * FROM {name}", snap["timestamp"] + timedelta(milliseconds=1)
+
+
+def test_every_shape_plans_the_same_files_and_rows_on_both_paths(lake: Path) -> None:
+    with dd.connect(lake) as lh:
+        queries = list(_queries(lh))
+    assert len(queries) > 40
+    shapes = {"materialised": 0, "pruned": 0, "two tiers": 0, "time travel": 0}
+    for query, as_of in queries:
+        fast = _run(lake, query, fast=True, as_of=as_of)
+        slow = _run(lake, query, fast=False, as_of=as_of)
+        assert "error" not in slow, (query, slow)
+        # The fast path planned it: the catalog (SQLAlchemy, DurableFileIO) stayed closed.
+        assert fast.pop("opened") is False, query
+        slow.pop("opened")
+        assert fast == slow, (query, as_of)
+        for scan in fast["scans"]:
+            shapes["materialised"] += scan[7] == "pyiceberg"
+            shapes["pruned"] += scan[4] > 0
+            shapes["two tiers"] += len(scan[8]) == 2
+            shapes["time travel"] += scan[1] is not None
+    # The queries reached every kind of plan, so the comparison covered each of them.
+    assert all(shapes.values()), shapes
+
+
+@pytest.mark.parametrize(
+    "engine", ["duckdb", pytest.param("clickhouse", marks=pytest.mark.clickhouse)]
+)
+def test_a_join_of_two_tables_plans_both_through_the_fast_reader(lake: Path, engine: str) -> None:
+    query = (
+        "SELECT e.id, h.kind FROM raw.evolved e JOIN raw.history h ON e.id = h.id "
+        "WHERE e.time < '2026-01-02' AND h.score > 1"
+    )
+    fast = _run(lake, query, fast=True, engine=engine)
+    slow = _run(lake, query, fast=False, engine=engine)
+    assert fast.pop("opened") is False
+    slow.pop("opened")
+    assert fast == slow
+    assert len(fast["scans"]) == 2 and fast["rows"]
+
+
+@pytest.mark.parametrize(
+    ("query", "as_of", "error"),
+    [
+        ("SELECT * FROM raw.nope", None, TableNotFoundError),
+        ("SELECT * FROM raw.history FOR VERSION AS OF 123456789012", None, SnapshotNotFoundError),
+        ("SELECT * FROM raw.history AT (VERSION => 'no-such-tag')", None, SnapshotNotFoundError),
+        ("SELECT * FROM raw.history", "1990-01-01", SnapshotNotFoundError),
+    ],
+)
+def test_errors_are_the_same_on_both_paths(
+    lake: Path, query: str, as_of: Any, error: type[Exception]
+) -> None:
+    fast = _run(lake, query, fast=True, as_of=as_of)
+    slow = _run(lake, query, fast=False, as_of=as_of)
+    assert fast["error"] == slow["error"]
+    assert fast["error"][0] is error, fast["error"]
+
+
+def test_an_offline_tier_is_named_the_same_on_both_paths(lake: Path) -> None:
+    """The NAS unmounted (its mount point empty): raw.tiered's old files are unreachable."""
+    nas = lake.parent / "nas"
+    away = lake.parent / "nas-unmounted"
+    nas.rename(away)
+    nas.mkdir()
+    try:
+        query = "SELECT count(*) FROM raw.tiered"
+        fast = _run(lake, query, fast=True)
+        slow = _run(lake, query, fast=False)
+        assert fast["error"] == slow["error"]
+        assert fast["error"][0] is TierOfflineError and "'nas'" in fast["error"][1]
+        # Pruned to the SSD's files, the query needs no NAS on either path.
+        query = "SELECT count(*) FROM raw.tiered WHERE time >= '2026-01-02'"
+        fast, slow = _run(lake, query, fast=True), _run(lake, query, fast=False)
+        assert fast.pop("opened") is False
+        slow.pop("opened")
+        assert fast == slow and fast["rows"] == [{"count_star()": 8}]
+    finally:
+        nas.rmdir()
+        away.rename(nas)
+
+
+def test_a_copied_lake_is_refused_the_same_on_both_paths(lake: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(lake, copy, symlinks=True)
+    nas = lake.parent / "nas"
+    (copy / "doctordata.toml").write_text(
+        f'[tiers.ssd]\nurl = "file://{copy}/ssd"\n[tiers.nas]\nurl = "file://{nas}"\n'
+    )
+    query = "SELECT count(*) FROM raw.evolved"
+    fast = _run(copy, query, fast=True)
+    with pytest.raises(CatalogError) as opened:
+        _run(copy, query, fast=False)  # opening the catalog refuses the copy
+    assert fast["error"][0] is type(opened.value)
+    assert fast["error"][1] == str(opened.value)
+    assert "was copied or moved" in fast["error"][1] and "relocate" in fast["error"][1]
+
+
+@pytest.mark.s3
+def test_data_files_on_an_s3_tier_plan_the_same(tmp_path: Path, s3_env: Any, s3_bucket: str):
+    """Local metadata, data files partly on S3: the fast path plans from the local
+    manifests and leaves the S3 files to the engine, as the pyiceberg path does."""
+    root = tmp_path / "lake"
+    tiers = {
+        "ssd": {"url": (root / "ssd").as_uri()},
+        "s3": {"url": f"s3://{s3_bucket}/lake", "endpoint": s3_env.endpoint},
+    }
+    data = pa.table({"id": pa.array(range(9), pa.int64()), "k": [str(i % 3) for i in range(9)]})
+    with dd.connect(root, tiers=tiers) as lh:
+        lh.create_table("ev.t", data, partition_by=["k"])
+        lh.tier("ev.t", to="s3", where="k <> '0'")
+    for query in ("SELECT * FROM ev.t", "SELECT * FROM ev.t WHERE k = '1'"):
+        with _connect(root, fast=True, tiers=tiers) as lh:
+            fast = lh.sql(query)
+            rows = sorted(fast.fetchall())
+            assert not lh.catalog_opened
+        with _connect(root, fast=False, tiers=tiers) as lh:
+            slow = lh.sql(query)
+            assert sorted(slow.fetchall()) == rows and rows
+        assert [vars(s) | {"planning_ms": 0} for s in fast.stats.scans] == [
+            vars(s) | {"planning_ms": 0} for s in slow.stats.scans
+        ]
+        assert "s3" in fast.stats.scans[0].tiers
