@@ -120,54 +120,37 @@ def _summary(report: Any) -> None:
 
 
 class _Progress:
-    """A rich progress bar fed by run()'s progress(phase, advance, total) callback."""
+    """run()'s progress(phase, advance, total) callback: bars on a terminal
+    (doctordata.progress), else one plain line per commit."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._bar: Any = None
-        self._tasks: dict[str, Any] = {}
+        self._bars: Any = None
+        self._advance: Any = None
         self._committed = 0
 
     def __enter__(self) -> _Progress:
         import sys
 
         if self.enabled and sys.stderr.isatty():
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from doctordata.progress import phase_progress
 
-            self._bar = Progress(
-                TextColumn("{task.description:<8}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                transient=True,
-            )
-            self._bar.start()
+            self._bars = phase_progress(enabled=True)
+            self._advance = self._bars.__enter__()
         return self
 
     def __call__(self, phase: str, advance: int, total: int) -> None:
-        if self._bar is None:
-            if self.enabled and phase == "commit":
-                # Not a terminal: a plain line per commit, for logs (and for whoever waits
-                # on the run's progress, like the signal tests).
-                self._committed += advance
-                click.echo(
-                    f"ingest: committed {advance:,} rows ({self._committed:,} so far)", err=True
-                )
-            return
-        task = self._tasks.get(phase)
-        if task is None:
-            task = self._tasks[phase] = self._bar.add_task(phase, total=total or None)
-        self._bar.advance(task, advance)
+        if self._advance is not None:
+            self._advance(phase, advance, total)
+        elif self.enabled and phase == "commit":
+            # Not a terminal: a plain line per commit, for logs (and for whoever waits
+            # on the run's progress, like the signal tests).
+            self._committed += advance
+            click.echo(f"ingest: committed {advance:,} rows ({self._committed:,} so far)", err=True)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    def __exit__(self, *exc: Any) -> None:
+        if self._bars is not None:
+            self._bars.__exit__(*exc)
 
 
 @click.command("hn-api")
