@@ -13,12 +13,13 @@ import os
 import posixpath
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from doctordata.engines.base import Capabilities, Engine
+from doctordata.engines.clickhouse_arrow import conform_batches, conform_table
 from doctordata.engines.clickhouse_semantics import session_settings
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
@@ -44,6 +45,7 @@ TYPE_MAP: dict[str, str] = {
     "float": "Float32",
     "double": "Float64",
     "date": "Date32",
+    "time": "Time64(6)",
     "timestamp": "DateTime64(6)",
     "timestamptz": "DateTime64(6, 'UTC')",
     "timestamp_ns": "DateTime64(9)",
@@ -169,7 +171,7 @@ class ClickHouseEngine(Engine):
 
     name: ClassVar[str] = "clickhouse"
     dialect: ClassVar[str] = "clickhouse"
-    capabilities: ClassVar[Capabilities] = Capabilities(native_tables=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(streaming=True, native_tables=True)
 
     def __init__(self, lh: QueryHost) -> None:
         super().__init__(lh)
@@ -212,7 +214,7 @@ class ClickHouseEngine(Engine):
             ) from exc
         try:
             if self.embedded:
-                path = urlsplit(self.url).path or str(self.lh.root / "clickhouse")
+                path = self._chdb_path()
                 os.makedirs(path, exist_ok=True)
                 return clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=dict(settings))
             return clickhouse_connect.get_client(
@@ -247,9 +249,74 @@ class ClickHouseEngine(Engine):
         # otherwise carry one query's limits over to the next on this thread's client.
         limits = self.limits(timeout) if read_only else {}
         try:
-            return self.client(read_only=read_only).query_arrow(sql, settings=limits)
+            table = self.client(read_only=read_only).query_arrow(sql, settings=limits)
         except ClickHouseError as exc:
             raise self._error(exc, limits) from exc
+        return conform_table(table, lambda: self.result_types(sql, read_only=read_only))
+
+    def execute_batches(
+        self, sql: str, *, timeout: float | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the result block by block: chDB's streaming query on a handle of its own,
+        a server's ArrowStream response read as it arrives."""
+        limits = self.limits(timeout)
+        batches = (
+            self._chdb_batches(sql, limits) if self.embedded else self._http_batches(sql, limits)
+        )
+        return conform_batches(batches, lambda: self.result_types(sql))
+
+    def _http_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        try:
+            with self.client().query_arrow_stream(sql, settings=dict(limits)) as stream:
+                yield from stream
+        except ClickHouseError as exc:
+            raise self._error(exc, limits) from exc
+        except (pa.ArrowInvalid, OSError) as exc:  # the response broke off mid-stream
+            raise self._error(exc, limits) from exc
+
+    def _chdb_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
+        # clickhouse-connect reads an Arrow result from chDB whole; chDB's own streaming
+        # query yields one Arrow file per ClickHouse block. A handle per stream: a stream
+        # holds its handle, and readonly cannot be undone on one.
+        import chdb
+        import pyarrow as pa
+
+        handle = chdb.connect(self._chdb_path())
+        try:
+            settings = {**READ_SETTINGS, **limits}
+            readonly = settings.pop("readonly")
+            for name, value in [*settings.items(), ("readonly", readonly)]:
+                handle.query(f"SET {name} = {_lit(str(value))}")
+            stream = handle.send_query(sql, "Arrow")
+            try:
+                for chunk in stream:
+                    data = chunk.bytes()
+                    if data:
+                        block = pa.ipc.open_file(data)
+                        for i in range(block.num_record_batches):
+                            yield block.get_batch(i)
+            finally:
+                stream.close()
+        except RuntimeError as exc:  # chdb's ChdbError
+            raise self._error(exc, limits) from exc
+        finally:
+            handle.close()
+
+    def _chdb_path(self) -> str:
+        path = urlsplit(self.url).path or str(self.lh.root / "clickhouse")
+        # chDB compares engine paths literally (clickhouse-connect normalises them too).
+        return os.path.realpath(path)
+
+    def result_types(self, sql: str, *, read_only: bool = True) -> list[str]:
+        """The ClickHouse type of each result column of ``sql`` (no rows are read)."""
+        table = self.client(read_only=read_only).query_arrow(
+            f"DESCRIBE TABLE ({sql})", settings=self.limits() if read_only else {}
+        )
+        types = table.column(1).to_pylist()
+        return [t.decode() if isinstance(t, bytes) else str(t) for t in types]
 
     def limits(self, timeout: float | None = None) -> dict[str, Any]:
         """max_execution_time and max_memory_usage for one user query (0 = no limit)."""
