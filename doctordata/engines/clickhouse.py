@@ -9,6 +9,7 @@ Parquet footers' field ids (ClickHouse matches Parquet columns by name).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import re
@@ -68,6 +69,8 @@ FILE_READ_SETTINGS: dict[str, Any] = {
 # Settings for every user query: standard SQL NULL semantics for outer joins, and
 # readonly=2 (reads and SET-less settings only; table functions allowed for file lists).
 READ_SETTINGS: dict[str, Any] = {"readonly": 2, **session_settings(), **FILE_READ_SETTINGS}
+# Arrow output as clickhouse-connect's query_arrow asks for it (String as Arrow string).
+ARROW_SETTINGS: dict[str, Any] = {"output_format_arrow_string_as_string": 1}
 # Settings for doctordata's own statements (publish).
 WRITE_SETTINGS: dict[str, Any] = {**session_settings(), **FILE_READ_SETTINGS}
 
@@ -258,23 +261,35 @@ class ClickHouseEngine(Engine):
         self, sql: str, *, timeout: float | None = None
     ) -> Iterator[pa.RecordBatch]:
         """Stream the result block by block: chDB's streaming query on a handle of its own,
-        a server's ArrowStream response read as it arrives."""
+        a server's ArrowStream response read as it arrives. An empty result is one batch
+        without rows (its columns)."""
         limits = self.limits(timeout)
-        batches = (
-            self._chdb_batches(sql, limits) if self.embedded else self._http_batches(sql, limits)
-        )
+        if self.embedded:
+            batches = self._chdb_batches(sql, limits)
+        else:
+            batches = self._http_batches(sql, limits)
         return conform_batches(batches, lambda: self.result_types(sql))
 
     def _http_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
         from clickhouse_connect.driver.exceptions import ClickHouseError
+        from urllib3.exceptions import HTTPError
 
+        settings = {**limits, **ARROW_SETTINGS}
         try:
-            with self.client().query_arrow_stream(sql, settings=dict(limits)) as stream:
-                yield from stream
+            with contextlib.closing(
+                self.client().raw_stream(sql, settings=settings, fmt="ArrowStream")
+            ) as response:
+                reader = pa.ipc.open_stream(response)
+                empty = True
+                for batch in reader:
+                    empty = False
+                    yield batch
+                if empty:
+                    yield pa.RecordBatch.from_pylist([], schema=reader.schema)
         except ClickHouseError as exc:
             raise self._error(exc, limits) from exc
-        except (pa.ArrowInvalid, OSError) as exc:  # the response broke off mid-stream
+        except (pa.ArrowException, OSError, HTTPError) as exc:  # the response broke off
             raise self._error(exc, limits) from exc
 
     def _chdb_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
@@ -284,9 +299,10 @@ class ClickHouseEngine(Engine):
         import chdb
         import pyarrow as pa
 
+        empty = True
         handle = chdb.connect(self._chdb_path())
         try:
-            settings = {**READ_SETTINGS, **limits}
+            settings = {**READ_SETTINGS, **ARROW_SETTINGS, **limits}
             readonly = settings.pop("readonly")
             for name, value in [*settings.items(), ("readonly", readonly)]:
                 handle.query(f"SET {name} = {_lit(str(value))}")
@@ -297,6 +313,7 @@ class ClickHouseEngine(Engine):
                     if data:
                         block = pa.ipc.open_file(data)
                         for i in range(block.num_record_batches):
+                            empty = False
                             yield block.get_batch(i)
             finally:
                 stream.close()
@@ -304,6 +321,11 @@ class ClickHouseEngine(Engine):
             raise self._error(exc, limits) from exc
         finally:
             handle.close()
+        if empty:
+            # chDB streams no block for an empty result: its columns come from the query
+            # run whole (there are no rows to hold).
+            table = self.execute(sql, timeout=limits["max_execution_time"])
+            yield pa.RecordBatch.from_pylist([], schema=table.schema)
 
     def _chdb_path(self) -> str:
         path = urlsplit(self.url).path or str(self.lh.root / "clickhouse")
