@@ -90,7 +90,10 @@ def sql(
         )
     text = query if query is not None else sys.stdin.read()
     lh = open_lakehouse(ctx)
-    result = lh.sql(text, engine=engine, as_of=_as_of(as_of), explain=explain, timeout=timeout)
+    # Streamed: neither the preview nor a file holds every row at once.
+    result = lh.sql(
+        text, engine=engine, as_of=_as_of(as_of), explain=explain, timeout=timeout, stream=True
+    )
     if explain:
         click.echo(result.plan or "")
     elif fmt == "table":
