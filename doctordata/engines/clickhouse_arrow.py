@@ -73,80 +73,72 @@ def needs_types(arrow_type: pa.DataType) -> bool:
     return any(needs_types(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
 
 
-def target_type(arrow_type: pa.DataType, ch_type: str, *, seconds: bool = True) -> pa.DataType:
+def target_type(arrow_type: pa.DataType, ch_type: str, *, stage: int = 2) -> pa.DataType:
     """The Arrow type DuckDB gives for ClickHouse type ``ch_type`` written as ``arrow_type``.
 
-    ``seconds=False`` gives the intermediate type of the two-step cast for ``DateTime``
-    (Arrow casts ``uint32`` to ``int64`` and ``int64`` to a timestamp, not directly).
+    Arrow casts a ``DateTime`` (``uint32`` seconds) to DuckDB's ``timestamp[us]`` in steps:
+    ``stage`` 0 gives ``int64``, 1 ``timestamp[s]``, 2 (the default) ``timestamp[us]``.
     """
     import pyarrow as pa
 
     name, args = split_type(ch_type)
     if name in ("Nullable", "LowCardinality") and len(args) == 1:
-        return target_type(arrow_type, args[0], seconds=seconds)
+        return target_type(arrow_type, args[0], stage=stage)
     if name == "DateTime64" and pa.types.is_timestamp(arrow_type):
         # A zone in the type is the column's own; without one ClickHouse attached the
-        # server's, which DuckDB's TIMESTAMP does not have.
-        return arrow_type if len(args) > 1 else pa.timestamp(arrow_type.unit)
+        # server's, which DuckDB's TIMESTAMP does not have. DuckDB computes in
+        # microseconds (TIMESTAMP) or nanoseconds (TIMESTAMP_NS), never seconds.
+        unit = "ns" if arrow_type.unit == "ns" else "us"
+        return pa.timestamp(unit, tz=arrow_type.tz if len(args) > 1 else None)
     if name == "DateTime" and pa.types.is_uint32(arrow_type):
-        if not seconds:
+        if stage == 0:
             return pa.int64()
-        return pa.timestamp("s", tz=_unquote(args[0]) if args else None)
+        return pa.timestamp("s" if stage == 1 else "us", tz=_unquote(args[0]) if args else None)
     if name == "Array" and len(args) == 1 and pa.types.is_list(arrow_type):
         item = arrow_type.value_field
-        return pa.list_(item.with_type(target_type(item.type, args[0], seconds=seconds)))
+        return pa.list_(item.with_type(target_type(item.type, args[0], stage=stage)))
     if name == "Map" and len(args) == 2 and pa.types.is_map(arrow_type):
-        key = target_type(arrow_type.key_type, args[0], seconds=seconds)
+        key = target_type(arrow_type.key_type, args[0], stage=stage)
         return pa.map_(
             key,
             arrow_type.item_field.with_type(
-                target_type(arrow_type.item_type, args[1], seconds=seconds)
+                target_type(arrow_type.item_type, args[1], stage=stage)
             ),
         )
     if name == "Tuple" and pa.types.is_struct(arrow_type) and len(args) == arrow_type.num_fields:
         fields = [arrow_type.field(i) for i in range(arrow_type.num_fields)]
         return pa.struct(
             [
-                f.with_type(target_type(f.type, _NAMED.sub("", arg), seconds=seconds))
+                f.with_type(target_type(f.type, _NAMED.sub("", arg), stage=stage))
                 for f, arg in zip(fields, args, strict=True)
             ]
         )
     return arrow_type
 
 
-def target_schemas(schema: pa.Schema, ch_types: list[str]) -> tuple[pa.Schema, pa.Schema] | None:
-    """(intermediate, final) schemas to cast ``schema`` to; None when nothing changes."""
+def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schema, ...]:
+    """The schemas to cast batches of ``schema`` through, in order, to get DuckDB's types
+    (none when nothing changes). ``describe`` returns the ClickHouse type of each result
+    column; it is called only when the schema holds a type that may need it."""
     import pyarrow as pa
 
-    if len(ch_types) != len(schema):
-        return None
-    final = pa.schema(
-        [f.with_type(target_type(f.type, t)) for f, t in zip(schema, ch_types, strict=True)],
-        metadata=schema.metadata,
-    )
-    if final.equals(schema):
-        return None
-    middle = pa.schema(
-        [
-            f.with_type(target_type(f.type, t, seconds=False))
-            for f, t in zip(schema, ch_types, strict=True)
-        ],
-        metadata=schema.metadata,
-    )
-    return middle, final
-
-
-def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schema, ...]:
-    """The schemas to cast batches of ``schema`` through to get DuckDB's types (empty when
-    none is needed). ``describe`` returns the ClickHouse type of each result column; it is
-    called only when the schema holds a type that may need it."""
     if not any(needs_types(f.type) for f in schema):
         return ()
-    schemas = target_schemas(schema, describe())
-    if schemas is None:
+    ch_types = describe()
+    if len(ch_types) != len(schema):
         return ()
-    middle, final = schemas
-    return (final,) if middle.equals(schema) else (middle, final)
+    steps: list[pa.Schema] = []
+    for stage in (0, 1, 2):
+        step = pa.schema(
+            [
+                f.with_type(target_type(f.type, t, stage=stage))
+                for f, t in zip(schema, ch_types, strict=True)
+            ],
+            metadata=schema.metadata,
+        )
+        if not step.equals((steps or [schema])[-1]):
+            steps.append(step)
+    return tuple(steps)
 
 
 def cast(batch: pa.RecordBatch, schemas: tuple[pa.Schema, ...]) -> pa.RecordBatch:
