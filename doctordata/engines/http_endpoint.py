@@ -105,7 +105,9 @@ class _ArrowStreamEncoder:
             return b""
         reader = pa.ipc.open_file(block)
         if self._writer is None:
-            self._writer = pa.ipc.new_stream(self._sink, reader.schema)
+            # LZ4, as ClickHouse compresses Arrow output by default.
+            options = pa.ipc.IpcWriteOptions(compression="lz4")
+            self._writer = pa.ipc.new_stream(self._sink, reader.schema, options=options)
         for i in range(reader.num_record_batches):
             self._writer.write_batch(reader.get_batch(i))
         return self._sink.take()
@@ -191,7 +193,11 @@ class ChdbService:
         lock = self._lock if session else contextlib.nullcontext()
         # Session handles are shared, so they answer whole (a server, too, runs one query
         # at a time per session).
-        streamed = not session and infile is None and not trailing and fmt in STREAMED_FORMATS
+        streamed = not session and infile is None and fmt in STREAMED_FORMATS
+        if streamed and trailing:
+            # chDB streams in the format it is given; a FORMAT clause would override it
+            # (and ArrowStream is read from chDB as Arrow blocks).
+            sql = sql[: trailing.start()]
         with lock:
             handle, temporary = self._handle(session)
             restore: dict[str, str] = {}
@@ -282,16 +288,15 @@ class ChdbService:
 
         def rest() -> Iterator[bytes]:
             try:
-                yield from chunks
+                for chunk in chunks:
+                    yield encode(chunk) if encode is not None else chunk
                 if encode is not None:
                     yield encode.finish()
             finally:
                 stream.close()
                 self._release(handle, restore, temporary)
 
-        if encode is None:
-            return first, rest()
-        return encode(first), (encode(c) for c in rest() if c)
+        return (encode(first) if encode is not None else first), rest()
 
     @staticmethod
     def _statement(query: str, body: bytes) -> tuple[str, str | None]:
