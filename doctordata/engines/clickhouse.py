@@ -9,7 +9,6 @@ Parquet footers' field ids (ClickHouse matches Parquet columns by name).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import posixpath
 import re
@@ -179,6 +178,28 @@ def file_glob(paths: list[str]) -> tuple[str, str]:
     return prefix, "{" + rels + "}"
 
 
+class _Tail:
+    """A response body read through, keeping its last bytes: a server that fails mid-stream
+    appends ``Code: N. DB::Exception: ...`` there."""
+
+    _KEEP = 8192
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._tail = b""
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size if size is not None and size >= 0 else None) or b""
+        self._tail = (self._tail + data)[-self._KEEP :]
+        return bytes(data)
+
+    def error(self) -> str | None:
+        text = self._tail.decode("utf-8", "replace")
+        start = text.rfind("Code:")
+        return text[start:].strip() if start >= 0 else None
+
+
 class ClickHouseEngine(Engine):
     """ClickHouse via clickhouse-connect: embedded chDB or an HTTP(S) server."""
 
@@ -287,20 +308,23 @@ class ClickHouseEngine(Engine):
 
         settings = {**limits, **STREAM_SETTINGS}
         try:
-            with contextlib.closing(
-                self.client().raw_stream(sql, settings=settings, fmt="ArrowStream")
-            ) as response:
-                reader = pa.ipc.open_stream(response)
-                empty = True
-                for batch in reader:
-                    empty = False
-                    yield batch
-                if empty:
-                    yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+            response = self.client().raw_stream(sql, settings=settings, fmt="ArrowStream")
         except ClickHouseError as exc:
             raise self._error(exc, limits) from exc
-        except (pa.ArrowException, OSError, HTTPError) as exc:  # the response broke off
-            raise self._error(exc, limits) from exc
+        body = _Tail(response)
+        try:
+            reader = pa.ipc.open_stream(body)
+            empty = True
+            for batch in reader:
+                empty = False
+                yield batch
+            if empty:
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+        except (pa.ArrowException, OSError, HTTPError) as exc:
+            # A server that fails after sending rows appends its error to the body.
+            raise self._error(RuntimeError(body.error() or str(exc)), limits) from exc
+        finally:
+            response.close()
 
     def _chdb_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
         # clickhouse-connect reads an Arrow result from chDB whole; chDB's own streaming
@@ -344,9 +368,15 @@ class ClickHouseEngine(Engine):
 
     def result_types(self, sql: str, *, read_only: bool = True) -> list[str]:
         """The ClickHouse type of each result column of ``sql`` (no rows are read)."""
-        table = self.client(read_only=read_only).query_arrow(
-            f"DESCRIBE TABLE ({sql})", settings=self.limits() if read_only else {}
-        )
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        limits = self.limits() if read_only else {}
+        try:
+            table = self.client(read_only=read_only).query_arrow(
+                f"DESCRIBE TABLE ({sql})", settings=limits
+            )
+        except ClickHouseError as exc:
+            raise self._error(exc, limits) from exc
         types = table.column(1).to_pylist()
         return [t.decode() if isinstance(t, bytes) else str(t) for t in types]
 

@@ -392,13 +392,13 @@ def make_handler(service: ChdbService) -> type[BaseHTTPRequestHandler]:
                     if chunk:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             except Exception as exc:
-                # As a server does: the error text ends the body, and the response is cut
-                # off without its last chunk, so no client takes it for a whole result.
+                # As a server does: the error text ends the body (no format parses it as
+                # rows), where a client finds the code.
                 text = str(exc)
                 start = text.find("Code:")
-                message = (text[start:] if start >= 0 else text).encode()
+                message = b"\n" + (text[start:] if start >= 0 else text).encode() + b"\n"
                 with contextlib.suppress(OSError):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(message), message))
+                    self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(message), message))
                 self.close_connection = True
                 return
             finally:

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from doctordata.engines.clickhouse_arrow import split_type, target_type
+from doctordata.errors import QueryTimeoutError
 
 pytestmark = pytest.mark.clickhouse
 
@@ -309,3 +310,29 @@ def test_cli_sql_output_streams_from_clickhouse(tmp_path: Path, child_env: dict[
     assert rise < RESULT_BYTES / 4, f"the CLI's peak RSS rose {rise / 1e6:.0f} MB"
     assert pq.ParquetFile(tmp_path / "big.parquet").metadata.num_rows == ROWS
     assert _fingerprint(tmp_path / "big.parquet") == _fingerprint()
+
+
+# -- streams: errors and abandoned reads -------------------------------------------------
+def test_streamed_limits_raise_typed_errors(ch: Any) -> None:
+    """A limit stops a streamed query with the same typed error as a whole one, and the
+    engine stays usable."""
+    endless = "SELECT max(sipHash64(number)) FROM numbers(1000000000000000)"
+    with pytest.raises(QueryTimeoutError, match=r"0\.5 s.*engines\.query_timeout"):
+        list(ch.sql(endless, engine="clickhouse", stream=True, timeout=0.5).record_batches())
+    many = "SELECT number, sipHash64(number) AS h FROM numbers(1000000000000000)"
+    with pytest.raises(QueryTimeoutError):  # stopped after rows were already sent
+        for _ in ch.sql(many, engine="clickhouse", stream=True, timeout=0.5).record_batches():
+            pass
+    assert ch.sql("SELECT count(*) AS n FROM db.t", engine="clickhouse").fetchall() == [(4,)]
+
+
+def test_an_abandoned_stream_does_not_block_later_queries(ch: Any) -> None:
+    q = "SELECT number AS n FROM numbers(10000000)"
+    batches = ch.sql(q, engine="clickhouse", stream=True).record_batches()
+    first = next(batches)
+    assert 0 < first.num_rows < 10_000_000
+    # Still open: other queries (whole, streamed, with a type lookup) go on meanwhile.
+    assert ch.sql("SELECT max(id) AS m FROM db.t", engine="clickhouse").fetchall() == [(4,)]
+    again = ch.sql("SELECT ts FROM db.t WHERE id = 1", engine="clickhouse", stream=True)
+    assert again.fetchall() == [(datetime(2026, 1, 1, 12, 0, 0, 5),)]
+    del batches
