@@ -174,6 +174,7 @@ def sql(
     params = parse_params(param_values)
     text = query if query is not None else sys.stdin.read()
     lh = open_lakehouse(ctx)
+    # Streamed: neither the preview nor a file holds every row at once.
     result = lh.sql(
         text,
         engine=engine,
@@ -181,6 +182,7 @@ def sql(
         explain=explain,
         timeout=timeout,
         params=params,
+        stream=True,
     )
     if explain:
         click.echo(result.plan or "")

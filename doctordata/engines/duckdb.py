@@ -202,6 +202,7 @@ class DuckDBEngine(Engine):
         self, sql: str, *, timeout: float | None = None
     ) -> Iterator[pa.RecordBatch]:
         import duckdb
+        import pyarrow as pa
 
         limit = self.query_timeout(timeout)
         cur = self._cursor()
@@ -211,8 +212,14 @@ class DuckDBEngine(Engine):
                     relation = cur.execute(sql)
                     description = relation.description
                     # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
-                    for batch in relation.to_arrow_reader(STREAM_BATCH_ROWS):
+                    reader = relation.to_arrow_reader(STREAM_BATCH_ROWS)
+                    empty = True
+                    for batch in reader:
+                        empty = False
                         yield with_sql_types(batch, description)
+                    if empty:  # no rows, but the columns still count (Result.to_reader)
+                        empty_batch = pa.RecordBatch.from_pylist([], schema=reader.schema)
+                        yield with_sql_types(empty_batch, description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:

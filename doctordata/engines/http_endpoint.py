@@ -17,6 +17,9 @@ when the caller also uses chDB.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import json
 import os
 import re
@@ -24,6 +27,7 @@ import socket
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -60,10 +64,18 @@ TRANSPORT_PARAMS = frozenset(
     }
 )
 
+# Output formats a SELECT is streamed in: each chDB block is a valid piece of the whole
+# (no global header or footer), except Arrow's, which _ArrowStreamEncoder joins.
+STREAMED_FORMATS = frozenset(
+    {"Native", "RowBinary", "TabSeparated", "TSV", "CSV", "JSONEachRow", "ArrowStream"}
+)
+
 _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 _INSERT_FORMAT = re.compile(r"^\s*(INSERT\s+INTO\s+.*?)\s+FORMAT\s+(\w+)\s*$", re.I | re.S)
 _BODY_INSERT = re.compile(rb"^\s*(INSERT\s+INTO\s+[^\n]*?\s+FORMAT\s+\w+)[ \t]*\r?\n", re.I)
 _CODE = re.compile(r"Code:\s*(\d+)")
+# chDB's refusal to stream a statement that returns no result set.
+_NOT_STREAMABLE = "Streaming query is not supported"
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -77,6 +89,58 @@ def _decompress(body: bytes, encoding: str | None) -> bytes:
     from clickhouse_connect.driver._backend.httpcommon import decompress_response
 
     return bytes(decompress_response(body, encoding))
+
+
+class _ArrowStreamEncoder:
+    """Arrow IPC files (one per chDB block) -> the bytes of one Arrow IPC stream."""
+
+    def __init__(self) -> None:
+        self._sink = _Drain()
+        self._writer: Any = None
+
+    def __call__(self, block: bytes) -> bytes:
+        import pyarrow as pa
+
+        if not block:
+            return b""
+        reader = pa.ipc.open_file(block)
+        if self._writer is None:
+            # LZ4, as ClickHouse compresses Arrow output by default.
+            options = pa.ipc.IpcWriteOptions(compression="lz4")
+            self._writer = pa.ipc.new_stream(self._sink, reader.schema, options=options)
+        for i in range(reader.num_record_batches):
+            self._writer.write_batch(reader.get_batch(i))
+        return self._sink.take()
+
+    def finish(self) -> bytes:
+        if self._writer is not None:
+            self._writer.close()
+        return self._sink.take()
+
+
+class _Drain(io.RawIOBase):
+    """A write-only file whose bytes are taken out as they come (tell() keeps counting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
 
 
 class ChdbService:
@@ -101,8 +165,12 @@ class ChdbService:
             return self._sessions[session_id], False
         return self._chdb.connect(self.path), True
 
-    def run(self, params: dict[str, str], body: bytes) -> tuple[bytes, str, dict[str, str]]:
-        """(response body, format, extra headers); raises RuntimeError with ClickHouse text."""
+    def run(
+        self, params: dict[str, str], body: bytes
+    ) -> tuple[bytes, Iterator[bytes] | None, str, dict[str, str]]:
+        """(first body bytes, the rest or None, format, extra headers); raises RuntimeError
+        with ClickHouse's text. A SELECT in a streamable format is read from chDB block by
+        block, as a server sends it, so neither side holds the whole result."""
         query = params.get("query", "")
         fmt = params.get("default_format", "TabSeparated")
         bind = {k[6:]: v for k, v in params.items() if k.startswith("param_")}
@@ -120,23 +188,28 @@ class ChdbService:
         # cannot be undone on a handle, so such requests get a handle of their own.
         if "readonly" in settings:
             session = None
-        with self._lock:
+        # Only session handles are shared between requests; a request's own handle runs
+        # (and streams) without the lock, so a stream never holds up other requests.
+        lock = self._lock if session else contextlib.nullcontext()
+        # Session handles are shared, so they answer whole (a server, too, runs one query
+        # at a time per session).
+        streamed = not session and infile is None and fmt in STREAMED_FORMATS
+        if streamed and trailing:
+            # chDB streams in the format it is given; a FORMAT clause would override it
+            # (and ArrowStream is read from chDB as Arrow blocks).
+            sql = sql[: trailing.start()]
+        with lock:
             handle, temporary = self._handle(session)
             restore: dict[str, str] = {}
             try:
-                if params.get("database"):
-                    handle.query(f"USE `{params['database'].replace('`', '')}`")
-                readonly = settings.pop("readonly", None)
-                ordered = [*settings.items(), *([("readonly", readonly)] if readonly else [])]
-                for name, value in ordered:
-                    if not _SETTING_NAME.match(name):
-                        raise RuntimeError(
-                            f"Code: 115. DB::Exception: Unknown setting {name}. (UNKNOWN_SETTING)"
-                        )
-                    if not temporary:
-                        old = handle.query(f"SELECT getSetting({_quote(name)})", "TabSeparated")
-                        restore[name] = old.bytes().decode().rstrip("\n")
-                    handle.query(f"SET {name} = {_quote(value)}")
+                self._prepare(handle, params, settings, restore, temporary)
+                streaming = (
+                    self._stream(handle, sql, fmt, bind, restore, temporary) if streamed else None
+                )
+                if streaming is not None:
+                    # The handle and settings stay until the stream ends (it closes them).
+                    temporary, restore = False, {}
+                    return streaming[0], streaming[1], fmt, {}
                 result = handle.query(sql, fmt, params=bind)
                 data = result.bytes() or b""
                 summary = {
@@ -150,13 +223,80 @@ class ChdbService:
                     "elapsed_ns": str(int(result.elapsed() * 1e9)),
                 }
             finally:
-                for name, value in restore.items():
-                    handle.query(f"SET {name} = {_quote(value)}")
-                if temporary:
-                    handle.close()
+                self._release(handle, restore, temporary)
                 if infile:
                     os.unlink(infile)
-        return data, fmt, {"X-ClickHouse-Summary": json.dumps(summary)}
+        return data, None, fmt, {"X-ClickHouse-Summary": json.dumps(summary)}
+
+    @staticmethod
+    def _prepare(
+        handle: Any,
+        params: dict[str, str],
+        settings: dict[str, str],
+        restore: dict[str, str],
+        temporary: bool,
+    ) -> None:
+        if params.get("database"):
+            handle.query(f"USE `{params['database'].replace('`', '')}`")
+        readonly = settings.pop("readonly", None)
+        ordered = [*settings.items(), *([("readonly", readonly)] if readonly else [])]
+        for name, value in ordered:
+            if not _SETTING_NAME.match(name):
+                raise RuntimeError(
+                    f"Code: 115. DB::Exception: Unknown setting {name}. (UNKNOWN_SETTING)"
+                )
+            if not temporary:
+                old = handle.query(f"SELECT getSetting({_quote(name)})", "TabSeparated")
+                restore[name] = old.bytes().decode().rstrip("\n")
+            handle.query(f"SET {name} = {_quote(value)}")
+
+    @staticmethod
+    def _release(handle: Any, restore: dict[str, str], temporary: bool) -> None:
+        for name, value in restore.items():
+            handle.query(f"SET {name} = {_quote(value)}")
+        if temporary:
+            handle.close()
+
+    def _stream(
+        self,
+        handle: Any,
+        sql: str,
+        fmt: str,
+        bind: dict[str, str],
+        restore: dict[str, str],
+        temporary: bool,
+    ) -> tuple[bytes, Iterator[bytes]] | None:
+        """None for a statement that cannot stream, else the first block's bytes (errors before any row are still an HTTP 500) and the
+        rest. chDB's ArrowStream blocks each carry a schema, so Arrow blocks are rewritten
+        as one stream."""
+        try:
+            stream = handle.send_query(sql, "Arrow" if fmt == "ArrowStream" else fmt, params=bind)
+        except RuntimeError as exc:
+            if _NOT_STREAMABLE not in str(exc):
+                raise
+            return None  # a statement chDB runs only whole (DDL, INSERT, SET, ...)
+        encode = _ArrowStreamEncoder() if fmt == "ArrowStream" else None
+        chunks = (c.bytes() for c in stream)
+        first = next(chunks, None)
+        if first is None:
+            # No block: an empty result, whose format may still have a header (Arrow's
+            # schema); run it whole to get that.
+            stream.close()
+            empty = handle.query(sql, fmt, params=bind).bytes() or b""
+            self._release(handle, restore, temporary)
+            return empty, iter(())
+
+        def rest() -> Iterator[bytes]:
+            try:
+                for chunk in chunks:
+                    yield encode(chunk) if encode is not None else chunk
+                if encode is not None:
+                    yield encode.finish()
+            finally:
+                stream.close()
+                self._release(handle, restore, temporary)
+
+        return (encode(first) if encode is not None else first), rest()
 
     @staticmethod
     def _statement(query: str, body: bytes) -> tuple[str, str | None]:
@@ -213,7 +353,7 @@ def make_handler(service: ChdbService) -> type[BaseHTTPRequestHandler]:
                 "X-ClickHouse-Timezone": "UTC",
             }
             try:
-                data, fmt, extra = service.run(params, body)
+                data, rest, fmt, extra = service.run(params, body)
             except Exception as exc:
                 text = str(exc)
                 start = text.find("Code:")
@@ -234,7 +374,38 @@ def make_handler(service: ChdbService) -> type[BaseHTTPRequestHandler]:
                 if fmt in ("Native", "Arrow", "ArrowStream", "Parquet", "RowBinary")
                 else "text/plain; charset=UTF-8",
             }
-            self._send(200, data, headers)
+            if rest is None:
+                self._send(200, data, headers)
+            else:
+                self._send_chunked(headers, data, rest)
+
+        def _send_chunked(
+            self, headers: dict[str, str], first: bytes, rest: Iterator[bytes]
+        ) -> None:
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for chunk in itertools.chain([first], rest):
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except Exception as exc:
+                # As a server does: the error text ends the body (no format parses it as
+                # rows), where a client finds the code.
+                text = str(exc)
+                start = text.find("Code:")
+                message = b"\n" + (text[start:] if start >= 0 else text).encode() + b"\n"
+                with contextlib.suppress(OSError):
+                    self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(message), message))
+                self.close_connection = True
+                return
+            finally:
+                close = getattr(rest, "close", None)
+                if close is not None:
+                    close()
+            self.wfile.write(b"0\r\n\r\n")
 
         def _read_chunked(self) -> bytes:
             # clickhouse-connect streams INSERT data with chunked transfer encoding.

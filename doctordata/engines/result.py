@@ -121,6 +121,9 @@ class Result:
         """The rows as Arrow record batches; a streaming result can be read only once."""
         if self._table is not None:
             return iter(self._table.to_batches())
+        return (b for b in self._take() if b.num_rows)
+
+    def _take(self) -> Iterator[pa.RecordBatch]:
         if self._batches is None:
             from doctordata.errors import InvalidArgumentError
 
@@ -139,11 +142,15 @@ class Result:
 
         if self._table is not None:
             return pa.RecordBatchReader.from_batches(self._table.schema, self.record_batches())
-        batches = self.record_batches()
-        first = next(batches, None)
-        if first is None:
-            return pa.RecordBatchReader.from_batches(pa.schema([]), iter(()))
-        return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+        # An engine sends an empty result as one batch without rows: it still has columns.
+        batches = self._take()
+        schema = None
+        for first in batches:
+            schema = schema or first.schema
+            if first.num_rows:
+                rest = (b for b in batches if b.num_rows)
+                return pa.RecordBatchReader.from_batches(schema, itertools.chain([first], rest))
+        return pa.RecordBatchReader.from_batches(schema or pa.schema([]), iter(()))
 
     def to_parquet(self, path: str | os.PathLike[str], **options: Any) -> int:
         """Write the rows to one Parquet file batch by batch; returns the row count."""
