@@ -152,11 +152,10 @@ def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("clickhouse")
 
 
-@lru_cache(maxsize=65536)
 def _lit(value: str) -> str:
-    from sqlglot import exp
-
-    return exp.Literal.string(value).sql("clickhouse")
+    """A ClickHouse string literal. Written here, not by sqlglot: settings and file paths are
+    quoted on every run, including a cached plan's, which must not load the parser."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _structure(columns: list[tuple[str, ScanColumn]]) -> str:
