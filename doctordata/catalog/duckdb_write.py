@@ -61,6 +61,12 @@ TRANSFORMS = {"identity", "year", "month", "day", "hour", "truncate", "void"}
 _FILE_SIZE = 512 * 1024 * 1024  # Iceberg's write.target-file-size-bytes default
 
 
+class OutOfMemory(Exception):
+    """DuckDB could not write within MEMORY_LIMIT (a partitioned write keeps a writer open
+    per partition: thousands of partitions in one load do not fit). Nothing was written;
+    the caller falls back to the pyarrow writer."""
+
+
 def unsupported(table: Table) -> str | None:
     """Why ``table`` cannot take the DuckDB writer, or None if it can."""
     from pyiceberg.io.pyarrow import sanitize_column_names
@@ -297,6 +303,8 @@ def write_files(
         shutil.rmtree(target, ignore_errors=True)
         import duckdb
 
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            raise OutOfMemory(str(exc)) from None
         if isinstance(exc, duckdb.Error):
             raise _typed(table, exc) from None
         raise

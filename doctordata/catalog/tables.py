@@ -442,14 +442,17 @@ def append(table: Table, data: Any, *, evolve: bool = False, branch: str | None 
         empty = normalize(reader.schema.empty_table())
         table = _check_fits(table, empty, _name(table), evolve=evolve)
         if write.use_duckdb(table, data):
-            return write.append_duckdb(table, data, _cast, reader)
+            if write.append_duckdb(table, data, _cast, reader):
+                return table
+            reader = write.open_source(data, _arrow_schema(table.schema()))
         return write.append_stream(table, reader, _conform)
     arrow = to_arrow(data)
     if branch is not None:
         _check_branch(table, branch)
     table = _check_fits(table, arrow, _name(table), evolve=evolve)
-    if branch is None and write.use_duckdb(table, arrow):
-        return write.append_duckdb(table, arrow, _cast)
+    big = branch is None and write.use_duckdb(table, arrow)
+    if big and write.append_duckdb(table, arrow, _cast):
+        return table
     arrow = _conform(table, arrow)
     if branch is None:
         # Appends never conflict; pyiceberg re-stages them on a moved head by itself.

@@ -21,6 +21,7 @@ them.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import CommitConflictError, SchemaMismatchError, StorageError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -229,9 +232,11 @@ def use_duckdb(table: Table, data: Any) -> bool:
 
 def append_duckdb(
     table: Table, data: Any, conform: Any, reader: pa.RecordBatchReader | None = None
-) -> Table:
+) -> bool:
     """Append ``data`` (see :func:`use_duckdb`; ``reader``: :func:`open_source` of a
-    stream) with DuckDB's writer, in one snapshot.
+    path) with DuckDB's writer, in one snapshot. False: DuckDB ran out of memory and
+    nothing was written (the caller writes with pyarrow instead; ``reader`` may have
+    been read).
 
     ``conform(table, arrow) -> arrow``: the casts every append applies (no sort: DuckDB
     sorts). A Parquet file whose columns need only lossless casts is read by DuckDB itself
@@ -252,6 +257,9 @@ def append_duckdb(
         source, columns = os.fspath(data), reader.schema.names
     try:
         written = duckdb_write.write_files(table, source, columns)
+    except duckdb_write.OutOfMemory as exc:
+        log.info("DuckDB writer out of memory (%s); writing with pyarrow", exc)
+        return False
     except Exception:
         if failed:  # the input failed (DuckDB wraps it): raise the input's own error
             raise failed[0] from None
@@ -262,7 +270,7 @@ def append_duckdb(
         _delete(table, written)
         raise
     commit_written(table, written)
-    return table
+    return True
 
 
 def _needs_cast(table: Table, schema: pa.Schema, conform: Any) -> bool:
