@@ -34,6 +34,7 @@ keys); S3 tables keep the pyarrow writer.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -87,6 +88,9 @@ def unsupported(table: Table) -> str | None:
     for pf in table.spec().fields:
         if _partition_expr(pf, schema) is None:
             return f"partition transform {pf.transform}"
+    if table.spec().fields and not table.sort_order().is_unsorted:
+        # DuckDB's PARTITION_BY does not keep the ORDER BY within each file (1.5.5).
+        return "a partitioned table with a sort order"
     for sf in table.sort_order().fields:
         if str(sf.transform) != "identity":
             return f"sort transform {sf.transform}"
@@ -238,16 +242,21 @@ def _options(table: Table, partitions: list[str], filename: str) -> str:
         f"FIELD_IDS {field_ids(table.schema())}",
         f"ROW_GROUP_SIZE {rows}",
         f"COMPRESSION {codec}",
-        f"FILENAME_PATTERN {_string(filename)}",
     ]
     if level and codec == "zstd":
         opts.append(f"COMPRESSION_LEVEL {int(level)}")
     if partitions:  # DuckDB cannot also split by size here: one file per partition
         cols = ", ".join(f"__dd_p{i}" for i in range(len(partitions)))
-        opts.append(f"PARTITION_BY ({cols})")
-    else:
-        opts.append(f"FILE_SIZE_BYTES {size}")
+        opts += [f"PARTITION_BY ({cols})", f"FILENAME_PATTERN {_string(filename)}"]
+    elif _split_by_size(table):
+        opts += [f"FILE_SIZE_BYTES {size}", f"FILENAME_PATTERN {_string(filename)}"]
     return ", ".join(opts)
+
+
+def _split_by_size(table: Table) -> bool:
+    """Splitting by size writes row groups out of the ORDER BY's order (DuckDB 1.5.5): a
+    sorted, unpartitioned table gets one file per append instead."""
+    return not table.spec().fields and table.sort_order().is_unsorted
 
 
 def _connect(spill: str) -> duckdb.DuckDBPyConnection:
@@ -285,6 +294,8 @@ def write_files(
     spill = tempfile.mkdtemp(prefix="dd-duckdb-spill-")
     try:
         os.makedirs(target)
+        one_file = not partitions and not _split_by_size(table)
+        dest = f"{target}/part-0.parquet" if one_file else target
         con = _connect(spill)
         try:
             if isinstance(source, (pa.Table, pa.RecordBatchReader)):
@@ -293,7 +304,7 @@ def write_files(
             else:
                 frm = f"read_parquet({_string(os.fspath(source))})"
             sql = (
-                f"COPY (SELECT {select} FROM {frm}{_sort_clause(table)}) TO {_string(target)} "
+                f"COPY (SELECT {select} FROM {frm}{_sort_clause(table)}) TO {_string(dest)} "
                 f"({_options(table, partitions, 'part-{i}')})"
             )
             con.execute(sql)
@@ -403,6 +414,7 @@ def _describe(table: Table, path: str, location: str, size: int) -> DataFile:
         parquet_column_mapping=parquet_path_to_id_mapping(schema),
     )
     _check_required(table, stats.null_value_counts)
+    _check_sorted(table, pf, path)
     partition = _partition(table, pf, path) if table.spec().fields else Record()
     return DataFile.from_args(
         content=DataFileContent.DATA,
@@ -416,6 +428,36 @@ def _describe(table: Table, path: str, location: str, size: int) -> DataFile:
         key_metadata=None,
         **stats.to_serialized_dict(),
     )
+
+
+def _check_sorted(table: Table, pf: Any, path: str) -> None:
+    """Refuse a file whose row groups are out of the sort order's first key (by their
+    bounds): DuckDB sorts within a row group, and some COPY options lose the order
+    between them."""
+    order = table.sort_order()
+    if order.is_unsorted or pf.metadata.num_row_groups < 2:
+        return
+    first = order.fields[0]
+    name = str(table.schema().find_column_name(first.source_id))
+    leaf = next(
+        (i for i in range(pf.metadata.num_columns) if pf.metadata.schema.column(i).path == name),
+        None,
+    )
+    if leaf is None:
+        return
+    bounds = []
+    for g in range(pf.metadata.num_row_groups):
+        st = pf.metadata.row_group(g).column(leaf).statistics
+        if st is None or not st.has_min_max:
+            continue  # all nulls: they sort to one end, the bounds of the others hold
+        bounds.append((st.min, st.max))
+    if first.direction.value == "desc":
+        bounds.reverse()
+    if any(prev[1] > nxt[0] for prev, nxt in itertools.pairwise(bounds)):
+        raise StorageError(
+            f"the DuckDB writer wrote {path} with row groups out of the sort order on "
+            f"{name!r}; nothing was committed. Please report this as a bug."
+        )
 
 
 def _check_required(table: Table, nulls: dict[int, int]) -> None:
@@ -451,7 +493,7 @@ def _check_one_partition(pf: Any, path: str, name: str, transform: Any, value: A
 
     index = pf.schema_arrow.get_field_index(name)
     leaf = next(
-        i for i in range(pf.metadata.num_columns) if pf.metadata.schema.column(i).name == name
+        i for i in range(pf.metadata.num_columns) if pf.metadata.schema.column(i).path == name
     )
     column_type = pf.schema_arrow.field(index).type
     if pa.types.is_string(column_type) or pa.types.is_binary(column_type):
