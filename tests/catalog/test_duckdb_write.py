@@ -162,6 +162,23 @@ def test_row_groups_out_of_the_sort_order_are_refused(lh: dd.Lakehouse, tmp_path
     duckdb_write._check_sorted(lh.table("d.o"), pq.ParquetFile(in_order), str(in_order))
 
 
+def test_duckdb_written_files_are_checksummed_for_deep_verify(
+    lh: dd.Lakehouse, small_threshold: None
+) -> None:
+    lh.create_table("d.v", _data().schema, partition_by=["day(time)"])
+    lh.append("d.v", _data())
+    assert _writers(lh, "d.v") == {"DuckDB"}
+    deep = lh.verify(deep=True)
+    assert deep.ok and deep.unchecked == 0, str(deep)
+    assert deep.files_hashed >= len(_files(lh, "d.v"))
+    victim = Path(_files(lh, "d.v")[0].file_path.removeprefix("file://"))  # type: ignore[attr-defined]
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size: only the checksum can tell
+    victim.write_bytes(bytes(raw))
+    deep = lh.verify(deep=True)
+    assert not deep.ok and [e.kind for e in deep.errors] == ["checksum-mismatch"]
+
+
 def test_statistics_and_partitions_equal_pyiceberg_writer(
     lh: dd.Lakehouse, small_threshold: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
