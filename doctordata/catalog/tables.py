@@ -441,11 +441,18 @@ def append(table: Table, data: Any, *, evolve: bool = False, branch: str | None 
         reader = write.open_source(data, _arrow_schema(table.schema()))
         empty = normalize(reader.schema.empty_table())
         table = _check_fits(table, empty, _name(table), evolve=evolve)
+        if write.use_duckdb(table, data):
+            if write.append_duckdb(table, data, _cast, reader):
+                return table
+            reader = write.open_source(data, _arrow_schema(table.schema()))
         return write.append_stream(table, reader, _conform)
     arrow = to_arrow(data)
     if branch is not None:
         _check_branch(table, branch)
     table = _check_fits(table, arrow, _name(table), evolve=evolve)
+    big = branch is None and write.use_duckdb(table, arrow)
+    if big and write.append_duckdb(table, arrow, _cast):
+        return table
     arrow = _conform(table, arrow)
     if branch is None:
         # Appends never conflict; pyiceberg re-stages them on a moved head by itself.
@@ -472,6 +479,12 @@ def _conform(table: Table, data: pa.Table) -> pa.Table:
     from doctordata.catalog.sort_order import sort_for
 
     return sort_for(table, _conform_to(table.schema(), data))
+
+
+def _cast(table: Table, data: pa.Table) -> pa.Table:
+    """Cast data columns to the table's Arrow types, without sorting (the DuckDB writer
+    sorts)."""
+    return _conform_to(table.schema(), data)
 
 
 def _arrow_schema(iceberg_schema: Any) -> pa.Schema:

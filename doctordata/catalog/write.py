@@ -21,6 +21,7 @@ them.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import CommitConflictError, SchemaMismatchError, StorageError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -150,9 +153,7 @@ def append_stream(
     """
     import itertools
 
-    from doctordata.catalog.commits import redo_on_conflict
     from doctordata.catalog.data import normalize
-    from doctordata.storage.locations import is_lexically_canonical
 
     write_uuid = uuid.uuid4()
     counter = itertools.count(0)
@@ -168,12 +169,7 @@ def append_stream(
                 del chunk, prepared
             while futures:
                 written += futures.pop(0).result()
-        bad = [f.file_path for f in written if not is_lexically_canonical(f.file_path)]
-        if bad:
-            raise StorageError(
-                f"a streaming append to {'.'.join(table.name())!r} produced a non-canonical "
-                f"location ({bad[0]}); nothing was committed. Please report this as a bug."
-            )
+        _check_canonical(table, written)
     except BaseException:
         for future in futures:  # the pool has finished them: collect what they wrote
             try:
@@ -182,15 +178,143 @@ def append_stream(
                 continue
         _delete(table, written)
         raise
-    if written:
-        try:
-            redo_on_conflict(table, lambda t: _commit(t, written), what="append")
-        except CommitConflictError:
-            _delete(table, written)  # certainly not committed
-            raise
-        # Any other failure may have happened after the catalog took the commit: the
-        # files stay (orphan cleanup removes them if no snapshot references them).
+    commit_written(table, written)
     return table
+
+
+def _check_canonical(table: Table, written: list[DataFile]) -> None:
+    from doctordata.storage.locations import is_lexically_canonical
+
+    bad = [f.file_path for f in written if not is_lexically_canonical(f.file_path)]
+    if bad:
+        raise StorageError(
+            f"an append to {'.'.join(table.name())!r} produced a non-canonical "
+            f"location ({bad[0]}); nothing was committed. Please report this as a bug."
+        )
+
+
+def commit_written(table: Table, written: list[DataFile]) -> None:
+    """Commit files written but not yet referenced, in one snapshot; a conflict retries
+    with the same files, a certain failure deletes them."""
+    from doctordata.catalog.commits import redo_on_conflict
+
+    if not written:
+        return
+    try:
+        redo_on_conflict(table, lambda t: _commit(t, written), what="append")
+    except CommitConflictError:
+        _delete(table, written)  # certainly not committed
+        raise
+    # Any other failure may have happened after the catalog took the commit: the
+    # files stay (orphan cleanup removes them if no snapshot references them).
+
+
+def use_duckdb(table: Table, data: Any) -> bool:
+    """True when ``data`` is large enough and ``table`` fits the DuckDB writer
+    (catalog/duckdb_write.py): a .parquet path, or MIN_ROWS rows of Arrow.
+
+    A RecordBatchReader keeps the pyarrow streaming writer: DuckDB's scan of a Python
+    reader grew the process's peak memory with the input (+221 MiB for 256 MiB of input,
+    +739 MiB for 1 GiB, memory_limit notwithstanding), and bounded memory is that path's
+    promise."""
+    import pyarrow as pa
+
+    from doctordata.catalog import duckdb_write
+
+    if isinstance(data, pa.Table):
+        big = data.num_rows >= duckdb_write.MIN_ROWS
+    elif isinstance(data, pa.RecordBatchReader):
+        big = False
+    else:
+        big = os.fspath(data).lower().endswith((".parquet", ".parq"))
+    return big and duckdb_write.unsupported(table) is None
+
+
+def append_duckdb(
+    table: Table, data: Any, conform: Any, reader: pa.RecordBatchReader | None = None
+) -> bool:
+    """Append ``data`` (see :func:`use_duckdb`; ``reader``: :func:`open_source` of a
+    path) with DuckDB's writer, in one snapshot. False: DuckDB ran out of memory and
+    nothing was written (the caller writes with pyarrow instead; ``reader`` may have
+    been read).
+
+    ``conform(table, arrow) -> arrow``: the casts every append applies (no sort: DuckDB
+    sorts). A Parquet file whose columns need only lossless casts is read by DuckDB itself
+    (in parallel); anything else passes through ``conform`` batch by batch first.
+    """
+    import pyarrow as pa
+
+    from doctordata.catalog import duckdb_write
+
+    failed: list[BaseException] = []
+    if reader is None:
+        source: Any = conform(table, data)
+        columns = source.schema.names
+    elif isinstance(data, pa.RecordBatchReader) or _needs_cast(table, reader.schema, conform):
+        source = _conformed(table, reader, conform, failed)
+        columns = source.schema.names
+    else:
+        source, columns = os.fspath(data), reader.schema.names
+    try:
+        written = duckdb_write.write_files(table, source, columns)
+    except duckdb_write.OutOfMemory as exc:
+        log.info("DuckDB writer out of memory (%s); writing with pyarrow", exc)
+        return False
+    except Exception:
+        if failed:  # the input failed (DuckDB wraps it): raise the input's own error
+            raise failed[0] from None
+        raise
+    try:
+        _check_canonical(table, written)
+    except BaseException:
+        _delete(table, written)
+        raise
+    commit_written(table, written)
+    return True
+
+
+def _needs_cast(table: Table, schema: pa.Schema, conform: Any) -> bool:
+    """True unless every column of ``schema`` converts to the table's type losslessly in
+    SQL (same type, or a wider integer or float)."""
+    import pyarrow as pa
+
+    want = conform(table, schema.empty_table()).schema
+    for field in schema:
+        if field.name not in want.names:
+            continue
+        target = want.field(field.name).type
+        if field.type.equals(target):
+            continue
+        widening = (pa.types.is_integer(field.type) and pa.types.is_integer(target)) or (
+            pa.types.is_floating(field.type) and pa.types.is_floating(target)
+        )
+        if not widening or target.bit_width < field.type.bit_width:
+            return True
+        if pa.types.is_unsigned_integer(field.type):
+            return True
+    return False
+
+
+def _conformed(
+    table: Table, reader: pa.RecordBatchReader, conform: Any, failed: list[BaseException]
+) -> pa.RecordBatchReader:
+    """``reader``'s batches cast by ``conform``; an error of the input is kept in
+    ``failed`` (DuckDB, which pulls the batches, re-raises it as its own error)."""
+    import pyarrow as pa
+
+    from doctordata.catalog.data import normalize
+
+    schema = conform(table, normalize(reader.schema.empty_table())).schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for chunk in chunks(reader, 1):  # batch by batch, empty ones skipped
+                yield from conform(table, normalize(chunk)).cast(schema).to_batches()
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _delete(table: Table, files: list[DataFile]) -> None:
