@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
+
+from doctordata.engines.clickhouse_types import arg_types
 
 
 @dataclass(frozen=True)
@@ -181,11 +184,21 @@ def _order_by_output_names(root: exp.Expr) -> exp.Expr:
 
 
 def _decimal_modulo(root: exp.Expr) -> exp.Expr:
-    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales."""
+    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales.
+
+    ``x % 0`` is NULL on DuckDB (an error on ClickHouse), except for doubles, where it is
+    nan as ClickHouse's own ``%`` (fmod) gives: a known double keeps ``%``.
+    """
     for mod in list(root.find_all(exp.Mod)):
         a, b = mod.this, mod.expression
-        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), b.copy()])
-        mod.replace(exp.paren(exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))))
+        if any(_is(kind, _FLOATS) for kind in arg_types(mod)):
+            continue
+        # The divisor is never 0 inside intDiv (it throws, even in a branch not taken).
+        zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
+        safe = exp.If(this=zero.copy(), true=exp.Literal.number(1), false=b.copy())
+        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), safe])
+        rest = exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))
+        mod.replace(exp.paren(exp.If(this=zero, true=exp.Null(), false=rest)))
     return root
 
 
@@ -219,7 +232,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     Transform(
         "decimal_modulo",
         _decimal_modulo,
-        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01); DuckDB truncates like C",
+        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01) and fails on x % 0 (NULL)",
     ),
 )
 
@@ -328,4 +341,104 @@ TRANSFORMS = (
     Transform("grouping_keys", _grouping_keys, "GROUPING() names keys, not positions"),
     Transform("boolean_projections", _boolean_projections, "a selected comparison is BOOLEAN"),
     Transform("abs_keeps_type", _abs_keeps_type, "abs(BIGINT) is BIGINT, not UInt64"),
+)
+
+
+# -- rewrites that need an argument's type (engines/clickhouse_types.py records it) ------
+_FLOATS: frozenset[Any] = frozenset({exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE})
+_DECIMALS: frozenset[Any] = frozenset({exp.DataType.Type.DECIMAL})
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _is(kind: exp.DataType | None, types: frozenset[Any]) -> bool:
+    return kind is not None and kind.this in types
+
+
+def _round_half_away(x: exp.Expr) -> exp.Expr:
+    """C's round(x): trunc(x) + trunc(2 * fraction), exact for every double."""
+    frac = exp.Sub(this=x.copy(), expression=_call("trunc", x.copy()))
+    twice = exp.Mul(this=exp.paren(frac), expression=exp.Literal.number(2))
+    return exp.Add(this=_call("trunc", x.copy()), expression=_call("trunc", twice))
+
+
+def _float_round(root: exp.Expr) -> exp.Expr:
+    """round(double, n) as DuckDB: C round(x * 10^n) / 10^n (ClickHouse rounds half to even)."""
+    for node in list(root.find_all(exp.Round)):
+        (kind,) = arg_types(node)
+        digits = node.args.get("decimals")
+        if not _is(kind, _FLOATS) or node.args.get("truncate") is not None:
+            continue
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            continue  # a computed or negative precision: left as ClickHouse's round
+        n = int(digits.name) if digits is not None else 0
+        if n < 0 or n > 15:
+            continue
+        x = node.this
+        scaled = exp.paren(exp.Mul(this=exp.paren(x.copy()), expression=exp.Literal.number(10**n)))
+        rounded = exp.paren(_round_half_away(scaled if n else exp.paren(x.copy())))
+        value = _call("divide", rounded, exp.Literal.number(10**n)) if n else rounded
+        # DuckDB returns x itself where x * 10^n or the result is not finite (inf, nan).
+        node.replace(exp.If(this=_call("isFinite", value.copy()), true=value, false=x.copy()))
+    return root
+
+
+def _casts_round(root: exp.Expr) -> exp.Expr:
+    """CAST(x AS INT) rounds a double (half to even) or a decimal (half away); ClickHouse truncates.
+
+    ClickHouse's round() does exactly that for each type. CAST(decimal AS DECIMAL(p, s))
+    with fewer digits rounds on DuckDB too.
+    """
+    for node in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(node)
+        to = node.to
+        if kind is None or not isinstance(to, exp.DataType):
+            continue
+        if to.is_type(*exp.DataType.INTEGER_TYPES) and _is(kind, _FLOATS | _DECIMALS):
+            node.set("this", _call("round", node.this))
+        elif to.is_type(exp.DataType.Type.DECIMAL) and _is(kind, _DECIMALS):
+            scale = _decimal_scale(to)
+            if scale is not None and scale < (_decimal_scale(kind) or 0):
+                node.set("this", _call("round", node.this, exp.Literal.number(scale)))
+    return root
+
+
+def _decimal_scale(kind: exp.DataType) -> int | None:
+    params = kind.expressions
+    if len(params) < 2:
+        return 0 if params else None  # DECIMAL(p) has scale 0; bare DECIMAL is (18, 3)
+    literal = params[1].this if isinstance(params[1], exp.DataTypeParam) else params[1]
+    return int(literal.name) if isinstance(literal, exp.Literal) and literal.is_int else None
+
+
+def _in_null(root: exp.Expr) -> exp.Expr:
+    """``x IN (1, NULL)`` is TRUE or NULL (never FALSE); ClickHouse says FALSE for x = 2."""
+    for node in list(root.find_all(exp.In)):
+        items = node.expressions
+        if not items or not any(isinstance(i, exp.Null) for i in items):
+            continue
+        rest = [i for i in items if not isinstance(i, exp.Null)]
+        if not rest:
+            node.replace(exp.cast(exp.Null(), exp.DataType.build("boolean")))
+            continue
+        found = exp.In(this=node.this.copy(), expressions=[i.copy() for i in rest])
+        node.replace(exp.paren(exp.If(this=found, true=exp.true(), false=exp.Null())))
+    return root
+
+
+def _lag_lead_null(root: exp.Expr) -> exp.Expr:
+    """lag/lead past the partition's edge are NULL; ClickHouse gives a non-Nullable's default."""
+    for node in list(root.find_all(exp.Lag, exp.Lead)):
+        node.set("this", _call("toNullable", node.this))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("float_round", _float_round, "round(double) rounds half away from zero"),
+    Transform("casts_round", _casts_round, "CAST(double or decimal AS INT) rounds"),
+    Transform("in_null", _in_null, "x IN (1, NULL) is NULL, not FALSE, for x = 2"),
+    Transform("lag_lead_null", _lag_lead_null, "lag/lead beyond the partition are NULL"),
 )

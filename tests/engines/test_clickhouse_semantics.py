@@ -80,6 +80,24 @@ CASES = [
         "sample_statistics_null",
         "SELECT g, var_samp(n) OVER (PARTITION BY g) FROM s.t",
     ),
+    Case("decimal_modulo", "SELECT n % 0, price % 0, price % (n - n), x % 0 FROM s.t"),
+    Case("float_round", "SELECT round(x), round(x, 1), round(-x), round(x * 1e308 * 10) FROM s.t"),
+    Case("float_round", "SELECT round(price, 1), round(n) FROM s.t", expect_unchanged=True),
+    Case("casts_round", "SELECT CAST(x AS INT), CAST(-x AS BIGINT), CAST(price AS INT) FROM s.t"),
+    Case("casts_round", "SELECT CAST(price AS DECIMAL(7, 1)), CAST(price * 2 AS INT) FROM s.t"),
+    Case(
+        "casts_round",
+        "SELECT CAST(CAST(n AS VARCHAR) AS INT), CAST(price AS DECIMAL(9, 3)) FROM s.t",
+        expect_unchanged=True,
+    ),
+    Case("in_null", "SELECT g, n NOT IN (1, NULL), n IN (NULL) FROM s.t"),
+    Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
+    Case(
+        "lag_lead_null",
+        "SELECT g, lead(length(g), 2) OVER (PARTITION BY g ORDER BY n), "
+        "lead(coalesce(n, 0), 1, -1) OVER (ORDER BY g, n) FROM s.t",
+        expect_unchanged=True,
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
