@@ -442,3 +442,24 @@ TRANSFORMS = (
     Transform("in_null", _in_null, "x IN (1, NULL) is NULL, not FALSE, for x = 2"),
     Transform("lag_lead_null", _lag_lead_null, "lag/lead beyond the partition are NULL"),
 )
+
+
+# ClickHouse (chDB 26.9) prunes Parquet row groups wrongly for coalesce(col, c) IN (...):
+# coalesce(n, 7) IN (7, 10) loses the rows where n is NULL (input_format_parquet_filter_
+# push_down=0 avoids it, for every query). The same choice written as CASE is read right.
+def _coalesce_in(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.In)):
+        for coalesce in list(node.this.find_all(exp.Coalesce)):
+            args = [coalesce.this, *coalesce.expressions]
+            ifs = [
+                exp.If(this=exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())), true=a)
+                for a in args[:-1]
+            ]
+            coalesce.replace(exp.Case(ifs=ifs, default=args[-1]))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("coalesce_in", _coalesce_in, "coalesce(n, 7) IN (7) keeps n's NULL rows"),
+)

@@ -93,7 +93,7 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
             quote_identifiers=False,
             identify=False,
         )
-        annotate_types(copy, schema=mapping, dialect="duckdb")
+        annotate_types(copy, schema=mapping, dialect="duckdb", expression_metadata=_metadata())
     except (SqlglotError, KeyError, ValueError):
         return  # untyped: every typed rewrite leaves the query as written
     for typed in copy.find_all(*TYPED_ARGS):
@@ -103,6 +103,18 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         keys = TYPED_ARGS[type(typed)]
         types = tuple(_known(typed.args.get(k)) for k in keys)
         nodes[index].meta[ARG_TYPES] = types
+
+
+def _metadata() -> Any:
+    """DuckDB's typing rules as sqlglot has them, with what it gets wrong here corrected."""
+    from sqlglot.dialects.dialect import Dialect
+
+    def keeps_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        return annotator._annotate_by_args(node, "this")  # as sqlglot's own rules do
+
+    # round/floor/ceil of a DECIMAL are DECIMAL (sqlglot: DOUBLE or unknown).
+    fixed = {kind: {"annotator": keeps_type} for kind in (exp.Round, exp.Floor, exp.Ceil)}
+    return {**Dialect.get_or_raise("duckdb").EXPRESSION_METADATA, **fixed}
 
 
 def _decimal_literals(copy: exp.Expr) -> None:

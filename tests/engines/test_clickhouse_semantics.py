@@ -82,7 +82,11 @@ CASES = [
     ),
     Case("decimal_modulo", "SELECT n % 0, price % 0, price % (n - n), x % 0 FROM s.t"),
     Case("float_round", "SELECT round(x), round(x, 1), round(-x), round(x * 1e308 * 10) FROM s.t"),
-    Case("float_round", "SELECT round(price, 1), round(n) FROM s.t", expect_unchanged=True),
+    Case(
+        "float_round",
+        "SELECT round(price, 1), round(n), round(round(price, 2), 1), round(floor(price)) FROM s.t",
+        expect_unchanged=True,
+    ),
     Case("casts_round", "SELECT CAST(x AS INT), CAST(-x AS BIGINT), CAST(price AS INT) FROM s.t"),
     Case("casts_round", "SELECT CAST(price AS DECIMAL(7, 1)), CAST(price * 2 AS INT) FROM s.t"),
     Case(
@@ -91,6 +95,7 @@ CASES = [
         expect_unchanged=True,
     ),
     Case("in_null", "SELECT g, n NOT IN (1, NULL), n IN (NULL) FROM s.t"),
+    Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
     Case(
         "lag_lead_null",
