@@ -463,3 +463,98 @@ TRANSFORMS = (
     *TRANSFORMS,
     Transform("coalesce_in", _coalesce_in, "coalesce(n, 7) IN (7) keeps n's NULL rows"),
 )
+
+
+# -- float comparisons: DuckDB orders NaN above every number and finds NaN = NaN; a FLOAT
+# column meets a decimal literal as FLOAT (0.1::FLOAT = 0.1). ClickHouse compares as IEEE
+# does (NaN equals nothing, is neither greater nor smaller), and Float32 with 0.1 as Float64.
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_NUMERIC = exp.DataType.NUMERIC_TYPES
+
+
+def _float_operand(side: exp.Expr, kind: exp.DataType | None, float32: bool) -> exp.Expr | None:
+    """``side`` ready for isNaN and a float comparison; None if its type is not known."""
+    cast = "toFloat32" if float32 else "toFloat64"
+    if isinstance(side, exp.Null):
+        return side
+    sign = ""
+    if isinstance(side, exp.Neg) and isinstance(side.this, exp.Literal) and not side.this.is_string:
+        side, sign = side.this, "-"
+    if isinstance(side, exp.Literal):
+        # 'NaN', 'inf', 0.1: read as the column's float type (DuckDB: 0.1 is FLOAT next to
+        # a FLOAT, 1e-1 is a DOUBLE)
+        wide = not side.is_string and "e" in side.name.lower()
+        return _call("toFloat64" if wide else cast, exp.Literal.string(sign + side.name))
+    if _is(kind, _FLOATS):
+        return side
+    if kind is not None and kind.this in _NUMERIC:
+        return _call("toFloat64", side)  # DuckDB compares a number with a DOUBLE as DOUBLE
+    return None
+
+
+def _nan_aware(op: type[exp.Expr], a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """``a op b`` with DuckDB's NaN: NULL if either is NULL, NaN greatest and equal to NaN."""
+    na, nb = _call("isNaN", a.copy()), _call("isNaN", b.copy())
+    both = exp.and_(na.copy(), nb.copy())
+    cases: dict[type[exp.Expr], exp.Expr] = {
+        exp.EQ: both,
+        exp.NEQ: exp.not_(both),
+        exp.GT: exp.and_(na.copy(), exp.not_(nb.copy())),
+        exp.GTE: na.copy(),
+        exp.LT: exp.and_(nb.copy(), exp.not_(na.copy())),
+        exp.LTE: nb.copy(),
+    }
+    nan_case = cases[op]
+    null = exp.or_(
+        exp.Is(this=a.copy(), expression=exp.Null()), exp.Is(this=b.copy(), expression=exp.Null())
+    )
+    case = exp.Case(
+        ifs=[
+            exp.If(this=null, true=exp.Null()),
+            exp.If(this=exp.or_(na, nb), true=nan_case),
+        ],
+        default=op(this=a, expression=b),
+    )
+    return exp.cast(case, exp.DataType.build("boolean"))  # selected, it is a BOOLEAN
+
+
+def _float_pair(
+    a: exp.Expr, b: exp.Expr, ka: exp.DataType | None, kb: exp.DataType | None
+) -> tuple[exp.Expr, exp.Expr] | None:
+    float32 = exp.DataType.Type.FLOAT in (getattr(ka, "this", None), getattr(kb, "this", None))
+    if not (_is(ka, _FLOATS) or _is(kb, _FLOATS)):
+        return None
+    left, right = _float_operand(a, ka, float32), _float_operand(b, kb, float32)
+    return None if left is None or right is None else (left, right)
+
+
+def _float_comparisons(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(*_COMPARISONS, exp.In, exp.Between)):
+        kinds = arg_types(node)
+        if isinstance(node, exp.In):
+            if node.args.get("query") is not None or not node.expressions:
+                continue
+            pairs = [_float_pair(node.this, i, kinds[0], None) for i in node.expressions]
+            if any(p is None for p in pairs) or not pairs:
+                continue
+            # SQL's x IN (a, b) is x = a OR x = b, NULLs included.
+            terms = [_nan_aware(exp.EQ, *p) for p in pairs if p is not None]
+            node.replace(exp.paren(exp.or_(*terms)))
+        elif isinstance(node, exp.Between):
+            low = _float_pair(node.this, node.args["low"], kinds[0], kinds[1])
+            high = _float_pair(node.this, node.args["high"], kinds[0], kinds[2])
+            if low is None or high is None:
+                continue
+            node.replace(exp.paren(exp.and_(_nan_aware(exp.GTE, *low), _nan_aware(exp.LTE, *high))))
+        else:
+            pair = _float_pair(node.this, node.expression, *kinds)
+            if pair is not None:
+                node.replace(exp.paren(_nan_aware(type(node), *pair)))
+    return root
+
+
+# First: it reads number literals as written, before decimal_literals rewrites them.
+TRANSFORMS = (
+    Transform("float_comparisons", _float_comparisons, "NaN = NaN and NaN > 1; 0.1::FLOAT = 0.1"),
+    *TRANSFORMS,
+)

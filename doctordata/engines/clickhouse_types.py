@@ -28,6 +28,8 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.Cast: ("this",),
     exp.TryCast: ("this",),
     exp.Mod: ("this", "expression"),
+    exp.In: ("this",),
+    exp.Between: ("this", "low", "high"),
     exp.EQ: ("this", "expression"),
     exp.NEQ: ("this", "expression"),
     exp.GT: ("this", "expression"),

@@ -9,6 +9,7 @@ request its own chDB session, so undoing a setting there cannot leak into other 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -95,6 +96,12 @@ CASES = [
         expect_unchanged=True,
     ),
     Case("in_null", "SELECT g, n NOT IN (1, NULL), n IN (NULL) FROM s.t"),
+    Case("float_comparisons", "SELECT g FROM s.t WHERE f = 0.1 OR f IN (2.5, -1) OR f < -0.5"),
+    Case(
+        "float_comparisons",
+        "SELECT g, y = 'NaN', y > 1, y <> y, y IN (0.1, 'NaN'), y BETWEEN 0 AND 'NaN', "
+        "f >= y, f > 1e-1, y < n, f NOT BETWEEN 0.1 AND NULL, y IN (NULL, 1) FROM s.t",
+    ),
     Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
     Case(
@@ -118,6 +125,8 @@ def _table() -> pa.Table:
                 pa.decimal128(7, 2),
             ),
             "x": pa.array([0.5, 1.5, None, 2.0, 0.25]),
+            "y": pa.array([math.nan, 0.1, None, 1.0, 2.5]),
+            "f": pa.array([0.1, math.nan, None, 1.5, 2.5], pa.float32()),
         }
     )
 
