@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from doctordata.engines.clickhouse_types import arg_types
+from doctordata.engines.clickhouse_types import arg_types, branch_types, branch_values
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,11 @@ TRANSFORMS: tuple[Transform, ...] = (
         "order_by_output_names",
         _order_by_output_names,
         "ORDER BY x sorts by the output column x even where an input column x exists",
+    ),
+    Transform(
+        "decimal_scales",
+        lambda root: _decimal_scales(root),
+        "CASE/coalesce over decimals of different scales: DuckDB takes the widest scale",
     ),
     Transform(
         "decimal_literals",
@@ -558,3 +563,28 @@ TRANSFORMS = (
     Transform("float_comparisons", _float_comparisons, "NaN = NaN and NaN > 1; 0.1::FLOAT = 0.1"),
     *TRANSFORMS,
 )
+
+
+# ClickHouse refuses a conditional over Decimals of different scales (Code 48); DuckDB
+# takes the widest scale. Decimal branches of a smaller scale are cast to it, with 38
+# digits so that no value overflows.
+def _decimal_scales(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Case, exp.Coalesce, exp.If)):
+        values = branch_values(node)
+        kinds = branch_types(node)
+        if len(kinds) != len(values):
+            continue
+        scales = {
+            _decimal_scale(k)
+            for k in kinds
+            if k is not None and k.is_type(exp.DataType.Type.DECIMAL)
+        }
+        if len(scales) < 2 or None in scales:
+            continue
+        widest = max(s for s in scales if s is not None)
+        target = exp.DataType.build(f"DECIMAL(38, {widest})")
+        for value, kind in zip(values, kinds, strict=True):
+            decimal = kind is not None and kind.is_type(exp.DataType.Type.DECIMAL)
+            if decimal and kind is not None and _decimal_scale(kind) != widest:
+                value.replace(exp.cast(value.copy(), target.copy()))
+    return root

@@ -21,7 +21,9 @@ from sqlglot.errors import SqlglotError
 # meta key of a node whose arguments' types are recorded: a tuple, one DataType (or
 # None) per argument in TYPED_ARGS[type(node)]
 ARG_TYPES = "dd_arg_types"
+BRANCH_TYPES = "dd_branch_types"  # on a CASE / coalesce / if(): its values' types
 _PROBE = "dd_probe"
+_VALUE_PROBE = "dd_value_probe"
 
 TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.Round: ("this",),
@@ -77,13 +79,18 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
     from sqlglot.optimizer.qualify import qualify
 
     nodes = list(root.find_all(*TYPED_ARGS))
-    if not nodes:
+    values = [node for node in root.find_all(*_CONDITIONALS) if branch_values(node)]
+    if not nodes and not values:
         return
     for i, node in enumerate(nodes):
         node.meta[_PROBE] = i
+    for i, value in enumerate(values):
+        value.meta[_VALUE_PROBE] = i
     copy = root.copy()
     for node in nodes:
         node.meta.pop(_PROBE, None)
+    for value in values:
+        value.meta.pop(_VALUE_PROBE, None)
     mapping: dict[str, object] = {n.lower(): duckdb_columns(s) for n, s in schemas.items()}
     _decimal_literals(copy)
     try:
@@ -105,6 +112,31 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         keys = TYPED_ARGS[type(typed)]
         types = tuple(_known(typed.args.get(k)) for k in keys)
         nodes[index].meta[ARG_TYPES] = types
+    for typed in copy.find_all(*_CONDITIONALS):
+        index = typed.meta.get(_VALUE_PROBE) if typed.meta else None
+        if index is not None and type(values[index]) is type(typed):
+            values[index].meta[BRANCH_TYPES] = [_known(v) for v in branch_values(typed)]
+
+
+_CONDITIONALS = (exp.Case, exp.Coalesce, exp.If)
+
+
+def branch_values(node: exp.Expr) -> list[exp.Expr]:
+    """The values a CASE, coalesce or if() chooses among (a CASE's WHENs are its Ifs)."""
+    if isinstance(node, exp.Coalesce):
+        return [node.this, *node.expressions]
+    if isinstance(node, exp.Case):
+        out = [i.args["true"] for i in node.args.get("ifs") or []]
+        return out + ([node.args["default"]] if node.args.get("default") is not None else [])
+    if isinstance(node, exp.If) and not isinstance(node.parent, exp.Case):
+        return [v for v in (node.args.get("true"), node.args.get("false")) if v is not None]
+    return []
+
+
+def branch_types(node: exp.Expr) -> list[exp.DataType | None]:
+    """The recorded types of :func:`branch_values` (None where not known)."""
+    recorded = node.meta.get(BRANCH_TYPES) if node.meta else None
+    return list(recorded) if recorded is not None else [None for _ in branch_values(node)]
 
 
 def _metadata() -> Any:
