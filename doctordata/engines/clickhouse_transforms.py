@@ -219,11 +219,6 @@ TRANSFORMS: tuple[Transform, ...] = (
         "ORDER BY x sorts by the output column x even where an input column x exists",
     ),
     Transform(
-        "decimal_scales",
-        lambda root: _decimal_scales(root),
-        "CASE/coalesce over decimals of different scales: DuckDB takes the widest scale",
-    ),
-    Transform(
         "decimal_literals",
         _decimal_literals,
         "1.5 is DECIMAL(2,1) on DuckDB, Float64 on ClickHouse",
@@ -588,3 +583,28 @@ def _decimal_scales(root: exp.Expr) -> exp.Expr:
             if decimal and kind is not None and _decimal_scale(kind) != widest:
                 value.replace(exp.cast(value.copy(), target.copy()))
     return root
+
+
+# count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
+# with a signed integer in one CASE or UNION, their common type is a Variant that cannot be
+# sorted or summed (Code 43/44). On DuckDB they are BIGINT (sums: HUGEINT): signed.
+def _signed_counts(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length)):
+        if isinstance(node, exp.Sum):
+            (kind,) = arg_types(node)
+            if kind is None or not kind.is_type(*exp.DataType.INTEGER_TYPES):
+                continue
+        target: exp.Expr = node
+        while isinstance(target.parent, (exp.Filter, exp.Window)) and target.parent.this is target:
+            target = target.parent
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        placeholder.replace(_call("toInt64", target))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
+    Transform("signed_counts", _signed_counts, "count(), length(), integer sums: signed"),
+)

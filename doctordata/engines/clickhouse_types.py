@@ -30,6 +30,7 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.Cast: ("this",),
     exp.TryCast: ("this",),
     exp.Mod: ("this", "expression"),
+    exp.Sum: ("this",),
     exp.In: ("this",),
     exp.Between: ("this", "low", "high"),
     exp.EQ: ("this", "expression"),

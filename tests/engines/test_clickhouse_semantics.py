@@ -109,6 +109,20 @@ CASES = [
         "SELECT CASE WHEN n > 2 THEN price ELSE CAST(x AS DECIMAL(9, 3)) END, "
         "sum(CASE WHEN n > 2 THEN price END) OVER () FROM s.t",
     ),
+    Case(
+        "signed_counts",
+        "SELECT g, CASE WHEN g = 'a' THEN count(*) ELSE min(n) - 5 END AS c FROM s.t "
+        "GROUP BY g ORDER BY c",
+    ),
+    Case(
+        "signed_counts",
+        "SELECT g, CASE WHEN g = 'b' THEN sum(CASE WHEN n > 1 THEN 1 ELSE 0 END) ELSE -1 END "
+        "AS c, count(n) FILTER (WHERE n > 1) OVER () AS w FROM s.t GROUP BY g, n ORDER BY c, g",
+    ),
+    Case(
+        "signed_counts",
+        "SELECT * FROM (SELECT length(g) AS c FROM s.t UNION ALL SELECT n - 9 FROM s.t) ORDER BY 1",
+    ),
     Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
     Case(
