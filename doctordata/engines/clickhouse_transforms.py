@@ -608,3 +608,19 @@ TRANSFORMS = (
     Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
     Transform("signed_counts", _signed_counts, "count(), length(), integer sums: signed"),
 )
+
+
+# sqlglot writes DuckDB's integer a // b as CAST(a / b AS Int64): a // 0 is then an error
+# (inf to integer) where DuckDB says NULL. intDivOrNull truncates as DuckDB does.
+def _integer_division(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.IntDiv)):
+        kinds = arg_types(node)
+        if all(k is not None and k.is_type(*exp.DataType.INTEGER_TYPES) for k in kinds):
+            node.replace(_call("intDivOrNull", node.this, node.expression))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("integer_division", _integer_division, "7 // 0 is NULL, not an error"),
+)

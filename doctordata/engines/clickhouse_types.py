@@ -31,6 +31,7 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.TryCast: ("this",),
     exp.Mod: ("this", "expression"),
     exp.Sum: ("this",),
+    exp.IntDiv: ("this", "expression"),
     exp.In: ("this",),
     exp.Between: ("this", "low", "high"),
     exp.EQ: ("this", "expression"),

@@ -123,6 +123,7 @@ CASES = [
         "signed_counts",
         "SELECT * FROM (SELECT length(g) AS c FROM s.t UNION ALL SELECT n - 9 FROM s.t) ORDER BY 1",
     ),
+    Case("integer_division", "SELECT n // 0, -7 // n, n // (n - 1) FROM s.t"),
     Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
     Case(
