@@ -7,6 +7,7 @@ generated in ClickHouse's dialect. The session settings are in clickhouse_semant
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -623,4 +624,40 @@ def _integer_division(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("integer_division", _integer_division, "7 // 0 is NULL, not an error"),
+)
+
+
+# A string with a UTC offset next to a TIMESTAMPTZ ('2026-01-03 00:00:00+09') is that
+# instant on DuckDB; ClickHouse cannot read the offset when it converts the string to the
+# column's DateTime64 (an error). parseDateTime64BestEffort reads it.
+_OFFSET = re.compile(r"\d[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*[+-]\d{2}(:?\d{2})?$")
+
+
+def _offset_literal(side: exp.Expr) -> bool:
+    return isinstance(side, exp.Literal) and side.is_string and bool(_OFFSET.search(side.name))
+
+
+def _timestamp_offsets(root: exp.Expr) -> exp.Expr:
+    tz = exp.DataType.Type.TIMESTAMPTZ
+    for node in list(root.find_all(*_COMPARISONS, exp.In, exp.Between)):
+        kinds = arg_types(node)
+        if isinstance(node, exp.In):
+            sides = list(node.expressions) if kinds[0] is not None and kinds[0].is_type(tz) else []
+        elif isinstance(node, exp.Between):
+            typed = kinds[0] is not None and kinds[0].is_type(tz)
+            sides = [node.args["low"], node.args["high"]] if typed else []
+        else:
+            a, b = node.this, node.expression
+            sides = [
+                s for s, k in ((a, kinds[1]), (b, kinds[0])) if k is not None and k.is_type(tz)
+            ]
+        for side in sides:
+            if _offset_literal(side):
+                side.replace(_call("parseDateTime64BestEffort", side.copy(), exp.Literal.number(6)))
+    return root
+
+
+TRANSFORMS = (
+    Transform("timestamp_offsets", _timestamp_offsets, "'... 00:00:00+09' is that instant"),
+    *TRANSFORMS,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,11 @@ CASES = [
         "SELECT * FROM (SELECT length(g) AS c FROM s.t UNION ALL SELECT n - 9 FROM s.t) ORDER BY 1",
     ),
     Case("integer_division", "SELECT n // 0, -7 // n, n // (n - 1) FROM s.t"),
+    Case(
+        "timestamp_offsets",
+        "SELECT g FROM s.t WHERE ts = '2026-01-03 00:00:00+09' OR ts IN ('2026-01-02 07:00:00+00') "
+        "OR ts BETWEEN '2026-01-03 08:00:00+09:00' AND '2026-01-03 09:00:00+09'",
+    ),
     Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
     Case(
@@ -149,6 +155,10 @@ def _table() -> pa.Table:
             "x": pa.array([0.5, 1.5, None, 2.0, 0.25]),
             "y": pa.array([math.nan, 0.1, None, 1.0, 2.5]),
             "f": pa.array([0.1, math.nan, None, 1.5, 2.5], pa.float32()),
+            "ts": pa.array(
+                [datetime(2026, 1, 2, h, tzinfo=UTC) for h in (7, 15, 0, 23, 1)],
+                pa.timestamp("us", tz="UTC"),
+            ),
         }
     )
 
