@@ -9,9 +9,10 @@ on the seed.
 
 What is generated: joins (INNER, LEFT, to a dimension and to a CTE), WHERE with AND/OR/NOT,
 IS [NOT] NULL, BETWEEN, IN lists and IN subqueries, LIKE; GROUP BY, HAVING, ROLLUP with
-GROUPING(); window functions (row_number, rank, dense_rank, running sums and
+GROUPING(); window functions (row_number, rank, dense_rank, lag, lead, running sums and
 counts, min/max over a partition); DISTINCT; UNION ALL; CASE, COALESCE, NULLIF; string,
-date, timestamp and numeric functions; ORDER BY every output column with LIMIT (so the
+date, timestamp and numeric functions (round, CAST to integer and decimal, length, x % 0);
+IN lists with NULL; ORDER BY every output column with LIMIT (so the
 order is total and NULL placement is compared). Columns are NULL-heavy; decimals,
 dates, timestamps, non-ASCII strings, negative numbers and empty strings are in the data.
 
