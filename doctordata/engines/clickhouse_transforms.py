@@ -529,8 +529,15 @@ def _float_pair(
     return None if left is None or right is None else (left, right)
 
 
+def _join_key(node: exp.Expr) -> bool:
+    both_columns = isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Column)
+    return isinstance(node, exp.EQ) and both_columns and node.find_ancestor(exp.Join) is not None
+
+
 def _float_comparisons(root: exp.Expr) -> exp.Expr:
     for node in list(root.find_all(*_COMPARISONS, exp.In, exp.Between)):
+        if _join_key(node):
+            continue  # ClickHouse needs a JOIN's keys as plain equalities (NaN never joins)
         kinds = arg_types(node)
         if isinstance(node, exp.In):
             if node.args.get("query") is not None or not node.expressions:

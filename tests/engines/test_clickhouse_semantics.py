@@ -130,6 +130,11 @@ CASES = [
         "SELECT g FROM s.t WHERE ts = '2026-01-03 00:00:00+09' OR ts IN ('2026-01-02 07:00:00+00') "
         "OR ts BETWEEN '2026-01-03 08:00:00+09:00' AND '2026-01-03 09:00:00+09'",
     ),
+    Case(
+        "float_comparisons",
+        "SELECT t.g, u.g FROM s.t AS t JOIN s.t AS u ON t.x = u.x AND u.y > 0 ORDER BY 1, 2",
+        expect_unchanged=True,
+    ),
     Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
     Case(
