@@ -432,7 +432,14 @@ def _in_null(root: exp.Expr) -> exp.Expr:
 def _lag_lead_null(root: exp.Expr) -> exp.Expr:
     """lag/lead past the partition's edge are NULL; ClickHouse gives a non-Nullable's default."""
     for node in list(root.find_all(exp.Lag, exp.Lead)):
-        node.set("this", _call("toNullable", node.this))
+        value, default = node.this, node.args.get("default")
+        if default is not None:
+            # ClickHouse wants the default of exactly the value's type: if(0, ...) gives
+            # both their common type (DuckDB's too) without changing either's value.
+            no = exp.Literal.number(0)
+            node.set("default", _call("if", no.copy(), value.copy(), default))
+            value = _call("if", no, default.copy(), value)
+        node.set("this", _call("toNullable", value))
     return root
 
 

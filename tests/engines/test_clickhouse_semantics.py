@@ -137,6 +137,7 @@ CASES = [
     ),
     Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
     Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
+    Case("lag_lead_null", "SELECT g, lag(price, 1, 25.12) OVER (ORDER BY g, n) FROM s.t"),
     Case(
         "lag_lead_null",
         "SELECT g, lead(length(g), 2) OVER (PARTITION BY g ORDER BY n), "
