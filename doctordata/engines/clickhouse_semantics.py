@@ -8,6 +8,7 @@ generated in ClickHouse's dialect. Each entry carries a one-line reason and has 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +60,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def apply_transforms(root: exp.Expr) -> exp.Expr:
-    """Run every transform over the query's private tree, in order."""
+def apply_transforms(root: exp.Expr, schemas: Mapping[str, Any] | None = None) -> exp.Expr:
+    """Run every transform over the query's private tree, in order.
+
+    ``schemas`` maps a scanned table's name in the tree to its Iceberg schema: with it, the
+    rewrites that depend on an argument's type (round of a float, CAST to an integer) apply.
+    """
     transforms: Any = globals().get("TRANSFORMS")  # a test may replace the list
     if transforms is None:
         from doctordata.engines.clickhouse_transforms import TRANSFORMS as transforms
+    if schemas:
+        from doctordata.engines.clickhouse_types import annotate_argument_types
+
+        annotate_argument_types(root, schemas)
     for transform in transforms:
         root = transform.apply(root)
     return root

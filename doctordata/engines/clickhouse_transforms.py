@@ -7,10 +7,14 @@ generated in ClickHouse's dialect. The session settings are in clickhouse_semant
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
+
+from doctordata.engines.clickhouse_types import arg_types, branch_types, branch_values
 
 
 @dataclass(frozen=True)
@@ -181,11 +185,21 @@ def _order_by_output_names(root: exp.Expr) -> exp.Expr:
 
 
 def _decimal_modulo(root: exp.Expr) -> exp.Expr:
-    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales."""
+    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales.
+
+    ``x % 0`` is NULL on DuckDB (an error on ClickHouse), except for doubles, where it is
+    nan as ClickHouse's own ``%`` (fmod) gives: a known double keeps ``%``.
+    """
     for mod in list(root.find_all(exp.Mod)):
         a, b = mod.this, mod.expression
-        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), b.copy()])
-        mod.replace(exp.paren(exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))))
+        if any(_is(kind, _FLOATS) for kind in arg_types(mod)):
+            continue
+        # The divisor is never 0 inside intDiv (it throws, even in a branch not taken).
+        zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
+        safe = exp.If(this=zero.copy(), true=exp.Literal.number(1), false=b.copy())
+        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), safe])
+        rest = exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))
+        mod.replace(exp.paren(exp.If(this=zero, true=exp.Null(), false=rest)))
     return root
 
 
@@ -219,7 +233,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     Transform(
         "decimal_modulo",
         _decimal_modulo,
-        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01); DuckDB truncates like C",
+        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01) and fails on x % 0 (NULL)",
     ),
 )
 
@@ -328,4 +342,336 @@ TRANSFORMS = (
     Transform("grouping_keys", _grouping_keys, "GROUPING() names keys, not positions"),
     Transform("boolean_projections", _boolean_projections, "a selected comparison is BOOLEAN"),
     Transform("abs_keeps_type", _abs_keeps_type, "abs(BIGINT) is BIGINT, not UInt64"),
+)
+
+
+# -- rewrites that need an argument's type (engines/clickhouse_types.py records it) ------
+_FLOATS: frozenset[Any] = frozenset({exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE})
+_DECIMALS: frozenset[Any] = frozenset({exp.DataType.Type.DECIMAL})
+
+
+def _call(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _is(kind: exp.DataType | None, types: frozenset[Any]) -> bool:
+    return kind is not None and kind.this in types
+
+
+def _round_half_away(x: exp.Expr) -> exp.Expr:
+    """C's round(x): trunc(x) + trunc(2 * fraction), exact for every double."""
+    frac = exp.Sub(this=x.copy(), expression=_call("trunc", x.copy()))
+    twice = exp.Mul(this=exp.paren(frac), expression=exp.Literal.number(2))
+    return exp.Add(this=_call("trunc", x.copy()), expression=_call("trunc", twice))
+
+
+def _float_round(root: exp.Expr) -> exp.Expr:
+    """round(double, n) as DuckDB: C round(x * 10^n) / 10^n (ClickHouse rounds half to even)."""
+    for node in list(root.find_all(exp.Round)):
+        (kind,) = arg_types(node)
+        digits = node.args.get("decimals")
+        if not _is(kind, _FLOATS) or node.args.get("truncate") is not None:
+            continue
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            continue  # a computed or negative precision: left as ClickHouse's round
+        n = int(digits.name) if digits is not None else 0
+        if n < 0 or n > 15:
+            continue
+        x = node.this
+        scaled = exp.paren(exp.Mul(this=exp.paren(x.copy()), expression=exp.Literal.number(10**n)))
+        rounded = exp.paren(_round_half_away(scaled if n else exp.paren(x.copy())))
+        value = _call("divide", rounded, exp.Literal.number(10**n)) if n else rounded
+        # DuckDB returns x itself where x * 10^n or the result is not finite (inf, nan).
+        node.replace(exp.If(this=_call("isFinite", value.copy()), true=value, false=x.copy()))
+    return root
+
+
+def _casts_round(root: exp.Expr) -> exp.Expr:
+    """CAST(x AS INT) rounds a double (half to even) or a decimal (half away); ClickHouse truncates.
+
+    ClickHouse's round() does exactly that for each type. CAST(decimal AS DECIMAL(p, s))
+    with fewer digits rounds on DuckDB too.
+    """
+    for node in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(node)
+        to = node.to
+        if kind is None or not isinstance(to, exp.DataType):
+            continue
+        if to.is_type(*exp.DataType.INTEGER_TYPES) and _is(kind, _FLOATS | _DECIMALS):
+            node.set("this", _call("round", node.this))
+        elif to.is_type(exp.DataType.Type.DECIMAL) and _is(kind, _DECIMALS):
+            scale = _decimal_scale(to)
+            if scale is not None and scale < (_decimal_scale(kind) or 0):
+                node.set("this", _call("round", node.this, exp.Literal.number(scale)))
+    return root
+
+
+def _decimal_scale(kind: exp.DataType) -> int | None:
+    params = kind.expressions
+    if len(params) < 2:
+        return 0 if params else None  # DECIMAL(p) has scale 0; bare DECIMAL is (18, 3)
+    literal = params[1].this if isinstance(params[1], exp.DataTypeParam) else params[1]
+    return int(literal.name) if isinstance(literal, exp.Literal) and literal.is_int else None
+
+
+def _in_null(root: exp.Expr) -> exp.Expr:
+    """``x IN (1, NULL)`` is TRUE or NULL (never FALSE); ClickHouse says FALSE for x = 2."""
+    for node in list(root.find_all(exp.In)):
+        items = node.expressions
+        if not items or not any(isinstance(i, exp.Null) for i in items):
+            continue
+        rest = [i for i in items if not isinstance(i, exp.Null)]
+        if not rest:
+            node.replace(exp.cast(exp.Null(), exp.DataType.build("boolean")))
+            continue
+        found = exp.In(this=node.this.copy(), expressions=[i.copy() for i in rest])
+        node.replace(exp.paren(exp.If(this=found, true=exp.true(), false=exp.Null())))
+    return root
+
+
+def _lag_lead_null(root: exp.Expr) -> exp.Expr:
+    """lag/lead past the partition's edge are NULL; ClickHouse gives a non-Nullable's default."""
+    for node in list(root.find_all(exp.Lag, exp.Lead)):
+        value, default = node.this, node.args.get("default")
+        if default is not None:
+            # ClickHouse wants the default of exactly the value's type: if(0, ...) gives
+            # both their common type (DuckDB's too) without changing either's value.
+            no = exp.Literal.number(0)
+            node.set("default", _call("if", no.copy(), value.copy(), default))
+            value = _call("if", no, default.copy(), value)
+        node.set("this", _call("toNullable", value))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("float_round", _float_round, "round(double) rounds half away from zero"),
+    Transform("casts_round", _casts_round, "CAST(double or decimal AS INT) rounds"),
+    Transform("in_null", _in_null, "x IN (1, NULL) is NULL, not FALSE, for x = 2"),
+    Transform("lag_lead_null", _lag_lead_null, "lag/lead beyond the partition are NULL"),
+)
+
+
+# ClickHouse (chDB 26.9) prunes Parquet row groups wrongly for coalesce(col, c) IN (...):
+# coalesce(n, 7) IN (7, 10) loses the rows where n is NULL (input_format_parquet_filter_
+# push_down=0 avoids it, for every query). The same choice written as CASE is read right.
+def _coalesce_in(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.In)):
+        for coalesce in list(node.this.find_all(exp.Coalesce)):
+            args = [coalesce.this, *coalesce.expressions]
+            ifs = [
+                exp.If(this=exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())), true=a)
+                for a in args[:-1]
+            ]
+            coalesce.replace(exp.Case(ifs=ifs, default=args[-1]))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("coalesce_in", _coalesce_in, "coalesce(n, 7) IN (7) keeps n's NULL rows"),
+)
+
+
+# -- float comparisons: DuckDB orders NaN above every number and finds NaN = NaN; a FLOAT
+# column meets a decimal literal as FLOAT (0.1::FLOAT = 0.1). ClickHouse compares as IEEE
+# does (NaN equals nothing, is neither greater nor smaller), and Float32 with 0.1 as Float64.
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_NUMERIC = exp.DataType.NUMERIC_TYPES
+
+
+def _float_operand(side: exp.Expr, kind: exp.DataType | None, float32: bool) -> exp.Expr | None:
+    """``side`` ready for isNaN and a float comparison; None if its type is not known."""
+    cast = "toFloat32" if float32 else "toFloat64"
+    if isinstance(side, exp.Null):
+        return side
+    sign = ""
+    if isinstance(side, exp.Neg) and isinstance(side.this, exp.Literal) and not side.this.is_string:
+        side, sign = side.this, "-"
+    if isinstance(side, exp.Literal):
+        # 'NaN', 'inf', 0.1: read as the column's float type (DuckDB: 0.1 is FLOAT next to
+        # a FLOAT, 1e-1 is a DOUBLE)
+        wide = not side.is_string and "e" in side.name.lower()
+        return _call("toFloat64" if wide else cast, exp.Literal.string(sign + side.name))
+    if _is(kind, _FLOATS):
+        return side
+    if kind is not None and kind.this in _NUMERIC:
+        return _call("toFloat64", side)  # DuckDB compares a number with a DOUBLE as DOUBLE
+    return None
+
+
+def _nan_aware(op: type[exp.Expr], a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """``a op b`` with DuckDB's NaN: NULL if either is NULL, NaN greatest and equal to NaN."""
+    na, nb = _call("isNaN", a.copy()), _call("isNaN", b.copy())
+    both = exp.and_(na.copy(), nb.copy())
+    cases: dict[type[exp.Expr], exp.Expr] = {
+        exp.EQ: both,
+        exp.NEQ: exp.not_(both),
+        exp.GT: exp.and_(na.copy(), exp.not_(nb.copy())),
+        exp.GTE: na.copy(),
+        exp.LT: exp.and_(nb.copy(), exp.not_(na.copy())),
+        exp.LTE: nb.copy(),
+    }
+    nan_case = cases[op]
+    null = exp.or_(
+        exp.Is(this=a.copy(), expression=exp.Null()), exp.Is(this=b.copy(), expression=exp.Null())
+    )
+    case = exp.Case(
+        ifs=[
+            exp.If(this=null, true=exp.Null()),
+            exp.If(this=exp.or_(na, nb), true=nan_case),
+        ],
+        default=op(this=a, expression=b),
+    )
+    return exp.cast(case, exp.DataType.build("boolean"))  # selected, it is a BOOLEAN
+
+
+def _float_pair(
+    a: exp.Expr, b: exp.Expr, ka: exp.DataType | None, kb: exp.DataType | None
+) -> tuple[exp.Expr, exp.Expr] | None:
+    float32 = exp.DataType.Type.FLOAT in (getattr(ka, "this", None), getattr(kb, "this", None))
+    if not (_is(ka, _FLOATS) or _is(kb, _FLOATS)):
+        return None
+    left, right = _float_operand(a, ka, float32), _float_operand(b, kb, float32)
+    return None if left is None or right is None else (left, right)
+
+
+def _join_key(node: exp.Expr) -> bool:
+    both_columns = isinstance(node.this, exp.Column) and isinstance(node.expression, exp.Column)
+    return isinstance(node, exp.EQ) and both_columns and node.find_ancestor(exp.Join) is not None
+
+
+def _float_comparisons(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(*_COMPARISONS, exp.In, exp.Between)):
+        if _join_key(node):
+            continue  # ClickHouse needs a JOIN's keys as plain equalities (NaN never joins)
+        kinds = arg_types(node)
+        if isinstance(node, exp.In):
+            if node.args.get("query") is not None or not node.expressions:
+                continue
+            pairs = [_float_pair(node.this, i, kinds[0], None) for i in node.expressions]
+            if any(p is None for p in pairs) or not pairs:
+                continue
+            # SQL's x IN (a, b) is x = a OR x = b, NULLs included.
+            terms = [_nan_aware(exp.EQ, *p) for p in pairs if p is not None]
+            node.replace(exp.paren(exp.or_(*terms)))
+        elif isinstance(node, exp.Between):
+            low = _float_pair(node.this, node.args["low"], kinds[0], kinds[1])
+            high = _float_pair(node.this, node.args["high"], kinds[0], kinds[2])
+            if low is None or high is None:
+                continue
+            node.replace(exp.paren(exp.and_(_nan_aware(exp.GTE, *low), _nan_aware(exp.LTE, *high))))
+        else:
+            pair = _float_pair(node.this, node.expression, *kinds)
+            if pair is not None:
+                node.replace(exp.paren(_nan_aware(type(node), *pair)))
+    return root
+
+
+# First: it reads number literals as written, before decimal_literals rewrites them.
+TRANSFORMS = (
+    Transform("float_comparisons", _float_comparisons, "NaN = NaN and NaN > 1; 0.1::FLOAT = 0.1"),
+    *TRANSFORMS,
+)
+
+
+# ClickHouse refuses a conditional over Decimals of different scales (Code 48); DuckDB
+# takes the widest scale. Decimal branches of a smaller scale are cast to it, with 38
+# digits so that no value overflows.
+def _decimal_scales(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Case, exp.Coalesce, exp.If)):
+        values = branch_values(node)
+        kinds = branch_types(node)
+        if len(kinds) != len(values):
+            continue
+        scales = {
+            _decimal_scale(k)
+            for k in kinds
+            if k is not None and k.is_type(exp.DataType.Type.DECIMAL)
+        }
+        if len(scales) < 2 or None in scales:
+            continue
+        widest = max(s for s in scales if s is not None)
+        target = exp.DataType.build(f"DECIMAL(38, {widest})")
+        for value, kind in zip(values, kinds, strict=True):
+            decimal = kind is not None and kind.is_type(exp.DataType.Type.DECIMAL)
+            if decimal and kind is not None and _decimal_scale(kind) != widest:
+                value.replace(exp.cast(value.copy(), target.copy()))
+    return root
+
+
+# count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
+# with a signed integer in one CASE or UNION, their common type is a Variant that cannot be
+# sorted or summed (Code 43/44). On DuckDB they are BIGINT (sums: HUGEINT): signed.
+def _signed_counts(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length)):
+        if isinstance(node, exp.Sum):
+            (kind,) = arg_types(node)
+            if kind is None or not kind.is_type(*exp.DataType.INTEGER_TYPES):
+                continue
+        target: exp.Expr = node
+        while isinstance(target.parent, (exp.Filter, exp.Window)) and target.parent.this is target:
+            target = target.parent
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        placeholder.replace(_call("toInt64", target))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
+    Transform("signed_counts", _signed_counts, "count(), length(), integer sums: signed"),
+)
+
+
+# sqlglot writes DuckDB's integer a // b as CAST(a / b AS Int64): a // 0 is then an error
+# (inf to integer) where DuckDB says NULL. intDivOrNull truncates as DuckDB does.
+def _integer_division(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.IntDiv)):
+        kinds = arg_types(node)
+        if all(k is not None and k.is_type(*exp.DataType.INTEGER_TYPES) for k in kinds):
+            node.replace(_call("intDivOrNull", node.this, node.expression))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("integer_division", _integer_division, "7 // 0 is NULL, not an error"),
+)
+
+
+# A string with a UTC offset next to a TIMESTAMPTZ ('2026-01-03 00:00:00+09') is that
+# instant on DuckDB; ClickHouse cannot read the offset when it converts the string to the
+# column's DateTime64 (an error). parseDateTime64BestEffort reads it.
+_OFFSET = re.compile(r"\d[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*[+-]\d{2}(:?\d{2})?$")
+
+
+def _offset_literal(side: exp.Expr) -> bool:
+    return isinstance(side, exp.Literal) and side.is_string and bool(_OFFSET.search(side.name))
+
+
+def _timestamp_offsets(root: exp.Expr) -> exp.Expr:
+    tz = exp.DataType.Type.TIMESTAMPTZ
+    for node in list(root.find_all(*_COMPARISONS, exp.In, exp.Between)):
+        kinds = arg_types(node)
+        if isinstance(node, exp.In):
+            sides = list(node.expressions) if kinds[0] is not None and kinds[0].is_type(tz) else []
+        elif isinstance(node, exp.Between):
+            typed = kinds[0] is not None and kinds[0].is_type(tz)
+            sides = [node.args["low"], node.args["high"]] if typed else []
+        else:
+            a, b = node.this, node.expression
+            sides = [
+                s for s, k in ((a, kinds[1]), (b, kinds[0])) if k is not None and k.is_type(tz)
+            ]
+        for side in sides:
+            if _offset_literal(side):
+                side.replace(_call("parseDateTime64BestEffort", side.copy(), exp.Literal.number(6)))
+    return root
+
+
+TRANSFORMS = (
+    Transform("timestamp_offsets", _timestamp_offsets, "'... 00:00:00+09' is that instant"),
+    *TRANSFORMS,
 )

@@ -487,6 +487,7 @@ def _build_sql(
     with timer.phase("transpile"):
         token = secrets.token_hex(6)
         scans: dict[str, str] = {}
+        schemas: dict[str, Any] = {}  # placeholder -> Iceberg schema, for typed rewrites
         for i, (ref, planned) in enumerate(zip(resolution.iceberg, plans, strict=True)):
             alias = ref.node.args.get("alias") or exp.TableAlias(
                 this=exp.to_identifier(ref.node.name, quoted=True)
@@ -502,6 +503,7 @@ def _build_sql(
                 continue
             placeholder = f"__dd_scan_{i}_{token}"
             scans[placeholder] = eng.scan(planned)
+            schemas[placeholder] = targets[id(ref.node)].schema
             ref.node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
         # Every clause the router applies went with the node it replaced.
         check_applied(root)
@@ -510,7 +512,7 @@ def _build_sql(
             if col.args.get("db") is not None:
                 col.set("db", None)
                 col.set("catalog", None)
-        sql = _transpile(root, eng.dialect)
+        sql = _transpile(root, eng.dialect, schemas)
     if read_only:
         # Checked again as the engine will read it: transpilation must not add a call.
         # The scans substituted below are the router's own and are not user input.
@@ -589,7 +591,7 @@ def _schema_at(table: Any, snapshot_id: int | None) -> Any:
     return table.schema()
 
 
-def _transpile(root: exp.Expr, dialect: str) -> str:
+def _transpile(root: exp.Expr, dialect: str, schemas: dict[str, Any] | None = None) -> str:
     from sqlglot.errors import ErrorLevel, UnsupportedError
 
     try:
@@ -598,7 +600,7 @@ def _transpile(root: exp.Expr, dialect: str) -> str:
         if dialect == "clickhouse":
             from doctordata.engines.clickhouse_semantics import apply_transforms
 
-            root = apply_transforms(root)
+            root = apply_transforms(root, schemas)
         return root.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, copy=False)
     except UnsupportedError as exc:
         raise UnsupportedSQLError(

@@ -9,8 +9,10 @@ request its own chDB session, so undoing a setting there cannot leak into other 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,8 @@ CASES = [
     ),
     Case("order_by_output_names", "SELECT g, sum(n) AS n FROM s.t GROUP BY g ORDER BY n"),
     Case("decimal_literals", "SELECT sum(price * 0.1) FROM s.t"),
-    Case("decimal_literals", "SELECT sum(coalesce(price, 0.0)) FROM s.t"),
+    # decimal_scales gives the same answer here without decimal_literals (both apply)
+    Case("decimal_literals", "SELECT sum(coalesce(price, 0.0)) FROM s.t", expect_unchanged=True),
     Case("decimal_literals", "SELECT CASE WHEN n > 1 THEN 1.5 ELSE 0.25 END FROM s.t"),
     Case("decimal_modulo", "SELECT price % 2, -price % 2, price % 2.5, n % 3 FROM s.t"),
     Case("float_division", "SELECT price / n FROM s.t"),
@@ -79,6 +82,67 @@ CASES = [
     Case(
         "sample_statistics_null",
         "SELECT g, var_samp(n) OVER (PARTITION BY g) FROM s.t",
+    ),
+    Case("decimal_modulo", "SELECT n % 0, price % 0, price % (n - n), x % 0 FROM s.t"),
+    Case("float_round", "SELECT round(x), round(x, 1), round(-x), round(x * 1e308 * 10) FROM s.t"),
+    Case(
+        "float_round",
+        "SELECT round(price, 1), round(n), round(round(price, 2), 1), round(floor(price)) FROM s.t",
+        expect_unchanged=True,
+    ),
+    Case("casts_round", "SELECT CAST(x AS INT), CAST(-x AS BIGINT), CAST(price AS INT) FROM s.t"),
+    Case("casts_round", "SELECT CAST(price AS DECIMAL(7, 1)), CAST(price * 2 AS INT) FROM s.t"),
+    Case(
+        "casts_round",
+        "SELECT CAST(CAST(n AS VARCHAR) AS INT), CAST(price AS DECIMAL(9, 3)) FROM s.t",
+        expect_unchanged=True,
+    ),
+    Case("in_null", "SELECT g, n NOT IN (1, NULL), n IN (NULL) FROM s.t"),
+    Case("float_comparisons", "SELECT g FROM s.t WHERE f = 0.1 OR f IN (2.5, -1) OR f < -0.5"),
+    Case(
+        "float_comparisons",
+        "SELECT g, y = 'NaN', y > 1, y <> y, y IN (0.1, 'NaN'), y BETWEEN 0 AND 'NaN', "
+        "f >= y, f > 1e-1, y < n, f NOT BETWEEN 0.1 AND NULL, y IN (NULL, 1) FROM s.t",
+    ),
+    Case("decimal_scales", "SELECT coalesce(price, 0.125), coalesce(price, 0.5) FROM s.t"),
+    Case(
+        "decimal_scales",
+        "SELECT CASE WHEN n > 2 THEN price ELSE CAST(x AS DECIMAL(9, 3)) END, "
+        "sum(CASE WHEN n > 2 THEN price END) OVER () FROM s.t",
+    ),
+    Case(
+        "signed_counts",
+        "SELECT g, CASE WHEN g = 'a' THEN count(*) ELSE min(n) - 5 END AS c FROM s.t "
+        "GROUP BY g ORDER BY c",
+    ),
+    Case(
+        "signed_counts",
+        "SELECT g, CASE WHEN g = 'b' THEN sum(CASE WHEN n > 1 THEN 1 ELSE 0 END) ELSE -1 END "
+        "AS c, count(n) FILTER (WHERE n > 1) OVER () AS w FROM s.t GROUP BY g, n ORDER BY c, g",
+    ),
+    Case(
+        "signed_counts",
+        "SELECT * FROM (SELECT length(g) AS c FROM s.t UNION ALL SELECT n - 9 FROM s.t) ORDER BY 1",
+    ),
+    Case("integer_division", "SELECT n // 0, -7 // n, n // (n - 1) FROM s.t"),
+    Case(
+        "timestamp_offsets",
+        "SELECT g FROM s.t WHERE ts = '2026-01-03 00:00:00+09' OR ts IN ('2026-01-02 07:00:00+00') "
+        "OR ts BETWEEN '2026-01-03 08:00:00+09:00' AND '2026-01-03 09:00:00+09'",
+    ),
+    Case(
+        "float_comparisons",
+        "SELECT t.g, u.g FROM s.t AS t JOIN s.t AS u ON t.x = u.x AND u.y > 0 ORDER BY 1, 2",
+        expect_unchanged=True,
+    ),
+    Case("coalesce_in", "SELECT g FROM s.t WHERE coalesce(n, 7) IN (7, 10)"),
+    Case("lag_lead_null", "SELECT g, lag(coalesce(n, 0)) OVER (ORDER BY g, n) FROM s.t"),
+    Case("lag_lead_null", "SELECT g, lag(price, 1, 25.12) OVER (ORDER BY g, n) FROM s.t"),
+    Case(
+        "lag_lead_null",
+        "SELECT g, lead(length(g), 2) OVER (PARTITION BY g ORDER BY n), "
+        "lead(coalesce(n, 0), 1, -1) OVER (ORDER BY g, n) FROM s.t",
+        expect_unchanged=True,
     ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
@@ -95,6 +159,12 @@ def _table() -> pa.Table:
                 pa.decimal128(7, 2),
             ),
             "x": pa.array([0.5, 1.5, None, 2.0, 0.25]),
+            "y": pa.array([math.nan, 0.1, None, 1.0, 2.5]),
+            "f": pa.array([0.1, math.nan, None, 1.5, 2.5], pa.float32()),
+            "ts": pa.array(
+                [datetime(2026, 1, 2, h, tzinfo=UTC) for h in (7, 15, 0, 23, 1)],
+                pa.timestamp("us", tz="UTC"),
+            ),
         }
     )
 

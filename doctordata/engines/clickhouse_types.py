@@ -1,0 +1,180 @@
+"""The DuckDB types of the arguments that some ClickHouse rewrites depend on.
+
+``round(x)`` and ``CAST(x AS INT)`` must be written differently on ClickHouse when ``x`` is
+a float or a decimal, and left alone when it is a string. The parsed query does not say
+which: this module types a copy of the tree with sqlglot's optimizer (qualify, then
+annotate_types) against the scanned tables' Iceberg schemas, and records the type of
+each argument in ``node.meta`` of the original nodes. Where the copy cannot be typed (a
+query sqlglot cannot qualify, a column of a local frame), nothing is recorded and the
+rewrites leave the node as it is: an unknown type never triggers a rewrite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+# meta key of a node whose arguments' types are recorded: a tuple, one DataType (or
+# None) per argument in TYPED_ARGS[type(node)]
+ARG_TYPES = "dd_arg_types"
+BRANCH_TYPES = "dd_branch_types"  # on a CASE / coalesce / if(): its values' types
+_PROBE = "dd_probe"
+_VALUE_PROBE = "dd_value_probe"
+
+TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
+    exp.Round: ("this",),
+    exp.Cast: ("this",),
+    exp.TryCast: ("this",),
+    exp.Mod: ("this", "expression"),
+    exp.Sum: ("this",),
+    exp.IntDiv: ("this", "expression"),
+    exp.In: ("this",),
+    exp.Between: ("this", "low", "high"),
+    exp.EQ: ("this", "expression"),
+    exp.NEQ: ("this", "expression"),
+    exp.GT: ("this", "expression"),
+    exp.GTE: ("this", "expression"),
+    exp.LT: ("this", "expression"),
+    exp.LTE: ("this", "expression"),
+}
+
+# Iceberg primitive type (str()) -> the DuckDB type it reads as; nested types stay unknown.
+_ICEBERG_TYPES = {
+    "boolean": "BOOLEAN",
+    "int": "INT",
+    "long": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "date": "DATE",
+    "time": "TIME",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMPTZ",
+    "timestamp_ns": "TIMESTAMP_NS",
+    "timestamptz_ns": "TIMESTAMPTZ",
+    "string": "VARCHAR",
+    "uuid": "UUID",
+    "binary": "BLOB",
+}
+_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+
+
+def duckdb_columns(schema: Any) -> dict[str, str]:
+    """An Iceberg schema's top-level columns as ``{name: DuckDB type}`` (known types only)."""
+    out = {}
+    for field in schema.fields:
+        text = str(field.field_type)
+        decimal = _DECIMAL.fullmatch(text)
+        if decimal is not None:
+            out[field.name.lower()] = f"DECIMAL({decimal.group(1)}, {decimal.group(2)})"
+        elif text in _ICEBERG_TYPES:
+            out[field.name.lower()] = _ICEBERG_TYPES[text]
+    return out
+
+
+def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
+    """Record the DuckDB type of each argument of the nodes in :data:`TYPED_ARGS`."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    nodes = list(root.find_all(*TYPED_ARGS))
+    values = [node for node in root.find_all(*_CONDITIONALS) if branch_values(node)]
+    if not nodes and not values:
+        return
+    for i, node in enumerate(nodes):
+        node.meta[_PROBE] = i
+    for i, value in enumerate(values):
+        value.meta[_VALUE_PROBE] = i
+    copy = root.copy()
+    for node in nodes:
+        node.meta.pop(_PROBE, None)
+    for value in values:
+        value.meta.pop(_VALUE_PROBE, None)
+    mapping: dict[str, object] = {n.lower(): duckdb_columns(s) for n, s in schemas.items()}
+    _decimal_literals(copy)
+    try:
+        qualify(
+            copy,
+            schema=mapping,
+            dialect="duckdb",
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            identify=False,
+        )
+        annotate_types(copy, schema=mapping, dialect="duckdb", expression_metadata=_metadata())
+    except (SqlglotError, KeyError, ValueError):
+        return  # untyped: every typed rewrite leaves the query as written
+    for typed in copy.find_all(*TYPED_ARGS):
+        index = typed.meta.get(_PROBE)
+        if index is None or type(nodes[index]) is not type(typed):
+            continue
+        keys = TYPED_ARGS[type(typed)]
+        types = tuple(_known(typed.args.get(k)) for k in keys)
+        nodes[index].meta[ARG_TYPES] = types
+    for typed in copy.find_all(*_CONDITIONALS):
+        index = typed.meta.get(_VALUE_PROBE) if typed.meta else None
+        if index is not None and type(values[index]) is type(typed):
+            values[index].meta[BRANCH_TYPES] = [_known(v) for v in branch_values(typed)]
+
+
+_CONDITIONALS = (exp.Case, exp.Coalesce, exp.If)
+
+
+def branch_values(node: exp.Expr) -> list[exp.Expr]:
+    """The values a CASE, coalesce or if() chooses among (a CASE's WHENs are its Ifs)."""
+    if isinstance(node, exp.Coalesce):
+        return [node.this, *node.expressions]
+    if isinstance(node, exp.Case):
+        out = [i.args["true"] for i in node.args.get("ifs") or []]
+        return out + ([node.args["default"]] if node.args.get("default") is not None else [])
+    if isinstance(node, exp.If) and not isinstance(node.parent, exp.Case):
+        return [v for v in (node.args.get("true"), node.args.get("false")) if v is not None]
+    return []
+
+
+def branch_types(node: exp.Expr) -> list[exp.DataType | None]:
+    """The recorded types of :func:`branch_values` (None where not known)."""
+    recorded = node.meta.get(BRANCH_TYPES) if node.meta else None
+    return list(recorded) if recorded is not None else [None for _ in branch_values(node)]
+
+
+def _metadata() -> Any:
+    """DuckDB's typing rules as sqlglot has them, with what it gets wrong here corrected."""
+    from sqlglot.dialects.dialect import Dialect
+
+    def keeps_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        return annotator._annotate_by_args(node, "this")  # as sqlglot's own rules do
+
+    # round/floor/ceil of a DECIMAL are DECIMAL (sqlglot: DOUBLE or unknown).
+    fixed = {kind: {"annotator": keeps_type} for kind in (exp.Round, exp.Floor, exp.Ceil)}
+    return {**Dialect.get_or_raise("duckdb").EXPRESSION_METADATA, **fixed}
+
+
+def _decimal_literals(copy: exp.Expr) -> None:
+    """``2.5`` is DECIMAL(2, 1) on DuckDB; sqlglot would type it DOUBLE."""
+    for literal in list(copy.find_all(exp.Literal)):
+        text = str(literal.this)
+        if literal.is_string or "." not in text or "e" in text.lower():
+            continue
+        whole, fraction = text.lstrip("+-").split(".", 1)
+        digits = max(len(whole.lstrip("0")) + len(fraction), len(fraction), 1)
+        if digits <= 38:
+            literal.replace(exp.cast(literal.copy(), f"DECIMAL({digits}, {len(fraction)})"))
+
+
+def _known(arg: Any) -> exp.DataType | None:
+    kind = getattr(arg, "type", None)
+    if not isinstance(kind, exp.DataType) or kind.this == exp.DataType.Type.UNKNOWN:
+        return None
+    return kind
+
+
+def arg_types(node: exp.Expr) -> tuple[exp.DataType | None, ...]:
+    """The recorded argument types of ``node`` (all None when it was not typed)."""
+    recorded = node.meta.get(ARG_TYPES) if node.meta else None
+    if recorded is None:
+        return tuple(None for _ in TYPED_ARGS.get(type(node), ()))
+    return tuple(recorded)
