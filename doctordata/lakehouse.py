@@ -138,14 +138,14 @@ class Lakehouse:
         with self._lock:
             if self._plan_cache is None:
                 from doctordata.engines import caches
-                from doctordata.engines.plan_cache import PlanCache
+                from doctordata.engines.plan_cache import PlanCache, code_fingerprint
                 from doctordata.version import __version__
 
                 caches.configure(self.settings.engines.plan_cache_size)
                 self._plan_cache = PlanCache(
                     self.settings.engines.plan_cache_size,
                     self.root / ".doctordata" / "plans",
-                    fingerprint=f"{__version__} {self.settings!r}",
+                    fingerprint=f"{__version__} {code_fingerprint()} {self.settings!r}",
                 )
             return self._plan_cache
 

@@ -22,7 +22,8 @@ Each entry keeps its planned files, and the router checks them again on every hi
 
 Persistent: with a ``directory`` (``<root>/.doctordata/plans/``), every entry is also a
 small JSON file named by a hash of its key and of a fingerprint of everything else the
-engine SQL depends on (the settings as repr shows them, doctordata's version), so a new
+engine SQL depends on (the settings as repr shows them, doctordata's version and the code
+that plans and translates: :func:`code_fingerprint`), so a new
 process (`doctordata sql` run again, a cron script, a dbt model) skips parsing and
 planning too. A file is used under exactly the rule above: its key matches and every
 table's current metadata location is the one recorded; otherwise it is deleted. Plans
@@ -63,6 +64,26 @@ class CachedPlan:
     scans: tuple[TableScanStats, ...]
     # The data files ``sql`` reads, checked again before each reuse.
     files: tuple[PlannedFile, ...] = ()
+
+
+def code_fingerprint(packages: tuple[Path, ...] | None = None) -> str:
+    """A digest of the name, size and mtime of every module that plans a query or writes
+    its engine SQL (doctordata/engines, doctordata/catalog). The version alone is not
+    enough: an edited or reinstalled checkout keeps its version while its rules change,
+    and a persisted plan from the old rules must not be reused. Stats only, never reads."""
+    if packages is None:
+        here = Path(__file__).resolve().parent
+        packages = (here, here.parent / "catalog")
+    digest = hashlib.sha256()
+    for package in packages:
+        for folder, dirs, files in os.walk(package):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    st = os.stat(os.path.join(folder, name))
+                    rel = os.path.relpath(os.path.join(folder, name), package)
+                    digest.update(f"{rel}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
 
 
 class PlanCache:

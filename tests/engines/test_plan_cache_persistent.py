@@ -88,3 +88,36 @@ def test_size_bound_and_clear(tmp_path: Path) -> None:
     off = PlanCache(0, tmp_path, "f")
     off.put(("k", 9), _plan("loc"))
     assert list(tmp_path.glob("*.json")) == []
+
+
+def test_code_fingerprint_changes_with_the_planning_code(tmp_path: Path) -> None:
+    # A checkout edited or reinstalled under the same version must not reuse plans made by
+    # the old rules (the fingerprint is part of every persisted entry's name).
+    import os
+    import shutil
+
+    from doctordata.engines import plan_cache
+
+    package = tmp_path / "engines"
+    shutil.copytree(Path(plan_cache.__file__).parent, package)
+    before = plan_cache.code_fingerprint((package,))
+    assert plan_cache.code_fingerprint((package,)) == before  # stable
+    rules = package / "clickhouse_transforms.py"
+    stat = rules.stat()
+    rules.write_text(rules.read_text() + "\n# a new rule\n")
+    os.utime(rules, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with the old mtime
+    changed = plan_cache.code_fingerprint((package,))
+    assert changed != before
+    (package / "new_rule.py").write_text("")
+    assert plan_cache.code_fingerprint((package,)) not in (before, changed)
+
+    key = PlanCache.key(Q, "duckdb", "duckdb", None, True)
+    assert key is not None
+    directory = tmp_path / "plans"
+    PlanCache(4, directory, fingerprint=before).put(key, _plan("loc"))
+    assert PlanCache(4, directory, fingerprint=before).get(key, lambda n: "loc") is not None
+    assert PlanCache(4, directory, fingerprint=changed).get(key, lambda n: "loc") is None
+
+    # A lakehouse keys its persisted plans on the installed code's fingerprint.
+    with dd.connect(tmp_path / "lake") as lh:
+        assert plan_cache.code_fingerprint() in lh.plan_cache.fingerprint
