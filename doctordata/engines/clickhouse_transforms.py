@@ -285,16 +285,24 @@ def _make_date(root: exp.Expr) -> exp.Expr:
 
 
 # DuckDB's TIMESTAMP has microseconds; sqlglot writes it as ClickHouse's DateTime (whole
-# seconds, returned as a number through Arrow). Casts and literals become DateTime64(6).
-_TIMESTAMP_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+# seconds, returned as a number through Arrow, and 1970-2106 only: earlier or later values
+# wrap around). DATE is written as Date (1970-2149, wraps the same way). Casts and literals
+# become DateTime64(6) (with 'UTC' for TIMESTAMPTZ) and Date32, which span 1900-2299.
+_WIDER_TIME_TYPES = {
+    exp.DataType.Type.TIMESTAMP: "DateTime64(6)",
+    exp.DataType.Type.TIMESTAMPNTZ: "DateTime64(6)",
+    exp.DataType.Type.TIMESTAMPTZ: "DateTime64(6, 'UTC')",
+    exp.DataType.Type.DATE: "Date32",
+}
 
 
 def _timestamp_microseconds(root: exp.Expr) -> exp.Expr:
     for node in list(root.find_all(exp.DataType)):
-        if node.this in _TIMESTAMP_TYPES and not node.expressions:
-            micro = exp.DataType.build("DateTime64(6)", dialect="clickhouse")
-            micro.set("nullable", None)  # let sqlglot wrap it in Nullable() as it did
-            node.replace(micro)
+        wider = _WIDER_TIME_TYPES.get(node.this)
+        if wider is not None and not node.expressions:
+            built = exp.DataType.build(wider, dialect="clickhouse")
+            built.set("nullable", None)  # let sqlglot wrap it in Nullable() as it did
+            node.replace(built)
     return root
 
 
@@ -337,7 +345,11 @@ TRANSFORMS = (
     *TRANSFORMS,
     Transform("utf8_strings", _utf8_strings, "upper/lower/left/right/substring count characters"),
     Transform("make_date", _make_date, "make_date(y, m, d) exists on ClickHouse as makeDate32"),
-    Transform("timestamp_microseconds", _timestamp_microseconds, "TIMESTAMP is DateTime64(6)"),
+    Transform(
+        "timestamp_microseconds",
+        _timestamp_microseconds,
+        "TIMESTAMP[TZ] is DateTime64(6), DATE is Date32: microseconds, years 1900-2299",
+    ),
     # Before boolean_projections: the keys it copies must be the expressions as written.
     Transform("grouping_keys", _grouping_keys, "GROUPING() names keys, not positions"),
     Transform("boolean_projections", _boolean_projections, "a selected comparison is BOOLEAN"),
@@ -674,4 +686,22 @@ def _timestamp_offsets(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     Transform("timestamp_offsets", _timestamp_offsets, "'... 00:00:00+09' is that instant"),
     *TRANSFORMS,
+)
+
+
+def _date_difference(root: exp.Expr) -> exp.Expr:
+    """date - date is a BIGINT count of days on DuckDB; ClickHouse has no minus for Date32."""
+    for node in list(root.find_all(exp.Sub)):
+        a, b = arg_types(node)
+        if a is not None and b is not None and a.is_type("date") and b.is_type("date"):
+            days = _call(
+                "dateDiff", exp.Literal.string("day"), node.expression.copy(), node.this.copy()
+            )
+            node.replace(exp.Cast(this=days, to=exp.DataType.build("BIGINT")))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("date_difference", _date_difference, "date - date is days (Date32 has no minus)"),
 )

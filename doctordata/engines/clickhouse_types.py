@@ -32,6 +32,7 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.Mod: ("this", "expression"),
     exp.Sum: ("this",),
     exp.IntDiv: ("this", "expression"),
+    exp.Sub: ("this", "expression"),
     exp.In: ("this",),
     exp.Between: ("this", "low", "high"),
     exp.EQ: ("this", "expression"),

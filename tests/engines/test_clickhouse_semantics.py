@@ -144,6 +144,11 @@ CASES = [
         "lead(coalesce(n, 0), 1, -1) OVER (ORDER BY g, n) FROM s.t",
         expect_unchanged=True,
     ),
+    # Date and DateTime (sqlglot's choice for DATE and TIMESTAMPTZ) wrap before 1970.
+    Case(
+        "timestamp_microseconds", "SELECT g, CAST(old AS DATE), CAST(old AS TIMESTAMPTZ) FROM s.t"
+    ),
+    Case("date_difference", "SELECT g, CAST(old AS DATE) - DATE '1969-01-01' FROM s.t"),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
@@ -164,6 +169,16 @@ def _table() -> pa.Table:
             "ts": pa.array(
                 [datetime(2026, 1, 2, h, tzinfo=UTC) for h in (7, 15, 0, 23, 1)],
                 pa.timestamp("us", tz="UTC"),
+            ),
+            "old": pa.array(
+                [
+                    datetime(1969, 12, 31, 10, 0, 0, 123456),
+                    datetime(1900, 1, 1),
+                    None,
+                    datetime(2020, 5, 5, 1, 2, 3),
+                    datetime(1960, 2, 29, 23, 59),
+                ],
+                pa.timestamp("us"),
             ),
         }
     )
