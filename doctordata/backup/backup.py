@@ -163,6 +163,7 @@ def backup(
         report = lh.backup("nas")
         print(report)            # files, bytes, throughput
     """
+    from doctordata.storage.offline import lake_id
     from doctordata.version import __version__
 
     target = resolve_target(lh, to, endpoint=endpoint, durable=durable, create=create)
@@ -177,6 +178,7 @@ def backup(
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "source_root": str(lh.root),
+            "lake_id": lake_id(lh.root),
         },
         # Only tells a concurrent prune that this backup is running; after a crash
         # nothing runs, and prune falls back to the id's timestamp: no fsync needed.
@@ -377,8 +379,13 @@ def _damaged_in_lake(lh: Workspace, copied: list[BackupFile]) -> list[str]:
 
 
 def _source_info(lh: Workspace) -> dict[str, Any]:
+    from doctordata.storage.offline import lake_id
+
     return {
         "root": str(lh.root),
+        # Which lake made it: prune and `restore latest` keep to one lake's backups when
+        # two (a lake and its relocated copy) back up to the same target.
+        "lake_id": lake_id(lh.root),
         "catalog_uri": mask_url(lh.settings.catalog_uri),
         "catalog_name": lh.settings.catalog.name,
         "hot_tier": lh.settings.hot_tier,

@@ -14,9 +14,16 @@ from doctordata.backup.store import (
     TMP_DIR,
     BackupTarget,
 )
-from doctordata.backup.targets import list_target_backups, load_manifest, resolve_target
+from doctordata.backup.targets import (
+    BackupInfo,
+    is_lakes,
+    list_target_backups,
+    load_manifest,
+    resolve_target,
+)
 from doctordata.config import parse_duration
 from doctordata.errors import BackupError
+from doctordata.storage.offline import current_lake_id
 
 if TYPE_CHECKING:
     from doctordata.workspace import Workspace
@@ -34,11 +41,19 @@ class PruneReport:
     deleted_bytes: int
     dry_run: bool
     running: list[str] = field(default_factory=list)  # backups in progress: GC deferred
+    # Complete backups of other lakes on the same target: kept, not judged (all_lakes=False)
+    other_lakes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         from doctordata.config import human_bytes
 
         verb = "would delete" if self.dry_run else "deleted"
+        others = (
+            f"; {len(self.other_lakes)} backups are not this lake's, kept "
+            f"({', '.join(self.other_lakes)}; --all-lakes prunes every lake's)"
+            if self.other_lakes
+            else ""
+        )
         return (
             f"kept {len(self.kept)} backups; {verb} {len(self.deleted)} backups "
             f"({', '.join(self.deleted) or 'none'}) and {self.deleted_objects} objects "
@@ -49,6 +64,7 @@ class PruneReport:
                 if self.running
                 else ""
             )
+            + others
         )
 
 
@@ -75,11 +91,16 @@ def prune(
     dry_run: bool = False,
     incomplete_grace: str = "24h",
     endpoint: str | None = None,
+    all_lakes: bool = False,
 ) -> PruneReport:
     """Delete old backups, then every stored object no kept backup needs.
 
-    A backup is deleted if it is not among the newest ``keep_last`` AND (if given) older
-    than ``older_than`` ("30d"). The newest complete backup is always kept. Partial
+    A backup is deleted if it is not among the newest ``keep_last`` of its lake AND (if
+    given) older than ``older_than`` ("30d"). Only this lake's backups are judged: a
+    target may hold another lake's (a relocated copy's), which are kept unless
+    ``all_lakes`` (then each lake keeps its own newest ``keep_last``). A backup made
+    before lake ids were recorded is this lake's only if it was made from this root (see
+    targets.is_lakes). The newest complete backup of each lake is always kept. Partial
     backups are deleted once older than ``incomplete_grace``; until then they count as
     running, and while one runs no stored object is deleted (it may be reusing them).
     """
@@ -96,9 +117,11 @@ def prune(
     now = dt.datetime.now(dt.UTC)
     backups = list_target_backups(target, include_incomplete=True)
     complete = [b for b in backups if b.complete]
-    keep_ids = {b.id for b in complete[-keep_last:]} if keep_last else set()
-    if complete:
-        keep_ids.add(complete[-1].id)
+    lake, root = current_lake_id(lh.root), str(lh.root)
+    others = [b.id for b in complete if not all_lakes and not is_lakes(b, lake, root)]
+    keep_ids = set(others) | _newest_per_lake(
+        [b for b in complete if b.id not in others], keep_last
+    )
     delete: list[str] = []
     running: list[str] = []
     for b in backups:
@@ -142,7 +165,16 @@ def prune(
         deleted_bytes=sum(int(i.get("size") or 0) for i in doomed.values()),
         dry_run=dry_run,
         running=running,
+        other_lakes=others,
     )
+
+
+def _newest_per_lake(backups: list[BackupInfo], keep_last: int | None) -> set[str]:
+    """The ids of each lake's newest ``keep_last`` backups (at least its newest one)."""
+    by_lake: dict[str | None, list[str]] = {}
+    for b in backups:  # oldest first
+        by_lake.setdefault(b.lake_id or f"root:{b.root}", []).append(b.id)
+    return {i for ids in by_lake.values() for i in ids[-(keep_last or 1) :]}
 
 
 def _started_at(target: BackupTarget, backup_id: str) -> float:

@@ -42,6 +42,20 @@ class BackupInfo:
     files: int = 0
     bytes: int = 0
     doctordata_version: str | None = None
+    # The lake that made it (storage/offline.py lake_id) and its root then; None for a
+    # backup written before lake ids were recorded (see :func:`is_lakes`).
+    lake_id: str | None = None
+    root: str | None = None
+
+
+def is_lakes(info: BackupInfo, lake: str | None, root: str | None) -> bool:
+    """True if ``info`` is a backup of the lake with id ``lake`` at ``root``.
+
+    A backup without a lake id (older doctordata) counts as this lake's only if it was made
+    from this very root: a copy of the lake (new root, new id) never claims it."""
+    if info.lake_id is not None:
+        return info.lake_id == lake
+    return root is not None and info.root == root
 
 
 # -- targets ------------------------------------------------------------------------------
@@ -232,6 +246,8 @@ def list_target_backups(target: BackupTarget, include_incomplete: bool = False) 
                     len(data.files),
                     data.total_bytes,
                     data.doctordata_version,
+                    data.source.get("lake_id"),
+                    data.source.get("root"),
                 )
             )
         elif include_incomplete:
@@ -288,8 +304,10 @@ def open_backup(
     lh: Workspace | None = None,
     to: str = "nas",
     endpoint: str | None = None,
+    lake_id: str | None = None,
 ) -> tuple[BackupTarget, BackupManifest]:
-    """Find a backup by id (on ``lh``'s tier ``to``), by path/URL, or the latest (None)."""
+    """Find a backup by id (on ``lh``'s tier ``to``), by path/URL, or the latest (None) of
+    ``lh``'s lake (or of the lake ``lake_id``)."""
     if isinstance(backup, BackupInfo):
         backup = backup.url
     if backup is not None and ("/" in backup or "://" in backup):
@@ -307,10 +325,40 @@ def open_backup(
         )
     target = resolve_target(lh, to, endpoint=endpoint)
     if backup is None or backup == "latest":
-        complete = list_target_backups(target)
-        if not complete:
-            raise BackupNotFoundError(
-                f"no complete backup in {target.url}; make one with `doctordata backup --to {to}`"
-            )
-        backup = complete[-1].id
+        from doctordata.storage.offline import current_lake_id
+
+        lake = lake_id or current_lake_id(lh.root)
+        backup = latest_backup(target, lake, None if lake_id else str(lh.root), f"--from {to}")
     return target, load_manifest(target, backup)
+
+
+def latest_backup(target: BackupTarget, lake: str | None, root: str | None, where: str) -> str:
+    """The id of the newest complete backup on ``target`` of the lake ``lake`` (at
+    ``root``). Without a lake (none known), the newest one if every backup there is of one
+    lake. Refuses (naming the lakes and their newest ids) rather than restore another
+    lake's backup as "latest": two lakes (a lake and its relocated copy) may share a target."""
+    complete = list_target_backups(target)
+    if not complete:
+        raise BackupNotFoundError(
+            f"no complete backup in {target.url}; make one with `doctordata backup` "
+            f"(or check {where})"
+        )
+    if lake is not None or root is not None:
+        mine = [b for b in complete if is_lakes(b, lake, root)]
+        if mine:
+            return mine[-1].id
+        problem = f"none of the backups in {target.url} is of this lake ({lake or root})"
+    else:
+        lakes = {b.lake_id or b.root for b in complete}
+        if len(lakes) <= 1:
+            return complete[-1].id
+        problem = f"the backups in {target.url} are of {len(lakes)} different lakes"
+    newest: dict[str, str] = {}
+    for b in complete:
+        newest[b.lake_id or f"(no id, root {b.root})"] = b.id
+    shown = "; ".join(f"lake {k}: latest {v}" for k, v in newest.items())
+    raise BackupNotFoundError(
+        f"restore latest: {problem}. Backups there: {shown}. Name the backup id to "
+        "restore, or choose the lake with --lake-id ID (`doctordata backup list` shows "
+        "each backup's lake)"
+    )

@@ -115,11 +115,18 @@ def list_cmd(
     if not infos:
         click.echo(f"no backups on {target!r}; make one with `doctordata backup --to {target}`")
         return
+    from doctordata.backup.targets import is_lakes
+    from doctordata.storage.offline import current_lake_id
+
+    lake = current_lake_id(lh.root)
     for i in infos:
         state = "" if i.complete else "  (INCOMPLETE: interrupted, not restorable)"
+        # The lake that made it ("-": made before lake ids were recorded); "*" marks this
+        # lake's backups, the ones prune and `restore latest` look at by default.
+        mine = "*" if i.complete and is_lakes(i, lake, str(lh.root)) else " "
         click.echo(
-            f"{i.id}  {i.created_at or '-':25}  {i.tables:3} tables  {i.files:6} files  "
-            f"{human_bytes(i.bytes):>10}{state}"
+            f"{i.id}  {i.created_at or '-':25}  lake {i.lake_id or '-':32}{mine} "
+            f"{i.tables:3} tables  {i.files:6} files  {human_bytes(i.bytes):>10}{state}"
         )
 
 
@@ -170,6 +177,12 @@ def verify_backup_cmd(
 @click.option("--keep-last", type=int, default=None, help="Keep the newest N backups.")
 @click.option("--older-than", default=None, help="Only delete backups older than this (30d).")
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted.")
+@click.option(
+    "--all-lakes",
+    is_flag=True,
+    help="Also prune backups other lakes (e.g. a relocated copy) made to this target, each "
+    "lake keeping its newest --keep-last. Default: only this lake's backups are judged.",
+)
 @click.pass_context
 def prune_cmd(
     ctx: click.Context,
@@ -178,8 +191,12 @@ def prune_cmd(
     keep_last: int | None,
     older_than: str | None,
     dry_run: bool,
+    all_lakes: bool,
 ) -> None:
     """Delete old backups and the stored files only they needed.
+
+    Only this lake's backups are judged; backups of other lakes on the same target are
+    kept (and listed) unless --all-lakes.
 
     \b
       doctordata backup prune --keep-last 7
@@ -196,6 +213,7 @@ def prune_cmd(
         older_than=older_than,
         dry_run=dry_run,
         endpoint=_endpoint(ctx, endpoint),
+        all_lakes=all_lakes,
     )
     click.echo(str(report))
 
@@ -221,28 +239,28 @@ def _configured_tiers(ctx: click.Context) -> dict[str, Any]:
 
 
 def _find_in(
-    ctx: click.Context, location: str, backup_id: str, endpoint: str | None
+    ctx: click.Context, location: str, backup_id: str, endpoint: str | None, lake_id: str | None
 ) -> tuple[str, str | None]:
     """(URL of backup ``backup_id`` or 'latest' in the backup directory/URL ``location``,
     its endpoint): an s3:// location in a configured tier's bucket uses that tier's."""
+    import os
+
     from doctordata.backup.targets import (
         adhoc_tier,
-        list_target_backups,
+        latest_backup,
         load_manifest,
         target_for_tier,
     )
-    from doctordata.errors import BackupNotFoundError
+    from doctordata.config import find_root
+    from doctordata.storage.offline import current_lake_id
 
     tier = adhoc_tier(location, endpoint, configured=_configured_tiers(ctx))
     target = target_for_tier(tier, durable=False)
     if backup_id == "latest":
-        complete = list_target_backups(target)
-        if not complete:
-            raise BackupNotFoundError(
-                f"no complete backup in {target.url} (--from {location}); check the path, "
-                f"or list them with `doctordata backup list --to {location}`"
-            )
-        backup_id = complete[-1].id
+        # The lake is often gone here (its catalog lost); its id may survive in the root.
+        root = find_root((ctx.find_root().obj or {}).get("root"), os.environ)
+        lake = lake_id or current_lake_id(root)
+        backup_id = latest_backup(target, lake, None, f"--from {location}")
     manifest = load_manifest(target, backup_id)
     return f"{target.url}/{manifest.id}", tier.endpoint
 
@@ -281,6 +299,12 @@ def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--endpoint", default=None, help=ENDPOINT_HELP)
 @click.option(
+    "--lake-id",
+    default=None,
+    help="With 'latest': the newest backup of this lake (see `backup list`), when the "
+    "target holds backups of several lakes. Default: the lake at --root.",
+)
+@click.option(
     "--catalog-uri",
     default=None,
     help="Catalog for the restored tables (e.g. postgresql+psycopg2://u@host/db). "
@@ -297,6 +321,7 @@ def restore(
     in_place: bool,
     from_: str,
     endpoint: str | None,
+    lake_id: str | None,
     catalog_uri: str | None,
     no_progress: bool,
 ) -> None:
@@ -316,10 +341,12 @@ def restore(
     if "/" not in backup_ref and ("/" in from_ or "://" in from_):
         # An explicit directory/URL needs no lakehouse: restoring is how a root whose
         # catalog is lost gets repaired, and a new machine has no doctordata.toml yet.
-        backup_ref, endpoint = _find_in(ctx, from_, backup_ref, endpoint)
+        backup_ref, endpoint = _find_in(ctx, from_, backup_ref, endpoint, lake_id)
     elif "/" not in backup_ref:
         lh = open_lakehouse(ctx)
-        target, manifest = open_backup(backup_ref, lh=lh, to=from_, endpoint=endpoint)
+        target, manifest = open_backup(
+            backup_ref, lh=lh, to=from_, endpoint=endpoint, lake_id=lake_id
+        )
         backup_ref = f"{target.url}/{manifest.id}"
         if endpoint is None and from_ in lh.tiers:
             endpoint = lh.tiers[from_].endpoint

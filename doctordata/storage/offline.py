@@ -95,6 +95,14 @@ def renew_lake_id(root: Path) -> str:
     return new
 
 
+def adopt_lake_id(root: Path, lake: str) -> None:
+    """Give the lake at ``root`` the id ``lake`` (an in-place restore brings a lake back)."""
+    path = _state_dir(root) / "lake-id"
+    if current_lake_id(root) != lake:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(str(path), (lake + "\n").encode())
+
+
 def _record(root: Path, tier: Tier) -> Path:
     # Keyed by URL: renaming a tier keeps its record, pointing it elsewhere starts afresh.
     digest = hashlib.sha256(tier.url.rstrip("/").encode()).hexdigest()[:16]
