@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,8 @@ from doctordata.backup.targets import BackupInfo, open_backup
 from doctordata.catalog.locations import EXTERNAL, LocationMapper, fs_for
 from doctordata.catalog.references import KIND_ORDER
 from doctordata.errors import BackupError, IntegrityError
+from doctordata.storage.local_copy import fsync_path
+from doctordata.storage.transfer import crash_point
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -119,7 +122,8 @@ def restore(
     old_tiers = _source_tiers(manifest)
     new_urls = _new_tier_urls(manifest, root_path, tiers)
     mapper = LocationMapper(old_tiers, new_urls)
-    new_tiers = _dest_tiers(manifest, new_urls)
+    s3 = _dest_s3(manifest, new_urls, endpoint)
+    new_tiers = _dest_tiers(new_urls, s3)
     _check_objects(target, manifest)
     identity = all(mapper(t.url + "/x") == t.url + "/x" for t in old_tiers.values())
     writer = _Writer(target, mapper, new_tiers, identity)
@@ -137,8 +141,11 @@ def restore(
             for order in sorted(by_kind):
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     list(pool.map(writer.write, by_kind[order]))
+        writer.sync()  # every restored file durable before the catalog names it
         registering = True
-        _write_config(root_path, manifest, new_urls, catalog_uri)
+        _write_config(root_path, manifest, new_urls, catalog_uri, s3)
+        if tiers == ORIGINAL:
+            _adopt_lake_id(root_path, manifest)
         tables = _register(root_path, manifest, mapper, force, writer.deletes)
         _clear_mark(mark)
     except BaseException:
@@ -231,15 +238,41 @@ def _new_tier_urls(
     return urls
 
 
-def _dest_tiers(manifest: BackupManifest, urls: Mapping[str, str]) -> dict[str, Tier]:
+def _dest_s3(
+    manifest: BackupManifest, urls: Mapping[str, str], endpoint: str | None
+) -> dict[str, dict[str, str | None]]:
+    """Endpoint and region of each restored tier that is on S3 (the others have none).
+
+    A tier restored at its original URL keeps the endpoint it had. A tier moved to a new
+    S3 URL (``--tier ssd=s3://...``, often a tier that was local in the source) takes the
+    command's ``endpoint`` (CLI --endpoint), else the one it had: without it the restored
+    config would point the tier at AWS, not the S3 server the files were written to."""
+    source = manifest.source["tiers"]
+    out: dict[str, dict[str, str | None]] = {}
+    for name, url in urls.items():
+        if not url.startswith("s3"):
+            continue
+        cfg = source.get(name, {})
+        same = url.rstrip("/") == str(cfg.get("url", "")).rstrip("/")
+        chosen = cfg.get("endpoint") if same else endpoint or cfg.get("endpoint")
+        out[name] = {"endpoint": chosen, "region": cfg.get("region")}
+    return out
+
+
+def _dest_tiers(
+    urls: Mapping[str, str], s3: Mapping[str, Mapping[str, str | None]]
+) -> dict[str, Tier]:
     from doctordata.storage.tier import Tier
 
-    source = manifest.source["tiers"]
     out: dict[str, Tier] = {}
     for name, url in urls.items():
-        cfg = source.get(name, {})
-        endpoint = cfg.get("endpoint") if url.startswith("s3") else None
-        out[name or "external"] = Tier(name=name or "external", url=url, endpoint=endpoint)
+        cfg = s3.get(name, {})
+        out[name or "external"] = Tier(
+            name=name or "external",
+            url=url,
+            endpoint=cfg.get("endpoint"),
+            region=cfg.get("region"),
+        )
     return out
 
 
@@ -276,6 +309,10 @@ class _Writer:
         self.kept_deletes: dict[str, str] = {}
         self.created: list[tuple[AbstractFileSystem, str]] = []
         self.advance: Callable[[int], None] = lambda n: None
+        # Local directories that got a new entry: fsynced once, by sync(), so the new
+        # names survive a crash (the files' bytes are fsynced as each is written).
+        self.dirs: set[str] = set()
+        self._lock = threading.Lock()
 
     def _dest(self, location: str) -> tuple[AbstractFileSystem, str]:
         return fs_for(self.tiers, location)
@@ -345,19 +382,49 @@ class _Writer:
     def _copy_verified(self, f: BackupFile, fs: AbstractFileSystem, path: str) -> None:
         digest = hashlib.sha256()
         self._track(fs, path)
-        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        with fs.open(path, "wb") as out:
+        local = self._makedirs(fs, path)
+        with open(path, "wb") if local else fs.open(path, "wb") as out:
             for chunk in self.target.iter_object(f.sha256):
                 digest.update(chunk)
                 out.write(chunk)
                 self.advance(len(chunk))
+            if local:
+                out.flush()
+                os.fsync(out.fileno())
         if digest.hexdigest() != f.sha256:
             raise self._fail(f, "checksum mismatch")
+        crash_point("restore-file-written")  # crash tests: killed while writing files
 
     def _put(self, fs: AbstractFileSystem, path: str, data: bytes) -> None:
         self._track(fs, path)
-        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        fs.pipe_file(path, data)
+        if self._makedirs(fs, path):
+            _write_durably(path, data)
+        else:
+            fs.pipe_file(path, data)  # S3: an object exists once its PUT has succeeded
+        crash_point("restore-file-written")
+
+    def _makedirs(self, fs: AbstractFileSystem, path: str) -> bool:
+        """Create ``path``'s directory; True if it is local (then it and every directory
+        created for it are remembered for :meth:`sync`)."""
+        parent = path.rsplit("/", 1)[0]
+        if not _is_local(fs):
+            fs.makedirs(parent, exist_ok=True)
+            return False
+        new = [parent]
+        up = os.path.dirname(parent)
+        while up != new[-1] and not os.path.isdir(up):
+            new.append(up)
+            up = os.path.dirname(up)
+        new.append(up)  # the existing directory that got the first new entry
+        os.makedirs(parent, exist_ok=True)
+        with self._lock:
+            self.dirs.update(new)
+        return True
+
+    def sync(self) -> None:
+        """fsync every local directory that got a new entry (deepest first)."""
+        for path in sorted(self.dirs, key=len, reverse=True):
+            fsync_path(path)
 
     def _track(self, fs: AbstractFileSystem, path: str) -> None:
         if not fs.exists(path):
@@ -367,6 +434,11 @@ class _Writer:
         for fs, path in reversed(self.created):
             if fs.exists(path):
                 fs.rm(path)
+
+
+def _is_local(fs: AbstractFileSystem) -> bool:
+    protocol = fs.protocol
+    return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
 
 
 def rewrite_metadata(data: bytes, location: str, mapper: LocationMapper) -> bytes:
@@ -383,7 +455,11 @@ def _toml_value(value: Any) -> str:
 
 
 def _write_config(
-    root: Path, manifest: BackupManifest, urls: Mapping[str, str], catalog_uri: str | None
+    root: Path,
+    manifest: BackupManifest,
+    urls: Mapping[str, str],
+    catalog_uri: str | None,
+    s3: Mapping[str, Mapping[str, str | None]],
 ) -> None:
     source = manifest.source
     lines = [
@@ -393,17 +469,35 @@ def _write_config(
     ]
     if catalog_uri:
         lines.append(f"uri = {_toml_value(catalog_uri)}")
-    for name, cfg in source["tiers"].items():
+    for name in source["tiers"]:
         lines += ["", f"[tiers.{name}]", f"url = {_toml_value(urls[name])}"]
-        if urls[name].startswith("s3"):
-            for key in ("endpoint", "region"):
-                if cfg.get(key):
-                    lines.append(f"{key} = {_toml_value(cfg[key])}")
+        for key, value in s3.get(name, {}).items():
+            if value:
+                lines.append(f"{key} = {_toml_value(value)}")
     for policy in source.get("policies", []):
         lines += ["", "[[policies]]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in policy.items()]
     root.mkdir(parents=True, exist_ok=True)
-    (root / "doctordata.toml").write_text("\n".join(lines) + "\n")
+    _write_durably(str(root / "doctordata.toml"), ("\n".join(lines) + "\n").encode())
+    fsync_path(str(root))
+
+
+def _write_durably(path: str, data: bytes) -> None:
+    with open(path, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _adopt_lake_id(root: Path, manifest: BackupManifest) -> None:
+    """An in-place restore brings back the lake that was backed up: it takes that lake's
+    id, so its prune and `restore latest` keep seeing its earlier backups as its own. A
+    restore to a new root is a new lake (a fresh id on first use), as a copy is."""
+    from doctordata.storage.offline import adopt_lake_id
+
+    backed_up = manifest.source.get("lake_id")
+    if isinstance(backed_up, str) and backed_up:
+        adopt_lake_id(root, backed_up)
 
 
 def _register(
@@ -460,8 +554,6 @@ def _register_into(
     catalog: Any, manifest: BackupManifest, mapper: LocationMapper, force: bool, out: list[str]
 ) -> None:
     from pyiceberg.exceptions import NamespaceAlreadyExistsError, TableAlreadyExistsError
-
-    from doctordata.storage.transfer import crash_point
 
     for ns, props in manifest.catalog.get("namespaces", {}).items():
         props = {k: str(mapper.rewrite_json(v)) for k, v in props.items()}
