@@ -193,7 +193,7 @@ def backup(
     ):
         # Read and check the previous backup while SQLite copies the catalog (both
         # release the GIL): an incremental backup's fixed cost is mostly such small steps.
-        loading = helpers.submit(load_previous, target)
+        loading = helpers.submit(load_previous, target, source["lake_id"], source["root"])
         for attempt in range(MAX_ATTEMPTS):
             created_at = _utcnow()
             snap = _snapshot(lh, Path(tmp))

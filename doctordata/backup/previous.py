@@ -113,9 +113,13 @@ class PreviousBackup:
         return WalkCache.from_dict(self.walk)
 
 
-def load_previous(target: BackupTarget) -> PreviousBackup:
-    """The newest complete backup on ``target`` (newest first, stopping at the first that
-    loads: one manifest read, not all), parsed; nothing checked yet (see check)."""
+def load_previous(
+    target: BackupTarget, lake: str | None = None, root: str | None = None
+) -> PreviousBackup:
+    """The newest complete backup on ``target`` of the lake ``lake`` at ``root`` (newest
+    first, stopping at the first that loads: one manifest read per backup of this lake,
+    not all), parsed; nothing checked yet (see check). Another lake's backup (a relocated
+    copy sharing the target) names other locations: nothing in it could be reused."""
     from doctordata.backup.targets import BACKUP_ID, load_manifest_data
 
     for backup_id in reversed(target.backup_ids()):
@@ -123,10 +127,21 @@ def load_previous(target: BackupTarget) -> PreviousBackup:
             continue
         try:
             data = load_manifest_data(target, backup_id)
+            if not _of_lake(data, lake, root):
+                continue
             return _index(backup_id, data)
         except (BackupError, KeyError, TypeError, ValueError, AttributeError):
             continue  # damaged: an older backup may still serve
     return PreviousBackup()
+
+
+def _of_lake(data: dict[str, Any], lake: str | None, root: str | None) -> bool:
+    """True if the manifest ``data`` is of the lake (no lake given: any backup is)."""
+    if lake is None and root is None:
+        return True
+    source = data.get("source") or {}
+    owner = source.get("lake_id")
+    return owner == lake if owner is not None else source.get("root") == root
 
 
 def _index(backup_id: str, data: dict[str, Any]) -> PreviousBackup:

@@ -182,3 +182,20 @@ def test_in_place_restore_is_the_same_lake_a_new_root_is_a_new_one(
         assert lh.read("hn.items").num_rows == 20
     out = run(root, "backup", "prune", "--to", str(shared), "--keep-last", "1").output
     assert f"deleted 1 backups ({first})" in out, out
+
+
+def test_an_incremental_backup_builds_on_its_own_lakes_previous_backup(
+    lakes: tuple[Path, Path, Path],
+) -> None:
+    from doctordata.backup.previous import load_previous
+    from doctordata.backup.targets import resolve_target
+
+    original, copy, shared = lakes
+    a1 = backup(original, shared)
+    b1 = backup(copy, shared)
+    with dd.connect(original) as lh:
+        target = resolve_target(lh, str(shared))
+        # the copy's newer backup names the copy's locations: nothing in it is reusable
+        assert load_previous(target, lake_id(original), str(original)).id == a1
+    assert load_previous(target, lake_id(copy), str(copy)).id == b1
+    assert load_previous(target).id == b1  # no lake given: the newest on the target
