@@ -199,3 +199,20 @@ def test_an_incremental_backup_builds_on_its_own_lakes_previous_backup(
         assert load_previous(target, lake_id(original), str(original)).id == a1
     assert load_previous(target, lake_id(copy), str(copy)).id == b1
     assert load_previous(target).id == b1  # no lake given: the newest on the target
+
+
+def test_two_lakes_sharing_an_s3_target(
+    lakes: tuple[Path, Path, Path], s3_env: Any, s3_bucket: str
+) -> None:
+    original, copy, _ = lakes
+    to = ["--to", f"s3://{s3_bucket}/shared", "--endpoint", s3_env.endpoint]
+
+    def ids(root: Path) -> list[str]:
+        return [b["id"] for b in json.loads(run(root, "backup", "list", *to, "--json").output)]
+
+    for root in (original, original, copy, copy):
+        run(root, "backup", *to, "--no-progress")
+    a1, a2, _b1, b2 = ids(copy)
+    out = run(copy, "backup", "prune", *to, "--keep-last", "1").output
+    assert ids(original) == [a1, a2, b2], out
+    assert "OK" in run(original, "backup", "verify", a1, *to, "--no-progress").output
