@@ -64,8 +64,8 @@ def _backup_by_id(
             "pass source=<the backed-up lakehouse's root>, or the backup's directory path"
         )
     with connect(source) as lh:
-        target, _manifest = open_backup(backup_id, lh=lh, to=to, endpoint=endpoint)
-    return f"{target.url}/{backup_id}"
+        target, manifest = open_backup(backup_id, lh=lh, to=to, endpoint=endpoint)
+    return f"{target.url}/{manifest.id}"  # "latest" is this lake's newest backup's id
 
 
 def relocate(root: str | None = None, *, dry_run: bool = False, new_id: bool | None = None) -> Any:

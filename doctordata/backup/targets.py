@@ -358,7 +358,7 @@ def latest_backup(target: BackupTarget, lake: str | None, root: str | None, wher
         newest[b.lake_id or f"(no id, root {b.root})"] = b.id
     shown = "; ".join(f"lake {k}: latest {v}" for k, v in newest.items())
     raise BackupNotFoundError(
-        f"restore latest: {problem}. Backups there: {shown}. Name the backup id to "
-        "restore, or choose the lake with --lake-id ID (`doctordata backup list` shows "
+        f"the latest backup: {problem}. Backups there: {shown}. Name the backup id to "
+        "use, or (restore) choose the lake with --lake-id ID (`doctordata backup list` shows "
         "each backup's lake)"
     )

@@ -216,3 +216,15 @@ def test_two_lakes_sharing_an_s3_target(
     out = run(copy, "backup", "prune", *to, "--keep-last", "1").output
     assert ids(original) == [a1, a2, b2], out
     assert "OK" in run(original, "backup", "verify", a1, *to, "--no-progress").output
+
+
+def test_the_api_restores_latest_of_the_source_lake(
+    lakes: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    original, copy, shared = lakes
+    a1 = backup(original, shared)
+    backup(copy, shared)
+    report = dd.restore(
+        "latest", tmp_path / "r", source=original, to=str(shared), progress=False
+    )  # fmt: skip
+    assert report.id == a1
