@@ -124,7 +124,9 @@ def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def bulk_load(lh: Any, dl: DuckLake, files: dict[str, Path]) -> dict[str, Any]:
+def bulk_load(
+    lh: Any, dl: DuckLake, files: dict[str, Path], properties: dict[str, str] | None = None
+) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     lh.create_namespace("tpch")
@@ -142,7 +144,7 @@ def bulk_load(lh: Any, dl: DuckLake, files: dict[str, Path]) -> dict[str, Any]:
         schema = pq.read_schema(path)
 
         def ours(t: str = t, path: Path = path, schema: Any = schema) -> None:
-            lh.create_table(f"tpch.{t}", schema)
+            lh.create_table(f"tpch.{t}", schema, properties=properties)
             lh.append(f"tpch.{t}", path)
 
         def theirs(t: str = t, path: Path = path) -> None:
@@ -598,6 +600,52 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def load_only(
+    results_dir: Path, sf: float, rounds: int, codec: str | None = None
+) -> dict[str, Any]:
+    """Only the bulk load, ``rounds`` times, each into a fresh lakehouse and DuckLake
+    (who goes first alternates per table and per round). Writes ducklake-load.json.
+    ``codec``: doctordata's tables get this Parquet codec instead of the default."""
+    import doctordata as dd
+
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="dd-bench-ducklake-") as tmp:
+        base = Path(tmp)
+        files = generate(base, sf)
+        for r in range(rounds):
+            ordered = dict(sorted(files.items(), reverse=r % 2 == 1))
+            dl = DuckLake(base / f"ducklake{r}")
+            with dd.connect(base / f"lake{r}") as lh:
+                props = {"write.parquet.compression-codec": codec} if codec else None
+                runs.append(bulk_load(lh, dl, ordered, props))
+            dl.con.close()
+            print(
+                f"round {r + 1}: doctordata {runs[-1]['doctordata_ms']:.0f} ms, "
+                f"DuckLake {runs[-1]['ducklake_ms']:.0f} ms",
+                flush=True,
+            )
+    ours = statistics.median(x["doctordata_ms"] for x in runs)
+    theirs = statistics.median(x["ducklake_ms"] for x in runs)
+    result = {
+        "benchmark": "ducklake-load",
+        "sf": sf,
+        "codec": codec or "default (zstd level 1)",
+        "rounds": runs,
+        "median_doctordata_ms": ours,
+        "median_ducklake_ms": theirs,
+        "ratio": _ratio(ours, theirs),
+        "load_average_start": load_start,
+        "load_average_end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "machine": machine_info(),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    name = f"ducklake-load-{codec}.json" if codec else "ducklake-load.json"
+    (results_dir / name).write_text(json.dumps(result, indent=2, default=str))
+    print(json.dumps({k: v for k, v in result.items() if k != "rounds"}, default=str))
+    return result
+
+
 def run(
     results_dir: Path,
     sf: float | None = None,
@@ -658,7 +706,13 @@ if __name__ == "__main__":
     parser.add_argument("--point-rows", type=int, help="rows of the sort-order tables")
     parser.add_argument("--layout", action="store_true", help="also compare Parquet layouts")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--only", choices=["load"], help="run only this part")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --only load")
+    parser.add_argument("--codec", help="--only load: doctordata's Parquet codec (e.g. snappy)")
     args = parser.parse_args()
+    if args.only == "load":
+        load_only(args.results, args.sf or 1.0, args.rounds, args.codec)
+        sys.exit(0)
     run(
         args.results,
         args.sf,

@@ -225,15 +225,27 @@ def store_for(uri: str | None) -> ChecksumStore | None:
 def record_written(uri: str | None, location: str, size: int, sha256: str) -> None:
     """Called by DurableFileIO when a data file it wrote is closed. A failure to record
     leaves the file "unchecked" (logged), never fails the write itself."""
+    record_all_written(uri, [(location, size, sha256)])
+
+
+def record_all_written(uri: str | None, rows: Iterable[tuple[str, int, str]]) -> None:
+    """:func:`record_written` for many files ``(location, size, sha256)`` in one
+    transaction (a partitioned load writes one file per partition)."""
     store = store_for(uri)
-    if store is None or not is_data_file(location):
+    kept = [r for r in rows if is_data_file(r[0])]
+    if store is None or not kept:
         return
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
-        store.record([(location, size, sha256)])
+        store.record(kept)
     except SQLAlchemyError as exc:
-        log.warning("could not record the checksum of %s (%s): it stays unchecked", location, exc)
+        log.warning(
+            "could not record the checksums of %d file(s), %s first (%s): they stay unchecked",
+            len(kept),
+            kept[0][0],
+            exc,
+        )
 
 
 def carry_recorded(uri: str | None, moves: Mapping[str, str]) -> None:

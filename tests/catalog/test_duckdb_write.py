@@ -307,3 +307,83 @@ def test_a_crash_before_the_commit_commits_nothing_and_cleanup_removes_the_files
     lh.maintain("d.k", compact=False, orphan_older_than="0s")
     assert not any(p.exists() for p in orphans)
     assert lh.sql("SELECT count(*) FROM d.k").fetchall() == [(10,)]
+
+
+def test_the_files_of_one_write_are_fsynced_in_parallel(
+    lh: dd.Lakehouse, small_threshold: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partitioned load writes one file per partition: their fsyncs overlap, not queue.
+    The first data file's fsync waits until a second one's has started; a writer that
+    fsyncs one file after another never starts the second (it waits out the timeout)."""
+    import threading
+
+    from doctordata.storage import local_copy
+
+    real = local_copy.fsync_path
+    started: list[str] = []
+    second = threading.Event()
+    overlapped: list[bool] = []
+    lock = threading.Lock()
+
+    def fsync_path(path: str) -> None:
+        if path.endswith(".parquet"):
+            with lock:
+                started.append(path)
+                first = len(started) == 1
+                if len(started) == 2:
+                    second.set()
+            if first:
+                overlapped.append(second.wait(timeout=20))
+        real(path)
+
+    monkeypatch.setattr(local_copy, "fsync_path", fsync_path)
+    lh.create_table("d.s", _data().schema, partition_by=["day(time)"])
+    lh.append("d.s", _data())
+    assert _writers(lh, "d.s") == {"DuckDB"} and len(_files(lh, "d.s")) > 10
+    assert overlapped == [True]
+    assert lh.sql("SELECT count(*) FROM d.s").fetchall() == [(N,)]
+
+
+def test_every_file_and_directory_is_fsynced_and_checksummed_before_the_commit(
+    lh: dd.Lakehouse, small_threshold: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from doctordata.catalog import checksums, write
+    from doctordata.storage import local_copy
+
+    real_fsync, real_commit = local_copy.fsync_path, write.commit_written
+    synced: set[str] = set()
+    seen: dict[str, object] = {}
+
+    def fsync_path(path: str) -> None:
+        real_fsync(path)
+        synced.add(path)
+
+    def commit_written(table: object, files: list[object]) -> None:
+        paths = [f.file_path.removeprefix("file://") for f in files]  # type: ignore[attr-defined]
+        seen["paths"], seen["synced"] = paths, set(synced)
+        store = checksums.store_for(table.io.properties.get("uri"))  # type: ignore[attr-defined]
+        assert store is not None
+        seen["recorded"] = store.lookup(f.file_path for f in files)  # type: ignore[attr-defined]
+        real_commit(table, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(local_copy, "fsync_path", fsync_path)
+    monkeypatch.setattr(write, "commit_written", commit_written)
+    lh.create_table("d.f", _data().schema, partition_by=["day(time)"])
+    lh.append("d.f", _data())
+    paths = seen["paths"]
+    assert isinstance(paths, list) and len(paths) > 10
+    assert _writers(lh, "d.f") == {"DuckDB"}
+    synced_then = seen["synced"]
+    assert isinstance(synced_then, set)
+    data_dir = lh.table("d.f").location().removeprefix("file://") + "/data"
+    for p in paths:
+        d = os.path.dirname(p)
+        assert {p, d, data_dir} <= synced_then, p
+        while d != data_dir:  # every directory between the file and the data folder
+            assert d in synced_then, d
+            d = os.path.dirname(d)
+    recorded = seen["recorded"]
+    assert isinstance(recorded, dict) and len(recorded) == len(paths)
+    for rec in recorded.values():
+        assert rec.size > 0 and len(rec.sha256) == 64
+    assert lh.verify(deep=True).ok
