@@ -621,8 +621,12 @@ def _decimal_scales(root: exp.Expr) -> exp.Expr:
 # count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
 # with a signed integer in one CASE or UNION, their common type is a Variant that cannot be
 # sorted or summed (Code 43/44). On DuckDB they are BIGINT (sums: HUGEINT): signed.
+# Also UInt64 on ClickHouse, BIGINT on DuckDB: row numbers, ranks, tiles, approximate counts.
+_UNSIGNED_RESULTS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile, exp.ApproxDistinct)
+
+
 def _signed_counts(root: exp.Expr) -> exp.Expr:
-    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length)):
+    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length, *_UNSIGNED_RESULTS)):
         if isinstance(node, exp.Sum):
             (kind,) = arg_types(node)
             if kind is None or not kind.is_type(*exp.DataType.INTEGER_TYPES):
@@ -639,7 +643,11 @@ def _signed_counts(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
-    Transform("signed_counts", _signed_counts, "count(), length(), integer sums: signed"),
+    Transform(
+        "signed_counts",
+        _signed_counts,
+        "count(), length(), integer sums, row_number(), rank(), ntile(): signed",
+    ),
 )
 
 

@@ -333,8 +333,23 @@ def test_without_the_refusal_the_nested_answer_differs(
     assert _problem(connect, "clickhouse-http", lake, sql) is not None
 
 
-def test_plain_counts_are_signed(lake: Path, connect: Callable[..., Any]) -> None:
-    lh = connect("chdb", lake)
-    sql = "SELECT count(*), count(n), count(DISTINCT g), g FROM s.t GROUP BY g"
-    got = lh.sql(sql, engine="clickhouse").arrow()
-    assert [f.type for f in got.schema][:3] == [pa.int64()] * 3
+SIGNED = [
+    "SELECT count(*), count(n), count(DISTINCT g), approx_count_distinct(g) FROM s.t",
+    "SELECT row_number() OVER (ORDER BY g, n), rank() OVER (ORDER BY g), "
+    "dense_rank() OVER (PARTITION BY g ORDER BY n), ntile(2) OVER (ORDER BY g, n) FROM s.t",
+]
+
+
+@pytest.mark.parametrize("sql", SIGNED)
+def test_counts_ranks_and_tiles_are_signed_as_on_duckdb(
+    sql: str, lake: Path, connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values equal, Arrow types too: DuckDB's BIGINT is int64, ClickHouse's UInt64 uint64."""
+    want = [pa.int64()] * 4
+    got = connect("chdb", lake).sql(sql, engine="clickhouse").arrow()
+    assert [f.type for f in got.schema] == want
+    kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "signed_counts")
+    monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
+    other = f"{sql} LIMIT 1000"  # other text: not the plan cached above
+    undone = connect("chdb", lake).sql(other, engine="clickhouse").arrow()
+    assert [f.type for f in undone.schema] != want
