@@ -19,6 +19,7 @@ from doctordata.engines.clickhouse_types import (
     branch_types,
     branch_values,
     nested_columns,
+    struct_columns,
 )
 from doctordata.errors import UnsupportedSQLError
 
@@ -819,6 +820,20 @@ def _timestamp_results(root: exp.Expr) -> exp.Expr:
     return root
 
 
+# s['a'] reads field a of a struct on DuckDB; ClickHouse's [] is for arrays and maps only.
+def _struct_fields(root: exp.Expr) -> exp.Expr:
+    structs = struct_columns(root)
+    if not structs:
+        return root
+    for node in list(root.find_all(exp.Bracket)):
+        column, keys = node.this, node.expressions
+        if not isinstance(column, exp.Column) or column.name.lower() not in structs:
+            continue
+        if len(keys) == 1 and isinstance(keys[0], exp.Literal) and keys[0].is_string:
+            node.replace(_call("tupleElement", column.copy(), keys[0].copy()))
+    return root
+
+
 TRANSFORMS = (
     Transform(
         "nested_nulls",
@@ -827,6 +842,7 @@ TRANSFORMS = (
     ),
     *TRANSFORMS,
     Transform("struct_literals", _struct_literals, "{'a': x} is a named tuple(x AS a)"),
+    Transform("struct_fields", _struct_fields, "s['a'] is field a of struct s"),
     Transform("make_timestamp", _make_timestamp, "make_timestamp(...) is makeDateTime64"),
     Transform(
         "timestamp_results",

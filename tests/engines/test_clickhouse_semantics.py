@@ -165,6 +165,7 @@ CASES = [
         "timestamp_results",
         "SELECT g, date_trunc('month', old), date_trunc('year', CAST(old AS DATE)) FROM s.t",
     ),
+    Case("struct_fields", "SELECT g, st['a'], st['b'] IS NULL FROM s.t WHERE st['a'] > 0"),
     # Elements and fields of nested columns read right: they are not refused.
     Case(
         "nested_nulls",
