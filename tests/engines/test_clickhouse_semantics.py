@@ -177,6 +177,9 @@ CASES = [
         "SELECT * FROM (SELECT g, lst[2] AS e FROM s.t) ORDER BY g, e",
         expect_unchanged=True,
     ),
+    Case(
+        "nested_nulls", "SELECT g, unnest(lst) AS e FROM s.t ORDER BY g, e", expect_unchanged=True
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
