@@ -42,6 +42,11 @@ SETTINGS: tuple[Setting, ...] = (
         "ORDER BY 2 means the second output column (order_by_output_names relies on it)",
     ),
     Setting("aggregate_functions_null_for_empty", 1, "sum() over no rows is NULL, not 0"),
+    Setting(
+        "enable_named_columns_in_function_tuple",
+        1,
+        "tuple(x AS a) is a named Tuple(a ...), as DuckDB's struct literal {'a': x}",
+    ),
 )
 
 
@@ -70,9 +75,13 @@ def apply_transforms(root: exp.Expr, schemas: Mapping[str, Any] | None = None) -
     if transforms is None:
         from doctordata.engines.clickhouse_transforms import TRANSFORMS as transforms
     if schemas:
-        from doctordata.engines.clickhouse_types import annotate_argument_types
+        from doctordata.engines.clickhouse_types import (
+            annotate_argument_types,
+            record_nested_columns,
+        )
 
         annotate_argument_types(root, schemas)
+        record_nested_columns(root, schemas)
     for transform in transforms:
         root = transform.apply(root)
     return root

@@ -14,7 +14,14 @@ from typing import Any
 
 from sqlglot import exp
 
-from doctordata.engines.clickhouse_types import arg_types, branch_types, branch_values
+from doctordata.engines.clickhouse_types import (
+    arg_types,
+    branch_types,
+    branch_values,
+    nested_columns,
+    struct_columns,
+)
+from doctordata.errors import UnsupportedSQLError
 
 
 @dataclass(frozen=True)
@@ -615,8 +622,12 @@ def _decimal_scales(root: exp.Expr) -> exp.Expr:
 # count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
 # with a signed integer in one CASE or UNION, their common type is a Variant that cannot be
 # sorted or summed (Code 43/44). On DuckDB they are BIGINT (sums: HUGEINT): signed.
+# Also UInt64 on ClickHouse, BIGINT on DuckDB: row numbers, ranks, tiles, approximate counts.
+_UNSIGNED_RESULTS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile, exp.ApproxDistinct)
+
+
 def _signed_counts(root: exp.Expr) -> exp.Expr:
-    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length)):
+    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length, *_UNSIGNED_RESULTS)):
         if isinstance(node, exp.Sum):
             (kind,) = arg_types(node)
             if kind is None or not kind.is_type(*exp.DataType.INTEGER_TYPES):
@@ -633,7 +644,11 @@ def _signed_counts(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
-    Transform("signed_counts", _signed_counts, "count(), length(), integer sums: signed"),
+    Transform(
+        "signed_counts",
+        _signed_counts,
+        "count(), length(), integer sums, row_number(), rank(), ntile(): signed",
+    ),
 )
 
 
@@ -704,4 +719,134 @@ def _date_difference(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("date_difference", _date_difference, "date - date is days (Date32 has no minus)"),
+)
+
+
+# -- nested columns: ClickHouse reads a NULL list or map as [] / {} and a NULL struct as a
+# tuple of NULLs (no Nullable(Array) or Nullable(Map); a Parquet struct cannot be read as
+# Nullable(Tuple)). Its elements and fields read right: x[1], m['k'], s['a'] are NULL on
+# both engines. Anything that sees the value itself (count(x), x IS NULL, coalesce(x, ..),
+# len(x), SELECT x, SELECT *) would differ from DuckDB: refused, loudly.
+_ELEMENT_ACCESS = (exp.Bracket, exp.Dot)
+
+
+def _nested_refusal(name: str, kind: str, context: str) -> UnsupportedSQLError:
+    return UnsupportedSQLError(
+        f"column {name!r} is a {kind} that may be NULL, and ClickHouse reads a NULL {kind} "
+        f"as empty, so {context} could differ from DuckDB's answer. Run this query with "
+        "engine='duckdb', or read only its elements or fields (x[1], x['key'])."
+    )
+
+
+def _nested_nulls(root: exp.Expr) -> exp.Expr:
+    nested = nested_columns(root)
+    if not nested:
+        return root
+    for column in root.find_all(exp.Column):
+        kind = nested.get(column.name.lower())
+        if kind is None or column.is_star:
+            continue  # a star (t.*) is checked below
+        parent = column.parent
+        if isinstance(parent, _ELEMENT_ACCESS) and parent.this is column:
+            continue
+        if isinstance(parent, (exp.Unnest, exp.Explode)):
+            continue
+        context = parent.sql("duckdb") if parent is not None else column.sql("duckdb")
+        raise _nested_refusal(column.name, kind, repr(context))
+    for star in root.find_all(exp.Star):
+        select = star.parent_select
+        if isinstance(star.parent, exp.Count) or select is None:
+            continue
+        source = select.args.get("from") or select.args.get("from_")
+        sources = [source, *(select.args.get("joins") or [])]
+        if any(s is not None and isinstance(s.this, exp.Table) for s in sources):
+            name, kind = next(iter(nested.items()))
+            raise _nested_refusal(name, kind, "SELECT *")
+    return root
+
+
+# DuckDB's struct literal {'a': x} is written tuple(a := x), a syntax error on ClickHouse.
+# tuple(x AS a) is a named tuple (setting enable_named_columns_in_function_tuple).
+def _struct_literals(root: exp.Expr) -> exp.Expr:
+    for node in reversed(list(root.find_all(exp.Struct))):  # innermost first
+        items = node.expressions
+        if not items or not all(isinstance(i, exp.PropertyEQ) for i in items):
+            continue
+        named = [exp.alias_(i.expression, i.this.name, quoted=True) for i in items]
+        node.replace(_call("tuple", *named))
+    return root
+
+
+# DuckDB's make_timestamp(y, m, d, h, min, sec) (sec a double) is TIMESTAMP_FROM_PARTS,
+# which ClickHouse lacks: makeDateTime64 with whole seconds and microseconds.
+def _make_timestamp(root: exp.Expr) -> exp.Expr:
+    keys = ("year", "month", "day", "hour", "min", "sec")
+    for node in list(root.find_all(exp.TimestampFromParts)):
+        args = [a for a in (node.args.get(k) for k in keys) if isinstance(a, exp.Expr)]
+        if len(args) < len(keys) or node.args.get("zone") is not None:
+            continue
+        *rest, sec = args
+        million = exp.Literal.number(1000000)
+        micros = _call("toInt64", _call("round", exp.Mul(this=exp.paren(sec), expression=million)))
+        whole = _call("intDiv", micros.copy(), exp.Literal.number(1000000))
+        fraction = _call("modulo", micros, exp.Literal.number(1000000))
+        node.replace(_call("makeDateTime64", *rest, whole, fraction, exp.Literal.number(6)))
+    return root
+
+
+# date + INTERVAL is a TIMESTAMP on DuckDB (Date32 on ClickHouse); date_trunc of a
+# TIMESTAMP is a TIMESTAMP (ClickHouse: Date for day and coarser units).
+_NAIVE_TIMES: frozenset[Any] = frozenset(
+    {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.DATE}
+)
+
+
+def _timestamp_results(root: exp.Expr) -> exp.Expr:
+    timestamp = exp.DataType.build("DateTime64(6)", dialect="clickhouse")
+    timestamp.set("nullable", None)
+    for node in list(root.find_all(exp.Add, exp.Sub, exp.TimestampTrunc, exp.DateTrunc)):
+        kinds = arg_types(node)
+        if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
+            typed = _is(kinds[0], _NAIVE_TIMES)
+        else:
+            sides = (node.this, node.expression)
+            dated = [k is not None and k.is_type("date") for k in kinds]
+            interval = [isinstance(side, exp.Interval) for side in sides]
+            typed = len(dated) == 2 and ((dated[0] and interval[1]) or (dated[1] and interval[0]))
+        if typed:
+            placeholder = exp.Null()
+            node.replace(placeholder)
+            placeholder.replace(exp.Cast(this=node, to=timestamp.copy()))
+    return root
+
+
+# s['a'] reads field a of a struct on DuckDB; ClickHouse's [] is for arrays and maps only.
+def _struct_fields(root: exp.Expr) -> exp.Expr:
+    structs = struct_columns(root)
+    if not structs:
+        return root
+    for node in list(root.find_all(exp.Bracket)):
+        column, keys = node.this, node.expressions
+        if not isinstance(column, exp.Column) or column.name.lower() not in structs:
+            continue
+        if len(keys) == 1 and isinstance(keys[0], exp.Literal) and keys[0].is_string:
+            node.replace(_call("tupleElement", column.copy(), keys[0].copy()))
+    return root
+
+
+TRANSFORMS = (
+    Transform(
+        "nested_nulls",
+        _nested_nulls,
+        "a NULL list/map/struct reads as empty on ClickHouse: queries that see it are refused",
+    ),
+    *TRANSFORMS,
+    Transform("struct_literals", _struct_literals, "{'a': x} is a named tuple(x AS a)"),
+    Transform("struct_fields", _struct_fields, "s['a'] is field a of struct s"),
+    Transform("make_timestamp", _make_timestamp, "make_timestamp(...) is makeDateTime64"),
+    Transform(
+        "timestamp_results",
+        _timestamp_results,
+        "date + INTERVAL and date_trunc(unit, timestamp) are TIMESTAMPs",
+    ),
 )

@@ -33,6 +33,9 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.Sum: ("this",),
     exp.IntDiv: ("this", "expression"),
     exp.Sub: ("this", "expression"),
+    exp.Add: ("this", "expression"),
+    exp.TimestampTrunc: ("this",),
+    exp.DateTrunc: ("this",),
     exp.In: ("this",),
     exp.Between: ("this", "low", "high"),
     exp.EQ: ("this", "expression"),
@@ -179,3 +182,43 @@ def arg_types(node: exp.Expr) -> tuple[exp.DataType | None, ...]:
     if recorded is None:
         return tuple(None for _ in TYPED_ARGS.get(type(node), ()))
     return tuple(recorded)
+
+
+NESTED_COLUMNS = "dd_nested_columns"  # root meta: {column name: "list" | "map" | "struct"}
+STRUCT_COLUMNS = "dd_struct_columns"  # root meta: names of struct columns (optional or not)
+
+
+def record_nested_columns(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
+    """Record the scanned tables' optional list, map and struct columns on ``root.meta``.
+
+    ClickHouse has no Nullable(Array) or Nullable(Map) and cannot read a Parquet struct as
+    Nullable(Tuple): a NULL one reads as empty, so its NULL-ness is lost on that engine.
+    """
+    from pyiceberg.types import ListType, MapType, StructType
+
+    kinds = {ListType: "list", MapType: "map", StructType: "struct"}
+    found: dict[str, str] = {}
+    structs: set[str] = set()
+    for schema in schemas.values():
+        for field in schema.fields:
+            kind = kinds.get(type(field.field_type))
+            if kind is not None and not field.required:
+                found.setdefault(field.name.lower(), kind)
+            if kind == "struct":
+                structs.add(field.name.lower())
+    if found:
+        root.meta[NESTED_COLUMNS] = found
+    if structs:
+        root.meta[STRUCT_COLUMNS] = structs
+
+
+def nested_columns(root: exp.Expr) -> dict[str, str]:
+    """What :func:`record_nested_columns` recorded (empty when nothing was)."""
+    recorded = root.meta.get(NESTED_COLUMNS) if root.meta else None
+    return dict(recorded or {})
+
+
+def struct_columns(root: exp.Expr) -> set[str]:
+    """The struct columns :func:`record_nested_columns` recorded (lower case)."""
+    recorded = root.meta.get(STRUCT_COLUMNS) if root.meta else None
+    return set(recorded or ())

@@ -149,6 +149,37 @@ CASES = [
         "timestamp_microseconds", "SELECT g, CAST(old AS DATE), CAST(old AS TIMESTAMPTZ) FROM s.t"
     ),
     Case("date_difference", "SELECT g, CAST(old AS DATE) - DATE '1969-01-01' FROM s.t"),
+    Case("enable_named_columns_in_function_tuple", "SELECT g, {'a': n, 'b': g} AS r FROM s.t", 0),
+    Case("struct_literals", "SELECT g, {'a': n, 'b': {'c': price}} AS r FROM s.t"),
+    Case(
+        "make_timestamp",
+        "SELECT g, make_timestamp(2026, n, 2, 3, n, 5.25), make_timestamp(1969, 12, 31, 23, 59, "
+        "59.999999) FROM s.t",
+    ),
+    Case(
+        "timestamp_results",
+        "SELECT g, CAST(old AS DATE) + INTERVAL 3 DAY, CAST(old AS DATE) - INTERVAL (n) MONTH "
+        "FROM s.t",
+    ),
+    Case(
+        "timestamp_results",
+        "SELECT g, date_trunc('month', old), date_trunc('year', CAST(old AS DATE)) FROM s.t",
+    ),
+    Case("struct_fields", "SELECT g, st['a'], st['b'] IS NULL FROM s.t WHERE st['a'] > 0"),
+    # Elements and fields of nested columns read right: they are not refused.
+    Case(
+        "nested_nulls",
+        "SELECT g, lst[1], mp['k'], st.b, count(*) OVER () FROM s.t",
+        expect_unchanged=True,
+    ),
+    Case(
+        "nested_nulls",
+        "SELECT * FROM (SELECT g, lst[2] AS e FROM s.t) ORDER BY g, e",
+        expect_unchanged=True,
+    ),
+    Case(
+        "nested_nulls", "SELECT g, unnest(lst) AS e FROM s.t ORDER BY g, e", expect_unchanged=True
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
@@ -179,6 +210,14 @@ def _table() -> pa.Table:
                     datetime(1960, 2, 29, 23, 59),
                 ],
                 pa.timestamp("us"),
+            ),
+            "lst": pa.array([[1, 2], None, [], [None], [3]], pa.list_(pa.int32())),
+            "mp": pa.array(
+                [[("k", 1)], None, [], [("k", None)], [("j", 2)]], pa.map_(pa.string(), pa.int32())
+            ),
+            "st": pa.array(
+                [{"a": 1, "b": "x"}, None, {"a": None, "b": None}, {"a": 2, "b": None}, None],
+                pa.struct([("a", pa.int32()), ("b", pa.string())]),
             ),
         }
     )
@@ -254,3 +293,67 @@ def test_every_entry_has_a_unique_name_and_a_reason() -> None:
     names = [e.name for e in entries]
     assert len(names) == len(set(names))
     assert all(e.reason.strip() for e in entries)
+
+
+# Queries whose answer depends on whether a list, map or struct is NULL: ClickHouse reads a
+# NULL one as empty, so each is refused there (a loud error beats a wrong answer).
+NESTED_NULL_QUERIES = [
+    ("lst", "SELECT count(lst) FROM s.t"),
+    ("mp", "SELECT count(mp), count(*) FROM s.t"),
+    ("st", "SELECT count(st) FROM s.t"),
+    ("lst", "SELECT g FROM s.t WHERE lst IS NULL"),
+    ("mp", "SELECT g, mp IS NOT NULL FROM s.t"),
+    ("st", "SELECT g FROM s.t WHERE st IS NOT NULL"),
+    ("lst", "SELECT g, coalesce(lst, [7]) FROM s.t"),
+    ("lst", "SELECT g, len(lst) FROM s.t"),
+    ("st", "SELECT g, st FROM s.t"),
+    ("lst", "SELECT * FROM s.t"),
+    ("lst", "SELECT t.* FROM s.t AS t"),
+]
+
+
+@pytest.mark.parametrize(("column", "sql"), NESTED_NULL_QUERIES)
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_a_query_that_sees_a_null_nested_value_is_refused(
+    column: str, sql: str, target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    from doctordata.errors import UnsupportedSQLError
+
+    lh = connect(target, lake)
+    with pytest.raises(UnsupportedSQLError) as caught:
+        lh.sql(sql, engine="clickhouse").fetchall()
+    message = str(caught.value)
+    assert repr(column) in message and "engine='duckdb'" in message
+    got = lh.sql(sql, engine="duckdb").fetchall()  # DuckDB still runs it
+    assert differences(got, _duckdb_answer(sql), order_keys(sql)) is None
+
+
+@pytest.mark.parametrize(("column", "sql"), NESTED_NULL_QUERIES)
+def test_without_the_refusal_the_nested_answer_differs(
+    column: str, sql: str, lake: Path, connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "nested_nulls")
+    monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
+    assert _problem(connect, "clickhouse-http", lake, sql) is not None
+
+
+SIGNED = [
+    "SELECT count(*), count(n), count(DISTINCT g), approx_count_distinct(g) FROM s.t",
+    "SELECT row_number() OVER (ORDER BY g, n), rank() OVER (ORDER BY g), "
+    "dense_rank() OVER (PARTITION BY g ORDER BY n), ntile(2) OVER (ORDER BY g, n) FROM s.t",
+]
+
+
+@pytest.mark.parametrize("sql", SIGNED)
+def test_counts_ranks_and_tiles_are_signed_as_on_duckdb(
+    sql: str, lake: Path, connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values equal, Arrow types too: DuckDB's BIGINT is int64, ClickHouse's UInt64 uint64."""
+    want = [pa.int64()] * 4
+    got = connect("chdb", lake).sql(sql, engine="clickhouse").arrow()
+    assert [f.type for f in got.schema] == want
+    kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "signed_counts")
+    monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
+    other = f"{sql} LIMIT 1000"  # other text: not the plan cached above
+    undone = connect("chdb", lake).sql(other, engine="clickhouse").arrow()
+    assert [f.type for f in undone.schema] != want
