@@ -284,6 +284,11 @@ def tpcds_figures(root: Path, spec: dict[str, Any], repeats: int, timeout: float
             "clickhouse_equals_duckdb": (
                 want is not None and got is not None and same_answer(got, want)
             ),
+            "router_duckdb_equals_raw": (
+                want is not None
+                and d["rows"].get("router-duckdb") is not None
+                and same_answer(d["rows"]["router-duckdb"], want)
+            ),
         }
     ratios, totals, counted, outside = {}, {}, {}, {}
     for group, (router, raw) in PAIRS.items():
@@ -325,6 +330,7 @@ def _markdown(result: dict[str, Any]) -> str:
         if w in wins:
             wins[w] += 1
     equal = sum(q["clickhouse_equals_duckdb"] for q in per.values())
+    same = sum(q.get("router_duckdb_equals_raw", False) for q in per.values())
     lines = [
         f"# TPC-DS SF {result['sf']} through the router (median of {result['repeats']})",
         "",
@@ -346,7 +352,8 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         f"Fastest engine through the router: DuckDB on {wins['DuckDB']} queries, ClickHouse "
         f"(chDB) on {wins['ClickHouse']}. ClickHouse's rows equal DuckDB's on {equal}/"
-        f"{len(per)} queries (NULLs distinct, numbers to 1e-6 relative).",
+        f"{len(per)} queries (NULLs distinct, numbers to 1e-6 relative); the router's DuckDB "
+        f"rows equal raw DuckDB's on {same}/{len(per)}.",
         "",
         "| peer | total ms (queries both peers of its pair ran) |",
         "|---|---|",
