@@ -138,12 +138,25 @@ def raw_chdb_sql(query: str) -> str:
     return apply_transforms(tree).sql("clickhouse")
 
 
-def _peers(lh: Any, tables: list[str], group: str, timeout: float) -> Callable[[str], Any]:
-    """query -> {peer: callable returning the rows}; sets the group's peers up once."""
+def _peers(
+    lh: Any, tables: list[str], group: str, timeout: float, engine_ms: list[float]
+) -> Callable[[str], Any]:
+    """query -> {peer: callable returning the rows}; sets the group's peers up once.
+
+    Each router run appends its ``execute`` phase (ms in the engine) to ``engine_ms``:
+    the rest of its time is the router's own (plan cache, Arrow to Python rows).
+    """
+
+    def router(q: str, engine: str) -> list[Any]:
+        result = lh.sql(q, engine=engine, timeout=timeout)
+        rows = result.fetchall()
+        engine_ms.append(result.stats.timings_ms.get("execute", math.nan))
+        return rows
+
     if group == "duckdb":
         con = _raw_duckdb(lh, tables)
         return lambda q: {
-            "router-duckdb": lambda: lh.sql(q, timeout=timeout).fetchall(),
+            "router-duckdb": lambda: router(q, "duckdb"),
             "raw-duckdb": lambda: con.execute(q).fetchall(),
         }
     reader = _raw_chdb_client(lh, tables)
@@ -152,7 +165,7 @@ def _peers(lh: Any, tables: list[str], group: str, timeout: float) -> Callable[[
     def chdb(q: str) -> dict[str, Callable[[], Any]]:
         chq = raw_chdb_sql(q)
         return {
-            "router-chdb": lambda: lh.sql(q, engine="clickhouse", timeout=timeout).fetchall(),
+            "router-chdb": lambda: router(q, "clickhouse"),
             "raw-chdb": lambda: reader.query(chq, settings=limits).result_rows,
         }
 
@@ -188,9 +201,13 @@ def group_figures(
 
     figures: dict[str, Any] = {}
     with dd.connect(root) as lh:
-        peers_for = _peers(lh, spec["tables"], group, timeout)
+        engine_ms: list[float] = []
+        peers_for = _peers(lh, spec["tables"], group, timeout, engine_ms)
         for n, q in sorted(spec["queries"].items(), key=lambda kv: int(kv[0])):
+            engine_ms.clear()
             m = _measure(peers_for(q), repeats)
+            if len(engine_ms) > 1:  # the timed runs (the first was the warm-up)
+                m["router_engine_ms"] = statistics.median(engine_ms[1:])
             rows = m.pop("rows")
             m["rows"] = {k: [[_plain(v) for v in row] for row in r] for k, r in rows.items()}
             figures[str(n)] = m
@@ -258,19 +275,41 @@ def tpcds_figures(root: Path, spec: dict[str, Any], repeats: int, timeout: float
         got = c["rows"].get("router-chdb")
         per_query[str(n)] = {
             "ms": {**d["ms"], **c["ms"]},
+            "router_engine_ms": {
+                g: groups[g][str(n)]["router_engine_ms"]
+                for g in PAIRS
+                if "router_engine_ms" in groups[g][str(n)]
+            },
             "errors": {**d["errors"], **c["errors"]},
             "clickhouse_equals_duckdb": (
                 want is not None and got is not None and same_answer(got, want)
             ),
+            "router_duckdb_equals_raw": (
+                want is not None
+                and d["rows"].get("router-duckdb") is not None
+                and same_answer(d["rows"]["router-duckdb"], want)
+            ),
         }
-    ratios, totals, counted = {}, {}, {}
-    for router, raw in PAIRS.values():
-        both = [q["ms"] for q in per_query.values() if router in q["ms"] and raw in q["ms"]]
-        totals[router] = sum(m[router] for m in both)
-        totals[raw] = sum(m[raw] for m in both)
+    ratios, totals, counted, outside = {}, {}, {}, {}
+    for group, (router, raw) in PAIRS.items():
+        both = [q for q in per_query.values() if router in q["ms"] and raw in q["ms"]]
+        totals[router] = sum(q["ms"][router] for q in both)
+        totals[raw] = sum(q["ms"][raw] for q in both)
+        # The router's time outside the engine (median run minus median execute phase).
+        outside[router] = sum(
+            q["ms"][router] - q["router_engine_ms"][group]
+            for q in both
+            if group in q["router_engine_ms"]
+        )
         counted[f"{router}/{raw}"] = len(both)
         ratios[f"{router}/{raw}"] = totals[router] / totals[raw] if totals[raw] else math.nan
-    return {"per_query": per_query, "totals_ms": totals, "ratios": ratios, "counted": counted}
+    return {
+        "per_query": per_query,
+        "totals_ms": totals,
+        "ratios": ratios,
+        "counted": counted,
+        "router_outside_engine_ms": outside,
+    }
 
 
 def _winner(ms: dict[str, float]) -> str:
@@ -291,6 +330,7 @@ def _markdown(result: dict[str, Any]) -> str:
         if w in wins:
             wins[w] += 1
     equal = sum(q["clickhouse_equals_duckdb"] for q in per.values())
+    same = sum(q.get("router_duckdb_equals_raw", False) for q in per.values())
     lines = [
         f"# TPC-DS SF {result['sf']} through the router (median of {result['repeats']})",
         "",
@@ -312,12 +352,22 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         f"Fastest engine through the router: DuckDB on {wins['DuckDB']} queries, ClickHouse "
         f"(chDB) on {wins['ClickHouse']}. ClickHouse's rows equal DuckDB's on {equal}/"
-        f"{len(per)} queries (NULLs distinct, numbers to 1e-6 relative).",
+        f"{len(per)} queries (NULLs distinct, numbers to 1e-6 relative); the router's DuckDB "
+        f"rows equal raw DuckDB's on {same}/{len(per)}.",
         "",
         "| peer | total ms (queries both peers of its pair ran) |",
         "|---|---|",
     ]
     lines += [f"| {k} | {v:.0f} |" for k, v in f["totals_ms"].items()]
+    outside = f.get("router_outside_engine_ms", {})
+    if outside:
+        lines += [
+            "",
+            "The router's own time (each query's median run minus its median `execute` phase: "
+            "plan-cache check, Arrow to Python rows): "
+            + ", ".join(f"{k} {v:.0f} ms" for k, v in outside.items())
+            + ".",
+        ]
     cols = ("router-duckdb", "raw-duckdb", "router-chdb", "raw-chdb")
     lines += [
         "",

@@ -8,8 +8,11 @@ off except for the lakehouse tiers, and its configuration is locked.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -284,29 +287,28 @@ class DuckDBEngine(Engine):
 
 
 class _Deadline:
-    """Interrupts a DuckDB cursor ``seconds`` after entry (0 = never), from a timer thread.
+    """Interrupts a DuckDB cursor ``seconds`` after entry (0 = never), from the watchdog.
 
     The lock keeps the interrupt from racing the cursor's close: once the block is left the
-    timer can no longer touch the cursor, and ``expired`` tells a timeout from other
+    watchdog can no longer touch the cursor, and ``expired`` tells a timeout from other
     interrupts.
     """
 
     def __init__(self, cursor: Any, seconds: float) -> None:
         self.cursor = cursor
         self.seconds = seconds
+        self.at = 0.0
         self.expired = False
         self._done = False
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
 
     def __enter__(self) -> _Deadline:
         if self.seconds > 0:
-            self._timer = threading.Timer(self.seconds, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            self.at = time.monotonic() + self.seconds
+            _watchdog().add(self)
         return self
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
             if not self._done:
                 self.expired = True
@@ -315,8 +317,65 @@ class _Deadline:
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._done = True
-        if self._timer is not None:
-            self._timer.cancel()
+        if self.seconds > 0:  # never while holding self._lock (the watchdog nests the other way)
+            _watchdog().remove(self)
+
+
+class _Watchdog:
+    """One thread per process that fires the deadlines of running queries.
+
+    A thread per query (threading.Timer) cost a thread start per call: on a loaded box the
+    caller waited milliseconds for it to be scheduled, more than a small query runs.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active: dict[int, _Deadline] = {}
+        self._wake_at = math.inf
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._active[id(deadline)] = deadline
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="doctordata-duckdb-deadlines", daemon=True
+                )
+                self._thread.start()
+            if deadline.at < self._wake_at:
+                self._cond.notify()
+
+    def remove(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._active.pop(id(deadline), None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for key, deadline in list(self._active.items()):
+                    if deadline.at <= now:
+                        del self._active[key]
+                        deadline.fire()
+                self._wake_at = min((d.at for d in self._active.values()), default=math.inf)
+                self._cond.wait(None if self._wake_at == math.inf else self._wake_at - now)
+
+
+_WATCHDOG: list[_Watchdog] = []
+
+
+def _watchdog() -> _Watchdog:
+    if not _WATCHDOG:
+        with _WATCHDOG_LOCK:
+            if not _WATCHDOG:
+                _WATCHDOG.append(_Watchdog())
+    return _WATCHDOG[0]
+
+
+_WATCHDOG_LOCK = threading.Lock()
+# A forked child has no watchdog thread (and maybe a held lock): it starts its own.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG.clear)
 
 
 def _files(files: Any) -> str:
