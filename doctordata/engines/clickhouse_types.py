@@ -18,6 +18,8 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from doctordata.engines.duckdb import TYPE_MAP as DUCKDB_TYPES
+
 # meta key of a node whose arguments' types are recorded: a tuple, one DataType (or
 # None) per argument in TYPED_ARGS[type(node)]
 ARG_TYPES = "dd_arg_types"
@@ -46,23 +48,9 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.LTE: ("this", "expression"),
 }
 
-# Iceberg primitive type (str()) -> the DuckDB type it reads as; nested types stay unknown.
-_ICEBERG_TYPES = {
-    "boolean": "BOOLEAN",
-    "int": "INT",
-    "long": "BIGINT",
-    "float": "FLOAT",
-    "double": "DOUBLE",
-    "date": "DATE",
-    "time": "TIME",
-    "timestamp": "TIMESTAMP",
-    "timestamptz": "TIMESTAMPTZ",
-    "timestamp_ns": "TIMESTAMP_NS",
-    "timestamptz_ns": "TIMESTAMPTZ",
-    "string": "VARCHAR",
-    "uuid": "UUID",
-    "binary": "BLOB",
-}
+# Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
+# map: the reference semantics); nested types stay unknown.
+_ICEBERG_TYPES = DUCKDB_TYPES
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 
 
