@@ -173,24 +173,7 @@ def replace(
     layout: Layout | None = None,
 ) -> int:
     """Replace every row of ``name`` with the stream, in one commit; returns the rows."""
-    from pyiceberg.expressions import AlwaysTrue
-
-    from doctordata.catalog.commits import redo_on_conflict
-
-    readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=True, layout=layout)
-
-    def once(t: Table) -> int:
-        count = 0
-        with t.transaction() as tx:
-            if t.metadata.current_snapshot_id is not None:
-                tx.delete(AlwaysTrue(), snapshot_properties=dict(props))
-            for chunk in chunks(readers.next()):
-                tx.append(chunk, snapshot_properties=dict(props))
-                count += chunk.num_rows
-        return count
-
-    return redo_on_conflict(table, once, what=f"dbt build of {name}")
+    return _write(lh, name, rows, props, layout, replace=True)
 
 
 def append(
@@ -201,20 +184,37 @@ def append(
     layout: Layout | None = None,
 ) -> int:
     """Append the stream to ``name`` in one commit; returns the rows."""
+    return _write(lh, name, rows, props, layout, replace=False)
+
+
+def _write(
+    lh: Any,
+    name: str,
+    rows: ReaderFactory,
+    props: Mapping[str, str],
+    layout: Layout | None,
+    *,
+    replace: bool,
+) -> int:
+    from pyiceberg.expressions import AlwaysTrue
+
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
-    table = _prepared(lh, name, readers.schema, replace=False, layout=layout)
+    table = _prepared(lh, name, readers.schema, replace=replace, layout=layout)
 
     def once(t: Table) -> int:
         count = 0
         with t.transaction() as tx:
+            if replace and t.metadata.current_snapshot_id is not None:
+                tx.delete(AlwaysTrue(), snapshot_properties=dict(props))
             for chunk in chunks(readers.next()):
                 tx.append(chunk, snapshot_properties=dict(props))
                 count += chunk.num_rows
         return count
 
-    return redo_on_conflict(table, once, what=f"dbt incremental append to {name}")
+    what = f"dbt build of {name}" if replace else f"dbt incremental append to {name}"
+    return redo_on_conflict(table, once, what=what)
 
 
 def upsert(
