@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from doctordata.backup.heartbeat import HEARTBEAT_SECONDS, Heartbeat
 from doctordata.backup.manifest import SOURCE_STAMPS, BackupManifest
 from doctordata.backup.previous import PreviousBackup, load_previous
 from doctordata.backup.store import (
@@ -170,24 +171,24 @@ def backup(
     existing = prepare_target(target)
     backup_id = new_backup_id()
     started = time.monotonic()
-    target.write_json(
-        target.path(backup_id, STARTED_NAME),
-        {
-            "id": backup_id,
-            "started_at": _utcnow(),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "source_root": str(lh.root),
-            "lake_id": lake_id(lh.root),
-        },
-        # Only tells a concurrent prune that this backup is running; after a crash
-        # nothing runs, and prune falls back to the id's timestamp: no fsync needed.
-        sync=False,
-    )
+    record = {
+        "id": backup_id,
+        "started_at": _utcnow(),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "source_root": str(lh.root),
+        "lake_id": lake_id(lh.root),
+    }
+    # Only tells a concurrent prune that this backup is running; after a crash nothing
+    # runs, and prune falls back to the id's timestamp: no fsync needed. The heartbeat
+    # rewrites it while the backup runs (a long backup is not "abandoned").
+    target.write_json(target.path(backup_id, STARTED_NAME), record, sync=False)
+    heartbeat = Heartbeat(target, backup_id, record, HEARTBEAT_SECONDS)
     io = _file_io(lh)
     source = _source_info(lh)
     published: set[str] = set()  # objects this backup added, over every attempt
     with (
+        heartbeat,
         tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp,
         ThreadPoolExecutor(max_workers=SYNC_WORKERS) as helpers,
     ):
@@ -242,6 +243,7 @@ def backup(
         )
         written = manifest.to_dict()
         written["files"] = files
+        heartbeat.check_alive()
         target.write_json(
             target.path(backup_id, MANIFEST_NAME), written, before_rename=names_durable
         )

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from doctordata.backup.heartbeat import last_alive
 from doctordata.backup.store import (
     MANIFEST_NAME,
     STARTED_NAME,
@@ -101,8 +102,9 @@ def prune(
     ``all_lakes`` (then each lake keeps its own newest ``keep_last``). A backup made
     before lake ids were recorded is this lake's only if it was made from this root (see
     targets.is_lakes). The newest complete backup of each lake is always kept. Partial
-    backups are deleted once older than ``incomplete_grace``; until then they count as
-    running, and while one runs no stored object is deleted (it may be reusing them).
+    backups are deleted once they show no sign of life (start or heartbeat, see
+    heartbeat.py) for ``incomplete_grace``; until then they count as running, and while
+    one runs no stored object and no temporary file is deleted (it may be using them).
     """
     if keep_last is None and older_than is None:
         raise BackupError(
@@ -130,8 +132,8 @@ def prune(
             if b.id not in keep_ids and old_enough:
                 delete.append(b.id)
             continue
-        started = _started_at(target, b.id)
-        if now.timestamp() - started > grace:
+        alive = _last_alive(target, b.id)
+        if now.timestamp() - alive > grace:
             delete.append(b.id)
         else:
             running.append(b.id)
@@ -157,7 +159,8 @@ def prune(
             target.remove(target.backup_dir(backup_id), recursive=True)
         for info in doomed.values():
             target.remove(info["name"])
-        _clean_tmp(target, now.timestamp() - grace)
+        if not running:
+            _clean_tmp(target, now.timestamp() - grace)
     return PruneReport(
         kept=kept,
         deleted=delete,
@@ -177,11 +180,10 @@ def _newest_per_lake(backups: list[BackupInfo], keep_last: int | None) -> set[st
     return {i for ids in by_lake.values() for i in ids[-(keep_last or 1) :]}
 
 
-def _started_at(target: BackupTarget, backup_id: str) -> float:
+def _last_alive(target: BackupTarget, backup_id: str) -> float:
     path = target.path(backup_id, STARTED_NAME)
     try:
-        data = target.read_json(path)
-        return dt.datetime.fromisoformat(data["started_at"]).timestamp()
+        return last_alive(target.read_json(path))
     except (OSError, ValueError, KeyError):
         # No readable marker: judge by the id's own timestamp.
         stamp = dt.datetime.strptime(backup_id.split("-")[0], "%Y%m%dT%H%M%S.%fZ")

@@ -399,8 +399,9 @@ class BackupTarget:
 
     # -- reading -----------------------------------------------------------------------
     def read_json(self, path: str) -> Any:
-        with self.fs.open(path, "rb") as fh:
-            return json.loads(fh.read())
+        # One GET: a file opened for reading on S3 fails if it is replaced meanwhile (a
+        # running backup's heartbeat rewrites its started.json).
+        return json.loads(self.fs.cat_file(path))
 
     def open_object(self, sha: str) -> BinaryIO:
         return _open_read(self.fs, self.object_path(sha))
