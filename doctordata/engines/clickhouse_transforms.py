@@ -873,10 +873,10 @@ def _grouping_refusal(what: str) -> UnsupportedSQLError:
 
 def _position(key: exp.Expr, select: exp.Select) -> exp.Expr:
     """``ROLLUP (1, 2)``: a position becomes the select item it stands for (as DuckDB)."""
-    if not (isinstance(key, exp.Literal) and key.is_int):
+    if not (isinstance(key.unnest(), exp.Literal) and key.unnest().is_int):
         return key
     items = [p.this if isinstance(p, exp.Alias) else p for p in select.expressions]
-    position = int(key.name)
+    position = int(key.unnest().name)
     item = items[position - 1] if 1 <= position <= len(items) else None
     if item is None or isinstance(item, exp.Star) or item.find(exp.Star):
         return key  # ClickHouse resolves it (or fails as DuckDB does)
@@ -899,6 +899,8 @@ def _grouping_sets(node: exp.Expr, select: exp.Select) -> list[list[exp.Expr]]:
         return _product([_grouping_sets(i, select) for i in node.expressions])
     if isinstance(node, exp.GroupingSets):
         return [s for i in node.expressions for s in _grouping_sets(i, select)]
+    if isinstance(node, exp.Paren):  # GROUPING SETS ((a), b): a set of one key
+        return _grouping_sets(node.this, select)
     if isinstance(node, (exp.Rollup, exp.Cube)):
         parts = [
             [_position(k, select) for k in (i.expressions if isinstance(i, exp.Tuple) else [i])]
@@ -937,6 +939,31 @@ def _materialize_constant(select: exp.Select, key: exp.Expr) -> None:
                     node.replace(_call("materialize", node.copy()))
 
 
+def _refuse_positional_repeats(group: exp.Group, select: exp.Select) -> None:
+    """A position and another spelling of the same key: two keys on DuckDB, one on ClickHouse.
+
+    DuckDB keeps ``ROLLUP (1, k)`` with ``SELECT k`` as two keys (its GROUPING(k) and the
+    select items bind to either), while the same expression written twice is one key.
+    """
+    spellings: dict[exp.Expr, set[str]] = {}
+    positional: set[exp.Expr] = set()
+    for leaf in group.find_all(exp.Expr):
+        parent = leaf.parent
+        if isinstance(leaf, (*_GROUPING_CONSTRUCTS, exp.Tuple)) or not isinstance(
+            parent, (exp.Group, *_GROUPING_CONSTRUCTS, exp.Tuple)
+        ):
+            continue
+        key = _position(leaf, select).unnest()
+        spellings.setdefault(key, set()).add(leaf.unnest().sql("duckdb"))
+        if key is not leaf.unnest() and key != leaf.unnest():
+            positional.add(key)
+    for key in positional:
+        if len(spellings[key]) > 1:
+            raise _grouping_refusal(
+                f"the grouping key {key.sql('duckdb')!r} is named by position and again"
+            )
+
+
 def _grouping_sets_rewrite(root: exp.Expr) -> exp.Expr:
     for select in list(root.find_all(exp.Select)):
         group = select.args.get("group")
@@ -946,6 +973,7 @@ def _grouping_sets_rewrite(root: exp.Expr) -> exp.Expr:
         empty_only = len(elements) == 1 and elements[0] == exp.Tuple()  # GROUP BY ()
         if not empty_only and not any(isinstance(e, _GROUPING_CONSTRUCTS) for e in elements):
             continue
+        _refuse_positional_repeats(group, select)
         sets = _product([_grouping_sets(e, select) for e in elements])
         tuples = [exp.Tuple(expressions=[k.copy() for k in s]) for s in sets]
         group.set("expressions", [exp.GroupingSets(expressions=tuples)])
@@ -970,14 +998,17 @@ def _constant_keys(root: exp.Expr) -> exp.Expr:
     return root
 
 
+# First: positions become the select items as written (before boolean_projections casts
+# them, so that GROUPING(a < b) still names the key a < b), and every later rewrite then
+# treats a key and its select item alike.
 TRANSFORMS = (
-    *TRANSFORMS,
     Transform(
         "grouping_sets",
         _grouping_sets_rewrite,
         "ROLLUP/CUBE/GROUP BY () as GROUPING SETS: a grand-total row over no rows, "
         "repeated keys kept",
     ),
+    *TRANSFORMS,
     Transform(
         "constant_grouping_keys",
         _constant_keys,
