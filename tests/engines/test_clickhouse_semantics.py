@@ -405,3 +405,37 @@ def test_a_scan_pruned_to_no_files_keeps_nested_column_types(
     sql = "SELECT count(*), max(g), sum(n) FROM s.t WHERE n > 100"
     assert _problem(connect, target, lake, sql) is None
     assert connect(target, lake).sql(sql, engine="clickhouse").fetchall() == [(0, None, None)]
+
+
+# A key named by position and again is two keys on DuckDB (its GROUPING(g) and the select
+# items bind to either copy) but one on ClickHouse: refused there, never a different answer.
+POSITION_REPEATS = [
+    "SELECT g, count(*), GROUPING(g) FROM s.t GROUP BY ROLLUP (1, g)",
+    "SELECT g AS a, g AS b, count(*) FROM s.t GROUP BY ROLLUP (1, 2)",
+    "SELECT g AS a, n, count(*) FROM s.t GROUP BY GROUPING SETS ((1, 2), (g), ())",
+]
+
+
+@pytest.mark.parametrize("sql", POSITION_REPEATS)
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_a_grouping_key_named_by_position_and_again_is_refused(
+    sql: str, target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    from doctordata.errors import UnsupportedSQLError
+
+    lh = connect(target, lake)
+    with pytest.raises(UnsupportedSQLError) as caught:
+        lh.sql(sql, engine="clickhouse").fetchall()
+    message = str(caught.value)
+    assert "'g'" in message and "by position" in message and "engine='duckdb'" in message
+    got = lh.sql(sql, engine="duckdb").fetchall()
+    assert differences(got, _duckdb_answer(sql), order_keys(sql)) is None
+
+
+@pytest.mark.parametrize("sql", POSITION_REPEATS)
+def test_without_the_grouping_rewrite_the_position_repeat_answer_differs(
+    sql: str, lake: Path, connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "grouping_sets")
+    monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
+    assert _problem(connect, "clickhouse-http", lake, sql) is not None
