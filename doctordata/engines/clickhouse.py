@@ -493,8 +493,10 @@ class ClickHouseEngine(Engine):
     # -- scans -----------------------------------------------------------------------
     def scan(self, plan: ScanPlan) -> str:
         if not plan.files:
+            # Typed, without a value: CAST(NULL AS ...) fails for Array, Map and Tuple.
             cols = ", ".join(
-                f"CAST(NULL AS {clickhouse_type(c.type)}) AS {_ident(c.name)}" for c in plan.columns
+                f"defaultValueOfTypeName({_lit(clickhouse_type(c.type))}) AS {_ident(c.name)}"
+                for c in plan.columns
             )
             return f"(SELECT {cols} WHERE 0)"
         if plan.has_field_ids and (plan.renamed or plan.needs_footers):

@@ -180,6 +180,44 @@ CASES = [
     Case(
         "nested_nulls", "SELECT g, unnest(lst) AS e FROM s.t ORDER BY g, e", expect_unchanged=True
     ),
+    # Over no rows, the empty grouping set still gives its row (count 0, NULL sums).
+    Case(
+        "grouping_sets",
+        "SELECT g, count(*), sum(n), GROUPING(g) FROM s.t WHERE n > 100 GROUP BY ROLLUP (g)",
+    ),
+    Case(
+        "grouping_sets",
+        "SELECT g, n, count(*) AS c, sum(count(*)) OVER () AS w, GROUPING(g, n) FROM s.t "
+        "WHERE g = 'z' GROUP BY CUBE (g, n) HAVING count(*) = 0 ORDER BY 1, 2 LIMIT 3",
+    ),
+    Case("grouping_sets", "SELECT count(*), max(g) FROM s.t WHERE n > 100 GROUP BY ()"),
+    Case(
+        "grouping_sets",
+        "SELECT g, count(*), GROUPING(g) FROM s.t GROUP BY ROLLUP (g, g) ORDER BY 1, 2, 3",
+    ),
+    Case(
+        "grouping_sets",
+        "SELECT g, n, count(*) FROM s.t GROUP BY g, ROLLUP (n, (g, n)), GROUPING SETS ((n), ())",
+    ),
+    Case(
+        "grouping_sets",
+        "SELECT g, count(*) FROM s.t GROUP BY GROUPING SETS ((g), ()) ORDER BY 1",
+        expect_unchanged=True,
+    ),
+    Case(
+        "constant_grouping_keys",
+        "SELECT make_date(2025, 3, 7) AS d, g, count(*), GROUPING(make_date(2025, 3, 7)) "
+        "FROM s.t GROUP BY ROLLUP (make_date(2025, 3, 7), g)",
+    ),
+    Case(
+        "constant_grouping_keys",
+        "SELECT 'x' AS c, g, count(*), 'x' || coalesce(g, '-') AS e, count('x') FROM s.t "
+        "GROUP BY ROLLUP (1, 2)",
+    ),
+    Case(
+        "constant_grouping_keys",
+        "SELECT 1 + 1 AS two, sum(n) FROM s.t GROUP BY GROUPING SETS ((1 + 1), ())",
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
@@ -357,3 +395,47 @@ def test_counts_ranks_and_tiles_are_signed_as_on_duckdb(
     other = f"{sql} LIMIT 1000"  # other text: not the plan cached above
     undone = connect("chdb", lake).sql(other, engine="clickhouse").arrow()
     assert [f.type for f in undone.schema] != want
+
+
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_a_scan_pruned_to_no_files_keeps_nested_column_types(
+    target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    """No file left after pruning: the empty scan still types lists, maps and structs."""
+    sql = "SELECT count(*), max(g), sum(n) FROM s.t WHERE n > 100"
+    assert _problem(connect, target, lake, sql) is None
+    assert connect(target, lake).sql(sql, engine="clickhouse").fetchall() == [(0, None, None)]
+
+
+# A key named by position and again is two keys on DuckDB (its GROUPING(g) and the select
+# items bind to either copy) but one on ClickHouse: refused there, never a different answer.
+POSITION_REPEATS = [
+    "SELECT g, count(*), GROUPING(g) FROM s.t GROUP BY ROLLUP (1, g)",
+    "SELECT g AS a, g AS b, count(*) FROM s.t GROUP BY ROLLUP (1, 2)",
+    "SELECT g AS a, n, count(*) FROM s.t GROUP BY GROUPING SETS ((1, 2), (g), ())",
+]
+
+
+@pytest.mark.parametrize("sql", POSITION_REPEATS)
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_a_grouping_key_named_by_position_and_again_is_refused(
+    sql: str, target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    from doctordata.errors import UnsupportedSQLError
+
+    lh = connect(target, lake)
+    with pytest.raises(UnsupportedSQLError) as caught:
+        lh.sql(sql, engine="clickhouse").fetchall()
+    message = str(caught.value)
+    assert "'g'" in message and "by position" in message and "engine='duckdb'" in message
+    got = lh.sql(sql, engine="duckdb").fetchall()
+    assert differences(got, _duckdb_answer(sql), order_keys(sql)) is None
+
+
+@pytest.mark.parametrize("sql", POSITION_REPEATS)
+def test_without_the_grouping_rewrite_the_position_repeat_answer_differs(
+    sql: str, lake: Path, connect: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "grouping_sets")
+    monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
+    assert _problem(connect, "clickhouse-http", lake, sql) is not None
