@@ -16,6 +16,8 @@ from doctordata.workspace import Workspace
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from doctordata.catalog.reader import CatalogReader
+    from doctordata.engines.deferred import DeferredRows
     from doctordata.engines.plan_cache import PlanCache
     from doctordata.engines.scan import ScanPlan
 
@@ -46,6 +48,11 @@ class QueryHost(Workspace, Protocol):
         opening a read-only sqlite3 connection)."""
         ...
 
+    def catalog_reader(self) -> CatalogReader | None:
+        """The SQLite catalog's read-only reader, open across queries (None where the
+        fast path does not apply: another catalog kind, a moved lake, ...)."""
+        ...
+
     def engine(self, name: str) -> Engine:
         """The engine called ``name`` ("duckdb", "clickhouse"), created on first use."""
         ...
@@ -74,6 +81,10 @@ class Engine(ABC):
         a query past the memory limit raises QueryMemoryError. Either way the engine
         stays usable for the next query.
         """
+
+    def execute_result(self, sql: str, *, timeout: float | None = None) -> pa.Table | DeferredRows:
+        """Run user SQL for a Result: Arrow, or (DuckDB) a result read on first use."""
+        return self.execute(sql, timeout=timeout)
 
     def execute_batches(
         self, sql: str, *, timeout: float | None = None

@@ -8,11 +8,13 @@ off except for the lakehouse tiers, and its configuration is locked.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from doctordata.engines.base import QueryHost
+    from doctordata.engines.deferred import DeferredRows
 
 # Iceberg primitive type name -> DuckDB type.
 TYPE_MAP: dict[str, str] = {
@@ -134,6 +137,8 @@ class DuckDBEngine(Engine):
         self._con = duckdb.connect(":memory:", config=config)
         self._lock = threading.Lock()
         self._closed = False
+        # Results returned but not read yet (their cursors); read before the connection goes.
+        self._unread: weakref.WeakSet[DeferredRows] = weakref.WeakSet()
         try:
             self._prepare_storage()
             self._sandbox()
@@ -193,6 +198,34 @@ class DuckDBEngine(Engine):
                     raise self._error(exc, deadline) from exc
         finally:
             cur.close()
+
+    def execute_result(self, sql: str, *, timeout: float | None = None) -> DeferredRows:
+        """Run ``sql`` to the end; its rows stay in DuckDB until first read (deferred.py).
+
+        The query runs here, under the time limit, so a timeout, the memory limit and a
+        data file's error are raised here as by execute()."""
+        import duckdb
+
+        from doctordata.engines.deferred import DeferredRows
+
+        limit = self.query_timeout(timeout)
+        cur = self._cursor()
+        try:
+            with _Deadline(cur, limit) as deadline:
+                try:
+                    cur.execute(sql)
+                except duckdb.Error as exc:
+                    raise self._error(exc, deadline) from exc
+            rows = DeferredRows(cur, cur.description, _arrow_of, self._failure)
+        except BaseException:
+            cur.close()
+            raise
+        with self._lock:
+            if self._closed:  # closed while it ran: read it now, the connection is gone
+                rows.settle()
+            else:
+                self._unread.add(rows)
+        return rows
 
     def _failure(self, exc: Exception) -> Exception:
         """The typed error for a failed query (a data file's name and tier if it is one)."""
@@ -281,9 +314,20 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._con.close()
+            if self._closed:
+                return
+            self._closed = True
+            unread = list(self._unread)
+        for rows in unread:  # results already returned stay readable after close
+            # A failure is kept in the result and raised when it is read.
+            with contextlib.suppress(Exception):
+                rows.settle()
+        self._con.close()
+
+
+def _arrow_of(cursor: Any, description: Any) -> pa.Table:
+    """A finished cursor's rows as execute() returns them."""
+    return with_sql_types(cursor.to_arrow_table(), description)
 
 
 class _Deadline:

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from doctordata.engines.deferred import DeferredRows
+
 
 @dataclass
 class TableScanStats:
@@ -92,24 +94,42 @@ class Result:
 
     def __init__(
         self,
-        table: pa.Table | None,
+        table: pa.Table | DeferredRows | None,
         stats: QueryStats,
         plan: str | None = None,
         *,
         batches: Iterator[pa.RecordBatch] | None = None,
     ) -> None:
-        self._table = table
+        from doctordata.engines.deferred import DeferredRows
+
+        # A DuckDB result still in its cursor (engines/deferred.py): read on first use, as
+        # Python rows for fetchall() without importing pyarrow where the values are equal.
+        self._deferred = table if isinstance(table, DeferredRows) else None
+        self._table = None if isinstance(table, DeferredRows) else table
         self._batches = batches
-        self.stats = stats
+        self._stats = stats
         # Engine plan text when the query ran with explain=True.
         self.plan = plan
 
     @property
+    def stats(self) -> QueryStats:
+        """What the router did; ``rows`` is filled in once a deferred result is read."""
+        if self._deferred is not None:
+            self._stats.rows = self._deferred.num_rows
+        return self._stats
+
+    @stats.setter
+    def stats(self, value: QueryStats) -> None:
+        self._stats = value
+
+    @property
     def streaming(self) -> bool:
         """True while the rows are still to be read from the engine."""
-        return self._table is None
+        return self._table is None and self._deferred is None
 
     def arrow(self) -> pa.Table:
+        if self._table is None and self._deferred is not None:
+            self._table = self._deferred.arrow()
         if self._table is None:
             import pyarrow as pa
 
@@ -119,8 +139,8 @@ class Result:
 
     def record_batches(self) -> Iterator[pa.RecordBatch]:
         """The rows as Arrow record batches; a streaming result can be read only once."""
-        if self._table is not None:
-            return iter(self._table.to_batches())
+        if self._table is not None or self._deferred is not None:
+            return iter(self.arrow().to_batches())
         return (b for b in self._take() if b.num_rows)
 
     def _take(self) -> Iterator[pa.RecordBatch]:
@@ -140,8 +160,9 @@ class Result:
 
         import pyarrow as pa
 
-        if self._table is not None:
-            return pa.RecordBatchReader.from_batches(self._table.schema, self.record_batches())
+        if self._table is not None or self._deferred is not None:
+            table = self.arrow()
+            return pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches()))
         # An engine sends an empty result as one batch without rows: it still has columns.
         batches = self._take()
         schema = None
@@ -192,20 +213,26 @@ class Result:
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Rows as tuples of the Python types DuckDB's own ``fetchall()`` returns."""
+        if self._table is None and self._deferred is not None:
+            return list(self._deferred.rows())
         return python_rows(self.arrow())
 
     @property
     def columns(self) -> list[str]:
+        if self._table is None and self._deferred is not None:
+            return self._deferred.columns
         return list(self.arrow().column_names)
 
     def __len__(self) -> int:
+        if self._table is None and self._deferred is not None:
+            return self._deferred.num_rows
         return self.arrow().num_rows
 
     def __repr__(self) -> str:
-        if self._table is None:
+        if self.streaming:
             return f"Result(streaming, engine={self.stats.engine!r})"
         return (
-            f"Result(rows={self._table.num_rows}, columns={self.columns}, "
+            f"Result(rows={len(self)}, columns={self.columns}, "
             f"engine={self.stats.engine!r}, files_planned={self.stats.files_planned}, "
             f"files_skipped={self.stats.files_skipped})"
         )

@@ -284,16 +284,14 @@ def _local_scans(root: exp.Expr, frames: Mapping[str, Any], scratch: Path) -> di
 def _cached(lh: QueryHost, cache: PlanCache, key: tuple[Any, ...]) -> Any:
     """The cached plan for ``key`` if its tables are unchanged. A SQLite catalog is read
     with sqlite3 (catalog/reader/): a hit then never opens pyiceberg's catalog."""
-    from doctordata.catalog.reader import open_reader
-
-    # A process that has opened the catalog already asks it (no second connection).
-    reader = None if lh.catalog_opened else open_reader(lh.settings, lh.tiers)
+    # A process that has opened the catalog already asks it (no second connection); else
+    # the lakehouse's reader, open across its queries: one SELECT per table.
+    reader = None if lh.catalog_opened else lh.catalog_reader()
     if reader is None:
         from doctordata.engines.resolve import current_location
 
         return cache.get(key, lambda name: current_location(lh.catalog, name))
-    with reader:
-        return cache.get(key, reader.location)
+    return cache.get(key, reader.location)
 
 
 def _require_tiers(lh: QueryHost, names: set[str]) -> None:
@@ -340,7 +338,9 @@ def _execute(
         return Result(table, stats, plan=plan_text)
     with timer.phase("execute"):
         try:
-            table = eng.execute(sql, timeout=timeout)
+            # An Arrow table, or a DuckDB result read on first use (engines/deferred.py),
+            # whose Result fills in stats.rows then.
+            table = eng.execute_result(sql, timeout=timeout)
         except DataCorruptionError as exc:
             from doctordata.engines.datafiles import pin_down
 
@@ -348,7 +348,10 @@ def _execute(
             if named is None:
                 raise
             raise named from exc
-    stats.rows = table.num_rows
+    from doctordata.engines.deferred import DeferredRows
+
+    if not isinstance(table, DeferredRows):
+        stats.rows = table.num_rows
     return Result(table, stats)
 
 
