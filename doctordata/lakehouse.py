@@ -134,6 +134,7 @@ class Lakehouse:
         """Whether :attr:`catalog` has been opened (read-only fast paths skip it if not)."""
         return self._catalog is not None
 
+    @property
     def catalog_reader(self) -> CatalogReader | None:
         """A read-only sqlite3 reader of the catalog kept open across queries (closed by
         close()); None where it does not apply (catalog/reader/catalog.py)."""

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from doctordata.catalog.reader import CatalogReader
-    from doctordata.engines.deferred import DeferredRows
     from doctordata.engines.plan_cache import PlanCache
+    from doctordata.engines.result import LazyRows
     from doctordata.engines.scan import ScanPlan
 
 
@@ -48,6 +48,7 @@ class QueryHost(Workspace, Protocol):
         opening a read-only sqlite3 connection)."""
         ...
 
+    @property
     def catalog_reader(self) -> CatalogReader | None:
         """The SQLite catalog's read-only reader, open across queries (None where the
         fast path does not apply: another catalog kind, a moved lake, ...)."""
@@ -82,7 +83,7 @@ class Engine(ABC):
         stays usable for the next query.
         """
 
-    def execute_result(self, sql: str, *, timeout: float | None = None) -> pa.Table | DeferredRows:
+    def execute_result(self, sql: str, *, timeout: float | None = None) -> pa.Table | LazyRows:
         """Run user SQL for a Result: Arrow, or (DuckDB) a result read on first use."""
         return self.execute(sql, timeout=timeout)
 

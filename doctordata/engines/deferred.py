@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from doctordata.engines.result import LazyRows, python_rows, with_sql_types
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -77,7 +79,7 @@ def python_ok(sql_type: Any, top: bool = True) -> bool:
     return False
 
 
-class DeferredRows:
+class DeferredRows(LazyRows):
     """A query result still in its DuckDB cursor; converted once, on first read."""
 
     def __init__(
@@ -127,8 +129,6 @@ class DeferredRows:
         """The rows as DuckDB's fetchall types (result.python_rows of the Arrow table)."""
         self.settle()
         if self._rows is None:
-            from doctordata.engines.result import python_rows
-
             assert self._table is not None
             self._rows = python_rows(self._table)
         return self._rows
@@ -158,8 +158,6 @@ def rows_to_arrow(rows: list[tuple[Any, ...]], description: Sequence[Any]) -> pa
     private in-memory connection, so a closed engine does not matter)."""
     import duckdb
     import pyarrow as pa
-
-    from doctordata.engines.result import with_sql_types
 
     select = ", ".join(f"NULL::{d[1]} AS {_quote(str(d[0]))}" for d in description)
     con = duckdb.connect()

@@ -108,7 +108,7 @@ def fast_reader(lh: QueryHost) -> Iterator[CatalogReader | None]:
     None when the process already opened pyiceberg's catalog (it is asked instead) or the
     fast reader does not apply (a Postgres or REST catalog, a moved lake, ...)."""
     # The lakehouse's reader stays open across queries (catalog/reader/catalog.py).
-    yield None if lh.catalog_opened else lh.catalog_reader()
+    yield None if lh.catalog_opened else lh.catalog_reader
 
 
 def _load(

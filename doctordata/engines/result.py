@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,8 +14,6 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
     import pyarrow as pa
-
-    from doctordata.engines.deferred import DeferredRows
 
 
 @dataclass
@@ -83,6 +82,26 @@ class QueryStats:
         }
 
 
+class LazyRows(ABC):
+    """Rows an engine still holds, converted on first read (engines/deferred.py)."""
+
+    @property
+    @abstractmethod
+    def columns(self) -> list[str]: ...
+
+    @property
+    @abstractmethod
+    def num_rows(self) -> int: ...
+
+    @abstractmethod
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows as result.python_rows gives them for the Arrow table."""
+
+    @abstractmethod
+    def arrow(self) -> pa.Table:
+        """The Arrow table the engine's execute() returns for the same query."""
+
+
 class Result:
     """Rows of a query. ``.arrow()``, ``.df()``, ``.pl()``, ``.fetchall()``; ``.stats``.
 
@@ -94,18 +113,16 @@ class Result:
 
     def __init__(
         self,
-        table: pa.Table | DeferredRows | None,
+        table: pa.Table | LazyRows | None,
         stats: QueryStats,
         plan: str | None = None,
         *,
         batches: Iterator[pa.RecordBatch] | None = None,
     ) -> None:
-        from doctordata.engines.deferred import DeferredRows
-
         # A DuckDB result still in its cursor (engines/deferred.py): read on first use, as
         # Python rows for fetchall() without importing pyarrow where the values are equal.
-        self._deferred = table if isinstance(table, DeferredRows) else None
-        self._table = None if isinstance(table, DeferredRows) else table
+        self._deferred = table if isinstance(table, LazyRows) else None
+        self._table = None if isinstance(table, LazyRows) else table
         self._batches = batches
         self._stats = stats
         # Engine plan text when the query ran with explain=True.

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from doctordata.engines.caches import BoundedCache, cache
-from doctordata.engines.result import QueryStats, Result, TableScanStats
+from doctordata.engines.result import LazyRows, QueryStats, Result, TableScanStats
 from doctordata.errors import (
     ConfigError,
     DataCorruptionError,
@@ -286,7 +286,7 @@ def _cached(lh: QueryHost, cache: PlanCache, key: tuple[Any, ...]) -> Any:
     with sqlite3 (catalog/reader/): a hit then never opens pyiceberg's catalog."""
     # A process that has opened the catalog already asks it (no second connection); else
     # the lakehouse's reader, open across its queries: one SELECT per table.
-    reader = None if lh.catalog_opened else lh.catalog_reader()
+    reader = None if lh.catalog_opened else lh.catalog_reader
     if reader is None:
         from doctordata.engines.resolve import current_location
 
@@ -348,9 +348,7 @@ def _execute(
             if named is None:
                 raise
             raise named from exc
-    from doctordata.engines.deferred import DeferredRows
-
-    if not isinstance(table, DeferredRows):
+    if not isinstance(table, LazyRows):
         stats.rows = table.num_rows
     return Result(table, stats)
 

@@ -120,7 +120,7 @@ def test_a_replaced_catalog_file_is_read_anew(root: Path, tmp_path: Path) -> Non
 def test_the_reader_closes_with_the_lakehouse(root: Path) -> None:
     lh = dd.connect(root)
     lh.sql(Q).fetchall()
-    reader = lh.catalog_reader()
+    reader = lh.catalog_reader
     assert reader is not None
     lh.close()
     with pytest.raises(sqlite3.ProgrammingError):
