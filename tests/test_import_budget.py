@@ -61,9 +61,11 @@ def _run(code: str, cwd: Path, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str
     return json.loads(line.removeprefix("IMPORTED ")), out.stdout
 
 
-def _cli(root: Path, *args: str) -> tuple[list[str], str]:
+def _cli(root: Path, *args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
     return _run(
-        f"from doctordata.cli import main\nmain({['--root', str(root), *args]!r})\n", root.parent
+        f"from doctordata.cli import main\nmain({['--root', str(root), *args]!r})\n",
+        root.parent,
+        heavy,
     )
 
 
@@ -122,7 +124,8 @@ def test_a_new_query_plans_without_sqlalchemy_pandas_or_the_arrow_fileio(
 def test_the_default_preview_imports_no_pandas(lake: Path) -> None:
     """The preview keeps Python rows: Arrow's take would load pyarrow.compute -> pandas."""
     _cli(lake, "sql", Q)
-    imported, out = _cli(lake, "sql", "--max-rows", "2", Q)  # a cut preview: head and tail
+    # A cut preview (head and tail) of DuckDB rows read as Python rows: no pyarrow either.
+    imported, out = _cli(lake, "sql", "--max-rows", "2", Q, heavy=NO_ARROW)
     assert imported == [], imported
     lines = out.splitlines()
     assert lines[1].split() == ["a", "2"] and lines[3].split() == ["c", "2"], out

@@ -79,6 +79,49 @@ def python_ok(sql_type: Any, top: bool = True) -> bool:
     return False
 
 
+# Top-level DuckDB type -> the Arrow type's name DuckDB exports it as, for the types whose
+# Python row value prints (commands/output.py cell()) as Arrow's own value does.
+PREVIEW_TYPES = {
+    "BOOLEAN": "bool",
+    "TINYINT": "int8",
+    "SMALLINT": "int16",
+    "INTEGER": "int32",
+    "BIGINT": "int64",
+    "UTINYINT": "uint8",
+    "USMALLINT": "uint16",
+    "UINTEGER": "uint32",
+    "UBIGINT": "uint64",
+    "FLOAT": "float",
+    "DOUBLE": "double",
+    "VARCHAR": "string",
+    "BLOB": "binary",
+    "DATE": "date32[day]",
+    "TIME": "time64[us]",
+    "TIMESTAMP": "timestamp[us]",
+    "TIMESTAMP_S": "timestamp[s]",
+    "TIMESTAMP_MS": "timestamp[ms]",
+    "HUGEINT": "decimal128(38, 0)",
+    "UUID": "string",
+}
+
+
+def preview_types(description: Sequence[Any] | None) -> list[str] | None:
+    """Arrow type names of the columns if all are PREVIEW_TYPES (or DECIMAL), else None."""
+    if not description:
+        return None
+    out = []
+    for d in description:
+        text = str(d[1])
+        if getattr(d[1], "id", None) == "decimal":
+            width, scale = text[len("DECIMAL(") : -1].split(",")
+            out.append(f"decimal128({int(width)}, {int(scale)})")
+        elif text in PREVIEW_TYPES:
+            out.append(PREVIEW_TYPES[text])
+        else:
+            return None
+    return out
+
+
 class DeferredRows(LazyRows):
     """A query result still in its DuckDB cursor; converted once, on first read."""
 

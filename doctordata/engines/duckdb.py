@@ -237,8 +237,19 @@ class DuckDBEngine(Engine):
     def execute_batches(
         self, sql: str, *, timeout: float | None = None
     ) -> Iterator[pa.RecordBatch]:
+        yield from self._stream(sql, timeout, rows=False)
+
+    def execute_row_chunks(self, sql: str, *, timeout: float | None = None) -> Iterator[Any]:
+        """A stream for the CLI preview: first ``(columns, arrow_type_names)`` when every
+        column reads as Python rows exactly as its Arrow batch would (deferred.preview_type),
+        then lists of row tuples; otherwise first None, then Arrow batches as
+        execute_batches() yields them (the same query, run once)."""
+        yield from self._stream(sql, timeout, rows=True)
+
+    def _stream(self, sql: str, timeout: float | None, *, rows: bool) -> Iterator[Any]:
         import duckdb
-        import pyarrow as pa
+
+        from doctordata.engines.deferred import preview_types
 
         limit = self.query_timeout(timeout)
         cur = self._cursor()
@@ -247,15 +258,14 @@ class DuckDBEngine(Engine):
                 try:
                     relation = cur.execute(sql)
                     description = relation.description
-                    # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
-                    reader = relation.to_arrow_reader(STREAM_BATCH_ROWS)
-                    empty = True
-                    for batch in reader:
-                        empty = False
-                        yield with_sql_types(batch, description)
-                    if empty:  # no rows, but the columns still count (Result.to_reader)
-                        empty_batch = pa.RecordBatch.from_pylist([], schema=reader.schema)
-                        yield with_sql_types(empty_batch, description)
+                    types = preview_types(description) if rows else None
+                    if rows:
+                        yield None if types is None else ([str(d[0]) for d in description], types)
+                    if types is not None:
+                        while chunk := relation.fetchmany(STREAM_BATCH_ROWS):
+                            yield chunk
+                    else:
+                        yield from _arrow_batches(relation, description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:
@@ -323,6 +333,20 @@ class DuckDBEngine(Engine):
             with contextlib.suppress(Exception):
                 rows.settle()
         self._con.close()
+
+
+def _arrow_batches(relation: Any, description: Any) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
+    reader = relation.to_arrow_reader(STREAM_BATCH_ROWS)
+    empty = True
+    for batch in reader:
+        empty = False
+        yield with_sql_types(batch, description)
+    if empty:  # no rows, but the columns still count (Result.to_reader)
+        empty_batch = pa.RecordBatch.from_pylist([], schema=reader.schema)
+        yield with_sql_types(empty_batch, description)
 
 
 def _arrow_of(cursor: Any, description: Any) -> pa.Table:

@@ -118,12 +118,16 @@ class Result:
         plan: str | None = None,
         *,
         batches: Iterator[pa.RecordBatch] | None = None,
+        row_chunks: Callable[[], Iterator[Any]] | None = None,
     ) -> None:
         # A DuckDB result still in its cursor (engines/deferred.py): read on first use, as
         # Python rows for fetchall() without importing pyarrow where the values are equal.
         self._deferred = table if isinstance(table, LazyRows) else None
         self._table = None if isinstance(table, LazyRows) else table
         self._batches = batches
+        # A streaming result's other way to be read (DuckDB's execute_row_chunks), for the
+        # CLI preview: Python rows without pyarrow; not started unless preview_rows() asks.
+        self._row_chunks = row_chunks
         self._stats = stats
         # Engine plan text when the query ran with explain=True.
         self.plan = plan
@@ -159,6 +163,23 @@ class Result:
         if self._table is not None or self._deferred is not None:
             return iter(self.arrow().to_batches())
         return (b for b in self._take() if b.num_rows)
+
+    def preview_rows(self) -> tuple[list[str], list[str], Iterator[list[Any]]] | None:
+        """For the CLI preview of a streaming result not read yet: (column names, Arrow
+        type names, chunks of row tuples), the values Arrow's ``to_pylist`` gives, where
+        every column's type allows (engines/deferred.py PREVIEW_TYPES). Else None, and the
+        rows are read as Arrow batches (the query runs once either way)."""
+        if self._row_chunks is None or self._batches is None:
+            return None
+        chunks = self._row_chunks()
+        self._row_chunks = None
+        header = next(chunks)
+        if header is None:
+            self._batches = chunks  # the same query's rest: Arrow batches
+            return None
+        self._batches = None  # read once
+        names, types = header
+        return names, types, chunks
 
     def _take(self) -> Iterator[pa.RecordBatch]:
         if self._batches is None:

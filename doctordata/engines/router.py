@@ -11,7 +11,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,6 @@ from doctordata.errors import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pyarrow as pa
     from sqlglot import exp
 
     from doctordata.engines.base import Engine, QueryHost
@@ -328,7 +327,17 @@ def _execute(
     scratch: Path | None = None,
 ) -> Result:
     if stream and not explain:
-        return Result(None, stats, batches=_stream(eng, sql, stats, files, timeout, scratch))
+        row_chunks = getattr(eng, "execute_row_chunks", None)
+        return Result(
+            None,
+            stats,
+            batches=_stream(eng, sql, stats, files, timeout, scratch),
+            row_chunks=(
+                None
+                if row_chunks is None
+                else lambda: _stream(eng, sql, stats, files, timeout, scratch, row_chunks)
+            ),
+        )
     if explain:
         with timer.phase("explain"):
             plan_text = eng.explain(sql, timeout=timeout)
@@ -360,12 +369,17 @@ def _stream(
     files: Sequence[PlannedFile],
     timeout: float | None,
     scratch: Path | None,
-) -> Iterator[pa.RecordBatch]:
-    """The engine's batches, counted into stats; scratch files go when the stream ends."""
+    items: Callable[..., Iterator[Any]] | None = None,
+) -> Iterator[Any]:
+    """The engine's batches (or ``items``: its execute_row_chunks), counted into stats;
+    scratch files go when the stream ends."""
     try:
-        for batch in eng.execute_batches(sql, timeout=timeout):
-            stats.rows += batch.num_rows
-            yield batch
+        for item in (items or eng.execute_batches)(sql, timeout=timeout):
+            if isinstance(item, list):
+                stats.rows += len(item)  # Python rows
+            elif item is not None and not isinstance(item, tuple):
+                stats.rows += item.num_rows  # an Arrow batch
+            yield item
     except DataCorruptionError as exc:
         from doctordata.engines.datafiles import pin_down
 

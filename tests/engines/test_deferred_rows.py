@@ -191,8 +191,8 @@ def test_a_result_stays_readable_after_close(tmp_path: Path) -> None:
     assert table.arrow().column("i").to_pylist() == [0, 1, 2]
 
 
-def test_an_iceberg_table_of_every_type_reads_the_same(lh: Any) -> None:
-    """Through lh.sql over Iceberg data: the types a table can hold, NULLs and NaN."""
+def _all_types_table(lh: Any) -> None:
+    """t.all_types: the types an Iceberg table can hold, with NULLs and NaN."""
     data = pa.table(
         {
             "id": pa.array([1, 2, 3], pa.int64()),
@@ -221,6 +221,11 @@ def test_an_iceberg_table_of_every_type_reads_the_same(lh: Any) -> None:
     )
     lh.create_namespace("t")
     lh.create_table("t.all_types", data)
+
+
+def test_an_iceberg_table_of_every_type_reads_the_same(lh: Any) -> None:
+    """Through lh.sql over Iceberg data: the types a table can hold, NULLs and NaN."""
+    _all_types_table(lh)
     queries = [
         "SELECT * FROM t.all_types ORDER BY id",
         "SELECT * EXCLUDE (tstz) FROM t.all_types ORDER BY id",
@@ -240,3 +245,39 @@ def test_an_iceberg_table_of_every_type_reads_the_same(lh: Any) -> None:
     assert isinstance(uuid_row[0], int) and uuid_row[2] == UUID(
         "f47ac10b-58cc-4372-a567-0e02b2c3d479"
     )
+
+
+# The CLI preview (commands/output.py) of a streaming result reads Python rows where
+# every column's type prints the same; the text must be the Arrow path's, byte for byte.
+PREVIEW_QUERIES = [
+    "SELECT * FROM t.all_types ORDER BY id",  # tstz...: the Arrow path, the query run once
+    "SELECT * EXCLUDE (tstz, tags, pt, m) FROM t.all_types ORDER BY id",
+    "SELECT sum(id) AS h, 170141183460469231731687303715884105727::HUGEINT AS big, "
+    "'f47ac10b-58cc-4372-a567-0e02b2c3d479'::UUID AS u, 0.000::DECIMAL(10,3) AS z, "
+    "1.1::FLOAT AS f, TIME '01:02:03.5' AS t, TIMESTAMP_S '2026-01-01 00:00:01' AS s, "
+    "TIMESTAMP_MS '2026-01-01 00:00:01.5' AS ms, 7::UBIGINT AS ub, -1::TINYINT AS ti "
+    "FROM t.all_types",
+    "SELECT i, i % 7 = 0 AS seven, i::VARCHAR AS s FROM range(300000) r(i) ORDER BY i",
+    "SELECT 1 AS x WHERE false",
+]
+
+
+@pytest.mark.parametrize("max_rows", [0, 3, 40])
+def test_the_cli_preview_of_python_rows_is_the_arrow_preview(lh: Any, max_rows: int) -> None:
+    import io
+
+    from doctordata.commands.output import write_preview
+
+    _all_types_table(lh)
+    for q in PREVIEW_QUERIES:
+        if max_rows == 0 and "range(300000)" in q:
+            continue  # every row of 300,000 printed twice: slow, and 3 and 40 cover it
+        python = lh.sql(q, stream=True).preview_rows() is not None
+        assert python == (q != PREVIEW_QUERIES[0]), q  # which path is tested
+        streamed = lh.sql(q, stream=True)
+        got = io.StringIO()
+        write_preview(streamed, max_rows, got, "footer")
+        want = io.StringIO()
+        write_preview(lh.sql(q), max_rows, want, "footer")  # read as Arrow
+        assert got.getvalue() == want.getvalue(), q
+        assert streamed.stats.rows == len(lh.sql(q))
