@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from doctordata.workspace import Workspace
 
@@ -92,6 +92,13 @@ class Engine(ABC):
     ) -> Iterator[pa.RecordBatch]:
         """Stream the result; engines without streaming materialise first."""
         yield from self.execute(sql, timeout=timeout).to_batches()
+
+    def execute_row_chunks(self, sql: str, *, timeout: float | None = None) -> Iterator[Any]:
+        """A stream for the CLI preview: first ``(columns, Arrow type names)`` and then
+        lists of row tuples where the engine can give Python rows equal to its Arrow
+        batches' (DuckDB); else first None, then execute_batches()'s batches."""
+        yield None
+        yield from self.execute_batches(sql, timeout=timeout)
 
     def query_timeout(self, timeout: float | None) -> float:
         """The limit for one query: ``timeout`` if given, else engines.query_timeout."""

@@ -327,15 +327,12 @@ def _execute(
     scratch: Path | None = None,
 ) -> Result:
     if stream and not explain:
-        row_chunks = getattr(eng, "execute_row_chunks", None)
         return Result(
             None,
             stats,
             batches=_stream(eng, sql, stats, files, timeout, scratch),
-            row_chunks=(
-                None
-                if row_chunks is None
-                else lambda: _stream(eng, sql, stats, files, timeout, scratch, row_chunks)
+            row_chunks=lambda: _stream(
+                eng, sql, stats, files, timeout, scratch, eng.execute_row_chunks
             ),
         )
     if explain:

@@ -281,3 +281,21 @@ def test_the_cli_preview_of_python_rows_is_the_arrow_preview(lh: Any, max_rows: 
         write_preview(lh.sql(q), max_rows, want, "footer")  # read as Arrow
         assert got.getvalue() == want.getvalue(), q
         assert streamed.stats.rows == len(lh.sql(q))
+
+
+@pytest.mark.clickhouse
+def test_the_clickhouse_preview_reads_arrow_as_before(lh: Any) -> None:
+    import io
+
+    from doctordata.commands.output import write_preview
+
+    _all_types_table(lh)
+    q = "SELECT id, s, dec FROM t.all_types ORDER BY id"
+    streamed = lh.sql(q, engine="clickhouse", stream=True)
+    got = io.StringIO()
+    write_preview(streamed, 40, got, "footer")
+    want = io.StringIO()
+    write_preview(lh.sql(q, engine="clickhouse"), 40, want, "footer")
+    assert got.getvalue() == want.getvalue()
+    assert "3 rows" in got.getvalue() and streamed.stats.rows == 3
+    assert lh.sql(q, engine="clickhouse", stream=True).preview_rows() is None
