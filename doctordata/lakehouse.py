@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from doctordata.backup.store import DEFAULT_WORKERS as BACKUP_WORKERS
 from doctordata.config import Settings, load_settings
 from doctordata.storage.tier import Tier, tiers_from_settings
 
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
 
     from doctordata.backup.backup import BackupReport
     from doctordata.backup.integrity import IntegrityReport
+    from doctordata.catalog.reader import CatalogReader
+    from doctordata.catalog.reader.catalog import SharedReader
     from doctordata.catalog.tables import UpsertResult
     from doctordata.engines.base import Engine
     from doctordata.engines.plan_cache import PlanCache
@@ -81,6 +82,7 @@ class Lakehouse:
         self._catalog: Catalog | None = None
         self._engines: dict[str, Engine] = {}
         self._plan_cache: PlanCache | None = None
+        self._catalog_reader: SharedReader | None = None
         self._lock = threading.RLock()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -133,6 +135,18 @@ class Lakehouse:
         return self._catalog is not None
 
     @property
+    def catalog_reader(self) -> CatalogReader | None:
+        """A read-only sqlite3 reader of the catalog kept open across queries (closed by
+        close()); None where it does not apply (catalog/reader/catalog.py)."""
+        with self._lock:
+            if self._catalog_reader is None:
+                from doctordata.catalog.reader.catalog import SharedReader
+
+                self._catalog_reader = SharedReader(self.settings, self.tiers)
+            shared = self._catalog_reader
+        return shared.get()
+
+    @property
     def plan_cache(self) -> PlanCache:
         """Engine SQL of recent queries, reused while their tables are unchanged."""
         with self._lock:
@@ -166,6 +180,9 @@ class Lakehouse:
             self._engines.clear()
             if self._plan_cache is not None:
                 self._plan_cache.clear()
+            if self._catalog_reader is not None:
+                self._catalog_reader.close()
+                self._catalog_reader = None
             if self._catalog is not None:
                 from doctordata.catalog.sql import close_catalog
 
@@ -469,15 +486,21 @@ class Lakehouse:
         to: str = "nas",
         *,
         progress: bool | None = None,
-        workers: int = BACKUP_WORKERS,
+        workers: int | None = None,
         endpoint: str | None = None,
         durable: bool = True,
         create: bool = False,
     ) -> BackupReport:
         """Back up the catalog, metadata and data to a tier name or a path/URL ``to``.
 
-        A target directory that does not exist is refused unless ``create=True``."""
+        A target directory that does not exist is refused unless ``create=True``.
+        ``workers``: files copied in parallel (None: backup/store.py's DEFAULT_WORKERS,
+        imported here so that opening a lakehouse does not load the backup code)."""
         from doctordata.backup.backup import backup
+        from doctordata.backup.store import DEFAULT_WORKERS
+
+        if workers is None:
+            workers = DEFAULT_WORKERS
 
         return backup(
             self,

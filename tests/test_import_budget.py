@@ -30,7 +30,10 @@ HEAVY = (
     "dlt",
     "prefect",
     "fsspec",
+    "pyparsing",  # pyiceberg's string-filter grammar: lazy (catalog/reader/lazy_modules.py)
 )
+# A script's fetchall() of DuckDB rows reads Python rows from DuckDB (engines/deferred.py).
+NO_ARROW = (*HEAVY, "pyarrow", "numpy")
 Q = "SELECT kind, count(*) AS n FROM shop.orders GROUP BY 1 ORDER BY 1"
 
 _PROBE = (
@@ -43,10 +46,10 @@ _PROBE = (
 )
 
 
-def _run(code: str, cwd: Path) -> tuple[list[str], str]:
+def _run(code: str, cwd: Path, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCTORDATA")}
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE + code, json.dumps(HEAVY)],
+        [sys.executable, "-c", _PROBE + code, json.dumps(heavy)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -58,9 +61,11 @@ def _run(code: str, cwd: Path) -> tuple[list[str], str]:
     return json.loads(line.removeprefix("IMPORTED ")), out.stdout
 
 
-def _cli(root: Path, *args: str) -> tuple[list[str], str]:
+def _cli(root: Path, *args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
     return _run(
-        f"from doctordata.cli import main\nmain({['--root', str(root), *args]!r})\n", root.parent
+        f"from doctordata.cli import main\nmain({['--root', str(root), *args]!r})\n",
+        root.parent,
+        heavy,
     )
 
 
@@ -119,7 +124,8 @@ def test_a_new_query_plans_without_sqlalchemy_pandas_or_the_arrow_fileio(
 def test_the_default_preview_imports_no_pandas(lake: Path) -> None:
     """The preview keeps Python rows: Arrow's take would load pyarrow.compute -> pandas."""
     _cli(lake, "sql", Q)
-    imported, out = _cli(lake, "sql", "--max-rows", "2", Q)  # a cut preview: head and tail
+    # A cut preview (head and tail) of DuckDB rows read as Python rows: no pyarrow either.
+    imported, out = _cli(lake, "sql", "--max-rows", "2", Q, heavy=NO_ARROW)
     assert imported == [], imported
     lines = out.splitlines()
     assert lines[1].split() == ["a", "2"] and lines[3].split() == ["c", "2"], out
@@ -135,7 +141,7 @@ def test_a_script_new_query_plans_without_sqlalchemy_pandas_or_the_arrow_fileio(
         f"res = dd.connect({str(lake)!r}).sql({query!r})\n"
         "print(res.stats.plan_cached, res.stats.scans[0].files_skipped, res.fetchall())\n"
     )
-    imported, out = _run(code, lake.parent)
+    imported, out = _run(code, lake.parent, NO_ARROW)
     assert imported == NEW_QUERY_ALLOWED, imported
     assert out.strip() == "False 2 [(2,)]"  # ids 0 and 3; two of three partitions pruned
 
@@ -154,7 +160,7 @@ def test_a_script_first_query_on_a_warm_lake(lake: Path) -> None:
         "print(res.stats.plan_cached, res.fetchall())\n"
     )
     _run(code, lake.parent)  # warms the cache whatever ran before
-    imported, out = _run(code, lake.parent)
+    imported, out = _run(code, lake.parent, NO_ARROW)
     assert imported == [], imported
     assert out.strip() == "True [('a', 2), ('b', 2), ('c', 2)]"
 
@@ -168,3 +174,16 @@ def test_a_commit_makes_the_next_query_plan_again(lake: Path) -> None:
     assert json.loads(out)[0] == {"kind": "a", "n": 3}
     with dd.connect(lake) as lh:
         lh.delete("shop.orders", "id = 9")
+
+
+def test_a_script_reading_arrow_still_gets_arrow(lake: Path) -> None:
+    """Asking for Arrow (or a DataFrame) converts the same DuckDB result to Arrow."""
+    code = (
+        "import sys, doctordata as dd\n"
+        f"res = dd.connect({str(lake)!r}).sql({Q!r})\n"
+        "t = res.arrow()\n"
+        "print(type(t).__name__, t.column_names, t.num_rows, res.stats.rows, res.fetchall())\n"
+    )
+    imported, out = _run(code, lake.parent, NO_ARROW)
+    assert "pyarrow" in imported
+    assert out.strip() == "Table ['kind', 'n'] 3 3 [('a', 2), ('b', 2), ('c', 2)]"

@@ -9,3 +9,9 @@ pyiceberg patch (speedups/).
 
 May import: storage/, config, errors. Never engines/, lifecycle/, backup/ or lakehouse.py.
 """
+
+from doctordata.catalog.reader import lazy_modules as _lazy_modules
+
+# Before anything below can import pyiceberg.table: its string-filter parser (pyparsing)
+# and strictyaml run on first use only (catalog/reader/lazy_modules.py says why).
+_lazy_modules.install()

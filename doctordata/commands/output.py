@@ -75,8 +75,20 @@ class Preview:
     """The first and last rows of a stream (``max_rows`` in all; 0 = every row) and its
     row count, holding at most about ``max_rows`` rows plus the batch being read."""
 
-    def __init__(self, reader: pa.RecordBatchReader, max_rows: int) -> None:
-        self.schema = reader.schema
+    def __init__(
+        self,
+        reader: pa.RecordBatchReader | None,
+        max_rows: int,
+        rows: tuple[list[str], list[str], Iterable[list[tuple[Any, ...]]]] | None = None,
+    ) -> None:
+        # ``rows``: (names, Arrow type names, chunks of Python rows) from
+        # Result.preview_rows(), the same values without pyarrow; else the reader's batches.
+        if rows is not None:
+            self.names, self.types = rows[0], rows[1]
+        else:
+            assert reader is not None
+            self.names = list(reader.schema.names)
+            self.types = [str(f.type) for f in reader.schema]
         self.total = 0
         half = (max_rows + 1) // 2 if max_rows else 0
         # Kept rows are Python values at once: a zero-copy slice would keep whole batches
@@ -85,7 +97,15 @@ class Preview:
         self.head: list[tuple[Any, ...]] = []
         # maxlen is a C size: --max-rows 99999999999999999999 keeps every row anyway.
         tail: deque[tuple[Any, ...]] = deque(maxlen=min(max_rows - half, sys.maxsize))
-        for batch in reader:
+        for chunk in rows[2] if rows is not None else ():
+            self.total += len(chunk)
+            take = len(chunk) if not max_rows else min(half - len(self.head), len(chunk))
+            if take > 0:
+                self.head.extend(chunk[:take])
+            rest = chunk[max(take, 0) :]
+            if max_rows and rest and tail.maxlen:
+                tail.extend(rest[max(0, len(rest) - tail.maxlen) :])
+        for batch in reader if rows is None and reader is not None else ():
             self.total += batch.num_rows
             take = batch.num_rows if not max_rows else min(half - len(self.head), batch.num_rows)
             if take > 0:
@@ -179,9 +199,10 @@ def _cut(value: str, width: int) -> str:
 def write_preview(result: Any, max_rows: int, out: IO[str], footer: str) -> None:
     """DuckDB-CLI-like output: the first and last rows of at most ``max_rows``, then
     "N rows (M shown)" and ``footer``."""
-    preview = Preview(reader_of(result), max_rows)
-    headers = list(preview.schema.names)
-    types = [str(f.type) for f in preview.schema]
+    python_rows = getattr(result, "preview_rows", None)
+    rows = python_rows() if callable(python_rows) else None
+    preview = Preview(None if rows is not None else reader_of(result), max_rows, rows)
+    headers, types = preview.names, preview.types
     rows = [[cell(v) for v in r] for r in preview.head + preview.tail]
     gap = len(preview.head) if preview.cut else None
     for text in render(headers, rows, types=types, width=terminal_width(out), gap_after=gap):

@@ -9,14 +9,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from doctordata.workspace import Workspace
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from doctordata.catalog.reader import CatalogReader
     from doctordata.engines.plan_cache import PlanCache
+    from doctordata.engines.result import LazyRows
     from doctordata.engines.scan import ScanPlan
 
 
@@ -44,6 +46,12 @@ class QueryHost(Workspace, Protocol):
     def catalog_opened(self) -> bool:
         """True once the pyiceberg catalog is open (a plan-cache hit then asks it instead of
         opening a read-only sqlite3 connection)."""
+        ...
+
+    @property
+    def catalog_reader(self) -> CatalogReader | None:
+        """The SQLite catalog's read-only reader, open across queries (None where the
+        fast path does not apply: another catalog kind, a moved lake, ...)."""
         ...
 
     def engine(self, name: str) -> Engine:
@@ -75,11 +83,22 @@ class Engine(ABC):
         stays usable for the next query.
         """
 
+    def execute_result(self, sql: str, *, timeout: float | None = None) -> pa.Table | LazyRows:
+        """Run user SQL for a Result: Arrow, or (DuckDB) a result read on first use."""
+        return self.execute(sql, timeout=timeout)
+
     def execute_batches(
         self, sql: str, *, timeout: float | None = None
     ) -> Iterator[pa.RecordBatch]:
         """Stream the result; engines without streaming materialise first."""
         yield from self.execute(sql, timeout=timeout).to_batches()
+
+    def execute_row_chunks(self, sql: str, *, timeout: float | None = None) -> Iterator[Any]:
+        """A stream for the CLI preview: first ``(columns, Arrow type names)`` and then
+        lists of row tuples where the engine can give Python rows equal to its Arrow
+        batches' (DuckDB); else first None, then execute_batches()'s batches."""
+        yield None
+        yield from self.execute_batches(sql, timeout=timeout)
 
     def query_timeout(self, timeout: float | None) -> float:
         """The limit for one query: ``timeout`` if given, else engines.query_timeout."""

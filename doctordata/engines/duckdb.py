@@ -8,11 +8,13 @@ off except for the lakehouse tiers, and its configuration is locked.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from doctordata.engines.base import QueryHost
+    from doctordata.engines.deferred import DeferredRows
 
 # Iceberg primitive type name -> DuckDB type.
 TYPE_MAP: dict[str, str] = {
@@ -134,6 +137,8 @@ class DuckDBEngine(Engine):
         self._con = duckdb.connect(":memory:", config=config)
         self._lock = threading.Lock()
         self._closed = False
+        # Results returned but not read yet (their cursors); read before the connection goes.
+        self._unread: weakref.WeakSet[DeferredRows] = weakref.WeakSet()
         try:
             self._prepare_storage()
             self._sandbox()
@@ -194,6 +199,34 @@ class DuckDBEngine(Engine):
         finally:
             cur.close()
 
+    def execute_result(self, sql: str, *, timeout: float | None = None) -> DeferredRows:
+        """Run ``sql`` to the end; its rows stay in DuckDB until first read (deferred.py).
+
+        The query runs here, under the time limit, so a timeout, the memory limit and a
+        data file's error are raised here as by execute()."""
+        import duckdb
+
+        from doctordata.engines.deferred import DeferredRows
+
+        limit = self.query_timeout(timeout)
+        cur = self._cursor()
+        try:
+            with _Deadline(cur, limit) as deadline:
+                try:
+                    cur.execute(sql)
+                except duckdb.Error as exc:
+                    raise self._error(exc, deadline) from exc
+            rows = DeferredRows(cur, cur.description, _arrow_of, self._failure)
+        except BaseException:
+            cur.close()
+            raise
+        with self._lock:
+            if self._closed:  # closed while it ran: read it now, the connection is gone
+                rows.settle()
+            else:
+                self._unread.add(rows)
+        return rows
+
     def _failure(self, exc: Exception) -> Exception:
         """The typed error for a failed query (a data file's name and tier if it is one)."""
         text = str(exc)
@@ -204,8 +237,19 @@ class DuckDBEngine(Engine):
     def execute_batches(
         self, sql: str, *, timeout: float | None = None
     ) -> Iterator[pa.RecordBatch]:
+        yield from self._stream(sql, timeout, rows=False)
+
+    def execute_row_chunks(self, sql: str, *, timeout: float | None = None) -> Iterator[Any]:
+        """A stream for the CLI preview: first ``(columns, arrow_type_names)`` when every
+        column reads as Python rows exactly as its Arrow batch would (deferred.preview_type),
+        then lists of row tuples; otherwise first None, then Arrow batches as
+        execute_batches() yields them (the same query, run once)."""
+        yield from self._stream(sql, timeout, rows=True)
+
+    def _stream(self, sql: str, timeout: float | None, *, rows: bool) -> Iterator[Any]:
         import duckdb
-        import pyarrow as pa
+
+        from doctordata.engines.deferred import preview_types
 
         limit = self.query_timeout(timeout)
         cur = self._cursor()
@@ -214,15 +258,14 @@ class DuckDBEngine(Engine):
                 try:
                     relation = cur.execute(sql)
                     description = relation.description
-                    # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
-                    reader = relation.to_arrow_reader(STREAM_BATCH_ROWS)
-                    empty = True
-                    for batch in reader:
-                        empty = False
-                        yield with_sql_types(batch, description)
-                    if empty:  # no rows, but the columns still count (Result.to_reader)
-                        empty_batch = pa.RecordBatch.from_pylist([], schema=reader.schema)
-                        yield with_sql_types(empty_batch, description)
+                    types = preview_types(description) if rows else None
+                    if rows:
+                        yield None if types is None else ([str(d[0]) for d in description], types)
+                    if types is not None:
+                        while chunk := relation.fetchmany(STREAM_BATCH_ROWS):
+                            yield chunk
+                    else:
+                        yield from _arrow_batches(relation, description)
                 except duckdb.Error as exc:
                     raise self._error(exc, deadline) from exc
         finally:
@@ -281,9 +324,34 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._con.close()
+            if self._closed:
+                return
+            self._closed = True
+            unread = list(self._unread)
+        for rows in unread:  # results already returned stay readable after close
+            # A failure is kept in the result and raised when it is read.
+            with contextlib.suppress(Exception):
+                rows.settle()
+        self._con.close()
+
+
+def _arrow_batches(relation: Any, description: Any) -> Iterator[pa.RecordBatch]:
+    import pyarrow as pa
+
+    # DuckDB's default is a million rows per batch: hundreds of MB of wide rows.
+    reader = relation.to_arrow_reader(STREAM_BATCH_ROWS)
+    empty = True
+    for batch in reader:
+        empty = False
+        yield with_sql_types(batch, description)
+    if empty:  # no rows, but the columns still count (Result.to_reader)
+        empty_batch = pa.RecordBatch.from_pylist([], schema=reader.schema)
+        yield with_sql_types(empty_batch, description)
+
+
+def _arrow_of(cursor: Any, description: Any) -> pa.Table:
+    """A finished cursor's rows as execute() returns them."""
+    return with_sql_types(cursor.to_arrow_table(), description)
 
 
 class _Deadline:

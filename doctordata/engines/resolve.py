@@ -107,17 +107,8 @@ def fast_reader(lh: QueryHost) -> Iterator[CatalogReader | None]:
 
     None when the process already opened pyiceberg's catalog (it is asked instead) or the
     fast reader does not apply (a Postgres or REST catalog, a moved lake, ...)."""
-    if lh.catalog_opened:
-        yield None
-        return
-    from doctordata.catalog.reader import open_reader
-
-    reader = open_reader(lh.settings, lh.tiers)
-    if reader is None:
-        yield None
-        return
-    with reader:
-        yield reader
+    # The lakehouse's reader stays open across queries (catalog/reader/catalog.py).
+    yield None if lh.catalog_opened else lh.catalog_reader
 
 
 def _load(

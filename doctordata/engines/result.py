@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,26 @@ class QueryStats:
         }
 
 
+class LazyRows(ABC):
+    """Rows an engine still holds, converted on first read (engines/deferred.py)."""
+
+    @property
+    @abstractmethod
+    def columns(self) -> list[str]: ...
+
+    @property
+    @abstractmethod
+    def num_rows(self) -> int: ...
+
+    @abstractmethod
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows as result.python_rows gives them for the Arrow table."""
+
+    @abstractmethod
+    def arrow(self) -> pa.Table:
+        """The Arrow table the engine's execute() returns for the same query."""
+
+
 class Result:
     """Rows of a query. ``.arrow()``, ``.df()``, ``.pl()``, ``.fetchall()``; ``.stats``.
 
@@ -92,24 +113,44 @@ class Result:
 
     def __init__(
         self,
-        table: pa.Table | None,
+        table: pa.Table | LazyRows | None,
         stats: QueryStats,
         plan: str | None = None,
         *,
         batches: Iterator[pa.RecordBatch] | None = None,
+        row_chunks: Callable[[], Iterator[Any]] | None = None,
     ) -> None:
-        self._table = table
+        # A DuckDB result still in its cursor (engines/deferred.py): read on first use, as
+        # Python rows for fetchall() without importing pyarrow where the values are equal.
+        self._deferred = table if isinstance(table, LazyRows) else None
+        self._table = None if isinstance(table, LazyRows) else table
         self._batches = batches
-        self.stats = stats
+        # A streaming result's other way to be read (DuckDB's execute_row_chunks), for the
+        # CLI preview: Python rows without pyarrow; not started unless preview_rows() asks.
+        self._row_chunks = row_chunks
+        self._stats = stats
         # Engine plan text when the query ran with explain=True.
         self.plan = plan
 
     @property
+    def stats(self) -> QueryStats:
+        """What the router did; ``rows`` is filled in once a deferred result is read."""
+        if self._deferred is not None:
+            self._stats.rows = self._deferred.num_rows
+        return self._stats
+
+    @stats.setter
+    def stats(self, value: QueryStats) -> None:
+        self._stats = value
+
+    @property
     def streaming(self) -> bool:
         """True while the rows are still to be read from the engine."""
-        return self._table is None
+        return self._table is None and self._deferred is None
 
     def arrow(self) -> pa.Table:
+        if self._table is None and self._deferred is not None:
+            self._table = self._deferred.arrow()
         if self._table is None:
             import pyarrow as pa
 
@@ -119,9 +160,26 @@ class Result:
 
     def record_batches(self) -> Iterator[pa.RecordBatch]:
         """The rows as Arrow record batches; a streaming result can be read only once."""
-        if self._table is not None:
-            return iter(self._table.to_batches())
+        if self._table is not None or self._deferred is not None:
+            return iter(self.arrow().to_batches())
         return (b for b in self._take() if b.num_rows)
+
+    def preview_rows(self) -> tuple[list[str], list[str], Iterator[list[Any]]] | None:
+        """For the CLI preview of a streaming result not read yet: (column names, Arrow
+        type names, chunks of row tuples), the values Arrow's ``to_pylist`` gives, where
+        every column's type allows (engines/deferred.py PREVIEW_TYPES). Else None, and the
+        rows are read as Arrow batches (the query runs once either way)."""
+        if self._row_chunks is None or self._batches is None:
+            return None
+        chunks = self._row_chunks()
+        self._row_chunks = None
+        header = next(chunks)
+        if header is None:
+            self._batches = chunks  # the same query's rest: Arrow batches
+            return None
+        self._batches = None  # read once
+        names, types = header
+        return names, types, chunks
 
     def _take(self) -> Iterator[pa.RecordBatch]:
         if self._batches is None:
@@ -140,8 +198,9 @@ class Result:
 
         import pyarrow as pa
 
-        if self._table is not None:
-            return pa.RecordBatchReader.from_batches(self._table.schema, self.record_batches())
+        if self._table is not None or self._deferred is not None:
+            table = self.arrow()
+            return pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches()))
         # An engine sends an empty result as one batch without rows: it still has columns.
         batches = self._take()
         schema = None
@@ -192,20 +251,26 @@ class Result:
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         """Rows as tuples of the Python types DuckDB's own ``fetchall()`` returns."""
+        if self._table is None and self._deferred is not None:
+            return list(self._deferred.rows())
         return python_rows(self.arrow())
 
     @property
     def columns(self) -> list[str]:
+        if self._table is None and self._deferred is not None:
+            return self._deferred.columns
         return list(self.arrow().column_names)
 
     def __len__(self) -> int:
+        if self._table is None and self._deferred is not None:
+            return self._deferred.num_rows
         return self.arrow().num_rows
 
     def __repr__(self) -> str:
-        if self._table is None:
+        if self.streaming:
             return f"Result(streaming, engine={self.stats.engine!r})"
         return (
-            f"Result(rows={self._table.num_rows}, columns={self.columns}, "
+            f"Result(rows={len(self)}, columns={self.columns}, "
             f"engine={self.stats.engine!r}, files_planned={self.stats.files_planned}, "
             f"files_skipped={self.stats.files_skipped})"
         )

@@ -11,13 +11,13 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from doctordata.engines.caches import BoundedCache, cache
-from doctordata.engines.result import QueryStats, Result, TableScanStats
+from doctordata.engines.result import LazyRows, QueryStats, Result, TableScanStats
 from doctordata.errors import (
     ConfigError,
     DataCorruptionError,
@@ -28,7 +28,6 @@ from doctordata.errors import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pyarrow as pa
     from sqlglot import exp
 
     from doctordata.engines.base import Engine, QueryHost
@@ -284,16 +283,14 @@ def _local_scans(root: exp.Expr, frames: Mapping[str, Any], scratch: Path) -> di
 def _cached(lh: QueryHost, cache: PlanCache, key: tuple[Any, ...]) -> Any:
     """The cached plan for ``key`` if its tables are unchanged. A SQLite catalog is read
     with sqlite3 (catalog/reader/): a hit then never opens pyiceberg's catalog."""
-    from doctordata.catalog.reader import open_reader
-
-    # A process that has opened the catalog already asks it (no second connection).
-    reader = None if lh.catalog_opened else open_reader(lh.settings, lh.tiers)
+    # A process that has opened the catalog already asks it (no second connection); else
+    # the lakehouse's reader, open across its queries: one SELECT per table.
+    reader = None if lh.catalog_opened else lh.catalog_reader
     if reader is None:
         from doctordata.engines.resolve import current_location
 
         return cache.get(key, lambda name: current_location(lh.catalog, name))
-    with reader:
-        return cache.get(key, reader.location)
+    return cache.get(key, reader.location)
 
 
 def _require_tiers(lh: QueryHost, names: set[str]) -> None:
@@ -330,7 +327,14 @@ def _execute(
     scratch: Path | None = None,
 ) -> Result:
     if stream and not explain:
-        return Result(None, stats, batches=_stream(eng, sql, stats, files, timeout, scratch))
+        return Result(
+            None,
+            stats,
+            batches=_stream(eng, sql, stats, files, timeout, scratch),
+            row_chunks=lambda: _stream(
+                eng, sql, stats, files, timeout, scratch, eng.execute_row_chunks
+            ),
+        )
     if explain:
         with timer.phase("explain"):
             plan_text = eng.explain(sql, timeout=timeout)
@@ -340,7 +344,9 @@ def _execute(
         return Result(table, stats, plan=plan_text)
     with timer.phase("execute"):
         try:
-            table = eng.execute(sql, timeout=timeout)
+            # An Arrow table, or a DuckDB result read on first use (engines/deferred.py),
+            # whose Result fills in stats.rows then.
+            table = eng.execute_result(sql, timeout=timeout)
         except DataCorruptionError as exc:
             from doctordata.engines.datafiles import pin_down
 
@@ -348,7 +354,8 @@ def _execute(
             if named is None:
                 raise
             raise named from exc
-    stats.rows = table.num_rows
+    if not isinstance(table, LazyRows):
+        stats.rows = table.num_rows
     return Result(table, stats)
 
 
@@ -359,12 +366,17 @@ def _stream(
     files: Sequence[PlannedFile],
     timeout: float | None,
     scratch: Path | None,
-) -> Iterator[pa.RecordBatch]:
-    """The engine's batches, counted into stats; scratch files go when the stream ends."""
+    items: Callable[..., Iterator[Any]] | None = None,
+) -> Iterator[Any]:
+    """The engine's batches (or ``items``: its execute_row_chunks), counted into stats;
+    scratch files go when the stream ends."""
     try:
-        for batch in eng.execute_batches(sql, timeout=timeout):
-            stats.rows += batch.num_rows
-            yield batch
+        for item in (items or eng.execute_batches)(sql, timeout=timeout):
+            if isinstance(item, list):
+                stats.rows += len(item)  # Python rows
+            elif item is not None and not isinstance(item, tuple):
+                stats.rows += item.num_rows  # an Arrow batch
+            yield item
     except DataCorruptionError as exc:
         from doctordata.engines.datafiles import pin_down
 

@@ -454,7 +454,8 @@ def _lake(root: Path, chdb_url: str, dialect: str) -> Any:
 
 
 class Probe:
-    """Records every statement an engine is handed for a user query (execute)."""
+    """Records every statement an engine is handed for a user query (execute,
+    execute_result)."""
 
     def __init__(self, lh: Any) -> None:
         self.calls: list[tuple[str, str]] = []
@@ -471,6 +472,18 @@ class Probe:
             return real_execute(sql, **kw)
 
         eng.execute = execute
+        real_result = eng.execute_result  # the router's call for a user's query
+
+        def execute_result(sql: str, **kw: Any) -> Any:
+            if not self._internal:
+                self.calls.append((eng.name, sql))
+            self._internal += 1  # its own execute() (the base class's) is the same call
+            try:
+                return real_result(sql, **kw)
+            finally:
+                self._internal -= 1
+
+        eng.execute_result = execute_result
         # The router lists ClickHouse's own tables while resolving names: not user SQL.
         for method in ("native_tables", "serving_copies"):
             self._mark_internal(eng, method)
