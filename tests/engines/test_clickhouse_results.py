@@ -4,6 +4,7 @@ memory on chDB, on the HTTP path and through `doctordata sql --output` (issue #2
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time
@@ -61,10 +62,8 @@ QUERIES = [
 
 
 def _kind(t: pa.DataType) -> Any:
-    """A type as DuckDB's and ClickHouse's Arrow must agree on it (list item names and the
-    spelling of the UTC zone aside)."""
-    if pa.types.is_timestamp(t):
-        return ("timestamp", t.unit, t.tz is None)
+    """A type as DuckDB's and ClickHouse's Arrow must agree on it: exactly, time zone
+    included, but for the name and nullability of a list's item field."""
     if pa.types.is_list(t):
         return ("list", _kind(t.value_type))
     if pa.types.is_struct(t):
@@ -141,18 +140,68 @@ def test_split_type(ch_type: str, want: tuple[str, list[str]]) -> None:
 
 
 def test_target_types_nested() -> None:
-    zoned = pa.timestamp("us", tz="Etc/UTC")
+    zoned = pa.timestamp("us", tz="UTC")
+    duck = pa.timestamp("us", tz="Europe/Berlin")  # DuckDB's session zone, say
     struct = pa.struct([("a", zoned), ("b,c", pa.uint32()), ("z", zoned)])
     got = target_type(
-        struct, "Tuple(a DateTime64(6), `b,c` Nullable(DateTime), z DateTime64(6, 'UTC'))"
+        struct,
+        "Tuple(a DateTime64(6), `b,c` Nullable(DateTime), z DateTime64(6, 'UTC'))",
+        "Europe/Berlin",
     )
-    assert got == pa.struct([("a", pa.timestamp("us")), ("b,c", pa.timestamp("us")), ("z", zoned)])
-    got = target_type(pa.map_(pa.string(), pa.list_(zoned)), "Map(String, Array(DateTime64(6)))")
+    assert got == pa.struct([("a", pa.timestamp("us")), ("b,c", pa.timestamp("us")), ("z", duck)])
+    got = target_type(
+        pa.map_(pa.string(), pa.list_(zoned)), "Map(String, Array(DateTime64(6)))", "UTC"
+    )
     assert got == pa.map_(pa.string(), pa.list_(pa.timestamp("us")))
-    # A genuine UInt32 stays one; a DateTime keeps its own zone.
-    assert target_type(pa.uint32(), "UInt32") == pa.uint32()
-    kolkata = target_type(pa.uint32(), "DateTime('Asia/Kolkata')")
-    assert kolkata == pa.timestamp("us", tz="Asia/Kolkata")
+    # A genuine UInt32 stays one; any zoned time is DuckDB's TIMESTAMPTZ, in its zone.
+    assert target_type(pa.uint32(), "UInt32", "UTC") == pa.uint32()
+    kolkata = target_type(pa.uint32(), "DateTime('Asia/Kolkata')", "Europe/Berlin")
+    assert kolkata == duck
+
+
+ZONE_SCRIPT = """
+import json, sys
+import doctordata as dd
+from tests.engines.test_clickhouse_results import DATA, QUERIES, _kind
+
+root, chdb_url, http_url = sys.argv[1:4]
+out = {"zones": [], "diffs": []}
+for url in (chdb_url, http_url):
+    with dd.connect(root, engines={"clickhouse": url}) as lh:
+        if "db.t" not in lh.tables():
+            lh.create_table("db.t", DATA)
+        for q in QUERIES:
+            want = lh.sql(q, engine="duckdb").arrow().schema
+            out["zones"] += [f.type.tz for f in want if getattr(f.type, "tz", None)]
+            for stream in (False, True):
+                got = lh.sql(q, engine="clickhouse", stream=stream).arrow().schema
+                w = [(f.name, str(_kind(f.type))) for f in want]
+                g = [(f.name, str(_kind(f.type))) for f in got]
+                if w != g:
+                    out["diffs"].append([url.split(":")[0], q, stream, w, g])
+print(json.dumps(out))
+"""
+
+
+def test_zoned_columns_carry_duckdbs_session_zone(
+    tmp_path: Path, child_env: dict[str, str], clickhouse_http_url: str
+) -> None:
+    """TIMESTAMPTZ comes back labelled with DuckDB's session TimeZone (here the TZ of the
+    process, not UTC) from chDB and over HTTP, whole and streamed: the same Arrow schema
+    as DuckDB's for every query of QUERIES."""
+    env = {**child_env, "TZ": "America/New_York"}
+    chdb_url = f"chdb://{tmp_path / 'chdb'}"
+    done = subprocess.run(
+        [sys.executable, "-c", ZONE_SCRIPT, str(tmp_path / "lake"), chdb_url, clickhouse_http_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["zones"] and set(out["zones"]) == {"America/New_York"}  # DuckDB's label
+    assert out["diffs"] == []
 
 
 # -- bounded memory ----------------------------------------------------------------------
