@@ -274,10 +274,15 @@ class ClickHouseEngine(Engine):
         from doctordata.engines.clickhouse_stream import chdb_batches, http_batches
 
         limits = self.limits(timeout)
+
+        def error(exc: Exception) -> Exception:
+            return self.query_error(exc, limits)
+
         if self.embedded:
-            batches = chdb_batches(self, sql, limits)
+            settings = {**READ_SETTINGS, **STREAM_SETTINGS, **limits}
+            batches = chdb_batches(self.chdb_path(), sql, settings, error)
         else:
-            batches = http_batches(self, sql, limits)
+            batches = http_batches(self.client, sql, {**limits, **STREAM_SETTINGS}, error)
         return conform_batches(batches, lambda: self.result_types(sql))
 
     def chdb_path(self) -> str:

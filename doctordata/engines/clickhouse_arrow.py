@@ -100,9 +100,7 @@ def needs_types(arrow_type: pa.DataType) -> bool:
     return any(needs_types(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
 
 
-def target_type(
-    arrow_type: pa.DataType, ch_type: str, zone: str, *, stage: int = 2
-) -> pa.DataType:
+def target_type(arrow_type: pa.DataType, ch_type: str, zone: str, *, stage: int = 2) -> pa.DataType:
     """The Arrow type DuckDB gives for ClickHouse type ``ch_type`` written as ``arrow_type``;
     ``zone`` is DuckDB's session zone (:func:`duckdb_time_zone`), the label of every
     TIMESTAMPTZ.

@@ -1,21 +1,21 @@
 """ClickHouse results streamed block by block: chDB's streaming query, or a server's
 ArrowStream response read as it arrives (engines/clickhouse.py's ``execute_batches``).
 
-Imported only when a result is streamed; the engine's types and settings come from
+Imported only when a result is streamed. The engine hands in what a stream needs (its
+client or chDB path, the settings, its error translation), so this module does not import
 engines/clickhouse.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-
-from doctordata.engines.clickhouse import READ_SETTINGS, STREAM_SETTINGS, _lit
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from doctordata.engines.clickhouse import ClickHouseEngine
+# A failed query's exception -> the engine's typed error (ClickHouseEngine.query_error).
+ErrorFor = Callable[[Exception], Exception]
 
 
 class Tail:
@@ -41,17 +41,18 @@ class Tail:
 
 
 def http_batches(
-    eng: ClickHouseEngine, sql: str, limits: Mapping[str, Any]
+    client: Callable[[], Any], sql: str, settings: Mapping[str, Any], error: ErrorFor
 ) -> Iterator[pa.RecordBatch]:
+    """A server's ArrowStream response to ``sql`` on the clickhouse-connect client that
+    ``client()`` returns on the thread that reads the stream."""
     import pyarrow as pa
     from clickhouse_connect.driver.exceptions import ClickHouseError
     from urllib3.exceptions import HTTPError
 
-    settings = {**limits, **STREAM_SETTINGS}
     try:
-        response = eng.client().raw_stream(sql, settings=settings, fmt="ArrowStream")
+        response = client().raw_stream(sql, settings=dict(settings), fmt="ArrowStream")
     except ClickHouseError as exc:
-        raise eng.query_error(exc, limits) from exc
+        raise error(exc) from exc
     body = Tail(response)
     try:
         reader = pa.ipc.open_stream(body)
@@ -63,14 +64,16 @@ def http_batches(
             yield pa.RecordBatch.from_pylist([], schema=reader.schema)
     except (pa.ArrowException, OSError, HTTPError) as exc:
         # A server that fails after sending rows appends its error to the body.
-        raise eng.query_error(RuntimeError(body.error() or str(exc)), limits) from exc
+        raise error(RuntimeError(body.error() or str(exc))) from exc
     finally:
         response.close()
 
 
 def chdb_batches(
-    eng: ClickHouseEngine, sql: str, limits: Mapping[str, Any]
+    path: str, sql: str, settings: Mapping[str, Any], error: ErrorFor
 ) -> Iterator[pa.RecordBatch]:
+    """``sql`` streamed by chDB at ``path`` on a handle of its own, with ``settings``
+    (``readonly`` is set last: nothing can be SET after it)."""
     # clickhouse-connect reads an Arrow result from chDB whole; chDB's own streaming
     # query yields one Arrow file per ClickHouse block. A handle per stream: a stream
     # holds its handle, and readonly cannot be undone on one.
@@ -78,12 +81,11 @@ def chdb_batches(
     import pyarrow as pa
 
     empty = True
-    handle = chdb.connect(eng.chdb_path())
+    handle = chdb.connect(path)
     try:
-        settings = {**READ_SETTINGS, **STREAM_SETTINGS, **limits}
-        readonly = settings.pop("readonly")
-        for name, value in [*settings.items(), ("readonly", readonly)]:
-            handle.query(f"SET {name} = {_lit(str(value))}")
+        ordered = sorted(settings.items(), key=lambda item: item[0] == "readonly")
+        for name, value in ordered:
+            handle.query(f"SET {name} = {_literal(str(value))}")
         stream = handle.send_query(sql, "Arrow")
         try:
             for chunk in stream:
@@ -95,12 +97,50 @@ def chdb_batches(
                         yield block.get_batch(i)
         finally:
             stream.close()
+        if empty:
+            yield _no_rows(handle, sql)
     except RuntimeError as exc:  # chdb's ChdbError
-        raise eng.query_error(exc, limits) from exc
+        raise error(exc) from exc
     finally:
         handle.close()
-    if empty:
-        # chDB streams no block for an empty result: its columns come from the query
-        # run whole (there are no rows to hold).
-        table = eng.execute(sql, timeout=limits["max_execution_time"])
-        yield pa.RecordBatch.from_pylist([], schema=table.schema)
+
+
+def _no_rows(handle: Any, sql: str) -> pa.RecordBatch:
+    """The columns of ``sql``'s empty result, without running it again (see
+    :func:`header_query`), on the same handle and settings as the stream."""
+    import pyarrow as pa
+
+    header = handle.query(header_query(handle, sql), "Arrow").bytes()
+    return pa.RecordBatch.from_pylist([], schema=pa.ipc.open_file(header).schema)
+
+
+def header_query(handle: Any, sql: str, params: Mapping[str, str] | None = None) -> str:
+    """A query with no rows and exactly the result columns of ``sql``, found on chDB
+    ``handle`` without running ``sql``.
+
+    chDB's streaming query sends no block for an empty result (ClickHouse writes a
+    format's header when the output is finalised, which the stream drops). ``DESCRIBE``
+    gives the result's names and ClickHouse types without reading data, and a ``null()``
+    table of that structure has the same header in every format."""
+    import pyarrow as pa
+
+    described = handle.query(f"DESCRIBE TABLE ({sql})", "Arrow", params=dict(params or {}))
+    columns = pa.ipc.open_file(described.bytes()).read_all()
+    names = [_text(v) for v in columns.column(0).to_pylist()]
+    types = [_text(v) for v in columns.column(1).to_pylist()]
+    structure = ", ".join(f"{_quoted(n, '`')} {t}" for n, t in zip(names, types, strict=True))
+    return f"SELECT * FROM null({_literal(structure)})"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _quoted(text: str, quote: str) -> str:
+    """``text`` quoted for ClickHouse (backslash escapes, as engines/clickhouse.py writes
+    its literals): ``'`` a string literal, a backtick an identifier."""
+    return quote + text.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+def _literal(text: str) -> str:
+    return _quoted(text, "'")

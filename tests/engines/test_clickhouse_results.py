@@ -385,3 +385,30 @@ def test_an_abandoned_stream_does_not_block_later_queries(ch: Any) -> None:
     again = ch.sql("SELECT ts FROM db.t WHERE id = 1", engine="clickhouse", stream=True)
     assert again.fetchall() == [(datetime(2026, 1, 1, 12, 0, 0, 5),)]
     del batches
+
+
+def test_an_empty_streamed_result_runs_the_query_once(connect: Any) -> None:
+    """chDB streams no block for an empty result; its columns are found without running
+    the query a second time (counted by chDB's own SelectedRows event)."""
+    lh = connect("chdb")
+    eng = lh.engine("clickhouse")
+    rows = 1_000_000
+    # sipHash64 keeps ClickHouse from narrowing numbers() to the filter: every row is read.
+    q = (
+        "SELECT number AS n, CAST(number AS VARCHAR) AS s, "
+        "TIMESTAMPTZ '2026-01-01 00:00:00+00' AS z "
+        f"FROM numbers({rows}) WHERE sipHash64(number) = 0"
+    )
+
+    def selected() -> int:
+        found = eng.execute("SELECT value FROM system.events WHERE event = 'SelectedRows'")
+        return int(found.column(0)[0].as_py())
+
+    before = selected()
+    streamed = lh.sql(q, engine="clickhouse", stream=True).arrow()
+    read = selected() - before
+    assert streamed.num_rows == 0
+    assert rows <= read < rows * 3 // 2, f"{read} rows read for one run of {rows}"
+    whole = lh.sql(q, engine="clickhouse").arrow()
+    assert streamed.schema == whole.schema
+    assert [f.name for f in whole.schema] == ["n", "s", "z"] and whole.schema.field("z").type.tz
