@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from doctordata.engines.clickhouse_arrow import split_type, target_type
-from doctordata.errors import QueryTimeoutError
+from doctordata.errors import EngineError, QueryTimeoutError
 
 pytestmark = pytest.mark.clickhouse
 
@@ -261,8 +261,9 @@ def test_clickhouse_stream_keeps_memory_bounded(
     transport: str, tmp_path: Path, child_env: dict[str, str]
 ) -> None:
     """4M rows of ~210 bytes (~850 MB as Arrow) to Parquet from ClickHouse: the client's
-    peak RSS rises far less streamed than materialised, and so does the HTTP endpoint's
-    (its own process here). About 30 s per transport on 2 cores."""
+    peak RSS rises far less streamed than materialised; the HTTP endpoint (its own process
+    here) streams both, the whole result too (query_arrow: it rose ~500 MB when the
+    endpoint built it in full). About 30 s per transport on 2 cores."""
     from tests.services.clickhouse_http import endpoint_url, start_endpoint, stop_endpoint
 
     root = tmp_path / "lake"
@@ -289,15 +290,15 @@ def test_clickhouse_stream_keeps_memory_bounded(
     try:
         endpoint_before = _vmhwm(proc.pid) if proc else 0
         streamed = run("stream")
-        endpoint_rise = _vmhwm(proc.pid) - endpoint_before if proc else 0
         whole = run("whole")
+        endpoint_rise = _vmhwm(proc.pid) - endpoint_before if proc else 0
     finally:
         if proc is not None:
             stop_endpoint(proc)
     assert whole > RESULT_BYTES / 2, f"the materialised case rose only {whole / 1e6:.0f} MB"
     assert streamed < RESULT_BYTES / 4, f"streamed: peak RSS rose {streamed / 1e6:.0f} MB"
     assert streamed < whole / 4
-    # The endpoint (chDB behind HTTP, its own process) streamed too.
+    # The endpoint (chDB behind HTTP, its own process) streamed both results too.
     assert endpoint_rise < RESULT_BYTES / 4, f"endpoint rose {endpoint_rise / 1e6:.0f} MB"
     want = _fingerprint()
     assert _fingerprint(root / "stream.parquet") == want
@@ -412,3 +413,25 @@ def test_an_empty_streamed_result_runs_the_query_once(connect: Any) -> None:
     whole = lh.sql(q, engine="clickhouse").arrow()
     assert streamed.schema == whole.schema
     assert [f.name for f in whole.schema] == ["n", "s", "z"] and whole.schema.field("z").type.tz
+
+
+def test_a_whole_http_result_that_fails_after_rows_is_a_typed_error(connect: Any) -> None:
+    """Through the HTTP endpoint a whole result is streamed from chDB in blocks. A query
+    that fails after many rows still ends as the engine's typed error: clickhouse-connect
+    asks to wait for the end of the query, so the endpoint holds the blocks back (in a
+    file past a few MB) and answers HTTP 500; a client that does not wait gets the rows
+    and then ClickHouse's error text, as from a server."""
+    lh = connect("clickhouse-http")
+    eng = lh.engine("clickhouse")
+    fails = "SELECT number, throwIf(number = 200000, 'late failure') AS x FROM numbers(300000)"
+    with pytest.raises(EngineError, match="late failure"):
+        eng.execute(fails)
+    body = b"".join(eng.client().raw_stream(fails, fmt="Arrow").stream(1 << 16))
+    assert body.startswith(b"ARROW1")  # rows went out before the error
+    assert b"Code: 395" in body[-2000:] and b"late failure" in body[-2000:]
+    # The same query without the failure: every row, as one Arrow file, on both paths.
+    ok = "SELECT number, number * 2 AS x FROM numbers(300000)"
+    whole = eng.execute(ok)
+    raw = pa.ipc.open_file(b"".join(eng.client().raw_stream(ok, fmt="Arrow").stream(1 << 16)))
+    assert whole.num_rows == 300000 and raw.read_all().equals(whole)
+    assert whole.column("x").to_pylist()[-1] == 2 * 299999
