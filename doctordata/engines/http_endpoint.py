@@ -77,7 +77,7 @@ STREAMED_FORMATS = frozenset(
 HOLD_IN_MEMORY_BYTES = 4 << 20
 # Block sizes of a streamed response unless the request sets its own: ClickHouse's
 # defaults (65,409 rows) keep several blocks of wide rows in flight in chDB (a 4M-row
-# result of 208-byte rows: ~270 MB above the start; 16,384 rows: see README).
+# result of 208-byte rows held ~270 MB above the start; 16,384 rows ~100 MB).
 STREAM_BLOCKS = {"max_block_size": "16384", "max_joined_block_size_rows": "16384"}
 SEND_BYTES = 1 << 20  # per chunk of a held response
 
