@@ -9,6 +9,7 @@ Parquet footers' field ids (ClickHouse matches Parquet columns by name).
 
 from __future__ import annotations
 
+import gc
 import os
 import posixpath
 import re
@@ -113,6 +114,9 @@ _GLOB_CHARS = set("{}*?,")
 
 # Table comment marking a serving copy made by publish(), followed by the snapshot id.
 SERVING_COMMENT = "doctordata:snapshot="
+
+# chDB's refusal to open a second database path in this process.
+_OTHER_CHDB_PATH = "EmbeddedServer already initialized with path"
 
 # Databases that are ClickHouse's own, never user serving tables.
 _SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
@@ -227,6 +231,18 @@ class ClickHouseEngine(Engine):
             if self.embedded:
                 path = self.chdb_path()
                 os.makedirs(path, exist_ok=True)
+                try:
+                    return clickhouse_connect.get_client(
+                        dsn=f"chdb://{path}", settings=dict(settings)
+                    )
+                except ClickHouseError as exc:
+                    if _OTHER_CHDB_PATH not in str(exc):
+                        raise
+                # chDB stays at another path while any handle on it is open. A Lakehouse
+                # dropped without close() holds its handles until the garbage collector
+                # breaks its reference cycle (engine <-> lakehouse), at a moment that
+                # depends on allocations: collect now, so that the answer does not.
+                gc.collect()
                 return clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=dict(settings))
             return clickhouse_connect.get_client(
                 dsn=self.url, compress=False, settings=dict(settings)

@@ -435,3 +435,46 @@ def test_a_whole_http_result_that_fails_after_rows_is_a_typed_error(connect: Any
     raw = pa.ipc.open_file(b"".join(eng.client().raw_stream(ok, fmt="Arrow").stream(1 << 16)))
     assert whole.num_rows == 300000 and raw.read_all().equals(whole)
     assert whole.column("x").to_pylist()[-1] == 2 * 299999
+
+
+# -- chDB's one path per process ---------------------------------------------------------
+CHDB_PATHS_SCRIPT = """
+import gc, sys
+import pyarrow as pa
+import doctordata as dd
+from doctordata.errors import EngineError
+
+gc.disable()  # the collector must not run by chance: whether it ran decided the outcome
+root = sys.argv[1]
+rows = pa.table({"k": pa.array([1], pa.int64())})
+a = dd.connect(root + "/a")
+a.create_table("c.t", rows)
+assert a.sql("SELECT k FROM c.t", engine="clickhouse").fetchall() == [(1,)]
+b = dd.connect(root + "/b")
+b.create_table("c.t", rows)
+try:
+    b.sql("SELECT k FROM c.t", engine="clickhouse")
+    print("opened while the other is open")
+except EngineError as exc:
+    assert "close the other Lakehouse" in str(exc), exc
+del a  # dropped without close(): only the garbage collector frees its chDB handles
+print(b.sql("SELECT k FROM c.t", engine="clickhouse").fetchall())
+"""
+
+
+def test_a_dropped_lakehouse_does_not_hold_chdb_until_the_collector_runs(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """chDB hosts one path per process. A Lakehouse dropped without close() still held it
+    until Python's cycle collector happened to run, so opening chDB at another path failed
+    or not depending on earlier allocations (a test opening its own chDB path after one
+    that leaked a Lakehouse: flaky). A lakehouse that is really still open is named."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHDB_PATHS_SCRIPT, str(tmp_path)],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[(1,)]"
