@@ -110,7 +110,12 @@ def _no_rows(handle: Any, sql: str) -> pa.RecordBatch:
     :func:`header_query`), on the same handle and settings as the stream."""
     import pyarrow as pa
 
-    header = handle.query(header_query(handle, sql), "Arrow").bytes()
+    try:
+        header = handle.query(header_query(handle, sql), "Arrow").bytes()
+    except RuntimeError:
+        # A structure null() refuses (two columns of one name): run it whole, there are
+        # no rows to hold.
+        header = handle.query(sql, "Arrow").bytes()
     return pa.RecordBatch.from_pylist([], schema=pa.ipc.open_file(header).schema)
 
 

@@ -413,6 +413,10 @@ def test_an_empty_streamed_result_runs_the_query_once(connect: Any) -> None:
     whole = lh.sql(q, engine="clickhouse").arrow()
     assert streamed.schema == whole.schema
     assert [f.name for f in whole.schema] == ["n", "s", "z"] and whole.schema.field("z").type.tz
+    # Two columns of one name: no null() table has that structure; the query runs whole.
+    twice = "SELECT number, number FROM numbers(10) WHERE sipHash64(number) = 0"
+    again = lh.sql(twice, engine="clickhouse", stream=True).arrow()
+    assert again.num_rows == 0 and again.column_names == ["number", "number"]
 
 
 def test_a_whole_http_result_that_fails_after_rows_is_a_typed_error(connect: Any) -> None:
