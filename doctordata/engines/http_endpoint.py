@@ -350,11 +350,11 @@ def _no_rows(handle: Any, sql: str, fmt: str, bind: dict[str, str]) -> bytes:
     from doctordata.engines.clickhouse_stream import header_query
 
     try:
-        empty = header_query(handle, sql, bind)
+        return bytes(handle.query(header_query(handle, sql, bind), fmt).bytes() or b"")
     except RuntimeError:
-        # Not a query DESCRIBE takes (SHOW, EXISTS, ...): run it whole, there are no rows.
+        # Not a query DESCRIBE takes (SHOW, EXISTS, ...) or columns null() cannot hold (two
+        # of one name): run it whole, there are no rows.
         return bytes(handle.query(sql, fmt, params=bind).bytes() or b"")
-    return bytes(handle.query(empty, fmt).bytes() or b"")
 
 
 def _held(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:

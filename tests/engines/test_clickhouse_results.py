@@ -439,6 +439,13 @@ def test_a_whole_http_result_that_fails_after_rows_is_a_typed_error(connect: Any
     raw = pa.ipc.open_file(b"".join(eng.client().raw_stream(ok, fmt="Arrow").stream(1 << 16)))
     assert whole.num_rows == 300000 and raw.read_all().equals(whole)
     assert whole.column("x").to_pylist()[-1] == 2 * 299999
+    # No rows: the header alone, also for two columns of one name (no null() table).
+    for empty, names in (
+        (f"{ok} WHERE number > 1000000", ["number", "x"]),
+        ("SELECT number, number FROM numbers(0)", ["number", "number"]),
+    ):
+        table = eng.execute(empty)
+        assert table.num_rows == 0 and table.column_names == names
 
 
 # -- chDB's one path per process ---------------------------------------------------------
