@@ -9,6 +9,7 @@ Parquet footers' field ids (ClickHouse matches Parquet columns by name).
 
 from __future__ import annotations
 
+import gc
 import os
 import posixpath
 import re
@@ -114,6 +115,9 @@ _GLOB_CHARS = set("{}*?,")
 # Table comment marking a serving copy made by publish(), followed by the snapshot id.
 SERVING_COMMENT = "doctordata:snapshot="
 
+# chDB's refusal to open a second database path in this process.
+_OTHER_CHDB_PATH = "EmbeddedServer already initialized with path"
+
 # Databases that are ClickHouse's own, never user serving tables.
 _SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 
@@ -177,28 +181,6 @@ def file_glob(paths: list[str]) -> tuple[str, str]:
     return prefix, "{" + rels + "}"
 
 
-class _Tail:
-    """A response body read through, keeping its last bytes: a server that fails mid-stream
-    appends ``Code: N. DB::Exception: ...`` there."""
-
-    _KEEP = 8192
-
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-        self._tail = b""
-        self.closed = False
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size if size is not None and size >= 0 else None) or b""
-        self._tail = (self._tail + data)[-self._KEEP :]
-        return bytes(data)
-
-    def error(self) -> str | None:
-        text = self._tail.decode("utf-8", "replace")
-        start = text.rfind("Code:")
-        return text[start:].strip() if start >= 0 else None
-
-
 class ClickHouseEngine(Engine):
     """ClickHouse via clickhouse-connect: embedded chDB or an HTTP(S) server."""
 
@@ -247,8 +229,20 @@ class ClickHouseEngine(Engine):
             ) from exc
         try:
             if self.embedded:
-                path = self._chdb_path()
+                path = self.chdb_path()
                 os.makedirs(path, exist_ok=True)
+                try:
+                    return clickhouse_connect.get_client(
+                        dsn=f"chdb://{path}", settings=dict(settings)
+                    )
+                except ClickHouseError as exc:
+                    if _OTHER_CHDB_PATH not in str(exc):
+                        raise
+                # chDB stays at another path while any handle on it is open. A Lakehouse
+                # dropped without close() holds its handles until the garbage collector
+                # breaks its reference cycle (engine <-> lakehouse), at a moment that
+                # depends on allocations: collect now, so that the answer does not.
+                gc.collect()
                 return clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=dict(settings))
             return clickhouse_connect.get_client(
                 dsn=self.url, compress=False, settings=dict(settings)
@@ -284,7 +278,7 @@ class ClickHouseEngine(Engine):
         try:
             table = self.client(read_only=read_only).query_arrow(sql, settings=limits)
         except ClickHouseError as exc:
-            raise self._error(exc, limits) from exc
+            raise self.query_error(exc, limits) from exc
         return conform_table(table, lambda: self.result_types(sql, read_only=read_only))
 
     def execute_batches(
@@ -293,74 +287,21 @@ class ClickHouseEngine(Engine):
         """Stream the result block by block: chDB's streaming query on a handle of its own,
         a server's ArrowStream response read as it arrives. An empty result is one batch
         without rows (its columns)."""
+        from doctordata.engines.clickhouse_stream import chdb_batches, http_batches
+
         limits = self.limits(timeout)
+
+        def error(exc: Exception) -> Exception:
+            return self.query_error(exc, limits)
+
         if self.embedded:
-            batches = self._chdb_batches(sql, limits)
+            settings = {**READ_SETTINGS, **STREAM_SETTINGS, **limits}
+            batches = chdb_batches(self.chdb_path(), sql, settings, error)
         else:
-            batches = self._http_batches(sql, limits)
+            batches = http_batches(self.client, sql, {**limits, **STREAM_SETTINGS}, error)
         return conform_batches(batches, lambda: self.result_types(sql))
 
-    def _http_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-        from clickhouse_connect.driver.exceptions import ClickHouseError
-        from urllib3.exceptions import HTTPError
-
-        settings = {**limits, **STREAM_SETTINGS}
-        try:
-            response = self.client().raw_stream(sql, settings=settings, fmt="ArrowStream")
-        except ClickHouseError as exc:
-            raise self._error(exc, limits) from exc
-        body = _Tail(response)
-        try:
-            reader = pa.ipc.open_stream(body)
-            empty = True
-            for batch in reader:
-                empty = False
-                yield batch
-            if empty:
-                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
-        except (pa.ArrowException, OSError, HTTPError) as exc:
-            # A server that fails after sending rows appends its error to the body.
-            raise self._error(RuntimeError(body.error() or str(exc)), limits) from exc
-        finally:
-            response.close()
-
-    def _chdb_batches(self, sql: str, limits: Mapping[str, Any]) -> Iterator[pa.RecordBatch]:
-        # clickhouse-connect reads an Arrow result from chDB whole; chDB's own streaming
-        # query yields one Arrow file per ClickHouse block. A handle per stream: a stream
-        # holds its handle, and readonly cannot be undone on one.
-        import chdb
-        import pyarrow as pa
-
-        empty = True
-        handle = chdb.connect(self._chdb_path())
-        try:
-            settings = {**READ_SETTINGS, **STREAM_SETTINGS, **limits}
-            readonly = settings.pop("readonly")
-            for name, value in [*settings.items(), ("readonly", readonly)]:
-                handle.query(f"SET {name} = {_lit(str(value))}")
-            stream = handle.send_query(sql, "Arrow")
-            try:
-                for chunk in stream:
-                    data = chunk.bytes()
-                    if data:
-                        block = pa.ipc.open_file(data)
-                        for i in range(block.num_record_batches):
-                            empty = False
-                            yield block.get_batch(i)
-            finally:
-                stream.close()
-        except RuntimeError as exc:  # chdb's ChdbError
-            raise self._error(exc, limits) from exc
-        finally:
-            handle.close()
-        if empty:
-            # chDB streams no block for an empty result: its columns come from the query
-            # run whole (there are no rows to hold).
-            table = self.execute(sql, timeout=limits["max_execution_time"])
-            yield pa.RecordBatch.from_pylist([], schema=table.schema)
-
-    def _chdb_path(self) -> str:
+    def chdb_path(self) -> str:
         path = urlsplit(self.url).path or str(self.lh.root / "clickhouse")
         # chDB compares engine paths literally (clickhouse-connect normalises them too).
         return os.path.realpath(path)
@@ -375,7 +316,7 @@ class ClickHouseEngine(Engine):
                 f"DESCRIBE TABLE ({sql})", settings=limits
             )
         except ClickHouseError as exc:
-            raise self._error(exc, limits) from exc
+            raise self.query_error(exc, limits) from exc
         types = table.column(1).to_pylist()
         return [t.decode() if isinstance(t, bytes) else str(t) for t in types]
 
@@ -389,7 +330,7 @@ class ClickHouseEngine(Engine):
             "max_memory_usage": 0 if memory.strip() == "0" else memory_limit_bytes(memory),
         }
 
-    def _error(self, exc: Exception, limits: Mapping[str, Any]) -> Exception:
+    def query_error(self, exc: Exception, limits: Mapping[str, Any]) -> Exception:
         """The typed error for a failed query: timeout, memory, or anything else."""
         match = _CODE.search(str(exc))
         code = int(match.group(1)) if match else None

@@ -6,11 +6,19 @@ aware datetime; and ``DateTime`` is written as a plain ``uint32`` of seconds. Ar
 cannot tell a naive column from one zoned in the server's zone, so the ClickHouse types
 (``DESCRIBE TABLE (query)``) decide, and only when the result holds a type that may need
 it (:func:`needs_types`). Everything else passes through unchanged.
+
+A zoned column (DuckDB's TIMESTAMPTZ) carries DuckDB's session ``TimeZone`` as its Arrow
+zone, whatever zone ClickHouse wrote: DuckDB has no per-column zone, it labels every
+TIMESTAMPTZ with the session's (``Etc/UTC`` on a machine set to UTC, ``Europe/Berlin``
+under ``TZ=Europe/Berlin``). Arrow stores UTC instants either way, so only the label
+changes; Python values, Parquet and CSV then come out as DuckDB writes them.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -19,6 +27,29 @@ if TYPE_CHECKING:
 
 # A named Tuple element ("name Type"): an identifier followed by whitespace and a type.
 _NAMED = re.compile(r"^\s*(?:`(?:[^`\\]|\\.)*`|\"(?:[^\"\\]|\\.)*\"|[A-Za-z_]\w*)\s+(?=\S)")
+
+_ZONES: dict[str | None, str] = {}
+_ZONES_LOCK = threading.Lock()
+
+
+def duckdb_time_zone() -> str:
+    """The ``TimeZone`` a new DuckDB connection of this process gets (the ``TZ``
+    environment variable, else the system zone): the zone DuckDB labels TIMESTAMPTZ with.
+    Asked of DuckDB itself, once per ``TZ`` value, and only when a result has a zoned
+    column."""
+    key = os.environ.get("TZ")
+    with _ZONES_LOCK:
+        zone = _ZONES.get(key)
+        if zone is None:
+            import duckdb
+
+            con = duckdb.connect(":memory:", config={"enable_external_access": False})
+            try:
+                row = con.execute("SELECT current_setting('TimeZone')").fetchone()
+            finally:
+                con.close()
+            zone = _ZONES[key] = str(row[0]) if row else "UTC"
+    return zone
 
 
 def split_type(ch_type: str) -> tuple[str, list[str]]:
@@ -55,10 +86,6 @@ def split_type(ch_type: str) -> tuple[str, list[str]]:
     return name, args
 
 
-def _unquote(arg: str) -> str:
-    return arg.strip()[1:-1].replace("\\'", "'").replace("\\\\", "\\")
-
-
 def needs_types(arrow_type: pa.DataType) -> bool:
     """True if ``arrow_type`` may stand for a ClickHouse type Arrow renders differently
     from DuckDB (a zoned timestamp, or ``uint32`` that may be a ``DateTime``)."""
@@ -73,8 +100,10 @@ def needs_types(arrow_type: pa.DataType) -> bool:
     return any(needs_types(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
 
 
-def target_type(arrow_type: pa.DataType, ch_type: str, *, stage: int = 2) -> pa.DataType:
-    """The Arrow type DuckDB gives for ClickHouse type ``ch_type`` written as ``arrow_type``.
+def target_type(arrow_type: pa.DataType, ch_type: str, zone: str, *, stage: int = 2) -> pa.DataType:
+    """The Arrow type DuckDB gives for ClickHouse type ``ch_type`` written as ``arrow_type``;
+    ``zone`` is DuckDB's session zone (:func:`duckdb_time_zone`), the label of every
+    TIMESTAMPTZ.
 
     Arrow casts a ``DateTime`` (``uint32`` seconds) to DuckDB's ``timestamp[us]`` in steps:
     ``stage`` 0 gives ``int64``, 1 ``timestamp[s]``, 2 (the default) ``timestamp[us]``.
@@ -83,33 +112,33 @@ def target_type(arrow_type: pa.DataType, ch_type: str, *, stage: int = 2) -> pa.
 
     name, args = split_type(ch_type)
     if name in ("Nullable", "LowCardinality") and len(args) == 1:
-        return target_type(arrow_type, args[0], stage=stage)
+        return target_type(arrow_type, args[0], zone, stage=stage)
     if name == "DateTime64" and pa.types.is_timestamp(arrow_type):
-        # A zone in the type is the column's own; without one ClickHouse attached the
-        # server's, which DuckDB's TIMESTAMP does not have. DuckDB computes in
+        # A zone in the type makes it DuckDB's TIMESTAMPTZ; without one ClickHouse attached
+        # the server's, which DuckDB's TIMESTAMP does not have. DuckDB computes in
         # microseconds (TIMESTAMP) or nanoseconds (TIMESTAMP_NS), never seconds.
         unit = "ns" if arrow_type.unit == "ns" else "us"
-        return pa.timestamp(unit, tz=arrow_type.tz if len(args) > 1 else None)
+        return pa.timestamp(unit, tz=zone if len(args) > 1 else None)
     if name == "DateTime" and pa.types.is_uint32(arrow_type):
         if stage == 0:
             return pa.int64()
-        return pa.timestamp("s" if stage == 1 else "us", tz=_unquote(args[0]) if args else None)
+        return pa.timestamp("s" if stage == 1 else "us", tz=zone if args else None)
     if name == "Array" and len(args) == 1 and pa.types.is_list(arrow_type):
         item = arrow_type.value_field
-        return pa.list_(item.with_type(target_type(item.type, args[0], stage=stage)))
+        return pa.list_(item.with_type(target_type(item.type, args[0], zone, stage=stage)))
     if name == "Map" and len(args) == 2 and pa.types.is_map(arrow_type):
-        key = target_type(arrow_type.key_type, args[0], stage=stage)
+        key = target_type(arrow_type.key_type, args[0], zone, stage=stage)
         return pa.map_(
             key,
             arrow_type.item_field.with_type(
-                target_type(arrow_type.item_type, args[1], stage=stage)
+                target_type(arrow_type.item_type, args[1], zone, stage=stage)
             ),
         )
     if name == "Tuple" and pa.types.is_struct(arrow_type) and len(args) == arrow_type.num_fields:
         fields = [arrow_type.field(i) for i in range(arrow_type.num_fields)]
         return pa.struct(
             [
-                f.with_type(target_type(f.type, _NAMED.sub("", arg), stage=stage))
+                f.with_type(target_type(f.type, _NAMED.sub("", arg), zone, stage=stage))
                 for f, arg in zip(fields, args, strict=True)
             ]
         )
@@ -127,11 +156,12 @@ def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schem
     ch_types = describe()
     if len(ch_types) != len(schema):
         return ()
+    zone = duckdb_time_zone()
     steps: list[pa.Schema] = []
     for stage in (0, 1, 2):
         step = pa.schema(
             [
-                f.with_type(target_type(f.type, t, stage=stage))
+                f.with_type(target_type(f.type, t, zone, stage=stage))
                 for f, t in zip(schema, ch_types, strict=True)
             ],
             metadata=schema.metadata,

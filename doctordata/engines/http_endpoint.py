@@ -65,10 +65,21 @@ TRANSPORT_PARAMS = frozenset(
 )
 
 # Output formats a SELECT is streamed in: each chDB block is a valid piece of the whole
-# (no global header or footer), except Arrow's, which _ArrowStreamEncoder joins.
+# (no global header or footer), except Arrow's, which _ArrowEncoder joins into one Arrow
+# stream (ArrowStream) or file (Arrow, what clickhouse-connect's query_arrow asks for).
 STREAMED_FORMATS = frozenset(
-    {"Native", "RowBinary", "TabSeparated", "TSV", "CSV", "JSONEachRow", "ArrowStream"}
+    {"Native", "RowBinary", "TabSeparated", "TSV", "CSV", "JSONEachRow", "ArrowStream", "Arrow"}
 )
+# A response held back until its query has finished (wait_end_of_query=1, which
+# clickhouse-connect sends with every non-streaming query, so that an error is an HTTP 500
+# rather than the end of a body) is kept in memory up to this size, then in a temporary
+# file, as a server buffers it: the endpoint never holds a large result in memory.
+HOLD_IN_MEMORY_BYTES = 4 << 20
+# Block sizes of a streamed response unless the request sets its own: ClickHouse's
+# defaults (65,409 rows) keep several blocks of wide rows in flight in chDB (a 4M-row
+# result of 208-byte rows held ~270 MB above the start; 16,384 rows ~100 MB).
+STREAM_BLOCKS = {"max_block_size": "16384", "max_joined_block_size_rows": "16384"}
+SEND_BYTES = 1 << 20  # per chunk of a held response
 
 _FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 _INSERT_FORMAT = re.compile(r"^\s*(INSERT\s+INTO\s+.*?)\s+FORMAT\s+(\w+)\s*$", re.I | re.S)
@@ -91,12 +102,14 @@ def _decompress(body: bytes, encoding: str | None) -> bytes:
     return bytes(decompress_response(body, encoding))
 
 
-class _ArrowStreamEncoder:
-    """Arrow IPC files (one per chDB block) -> the bytes of one Arrow IPC stream."""
+class _ArrowEncoder:
+    """Arrow IPC files (one per chDB block) -> the bytes of one Arrow IPC stream, or of one
+    Arrow IPC file (``file``: its footer, which indexes every batch, comes at the end)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, file: bool = False) -> None:
         self._sink = _Drain()
         self._writer: Any = None
+        self._file = file
 
     def __call__(self, block: bytes) -> bytes:
         import pyarrow as pa
@@ -107,7 +120,8 @@ class _ArrowStreamEncoder:
         if self._writer is None:
             # LZ4, as ClickHouse compresses Arrow output by default.
             options = pa.ipc.IpcWriteOptions(compression="lz4")
-            self._writer = pa.ipc.new_stream(self._sink, reader.schema, options=options)
+            new = pa.ipc.new_file if self._file else pa.ipc.new_stream
+            self._writer = new(self._sink, reader.schema, options=options)
         for i in range(reader.num_record_batches):
             self._writer.write_batch(reader.get_batch(i))
         return self._sink.take()
@@ -198,6 +212,8 @@ class ChdbService:
             # chDB streams in the format it is given; a FORMAT clause would override it
             # (and ArrowStream is read from chDB as Arrow blocks).
             sql = sql[: trailing.start()]
+        if streamed:
+            settings = {**STREAM_BLOCKS, **settings}
         with lock:
             handle, temporary = self._handle(session)
             restore: dict[str, str] = {}
@@ -209,6 +225,8 @@ class ChdbService:
                 if streaming is not None:
                     # The handle and settings stay until the stream ends (it closes them).
                     temporary, restore = False, {}
+                    if params.get("wait_end_of_query") == "1":
+                        return b"", _held(*streaming), fmt, {}
                     return streaming[0], streaming[1], fmt, {}
                 result = handle.query(sql, fmt, params=bind)
                 data = result.bytes() or b""
@@ -275,15 +293,17 @@ class ChdbService:
             if _NOT_STREAMABLE not in str(exc):
                 raise
             return None  # a statement chDB runs only whole (DDL, INSERT, SET, ...)
-        encode = _ArrowStreamEncoder() if fmt == "ArrowStream" else None
+        encode = _ArrowEncoder(file=fmt == "Arrow") if fmt.startswith("Arrow") else None
         chunks = (c.bytes() for c in stream)
         first = next(chunks, None)
         if first is None:
             # No block: an empty result, whose format may still have a header (Arrow's
-            # schema); run it whole to get that.
+            # schema), found without running the query again.
             stream.close()
-            empty = handle.query(sql, fmt, params=bind).bytes() or b""
-            self._release(handle, restore, temporary)
+            try:
+                empty = _no_rows(handle, sql, fmt, bind)
+            finally:
+                self._release(handle, restore, temporary)
             return empty, iter(())
 
         def rest() -> Iterator[bytes]:
@@ -323,6 +343,44 @@ class ChdbService:
                 handle.close()
             self._sessions.clear()
             self._root.close()
+
+
+def _no_rows(handle: Any, sql: str, fmt: str, bind: dict[str, str]) -> bytes:
+    """The body of ``sql``'s empty result in ``fmt`` (a header, for Arrow its schema)."""
+    from doctordata.engines.clickhouse_stream import header_query
+
+    try:
+        return bytes(handle.query(header_query(handle, sql, bind), fmt).bytes() or b"")
+    except RuntimeError:
+        # Not a query DESCRIBE takes (SHOW, EXISTS, ...) or columns null() cannot hold (two
+        # of one name): run it whole, there are no rows.
+        return bytes(handle.query(sql, fmt, params=bind).bytes() or b"")
+
+
+def _held(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """The whole response read now, held in memory up to HOLD_IN_MEMORY_BYTES and in a
+    temporary file beyond, then sent in pieces. A failure raises here, before anything
+    is sent (an HTTP 500)."""
+    # Closed by send() once sent (or dropped), or below on a failure.
+    spool = tempfile.SpooledTemporaryFile(max_size=HOLD_IN_MEMORY_BYTES, prefix="chhttp-")  # noqa: SIM115
+    try:
+        spool.write(first)  # in memory: the stream below has started when a write can fail
+        for chunk in rest:
+            spool.write(chunk)
+        spool.seek(0)
+    except BaseException:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()  # ends chDB's stream and releases its handle
+        spool.close()
+        raise
+
+    def send() -> Iterator[bytes]:
+        with spool:
+            while piece := spool.read(SEND_BYTES):
+                yield piece
+
+    return send()
 
 
 def make_handler(service: ChdbService) -> type[BaseHTTPRequestHandler]:

@@ -4,6 +4,7 @@ memory on chDB, on the HTTP path and through `doctordata sql --output` (issue #2
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from doctordata.engines.clickhouse_arrow import split_type, target_type
-from doctordata.errors import QueryTimeoutError
+from doctordata.errors import EngineError, QueryTimeoutError
 
 pytestmark = pytest.mark.clickhouse
 
@@ -61,10 +62,8 @@ QUERIES = [
 
 
 def _kind(t: pa.DataType) -> Any:
-    """A type as DuckDB's and ClickHouse's Arrow must agree on it (list item names and the
-    spelling of the UTC zone aside)."""
-    if pa.types.is_timestamp(t):
-        return ("timestamp", t.unit, t.tz is None)
+    """A type as DuckDB's and ClickHouse's Arrow must agree on it: exactly, time zone
+    included, but for the name and nullability of a list's item field."""
     if pa.types.is_list(t):
         return ("list", _kind(t.value_type))
     if pa.types.is_struct(t):
@@ -141,18 +140,68 @@ def test_split_type(ch_type: str, want: tuple[str, list[str]]) -> None:
 
 
 def test_target_types_nested() -> None:
-    zoned = pa.timestamp("us", tz="Etc/UTC")
+    zoned = pa.timestamp("us", tz="UTC")
+    duck = pa.timestamp("us", tz="Europe/Berlin")  # DuckDB's session zone, say
     struct = pa.struct([("a", zoned), ("b,c", pa.uint32()), ("z", zoned)])
     got = target_type(
-        struct, "Tuple(a DateTime64(6), `b,c` Nullable(DateTime), z DateTime64(6, 'UTC'))"
+        struct,
+        "Tuple(a DateTime64(6), `b,c` Nullable(DateTime), z DateTime64(6, 'UTC'))",
+        "Europe/Berlin",
     )
-    assert got == pa.struct([("a", pa.timestamp("us")), ("b,c", pa.timestamp("us")), ("z", zoned)])
-    got = target_type(pa.map_(pa.string(), pa.list_(zoned)), "Map(String, Array(DateTime64(6)))")
+    assert got == pa.struct([("a", pa.timestamp("us")), ("b,c", pa.timestamp("us")), ("z", duck)])
+    got = target_type(
+        pa.map_(pa.string(), pa.list_(zoned)), "Map(String, Array(DateTime64(6)))", "UTC"
+    )
     assert got == pa.map_(pa.string(), pa.list_(pa.timestamp("us")))
-    # A genuine UInt32 stays one; a DateTime keeps its own zone.
-    assert target_type(pa.uint32(), "UInt32") == pa.uint32()
-    kolkata = target_type(pa.uint32(), "DateTime('Asia/Kolkata')")
-    assert kolkata == pa.timestamp("us", tz="Asia/Kolkata")
+    # A genuine UInt32 stays one; any zoned time is DuckDB's TIMESTAMPTZ, in its zone.
+    assert target_type(pa.uint32(), "UInt32", "UTC") == pa.uint32()
+    kolkata = target_type(pa.uint32(), "DateTime('Asia/Kolkata')", "Europe/Berlin")
+    assert kolkata == duck
+
+
+ZONE_SCRIPT = """
+import json, sys
+import doctordata as dd
+from tests.engines.test_clickhouse_results import DATA, QUERIES, _kind
+
+root, chdb_url, http_url = sys.argv[1:4]
+out = {"zones": [], "diffs": []}
+for url in (chdb_url, http_url):
+    with dd.connect(root, engines={"clickhouse": url}) as lh:
+        if "db.t" not in lh.tables():
+            lh.create_table("db.t", DATA)
+        for q in QUERIES:
+            want = lh.sql(q, engine="duckdb").arrow().schema
+            out["zones"] += [f.type.tz for f in want if getattr(f.type, "tz", None)]
+            for stream in (False, True):
+                got = lh.sql(q, engine="clickhouse", stream=stream).arrow().schema
+                w = [(f.name, str(_kind(f.type))) for f in want]
+                g = [(f.name, str(_kind(f.type))) for f in got]
+                if w != g:
+                    out["diffs"].append([url.split(":")[0], q, stream, w, g])
+print(json.dumps(out))
+"""
+
+
+def test_zoned_columns_carry_duckdbs_session_zone(
+    tmp_path: Path, child_env: dict[str, str], clickhouse_http_url: str
+) -> None:
+    """TIMESTAMPTZ comes back labelled with DuckDB's session TimeZone (here the TZ of the
+    process, not UTC) from chDB and over HTTP, whole and streamed: the same Arrow schema
+    as DuckDB's for every query of QUERIES."""
+    env = {**child_env, "TZ": "America/New_York"}
+    chdb_url = f"chdb://{tmp_path / 'chdb'}"
+    done = subprocess.run(
+        [sys.executable, "-c", ZONE_SCRIPT, str(tmp_path / "lake"), chdb_url, clickhouse_http_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["zones"] and set(out["zones"]) == {"America/New_York"}  # DuckDB's label
+    assert out["diffs"] == []
 
 
 # -- bounded memory ----------------------------------------------------------------------
@@ -212,8 +261,9 @@ def test_clickhouse_stream_keeps_memory_bounded(
     transport: str, tmp_path: Path, child_env: dict[str, str]
 ) -> None:
     """4M rows of ~210 bytes (~850 MB as Arrow) to Parquet from ClickHouse: the client's
-    peak RSS rises far less streamed than materialised, and so does the HTTP endpoint's
-    (its own process here). About 30 s per transport on 2 cores."""
+    peak RSS rises far less streamed than materialised; the HTTP endpoint (its own process
+    here) streams both, the whole result too (query_arrow: it rose ~500 MB when the
+    endpoint built it in full). About 30 s per transport on 2 cores."""
     from tests.services.clickhouse_http import endpoint_url, start_endpoint, stop_endpoint
 
     root = tmp_path / "lake"
@@ -240,15 +290,15 @@ def test_clickhouse_stream_keeps_memory_bounded(
     try:
         endpoint_before = _vmhwm(proc.pid) if proc else 0
         streamed = run("stream")
-        endpoint_rise = _vmhwm(proc.pid) - endpoint_before if proc else 0
         whole = run("whole")
+        endpoint_rise = _vmhwm(proc.pid) - endpoint_before if proc else 0
     finally:
         if proc is not None:
             stop_endpoint(proc)
     assert whole > RESULT_BYTES / 2, f"the materialised case rose only {whole / 1e6:.0f} MB"
     assert streamed < RESULT_BYTES / 4, f"streamed: peak RSS rose {streamed / 1e6:.0f} MB"
     assert streamed < whole / 4
-    # The endpoint (chDB behind HTTP, its own process) streamed too.
+    # The endpoint (chDB behind HTTP, its own process) streamed both results too.
     assert endpoint_rise < RESULT_BYTES / 4, f"endpoint rose {endpoint_rise / 1e6:.0f} MB"
     want = _fingerprint()
     assert _fingerprint(root / "stream.parquet") == want
@@ -336,3 +386,106 @@ def test_an_abandoned_stream_does_not_block_later_queries(ch: Any) -> None:
     again = ch.sql("SELECT ts FROM db.t WHERE id = 1", engine="clickhouse", stream=True)
     assert again.fetchall() == [(datetime(2026, 1, 1, 12, 0, 0, 5),)]
     del batches
+
+
+def test_an_empty_streamed_result_runs_the_query_once(connect: Any) -> None:
+    """chDB streams no block for an empty result; its columns are found without running
+    the query a second time (counted by chDB's own SelectedRows event)."""
+    lh = connect("chdb")
+    eng = lh.engine("clickhouse")
+    rows = 1_000_000
+    # sipHash64 keeps ClickHouse from narrowing numbers() to the filter: every row is read.
+    q = (
+        "SELECT number AS n, CAST(number AS VARCHAR) AS s, "
+        "TIMESTAMPTZ '2026-01-01 00:00:00+00' AS z "
+        f"FROM numbers({rows}) WHERE sipHash64(number) = 0"
+    )
+
+    def selected() -> int:
+        found = eng.execute("SELECT value FROM system.events WHERE event = 'SelectedRows'")
+        return int(found.column(0)[0].as_py())
+
+    before = selected()
+    streamed = lh.sql(q, engine="clickhouse", stream=True).arrow()
+    read = selected() - before
+    assert streamed.num_rows == 0
+    assert rows <= read < rows * 3 // 2, f"{read} rows read for one run of {rows}"
+    whole = lh.sql(q, engine="clickhouse").arrow()
+    assert streamed.schema == whole.schema
+    assert [f.name for f in whole.schema] == ["n", "s", "z"] and whole.schema.field("z").type.tz
+    # Two columns of one name: no null() table has that structure; the query runs whole.
+    twice = "SELECT number, number FROM numbers(10) WHERE sipHash64(number) = 0"
+    again = lh.sql(twice, engine="clickhouse", stream=True).arrow()
+    assert again.num_rows == 0 and again.column_names == ["number", "number"]
+
+
+def test_a_whole_http_result_that_fails_after_rows_is_a_typed_error(connect: Any) -> None:
+    """Through the HTTP endpoint a whole result is streamed from chDB in blocks. A query
+    that fails after many rows still ends as the engine's typed error: clickhouse-connect
+    asks to wait for the end of the query, so the endpoint holds the blocks back (in a
+    file past a few MB) and answers HTTP 500; a client that does not wait gets the rows
+    and then ClickHouse's error text, as from a server."""
+    lh = connect("clickhouse-http")
+    eng = lh.engine("clickhouse")
+    fails = "SELECT number, throwIf(number = 200000, 'late failure') AS x FROM numbers(300000)"
+    with pytest.raises(EngineError, match="late failure"):
+        eng.execute(fails)
+    body = b"".join(eng.client().raw_stream(fails, fmt="Arrow").stream(1 << 16))
+    assert body.startswith(b"ARROW1")  # rows went out before the error
+    assert b"Code: 395" in body[-2000:] and b"late failure" in body[-2000:]
+    # The same query without the failure: every row, as one Arrow file, on both paths.
+    ok = "SELECT number, number * 2 AS x FROM numbers(300000)"
+    whole = eng.execute(ok)
+    raw = pa.ipc.open_file(b"".join(eng.client().raw_stream(ok, fmt="Arrow").stream(1 << 16)))
+    assert whole.num_rows == 300000 and raw.read_all().equals(whole)
+    assert whole.column("x").to_pylist()[-1] == 2 * 299999
+    # No rows: the header alone, also for two columns of one name (no null() table).
+    for empty, names in (
+        (f"{ok} WHERE number > 1000000", ["number", "x"]),
+        ("SELECT number, number FROM numbers(0)", ["number", "number"]),
+    ):
+        table = eng.execute(empty)
+        assert table.num_rows == 0 and table.column_names == names
+
+
+# -- chDB's one path per process ---------------------------------------------------------
+CHDB_PATHS_SCRIPT = """
+import gc, sys
+import pyarrow as pa
+import doctordata as dd
+from doctordata.errors import EngineError
+
+gc.disable()  # the collector must not run by chance: whether it ran decided the outcome
+root = sys.argv[1]
+rows = pa.table({"k": pa.array([1], pa.int64())})
+a = dd.connect(root + "/a")
+a.create_table("c.t", rows)
+assert a.sql("SELECT k FROM c.t", engine="clickhouse").fetchall() == [(1,)]
+b = dd.connect(root + "/b")
+b.create_table("c.t", rows)
+try:
+    b.sql("SELECT k FROM c.t", engine="clickhouse")
+    print("opened while the other is open")
+except EngineError as exc:
+    assert "close the other Lakehouse" in str(exc), exc
+del a  # dropped without close(): only the garbage collector frees its chDB handles
+print(b.sql("SELECT k FROM c.t", engine="clickhouse").fetchall())
+"""
+
+
+def test_a_dropped_lakehouse_does_not_hold_chdb_until_the_collector_runs(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """chDB hosts one path per process. A Lakehouse dropped without close() still held it
+    until Python's cycle collector happened to run, so opening chDB at another path failed
+    or not depending on earlier allocations (a test opening its own chDB path after one
+    that leaked a Lakehouse: flaky). A lakehouse that is really still open is named."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHDB_PATHS_SCRIPT, str(tmp_path)],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[(1,)]"
