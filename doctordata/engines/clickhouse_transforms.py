@@ -19,6 +19,7 @@ from doctordata.engines.clickhouse_types import (
     branch_types,
     branch_values,
     nested_columns,
+    nested_tables,
     struct_columns,
 )
 from doctordata.errors import UnsupportedSQLError
@@ -742,9 +743,11 @@ def _nested_nulls(root: exp.Expr) -> exp.Expr:
     nested = nested_columns(root)
     if not nested:
         return root
+    by_table = nested_tables(root)
+    cleared = _plain_columns(root, by_table)
     for column in root.find_all(exp.Column):
         kind = nested.get(column.name.lower())
-        if kind is None or column.is_star:
+        if kind is None or column.is_star or id(column) in cleared:
             continue  # a star (t.*) is checked below
         parent = column.parent
         if isinstance(parent, _ELEMENT_ACCESS) and parent.this is column:
@@ -759,10 +762,90 @@ def _nested_nulls(root: exp.Expr) -> exp.Expr:
             continue
         source = select.args.get("from") or select.args.get("from_")
         sources = [source, *(select.args.get("joins") or [])]
-        if any(s is not None and isinstance(s.this, exp.Table) for s in sources):
-            name, kind = next(iter(nested.items()))
+        tables = [s.this for s in sources if s is not None and isinstance(s.this, exp.Table)]
+        seen = _star_nested(star, tables, by_table) if by_table else list(nested.items())
+        if tables and seen:
+            name, kind = seen[0]
             raise _nested_refusal(name, kind, "SELECT *")
     return root
+
+
+def _star_nested(
+    star: exp.Star, tables: list[exp.Table], by_table: dict[str, dict[str, str]]
+) -> list[tuple[str, str]]:
+    """The optional nested columns a star reads from the scanned ``tables`` it covers.
+
+    A table that is not a scan (a CTE's name) was checked where it was defined.
+    """
+    qualifier = star.parent.table if isinstance(star.parent, exp.Column) else ""
+    out: list[tuple[str, str]] = []
+    for table in tables:
+        if qualifier and qualifier.lower() not in (table.alias_or_name.lower(), ""):
+            continue
+        out.extend((c, k) for c, k in by_table.get(table.name.lower(), {}).items() if k)
+    return out
+
+
+def _plain_columns(root: exp.Expr, by_table: dict[str, dict[str, str]]) -> set[int]:
+    """Columns resolved to a table (or a subquery) where their name is not a nested column.
+
+    A column that cannot be resolved with certainty is not in the set: the refusal, which
+    matches by name, then applies to it (loud, never wrong).
+    """
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.scope import traverse_scope
+
+    if not by_table:
+        return set()
+    cleared: set[int] = set()
+    try:
+        scopes = traverse_scope(root)
+    except (SqlglotError, KeyError, ValueError):
+        return cleared
+    for scope in scopes:
+        for column in scope.columns:
+            # A subquery's column may be listed in the enclosing scope too: it is judged
+            # in the scope of the query it is written in.
+            if column.parent_select is not scope.expression:
+                continue
+            if _resolves_to_plain(column, scope, by_table):
+                cleared.add(id(column))
+    return cleared
+
+
+def _resolves_to_plain(column: exp.Column, scope: Any, by_table: dict[str, dict[str, str]]) -> bool:
+    name = column.name.lower()
+    while scope is not None:
+        sources = {k.lower(): v for k, v in scope.sources.items()}
+        if column.table:
+            found = sources.get(column.table.lower())
+            provides: dict[str, bool | None] = {column.table.lower(): True} if found else {}
+        else:
+            provides = {k: _provides(v, name, by_table) for k, v in sources.items()}
+        if None in provides.values():
+            return False  # a source whose columns are not known
+        hits = [k for k, v in provides.items() if v]
+        if len(hits) > 1:
+            return False
+        if hits:
+            found = sources[hits[0]]
+            if isinstance(found, exp.Table):
+                return not by_table.get(found.name.lower(), {}).get(name)
+            return True  # a subquery or CTE: its own columns were checked where it reads them
+        # Only a subquery sees the columns of the query around it.
+        scope = scope.parent if scope.is_subquery or scope.is_correlated_subquery else None
+    return False
+
+
+def _provides(source: Any, name: str, by_table: dict[str, dict[str, str]]) -> bool | None:
+    """Whether ``source`` has a column ``name`` (None: not known)."""
+    if isinstance(source, exp.Table):
+        columns = by_table.get(source.name.lower())
+        return None if columns is None else name in columns
+    query = getattr(source, "expression", None)
+    if not isinstance(query, exp.Query) or any(s.is_star for s in query.selects):
+        return None
+    return name in {n.lower() for n in query.named_selects}
 
 
 # DuckDB's struct literal {'a': x} is written tuple(a := x), a syntax error on ClickHouse.

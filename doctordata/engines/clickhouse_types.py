@@ -198,6 +198,9 @@ def record_nested_columns(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         root.meta[NESTED_COLUMNS] = found
     if structs:
         root.meta[STRUCT_COLUMNS] = structs
+    by_table = {name.lower(): _optional_nested(schema, kinds) for name, schema in schemas.items()}
+    if any(any(columns.values()) for columns in by_table.values()):
+        root.meta[NESTED_TABLES] = by_table
 
 
 def nested_columns(root: exp.Expr) -> dict[str, str]:
@@ -210,3 +213,24 @@ def struct_columns(root: exp.Expr) -> set[str]:
     """The struct columns :func:`record_nested_columns` recorded (lower case)."""
     recorded = root.meta.get(STRUCT_COLUMNS) if root.meta else None
     return set(recorded or ())
+
+
+NESTED_TABLES = "dd_nested_tables"  # root meta: {scanned table: {column: kind}}
+
+
+def _optional_nested(schema: Any, kinds: Mapping[type, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for field in schema.fields:
+        kind = kinds.get(type(field.field_type))
+        optional = kind is not None and not field.required
+        out[field.name.lower()] = kind if optional and kind is not None else ""
+    return out
+
+
+def nested_tables(root: exp.Expr) -> dict[str, dict[str, str]]:
+    """Each scanned table's columns, by the table's name in the tree: {column: kind}.
+
+    The kind is "list", "map" or "struct" for an optional nested column, else "".
+    """
+    recorded = root.meta.get(NESTED_TABLES) if root.meta else None
+    return {name: dict(columns) for name, columns in (recorded or {}).items()}

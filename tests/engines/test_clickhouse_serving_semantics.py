@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from doctordata.errors import UnsupportedSQLError
 from tests.engines.compare import differences, order_keys
-from tests.engines.test_clickhouse_semantics import _duckdb_answer, lake
+from tests.engines.test_clickhouse_semantics import _duckdb_answer, _table, lake
 
 pytestmark = pytest.mark.clickhouse
 
@@ -64,3 +65,72 @@ def test_nested_nulls_are_refused_over_a_serving_copy(
     with pytest.raises(UnsupportedSQLError) as caught:
         lh.sql(sql, engine="clickhouse").fetchall()
     assert repr(column) in str(caught.value) and "engine='duckdb'" in str(caught.value)
+
+
+def _other() -> pa.Table:
+    """s.u: plain columns named like s.t's nested ones (lst, mp, st)."""
+    return pa.table(
+        {
+            "n": pa.array([1, 2, 3, 4], pa.int32()),
+            "lst": pa.array([10, None, 30, None], pa.int64()),
+            "mp": pa.array(["a", None, "c", "d"]),
+            "st": pa.array([None, 1.5, 2.5, None]),
+        }
+    )
+
+
+def _duckdb_two(sql: str) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA s")
+    for name, table in (("t", _table()), ("u", _other())):
+        con.register("arrow_in", table)
+        con.execute(f"CREATE TABLE s.{name} AS SELECT * FROM arrow_in")
+        con.unregister("arrow_in")
+    return con.execute(sql).fetchall()
+
+
+# Plain columns of s.u that share a name with a nested column of s.t: read, not refused.
+PLAIN_NAMESAKES = [
+    "SELECT t.g, u.lst IS NULL, u.mp, coalesce(u.st, 0) FROM s.t AS t JOIN s.u AS u "
+    "ON t.n = u.n ORDER BY 1, 2",
+    "SELECT count(u.lst), count(st) FROM s.u AS u WHERE u.n IN (SELECT n FROM s.t)",
+    "SELECT u.* FROM s.u AS u JOIN s.t AS t ON u.n = t.n ORDER BY 1",
+    "WITH c AS (SELECT n, lst FROM s.u) SELECT c.n, c.lst IS NULL, t.lst[1] "
+    "FROM c JOIN s.t AS t ON c.n = t.n ORDER BY 1",
+    "SELECT t.g FROM s.t AS t WHERE t.n IN (SELECT n FROM s.u WHERE lst > 5) ORDER BY 1",
+]
+
+# s.t's nested columns are still refused next to s.u, however they are reached.
+NESTED_BESIDE = [
+    ("lst", "SELECT t.lst IS NULL FROM s.t AS t JOIN s.u AS u ON t.n = u.n"),
+    ("mp", "SELECT count(x.mp) FROM s.u AS u JOIN s.t AS x ON x.n = u.n"),
+    ("lst", "SELECT * FROM s.u AS u JOIN s.t AS t ON u.n = t.n"),
+    ("lst", "SELECT t.* FROM s.u AS u JOIN s.t AS t ON u.n = t.n"),
+    ("st", "SELECT u.n FROM s.u AS u WHERE EXISTS (SELECT 1 FROM s.t WHERE st IS NULL)"),
+    ("lst", "SELECT v.l IS NULL FROM (SELECT lst AS l FROM s.t) AS v, s.u AS u"),
+]
+
+
+@pytest.mark.parametrize("sql", PLAIN_NAMESAKES)
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_a_plain_namesake_of_a_nested_column_is_read(
+    sql: str, target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    lh = connect(target, lake)
+    lh.create_table("s.u", _other(), exist_ok=True)
+    got = lh.sql(sql, engine="clickhouse").fetchall()
+    assert differences(got, _duckdb_two(sql), order_keys(sql)) is None
+
+
+@pytest.mark.parametrize(("column", "sql"), NESTED_BESIDE)
+def test_a_nested_column_beside_a_plain_namesake_is_refused(
+    column: str, sql: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    lh = connect("chdb", lake)
+    lh.create_table("s.u", _other(), exist_ok=True)
+    with pytest.raises(UnsupportedSQLError) as caught:
+        lh.sql(sql, engine="clickhouse").fetchall()
+    assert repr(column) in str(caught.value) and "engine='duckdb'" in str(caught.value)
+    lh.sql(sql, engine="duckdb").fetchall()  # DuckDB runs it
