@@ -134,3 +134,31 @@ def test_a_nested_column_beside_a_plain_namesake_is_refused(
         lh.sql(sql, engine="clickhouse").fetchall()
     assert repr(column) in str(caught.value) and "engine='duckdb'" in str(caught.value)
     lh.sql(sql, engine="duckdb").fetchall()  # DuckDB runs it
+
+
+def _lists_of_lists() -> pa.Table:
+    return pa.table(
+        {
+            "n": pa.array([1, 2, 3], pa.int32()),
+            "ll": pa.array([[[1, 2], [3]], [[]], None], pa.list_(pa.list_(pa.int64()))),
+        }
+    )
+
+
+def test_an_element_that_is_a_list_is_refused_past_the_end(
+    lake: Path, connect: Callable[..., Any]
+) -> None:
+    """ClickHouse has no NULL list: x[i] of a list of lists is [] past the end (DuckDB NULL)."""
+    import duckdb
+
+    lh = connect("chdb", lake)
+    lh.create_table("s.v", _lists_of_lists())
+    for sql in ("SELECT n, ll[2] FROM s.v", "SELECT [[1]][2] AS e FROM s.t"):
+        with pytest.raises(UnsupportedSQLError, match="engine='duckdb'"):
+            lh.sql(sql, engine="clickhouse").fetchall()
+    # Reading on into the element is NULL on both engines.
+    sql = "SELECT n, ll[2][1], ll[1][2], [[1]][2][1] FROM s.v ORDER BY n"
+    con = duckdb.connect()
+    con.register("v", _lists_of_lists())
+    want = con.execute(sql.replace("s.v", "v")).fetchall()
+    assert lh.sql(sql, engine="clickhouse").fetchall() == want
