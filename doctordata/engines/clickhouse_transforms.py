@@ -1084,10 +1084,11 @@ def _nan_ordering(root: exp.Expr) -> exp.Expr:
         key = _sort_expression(ordered)
         if key is None:
             raise UnsupportedSQLError(
-                f"ORDER BY {ordered.this.sql('duckdb')} sorts a float output of a set "
-                "operation (UNION, ...): DuckDB sorts NaN above every number, ClickHouse "
-                "next to NULL, and no rewrite applies here. Run this query with "
-                "engine='duckdb', or sort by the expression inside a subquery."
+                f"ORDER BY {ordered.this.sql('duckdb')} sorts a float column by position "
+                "where its expression is not written out (a UNION's output, SELECT *): "
+                "DuckDB sorts NaN above every number, ClickHouse next to NULL, and no "
+                "rewrite applies here. Run this query with engine='duckdb', or name the "
+                "column in the select list and sort by it."
             )
         first = ordered.copy()
         first.set("this", _call("isNaN", key))

@@ -162,3 +162,33 @@ def test_an_element_that_is_a_list_is_refused_past_the_end(
     con.register("v", _lists_of_lists())
     want = con.execute(sql.replace("s.v", "v")).fetchall()
     assert lh.sql(sql, engine="clickhouse").fetchall() == want
+
+
+NAN_SORTS = [
+    "SELECT DISTINCT y * 2 AS z FROM s.t ORDER BY 1 DESC",
+    "SELECT g, sum(y) OVER (PARTITION BY g) AS w FROM s.t ORDER BY 2 DESC, 1",
+    "SELECT g, y FROM s.t ORDER BY y ASC NULLS FIRST",
+    "SELECT * FROM (SELECT g, y FROM s.t) AS v ORDER BY y DESC",
+]
+
+
+@pytest.mark.parametrize("sql", NAN_SORTS)
+def test_nan_sorts_above_every_number(sql: str, lake: Path, connect: Callable[..., Any]) -> None:
+    got = connect("chdb", lake).sql(sql, engine="clickhouse").fetchall()
+    assert differences(got, _duckdb_answer(sql), order_keys(sql)) is None
+
+
+def test_a_float_sorted_by_position_without_its_expression_is_refused(
+    lake: Path, connect: Callable[..., Any]
+) -> None:
+    lh = connect("chdb", lake)
+    for sql in (
+        "SELECT y FROM s.t UNION ALL SELECT x FROM s.t ORDER BY 1 DESC",
+        "SELECT * FROM (SELECT y FROM s.t UNION ALL SELECT x FROM s.t) AS u ORDER BY 1 DESC",
+    ):
+        with pytest.raises(UnsupportedSQLError, match="engine='duckdb'"):
+            lh.sql(sql, engine="clickhouse").fetchall()
+    # The orders that agree already are left alone.
+    sql = "SELECT y FROM s.t UNION ALL SELECT x FROM s.t ORDER BY 1"
+    got = lh.sql(sql, engine="clickhouse").fetchall()
+    assert differences(got, _duckdb_answer(sql), order_keys(sql)) is None
