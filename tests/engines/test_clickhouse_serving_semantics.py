@@ -168,7 +168,7 @@ NAN_SORTS = [
     "SELECT DISTINCT y * 2 AS z FROM s.t ORDER BY 1 DESC",
     "SELECT g, sum(y) OVER (PARTITION BY g) AS w FROM s.t ORDER BY 2 DESC, 1",
     "SELECT g, y FROM s.t ORDER BY y ASC NULLS FIRST",
-    "SELECT * FROM (SELECT g, y FROM s.t) AS v ORDER BY y DESC",
+    "SELECT v.g, v.y FROM (SELECT g, y FROM s.t) AS v ORDER BY v.y DESC",
 ]
 
 
