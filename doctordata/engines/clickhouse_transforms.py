@@ -1081,6 +1081,9 @@ def _nan_ordering(root: exp.Expr) -> exp.Expr:
         desc, nulls_first = bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first"))
         if not _is(kind, _FLOATS) or desc == nulls_first:
             continue  # ASC NULLS LAST and DESC NULLS FIRST agree already
+        order = ordered.parent
+        if not isinstance(order, exp.Order) or not isinstance(order.parent, _SORTED):
+            continue  # an aggregate's own ORDER BY (string_agg(...)) takes one key
         key = _sort_expression(ordered)
         if key is None:
             raise UnsupportedSQLError(
@@ -1099,6 +1102,9 @@ def _nan_ordering(root: exp.Expr) -> exp.Expr:
             keys.extend(item.expressions if isinstance(item, exp.Tuple) else [item])
         order.set("expressions", keys)
     return root
+
+
+_SORTED = (exp.Select, exp.SetOperation, exp.Window)
 
 
 def _sort_expression(ordered: exp.Ordered) -> exp.Expr | None:
