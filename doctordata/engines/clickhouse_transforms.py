@@ -15,6 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from doctordata.engines.clickhouse_types import (
+    BRANCH_TYPES,
     arg_types,
     branch_types,
     branch_values,
@@ -484,7 +485,10 @@ def _coalesce_in(root: exp.Expr) -> exp.Expr:
                 exp.If(this=exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())), true=a)
                 for a in args[:-1]
             ]
-            coalesce.replace(exp.Case(ifs=ifs, default=args[-1]))
+            case = exp.Case(ifs=ifs, default=args[-1])
+            # The same values in the same order: decimal_scales reads their types.
+            case.meta[BRANCH_TYPES] = branch_types(coalesce)
+            coalesce.replace(case)
     return root
 
 

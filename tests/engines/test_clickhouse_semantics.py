@@ -203,6 +203,13 @@ CASES = [
         "ORDER BY 2 NULLS FIRST, g",
     ),
     Case("nan_ordering", "SELECT g, avg(y) AS a FROM s.t GROUP BY g ORDER BY a DESC, g"),
+    # The CASE that coalesce_in writes keeps the branch types decimal_scales needs (it
+    # failed with Code 48, different Decimal scales).
+    Case(
+        "coalesce_in",
+        "SELECT g FROM s.t WHERE coalesce(price, 0.125) IN (0.125, 0.5)",
+        expect_unchanged=True,
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
