@@ -56,6 +56,12 @@ EXCLUDED: dict[str, str] = {
         "where ts is NULL (a DuckDB optimizer bug: the reference is wrong there); every "
         "timestamp literal here is at midnight"
     ),
+    "a UNION of decimals whose common type needs more than 38 digits": (
+        "sum(DECIMAL(12, 2)) is DECIMAL(38, 2); next to a DECIMAL(14, 3) DuckDB keeps "
+        "DECIMAL(38, 2) and rounds the other branch (1.125 -> 1.13), ClickHouse takes "
+        "Decimal(38, 3); no rule yet (it needs each branch's type). UNION branches here "
+        "hold no aggregates"
+    ),
     "ROLLUP over an input without rows": (
         "DuckDB returns the grand-total row, ClickHouse no row; ROLLUP queries here read "
         "the fact table through LEFT JOINs only, without WHERE"
