@@ -15,10 +15,13 @@ from typing import Any
 from sqlglot import exp
 
 from doctordata.engines.clickhouse_types import (
+    BRANCH_TYPES,
     arg_types,
     branch_types,
     branch_values,
     nested_columns,
+    nested_element_columns,
+    nested_tables,
     struct_columns,
 )
 from doctordata.errors import UnsupportedSQLError
@@ -482,7 +485,10 @@ def _coalesce_in(root: exp.Expr) -> exp.Expr:
                 exp.If(this=exp.Not(this=exp.Is(this=a.copy(), expression=exp.Null())), true=a)
                 for a in args[:-1]
             ]
-            coalesce.replace(exp.Case(ifs=ifs, default=args[-1]))
+            case = exp.Case(ifs=ifs, default=args[-1])
+            # The same values in the same order: decimal_scales reads their types.
+            case.meta[BRANCH_TYPES] = branch_types(coalesce)
+            coalesce.replace(case)
     return root
 
 
@@ -742,9 +748,11 @@ def _nested_nulls(root: exp.Expr) -> exp.Expr:
     nested = nested_columns(root)
     if not nested:
         return root
+    by_table = nested_tables(root)
+    cleared = _plain_columns(root, by_table)
     for column in root.find_all(exp.Column):
         kind = nested.get(column.name.lower())
-        if kind is None or column.is_star:
+        if kind is None or column.is_star or id(column) in cleared:
             continue  # a star (t.*) is checked below
         parent = column.parent
         if isinstance(parent, _ELEMENT_ACCESS) and parent.this is column:
@@ -759,10 +767,90 @@ def _nested_nulls(root: exp.Expr) -> exp.Expr:
             continue
         source = select.args.get("from") or select.args.get("from_")
         sources = [source, *(select.args.get("joins") or [])]
-        if any(s is not None and isinstance(s.this, exp.Table) for s in sources):
-            name, kind = next(iter(nested.items()))
+        tables = [s.this for s in sources if s is not None and isinstance(s.this, exp.Table)]
+        seen = _star_nested(star, tables, by_table) if by_table else list(nested.items())
+        if tables and seen:
+            name, kind = seen[0]
             raise _nested_refusal(name, kind, "SELECT *")
     return root
+
+
+def _star_nested(
+    star: exp.Star, tables: list[exp.Table], by_table: dict[str, dict[str, str]]
+) -> list[tuple[str, str]]:
+    """The optional nested columns a star reads from the scanned ``tables`` it covers.
+
+    A table that is not a scan (a CTE's name) was checked where it was defined.
+    """
+    qualifier = star.parent.table if isinstance(star.parent, exp.Column) else ""
+    out: list[tuple[str, str]] = []
+    for table in tables:
+        if qualifier and qualifier.lower() not in (table.alias_or_name.lower(), ""):
+            continue
+        out.extend((c, k) for c, k in by_table.get(table.name.lower(), {}).items() if k)
+    return out
+
+
+def _plain_columns(root: exp.Expr, by_table: dict[str, dict[str, str]]) -> set[int]:
+    """Columns resolved to a table (or a subquery) where their name is not a nested column.
+
+    A column that cannot be resolved with certainty is not in the set: the refusal, which
+    matches by name, then applies to it (loud, never wrong).
+    """
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.scope import traverse_scope
+
+    if not by_table:
+        return set()
+    cleared: set[int] = set()
+    try:
+        scopes = traverse_scope(root)
+    except (SqlglotError, KeyError, ValueError):
+        return cleared
+    for scope in scopes:
+        for column in scope.columns:
+            # A subquery's column may be listed in the enclosing scope too: it is judged
+            # in the scope of the query it is written in.
+            if column.parent_select is not scope.expression:
+                continue
+            if _resolves_to_plain(column, scope, by_table):
+                cleared.add(id(column))
+    return cleared
+
+
+def _resolves_to_plain(column: exp.Column, scope: Any, by_table: dict[str, dict[str, str]]) -> bool:
+    name = column.name.lower()
+    while scope is not None:
+        sources = {k.lower(): v for k, v in scope.sources.items()}
+        if column.table:
+            found = sources.get(column.table.lower())
+            provides: dict[str, bool | None] = {column.table.lower(): True} if found else {}
+        else:
+            provides = {k: _provides(v, name, by_table) for k, v in sources.items()}
+        if None in provides.values():
+            return False  # a source whose columns are not known
+        hits = [k for k, v in provides.items() if v]
+        if len(hits) > 1:
+            return False
+        if hits:
+            found = sources[hits[0]]
+            if isinstance(found, exp.Table):
+                return not by_table.get(found.name.lower(), {}).get(name)
+            return True  # a subquery or CTE: its own columns were checked where it reads them
+        # Only a subquery sees the columns of the query around it.
+        scope = scope.parent if scope.is_subquery or scope.is_correlated_subquery else None
+    return False
+
+
+def _provides(source: Any, name: str, by_table: dict[str, dict[str, str]]) -> bool | None:
+    """Whether ``source`` has a column ``name`` (None: not known)."""
+    if isinstance(source, exp.Table):
+        columns = by_table.get(source.name.lower())
+        return None if columns is None else name in columns
+    query = getattr(source, "expression", None)
+    if not isinstance(query, exp.Query) or any(s.is_star for s in query.selects):
+        return None
+    return name in {n.lower() for n in query.named_selects}
 
 
 # DuckDB's struct literal {'a': x} is written tuple(a := x), a syntax error on ClickHouse.
@@ -1014,4 +1102,197 @@ TRANSFORMS = (
         _constant_keys,
         "a constant ROLLUP key is NULL where it is rolled up (ClickHouse drops constant keys)",
     ),
+)
+
+
+# A list (or map) whose elements may not be NULL is Array(T) on ClickHouse, and x[i] past
+# its end is T's default (0, ''); DuckDB says NULL. arrayElementOrNull says NULL too.
+# After struct_fields: the brackets left index lists and maps.
+def _list_elements_null(root: exp.Expr) -> exp.Expr:
+    from sqlglot.dialects.dialect import Dialect
+
+    generator = Dialect.get_or_raise("clickhouse").generator()
+    nested = nested_element_columns(root)
+    brackets = [
+        node
+        for node in root.find_all(exp.Bracket)
+        if len(node.expressions) == 1
+        and not node.args.get("json_access")
+        and not isinstance(node.expressions[0], exp.Slice)
+    ]
+    for node in brackets:  # all checked before any is rewritten
+        _check_nested_element(node, nested)
+    for node in brackets:
+        # The parser stores literal indices 0-based; the generator adds ClickHouse's base.
+        (key,) = generator.bracket_offset_expressions(node)
+        node.replace(_call("arrayElementOrNull", node.this, key))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("list_elements_null", _list_elements_null, "x[i] past a list's end is NULL"),
+)
+
+
+_NESTED_VALUES = (exp.Array, exp.Map, exp.VarMap, exp.Struct, exp.Tuple)
+
+
+def _check_nested_element(node: exp.Bracket, nested: set[str]) -> None:
+    """An element that is itself a list, map or struct has no NULL on ClickHouse: refused.
+
+    x[i][j] or x[i].a read on into the element and stay NULL where DuckDB's are.
+    """
+    container = node.this
+    if isinstance(container, exp.Column):
+        nested_element = container.name.lower() in nested  # by name: loud when unsure
+    else:
+        values = container.expressions if isinstance(container, exp.Array) else []
+        nested_element = any(isinstance(v, _NESTED_VALUES) for v in values)
+    parent = node.parent
+    read_on = isinstance(parent, exp.Bracket | exp.Dot) and parent.this is node
+    if nested_element and not read_on:
+        raise UnsupportedSQLError(
+            f"{node.sql('duckdb')!r} reads an element that is itself a list, map or struct; "
+            "past the end of the list (or for a missing key) it is NULL on DuckDB but empty "
+            "on ClickHouse. Run this query with engine='duckdb', or read into the element "
+            "(x[i][j], x[i].field)."
+        )
+
+
+# round(double, n) with n negative, large or computed (float_round takes 0 <= n <= 15):
+# DuckDB's rule for any n, with 10^n a double as there. Beyond the double range DuckDB
+# returns x itself (n >= 0) or 0 (n < 0).
+def _float_round_any_precision(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Round)):
+        (kind,) = arg_types(node)
+        digits = node.args.get("decimals")
+        if not _is(kind, _FLOATS) or digits is None or node.args.get("truncate") is not None:
+            continue
+        if isinstance(digits, exp.Literal) and digits.is_int and 0 <= int(digits.name) <= 15:
+            continue  # float_round's
+        node.replace(_round_at(node.this, digits))
+    return root
+
+
+def _round_at(x: exp.Expr, n: exp.Expr) -> exp.Expr:
+    def power(exponent: exp.Expr) -> exp.Expr:
+        return _call("pow", exp.Literal.number(10), exponent)
+
+    up = exp.Mul(this=exp.paren(x.copy()), expression=power(exp.paren(n.copy())))
+    up_value = _call("divide", exp.paren(_round_half_away(up)), power(exp.paren(n.copy())))
+    down_exponent = exp.Neg(this=exp.paren(n.copy()))
+    down = _call("divide", exp.paren(x.copy()), power(down_exponent))
+    down_value = exp.Mul(this=exp.paren(_round_half_away(down)), expression=power(down_exponent))
+    zero = _call(
+        "if", _call("isNull", x.copy()), exp.Null(), _call("toFloat64", exp.Literal.number(0))
+    )
+    positive = _call("if", _call("isFinite", up_value.copy()), up_value, x.copy())
+    negative = _call("if", _call("isFinite", down_value.copy()), down_value, zero)
+    sign = exp.GTE(this=exp.paren(n.copy()), expression=exp.Literal.number(0))
+    unknown = _call("isNull", n.copy())
+    return _call("if", unknown, exp.Null(), _call("if", sign, positive, negative))
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform(
+        "float_round_any_precision",
+        _float_round_any_precision,
+        "round(double, -1) rounds half away from zero too; so does a computed precision",
+    ),
+)
+
+
+# lag/lead(x, n, default) is of x's type on DuckDB: the default is cast to it (an INTEGER x
+# with default 2.5 gives 3; a DECIMAL(7, 2) with 2.125 gives 2.13). ClickHouse keeps the
+# default's value. DuckDB's casts round; round() before the cast does that on ClickHouse.
+# First: the default is still as written (lag_lead_null wraps it).
+def _lag_lead_default_type(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Lag, exp.Lead)):
+        default = node.args.get("default")
+        kinds = arg_types(node)
+        value, given = kinds if len(kinds) == 2 else (None, None)
+        if default is None or value is None or given is None:
+            continue
+        # Only where the cast changes the value: a fraction into an integer or into a
+        # decimal of a smaller scale (otherwise lag_lead_null's common type is exact).
+        if value.is_type(*exp.DataType.INTEGER_TYPES):
+            scale: int | None = 0
+            changes = _is(given, _FLOATS | _DECIMALS)
+        elif _is(value, _DECIMALS):
+            scale = _decimal_scale(value)
+            finer = _is(given, _DECIMALS) and (_decimal_scale(given) or 0) > (scale or 0)
+            changes = scale is not None and (finer or _is(given, _FLOATS))
+        else:
+            continue
+        if changes:
+            rounded = _call("round", default.copy(), exp.Literal.number(scale or 0))
+            node.set("default", exp.Cast(this=rounded, to=value.copy()))
+    return root
+
+
+TRANSFORMS = (
+    Transform(
+        "lag_lead_default_type",
+        _lag_lead_default_type,
+        "lag(int, 1, 2.5) is 3: the default takes the value's type",
+    ),
+    *TRANSFORMS,
+)
+
+
+# DuckDB sorts NaN above every number; ClickHouse puts it next to NULL (last for DESC, first
+# for ASC NULLS FIRST). A first key isNaN(x), sorted the same way, orders it as DuckDB.
+def _nan_ordering(root: exp.Expr) -> exp.Expr:
+    for ordered in list(root.find_all(exp.Ordered)):
+        (kind,) = arg_types(ordered)
+        desc, nulls_first = bool(ordered.args.get("desc")), bool(ordered.args.get("nulls_first"))
+        if not _is(kind, _FLOATS) or desc == nulls_first:
+            continue  # ASC NULLS LAST and DESC NULLS FIRST agree already
+        order = ordered.parent
+        if not isinstance(order, exp.Order) or not isinstance(order.parent, _SORTED):
+            continue  # an aggregate's own ORDER BY (string_agg(...)) takes one key
+        key = _sort_expression(ordered)
+        if key is None:
+            raise UnsupportedSQLError(
+                f"ORDER BY {ordered.this.sql('duckdb')} sorts a float column by position "
+                "where its expression is not written out (a UNION's output, SELECT *): "
+                "DuckDB sorts NaN above every number, ClickHouse next to NULL, and no "
+                "rewrite applies here. Run this query with engine='duckdb', or name the "
+                "column in the select list and sort by it."
+            )
+        first = ordered.copy()
+        first.set("this", _call("isNaN", key))
+        ordered.replace(exp.Tuple(expressions=[first, ordered.copy()]))
+    for order in list(root.find_all(exp.Order)):  # the pairs become two keys
+        keys: list[exp.Expr] = []
+        for item in order.expressions:
+            keys.extend(item.expressions if isinstance(item, exp.Tuple) else [item])
+        order.set("expressions", keys)
+    return root
+
+
+_SORTED = (exp.Select, exp.SetOperation, exp.Window)
+
+
+def _sort_expression(ordered: exp.Ordered) -> exp.Expr | None:
+    """The expression a sort key stands for (a position names an output column)."""
+    key = ordered.this
+    if not (isinstance(key, exp.Literal) and key.is_int):
+        return key.copy()
+    query = ordered.parent.parent if ordered.parent is not None else None
+    if not isinstance(query, exp.Select):
+        return None
+    items = query.expressions
+    position = int(key.name)
+    if not 1 <= position <= len(items) or items[position - 1].is_star:
+        return None
+    item = items[position - 1]
+    return (item.this if isinstance(item, exp.Alias) else item).copy()
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform("nan_ordering", _nan_ordering, "NaN sorts above every number, also DESC"),
 )

@@ -48,6 +48,15 @@ TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.LTE: ("this", "expression"),
 }
 
+# Added for the rules of chsem5 (kept apart from the table above).
+TYPED_ARGS.update(
+    {
+        exp.Ordered: ("this",),  # a sort key (a position's is the output column's)
+        exp.Lag: ("this", "default"),
+        exp.Lead: ("this", "default"),
+    }
+)
+
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
 _ICEBERG_TYPES = DUCKDB_TYPES
@@ -198,6 +207,18 @@ def record_nested_columns(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         root.meta[NESTED_COLUMNS] = found
     if structs:
         root.meta[STRUCT_COLUMNS] = structs
+    nested_elements = {
+        field.name.lower()
+        for schema in schemas.values()
+        for field in schema.fields
+        if isinstance(field.field_type, ListType | MapType)
+        and isinstance(_element_type(field.field_type), ListType | MapType | StructType)
+    }
+    if nested_elements:
+        root.meta[NESTED_ELEMENTS] = nested_elements
+    by_table = {name.lower(): _optional_nested(schema, kinds) for name, schema in schemas.items()}
+    if any(any(columns.values()) for columns in by_table.values()):
+        root.meta[NESTED_TABLES] = by_table
 
 
 def nested_columns(root: exp.Expr) -> dict[str, str]:
@@ -209,4 +230,38 @@ def nested_columns(root: exp.Expr) -> dict[str, str]:
 def struct_columns(root: exp.Expr) -> set[str]:
     """The struct columns :func:`record_nested_columns` recorded (lower case)."""
     recorded = root.meta.get(STRUCT_COLUMNS) if root.meta else None
+    return set(recorded or ())
+
+
+NESTED_TABLES = "dd_nested_tables"  # root meta: {scanned table: {column: kind}}
+
+
+def _optional_nested(schema: Any, kinds: Mapping[type, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for field in schema.fields:
+        kind = kinds.get(type(field.field_type))
+        optional = kind is not None and not field.required
+        out[field.name.lower()] = kind if optional and kind is not None else ""
+    return out
+
+
+def nested_tables(root: exp.Expr) -> dict[str, dict[str, str]]:
+    """Each scanned table's columns, by the table's name in the tree: {column: kind}.
+
+    The kind is "list", "map" or "struct" for an optional nested column, else "".
+    """
+    recorded = root.meta.get(NESTED_TABLES) if root.meta else None
+    return {name: dict(columns) for name, columns in (recorded or {}).items()}
+
+
+NESTED_ELEMENTS = "dd_nested_elements"  # root meta: lists/maps whose elements are nested
+
+
+def _element_type(kind: Any) -> Any:
+    return getattr(kind, "element_type", None) or getattr(kind, "value_type", None)
+
+
+def nested_element_columns(root: exp.Expr) -> set[str]:
+    """Lists and maps whose elements are lists, maps or structs (lower case names)."""
+    recorded = root.meta.get(NESTED_ELEMENTS) if root.meta else None
     return set(recorded or ())

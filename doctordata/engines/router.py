@@ -504,17 +504,18 @@ def _build_sql(
             alias = ref.node.args.get("alias") or exp.TableAlias(
                 this=exp.to_identifier(ref.node.name, quoted=True)
             )
+            placeholder = f"__dd_scan_{i}_{token}"
             if planned is None:  # a fresh serving copy, addressed by its own name
                 *ns, name = ref.table.name()
                 native = exp.Table(
                     this=exp.to_identifier(name, quoted=True),
                     db=exp.to_identifier(".".join(ns), quoted=True),
-                    alias=alias,
                 )
-                ref.node.replace(native)
-                continue
-            placeholder = f"__dd_scan_{i}_{token}"
-            scans[placeholder] = eng.scan(planned)
+                scans[placeholder] = native.sql(eng.dialect)
+            else:
+                scans[placeholder] = eng.scan(planned)
+            # A serving copy holds the current snapshot, whose schema this is: the typed
+            # rewrites and the nested-NULL refusal apply to it as to the files.
             schemas[placeholder] = targets[id(ref.node)].schema
             ref.node.replace(exp.Table(this=exp.to_identifier(placeholder), alias=alias))
         # Every clause the router applies went with the node it replaced.
