@@ -66,6 +66,7 @@ TRANSFORMS = {"identity", "year", "month", "day", "hour", "truncate", "void"}
 # Threads that fsync, hash and read the footers of one write's files: fsync mostly waits
 # on the disk, so more threads than cores overlap a partitioned load's many files.
 POST_WRITE_THREADS = 8
+ZSTD_DEFAULT_LEVEL = "1"  # pyarrow's (pa.Codec.default_compression_level("zstd"))
 _FILE_SIZE = 512 * 1024 * 1024  # Iceberg's write.target-file-size-bytes default
 
 
@@ -235,11 +236,15 @@ def _options(table: Table, partitions: list[str], filename: str) -> str:
     from pyiceberg.table import TableProperties
 
     props = table.properties
-    rows = int(props.get(TableProperties.PARQUET_ROW_GROUP_LIMIT, "262144"))
+    rows = int(
+        props.get(
+            TableProperties.PARQUET_ROW_GROUP_LIMIT, TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
+        )
+    )
     codec = props.get(TableProperties.PARQUET_COMPRESSION, "zstd").lower()
-    if codec == "uncompressed":
-        codec = "uncompressed"
-    level = props.get(TableProperties.PARQUET_COMPRESSION_LEVEL)
+    # pyarrow's default zstd level is 1, DuckDB's 3: without a level in the properties
+    # both writers use pyarrow's, so a table's files do not depend on which one wrote them.
+    level = props.get(TableProperties.PARQUET_COMPRESSION_LEVEL) or ZSTD_DEFAULT_LEVEL
     size = int(props.get("write.target-file-size-bytes", str(_FILE_SIZE)))
     opts = [
         "FORMAT parquet",
