@@ -40,12 +40,13 @@ if TYPE_CHECKING:
 
 
 # Parquet writer settings of new tables, chosen by measurement against DuckLake (TPC-H SF 1
-# loaded from Parquet, the 22 queries, bytes on disk; one run, interleaved; figures in
+# loaded from Parquet, the 22 queries, bytes on disk; interleaved in each run; figures in
 # benchmarks/results/ducklake.md, "Bulk load: the codec decision"). DuckLake writes Snappy
 # in DuckDB's 122,880-row row groups; with the same layout a bulk load costs what
-# DuckLake's does, while zstd level 1 costs ~25% more write CPU for ~30% fewer bytes.
-# Snappy meets all three goals (load, queries <= 1.0x, bytes <= 1.1x DuckLake's); zstd
-# misses the load goal. zstd stays one property away for capacity-bound tables (the NAS):
+# DuckLake's does (0.94-1.07x in four runs), zstd level 1 1.10-1.28x for 29% fewer bytes
+# (its COPY costs ~25% more CPU). Queries: 0.85-0.91x DuckLake's with Snappy, 0.89-0.95x
+# with zstd. Only Snappy meets the three goals (load and queries <= 1.0x, bytes <= 1.1x
+# DuckLake's). zstd stays one property away for capacity-bound tables (the NAS):
 # ``properties={"write.parquet.compression-codec": "zstd"}`` (level 1 unless
 # ``write.parquet.compression-level`` says otherwise, in both writers). 122,880 rows per
 # row group: DuckDB splits a scan per row group (parallelism and min/max pruning: a point
