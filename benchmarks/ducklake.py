@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.tpch import machine_info
+from doctordata.catalog.tables import PARQUET_DEFAULTS
 
 GOALS = {
     "load": 1.0,
@@ -600,6 +601,137 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def layout_properties(spec: str | None) -> dict[str, str] | None:
+    """Table properties for ``codec[:level][@row-group-rows]`` (``zstd:1@262144``,
+    ``snappy``); None: the defaults (PARQUET_DEFAULTS)."""
+    if not spec:
+        return None
+    rest, _, rows = spec.partition("@")
+    codec, _, level = rest.partition(":")
+    props = {"write.parquet.compression-codec": codec}
+    if level:
+        props["write.parquet.compression-level"] = level
+    if rows:
+        props["write.parquet.row-group-limit"] = rows
+    return props
+
+
+def _slug(spec: str) -> str:
+    return spec.replace(":", "-").replace("@", "-")
+
+
+def codec_decision(
+    results_dir: Path, sf: float, specs: list[str], repeats: int = 3
+) -> dict[str, Any]:
+    """One run, one process: TPC-H loaded into DuckLake and into one lakehouse per layout
+    ``spec`` (see :func:`layout_properties`), who goes first rotating per table; then the
+    22 queries on each, rotating per repeat; then the bytes on disk. Writes
+    ducklake-codecs.json (the figures behind PARQUET_DEFAULTS)."""
+    import contextlib
+
+    import pyarrow.parquet as pq
+
+    import doctordata as dd
+
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    names = ["ducklake", *specs]
+    with (
+        tempfile.TemporaryDirectory(prefix="dd-bench-codecs-") as tmp,
+        contextlib.ExitStack() as st,
+    ):
+        base = Path(tmp)
+        files = generate(base, sf)
+        dl = DuckLake(base / "ducklake")
+        lakes = {s: st.enter_context(dd.connect(base / f"lake-{_slug(s)}")) for s in specs}
+        dl.sql("CREATE SCHEMA tpch")
+        for lh in lakes.values():
+            lh.create_namespace("tpch")
+        smallest = min(files.values(), key=lambda p: p.stat().st_size)
+        for s, lh in lakes.items():  # warm-up: imports and the catalog, not a load
+            lh.create_table("warmup.t", pq.read_schema(smallest), properties=layout_properties(s))
+            lh.append("warmup.t", smallest)
+            lh.drop_table("warmup.t", purge=True)
+        dl.sql(f"CREATE TABLE warmup AS SELECT * FROM read_parquet('{smallest}')")
+        dl.sql("DROP TABLE warmup")
+
+        def loader(name: str, t: str, path: Path) -> Callable[[], Any]:
+            if name == "ducklake":
+                return lambda: dl.sql(
+                    f"CREATE TABLE tpch.{t} AS SELECT * FROM read_parquet('{path}')"
+                )
+            lh, props = lakes[name], layout_properties(name)
+
+            def load() -> None:
+                lh.create_table(f"tpch.{t}", pq.read_schema(path), properties=props)
+                lh.append(f"tpch.{t}", path)
+
+            return load
+
+        load: dict[str, dict[str, float]] = {}
+        for i, (t, path) in enumerate(sorted(files.items())):
+            k = i % len(names)
+            load[t] = {n: _timed(loader(n, t, path)) for n in names[k:] + names[:k]}
+            print(f"load {t}: " + ", ".join(f"{n} {v:.0f}" for n, v in load[t].items()), flush=True)
+        qs = queries(set(files))
+        runners: dict[str, Callable[[str], Any]] = {"ducklake": dl.sql}
+        for s, lh in lakes.items():
+            runners[s] = lambda q, lh=lh: lh.sql(q).fetchall()
+        per_query: dict[int, dict[str, float]] = {}
+        for n, q in sorted(qs.items()):
+            expected = sorted(map(repr, dl.sql(q)))
+            for s in specs:
+                got = sorted(map(repr, runners[s](q)))
+                assert len(got) == len(expected), f"Q{n}: {s} returned other rows"
+            times: dict[str, list[float]] = {x: [] for x in names}
+            for r in range(repeats):
+                k = r % len(names)
+                for x in names[k:] + names[:k]:
+                    times[x].append(_timed(lambda x=x, q=q: runners[x](q)))
+            per_query[n] = {x: statistics.median(v) for x, v in times.items()}
+            print(
+                f"Q{n:02d} " + ", ".join(f"{x} {v:.0f}" for x, v in per_query[n].items()),
+                flush=True,
+            )
+        disk = {s: on_disk(lh, dl, sorted(files)) for s, lh in lakes.items()}
+        dl.con.close()
+    dl_bytes = next(iter(disk.values()))
+    theirs_bytes = dl_bytes["ducklake_data"] + dl_bytes["ducklake_catalog_file"]
+    summary: dict[str, Any] = {}
+    for x in names:
+        load_ms = sum(v[x] for v in load.values())
+        query_ms = sum(v[x] for v in per_query.values())
+        b = (
+            theirs_bytes
+            if x == "ducklake"
+            else disk[x]["doctordata_data"] + disk[x]["doctordata_metadata"]
+        )
+        summary[x] = {"load_ms": load_ms, "queries_ms": query_ms, "bytes": b}
+    for x in names:
+        summary[x]["ratios"] = {
+            k: _ratio(summary[x][k], summary["ducklake"][k])
+            for k in ("load_ms", "queries_ms", "bytes")
+        }
+    result = {
+        "benchmark": "ducklake-codecs",
+        "sf": sf,
+        "repeats": repeats,
+        "specs": specs,
+        "defaults": PARQUET_DEFAULTS,
+        "summary": summary,
+        "load_per_table_ms": load,
+        "queries_ms": per_query,
+        "on_disk": disk,
+        "load_average_start": load_start,
+        "load_average_end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "machine": machine_info(),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "ducklake-codecs.json").write_text(json.dumps(result, indent=2, default=str))
+    for x, v in summary.items():
+        print(x, {k: round(r, 3) for k, r in v["ratios"].items()}, flush=True)
+    return result
+
+
 def load_only(
     results_dir: Path, sf: float, rounds: int, codec: str | None = None
 ) -> dict[str, Any]:
@@ -617,8 +749,7 @@ def load_only(
             ordered = dict(sorted(files.items(), reverse=r % 2 == 1))
             dl = DuckLake(base / f"ducklake{r}")
             with dd.connect(base / f"lake{r}") as lh:
-                props = {"write.parquet.compression-codec": codec} if codec else None
-                runs.append(bulk_load(lh, dl, ordered, props))
+                runs.append(bulk_load(lh, dl, ordered, layout_properties(codec)))
             dl.con.close()
             print(
                 f"round {r + 1}: doctordata {runs[-1]['doctordata_ms']:.0f} ms, "
@@ -630,7 +761,7 @@ def load_only(
     result = {
         "benchmark": "ducklake-load",
         "sf": sf,
-        "codec": codec or "default (zstd level 1)",
+        "codec": codec or "default (" + ", ".join(PARQUET_DEFAULTS.values()) + ")",
         "rounds": runs,
         "median_doctordata_ms": ours,
         "median_ducklake_ms": theirs,
@@ -640,7 +771,7 @@ def load_only(
         "machine": machine_info(),
     }
     results_dir.mkdir(parents=True, exist_ok=True)
-    name = f"ducklake-load-{codec}.json" if codec else "ducklake-load.json"
+    name = f"ducklake-load-{_slug(codec)}.json" if codec else "ducklake-load.json"
     (results_dir / name).write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps({k: v for k, v in result.items() if k != "rounds"}, default=str))
     return result
@@ -706,12 +837,24 @@ if __name__ == "__main__":
     parser.add_argument("--point-rows", type=int, help="rows of the sort-order tables")
     parser.add_argument("--layout", action="store_true", help="also compare Parquet layouts")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--only", choices=["load"], help="run only this part")
+    parser.add_argument(
+        "--only", choices=["load", "codecs"], help="run only this part (codecs: --specs)"
+    )
+    parser.add_argument(
+        "--specs",
+        default="zstd:1@262144,snappy@122880,snappy@262144,lz4@122880",
+        help="--only codecs: layouts codec[:level][@row-group-rows], comma-separated",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --only load")
-    parser.add_argument("--codec", help="--only load: doctordata's Parquet codec (e.g. snappy)")
+    parser.add_argument(
+        "--codec", help="--only load: doctordata's layout codec[:level][@rows] (e.g. zstd:1)"
+    )
     args = parser.parse_args()
     if args.only == "load":
         load_only(args.results, args.sf or 1.0, args.rounds, args.codec)
+        sys.exit(0)
+    if args.only == "codecs":
+        codec_decision(args.results, args.sf or 1.0, args.specs.split(","), args.repeats)
         sys.exit(0)
     run(
         args.results,

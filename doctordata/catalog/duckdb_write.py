@@ -34,10 +34,12 @@ keys); S3 tables keep the pyarrow writer.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
 # 1.78 s, 1M 3.0 s vs 5.2 s. Below ~200k rows DuckDB's fixed cost (a connection, the
 # COPY plan, reading the footers back) eats the gain.
 MIN_ROWS = 200_000
-# DuckDB's buffer pool for one write (it spills past it): a bulk load's peak memory stays
+# DuckDB's buffer pool for the process's writes (it spills past it): a bulk load's peak memory stays
 # flat with the input's size (tests/catalog/test_stream_append.py measures it).
 MEMORY_LIMIT = "1GB"
 ENABLED = True  # tests of the pyarrow streaming path switch it off
@@ -66,6 +68,7 @@ TRANSFORMS = {"identity", "year", "month", "day", "hour", "truncate", "void"}
 # Threads that fsync, hash and read the footers of one write's files: fsync mostly waits
 # on the disk, so more threads than cores overlap a partitioned load's many files.
 POST_WRITE_THREADS = 8
+ZSTD_DEFAULT_LEVEL = "1"  # pyarrow's (pa.Codec.default_compression_level("zstd"))
 _FILE_SIZE = 512 * 1024 * 1024  # Iceberg's write.target-file-size-bytes default
 
 
@@ -235,11 +238,15 @@ def _options(table: Table, partitions: list[str], filename: str) -> str:
     from pyiceberg.table import TableProperties
 
     props = table.properties
-    rows = int(props.get(TableProperties.PARQUET_ROW_GROUP_LIMIT, "262144"))
+    rows = int(
+        props.get(
+            TableProperties.PARQUET_ROW_GROUP_LIMIT, TableProperties.PARQUET_ROW_GROUP_LIMIT_DEFAULT
+        )
+    )
     codec = props.get(TableProperties.PARQUET_COMPRESSION, "zstd").lower()
-    if codec == "uncompressed":
-        codec = "uncompressed"
-    level = props.get(TableProperties.PARQUET_COMPRESSION_LEVEL)
+    # pyarrow's default zstd level is 1, DuckDB's 3: without a level in the properties
+    # both writers use pyarrow's, so a table's files do not depend on which one wrote them.
+    level = props.get(TableProperties.PARQUET_COMPRESSION_LEVEL) or ZSTD_DEFAULT_LEVEL
     size = int(props.get("write.target-file-size-bytes", str(_FILE_SIZE)))
     opts = [
         "FORMAT parquet",
@@ -263,17 +270,60 @@ def _split_by_size(table: Table) -> bool:
     return not table.spec().fields and table.sort_order().is_unsorted
 
 
-def _connect(spill: str) -> duckdb.DuckDBPyConnection:
-    import duckdb
+class _Writer:
+    """The process's DuckDB database for writes, opened once. A new database per write
+    cost 35-50 ms of a 10,000-row Parquet append's 110-120 ms (connect, buffer pool,
+    spill directory, close; measured under load). Each write gets its own cursor (a
+    connection to the same database, safe to use from its thread, with its own
+    registered input). Keyed by the process id (a forked child never touches its
+    parent's) and MEMORY_LIMIT; no cached input (external file cache off); spills to its
+    own temporary directory, removed at exit. The price: after a 6M-row load the process
+    keeps ~65 MiB more resident than with the database closed (the allocator is flushed
+    down to 8 MB after each task); the peak is unchanged.
+    """
 
-    config: dict[str, str | bool | int | float | list[str]] = {
-        "temp_directory": spill,
-        "memory_limit": MEMORY_LIMIT,
-    }
-    con = duckdb.connect(config=config)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    return con
+    lock = threading.Lock()
+    current: tuple[int, str, duckdb.DuckDBPyConnection, str] | None = None
+    at_exit = False
+
+    @classmethod
+    def cursor(cls) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        with cls.lock:
+            key = (os.getpid(), MEMORY_LIMIT)
+            if cls.current is None or cls.current[:2] != key:
+                if cls.current is not None and cls.current[0] == key[0]:
+                    cls._close()  # MEMORY_LIMIT changed (tests)
+                spill = tempfile.mkdtemp(prefix="dd-duckdb-spill-")
+                config: dict[str, str | bool | int | float | list[str]] = {
+                    "temp_directory": spill,
+                    "memory_limit": MEMORY_LIMIT,
+                    "enable_external_file_cache": False,
+                    "allocator_flush_threshold": "8MB",
+                }
+                cls.current = (*key, duckdb.connect(config=config), spill)
+                if not cls.at_exit:
+                    atexit.register(cls.close)
+                    cls.at_exit = True
+            con = cls.current[2].cursor()
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+    @classmethod
+    def close(cls) -> None:
+        with cls.lock:
+            if cls.current is not None and cls.current[0] == os.getpid():
+                cls._close()
+
+    @classmethod
+    def _close(cls) -> None:
+        assert cls.current is not None
+        _pid, _limit, con, spill = cls.current
+        cls.current = None
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def write_files(
@@ -295,12 +345,11 @@ def write_files(
     select = _select(table, columns)
     if partitions:
         select += ", " + ", ".join(f"{p} AS __dd_p{i}" for i, p in enumerate(partitions))
-    spill = tempfile.mkdtemp(prefix="dd-duckdb-spill-")
     try:
         os.makedirs(target)
         one_file = not partitions and not _split_by_size(table)
         dest = f"{target}/part-0.parquet" if one_file else target
-        con = _connect(spill)
+        con = _Writer.cursor()
         try:
             if isinstance(source, (pa.Table, pa.RecordBatchReader)):
                 con.register("dd_source", source)
@@ -326,8 +375,6 @@ def write_files(
         if isinstance(exc, duckdb.Error):
             raise _typed(table, exc) from None
         raise
-    finally:
-        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _typed(table: Table, exc: Exception) -> Exception:

@@ -39,28 +39,23 @@ if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
 
 
-# Parquet writer settings of new tables, chosen by measurement (TPC-H SF 1 written by
-# pyarrow, the 22 queries read by DuckDB 1.5.5 on 2 cores; CPU seconds, since the shared
-# machine's wall clock was too noisy; numbers in benchmarks/results/ducklake.md):
-#
-#   row group rows, codec   bytes    write CPU   query CPU
-#   1,048,576 zstd(1)       246 MB   6.0 s       9.79 s   (pyiceberg's default)
-#     262,144 zstd(1)       261 MB   7.1 s       9.78 s   <- chosen
-#     122,880 zstd(1)       280 MB   6.8 s      10.18 s   (DuckDB's row-group size)
-#     122,880 zstd(3)       267 MB   7.7 s      10.40 s
-#     122,880 snappy        358 MB                        (DuckLake's codec)
-#
-# 262,144 rows read as cheaply as 1M-row groups, cost 6% more bytes, and give DuckDB (which
-# splits a scan per row group) 4x as many units of parallelism and of min/max pruning: a
-# point query on a sorted column reads 262,144 rows, not 1M. zstd level 1: level 3 saves
-# 5% of bytes for 12% more write CPU; Snappy costs 37% more bytes, and disk (the NAS) is
-# the scarce resource here. Statistics (min/max/nulls per column chunk) are written for
-# every column; DuckDB and ClickHouse both skip row groups with them. A table may
-# override any of these (create_table(..., properties={...})).
+# Parquet writer settings of new tables, chosen by measurement against DuckLake (TPC-H SF 1
+# loaded from Parquet, the 22 queries, bytes on disk; interleaved in each run; figures in
+# benchmarks/results/ducklake.md, "Bulk load: the codec decision"). DuckLake writes Snappy
+# in DuckDB's 122,880-row row groups; with the same layout a bulk load costs what
+# DuckLake's does (0.94-1.07x in four runs), zstd level 1 1.10-1.28x for 29% fewer bytes
+# (its COPY costs ~25% more CPU). Queries: 0.85-0.91x DuckLake's with Snappy, 0.89-0.95x
+# with zstd. Only Snappy meets the three goals (load and queries <= 1.0x, bytes <= 1.1x
+# DuckLake's). zstd stays one property away for capacity-bound tables (the NAS):
+# ``properties={"write.parquet.compression-codec": "zstd"}`` (level 1 unless
+# ``write.parquet.compression-level`` says otherwise, in both writers). 122,880 rows per
+# row group: DuckDB splits a scan per row group (parallelism and min/max pruning: a point
+# query on a sorted column reads 122,880 rows). Statistics (min/max/nulls per column
+# chunk) are written for every column; DuckDB and ClickHouse both skip row groups with
+# them. A table may override any of these (create_table(..., properties={...})).
 PARQUET_DEFAULTS = {
-    "write.parquet.row-group-limit": "262144",
-    "write.parquet.compression-codec": "zstd",
-    "write.parquet.compression-level": "1",
+    "write.parquet.row-group-limit": "122880",
+    "write.parquet.compression-codec": "snappy",
 }
 
 
@@ -220,11 +215,6 @@ def create_table(
     spec = build_spec(schema, partition_by)
     order = build_sort_order(schema, sort_by)
     props = {**table_properties(commit_retries), **(properties or {})}
-    if "write.parquet.compression-codec" in (properties or {}) and (
-        "write.parquet.compression-level" not in (properties or {})
-    ):
-        # Our level is zstd's; another codec keeps its own default (snappy takes none).
-        props.pop("write.parquet.compression-level", None)
     if callable(catalog):
         catalog = catalog()
     new_namespace = ns not in list_namespaces(catalog)

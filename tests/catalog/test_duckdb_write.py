@@ -387,3 +387,22 @@ def test_every_file_and_directory_is_fsynced_and_checksummed_before_the_commit(
     for rec in recorded.values():
         assert rec.size > 0 and len(rec.sha256) == 64
     assert lh.verify(deep=True).ok
+
+
+def test_threads_writing_at_once_share_the_writer_database(
+    lh: dd.Lakehouse, small_threshold: None
+) -> None:
+    """Writes share one DuckDB database per process, each on its own cursor: concurrent
+    appends (each registers its input under the same view name) keep their own rows."""
+    import concurrent.futures
+
+    data = {f"d.t{i}": _data(2_000, start=i * 10_000) for i in range(4)}
+    for name, rows in data.items():
+        lh.create_table(name, rows.schema)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        for done in [pool.submit(lh.append, name, rows) for name, rows in data.items()]:
+            done.result()
+    for name, rows in data.items():
+        assert _writers(lh, name) == {"DuckDB"}
+        got = lh.table(name).scan().to_arrow().sort_by("id")
+        assert got.select(rows.column_names).equals(rows)
