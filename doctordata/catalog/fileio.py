@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -52,12 +53,13 @@ class _PendingSyncs:
         self._failed: dict[str, OSError] = {}  # failed fsyncs of files that may still exist
         self._pool: ThreadPoolExecutor | None = None
 
-    def start(self, path: str) -> None:
-        """fsync ``path`` in the background; its directory at the next flush."""
+    def start(self, path: str, then: Callable[[], None] | None = None) -> None:
+        """fsync ``path`` in the background, then call ``then``; its directory at the next
+        flush."""
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dd-fsync")
-            self._files[path] = self._pool.submit(_fsync_existing, path)
+            self._files[path] = self._pool.submit(_fsync_existing, path, then)
             self._seq += 1
             self._dirs[os.path.dirname(path) or "."] = self._seq
 
@@ -87,7 +89,7 @@ class _PendingSyncs:
                 if isinstance(failed, OSError):
                     self._failed[path] = failed
                 elif failed is not None:
-                    errors.append(OSError(f"fsync of {path} failed: {failed!r}"))
+                    errors.append(OSError(f"writing {path} failed: {failed!r}"))
             synced = [self._submit(_fsync_existing, d) for d in sorted(dirs)]
             for future in synced:
                 failed = future.exception()
@@ -123,13 +125,15 @@ def _failed_error(path: str, exc: OSError) -> StorageError:
     )
 
 
-def _fsync_existing(path: str) -> None:
-    """fsync ``path``; a file deleted meanwhile (its commit failed and cleaned up) needs
-    none: nothing can reference it."""
+def _fsync_existing(path: str, then: Callable[[], None] | None = None) -> None:
+    """fsync ``path``, then call ``then``; a file deleted meanwhile (its commit failed and
+    cleaned up) needs neither: nothing can reference it."""
     try:
         fsync_path(path)
     except FileNotFoundError:
         return
+    if then is not None:
+        then()
 
 
 _pending = _PendingSyncs()
@@ -192,19 +196,27 @@ class _SyncingStream:
         if self._stream.closed:
             return
         self._stream.close()
+        record = None if self._digest is None else self._record
         if self._path is None:
             pass
         elif self._path.endswith(DEFERRED_SUFFIXES):
-            _pending.start(self._path)
+            # The checksum's own catalog transaction overlaps the next file's writing too;
+            # it is still recorded before the commit (the flush waits for it).
+            _pending.start(self._path, then=record)
+            return
         elif self._path.endswith(METADATA_SUFFIX):
             _pending.flush(also=(self._path,))
         else:
             fsync_path(self._path)
             fsync_path(os.path.dirname(self._path) or ".")
-        if self._digest is not None:
-            from doctordata.catalog.checksums import record_written
+        if record is not None:
+            record()
 
-            record_written(self._uri, self._location, self._size, self._digest.hexdigest())
+    def _record(self) -> None:
+        from doctordata.catalog.checksums import record_written
+
+        assert self._digest is not None
+        record_written(self._uri, self._location, self._size, self._digest.hexdigest())
 
     def __enter__(self) -> _SyncingStream:
         return self
