@@ -15,6 +15,13 @@ Both contestants get the same input in the same process, alternating who goes fi
   sort order     a point query on a POINT_ROWS-row table, sorted (sort_by=["id"]) vs not
   peak RSS       a fresh process streaming 1x and 3x lineitem from a Parquet path
 Writes ducklake.json and ducklake.md to the results directory.
+
+    .venv/bin/python -m benchmarks.ducklake --only appends [--appends 1000] [--before DIR]
+
+runs only the appends (after a warm-up append, as in the full run) and writes
+ducklake-appends.json; ``--before DIR`` (e.g. ``git archive main | tar -x -C DIR``) also
+runs that checkout's doctordata in a worker process, interleaved with the other two
+(who goes first rotates), for before/after figures under the same load.
 """
 
 from __future__ import annotations
@@ -235,6 +242,145 @@ def small_appends(lh: Any, dl: DuckLake, n: int) -> dict[str, Any]:
             "total_s": sum(theirs_ms) / 1000,
         },
     }
+
+
+# A worker process appending with another checkout's doctordata (``--before``): reads
+# "<i> <days>" lines, appends that batch, answers with the milliseconds lh.append took.
+_WORKER = """
+import sys, time
+import pyarrow as pa
+import doctordata as dd
+from benchmarks.ducklake import _batch
+lh = dd.connect(sys.argv[1])
+schema = pa.schema([("time", pa.timestamp("us")), ("id", pa.int64()), ("v", pa.float64())])
+lh.create_table("warmup.t", schema)
+lh.append("warmup.t", _batch(0, 1))
+lh.create_table("bench.events", schema, partition_by=["day(time)"])
+print("ready", flush=True)
+for line in sys.stdin:
+    i, days = map(int, line.split())
+    batch = _batch(i, days)
+    started = time.perf_counter()
+    lh.append("bench.events", batch)
+    print((time.perf_counter() - started) * 1000, flush=True)
+lh.close()
+"""
+
+
+class _Before:
+    """doctordata from the checkout ``src``, appending in a worker process."""
+
+    def __init__(self, src: Path, root: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(root)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=src,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        if self.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the --before worker in {src} failed to start")
+
+    def append(self, i: int, days: int) -> float:
+        self.stdin.write(f"{i} {days}\n")
+        self.stdin.flush()
+        return float(self.stdout.readline())
+
+    def close(self) -> None:
+        self.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _summary(ms: list[float]) -> dict[str, float]:
+    """Medians of the first and last 10 (the goal's figures) and, steadier on a loaded
+    machine, of the first and last 100."""
+    med = statistics.median
+    return {
+        "first10_ms": med(ms[:10]),
+        "last10_ms": med(ms[-10:]),
+        "first100_ms": med(ms[:100]),
+        "last100_ms": med(ms[-100:]),
+        "total_s": sum(ms) / 1000,
+    }
+
+
+def appends_only(results_dir: Path, n: int, before: Path | None) -> dict[str, Any]:
+    """Only the small appends: doctordata, DuckLake and (``before``) another checkout's
+    doctordata, interleaved, the order rotating per append. Writes ducklake-appends.json."""
+    import pyarrow as pa
+
+    import doctordata as dd
+
+    load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    days = 365 if n >= 1000 else max(1, n // 4)
+    times: dict[str, list[float]] = {"doctordata": [], "ducklake": []}
+    with tempfile.TemporaryDirectory(prefix="dd-bench-appends-") as tmp:
+        base = Path(tmp)
+        dl = DuckLake(base / "ducklake")
+        old = _Before(before, base / "before") if before else None
+        if old is not None:
+            times["before"] = []
+        schema = pa.schema([("time", pa.timestamp("us")), ("id", pa.int64()), ("v", pa.float64())])
+        with dd.connect(base / "lake") as lh:
+            lh.create_table("warmup.t", schema)
+            lh.append("warmup.t", _batch(0, 1))
+            dl.sql("CREATE SCHEMA warmup")
+            dl.sql("CREATE TABLE warmup.t (time TIMESTAMP, id BIGINT, v DOUBLE)")
+            dl.con.register("batch_in", _batch(0, 1))
+            dl.sql("INSERT INTO warmup.t SELECT * FROM batch_in")
+            dl.con.unregister("batch_in")
+            lh.create_table("bench.events", schema, partition_by=["day(time)"])
+            dl.sql("CREATE SCHEMA bench")
+            dl.sql("CREATE TABLE bench.events (time TIMESTAMP, id BIGINT, v DOUBLE)")
+            dl.sql(
+                "ALTER TABLE bench.events SET PARTITIONED BY (year(time), month(time), day(time))"
+            )
+            for i in range(n):
+                batch = _batch(i, days)
+                dl.con.register("batch_in", batch)
+                runs: list[tuple[str, Callable[[], float]]] = [
+                    ("doctordata", lambda b=batch: _timed(lambda: lh.append("bench.events", b))),
+                    (
+                        "ducklake",
+                        lambda: _timed(
+                            lambda: dl.sql("INSERT INTO bench.events SELECT * FROM batch_in")
+                        ),
+                    ),
+                ]
+                if old is not None:
+                    runs.append(("before", lambda i=i: old.append(i, days)))
+                shift = i % len(runs)
+                for name, fn in runs[shift:] + runs[:shift]:
+                    times[name].append(fn())
+                dl.con.unregister("batch_in")
+                if i % 100 == 0:
+                    print(
+                        f"append {i}: "
+                        + ", ".join(f"{k} {v[-1]:.1f} ms" for k, v in times.items()),
+                        flush=True,
+                    )
+        if old is not None:
+            old.close()
+        dl.con.close()
+    result = {
+        "benchmark": "ducklake-appends",
+        "appends": n,
+        "days": days,
+        "before_checkout": str(before) if before else None,
+        **{name: _summary(ms) for name, ms in times.items()},
+        "per_append_ms": times,
+        "load_average_start": load_start,
+        "load_average_end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "machine": machine_info(),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "ducklake-appends.json").write_text(json.dumps(result, indent=1, default=str))
+    print(json.dumps({k: v for k, v in result.items() if k != "per_append_ms"}, default=str))
+    return result
 
 
 def one_day_query(lh: Any, dl: DuckLake, runs: int = 20) -> dict[str, Any]:
@@ -838,13 +984,16 @@ if __name__ == "__main__":
     parser.add_argument("--layout", action="store_true", help="also compare Parquet layouts")
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument(
-        "--only", choices=["load", "codecs"], help="run only this part (codecs: --specs)"
+        "--only",
+        choices=["load", "codecs", "appends"],
+        help="run only this part (codecs: --specs; appends: --appends, --before)",
     )
     parser.add_argument(
         "--specs",
         default="zstd:1@262144,snappy@122880,snappy@262144,lz4@122880",
         help="--only codecs: layouts codec[:level][@row-group-rows], comma-separated",
     )
+    parser.add_argument("--before", type=Path, help="--only appends: also this checkout")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --only load")
     parser.add_argument(
         "--codec", help="--only load: doctordata's layout codec[:level][@rows] (e.g. zstd:1)"
@@ -855,6 +1004,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if args.only == "codecs":
         codec_decision(args.results, args.sf or 1.0, args.specs.split(","), args.repeats)
+        sys.exit(0)
+    if args.only == "appends":
+        appends_only(args.results, args.appends or FULL["appends"], args.before)
         sys.exit(0)
     run(
         args.results,

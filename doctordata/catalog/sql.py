@@ -168,9 +168,10 @@ def open_catalog(
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
     partition_split.install()
-    from doctordata.catalog.speedups import residual_nulls
+    from doctordata.catalog.speedups import manifest_merge, residual_nulls
 
     residual_nulls.install()
+    manifest_merge.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)

@@ -66,7 +66,10 @@ def table_properties(commit_retries: int) -> dict[str, str]:
     - manifest merging on appends: without it every append adds one manifest to the
       manifest list, which each later commit reads and rewrites (commit time grows with
       the number of appends, and so does scan planning). Iceberg's own defaults then
-      merge once 100 manifests pile up (``commit.manifest.min-count-to-merge``).
+      merge once 100 manifests pile up (``commit.manifest.min-count-to-merge``); a
+      manifest of 256+ entries is never rewritten (catalog/speedups/manifest_merge.py).
+      Smaller ``commit.manifest.target-size-bytes`` merged more often, not less
+      (benchmarks/results/ducklake.md, "Appends");
     - the metadata-log is already capped by pyiceberg's default
       ``write.metadata.previous-versions-max`` = 100; snapshots are never dropped here
       (time travel keeps working until the user expires them with ``lh.maintain()``);

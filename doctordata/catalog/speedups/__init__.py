@@ -6,6 +6,7 @@ own code runs.
 - metadata_cache.py: reuse parsed metadata.json files (keyed by location, size and mtime).
 - metadata_json.py: write metadata.json without re-serializing every old snapshot.
 - partition_split.py: split an Arrow table into its partitions in one pass.
+- manifest_merge.py: merge manifests on append without rewriting full ones again.
 
 catalog/sql.py installs them when the catalog is opened.
 """
