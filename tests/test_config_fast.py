@@ -164,3 +164,16 @@ def test_assignment_is_checked_as_before() -> None:
     assert engines.query_timeout == 7.0 and type(engines.query_timeout) is float
     engines.duckdb_threads = "3"  # type: ignore[assignment]  # coerced, as pydantic does
     assert engines.duckdb_threads == 3
+
+
+def test_settings_pickle_and_copy_whole(tmp_path: Path) -> None:
+    """The ingest commit worker receives the settings pickled."""
+    import copy
+    import pickle
+
+    settings = load_settings(tmp_path, environ={}, tiers={"ssd": {"url": "hot"}})
+    for twin in (pickle.loads(pickle.dumps(settings)), copy.deepcopy(settings)):
+        assert twin == settings and repr(twin) == repr(settings)
+        assert twin.tiers["ssd"].url == (tmp_path / "hot").as_uri()
+    twin.engines.query_timeout = 1
+    assert settings.engines.query_timeout == 300.0
