@@ -7,15 +7,16 @@ URLs, S3 keys) never appear in ``repr``, logs or error messages.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from doctordata.errors import ConfigError
 from doctordata.secrets import is_secret_key, mask, mask_text, mask_url
@@ -96,33 +97,270 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+# The settings are plain classes checked by hand (below): a valid configuration, the usual
+# case, never imports pydantic (about 0.1 s of CPU in every process, a third of a repeated
+# query's). Anything the hand check does not accept outright (a wrong type, a string
+# pydantic would coerce such as an env var "3", an unknown key, a value out of bounds) is
+# handed to pydantic models generated from the same field table (:func:`_schema`), which
+# coerce it or raise their usual errors: the hand check only ever says "yes, exactly
+# these values" or "ask pydantic" (tests/test_config_fast.py compares both on every field).
 
-    def __repr_args__(self) -> Any:
+_REQUIRED: Any = object()
+_NOT_ACCEPTED: Any = object()
+
+
+@dataclass(frozen=True)
+class _Field:
+    # str, str?, int, int?, float, literal, str_dict, any_dict, path, section,
+    # section_map (dict[str, section]) or section_list (list[section]).
+    kind: str
+    default: Any = _REQUIRED
+    factory: Callable[[], Any] | None = None
+    ge: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] = ()
+    section: type[_Section] | None = None
+    # Validators, as pydantic runs them: before (on the raw input) and after the type check.
+    before: Callable[[Any], Any] | None = None
+    after: Callable[[Any], Any] | None = None
+    # repr shows the value through mask_url (passwords in URLs).
+    url: bool = False
+
+
+class _Section:
+    """A settings section: fields checked on construction and on assignment."""
+
+    FIELDS: ClassVar[dict[str, _Field]] = {}
+
+    def __init__(self, **data: Any) -> None:
+        values = _accept(type(self), data)
+        if values is _NOT_ACCEPTED:
+            values = _via_pydantic(type(self), data)
+        self.__dict__.update(values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        checked = type(self)(**{**self.__dict__, name: value})  # as validate_assignment
+        self.__dict__[name] = checked.__dict__[name]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _repr_args(self) -> list[tuple[str, Any]]:
         # Every section's repr goes through the one masking function (secrets.mask).
-        for k, v in super().__repr_args__():
-            yield (k, mask(v, k))
+        out = []
+        for name, field in self.FIELDS.items():
+            value = mask(self.__dict__[name], name)
+            out.append((name, mask_url(value) if field.url else value))
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._repr_args())
+        return f"{type(self).__name__}({args})"
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={v!r}" for k, v in self._repr_args())
+
+    def model_dump(self, *, exclude_none: bool = False) -> dict[str, Any]:
+        """The settings as plain dicts and lists (as pydantic's model_dump)."""
+        out = {k: _dump(v, exclude_none) for k, v in self.__dict__.items()}
+        return {k: v for k, v in out.items() if not (exclude_none and v is None)}
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Any:
+        """A shallow copy with ``update`` set as given, unchecked (as pydantic's model_copy)."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update({**self.__dict__, **(update or {})})
+        return copy
 
 
-class CatalogConfig(_Model):
-    # SQLAlchemy URL of the catalog database; default sqlite:///<root>/catalog.db.
-    # "rest+https://host/..." (or type="rest") passes through to pyiceberg's REST catalog.
-    uri: str | None = None
-    # Catalog name recorded in the catalog database.
-    name: str = "doctordata"
-    # "sql" (SQLite/Postgres) or "rest".
-    type: Literal["sql", "rest"] = "sql"
-    # Commit retries on conflict (concurrent writers); pyiceberg retries with backoff.
-    commit_retries: int = Field(default=60, ge=0, le=1000)
-    # SQLite busy timeout in milliseconds (several processes share the file).
-    busy_timeout_ms: int = Field(default=30_000, ge=0)
-    # Extra pyiceberg catalog properties, passed through unchanged.
-    properties: dict[str, str] = Field(default_factory=dict)
+def _dump(value: Any, exclude_none: bool) -> Any:
+    if isinstance(value, _Section):
+        return value.model_dump(exclude_none=exclude_none)
+    if isinstance(value, dict):
+        return {k: _dump(v, exclude_none) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dump(v, exclude_none) for v in value]
+    return value
 
-    def __repr_args__(self) -> Any:
-        for k, v in super().__repr_args__():
-            yield (k, mask_url(v) if k == "uri" else v)
+
+def _accept(cls: type[_Section], data: Mapping[str, Any]) -> Any:
+    """The field values of ``cls`` from ``data`` when they are exactly what pydantic would
+    make of them, else _NOT_ACCEPTED."""
+    if not data.keys() <= cls.FIELDS.keys():
+        return _NOT_ACCEPTED
+    out: dict[str, Any] = {}
+    for name, field in cls.FIELDS.items():
+        if name not in data:
+            if field.factory is not None:
+                out[name] = field.factory()
+            elif field.default is _REQUIRED:
+                return _NOT_ACCEPTED
+            else:
+                out[name] = field.default
+            continue
+        value = _accept_value(field, data[name])
+        if value is _NOT_ACCEPTED:
+            return _NOT_ACCEPTED
+        out[name] = value
+    return out
+
+
+def _accept_value(field: _Field, value: Any) -> Any:
+    try:
+        if field.before is not None:
+            value = field.before(value)
+        value = _accept_type(field, value)
+        if value is not _NOT_ACCEPTED and field.after is not None:
+            value = field.after(value)
+    except ValueError:
+        return _NOT_ACCEPTED  # pydantic words the error
+    return value
+
+
+def _accept_type(field: _Field, value: Any) -> Any:
+    kind = field.kind
+    if kind.endswith("?"):
+        if value is None:
+            return None
+        kind = kind[:-1]
+    if kind == "str":
+        return value if type(value) is str else _NOT_ACCEPTED
+    if kind == "literal":
+        return value if type(value) is str and value in field.choices else _NOT_ACCEPTED
+    if kind in ("int", "float"):
+        ok = type(value) is int or (kind == "float" and type(value) is float)
+        if not ok or (kind == "float" and not math.isfinite(value)):
+            return _NOT_ACCEPTED
+        if (field.ge is not None and value < field.ge) or (
+            field.le is not None and value > field.le
+        ):
+            return _NOT_ACCEPTED
+        return float(value) if kind == "float" else value
+    if kind == "path":
+        return value if isinstance(value, Path) else _NOT_ACCEPTED
+    if kind in ("str_dict", "any_dict", "section_map"):
+        if type(value) is not dict or not all(type(k) is str for k in value):
+            return _NOT_ACCEPTED
+        if kind == "str_dict" and not all(type(v) is str for v in value.values()):
+            return _NOT_ACCEPTED
+        if kind != "section_map":
+            return dict(value)
+        out = {k: _accept_section(field, v) for k, v in value.items()}
+        return _NOT_ACCEPTED if _NOT_ACCEPTED in out.values() else out
+    if kind == "section_list":
+        if type(value) is not list:
+            return _NOT_ACCEPTED
+        items = [_accept_section(field, v) for v in value]
+        return _NOT_ACCEPTED if any(v is _NOT_ACCEPTED for v in items) else items
+    if kind == "section":
+        return _accept_section(field, value)
+    raise AssertionError(kind)
+
+
+def _accept_section(field: _Field, value: Any) -> Any:
+    assert field.section is not None
+    if isinstance(value, field.section):
+        return value
+    if type(value) is not dict:
+        return _NOT_ACCEPTED
+    values = _accept(field.section, value)
+    if values is _NOT_ACCEPTED:
+        return _NOT_ACCEPTED
+    section = object.__new__(field.section)
+    section.__dict__.update(values)
+    return section
+
+
+def _via_pydantic(cls: type[_Section], data: Mapping[str, Any]) -> dict[str, Any]:
+    """pydantic's verdict on ``data``: the coerced values, or its ValidationError."""
+    model = _schema()[cls.__name__].model_validate(_dump(dict(data), exclude_none=False))
+    return {name: _from_model(field, getattr(model, name)) for name, field in cls.FIELDS.items()}
+
+
+def _from_model(field: _Field, value: Any) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        assert field.section is not None
+        section = object.__new__(field.section)
+        section.__dict__.update(
+            {n: _from_model(f, getattr(value, n)) for n, f in field.section.FIELDS.items()}
+        )
+        return section
+    if field.kind == "section_map":
+        return {k: _from_model(field, v) for k, v in value.items()}
+    if field.kind == "section_list":
+        return [_from_model(field, v) for v in value]
+    return value
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The pydantic models of every section, generated from the same field tables."""
+    from pydantic import ConfigDict, Field, create_model, field_validator
+
+    models: dict[str, Any] = {}
+
+    def annotation(field: _Field) -> Any:
+        kind = field.kind.rstrip("?")
+        base: Any
+        if kind == "literal":
+            base = Literal[field.choices]
+        elif field.section is not None:
+            model: Any = models[field.section.__name__]
+            base = {"section": model, "section_map": dict[str, model], "section_list": list[model]}
+            base = base[kind]
+        else:
+            base = {
+                "str": str,
+                "int": int,
+                "float": float,
+                "path": Path,
+                "str_dict": dict[str, str],
+                "any_dict": dict[str, Any],
+            }[kind]
+        return base | None if field.kind.endswith("?") else base
+
+    def validator(name: str, mode: Literal["before", "after"], check: Callable[[Any], Any]) -> Any:
+        def run(cls: Any, value: Any) -> Any:
+            return check(value)
+
+        return field_validator(name, mode=mode)(classmethod(run))
+
+    for cls in (
+        CatalogConfig,
+        TierConfig,
+        PolicyConfig,
+        EnginesConfig,
+        IngestConfig,
+        ScheduleConfig,
+        Settings,
+    ):
+        fields: dict[str, Any] = {}
+        validators: dict[str, Any] = {}
+        for name, f in cls.FIELDS.items():
+            constraints: dict[str, Any] = {"ge": f.ge, "le": f.le}
+            if f.kind.rstrip("?") == "float":
+                constraints["allow_inf_nan"] = False
+            if f.factory is not None:
+                spec = Field(default_factory=f.factory, **constraints)
+            elif f.default is _REQUIRED:
+                spec = Field(**constraints)
+            else:
+                spec = Field(default=f.default, **constraints)
+            fields[name] = (annotation(f), spec)
+            if f.before is not None:
+                validators[f"_{name}_before"] = validator(name, "before", f.before)
+            if f.after is not None:
+                validators[f"_{name}_after"] = validator(name, "after", f.after)
+        models[cls.__name__] = create_model(
+            cls.__name__,
+            __config__=ConfigDict(extra="forbid", validate_assignment=True),
+            __validators__=validators,
+            **fields,
+        )
+    return models
 
 
 def _no_credentials(url: str) -> str:
@@ -135,147 +373,207 @@ def _no_credentials(url: str) -> str:
     return url
 
 
-class TierConfig(_Model):
-    # fsspec URL: file:///mnt/nas/lake, s3://bucket/prefix, or a relative path (under root).
+def _tier_url(v: str) -> str:
+    if not v.strip():
+        raise ValueError("a tier url must not be empty; use e.g. file:///mnt/nas/lake")
+    scheme = urlsplit(v).scheme
+    if scheme not in ("", "file", "s3", "s3a", "memory"):
+        raise ValueError(f"unsupported scheme {scheme!r}; allowed: file://, s3://, a path")
+    return _no_credentials(v)
+
+
+def _endpoint(v: str | None) -> str | None:
+    return None if v is None else _no_credentials(v)
+
+
+def _no_secret_options(v: dict[str, Any]) -> dict[str, Any]:
+    for key in v:
+        if is_secret_key(key):
+            raise ValueError(
+                f"option {key!r} looks like a secret; secrets come from the environment "
+                "only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+            )
+    return v
+
+
+def _size_or_none(v: str | None) -> str | None:
+    if v is not None:
+        parse_size(v)
+    return v
+
+
+def _duration_or_none(v: str | None) -> str | None:
+    if v is not None:
+        parse_duration(v)
+    return v
+
+
+def _size_or_share(v: str | None) -> str | None:
+    if v is not None and not _PERCENT.match(v):
+        parse_size(v)
+    return v
+
+
+def _memory(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)  # a byte count, or 0
+    if v is not None and not isinstance(v, str):
+        return v  # the type check names it
+    if v is not None and str(v).strip() != "0":
+        try:
+            memory_limit_bytes(v)
+        except ValueError:
+            raise ValueError(
+                f"{v!r} is not a memory limit; use a size ('6GB', '512MiB') or a share "
+                "of RAM ('25%')"
+            ) from None
+    return v
+
+
+class CatalogConfig(_Section):
+    uri: str | None
+    name: str
+    type: Literal["sql", "rest"]
+    commit_retries: int
+    busy_timeout_ms: int
+    properties: dict[str, str]
+
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        # SQLAlchemy URL of the catalog database; default sqlite:///<root>/catalog.db.
+        # "rest+https://host/..." (or type="rest") passes through to pyiceberg's REST catalog.
+        "uri": _Field("str?", None, url=True),
+        # Catalog name recorded in the catalog database.
+        "name": _Field("str", "doctordata"),
+        # "sql" (SQLite/Postgres) or "rest".
+        "type": _Field("literal", "sql", choices=("sql", "rest")),
+        # Commit retries on conflict (concurrent writers); pyiceberg retries with backoff.
+        "commit_retries": _Field("int", 60, ge=0, le=1000),
+        # SQLite busy timeout in milliseconds (several processes share the file).
+        "busy_timeout_ms": _Field("int", 30_000, ge=0),
+        # Extra pyiceberg catalog properties, passed through unchanged.
+        "properties": _Field("str_dict", factory=dict),
+    }
+
+
+class TierConfig(_Section):
     url: str
-    # S3-compatible endpoint, e.g. http://127.0.0.1:8333 (MinIO, SeaweedFS, ...).
-    endpoint: str | None = None
-    # S3 region (most S3-compatible servers accept any value).
-    region: str | None = None
-    # Refuse writes when free space falls below this ("50GB"); None = no floor.
-    min_free: str | None = None
-    # Extra fsspec storage options (never secrets: keys come from the environment).
-    options: dict[str, Any] = Field(default_factory=dict)
+    endpoint: str | None
+    region: str | None
+    min_free: str | None
+    options: dict[str, Any]
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("a tier url must not be empty; use e.g. file:///mnt/nas/lake")
-        scheme = urlsplit(v).scheme
-        if scheme not in ("", "file", "s3", "s3a", "memory"):
-            raise ValueError(f"unsupported scheme {scheme!r}; allowed: file://, s3://, a path")
-        return _no_credentials(v)
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint(cls, v: str | None) -> str | None:
-        return None if v is None else _no_credentials(v)
-
-    @field_validator("options")
-    @classmethod
-    def _no_secrets(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for key in v:
-            if is_secret_key(key):
-                raise ValueError(
-                    f"option {key!r} looks like a secret; secrets come from the environment "
-                    "only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
-                )
-        return v
-
-    @field_validator("min_free")
-    @classmethod
-    def _size(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_size(v)
-        return v
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        # fsspec URL: file:///mnt/nas/lake, s3://bucket/prefix, or a relative path (under root).
+        "url": _Field("str", after=_tier_url),
+        # S3-compatible endpoint, e.g. http://127.0.0.1:8333 (MinIO, SeaweedFS, ...).
+        "endpoint": _Field("str?", None, after=_endpoint),
+        # S3 region (most S3-compatible servers accept any value).
+        "region": _Field("str?", None),
+        # Refuse writes when free space falls below this ("50GB"); None = no floor.
+        "min_free": _Field("str?", None, after=_size_or_none),
+        # Extra fsspec storage options (never secrets: keys come from the environment).
+        "options": _Field("any_dict", factory=dict, after=_no_secret_options),
+    }
 
 
-class PolicyConfig(_Model):
-    # Glob over "namespace.table"; first matching policy wins.
-    table: str = "*"
-    # Partition source column compared with older_than; None = file age.
-    column: str | None = None
-    # Age threshold, e.g. "90d", "2y".
-    older_than: str | None = None
-    # Keep the tier before `to` below this many bytes of table data ("400GB") or this
-    # share of its disk ("80%"): move oldest first.
-    keep_below: str | None = None
-    # Destination tier name.
+class PolicyConfig(_Section):
+    table: str
+    column: str | None
+    older_than: str | None
+    keep_below: str | None
     to: str
 
-    @field_validator("older_than")
-    @classmethod
-    def _duration(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_duration(v)
-        return v
-
-    @field_validator("keep_below")
-    @classmethod
-    def _size(cls, v: str | None) -> str | None:
-        if v is not None and not _PERCENT.match(v):
-            parse_size(v)
-        return v
-
-
-class EnginesConfig(_Model):
-    # Engine used when lh.sql() gets none: duckdb, clickhouse or auto.
-    default: Literal["duckdb", "clickhouse", "auto"] = "duckdb"
-    # chdb://<path> (embedded, default <root>/clickhouse) or http(s)://user@host:8123/db.
-    clickhouse: str | None = None
-    # Dialect user SQL is written in (any sqlglot dialect name).
-    dialect: str = "duckdb"
-    # DuckDB threads; None = DuckDB's default (all cores).
-    duckdb_threads: int | None = Field(default=None, ge=1)
-    # DuckDB memory limit: a size ("4GB") or a share of this machine's RAM ("25%": 6 GB on
-    # a 24 GB box); None or "0" = DuckDB's own default (80%). DuckDB spills to disk past it
-    # where it can; a query that still needs more fails with QueryMemoryError.
-    duckdb_memory_limit: str | None = "25%"
-    # ClickHouse max_memory_usage of each query: a size or a share of this machine's RAM
-    # (give a size for a remote server); "0" = no limit. Past it: QueryMemoryError.
-    clickhouse_memory_limit: str = "25%"
-    # Seconds a query may run before it is stopped with QueryTimeoutError; 0 = no limit.
-    # lh.sql(..., timeout=) and `doctordata sql --timeout` override it for one query.
-    query_timeout: float = Field(default=300.0, ge=0, le=MAX_QUERY_TIMEOUT, allow_inf_nan=False)
-    # Queries whose engine SQL is kept for reuse while their tables are unchanged; 0 = off.
-    plan_cache_size: int = Field(default=128, ge=0)
-
-    @field_validator("duckdb_memory_limit", "clickhouse_memory_limit", mode="before")
-    @classmethod
-    def _memory(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)  # a byte count, or 0
-        if v is not None and not isinstance(v, str):
-            return v  # the type check names it
-        if v is not None and str(v).strip() != "0":
-            try:
-                memory_limit_bytes(v)
-            except ValueError:
-                raise ValueError(
-                    f"{v!r} is not a memory limit; use a size ('6GB', '512MiB') or a share "
-                    "of RAM ('25%')"
-                ) from None
-        return v
-
-    def __repr_args__(self) -> Any:
-        for k, v in super().__repr_args__():
-            yield (k, mask_url(v) if k == "clickhouse" else v)
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        # Glob over "namespace.table"; first matching policy wins.
+        "table": _Field("str", "*"),
+        # Partition source column compared with older_than; None = file age.
+        "column": _Field("str?", None),
+        # Age threshold, e.g. "90d", "2y".
+        "older_than": _Field("str?", None, after=_duration_or_none),
+        # Keep the tier before `to` below this many bytes of table data ("400GB") or this
+        # share of its disk ("80%"): move oldest first.
+        "keep_below": _Field("str?", None, after=_size_or_share),
+        # Destination tier name.
+        "to": _Field("str"),
+    }
 
 
-class IngestConfig(_Model):
-    # HackerNews API root including /v0/.
-    hackernews_base_url: str = "https://hacker-news.firebaseio.com/v0/"
-    # Concurrent HTTP requests.
-    workers: int = Field(default=8, ge=1, le=256)
+class EnginesConfig(_Section):
+    default: Literal["duckdb", "clickhouse", "auto"]
+    clickhouse: str | None
+    dialect: str
+    duckdb_threads: int | None
+    duckdb_memory_limit: str | None
+    clickhouse_memory_limit: str
+    query_timeout: float
+    plan_cache_size: int
+
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        # Engine used when lh.sql() gets none: duckdb, clickhouse or auto.
+        "default": _Field("literal", "duckdb", choices=("duckdb", "clickhouse", "auto")),
+        # chdb://<path> (embedded, default <root>/clickhouse) or http(s)://user@host:8123/db.
+        "clickhouse": _Field("str?", None, url=True),
+        # Dialect user SQL is written in (any sqlglot dialect name).
+        "dialect": _Field("str", "duckdb"),
+        # DuckDB threads; None = DuckDB's default (all cores).
+        "duckdb_threads": _Field("int?", None, ge=1),
+        # DuckDB memory limit: a size ("4GB") or a share of this machine's RAM ("25%": 6 GB
+        # on a 24 GB box); None or "0" = DuckDB's own default (80%). DuckDB spills to disk
+        # past it where it can; a query that still needs more fails with QueryMemoryError.
+        "duckdb_memory_limit": _Field("str?", "25%", before=_memory),
+        # ClickHouse max_memory_usage of each query: a size or a share of this machine's
+        # RAM (give a size for a remote server); "0" = no limit. Past it: QueryMemoryError.
+        "clickhouse_memory_limit": _Field("str", "25%", before=_memory),
+        # Seconds a query may run before it is stopped with QueryTimeoutError; 0 = no
+        # limit. lh.sql(..., timeout=) and `doctordata sql --timeout` override it.
+        "query_timeout": _Field("float", 300.0, ge=0, le=MAX_QUERY_TIMEOUT),
+        # Queries whose engine SQL is kept for reuse while their tables are unchanged; 0 = off.
+        "plan_cache_size": _Field("int", 128, ge=0),
+    }
 
 
-class ScheduleConfig(_Model):
-    # Cron expression for `doctordata serve` (the daily flow).
-    daily_cron: str = "0 3 * * *"
+class IngestConfig(_Section):
+    hackernews_base_url: str
+    workers: int
+
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        # HackerNews API root including /v0/.
+        "hackernews_base_url": _Field("str", "https://hacker-news.firebaseio.com/v0/"),
+        # Concurrent HTTP requests.
+        "workers": _Field("int", 8, ge=1, le=256),
+    }
 
 
-class Settings(_Model):
+class ScheduleConfig(_Section):
+    daily_cron: str
+
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        # Cron expression for `doctordata serve` (the daily flow).
+        "daily_cron": _Field("str", "0 3 * * *"),
+    }
+
+
+class Settings(_Section):
     """Every setting of one lakehouse. Build with :func:`load_settings`."""
 
     root: Path
-    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
-    # Ordered: the first tier is the hot tier, where new data is written.
-    tiers: dict[str, TierConfig] = Field(default_factory=dict)
-    policies: list[PolicyConfig] = Field(default_factory=list)
-    engines: EnginesConfig = Field(default_factory=EnginesConfig)
-    ingest: IngestConfig = Field(default_factory=IngestConfig)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    catalog: CatalogConfig
+    tiers: dict[str, TierConfig]
+    policies: list[PolicyConfig]
+    engines: EnginesConfig
+    ingest: IngestConfig
+    schedule: ScheduleConfig
+
+    FIELDS: ClassVar[dict[str, _Field]] = {
+        "root": _Field("path"),
+        "catalog": _Field("section", factory=CatalogConfig, section=CatalogConfig),
+        # Ordered: the first tier is the hot tier, where new data is written.
+        "tiers": _Field("section_map", factory=dict, section=TierConfig),
+        "policies": _Field("section_list", factory=list, section=PolicyConfig),
+        "engines": _Field("section", factory=EnginesConfig, section=EnginesConfig),
+        "ingest": _Field("section", factory=IngestConfig, section=IngestConfig),
+        "schedule": _Field("section", factory=ScheduleConfig, section=ScheduleConfig),
+    }
 
     @property
     def hot_tier(self) -> str:
@@ -562,12 +860,18 @@ def load_settings(
         data = _merge(data, layer)
     data = _fill_defaults(data, resolved_root)
     data["root"] = resolved_root
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        sources = ", ".join(s for layer, s in layers if layer)
-        problems = "; ".join(_describe_error(e, sources) for e in exc.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from None
+    values = _accept(Settings, data)
+    if values is _NOT_ACCEPTED:
+        from pydantic import ValidationError
+
+        try:
+            values = _via_pydantic(Settings, data)
+        except ValidationError as exc:
+            sources = ", ".join(s for layer, s in layers if layer)
+            problems = "; ".join(_describe_error(e, sources) for e in exc.errors())
+            raise ConfigError(f"invalid configuration: {problems}") from None
+    settings = object.__new__(Settings)
+    settings.__dict__.update(values)
     _check_values(settings)
     for i, policy in enumerate(settings.policies):
         if policy.to not in settings.tiers:

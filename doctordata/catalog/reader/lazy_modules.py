@@ -17,7 +17,6 @@ tests/catalog/test_lazy_modules.py checks both modules still work after install(
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -31,8 +30,11 @@ LAZY = frozenset({"pyiceberg.expressions.parser", "strictyaml"})
 _install_lock = threading.Lock()
 
 
-class LazyFinder(importlib.abc.MetaPathFinder):
-    """Finds the modules in ``LAZY`` with the ordinary path finder, then wraps the loader."""
+class LazyFinder:
+    """Finds the modules in ``LAZY`` with the ordinary path finder, then wraps the loader.
+
+    A plain class: a meta path finder needs only ``find_spec``, and ``importlib.abc``
+    imports importlib.resources (tempfile, zipfile, ...), which nothing else here needs."""
 
     def find_spec(
         self,
