@@ -183,6 +183,35 @@ def test_cli_exits_nonzero_naming_the_failed_node(
     assert "Nothing was written to the catalog" in err
 
 
+def test_rebuild_keys_strategy_explains_its_config(
+    built: tuple[Any, DbtRun], tmp_path: Path
+) -> None:
+    """A model on the rebuild_keys strategy without its `rebuilt_keys` SELECT, or with
+    incremental_predicates (which would keep rows of rebuilt keys), fails naming the fix;
+    the first (full) build of both passes."""
+    lh, _ = built
+    head = (
+        "{{ config(materialized='incremental', unique_key='id', incremental_strategy='rebuild_keys'"
+    )
+    body = (
+        "select id from {{ source('hackernews', 'items') }}\n"
+        "{% if is_incremental() %}where id in (select id from "
+        "({{ doctordata.rebuilt_keys() }}) as k){% endif %}\n"
+    )
+    project = _project_with(tmp_path, head + ") }}\n" + body, failing_test=False)
+    keys = "rebuilt_keys=\"select id from {{ doctordata.iceberg_changes('hackernews', 'items') }}\""
+    (project / "models" / "with_predicates.sql").write_text(
+        f"{head}, {keys}, incremental_predicates=['id > 0']) }}}}\n{body}"
+    )
+    first = run_dbt(lh, ["build"], project_dir=project, quiet=True)
+    assert first.success
+    second = run_dbt(lh, ["build"], project_dir=project, quiet=True, raise_on_failure=False)
+    messages = {n.unique_id.rsplit(".", 1)[1]: n.message or "" for n in second.failed}
+    assert set(messages) == {"recent_items", "with_predicates"}
+    assert "needs the config `rebuilt_keys`" in messages["recent_items"]
+    assert "drop incremental_predicates" in messages["with_predicates"]
+
+
 def _normalized(rows: list[dict[str, Any]], key: str) -> list[tuple[Any, ...]]:
     def norm(value: Any) -> Any:
         if isinstance(value, dt.datetime):
