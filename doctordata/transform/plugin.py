@@ -6,7 +6,8 @@ why table models get an inline plan and view models a per-invocation source view
 
 Writing: each mart's post-hook calls ``adapter.store_relation('doctordata', ...)``, which
 lands in :meth:`Plugin.store` and queues the model (its relation, or for an incremental
-run a copy of only the new rows). The package's on-run-end hook stores a "commit" marker:
+run a copy of only the new rows, and for the package's ``rebuild_keys`` strategy a copy of
+the keys it deleted from dbt's table, so that Iceberg deletes the same ones). The package's on-run-end hook stores a "commit" marker:
 when no node of the invocation failed, every queued model is streamed to Iceberg with
 transform/writes.py; otherwise nothing is written, so a mart that fails its tests never
 replaces the last good copy. The on-run-start hook (re)creates the source views.

@@ -2,7 +2,8 @@
 
 A full build replaces the mart in one commit (delete every file, append the new rows);
 an incremental run appends only its new rows (``append``) or replaces only the rows whose
-``unique_key`` it rebuilt (``delete+insert`` / ``merge``). Rows are read from dbt's DuckDB
+``unique_key`` it rebuilt (``delete+insert`` / ``merge``; ``rebuild_keys`` also deletes the
+rebuilt keys that have no new row). Rows are read from dbt's DuckDB
 database as a RecordBatchReader and appended in chunks inside one transaction, so a mart
 larger than memory is never held whole. Every snapshot written carries the lineage
 properties below, which ``doctordata describe`` shows.
