@@ -14,7 +14,7 @@
         select ... where domain in (select domain from ({{ doctordata.rebuilt_keys() }}) as k)
 
     The strategy deletes every row whose key is rebuilt or in the new rows, then inserts
-    the new rows; the rebuilt keys are kept in the temp table `<model>__dbt_rebuilt_keys`,
+    the new rows; the deleted keys are kept in the temp table `<model>__dbt_rebuilt_keys`,
     which the doctordata plugin reads so that the Iceberg mart deletes the same keys.
     dbt finds a strategy by the name `get_incremental_<name>_sql` in the root project, so
     the project declares it with one line (see the example project's macros/):
@@ -64,10 +64,21 @@
         "model " ~ target ~ ": incremental_strategy 'rebuild_keys' replaces every "
         ~ "rebuilt key; drop incremental_predicates (narrow rebuilt_keys instead)") }}
   {%- endif -%}
+{#- Only the rebuilt keys the table holds: the SELECT may name many more (every
+    ancestor of a changed comment, every row when the changes cannot be told), and the
+    plugin turns this table into the Iceberg delete filter. -#}
 create or replace temp table {{ key_table }} as
-select {{ cols }} from ({{ doctordata.rebuilt_keys() }}) as rebuilt
-union
-select {{ cols }} from {{ temp }};
+select distinct {% for key in keys %}{{ ', ' if not loop.first }}t.{{ key }}{% endfor %}
+from {{ target }} as t
+where exists (
+    select 1
+    from (
+        select {{ cols }} from ({{ doctordata.rebuilt_keys() }}) as rebuilt
+        union all
+        select {{ cols }} from {{ temp }}
+    ) as k
+    where {% for key in keys %}{{ 'and ' if not loop.first }}k.{{ key }} = t.{{ key }} {% endfor %}
+);
 
 delete from {{ target }}
 where exists (
