@@ -190,7 +190,8 @@ class Plugin(BasePlugin):
                 raise ConfigError(
                     f"model {name!r}: incremental_strategy {strategy!r} "
                     f"{'needs a unique_key' if strategy in KEYED_STRATEGIES else 'is not supported'}"
-                    " by doctordata; use 'append', or 'delete+insert' / 'merge' with unique_key"
+                    " by doctordata; use 'append', or 'delete+insert' / 'merge' / 'rebuild_keys' "
+                    "with unique_key"
                 )
             # dbt drops its temp table of new rows before the invocation ends: keep a copy.
             copy = f"{sources.quote(PENDING_SCHEMA)}.{sources.quote(name)}"
