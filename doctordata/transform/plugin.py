@@ -6,7 +6,8 @@ why table models get an inline plan and view models a per-invocation source view
 
 Writing: each mart's post-hook calls ``adapter.store_relation('doctordata', ...)``, which
 lands in :meth:`Plugin.store` and queues the model (its relation, or for an incremental
-run a copy of only the new rows). The package's on-run-end hook stores a "commit" marker:
+run a copy of only the new rows, and for the package's ``rebuild_keys`` strategy a copy of
+the keys it deleted from dbt's table, so that Iceberg deletes the same ones). The package's on-run-end hook stores a "commit" marker:
 when no node of the invocation failed, every queued model is streamed to Iceberg with
 transform/writes.py; otherwise nothing is written, so a mart that fails its tests never
 replaces the last good copy. The on-run-start hook (re)creates the source views.
@@ -43,7 +44,9 @@ COMMIT_FORMAT = "doctordata-commit"
 SOURCES_FORMAT = "doctordata-sources"
 # Incremental strategies and how their new rows reach Iceberg.
 APPEND_STRATEGIES = frozenset({"append"})
-KEYED_STRATEGIES = frozenset({"delete+insert", "merge", "default"})
+KEYED_STRATEGIES = frozenset({"delete+insert", "merge", "default", "rebuild_keys"})
+# The package's strategy (macros/rebuild_keys.sql): its temp table of the rebuilt keys.
+REBUILT_KEYS_SUFFIX = "__dbt_rebuilt_keys"
 
 
 class Plugin(BasePlugin):
@@ -187,7 +190,8 @@ class Plugin(BasePlugin):
                 raise ConfigError(
                     f"model {name!r}: incremental_strategy {strategy!r} "
                     f"{'needs a unique_key' if strategy in KEYED_STRATEGIES else 'is not supported'}"
-                    " by doctordata; use 'append', or 'delete+insert' / 'merge' with unique_key"
+                    " by doctordata; use 'append', or 'delete+insert' / 'merge' / 'rebuild_keys' "
+                    "with unique_key"
                 )
             # dbt drops its temp table of new rows before the invocation ends: keep a copy.
             copy = f"{sources.quote(PENDING_SCHEMA)}.{sources.quote(name)}"
@@ -195,7 +199,14 @@ class Plugin(BasePlugin):
                 f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM temp.main.{sources.quote(temp)}"
             )
             unique = strategy == "merge"
-            write = PendingWrite(name, copy, mode, keys, upstream, unique, partition_by)
+            rebuilt = (
+                self._copy_rebuilt_keys(cursor, relation.identifier, name)
+                if strategy == "rebuild_keys"
+                else None
+            )
+            write = PendingWrite(
+                name, copy, mode, keys, upstream, unique, partition_by, rebuilt=rebuilt
+            )
         else:
             write = PendingWrite(
                 name, relation.render(), "replace", (), upstream, partition_by=partition_by
@@ -203,6 +214,26 @@ class Plugin(BasePlugin):
         if config.get("materialized") == "incremental":
             write = replace(write, discard=relation.render())
         self.session.add_pending(write)
+
+    def _copy_rebuilt_keys(self, cursor: Any, identifier: str, name: str) -> str:
+        """A copy of the keys the rebuild_keys strategy deleted from dbt's table, so the
+        Iceberg mart deletes the same ones; the temp table is dropped (not left for the
+        next invocation on this connection)."""
+        table = identifier + REBUILT_KEYS_SUFFIX
+        found = cursor.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]
+        ).fetchone()
+        if not found or not found[0]:
+            raise ConfigError(
+                f"model {name!r}: incremental_strategy 'rebuild_keys' left no table of "
+                f"rebuilt keys ({table}); the project must declare the strategy as "
+                "doctordata.get_incremental_rebuild_keys_sql (see the doctordata dbt README)"
+            )
+        temp = f"temp.main.{sources.quote(table)}"
+        copy = f"{sources.quote(PENDING_SCHEMA)}.{sources.quote(name + REBUILT_KEYS_SUFFIX)}"
+        cursor.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {temp}")
+        cursor.execute(f"DROP TABLE {temp}")
+        return copy
 
     def commit(self) -> list[StoreStat]:
         """Stream every queued model to Iceberg (called when the invocation passed)."""
@@ -238,11 +269,25 @@ class Plugin(BasePlugin):
 
         lh = session.lh
         layout = writes.Layout(write.partition_by)
+
+        def rebuilt() -> Any:
+            cursor = self._conn.cursor()
+            return cursor.execute(f"SELECT * FROM {write.rebuilt}").to_arrow_reader(
+                writes.READ_BATCH_ROWS
+            )
+
         if write.mode == "append":
             count = writes.append(lh, write.table, rows, props, layout)
         elif write.mode == "upsert":
             count = writes.upsert(
-                lh, write.table, rows, write.unique_key, props, layout, unique=write.unique
+                lh,
+                write.table,
+                rows,
+                write.unique_key,
+                props,
+                layout,
+                unique=write.unique,
+                rebuilt=rebuilt if write.rebuilt else None,
             )
         else:
             count = writes.replace(lh, write.table, rows, props, layout)

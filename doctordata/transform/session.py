@@ -72,6 +72,9 @@ class PendingWrite:
     # invocation fails, so the next one rebuilds it in full instead of building on rows
     # that never reached Iceberg.
     discard: str | None = None
+    # "upsert" only (the rebuild_keys strategy): a DuckDB relation of every key the run
+    # rebuilt, deleted from the mart whether or not the new rows hold it.
+    rebuilt: str | None = None
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 A full build replaces the mart in one commit (delete every file, append the new rows);
 an incremental run appends only its new rows (``append``) or replaces only the rows whose
-``unique_key`` it rebuilt (``delete+insert`` / ``merge``). Rows are read from dbt's DuckDB
+``unique_key`` it rebuilt (``delete+insert`` / ``merge``; ``rebuild_keys`` also deletes the
+rebuilt keys that have no new row). Rows are read from dbt's DuckDB
 database as a RecordBatchReader and appended in chunks inside one transaction, so a mart
 larger than memory is never held whole. Every snapshot written carries the lineage
 properties below, which ``doctordata describe`` shows.
@@ -11,7 +12,7 @@ properties below, which ``doctordata describe`` shows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -226,20 +227,25 @@ def upsert(
     layout: Layout | None = None,
     *,
     unique: bool = True,
+    rebuilt: ReaderFactory | None = None,
 ) -> int:
     """Delete the rows of ``name`` whose ``keys`` the stream holds and append the stream,
     in one commit (files without those keys are not rewritten); returns the rows.
 
     Only the key columns are held in memory; the rows are streamed twice (keys, then
     the append). ``unique=False`` is dbt's ``delete+insert``: several new rows may share
-    a key (a day and its top stories); ``merge`` needs one row per key.
+    a key (a day and its top stories); ``merge`` needs one row per key. ``rebuilt``
+    streams more keys to delete, held or not by the new rows: every key the run rebuilt
+    (the ``rebuild_keys`` strategy), so a key left without rows loses its old ones.
     """
     from doctordata.catalog.commits import redo_on_conflict
 
     readers = _Replayable(rows)
     table = _prepared(lh, name, readers.schema, replace=False, layout=layout)
     found = _key_values(name, readers.next(), keys, unique)
-    if found is None:
+    if rebuilt is not None:
+        found |= _rebuilt_keys(name, rebuilt(), keys)
+    if not found:
         return 0
     match = key_filter(found, keys)
 
@@ -258,17 +264,12 @@ def upsert(
 
 def _key_values(
     name: str, reader: pa.RecordBatchReader, keys: Sequence[str], unique: bool
-) -> pa.Table | None:
-    """The distinct key values of the stream (None when it is empty), checked: every key
-    a column, never null, and with ``unique`` at most one row per key."""
+) -> set[tuple[Any, ...]]:
+    """The distinct key values of the stream, checked: every key a column, never null,
+    and with ``unique`` at most one row per key."""
     import pyarrow as pa
 
-    for key in keys:
-        if key not in reader.schema.names:
-            raise SchemaMismatchError(
-                f"unique_key {key!r} of model {name!r} is not one of its columns "
-                f"{reader.schema.names}; fix the model's config"
-            )
+    _check_columns(name, reader.schema, keys, "unique_key")
     parts, rows = [], 0
     for batch in reader:
         part = pa.Table.from_batches([batch]).select(list(keys))
@@ -280,7 +281,7 @@ def _key_values(
         rows += part.num_rows
         parts.append(part.group_by(list(keys)).aggregate([]))
     if not rows:
-        return None
+        return set()
     found = pa.concat_tables(parts).group_by(list(keys)).aggregate([])
     if unique and found.num_rows != rows:
         raise SchemaMismatchError(
@@ -288,17 +289,45 @@ def _key_values(
             "make the key unique, use incremental_strategy='delete+insert' (which replaces "
             "every row of a key) or drop unique_key to append"
         )
+    return _tuples(found, keys)
+
+
+def _rebuilt_keys(
+    name: str, reader: pa.RecordBatchReader, keys: Sequence[str]
+) -> set[tuple[Any, ...]]:
+    """The distinct non-null keys of a stream of rebuilt keys (no row has a null key)."""
+    import pyarrow as pa
+
+    _check_columns(name, reader.schema, keys, "rebuilt_keys")
+    found: set[tuple[Any, ...]] = set()
+    for batch in reader:
+        part = pa.Table.from_batches([batch]).select(list(keys)).drop_null()
+        found |= _tuples(part.group_by(list(keys)).aggregate([]), keys)
     return found
 
 
-def key_filter(data: pa.Table, keys: Sequence[str]) -> Any:
-    """A pyiceberg expression true for exactly the key values in ``data``."""
+def _check_columns(name: str, schema: pa.Schema, keys: Sequence[str], what: str) -> None:
+    for key in keys:
+        if key not in schema.names:
+            raise SchemaMismatchError(
+                f"unique_key {key!r} of model {name!r} is not one of its {what} columns "
+                f"{schema.names}; fix the model's config"
+            )
+
+
+def _tuples(data: pa.Table, keys: Sequence[str]) -> set[tuple[Any, ...]]:
+    columns = [data.column(k).to_pylist() for k in keys]
+    return set(zip(*columns, strict=True))
+
+
+def key_filter(values: Collection[tuple[Any, ...]], keys: Sequence[str]) -> Any:
+    """A pyiceberg expression true for exactly the key values (tuples, in ``keys``
+    order)."""
     from functools import reduce
 
     from pyiceberg.expressions import And, EqualTo, In, Or
 
     if len(keys) == 1:
-        return In(keys[0], set(data.column(keys[0]).to_pylist()))
-    rows = data.select(list(keys)).to_pylist()
-    terms = [reduce(And, [EqualTo(k, r[k]) for k in keys]) for r in rows]
+        return In(keys[0], {v[0] for v in values})
+    terms = [reduce(And, [EqualTo(k, v) for k, v in zip(keys, row, strict=True)]) for row in values]
     return reduce(Or, terms)

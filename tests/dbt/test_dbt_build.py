@@ -183,6 +183,35 @@ def test_cli_exits_nonzero_naming_the_failed_node(
     assert "Nothing was written to the catalog" in err
 
 
+def test_rebuild_keys_strategy_explains_its_config(
+    built: tuple[Any, DbtRun], tmp_path: Path
+) -> None:
+    """A model on the rebuild_keys strategy without its `rebuilt_keys` SELECT, or with
+    incremental_predicates (which would keep rows of rebuilt keys), fails naming the fix;
+    the first (full) build of both passes."""
+    lh, _ = built
+    head = (
+        "{{ config(materialized='incremental', unique_key='id', incremental_strategy='rebuild_keys'"
+    )
+    body = (
+        "select id from {{ source('hackernews', 'items') }}\n"
+        "{% if is_incremental() %}where id in (select id from "
+        "({{ doctordata.rebuilt_keys() }}) as k){% endif %}\n"
+    )
+    project = _project_with(tmp_path, head + ") }}\n" + body, failing_test=False)
+    keys = "rebuilt_keys=\"select id from {{ doctordata.iceberg_changes('hackernews', 'items') }}\""
+    (project / "models" / "with_predicates.sql").write_text(
+        f"{head}, {keys}, incremental_predicates=['id > 0']) }}}}\n{body}"
+    )
+    first = run_dbt(lh, ["build"], project_dir=project, quiet=True)
+    assert first.success
+    second = run_dbt(lh, ["build"], project_dir=project, quiet=True, raise_on_failure=False)
+    messages = {n.unique_id.rsplit(".", 1)[1]: n.message or "" for n in second.failed}
+    assert set(messages) == {"recent_items", "with_predicates"}
+    assert "needs the config `rebuilt_keys`" in messages["recent_items"]
+    assert "drop incremental_predicates" in messages["with_predicates"]
+
+
 def _normalized(rows: list[dict[str, Any]], key: str) -> list[tuple[Any, ...]]:
     def norm(value: Any) -> Any:
         if isinstance(value, dt.datetime):
@@ -241,11 +270,34 @@ def test_clickhouse_marts_agree_with_duckdb_marts(
         on_duckdb = lh.read(f"marts.{mart}").to_pylist()
         assert on_duckdb, mart
         assert _normalized(on_clickhouse, key) == _normalized(on_duckdb, key), mart
-    # A second build runs the marts' incremental branch on ClickHouse (every key rebuilt:
-    # iceberg_changes reads the whole source there) and must give the same rows.
+    # A second build must give the same rows: the keyed marts are tables on ClickHouse
+    # (iceberg_changes reads the whole source there, so every key is rebuilt anyway).
     main([*args, "--quiet"])
     capsys.readouterr()
     for mart, key in keys.items():
         on_clickhouse = client.query_arrow(f"SELECT * FROM marts.{mart}").to_pylist()
         on_duckdb = lh.read(f"marts.{mart}").to_pylist()
         assert _normalized(on_clickhouse, key) == _normalized(on_duckdb, key), mart
+    # A story marked dead: its thread (a key with no row any more) must go on ClickHouse
+    # (dbt-clickhouse's keyed strategies keep the old row of a key without new rows) and
+    # in the incremental dbt-duckdb build.
+    dead = lh.read("marts.comment_threads").column("story_id").to_pylist()[0]
+    _mark_dead(lh, dead)
+    main([*args, "--publish", "hackernews.items", "--quiet"])
+    run_dbt(lh, ["build"], quiet=True)
+    capsys.readouterr()
+    threads = client.query_arrow("SELECT story_id FROM marts.comment_threads")
+    assert dead not in threads.column("story_id").to_pylist()
+    assert dead not in lh.read("marts.comment_threads").column("story_id").to_pylist()
+    for mart, key in keys.items():
+        on_clickhouse = client.query_arrow(f"SELECT * FROM marts.{mart}").to_pylist()
+        on_duckdb = lh.read(f"marts.{mart}").to_pylist()
+        assert _normalized(on_clickhouse, key) == _normalized(on_duckdb, key), mart
+
+
+def _mark_dead(lh: Any, item_id: int) -> None:
+    import pyarrow as pa
+
+    items = lh.read("hackernews.items", where=f"id = {item_id}")
+    rows = [{**row, "dead": True} for row in items.to_pylist()]
+    lh.upsert("hackernews.items", pa.Table.from_pylist(rows, schema=items.schema), on=["id"])

@@ -4,11 +4,17 @@ Real dbt over a lakehouse filled by the real HN ingest from the local API, which
 grows: new items (new stories, late comments on old threads) and changed scores of
 existing stories, upserted by the ingest from ``updates.json``. The second build is
 incremental; a ``--full-refresh`` build of the same data must give the same marts.
+
+Keys also vanish: two lonely stories (each the only item of its day and the only link
+to its domain) are in the first build; before the second, one is marked dead and the
+other deleted, so their day, domain and thread must lose their rows (dbt's delete+insert
+would keep them: it deletes only the keys its new rows hold).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -30,12 +36,71 @@ KEYED = {
 }
 
 
+# Lonely stories (ids below the API's, on days before its data): id -> (day, domain).
+DEAD, DELETED = -1, -2
+LONELY = {
+    DEAD: (date(2020, 1, 1), "vanishing.example"),
+    DELETED: (date(2020, 1, 2), "once.example"),
+}
+
+
 # Marts partitioned by month (iceberg_partition_by): an upsert rewrites touched months only.
 PARTITIONED = ("marts.comment_threads", "marts.top_stories_per_day")
 
 
 def _marts(lh: Any) -> dict[str, list[tuple[Any, ...]]]:
     return {t: sorted(lh.sql(f"SELECT * FROM {t}").fetchall()) for t in sorted(MARTS)}
+
+
+def _dbt_tables(lh: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """dbt's own copy of each mart, in its DuckDB working database (what {{ this }} is)."""
+    import duckdb
+
+    from doctordata.transform.profiles import work_dir
+
+    with duckdb.connect(str(work_dir(lh) / "doctordata.duckdb"), read_only=True) as con:
+        out = {}
+        for table in sorted(MARTS):
+            name = table.split(".", 1)[1]
+            (schema,) = con.execute(
+                "SELECT schema_name FROM duckdb_tables() WHERE table_name = ?", [name]
+            ).fetchone()
+            out[table] = sorted(con.execute(f'SELECT * FROM "{schema}"."{name}"').fetchall())
+        for table in KEYED:  # the keys the rebuild_keys strategy deleted, kept for Iceberg
+            keys = f'"doctordata_pending"."{table}__dbt_rebuilt_keys"'
+            out[f"{table} rebuilt"] = list(set(con.execute(f"SELECT * FROM {keys}").fetchall()))
+    return out
+
+
+def _add_lonely_stories(lh: Any) -> None:
+    import pyarrow as pa
+
+    items = lh.read("hackernews.items", where="type = 'story' AND NOT dead AND NOT deleted")
+    template = items.slice(0, 1).to_pylist()[0]
+    rows = []
+    for item_id, (day, domain) in LONELY.items():
+        when = datetime(day.year, day.month, day.day, 12)
+        url = f"https://{domain}/only"
+        rows.append({**template, "id": item_id, "time": when, "url": url, "kids": None})
+    lh.append("hackernews.items", pa.Table.from_pylist(rows, schema=items.schema))
+
+
+def _kill_lonely_stories(lh: Any) -> None:
+    """One is marked dead, the other deleted (the API then serves only id, type, time)."""
+    import pyarrow as pa
+
+    items = lh.read("hackernews.items", where=f"id IN ({DEAD}, {DELETED})")
+    rows = []
+    for row in items.to_pylist():
+        if row["id"] == DEAD:
+            rows.append({**row, "dead": True})
+        else:
+            kept = ("id", "type", "time", "fetched_at")
+            rows.append(
+                {k: (v if k in kept else None) for k, v in row.items()}
+                | {"deleted": True, "dead": False}
+            )
+    lh.upsert("hackernews.items", pa.Table.from_pylist(rows, schema=items.schema), on=["id"])
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +111,22 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("incr") / "lake"
     with dd.connect(root) as lh, start_server(ITEMS, SEED) as server:
         hackernews.run(lh, base_url=server.url, lists=False)
+        _add_lonely_stories(lh)
         first = run_dbt(lh, ["build"], quiet=True)
+        first_marts = _marts(lh)
         growth = server.dataset.grow(new_items=NEW, changed=CHANGED)
         hackernews.run(lh, base_url=server.url, lists=False)
+        _kill_lonely_stories(lh)
         second = run_dbt(lh, ["build"], quiet=True)
         incremental = _marts(lh)
+        in_dbt = _dbt_tables(lh)
         refreshed = run_dbt(lh, ["build", "--full-refresh"], quiet=True)
         yield {
             "lh": lh,
             "growth": growth,
             "first": first,
+            "first_marts": first_marts,
+            "in_dbt": in_dbt,
             "second": second,
             "incremental": incremental,
             "refreshed": refreshed,
@@ -84,16 +155,57 @@ def test_incremental_build_equals_a_full_refresh(lake: dict[str, Any]) -> None:
         assert incremental[table] == full[table], table
 
 
+def test_vanished_keys_lose_their_rows(lake: dict[str, Any]) -> None:
+    """The lonely stories' day, domain and thread were in the first build and are gone
+    from the incremental build, in Iceberg and in dbt's own table, as in a full build."""
+    keys = {
+        "marts.daily_activity": {day for day, _ in LONELY.values()},
+        "marts.top_stories_per_day": {day for day, _ in LONELY.values()},
+        "marts.link_domains": {domain for _, domain in LONELY.values()},
+        "marts.comment_threads": set(LONELY),
+    }
+    for table, vanished in keys.items():
+        first = {row[0] for row in lake["first_marts"][table]}
+        assert vanished <= first, table  # the keys existed before
+        for built in (lake["incremental"], lake["in_dbt"], lake["full"]):
+            assert not vanished & {row[0] for row in built[table]}, table
+
+
+def test_deleted_keys_are_the_rebuilt_keys_the_mart_held(lake: dict[str, Any]) -> None:
+    """The key set handed to the Iceberg delete holds the vanished keys, and only keys
+    the mart had (not every ancestor item id the comment_threads SELECT walks through),
+    and it is not every key."""
+    vanished = {
+        "marts.daily_activity": {day for day, _ in LONELY.values()},
+        "marts.top_stories_per_day": {day for day, _ in LONELY.values()},
+        "marts.link_domains": {domain for _, domain in LONELY.values()},
+        "marts.comment_threads": set(LONELY),
+    }
+    for table in KEYED:
+        deleted = {row[0] for row in lake["in_dbt"][f"{table} rebuilt"]}
+        held = {row[0] for row in lake["first_marts"][table]}
+        assert vanished[table] <= deleted <= held, table
+        if table != "marts.link_domains":  # the data links only a few domains
+            assert deleted != held, table
+
+
+def test_dbt_tables_equal_the_iceberg_marts(lake: dict[str, Any]) -> None:
+    """dbt's DuckDB copy (which the next increment builds on) agrees with Iceberg."""
+    for table in sorted(MARTS):
+        assert lake["in_dbt"][table] == lake["incremental"][table], table
+
+
 def test_story_feed_keeps_scores_as_of_arrival(lake: dict[str, Any]) -> None:
     """The append-only feed is the one mart whose rows are meant to differ from a
     rebuild: a story keeps the score it had when it arrived."""
     changed = set(lake["growth"].changed_ids)
     incremental, full = lake["incremental"], lake["full"]
+    # The lonely stories arrived live and stay in the feed; a rebuild no longer has them.
+    feed = [r for r in incremental["marts.story_feed"] if r[0] not in LONELY]
+    assert len(feed) == len(incremental["marts.story_feed"]) - len(LONELY)
     # story_id, created_at, author, title, domain, story_kind, score
-    assert [r[:6] for r in incremental["marts.story_feed"]] == [
-        r[:6] for r in full["marts.story_feed"]
-    ]
-    pairs = zip(incremental["marts.story_feed"], full["marts.story_feed"], strict=True)
+    assert [r[:6] for r in feed] == [r[:6] for r in full["marts.story_feed"]]
+    pairs = zip(feed, full["marts.story_feed"], strict=True)
     differ = {a[0] for a, b in pairs if a != b}
     assert differ and differ <= changed
 

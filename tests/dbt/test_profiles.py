@@ -117,6 +117,50 @@ def test_delete_insert_replaces_every_row_of_a_key(lh, monkeypatch: pytest.Monke
     assert rows == [(1, 1), (1, 2), (2, 5), (2, 6), (2, 7), (3, 8)]
 
 
+def test_rebuilt_keys_lose_their_rows_even_without_new_rows(lh) -> None:
+    """The rebuild_keys strategy: every rebuilt key is deleted, held by the new rows or
+    not (a day whose only story died has no new row); keys not rebuilt are untouched."""
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.r", _stream(_days([1, 2, 3, 4])), PROPS)
+    rebuilt = pa.table({"day": pa.array([2, 3, None, 9], pa.int64())})  # null: no row
+    count = writes.upsert(
+        lh, "marts.r", _stream(_days([3])), ["day"], PROPS, unique=False, rebuilt=_stream(rebuilt)
+    )
+    assert count == 1
+    assert sorted(lh.read("marts.r").column("day").to_pylist()) == [1, 3, 4]
+    # No new row at all: the rebuilt key still goes, in one commit with the lineage.
+    empty = _days([]).slice(0, 0)
+    gone = pa.table({"day": pa.array([4], pa.int64())})
+    assert writes.upsert(lh, "marts.r", _stream(empty), ["day"], PROPS, rebuilt=_stream(gone)) == 0
+    assert sorted(lh.read("marts.r").column("day").to_pylist()) == [1, 3]
+    assert lh.snapshots("marts.r")[-1]["summary"]["doctordata.dbt.invocation-id"] == "inv-1"
+
+
+def test_rebuilt_keys_on_two_columns(lh) -> None:
+    from doctordata.transform import writes
+
+    old = pa.table({"a": pa.array([1, 1, 2], pa.int64()), "b": pa.array(["x", "y", "x"])})
+    writes.replace(lh, "marts.k", _stream(old), PROPS)
+    # (1, "y") is rebuilt without a new row; (2, "y") does not exist; (1, "x") is kept.
+    rebuilt = pa.table({"a": pa.array([1, 2], pa.int64()), "b": pa.array(["y", "y"])})
+    new = pa.table({"a": pa.array([2], pa.int64()), "b": pa.array(["x"])})
+    writes.upsert(lh, "marts.k", _stream(new), ["a", "b"], PROPS, rebuilt=_stream(rebuilt))
+    rows = sorted(tuple(r.values()) for r in lh.read("marts.k").to_pylist())
+    assert rows == [(1, "x"), (2, "x")]
+
+
+def test_rebuilt_keys_must_name_the_key_columns(lh) -> None:
+    from doctordata.errors import SchemaMismatchError
+    from doctordata.transform import writes
+
+    writes.replace(lh, "marts.r", _stream(_days([1, 2])), PROPS)
+    wrong = pa.table({"other": pa.array([1], pa.int64())})
+    with pytest.raises(SchemaMismatchError, match=r"'day' of model 'marts\.r'.*rebuilt_keys"):
+        writes.upsert(lh, "marts.r", _stream(_days([2])), ["day"], PROPS, rebuilt=_stream(wrong))
+    assert sorted(lh.read("marts.r").column("day").to_pylist()) == [1, 2]
+
+
 def test_a_partitioned_mart_and_a_changed_layout(lh) -> None:
     from doctordata.transform import writes
 

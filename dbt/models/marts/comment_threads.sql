@@ -1,43 +1,47 @@
 {{ config(
-    materialized='incremental',
+    materialized=keyed_materialization(),
     unique_key='story_id',
-    incremental_strategy=replace_by_key_strategy(),
+    incremental_strategy='rebuild_keys',
+    rebuilt_keys="
+        with recursive changed as (
+            select {{ bigint('id') }} as item_id, {{ bigint('parent') }} as parent_id
+            from {{ doctordata.iceberg_changes('hackernews', 'items') }}
+        ),
+        ancestors as (
+            select node, {{ bigint('0') }} as hops
+            from (
+                select item_id as node from changed
+                union all
+                select parent_id as node from changed where parent_id is not null
+            ) as seeds
+            union all
+            select i.parent_id as node, {{ bigint('ancestors.hops + 1') }} as hops
+            from ancestors
+            inner join {{ ref('stg_items') }} as i on i.item_id = ancestors.node
+            where i.item_type = 'comment' and ancestors.hops < 200
+        )
+        select node as story_id from ancestors",
     iceberg_partition_by=['month(story_day)'],
 ) }}
 
 -- depends_on: {{ ref('stg_items') }}
 
+-- rebuilt_keys: every item the change recorded and its ancestors (walking up the parent
+-- links); the stories among them are rebuilt. Both the item and its parent as the change
+-- recorded them: a comment that died is no longer in stg_items, but its thread still
+-- lost it; a story that died loses its row.
+
 -- Size and depth of each story's comment tree, following parent links down from the
 -- story. Depth 1 = a direct reply to the story. The depth caps guard against cycles in
 -- malformed data.
 -- Incremental: a run rebuilds only the threads of the stories that changed or whose tree
--- holds a changed item (found by walking up the parent links from each changed item).
+-- holds a changed item (found by walking up the parent links from each changed item:
+-- rebuilt_keys in the config).
 with recursive
 {% if is_incremental() %}
-changed as (
-    select {{ bigint('id') }} as item_id, {{ bigint('parent') }} as parent_id
-    from {{ doctordata.iceberg_changes('hackernews', 'items') }}
-),
-
-ancestors as (
-    -- Both the item and its parent as the change recorded them: a comment that died is
-    -- no longer in stg_items, but its thread still lost it.
-    select node, {{ bigint('0') }} as hops
-    from (
-        select item_id as node from changed
-        union all
-        select parent_id as node from changed where parent_id is not null
-    ) as seeds
-    union all
-    select i.parent_id as node, {{ bigint('ancestors.hops + 1') }} as hops
-    from ancestors
-    inner join {{ ref('stg_items') }} as i on i.item_id = ancestors.node
-    where i.item_type = 'comment' and ancestors.hops < 200
-),
-
 stories as (
     select * from {{ ref('stg_stories') }}
-    where story_id in (select node from ancestors)
+    where story_id in (select story_id from ({{ doctordata.rebuilt_keys() }}) as rebuilt)
 ),
 {% else %}
 stories as (

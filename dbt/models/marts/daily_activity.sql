@@ -1,19 +1,19 @@
 {{ config(
-    materialized='incremental',
+    materialized=keyed_materialization(),
     unique_key='activity_day',
-    incremental_strategy=replace_by_key_strategy(),
+    incremental_strategy='rebuild_keys',
+    rebuilt_keys="select {{ day_of('time') }} as activity_day
+        from {{ doctordata.iceberg_changes('hackernews', 'items') }}",
 ) }}
 
 -- One row per day. Incremental: a run rebuilds every day on which an item was added or
--- changed (a late comment, a new score, an item marked dead); other days are kept.
+-- changed (a late comment, a new score, an item marked dead); other days are kept, and a
+-- rebuilt day left without live items loses its row (rebuild_keys).
 with items as (
     select created_day, item_type, author, score
     from {{ ref('stg_items') }}
     {% if is_incremental() %}
-    where created_day in (
-        select {{ day_of('time') }}
-        from {{ doctordata.iceberg_changes('hackernews', 'items') }}
-    )
+    where created_day in (select activity_day from ({{ doctordata.rebuilt_keys() }}) as rebuilt)
     {% endif %}
 )
 

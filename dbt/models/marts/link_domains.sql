@@ -1,11 +1,15 @@
 {{ config(
-    materialized='incremental',
+    materialized=keyed_materialization(),
     unique_key='domain',
-    incremental_strategy=replace_by_key_strategy(),
+    incremental_strategy='rebuild_keys',
+    rebuilt_keys="select {{ url_domain('url') }} as domain
+        from {{ doctordata.iceberg_changes('hackernews', 'items') }}
+        where type in ('story', 'job')",
 ) }}
 
 -- Domains that stories and job posts link to.
--- Incremental: a run rebuilds the domains linked by a story or job that changed.
+-- Incremental: a run rebuilds the domains linked by a story or job that changed (both
+-- versions: a domain whose every link died loses its row).
 with links as (
     select domain, 'story' as kind, score, author, created_day from {{ ref('stg_stories') }}
     union all
@@ -24,10 +28,6 @@ select
 from links
 where domain is not null
 {% if is_incremental() %}
-    and domain in (
-        select {{ url_domain('url') }}
-        from {{ doctordata.iceberg_changes('hackernews', 'items') }}
-        where type in ('story', 'job')
-    )
+    and domain in (select domain from ({{ doctordata.rebuilt_keys() }}) as rebuilt)
 {% endif %}
 group by domain
