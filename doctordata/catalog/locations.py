@@ -245,5 +245,5 @@ def _metadata_locations(catalog: Catalog) -> list[tuple[str, str, str | None]]:
     type_filter = getattr(catalog, "_iceberg_type_filter", lambda: None)()
     if type_filter is not None:  # views share the table (pyiceberg's own filter)
         stmt = stmt.where(type_filter)
-    with Session(catalog.engine) as session:  # type: ignore[attr-defined]
+    with Session(catalog.engine) as session:
         return [(r[0], r[1], r[2]) for r in session.execute(stmt).all()]
