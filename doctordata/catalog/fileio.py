@@ -23,7 +23,9 @@ into data/day=2026-01-01/, a new table's metadata/) is only reachable after a po
 the new directory's own name is durable too, i.e. its parent was fsynced after the mkdir.
 The directories a write creates are noted when its stream opens
 (storage.local_copy.make_dirs) and the parent of each one, up to the first directory that
-already existed, is fsynced at the same flush as the file's own directory.
+already existed, is fsynced at the next flush (registered at once: another thread's file
+in the same new directory may reach its commit first). Another process's file in a
+directory this process created is not covered until this process flushes.
 """
 
 from __future__ import annotations
@@ -60,18 +62,15 @@ class _PendingSyncs:
         self._failed: dict[str, OSError] = {}  # failed fsyncs of files that may still exist
         self._pool: ThreadPoolExecutor | None = None
 
-    def start(
-        self, path: str, then: Callable[[], None] | None = None, dirs: tuple[str, ...] = ()
-    ) -> None:
-        """fsync ``path`` in the background, then call ``then``; its directory and ``dirs``
-        (the parents of directories created for it) at the next flush."""
+    def start(self, path: str, then: Callable[[], None] | None = None) -> None:
+        """fsync ``path`` in the background, then call ``then``; its directory at the next
+        flush."""
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dd-fsync")
             self._files[path] = self._pool.submit(_fsync_existing, path, then)
             self._seq += 1
-            for d in (os.path.dirname(path) or ".", *dirs):
-                self._dirs[d] = self._seq
+            self._dirs[os.path.dirname(path) or "."] = self._seq
 
     def add_dirs(self, dirs: tuple[str, ...]) -> None:
         """fsync ``dirs`` (directories that gained an entry) at the next flush."""
@@ -228,11 +227,9 @@ class _SyncingStream:
         elif self._path.endswith(DEFERRED_SUFFIXES):
             # The checksum's own catalog transaction overlaps the next file's writing too;
             # it is still recorded before the commit (the flush waits for it).
-            _pending.start(self._path, then=record, dirs=self._new_dirs)
+            _pending.start(self._path, then=record)
             return
         elif self._path.endswith(METADATA_SUFFIX):
-            if self._new_dirs:
-                _pending.add_dirs(self._new_dirs)
             _pending.flush(also=(self._path,))
         else:
             fsync_path(self._path)
@@ -262,6 +259,10 @@ class _DurableFile(PyArrowFile):
         # pyiceberg's local filesystem creates missing directories too; creating them here
         # first tells which ones are new (their parents need an fsync).
         new_dirs = tuple(make_dirs(os.path.dirname(local))) if local is not None else ()
+        if new_dirs:
+            # Registered now, not when this file closes: another thread's file in the same
+            # new directory may be committed first, and its flush must cover them too.
+            _pending.add_dirs(new_dirs)
         stream = super().create(overwrite=overwrite)
         uri = self.checksum_uri if self.location.endswith(".parquet") else None
         if local is None and uri is None:
