@@ -37,7 +37,7 @@ from doctordata.backup.targets import BackupInfo, open_backup
 from doctordata.catalog.locations import EXTERNAL, LocationMapper, fs_for
 from doctordata.catalog.references import KIND_ORDER
 from doctordata.errors import BackupError, IntegrityError
-from doctordata.storage.local_copy import fsync_path
+from doctordata.storage.local_copy import fsync_path, make_dirs
 from doctordata.storage.transfer import crash_point
 
 if TYPE_CHECKING:
@@ -410,15 +410,9 @@ class _Writer:
         if not _is_local(fs):
             fs.makedirs(parent, exist_ok=True)
             return False
-        new = [parent]
-        up = os.path.dirname(parent)
-        while up != new[-1] and not os.path.isdir(up):
-            new.append(up)
-            up = os.path.dirname(up)
-        new.append(up)  # the existing directory that got the first new entry
-        os.makedirs(parent, exist_ok=True)
+        new = make_dirs(parent)  # the parents of the directories it created
         with self._lock:
-            self.dirs.update(new)
+            self.dirs.update([parent, *new])
         return True
 
     def sync(self) -> None:

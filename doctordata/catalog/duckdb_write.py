@@ -346,7 +346,9 @@ def write_files(
     if partitions:
         select += ", " + ", ".join(f"{p} AS __dd_p{i}" for i, p in enumerate(partitions))
     try:
-        os.makedirs(target)
+        from doctordata.storage.local_copy import make_dirs
+
+        created = make_dirs(target)  # data_dir gains target (and so on up, if new)
         one_file = not partitions and not _split_by_size(table)
         dest = f"{target}/part-0.parquet" if one_file else target
         con = _Writer.cursor()
@@ -365,7 +367,7 @@ def write_files(
             con.close()
         if on_written is not None:
             on_written(target)
-        return _data_files(table, target, data_dir)
+        return _data_files(table, target, created)
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)
         import duckdb
@@ -409,21 +411,23 @@ def _written(target: str) -> Iterator[str]:
                 yield os.path.join(folder, n)
 
 
-def _data_files(table: Table, target: str, data_dir: str) -> list[DataFile]:
+def _data_files(table: Table, target: str, created: list[str]) -> list[DataFile]:
     """fsync, checksum and describe every file under ``target`` (one write).
 
     The three run in parallel threads, every file at once: fsync waits on the disk while
     sha256 (hashlib) and the footer reads (pyarrow) run without the GIL, so a load pays
     about the longest of them, not their sum, and a partitioned load's hundreds of fsyncs
     overlap. Every file and directory is fsync'd, and every checksum recorded, before this
-    returns, i.e. before the commit can reference a file."""
+    returns, i.e. before the commit can reference a file: every directory under ``target``
+    (all new, DuckDB's partition directories nest), ``target`` and ``created`` (the
+    directories that gained ``target`` or a new ancestor of it)."""
     from doctordata.catalog.checksums import record_all_written
     from doctordata.storage.local_copy import fsync_path
 
     location = table.location()
     prefix = location[: len(location) - len(local_dir(location) or "")]  # "file://" or ""
     paths = list(_written(target))
-    dirs = {os.path.dirname(p) for p in paths} | {target, data_dir, os.path.dirname(data_dir)}
+    dirs = {folder for folder, _dirs, _names in os.walk(target)} | {target, *created}
     pool = ThreadPoolExecutor(max_workers=POST_WRITE_THREADS, thread_name_prefix="dd-durable")
     try:
         synced = [pool.submit(fsync_path, d) for d in dirs if os.path.isdir(d)]

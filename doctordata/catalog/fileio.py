@@ -17,6 +17,15 @@ then fsyncs each directory that gained a file once (not once per file). Every fi
 directory is durable before the catalog commit, as before; a failed fsync fails that
 close (the commit never happens). :func:`flush_pending` does the same wait for a writer
 that commits without writing a metadata.json.
+
+New directories: a file written into a directory that did not exist yet (a first append
+into data/day=2026-01-01/, a new table's metadata/) is only reachable after a power cut if
+the new directory's own name is durable too, i.e. its parent was fsynced after the mkdir.
+The directories a write creates are noted when its stream opens
+(storage.local_copy.make_dirs) and the parent of each one, up to the first directory that
+already existed, is fsynced at the next flush (registered at once: another thread's file
+in the same new directory may reach its commit first). Another process's file in a
+directory this process created is not covered until this process flushes.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from pyiceberg.io import OutputStream
 from pyiceberg.io.pyarrow import PyArrowFile, PyArrowFileIO
 
 from doctordata.errors import StorageError
-from doctordata.storage.local_copy import fsync_path
+from doctordata.storage.local_copy import fsync_path, make_dirs
 
 # Files whose fsync may wait for the next metadata.json (see the module docstring).
 DEFERRED_SUFFIXES = (".parquet", ".avro")
@@ -62,6 +71,13 @@ class _PendingSyncs:
             self._files[path] = self._pool.submit(_fsync_existing, path, then)
             self._seq += 1
             self._dirs[os.path.dirname(path) or "."] = self._seq
+
+    def add_dirs(self, dirs: tuple[str, ...]) -> None:
+        """fsync ``dirs`` (directories that gained an entry) at the next flush."""
+        with self._lock:
+            self._seq += 1
+            for d in dirs:
+                self._dirs[d] = self._seq
 
     def flush(self, also: tuple[str, ...] = ()) -> None:
         """fsync ``also`` (and its directory) here, wait for every pending fsync, fsync each
@@ -159,9 +175,18 @@ class _SyncingStream:
     """Forwards to pyarrow's stream; hashes what passes through, fsyncs a local file and
     its directory on close, then records a data file's checksum (catalog/checksums.py)."""
 
-    def __init__(self, stream: Any, path: str | None, location: str, uri: str | None) -> None:
+    def __init__(
+        self,
+        stream: Any,
+        path: str | None,
+        location: str,
+        uri: str | None,
+        new_dirs: tuple[str, ...] = (),
+    ) -> None:
         self._stream = stream
         self._path = path  # None: an object store, durable once the upload completes
+        # Parents of the directories created for this file: fsynced with its directory.
+        self._new_dirs = new_dirs
         self._location = location
         self._uri = uri
         self._digest = hashlib.sha256() if uri is not None else None
@@ -208,7 +233,8 @@ class _SyncingStream:
             _pending.flush(also=(self._path,))
         else:
             fsync_path(self._path)
-            fsync_path(os.path.dirname(self._path) or ".")
+            for d in (os.path.dirname(self._path) or ".", *self._new_dirs):
+                fsync_path(d)
         if record is not None:
             record()
 
@@ -229,12 +255,19 @@ class _DurableFile(PyArrowFile):
     checksum_uri: str | None = None  # the catalog that records checksums of data files
 
     def create(self, overwrite: bool = False) -> OutputStream:
-        stream = super().create(overwrite=overwrite)
         local = self._path if self._path.startswith("/") else None
+        # pyiceberg's local filesystem creates missing directories too; creating them here
+        # first tells which ones are new (their parents need an fsync).
+        new_dirs = tuple(make_dirs(os.path.dirname(local))) if local is not None else ()
+        if new_dirs:
+            # Registered now, not when this file closes: another thread's file in the same
+            # new directory may be committed first, and its flush must cover them too.
+            _pending.add_dirs(new_dirs)
+        stream = super().create(overwrite=overwrite)
         uri = self.checksum_uri if self.location.endswith(".parquet") else None
         if local is None and uri is None:
             return stream
-        return _SyncingStream(stream, local, self.location, uri)
+        return _SyncingStream(stream, local, self.location, uri, new_dirs)
 
 
 class _TierAwareFile(PyArrowFile):

@@ -9,6 +9,7 @@ restore can put it below any other root and rewrite the location to match.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -130,9 +131,17 @@ class TableDirs:
 
 def table_dirs_of(table: Table, index: TierIndex) -> list[tuple[str, str]]:
     """Canonical directories ``table`` owns, on every tier."""
-    out: list[tuple[str, str]] = []
+    return _dirs_of_roots(_roots_of(table), index)
+
+
+def _roots_of(table: Table) -> list[str]:
     roots = [table.location()]
     roots += [v for k, v in table.properties.items() if k in DATA_PATH_PROPERTIES and v]
+    return roots
+
+
+def _dirs_of_roots(roots: list[str], index: TierIndex) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
     for location in roots:
         name, rel = index.locate(location)
         if name is None:
@@ -170,5 +179,71 @@ def table_dirs(catalog: Catalog, tiers: Mapping[str, Tier], canon: Canonicalizer
             out.unreadable[name] = f"{type(loaded).__name__}: {loaded}"
             continue
         out.tables[name] = loaded
-        out.dirs[name] = table_dirs_of(loaded, index)
+        roots = _roots_of(loaded)
+        _remember(loaded.metadata_location, roots)
+        out.dirs[name] = _dirs_of_roots(roots, index)
     return out
+
+
+# A table's directories depend only on its metadata file (its location and write.*.path
+# properties), and a metadata file never changes: metadata location -> those roots, for
+# every table this process has read. Bounded; cleared whole when full.
+_ROOTS: dict[str, list[str]] = {}
+_ROOTS_MAX = 50_000
+_roots_lock = threading.Lock()
+
+
+def _remember(metadata_location: str | None, roots: list[str]) -> None:
+    if not metadata_location:
+        return
+    with _roots_lock:
+        if len(_ROOTS) >= _ROOTS_MAX:
+            _ROOTS.clear()
+        _ROOTS[metadata_location] = roots
+
+
+def owned_dirs(catalog: Catalog, tiers: Mapping[str, Tier], canon: Canonicalizer) -> TableDirs:
+    """Every table's directories like :func:`table_dirs` (``tables`` left empty), without
+    loading a table whose current metadata file this process has read before: one catalog
+    query lists every table's metadata location, and only the tables whose location is new
+    are loaded. Creating the 200th table no longer loads 199 (issue 18). Exact whatever
+    other processes did: a table that committed since is loaded again."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.exceptions import NoSuchTableError
+
+    if not isinstance(catalog, SqlCatalog):
+        return table_dirs(catalog, tiers, canon)
+    index = TierIndex(tiers, canon)
+    out = TableDirs()
+    for ns, tbl, metadata_location in _metadata_locations(catalog):
+        name = f"{ns}.{tbl}"
+        with _roots_lock:
+            roots = _ROOTS.get(metadata_location) if metadata_location else None
+        if roots is None:
+            try:
+                loaded = catalog.load_table(name)
+            except NoSuchTableError:
+                continue  # dropped meanwhile
+            except Exception as exc:  # any failure means "unknown": fail safe
+                out.unreadable[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            roots = _roots_of(loaded)
+            _remember(loaded.metadata_location, roots)
+        out.dirs[name] = _dirs_of_roots(roots, index)
+    return out
+
+
+def _metadata_locations(catalog: Catalog) -> list[tuple[str, str, str | None]]:
+    """(namespace, table, metadata location) of every table of a SqlCatalog, one query."""
+    from pyiceberg.catalog.sql import IcebergTables
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    stmt = select(
+        IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location
+    ).where(IcebergTables.catalog_name == catalog.name)
+    type_filter = getattr(catalog, "_iceberg_type_filter", lambda: None)()
+    if type_filter is not None:  # views share the table (pyiceberg's own filter)
+        stmt = stmt.where(type_filter)
+    with Session(catalog.engine) as session:
+        return [(r[0], r[1], r[2]) for r in session.execute(stmt).all()]

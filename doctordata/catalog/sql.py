@@ -168,10 +168,11 @@ def open_catalog(
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
     partition_split.install()
-    from doctordata.catalog.speedups import manifest_merge, residual_nulls
+    from doctordata.catalog.speedups import manifest_list_cache, manifest_merge, residual_nulls
 
     residual_nulls.install()
     manifest_merge.install()
+    manifest_list_cache.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)

@@ -274,7 +274,7 @@ def new_table_location(
 
     from pyiceberg.catalog.sql import SqlCatalog
 
-    from doctordata.catalog.locations import table_dirs
+    from doctordata.catalog.locations import owned_dirs
     from doctordata.storage.locations import Canonicalizer, TierIndex, join
 
     warehouse = catalog.properties.get("warehouse")
@@ -287,7 +287,7 @@ def new_table_location(
     base = catalog.load_namespace_properties(ns).get("location") or join(warehouse, ns)
     canon = Canonicalizer()
     index = TierIndex(tiers, canon)
-    taken = table_dirs(catalog, tiers, canon)
+    taken = owned_dirs(catalog, tiers, canon)
     if taken.unreadable:
         return join(base, f"{tbl}-{uuid.uuid4().hex[:12]}")
     for n in range(1, 1000):

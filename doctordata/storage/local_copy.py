@@ -39,6 +39,26 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
+def make_dirs(directory: str) -> list[str]:
+    """Create ``directory`` and its missing ancestors; the directories whose entries this
+    changed, deepest first: the parent of each directory created (none if ``directory``
+    existed). A new directory's name is durable only once its parent is fsynced, so every
+    writer of files a commit references fsyncs these (:func:`fsync_path`) before the
+    commit, besides each file and the directory holding it."""
+    missing: list[str] = []
+    here = os.path.normpath(directory)
+    while not os.path.isdir(here):
+        missing.append(here)
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    if not missing:
+        return []
+    os.makedirs(directory, exist_ok=True)
+    return [os.path.dirname(d) for d in missing]
+
+
 ProgressFn = Callable[[int], None]
 
 

@@ -150,3 +150,92 @@ def test_flush_pending_makes_files_written_without_a_metadata_json_durable(
     synced.clear()
     fileio.flush_pending()  # nothing pending any more
     assert synced == []
+
+
+def _listing_spy(monkeypatch: pytest.MonkeyPatch, *modules: Any) -> dict[str, set[str]]:
+    """Record, for each fsynced directory, the names it held when the fsync ran (the real
+    fsync still runs): a new directory's name is durable once its parent is fsynced after
+    the mkdir."""
+    listed: dict[str, set[str]] = {}
+    real_fsync = modules[0].fsync_path
+
+    def fsync_path(path: str) -> None:
+        names = set(os.listdir(path)) if os.path.isdir(path) else None
+        real_fsync(path)
+        if names is not None:
+            listed.setdefault(os.path.normpath(path), set()).update(names)
+
+    for module in modules:
+        monkeypatch.setattr(module, "fsync_path", fsync_path)
+    return listed
+
+
+def _assert_new_dirs_durable(listed: dict[str, set[str]], path: str, existed: str) -> None:
+    """Every directory between ``path`` and ``existed`` (the deepest one that existed
+    before the write) was fsynced holding the name of the next one down."""
+    child = os.path.normpath(path)
+    while child != existed:
+        parent = os.path.dirname(child)
+        assert os.path.basename(child) in listed.get(parent, set()), (parent, child)
+        child = parent
+
+
+def test_a_first_append_into_a_new_partition_fsyncs_the_parents_of_new_directories(
+    lh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """data/day=2026-01-01/x.parquet: fsyncing the file and day=2026-01-01/ is not enough,
+    data/ gained the entry day=2026-01-01 (and the table directory gained data/ on the
+    first append): both are fsynced after the mkdir and before the catalog row changes."""
+    from sqlalchemy.orm import Session
+
+    lh.create_table("raw.t", items(range(0)).schema, partition_by=["day(time)"])
+    table_dir = _local(lh.table("raw.t").location())
+    assert not os.path.exists(os.path.join(table_dir, "data"))
+    listed = _listing_spy(monkeypatch, fileio)
+    at_update: list[dict[str, set[str]]] = []
+    real_execute = Session.execute
+
+    def execute(self: Session, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_update", False):
+            at_update.append({k: set(v) for k, v in listed.items()})
+        return real_execute(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "execute", execute)
+    lh.append("raw.t", items(range(0, 10)))
+    assert at_update, "the append updated the catalog row"
+    data = [f for f in _commit_files(lh.table("raw.t")) if f.endswith(".parquet")]
+    assert data
+    for path in data:
+        assert os.path.dirname(os.path.dirname(path)) == os.path.join(table_dir, "data")
+        _assert_new_dirs_durable(at_update[-1], os.path.dirname(path), table_dir)
+    # A later append into a new day: data/ existed, but gains the new day's directory.
+    listed.clear()
+    at_update.clear()
+    before = {os.path.dirname(f) for f in data}
+    lh.append("raw.t", items(range(10_000, 10_010)))
+    new_days = {
+        os.path.dirname(f)
+        for f in _commit_files(lh.table("raw.t"))
+        if f.endswith(".parquet") and os.path.dirname(f) not in before
+    }
+    assert new_days, "the second append wrote into a new partition"
+    for day in new_days:
+        _assert_new_dirs_durable(at_update[-1], day, os.path.join(table_dir, "data"))
+
+
+def test_a_new_tables_directories_are_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing into a tree that does not exist yet (a new table's metadata/): the parent of
+    every directory created is fsynced holding it, up to the first that existed."""
+    listed = _listing_spy(monkeypatch, fileio)
+    io = fileio.DurableFileIO()
+    target = tmp_path / "ns" / "t" / "metadata" / "00000-x.metadata.json"
+    with io.new_output(str(target)).create() as out:
+        out.write(b"{}")
+    _assert_new_dirs_durable(listed, str(target.parent), str(tmp_path))
+    avro = tmp_path / "ns" / "t2" / "metadata" / "snap-1.avro"  # deferred to the flush
+    with io.new_output(str(avro)).create() as out:
+        out.write(b"avro")
+    fileio.flush_pending()
+    _assert_new_dirs_durable(listed, str(avro.parent), str(tmp_path / "ns"))

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -406,3 +407,44 @@ def test_threads_writing_at_once_share_the_writer_database(
         assert _writers(lh, name) == {"DuckDB"}
         got = lh.table(name).scan().to_arrow().sort_by("id")
         assert got.select(rows.column_names).equals(rows)
+
+
+def test_nested_partition_directories_and_a_new_data_folder_are_durable(
+    lh: dd.Lakehouse, small_threshold: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two partition fields nest two levels of new directories under the write's folder,
+    itself new under data/, new under the table directory on the first write: each
+    directory's parent is fsynced holding it before the commit."""
+    from doctordata.catalog import write
+    from doctordata.storage import local_copy
+
+    real_fsync, real_commit = local_copy.fsync_path, write.commit_written
+    listed: dict[str, set[str]] = {}
+    seen: dict[str, Any] = {}
+
+    def fsync_path(path: str) -> None:
+        names = set(os.listdir(path)) if os.path.isdir(path) else None
+        real_fsync(path)
+        if names is not None:
+            listed.setdefault(os.path.normpath(path), set()).update(names)
+
+    def commit_written(table: object, files: list[object]) -> None:
+        seen["paths"] = [f.file_path.removeprefix("file://") for f in files]  # type: ignore[attr-defined]
+        seen["listed"] = {k: set(v) for k, v in listed.items()}
+        real_commit(table, files)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(local_copy, "fsync_path", fsync_path)
+    monkeypatch.setattr(write, "commit_written", commit_written)
+    lh.create_table("d.n", _data().schema, partition_by=["day(time)", "flag"])
+    table_dir = lh.table("d.n").location().removeprefix("file://")
+    assert not os.path.exists(os.path.join(table_dir, "data"))
+    lh.append("d.n", _data())
+    assert _writers(lh, "d.n") == {"DuckDB"}
+    paths, durable = seen["paths"], seen["listed"]
+    assert len(paths) > 10
+    for p in paths:
+        child = os.path.dirname(p)
+        while child != table_dir:
+            parent = os.path.dirname(child)
+            assert os.path.basename(child) in durable.get(parent, set()), (parent, child)
+            child = parent

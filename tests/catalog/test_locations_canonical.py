@@ -171,6 +171,52 @@ def test_a_new_table_never_gets_a_renamed_or_dropped_tables_directory(
     assert _ids(lh, "ns.renamed") == [1] and _ids(lh, "ns.t") == [3]
 
 
+def test_creating_a_table_loads_no_table_whose_metadata_it_has_read(
+    clh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_table checks every table's directories: it lists their metadata locations
+    in one query and loads only tables it has not seen at that location (it loaded every
+    table of the catalog, so creating the 200th table read 199 metadata files)."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    lh = clh
+    for i in range(12):
+        lh.create_table(f"ns.t{i}", _items([i]))
+    loaded: list[str] = []
+    real = SqlCatalog.load_table
+
+    def load_table(self: SqlCatalog, identifier: object) -> object:
+        loaded.append(identifier if isinstance(identifier, str) else ".".join(identifier))  # type: ignore[arg-type]
+        return real(self, identifier)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlCatalog, "load_table", load_table)
+    lh.create_table("ns.first", _items([1]))  # may read what it has not read yet
+    loaded.clear()
+    lh.create_table("ns.second", _items([2]))
+    others = [n for n in loaded if n.removeprefix("ns.") not in ("first", "second")]
+    assert others == [], others
+    lh.append("ns.t3", _items([30]))  # a new metadata file: read again, once
+    loaded.clear()
+    lh.create_table("ns.third", _items([3]))
+    # ns.second's own commit made a metadata file not read yet: it may be read too.
+    assert [n for n in loaded if n not in ("ns.second", "ns.third")] == ["ns.t3"]
+
+
+def test_a_table_whose_data_path_changed_since_is_seen_by_create_table(
+    clh: dd.Lakehouse,
+) -> None:
+    """The directories remembered per metadata file follow a table's later commits: a
+    table that points write.data.path at the next table's default directory keeps it."""
+    lh = clh
+    first = lh.create_table("ns.t", _items([1])).location()
+    lh.create_table("ns.u", _items([2]))  # every table's directories read once
+    claimed = join(first.rsplit("/", 1)[0], "v")
+    with lh.table("ns.t").transaction() as tx:
+        tx.set_properties({"write.data.path": claimed})
+    location = lh.create_table("ns.v", _items([3])).location()
+    assert location != claimed and location == claimed + "-2"
+
+
 def test_add_files_through_a_symlinked_tier_root_reads_on_duckdb(tmp_path: Path) -> None:
     """A tier configured through a symlink: a file named either way is one file, it is
     registered below the tier's root as configured, and maintain keeps it."""

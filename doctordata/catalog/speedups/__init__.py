@@ -7,6 +7,7 @@ own code runs.
 - metadata_json.py: write metadata.json without re-serializing every old snapshot.
 - partition_split.py: split an Arrow table into its partitions in one pass.
 - manifest_merge.py: merge manifests on append without rewriting full ones again.
+- manifest_list_cache.py: reuse the manifest lists this process wrote instead of reading them.
 
 catalog/sql.py installs them when the catalog is opened.
 """
