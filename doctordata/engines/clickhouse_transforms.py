@@ -22,6 +22,7 @@ from doctordata.engines.clickhouse_types import (
     nested_columns,
     nested_element_columns,
     nested_tables,
+    output_types,
     struct_columns,
 )
 from doctordata.errors import UnsupportedSQLError
@@ -616,13 +617,98 @@ def _decimal_scales(root: exp.Expr) -> exp.Expr:
         }
         if len(scales) < 2 or None in scales:
             continue
-        widest = max(s for s in scales if s is not None)
-        target = exp.DataType.build(f"DECIMAL(38, {widest})")
+        decimals = [k for k in kinds if k is not None and k.is_type(exp.DataType.Type.DECIMAL)]
+        widest = duckdb_decimal_scale(decimals)
+        if widest is None:
+            continue
         for value, kind in zip(values, kinds, strict=True):
             decimal = kind is not None and kind.is_type(exp.DataType.Type.DECIMAL)
             if decimal and kind is not None and _decimal_scale(kind) != widest:
-                value.replace(exp.cast(value.copy(), target.copy()))
+                value.replace(_to_scale(value.copy(), kind, widest))
     return root
+
+
+def _decimal_precision(kind: exp.DataType) -> int | None:
+    params = kind.expressions
+    if not params:
+        return 18  # DuckDB's bare DECIMAL is DECIMAL(18, 3)
+    literal = params[0].this if isinstance(params[0], exp.DataTypeParam) else params[0]
+    return int(literal.name) if isinstance(literal, exp.Literal) and literal.is_int else None
+
+
+def duckdb_decimal_scale(kinds: list[exp.DataType]) -> int | None:
+    """The scale of DuckDB's common type of these DECIMALs (None if one is not known).
+
+    DuckDB keeps the most integer digits and the largest scale; where the two need more
+    than 38 digits, it gives up scale: DECIMAL(38, 2) and DECIMAL(14, 3) make DECIMAL(38, 2).
+    """
+    digits, scales = [], []
+    for kind in kinds:
+        precision, scale = _decimal_precision(kind), _decimal_scale(kind)
+        if precision is None or scale is None:
+            return None
+        digits.append(precision - scale)
+        scales.append(scale)
+    if not scales:
+        return None
+    return min(max(scales), 38 - max(digits))
+
+
+def _to_scale(value: exp.Expr, kind: exp.DataType, scale: int) -> exp.Expr:
+    """``value`` (a DECIMAL of type ``kind``) as DECIMAL(38, scale), rounded as DuckDB casts."""
+    if (_decimal_scale(kind) or 0) > scale:
+        value = _call("round", value, exp.Literal.number(scale))
+    return exp.cast(value, exp.DataType.build(f"DECIMAL(38, {scale})"))
+
+
+def _set_operation_leaves(node: exp.Expr) -> list[exp.Select] | None:
+    """The SELECTs a set operation combines, or None where one is not a plain SELECT."""
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    if isinstance(node, exp.Select):
+        return [node]
+    if not isinstance(node, exp.SetOperation):
+        return None
+    left, right = _set_operation_leaves(node.this), _set_operation_leaves(node.expression)
+    return None if left is None or right is None else left + right
+
+
+# A UNION (INTERSECT, EXCEPT) of decimals takes DuckDB's common type, which gives up scale
+# where it would need more than 38 digits; ClickHouse keeps the finer scale. Each branch
+# whose scale is finer is rounded to that type's scale.
+def _set_operation_decimals(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.SetOperation)):
+        parent = node.parent
+        while isinstance(parent, exp.Subquery):
+            parent = parent.parent
+        if isinstance(parent, exp.SetOperation):
+            continue  # its leaves are the outer operation's
+        leaves = _set_operation_leaves(node)
+        if not leaves or len({len(leaf.expressions) for leaf in leaves}) != 1:
+            continue
+        types = [output_types(leaf) for leaf in leaves]
+        for i in range(len(leaves[0].expressions)):
+            kinds = [t[i] for t in types]
+            decimals = [k for k in kinds if k is not None and k.is_type(exp.DataType.Type.DECIMAL)]
+            if len(decimals) != len(kinds):
+                continue  # an unknown or other type: left as written
+            scale = duckdb_decimal_scale(decimals)
+            if scale is None or scale >= max(_decimal_scale(k) or 0 for k in decimals):
+                continue  # no scale given up: ClickHouse's common type agrees
+            for leaf, kind in zip(leaves, decimals, strict=True):
+                if (_decimal_scale(kind) or 0) > scale:
+                    _round_projection(leaf, i, kind, scale)
+    return root
+
+
+def _round_projection(select: exp.Select, i: int, kind: exp.DataType, scale: int) -> None:
+    """The ``i``-th column of ``select`` as DECIMAL(38, scale), its name kept."""
+    item = select.expressions[i]
+    if isinstance(item, exp.Alias):
+        item.set("this", _to_scale(item.this.copy(), kind, scale))
+        return
+    name = item.output_name or item.sql("duckdb")
+    item.replace(exp.alias_(_to_scale(item.copy(), kind, scale), name, quoted=True))
 
 
 # count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
@@ -650,6 +736,11 @@ def _signed_counts(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
+    Transform(
+        "set_operation_decimals",
+        _set_operation_decimals,
+        "a UNION of DECIMAL(38, 2) and DECIMAL(14, 3) is DECIMAL(38, 2) (1.125 -> 1.13)",
+    ),
     Transform(
         "signed_counts",
         _signed_counts,
@@ -1295,4 +1386,34 @@ def _sort_expression(ordered: exp.Ordered) -> exp.Expr | None:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("nan_ordering", _nan_ordering, "NaN sorts above every number, also DESC"),
+)
+
+
+# ClickHouse evaluates CAST(Nullable(Float64) AS Int64) also on the NULL rows' hidden value:
+# x / NULLIF(k, 0) hides x / 0 = inf there, and the cast fails ("inf or nan to integer")
+# where DuckDB gives NULL. The cast reads 0 for a NULL (ifNull: also where ClickHouse
+# rewrites sum(if(...)) to sumIf and evaluates every row) and an if() keeps the NULL; a real
+# inf or nan is not NULL, so it is still cast, and still an error as on DuckDB.
+def _null_float_casts(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(node)
+        to = node.to
+        exact = (*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL)
+        if not _is(kind, _FLOATS) or not isinstance(to, exp.DataType) or not to.is_type(*exact):
+            continue
+        placeholder = exp.Null()
+        node.replace(placeholder)
+        test = exp.Is(this=exp.paren(node.this.copy()), expression=exp.Null())
+        node.set("this", _call("ifNull", node.this, exp.Literal.number(0)))
+        placeholder.replace(exp.If(this=test, true=exp.Null(), false=node))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform(
+        "null_float_casts",
+        _null_float_casts,
+        "CAST(x / NULLIF(k, 0) AS BIGINT) is NULL where k = 0, not an inf-to-integer error",
+    ),
 )

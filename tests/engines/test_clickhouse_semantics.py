@@ -248,6 +248,33 @@ CASES = [
         "SELECT g FROM s.t WHERE coalesce(price, 0.125) IN (0.125, 0.5)",
         expect_unchanged=True,
     ),
+    # -- chsem6 ---------------------------------------------------------------------
+    Case(
+        "set_operation_decimals",
+        "SELECT sum(price) AS v FROM s.t UNION ALL SELECT CAST(1.125 AS DECIMAL(14, 3)) "
+        "UNION ALL SELECT CAST(-2.375 AS DECIMAL(14, 3)) FROM s.t WHERE n = 1",
+    ),
+    Case(
+        "set_operation_decimals",
+        "SELECT CAST(price AS DECIMAL(14, 3)) - 0.005 AS v, g FROM s.t "
+        "INTERSECT SELECT sum(price), 'a' FROM s.t WHERE n = 1",
+    ),
+    # CASE / coalesce take the same common type (decimal_scales uses DuckDB's rule)
+    Case(
+        "decimal_scales",
+        "SELECT g, coalesce(CASE WHEN n > 2 THEN sum(price) END, CAST(1.125 AS DECIMAL(14, 3))) "
+        "FROM s.t GROUP BY g, n",
+    ),
+    Case(
+        "null_float_casts",
+        "SELECT sum(CAST(x / NULLIF(n - 1, 0) AS BIGINT)), "
+        "sum(CAST(x / NULLIF(n - 1, 0) AS DECIMAL(9, 2))) FROM s.t",
+    ),
+    Case(
+        "null_float_casts",
+        "SELECT g, CAST(x / NULLIF(n - 1, 0) AS INT) FROM s.t AS a "
+        "LEFT JOIN (SELECT n AS k FROM s.t) AS b ON a.n = b.k + 10",
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
