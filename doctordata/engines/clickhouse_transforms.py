@@ -1417,3 +1417,126 @@ TRANSFORMS = (
         "CAST(x / NULLIF(k, 0) AS BIGINT) is NULL where k = 0, not an inf-to-integer error",
     ),
 )
+
+
+# median / quantile_cont / quantile_disc: ClickHouse's median() is approximate and it has no
+# PERCENTILE_CONT. Each is computed from the sorted values (arraySort of groupArray: NULLs
+# skipped, NaN last as on DuckDB) with DuckDB's index rule; anything else is refused.
+_STRINGS: frozenset[Any] = frozenset({exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT})
+_QUANTILES = (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile)
+_INTEGERS: frozenset[Any] = frozenset(exp.DataType.INTEGER_TYPES)
+_ORDERED_TYPES: frozenset[Any] = frozenset(
+    {*_INTEGERS, *_FLOATS, *_DECIMALS, exp.DataType.Type.DATE, *exp.DataType.TEMPORAL_TYPES}
+)
+
+
+def _quantile_refusal(node: exp.Expr, why: str) -> UnsupportedSQLError:
+    return UnsupportedSQLError(
+        f"{node.sql('duckdb')} on ClickHouse: {why}, so its answer could differ from "
+        "DuckDB's. Run this query with engine='duckdb'."
+    )
+
+
+def _quantile_level(node: exp.Expr) -> float:
+    if isinstance(node, exp.Median):
+        return 0.5
+    level = node.args.get("quantile") if isinstance(node, exp.Quantile) else node.expression
+    if isinstance(level, exp.Literal) and level.is_number and 0 <= float(level.name) <= 1:
+        return float(level.name)
+    raise _quantile_refusal(node, "only a constant level between 0 and 1 is translated")
+
+
+def _nth(values: exp.Expr, index: exp.Expr) -> exp.Expr:
+    """``values[index + 1]`` (ClickHouse arrays count from 1)."""
+    one_based = exp.Add(this=exp.paren(index), expression=exp.Literal.number(1))
+    return _call("arrayElement", values.copy(), _call("toUInt64", one_based))
+
+
+def _continuous(values: exp.Expr, level: float, kind: exp.DataType) -> exp.Expr:
+    """DuckDB's quantile_cont: lo + (hi - lo) * d at (n - 1) * level, in doubles.
+
+    A DECIMAL interpolates its unscaled integers and rounds down (2.25, 3.00 -> 2.62).
+    """
+    rank = exp.Mul(
+        this=exp.paren(
+            exp.Sub(this=_call("length", values.copy()), expression=exp.Literal.number(1))
+        ),
+        expression=exp.Literal.number(repr(level)),
+    )
+    lower, upper = _call("floor", rank.copy()), _call("ceil", rank.copy())
+    lo, hi = _nth(values, lower), _nth(values, upper)
+    fraction = exp.paren(exp.Sub(this=rank.copy(), expression=lower.copy()))
+    if _is(kind, _DECIMALS):
+        scale = _decimal_scale(kind) or 0
+        unit = exp.Literal.number(10**scale)
+        lo_raw = _call("toFloat64", _call("toInt128", exp.Mul(this=lo, expression=unit.copy())))
+        hi_raw = _call("toFloat64", _call("toInt128", exp.Mul(this=hi, expression=unit.copy())))
+        delta = exp.paren(exp.Sub(this=hi_raw, expression=lo_raw.copy()))
+        point = exp.Add(this=lo_raw, expression=exp.Mul(this=delta, expression=fraction))
+        raw = _call("toInt128", _call("floor", point))
+        scaled = _call("divide", _call("toDecimal128", raw, exp.Literal.number(scale)), unit.copy())
+        return exp.cast(_call("toDecimal128", scaled, exp.Literal.number(scale)), kind.copy())
+    lo_f, hi_f = _call("toFloat64", lo), _call("toFloat64", hi)
+    delta = exp.paren(exp.Sub(this=hi_f, expression=lo_f.copy()))
+    return exp.Add(this=lo_f, expression=exp.Mul(this=delta, expression=fraction))
+
+
+def _discrete(values: exp.Expr, level: float) -> exp.Expr:
+    """DuckDB's quantile_disc: the value at ceil(n * level), counted from 1 (at least 1)."""
+    position = _call(
+        "ceil",
+        exp.Mul(this=_call("length", values.copy()), expression=exp.Literal.number(repr(level))),
+    )
+    index = exp.Sub(
+        this=_call("greatest", position, exp.Literal.number(1)), expression=exp.Literal.number(1)
+    )
+    return _nth(values, index)
+
+
+def _quantiles(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(*_QUANTILES)):
+        if isinstance(node.parent, exp.WithinGroup):
+            raise _quantile_refusal(node.parent, "WITHIN GROUP is not translated")
+        if isinstance(node, exp.Quantile) and isinstance(node.args.get("quantile"), exp.Array):
+            raise _quantile_refusal(node, "a list of levels is not translated")
+        if isinstance(node.expression, exp.Array):
+            raise _quantile_refusal(node, "a list of levels is not translated")
+        (kind,) = arg_types(node)
+        discrete = isinstance(node, exp.PercentileDisc | exp.Quantile)
+        allowed = _ORDERED_TYPES | _STRINGS if discrete else _INTEGERS | _FLOATS | _DECIMALS
+        if not _is(kind, allowed) or kind is None:
+            raise _quantile_refusal(node, "its argument's type is not known or not a number")
+        level = _quantile_level(node)
+        gathered: exp.Expr = _call("groupArray", node.this.copy())
+        outer: exp.Expr = node
+        if isinstance(outer.parent, exp.Filter):  # median(x) FILTER (WHERE c)
+            outer = outer.parent
+            condition = outer.expression.this if isinstance(outer.expression, exp.Where) else None
+            if condition is None:
+                raise _quantile_refusal(outer, "this FILTER is not translated")
+            gathered = _call("groupArrayIf", node.this.copy(), condition.copy())
+        window = outer.parent if isinstance(outer.parent, exp.Window) else None
+        if window is not None:
+            if outer is not node:
+                raise _quantile_refusal(window, "FILTER with OVER is not translated")
+            gathered = window.copy()
+            gathered.set("this", _call("groupArray", node.this.copy()))
+        values = _call("arraySort", gathered)
+        value = _discrete(values, level) if discrete else _continuous(values, level, kind)
+        empty = exp.EQ(
+            this=_call("ifNull", _call("length", values.copy()), exp.Literal.number(0)),
+            expression=exp.Literal.number(0),
+        )
+        result = exp.If(this=empty, true=exp.Null(), false=value)
+        (window or outer).replace(result)
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform(
+        "quantiles",
+        _quantiles,
+        "median/quantile_cont/quantile_disc: exact, with DuckDB's interpolation and index",
+    ),
+)

@@ -58,6 +58,11 @@ TYPED_ARGS.update(
         exp.Lead: ("this", "default"),
     }
 )
+# chsem6: quantiles are computed differently for each input type.
+TYPED_ARGS.update(
+    {kind: ("this",) for kind in (exp.Median, exp.PercentileCont, exp.PercentileDisc)}
+)
+TYPED_ARGS[exp.Quantile] = ("this",)
 
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.

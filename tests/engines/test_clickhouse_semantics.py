@@ -275,6 +275,20 @@ CASES = [
         "SELECT g, CAST(x / NULLIF(n - 1, 0) AS INT) FROM s.t AS a "
         "LEFT JOIN (SELECT n AS k FROM s.t) AS b ON a.n = b.k + 10",
     ),
+    Case(
+        "quantiles",
+        "SELECT median(x), median(n), median(price), quantile_cont(price, 0.3), "
+        "quantile_cont(n, 0.3), quantile_disc(x, 0.5), quantile_disc(price, 0.3), "
+        "quantile_disc(ts, 0.76), quantile_disc(g, 0.5), quantile(n, 0.25), median(y), "
+        "quantile_disc(y, 1.0), median(price) FILTER (WHERE n > 100) IS NULL FROM s.t",
+    ),
+    Case(
+        "quantiles",
+        "SELECT g, median(x) OVER (PARTITION BY g), quantile_cont(-price, 0.5) OVER "
+        "(ORDER BY g, n ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), "
+        "(SELECT median(f) FROM s.t WHERE n > 100) FROM s.t",
+    ),
+    Case("quantiles", "SELECT g, median(x), quantile_disc(price, 0.5) FROM s.t GROUP BY g"),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
@@ -496,3 +510,24 @@ def test_without_the_grouping_rewrite_the_position_repeat_answer_differs(
     kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "grouping_sets")
     monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
     assert _problem(connect, "clickhouse-http", lake, sql) is not None
+
+
+# Quantiles ClickHouse is not taught to compute as DuckDB does: refused, never approximated.
+QUANTILE_REFUSALS = [
+    "SELECT median(ts) FROM s.t",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM s.t",
+    "SELECT quantile_cont(x, [0.1, 0.5]) FROM s.t",
+    "SELECT quantile_cont(x, -0.25) FROM s.t",
+]
+
+
+@pytest.mark.parametrize("sql", QUANTILE_REFUSALS)
+def test_a_quantile_clickhouse_cannot_match_is_refused(
+    sql: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    from doctordata.errors import UnsupportedSQLError
+
+    lh = connect("chdb", lake)
+    with pytest.raises(UnsupportedSQLError, match="engine='duckdb'"):
+        lh.sql(sql, engine="clickhouse").fetchall()
+    assert lh.sql(sql, engine="duckdb").fetchall()  # DuckDB answers it
