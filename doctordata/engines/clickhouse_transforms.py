@@ -654,9 +654,10 @@ def duckdb_decimal_scale(kinds: list[exp.DataType]) -> int | None:
     return min(max(scales), 38 - max(digits))
 
 
-def _to_scale(value: exp.Expr, kind: exp.DataType, scale: int) -> exp.Expr:
-    """``value`` (a DECIMAL of type ``kind``) as DECIMAL(38, scale), rounded as DuckDB casts."""
-    if (_decimal_scale(kind) or 0) > scale:
+def _to_scale(value: exp.Expr, kind: exp.DataType | None, scale: int) -> exp.Expr:
+    """``value`` (a DECIMAL of type ``kind``) as DECIMAL(38, scale), rounded as DuckDB casts
+    (``kind`` None: rounded in any case, as ClickHouse's own scale may be finer)."""
+    if kind is None or (_decimal_scale(kind) or 0) > scale:
         value = _call("round", value, exp.Literal.number(scale))
     return exp.cast(value, exp.DataType.build(f"DECIMAL(38, {scale})"))
 
@@ -695,20 +696,19 @@ def _set_operation_decimals(root: exp.Expr) -> exp.Expr:
             scale = duckdb_decimal_scale(decimals)
             if scale is None or scale >= max(_decimal_scale(k) or 0 for k in decimals):
                 continue  # no scale given up: ClickHouse's common type agrees
-            for leaf, kind in zip(leaves, decimals, strict=True):
-                if (_decimal_scale(kind) or 0) > scale:
-                    _round_projection(leaf, i, kind, scale)
+            for leaf in leaves:  # all: ClickHouse's own scale may be finer than DuckDB's
+                _round_projection(leaf, i, scale)
     return root
 
 
-def _round_projection(select: exp.Select, i: int, kind: exp.DataType, scale: int) -> None:
-    """The ``i``-th column of ``select`` as DECIMAL(38, scale), its name kept."""
+def _round_projection(select: exp.Select, i: int, scale: int) -> None:
+    """The ``i``-th column of ``select`` rounded to DECIMAL(38, scale), its name kept."""
     item = select.expressions[i]
     if isinstance(item, exp.Alias):
-        item.set("this", _to_scale(item.this.copy(), kind, scale))
+        item.set("this", _to_scale(item.this.copy(), None, scale))
         return
     name = item.output_name or item.sql("duckdb")
-    item.replace(exp.alias_(_to_scale(item.copy(), kind, scale), name, quoted=True))
+    item.replace(exp.alias_(_to_scale(item.copy(), None, scale), name, quoted=True))
 
 
 # count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);

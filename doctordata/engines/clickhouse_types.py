@@ -201,9 +201,25 @@ def _metadata() -> Any:
             node.type = exp.DataType.build(f"DECIMAL(38, {scale.name})")
         return node
 
-    # round/floor/ceil of a DECIMAL are DECIMAL (sqlglot: DOUBLE or unknown).
+    def rounded_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        node = keeps_type(annotator, node)
+        kind = node.type
+        if not isinstance(kind, exp.DataType) or not kind.is_type(exp.DataType.Type.DECIMAL):
+            return node
+        digits = node.args.get("decimals") if isinstance(node, exp.Round) else None
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            return node  # a computed or signed precision: kept as sqlglot has it
+        params = [p.this if isinstance(p, exp.DataTypeParam) else p for p in kind.expressions]
+        if len(params) == 2 and all(isinstance(p, exp.Literal) for p in params):
+            n = int(digits.name) if digits is not None else 0
+            scale = min(int(params[1].name), max(n, 0))
+            node.type = exp.DataType.build(f"DECIMAL({params[0].name}, {scale})")
+        return node
+
+    # round/floor/ceil of a DECIMAL(p, s) are DECIMAL(p, n), n the digits kept (sqlglot:
+    # DOUBLE or unknown; DuckDB: round(DECIMAL(12, 2), 0) is DECIMAL(12, 0)).
     fixed: dict[type[exp.Expr], dict[str, Any]] = {
-        kind: {"annotator": keeps_type} for kind in (exp.Round, exp.Floor, exp.Ceil)
+        kind: {"annotator": rounded_type} for kind in (exp.Round, exp.Floor, exp.Ceil)
     }
     # sum(DECIMAL(p, s)) is DECIMAL(38, s) (sqlglot: DECIMAL(p, s)).
     fixed[exp.Sum] = {"annotator": sum_type}

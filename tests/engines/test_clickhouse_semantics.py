@@ -259,6 +259,12 @@ CASES = [
         "SELECT CAST(price AS DECIMAL(14, 3)) - 0.005 AS v, g FROM s.t "
         "INTERSECT SELECT sum(price), 'a' FROM s.t WHERE n = 1",
     ),
+    # round(DECIMAL(7, 2), 0) is DECIMAL(7, 0), so its sum is DECIMAL(38, 0): the other
+    # branch is rounded to integers
+    Case(
+        "set_operation_decimals",
+        "SELECT sum(round(price, 0)) FROM s.t UNION ALL SELECT price FROM s.t",
+    ),
     # CASE / coalesce take the same common type (decimal_scales uses DuckDB's rule)
     Case(
         "decimal_scales",
