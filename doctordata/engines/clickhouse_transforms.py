@@ -688,6 +688,7 @@ def _set_operation_decimals(root: exp.Expr) -> exp.Expr:
         if not leaves or len({len(leaf.expressions) for leaf in leaves}) != 1:
             continue
         types = [output_types(leaf) for leaf in leaves]
+        scales: dict[int, int] = {}
         for i in range(len(leaves[0].expressions)):
             kinds = [t[i] for t in types]
             decimals = [k for k in kinds if k is not None and k.is_type(exp.DataType.Type.DECIMAL)]
@@ -696,19 +697,41 @@ def _set_operation_decimals(root: exp.Expr) -> exp.Expr:
             scale = duckdb_decimal_scale(decimals)
             if scale is None or scale >= max(_decimal_scale(k) or 0 for k in decimals):
                 continue  # no scale given up: ClickHouse's common type agrees
+            scales[i] = scale
+        if scales:
             for leaf in leaves:  # all: ClickHouse's own scale may be finer than DuckDB's
-                _round_projection(leaf, i, scale)
+                _round_columns(leaf, scales)
     return root
 
 
-def _round_projection(select: exp.Select, i: int, scale: int) -> None:
-    """The ``i``-th column of ``select`` rounded to DECIMAL(38, scale), its name kept."""
-    item = select.expressions[i]
-    if isinstance(item, exp.Alias):
-        item.set("this", _to_scale(item.this.copy(), None, scale))
-        return
-    name = item.output_name or item.sql("duckdb")
-    item.replace(exp.alias_(_to_scale(item.copy(), None, scale), name, quoted=True))
+def _round_columns(select: exp.Select, scales: dict[int, int]) -> None:
+    """``select`` as a SELECT of its own rows, columns ``i`` rounded to DECIMAL(38, scale).
+
+    Rounded outside the branch: its GROUP BY, DISTINCT or ORDER BY (by alias or position)
+    still see the values DuckDB groups and sorts.
+    """
+    inner = select.copy()
+    names = []
+    for i, item in enumerate(inner.expressions):
+        if isinstance(item, exp.Alias | exp.Column) and item.alias_or_name:
+            names.append(item.alias_or_name)
+        else:
+            names.append(f"_dd_u{i}")
+            item.replace(exp.alias_(item.copy(), names[-1], quoted=True))
+    if len(set(names)) != len(names):
+        raise UnsupportedSQLError(
+            f"a UNION branch with two columns named alike ({', '.join(names)}) and decimals "
+            "DuckDB rounds to a common type: ClickHouse cannot give DuckDB's answer here. "
+            "Run this query with engine='duckdb', or give each column its own name."
+        )
+    items = []
+    for i, (item, name) in enumerate(zip(select.expressions, names, strict=True)):
+        value: exp.Expr = exp.column(name, "_dd_u", quoted=True)
+        if i in scales:
+            value = _to_scale(value, None, scales[i])
+        shown = item.sql("duckdb") if name.startswith("_dd_u") else name
+        items.append(exp.alias_(value, shown, quoted=True))
+    select.replace(exp.select(*items).from_(inner.subquery("_dd_u")))
 
 
 # count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);

@@ -689,7 +689,7 @@ class Generator:
         kinds = [self.pick(EXACT) for _ in range(self.rng.randint(1, 2))]
         # sum(DECIMAL(p, s)) is DECIMAL(38, s): next to a finer scale, DuckDB's common type
         # gives up scale (the finer branch is rounded)
-        summed = "dec" in kinds and "bool" not in kinds and self.chance(0.3)
+        summed = "dec" in kinds and "bool" not in kinds and self.chance(0.6)
         parts = []
         for _ in range(2):
             source, scope = self.from_clause()
