@@ -223,6 +223,21 @@ def _metadata() -> Any:
     }
     # sum(DECIMAL(p, s)) is DECIMAL(38, s) (sqlglot: DECIMAL(p, s)).
     fixed[exp.Sum] = {"annotator": sum_type}
+
+    def quantile_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        node = keeps_type(annotator, node)
+        kind = node.type
+        discrete = isinstance(node, exp.PercentileDisc | exp.Quantile)
+        if not discrete and not (
+            isinstance(kind, exp.DataType) and kind.is_type(exp.DataType.Type.DECIMAL)
+        ):
+            node.type = exp.DataType.build("DOUBLE")  # (a date's is a TIMESTAMP: refused)
+        return node
+
+    # quantile_disc is of its argument's type, median/quantile_cont of a DECIMAL too (sqlglot:
+    # DOUBLE); of an integer or a float they are DOUBLE.
+    for kind in (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile):
+        fixed[kind] = {"annotator": quantile_type}
     return {**metadata, **fixed}
 
 
