@@ -659,7 +659,8 @@ def _to_scale(value: exp.Expr, kind: exp.DataType | None, scale: int) -> exp.Exp
     (``kind`` None: rounded in any case, as ClickHouse's own scale may be finer)."""
     if kind is None or (_decimal_scale(kind) or 0) > scale:
         value = _call("round", value, exp.Literal.number(scale))
-    return exp.cast(value, exp.DataType.build(f"DECIMAL(38, {scale})"))
+    # exp.Cast, not exp.cast(): that one leaves a CAST to another DECIMAL as it is
+    return exp.Cast(this=value, to=exp.DataType.build(f"DECIMAL(38, {scale})"))
 
 
 def _set_operation_leaves(node: exp.Expr) -> list[exp.Select] | None:
@@ -1445,12 +1446,8 @@ TRANSFORMS = (
 # median / quantile_cont / quantile_disc: ClickHouse's median() is approximate and it has no
 # PERCENTILE_CONT. Each is computed from the sorted values (arraySort of groupArray: NULLs
 # skipped, NaN last as on DuckDB) with DuckDB's index rule; anything else is refused.
-_STRINGS: frozenset[Any] = frozenset({exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT})
 _QUANTILES = (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile)
 _INTEGERS: frozenset[Any] = frozenset(exp.DataType.INTEGER_TYPES)
-_ORDERED_TYPES: frozenset[Any] = frozenset(
-    {*_INTEGERS, *_FLOATS, *_DECIMALS, exp.DataType.Type.DATE, *exp.DataType.TEMPORAL_TYPES}
-)
 
 
 def _quantile_refusal(node: exp.Expr, why: str) -> UnsupportedSQLError:
@@ -1526,8 +1523,8 @@ def _quantiles(root: exp.Expr) -> exp.Expr:
             raise _quantile_refusal(node, "a list of levels is not translated")
         (kind,) = arg_types(node)
         discrete = isinstance(node, exp.PercentileDisc | exp.Quantile)
-        allowed = _ORDERED_TYPES | _STRINGS if discrete else _INTEGERS | _FLOATS | _DECIMALS
-        if not _is(kind, allowed) or kind is None:
+        # quantile_disc picks a value, whatever its type: only a number is interpolated
+        if not discrete and not _is(kind, _INTEGERS | _FLOATS | _DECIMALS):
             raise _quantile_refusal(node, "its argument's type is not known or not a number")
         level = _quantile_level(node)
         gathered: exp.Expr = _call("groupArray", node.this.copy())
@@ -1545,7 +1542,11 @@ def _quantiles(root: exp.Expr) -> exp.Expr:
             gathered = window.copy()
             gathered.set("this", _call("groupArray", node.this.copy()))
         values = _call("arraySort", gathered)
-        value = _discrete(values, level) if discrete else _continuous(values, level, kind)
+        value = (
+            _discrete(values, level)
+            if discrete or kind is None
+            else _continuous(values, level, kind)
+        )
         empty = exp.EQ(
             this=_call("ifNull", _call("length", values.copy()), exp.Literal.number(0)),
             expression=exp.Literal.number(0),
@@ -1562,4 +1563,38 @@ TRANSFORMS = (
         _quantiles,
         "median/quantile_cont/quantile_disc: exact, with DuckDB's interpolation and index",
     ),
+)
+
+
+# round(DECIMAL(p, s), n) is DECIMAL(p, n) on DuckDB (n < s), floor/ceil DECIMAL(p, 0);
+# ClickHouse keeps the scale s. The other typed rules (common types of CASE and UNION) read
+# DuckDB's type, so the ClickHouse value is cast to it. First: before decimal_scales.
+def _decimal_rounding_type(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Round, exp.Floor, exp.Ceil)):
+        (kind,) = arg_types(node)
+        if not _is(kind, _DECIMALS) or kind is None:
+            continue
+        digits = node.args.get("decimals") if isinstance(node, exp.Round) else None
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            continue
+        if node.args.get("truncate") is not None:
+            continue
+        precision, scale = _decimal_precision(kind), _decimal_scale(kind)
+        n = int(digits.name) if digits is not None else 0
+        if precision is None or scale is None or min(scale, max(n, 0)) == scale:
+            continue
+        target = exp.DataType.build(f"DECIMAL({precision}, {min(scale, max(n, 0))})")
+        placeholder = exp.Null()
+        node.replace(placeholder)
+        placeholder.replace(exp.Cast(this=node, to=target))
+    return root
+
+
+TRANSFORMS = (
+    Transform(
+        "decimal_rounding_type",
+        _decimal_rounding_type,
+        "round(DECIMAL(12, 2), 1) is DECIMAL(12, 1), floor/ceil DECIMAL(12, 0), as on DuckDB",
+    ),
+    *TRANSFORMS,
 )

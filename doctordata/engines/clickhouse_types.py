@@ -63,6 +63,7 @@ TYPED_ARGS.update(
     {kind: ("this",) for kind in (exp.Median, exp.PercentileCont, exp.PercentileDisc)}
 )
 TYPED_ARGS[exp.Quantile] = ("this",)
+TYPED_ARGS.update({exp.Floor: ("this",), exp.Ceil: ("this",)})
 
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
