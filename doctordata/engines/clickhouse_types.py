@@ -235,11 +235,46 @@ def _metadata() -> Any:
             node.type = exp.DataType.build("DOUBLE")  # (a date's is a TIMESTAMP: refused)
         return node
 
+    arithmetic: dict[type[exp.Expr], Any] = {
+        k: metadata.get(k, {}).get("annotator") for k in (exp.Add, exp.Sub, exp.Mul)
+    }
+
+    def decimal_arithmetic(annotator: Any, node: exp.Expr) -> exp.Expr:
+        default = arithmetic.get(type(node))
+        node = default(annotator, node) if default is not None else node
+        sides = [_decimal_params(getattr(node, k).type) for k in ("this", "expression")]
+        if any(side is None for side in sides):
+            return node
+        (p1, s1), (p2, s2) = sides  # type: ignore[misc]
+        if isinstance(node, exp.Mul):  # two DECIMAL(18)s or less stay in 18 digits
+            scale, width = s1 + s2, p1 + p2
+            width = 18 if width > 18 and max(p1, p2) <= 18 else width
+        else:
+            scale = max(s1, s2)
+            width = max(p1 - s1, p2 - s2) + scale + 1
+        if scale <= 38:
+            node.type = exp.DataType.build(f"DECIMAL({min(width, 38)}, {scale})")
+        return node
+
+    # DECIMAL + - * DECIMAL: DuckDB's width and scale (sqlglot: one side's type).
+    for operator in (exp.Add, exp.Sub, exp.Mul):
+        fixed[operator] = {"annotator": decimal_arithmetic}
+
     # quantile_disc is of its argument's type, median/quantile_cont of a DECIMAL too (sqlglot:
     # DOUBLE); of an integer or a float they are DOUBLE.
     for kind in (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile):
         fixed[kind] = {"annotator": quantile_type}
     return {**metadata, **fixed}
+
+
+def _decimal_params(kind: Any) -> tuple[int, int] | None:
+    """(precision, scale) of a DECIMAL type with both written out, else None."""
+    if not isinstance(kind, exp.DataType) or not kind.is_type(exp.DataType.Type.DECIMAL):
+        return None
+    params = [p.this if isinstance(p, exp.DataTypeParam) else p for p in kind.expressions]
+    if len(params) != 2 or not all(isinstance(p, exp.Literal) and p.is_int for p in params):
+        return None
+    return int(params[0].name), int(params[1].name)
 
 
 def _decimal_literals(copy: exp.Expr) -> None:
