@@ -576,7 +576,7 @@ class Generator:
             self.mark("constant grouping key")
             i = self.rng.randrange(len(keys))
             keys[i], key_kinds[i] = self.pick(self._CONSTANT_KEYS)
-        if len(keys) >= 2 and self.chance(0.2):
+        if len(keys) >= 2 and self.chance(0.3):
             self.mark("repeated grouping key")
             keys[1], key_kinds[1] = keys[0], key_kinds[0]
         aggs = [self.aggregate_expr(scope) for _ in range(self.rng.randint(1, 3))]
@@ -689,7 +689,7 @@ class Generator:
         kinds = [self.pick(EXACT) for _ in range(self.rng.randint(1, 2))]
         # sum(DECIMAL(p, s)) is DECIMAL(38, s): next to a finer scale, DuckDB's common type
         # gives up scale (the finer branch is rounded)
-        summed = "dec" in kinds and "bool" not in kinds and self.chance(0.6)
+        summed = "dec" in kinds and "bool" not in kinds and self.chance(0.9)
         parts = []
         for _ in range(2):
             source, scope = self.from_clause()
