@@ -13,7 +13,9 @@ and GROUPING SETS with GROUPING(), also over no rows and with constant or repeat
 GROUP BY (); window functions (row_number, rank, dense_rank, lag, lead, running sums and
 counts, min/max over a partition); DISTINCT; UNION ALL; CASE, COALESCE, NULLIF; string,
 date, timestamp and numeric functions (round, CAST to integer and decimal, length, x % 0);
-IN lists with NULL; ORDER BY every output column with LIMIT (so the
+IN lists with NULL; median, quantile_cont and quantile_disc; casts of a division by
+NULLIF(k, 0) to BIGINT; UNION ALL of sum(DECIMAL) next to a finer scale; ORDER BY every
+output column with LIMIT (so the
 order is total and NULL placement is compared). Columns are NULL-heavy; decimals,
 dates, timestamps, non-ASCII strings, negative numbers and empty strings are in the data.
 
