@@ -121,12 +121,27 @@ def _decimal_literal(literal: exp.Literal, text: str) -> exp.Expr:
     )
 
 
+def _plain_number_position(literal: exp.Expr) -> bool:
+    """A literal ClickHouse needs as a plain number: an interval, LIMIT, a sample size, or a
+    quantile's level - not the values a quantile reads (``quantile_cont(coalesce(x,
+    -2.3), 1)``: -2.3 there is a DECIMAL like anywhere else)."""
+    child, parent = literal, literal.parent
+    while parent is not None:
+        if isinstance(parent, _PLAIN_NUMBER_PARENTS):
+            return not (isinstance(parent, _QUANTILE_NODES) and child is parent.this)
+        child, parent = parent, parent.parent
+    return False
+
+
+_QUANTILE_NODES = (exp.Quantile, exp.ApproxQuantile, exp.PercentileCont, exp.PercentileDisc)
+
+
 def _decimal_literals(root: exp.Expr) -> exp.Expr:
     """``1.5`` is DECIMAL(2, 1) on DuckDB, Float64 on ClickHouse: make it a Decimal."""
     planned = []
     for literal in root.find_all(exp.Literal):
         text = _decimal_text(literal)
-        if text is not None and literal.find_ancestor(*_PLAIN_NUMBER_PARENTS) is None:
+        if text is not None and not _plain_number_position(literal):
             planned.append((literal, _decimal_literal(literal, text)))
     for literal, replacement in planned:  # decided first: siblings are read as literals
         literal.replace(replacement)
