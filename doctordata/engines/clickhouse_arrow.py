@@ -145,19 +145,47 @@ def target_type(arrow_type: pa.DataType, ch_type: str, zone: str, *, stage: int 
     return arrow_type
 
 
+def duckdb_fields(arrow_type: pa.DataType) -> pa.DataType:
+    """``arrow_type`` with DuckDB's nested fields: a list's item is a nullable field named
+    ``l`` (ClickHouse: ``item``, not null where its elements are not Nullable), and struct
+    fields and map values are nullable. Only field metadata changes: a cast copies no data.
+    """
+    import pyarrow as pa
+
+    if pa.types.is_large_list(arrow_type) or pa.types.is_list(arrow_type):
+        item = duckdb_fields(arrow_type.value_type)
+        if pa.types.is_large_list(arrow_type):
+            return pa.large_list(pa.field("l", item))
+        return pa.list_(pa.field("l", item))
+    if pa.types.is_map(arrow_type):
+        value = arrow_type.item_field
+        return pa.map_(
+            arrow_type.key_field.with_type(duckdb_fields(arrow_type.key_type)),
+            value.with_type(duckdb_fields(value.type)).with_nullable(True),
+        )
+    if pa.types.is_struct(arrow_type):
+        fields = [arrow_type.field(i) for i in range(arrow_type.num_fields)]
+        return pa.struct([f.with_type(duckdb_fields(f.type)).with_nullable(True) for f in fields])
+    return arrow_type
+
+
 def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schema, ...]:
     """The schemas to cast batches of ``schema`` through, in order, to get DuckDB's types
     (none when nothing changes). ``describe`` returns the ClickHouse type of each result
     column; it is called only when the schema holds a type that may need it."""
     import pyarrow as pa
 
+    fields = pa.schema(
+        [f.with_type(duckdb_fields(f.type)) for f in schema], metadata=schema.metadata
+    )
+    steps: list[pa.Schema] = [] if fields.equals(schema) else [fields]
+    schema = fields
     if not any(needs_types(f.type) for f in schema):
-        return ()
+        return tuple(steps)
     ch_types = describe()
     if len(ch_types) != len(schema):
-        return ()
+        return tuple(steps)
     zone = duckdb_time_zone()
-    steps: list[pa.Schema] = []
     for stage in (0, 1, 2):
         step = pa.schema(
             [

@@ -22,6 +22,7 @@ from doctordata.engines.clickhouse_types import (
     nested_columns,
     nested_element_columns,
     nested_tables,
+    output_types,
     struct_columns,
 )
 from doctordata.errors import UnsupportedSQLError
@@ -120,12 +121,27 @@ def _decimal_literal(literal: exp.Literal, text: str) -> exp.Expr:
     )
 
 
+def _plain_number_position(literal: exp.Expr) -> bool:
+    """A literal ClickHouse needs as a plain number: an interval, LIMIT, a sample size, or a
+    quantile's level - not the values a quantile reads (``quantile_cont(coalesce(x,
+    -2.3), 1)``: -2.3 there is a DECIMAL like anywhere else)."""
+    child, parent = literal, literal.parent
+    while parent is not None:
+        if isinstance(parent, _PLAIN_NUMBER_PARENTS):
+            return not (isinstance(parent, _QUANTILE_NODES) and child is parent.this)
+        child, parent = parent, parent.parent
+    return False
+
+
+_QUANTILE_NODES = (exp.Quantile, exp.ApproxQuantile, exp.PercentileCont, exp.PercentileDisc)
+
+
 def _decimal_literals(root: exp.Expr) -> exp.Expr:
     """``1.5`` is DECIMAL(2, 1) on DuckDB, Float64 on ClickHouse: make it a Decimal."""
     planned = []
     for literal in root.find_all(exp.Literal):
         text = _decimal_text(literal)
-        if text is not None and literal.find_ancestor(*_PLAIN_NUMBER_PARENTS) is None:
+        if text is not None and not _plain_number_position(literal):
             planned.append((literal, _decimal_literal(literal, text)))
     for literal, replacement in planned:  # decided first: siblings are read as literals
         literal.replace(replacement)
@@ -616,13 +632,122 @@ def _decimal_scales(root: exp.Expr) -> exp.Expr:
         }
         if len(scales) < 2 or None in scales:
             continue
-        widest = max(s for s in scales if s is not None)
-        target = exp.DataType.build(f"DECIMAL(38, {widest})")
+        decimals = [k for k in kinds if k is not None and k.is_type(exp.DataType.Type.DECIMAL)]
+        widest = duckdb_decimal_scale(decimals)
+        if widest is None:
+            continue
         for value, kind in zip(values, kinds, strict=True):
             decimal = kind is not None and kind.is_type(exp.DataType.Type.DECIMAL)
             if decimal and kind is not None and _decimal_scale(kind) != widest:
-                value.replace(exp.cast(value.copy(), target.copy()))
+                value.replace(_to_scale(value.copy(), kind, widest))
     return root
+
+
+def _decimal_precision(kind: exp.DataType) -> int | None:
+    params = kind.expressions
+    if not params:
+        return 18  # DuckDB's bare DECIMAL is DECIMAL(18, 3)
+    literal = params[0].this if isinstance(params[0], exp.DataTypeParam) else params[0]
+    return int(literal.name) if isinstance(literal, exp.Literal) and literal.is_int else None
+
+
+def duckdb_decimal_scale(kinds: list[exp.DataType]) -> int | None:
+    """The scale of DuckDB's common type of these DECIMALs (None if one is not known).
+
+    DuckDB keeps the most integer digits and the largest scale; where the two need more
+    than 38 digits, it gives up scale: DECIMAL(38, 2) and DECIMAL(14, 3) make DECIMAL(38, 2).
+    """
+    digits, scales = [], []
+    for kind in kinds:
+        precision, scale = _decimal_precision(kind), _decimal_scale(kind)
+        if precision is None or scale is None:
+            return None
+        digits.append(precision - scale)
+        scales.append(scale)
+    if not scales:
+        return None
+    return min(max(scales), 38 - max(digits))
+
+
+def _to_scale(value: exp.Expr, kind: exp.DataType | None, scale: int) -> exp.Expr:
+    """``value`` (a DECIMAL of type ``kind``) as DECIMAL(38, scale), rounded as DuckDB casts
+    (``kind`` None: rounded in any case, as ClickHouse's own scale may be finer)."""
+    if kind is None or (_decimal_scale(kind) or 0) > scale:
+        value = _call("round", value, exp.Literal.number(scale))
+    # exp.Cast, not exp.cast(): that one leaves a CAST to another DECIMAL as it is
+    return exp.Cast(this=value, to=exp.DataType.build(f"DECIMAL(38, {scale})"))
+
+
+def _set_operation_leaves(node: exp.Expr) -> list[exp.Select] | None:
+    """The SELECTs a set operation combines, or None where one is not a plain SELECT."""
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    if isinstance(node, exp.Select):
+        return [node]
+    if not isinstance(node, exp.SetOperation):
+        return None
+    left, right = _set_operation_leaves(node.this), _set_operation_leaves(node.expression)
+    return None if left is None or right is None else left + right
+
+
+# A UNION (INTERSECT, EXCEPT) of decimals takes DuckDB's common type, which gives up scale
+# where it would need more than 38 digits; ClickHouse keeps the finer scale. Each branch
+# whose scale is finer is rounded to that type's scale.
+def _set_operation_decimals(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.SetOperation)):
+        parent = node.parent
+        while isinstance(parent, exp.Subquery):
+            parent = parent.parent
+        if isinstance(parent, exp.SetOperation):
+            continue  # its leaves are the outer operation's
+        leaves = _set_operation_leaves(node)
+        if not leaves or len({len(leaf.expressions) for leaf in leaves}) != 1:
+            continue
+        types = [output_types(leaf) for leaf in leaves]
+        scales: dict[int, int] = {}
+        for i in range(len(leaves[0].expressions)):
+            kinds = [t[i] for t in types]
+            decimals = [k for k in kinds if k is not None and k.is_type(exp.DataType.Type.DECIMAL)]
+            if len(decimals) != len(kinds):
+                continue  # an unknown or other type: left as written
+            scale = duckdb_decimal_scale(decimals)
+            if scale is None or scale >= max(_decimal_scale(k) or 0 for k in decimals):
+                continue  # no scale given up: ClickHouse's common type agrees
+            scales[i] = scale
+        if scales:
+            for leaf in leaves:  # all: ClickHouse's own scale may be finer than DuckDB's
+                _round_columns(leaf, scales)
+    return root
+
+
+def _round_columns(select: exp.Select, scales: dict[int, int]) -> None:
+    """``select`` as a SELECT of its own rows, columns ``i`` rounded to DECIMAL(38, scale).
+
+    Rounded outside the branch: its GROUP BY, DISTINCT or ORDER BY (by alias or position)
+    still see the values DuckDB groups and sorts.
+    """
+    inner = select.copy()
+    names = []
+    for i, item in enumerate(inner.expressions):
+        if isinstance(item, exp.Alias | exp.Column) and item.alias_or_name:
+            names.append(item.alias_or_name)
+        else:
+            names.append(f"_dd_u{i}")
+            item.replace(exp.alias_(item.copy(), names[-1], quoted=True))
+    if len(set(names)) != len(names):
+        raise UnsupportedSQLError(
+            f"a UNION branch with two columns named alike ({', '.join(names)}) and decimals "
+            "DuckDB rounds to a common type: ClickHouse cannot give DuckDB's answer here. "
+            "Run this query with engine='duckdb', or give each column its own name."
+        )
+    items = []
+    for i, (item, name) in enumerate(zip(select.expressions, names, strict=True)):
+        value: exp.Expr = exp.column(name, "_dd_u", quoted=True)
+        if i in scales:
+            value = _to_scale(value, None, scales[i])
+        shown = item.sql("duckdb") if name.startswith("_dd_u") else name
+        items.append(exp.alias_(value, shown, quoted=True))
+    select.replace(exp.select(*items).from_(inner.subquery("_dd_u")))
 
 
 # count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
@@ -650,6 +775,11 @@ def _signed_counts(root: exp.Expr) -> exp.Expr:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("decimal_scales", _decimal_scales, "DuckDB takes the widest decimal scale"),
+    Transform(
+        "set_operation_decimals",
+        _set_operation_decimals,
+        "a UNION of DECIMAL(38, 2) and DECIMAL(14, 3) is DECIMAL(38, 2) (1.125 -> 1.13)",
+    ),
     Transform(
         "signed_counts",
         _signed_counts,
@@ -1295,4 +1425,191 @@ def _sort_expression(ordered: exp.Ordered) -> exp.Expr | None:
 TRANSFORMS = (
     *TRANSFORMS,
     Transform("nan_ordering", _nan_ordering, "NaN sorts above every number, also DESC"),
+)
+
+
+# ClickHouse evaluates CAST(Nullable(Float64) AS Int64) also on the NULL rows' hidden value:
+# x / NULLIF(k, 0) hides x / 0 = inf there, and the cast fails ("inf or nan to integer")
+# where DuckDB gives NULL. The cast reads 0 for a NULL (ifNull: also where ClickHouse
+# rewrites sum(if(...)) to sumIf and evaluates every row) and an if() keeps the NULL; a real
+# inf or nan is not NULL, so it is still cast, and still an error as on DuckDB.
+def _null_float_casts(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(node)
+        to = node.to
+        exact = (*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL)
+        if not _is(kind, _FLOATS) or not isinstance(to, exp.DataType) or not to.is_type(*exact):
+            continue
+        placeholder = exp.Null()
+        node.replace(placeholder)
+        test = exp.Is(this=exp.paren(node.this.copy()), expression=exp.Null())
+        node.set("this", _call("ifNull", node.this, exp.Literal.number(0)))
+        placeholder.replace(exp.If(this=test, true=exp.Null(), false=node))
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform(
+        "null_float_casts",
+        _null_float_casts,
+        "CAST(x / NULLIF(k, 0) AS BIGINT) is NULL where k = 0, not an inf-to-integer error",
+    ),
+)
+
+
+# median / quantile_cont / quantile_disc: ClickHouse's median() is approximate and it has no
+# PERCENTILE_CONT. Each is computed from the sorted values (arraySort of groupArray: NULLs
+# skipped, NaN last as on DuckDB) with DuckDB's index rule; anything else is refused.
+_QUANTILES = (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile)
+_INTEGERS: frozenset[Any] = frozenset(exp.DataType.INTEGER_TYPES)
+
+
+def _quantile_refusal(node: exp.Expr, why: str) -> UnsupportedSQLError:
+    return UnsupportedSQLError(
+        f"{node.sql('duckdb')} on ClickHouse: {why}, so its answer could differ from "
+        "DuckDB's. Run this query with engine='duckdb'."
+    )
+
+
+def _quantile_level(node: exp.Expr) -> float:
+    if isinstance(node, exp.Median):
+        return 0.5
+    level = node.args.get("quantile") if isinstance(node, exp.Quantile) else node.expression
+    if isinstance(level, exp.Literal) and level.is_number and 0 <= float(level.name) <= 1:
+        return float(level.name)
+    raise _quantile_refusal(node, "only a constant level between 0 and 1 is translated")
+
+
+def _nth(values: exp.Expr, index: exp.Expr) -> exp.Expr:
+    """``values[index + 1]`` (ClickHouse arrays count from 1)."""
+    one_based = exp.Add(this=exp.paren(index), expression=exp.Literal.number(1))
+    return _call("arrayElement", values.copy(), _call("toUInt64", one_based))
+
+
+def _continuous(values: exp.Expr, level: float, kind: exp.DataType) -> exp.Expr:
+    """DuckDB's quantile_cont: lo + (hi - lo) * d at (n - 1) * level, in doubles.
+
+    A DECIMAL interpolates its unscaled integers and rounds down (2.25, 3.00 -> 2.62).
+    """
+    rank = exp.Mul(
+        this=exp.paren(
+            exp.Sub(this=_call("length", values.copy()), expression=exp.Literal.number(1))
+        ),
+        expression=exp.Literal.number(repr(level)),
+    )
+    lower, upper = _call("floor", rank.copy()), _call("ceil", rank.copy())
+    lo, hi = _nth(values, lower), _nth(values, upper)
+    fraction = exp.paren(exp.Sub(this=rank.copy(), expression=lower.copy()))
+    if _is(kind, _DECIMALS):
+        scale = _decimal_scale(kind) or 0
+        unit = exp.Literal.number(10**scale)
+        lo_raw = _call("toFloat64", _call("toInt128", exp.Mul(this=lo, expression=unit.copy())))
+        hi_raw = _call("toFloat64", _call("toInt128", exp.Mul(this=hi, expression=unit.copy())))
+        delta = exp.paren(exp.Sub(this=hi_raw, expression=lo_raw.copy()))
+        point = exp.Add(this=lo_raw, expression=exp.Mul(this=delta, expression=fraction))
+        raw = _call("toInt128", _call("floor", point))
+        scaled = _call("divide", _call("toDecimal128", raw, exp.Literal.number(scale)), unit.copy())
+        return exp.cast(_call("toDecimal128", scaled, exp.Literal.number(scale)), kind.copy())
+    lo_f, hi_f = _call("toFloat64", lo), _call("toFloat64", hi)
+    delta = exp.paren(exp.Sub(this=hi_f, expression=lo_f.copy()))
+    return exp.Add(this=lo_f, expression=exp.Mul(this=delta, expression=fraction))
+
+
+def _discrete(values: exp.Expr, level: float) -> exp.Expr:
+    """DuckDB's quantile_disc: the value at ceil(n * level), counted from 1 (at least 1)."""
+    position = _call(
+        "ceil",
+        exp.Mul(this=_call("length", values.copy()), expression=exp.Literal.number(repr(level))),
+    )
+    index = exp.Sub(
+        this=_call("greatest", position, exp.Literal.number(1)), expression=exp.Literal.number(1)
+    )
+    return _nth(values, index)
+
+
+def _quantiles(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(*_QUANTILES)):
+        if isinstance(node.parent, exp.WithinGroup):
+            raise _quantile_refusal(node.parent, "WITHIN GROUP is not translated")
+        if isinstance(node, exp.Quantile) and isinstance(node.args.get("quantile"), exp.Array):
+            raise _quantile_refusal(node, "a list of levels is not translated")
+        if isinstance(node.expression, exp.Array):
+            raise _quantile_refusal(node, "a list of levels is not translated")
+        (kind,) = arg_types(node)
+        discrete = isinstance(node, exp.PercentileDisc | exp.Quantile)
+        # quantile_disc picks a value, whatever its type: only a number is interpolated
+        if not discrete and not _is(kind, _INTEGERS | _FLOATS | _DECIMALS):
+            raise _quantile_refusal(node, "its argument's type is not known or not a number")
+        level = _quantile_level(node)
+        gathered: exp.Expr = _call("groupArray", node.this.copy())
+        outer: exp.Expr = node
+        if isinstance(outer.parent, exp.Filter):  # median(x) FILTER (WHERE c)
+            outer = outer.parent
+            condition = outer.expression.this if isinstance(outer.expression, exp.Where) else None
+            if condition is None:
+                raise _quantile_refusal(outer, "this FILTER is not translated")
+            gathered = _call("groupArrayIf", node.this.copy(), condition.copy())
+        window = outer.parent if isinstance(outer.parent, exp.Window) else None
+        if window is not None:
+            if outer is not node:
+                raise _quantile_refusal(window, "FILTER with OVER is not translated")
+            gathered = window.copy()
+            gathered.set("this", _call("groupArray", node.this.copy()))
+        values = _call("arraySort", gathered)
+        value = (
+            _discrete(values, level)
+            if discrete or kind is None
+            else _continuous(values, level, kind)
+        )
+        empty = exp.EQ(
+            this=_call("ifNull", _call("length", values.copy()), exp.Literal.number(0)),
+            expression=exp.Literal.number(0),
+        )
+        result = exp.If(this=empty, true=exp.Null(), false=value)
+        (window or outer).replace(result)
+    return root
+
+
+TRANSFORMS = (
+    *TRANSFORMS,
+    Transform(
+        "quantiles",
+        _quantiles,
+        "median/quantile_cont/quantile_disc: exact, with DuckDB's interpolation and index",
+    ),
+)
+
+
+# round(DECIMAL(p, s), n) is DECIMAL(p, n) on DuckDB (n < s), floor/ceil DECIMAL(p, 0);
+# ClickHouse keeps the scale s. The other typed rules (common types of CASE and UNION) read
+# DuckDB's type, so the ClickHouse value is cast to it. First: before decimal_scales.
+def _decimal_rounding_type(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Round, exp.Floor, exp.Ceil)):
+        (kind,) = arg_types(node)
+        if not _is(kind, _DECIMALS) or kind is None:
+            continue
+        digits = node.args.get("decimals") if isinstance(node, exp.Round) else None
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            continue
+        if node.args.get("truncate") is not None:
+            continue
+        precision, scale = _decimal_precision(kind), _decimal_scale(kind)
+        n = int(digits.name) if digits is not None else 0
+        if precision is None or scale is None or min(scale, max(n, 0)) == scale:
+            continue
+        target = exp.DataType.build(f"DECIMAL({precision}, {min(scale, max(n, 0))})")
+        placeholder = exp.Null()
+        node.replace(placeholder)
+        placeholder.replace(exp.Cast(this=node, to=target))
+    return root
+
+
+TRANSFORMS = (
+    Transform(
+        "decimal_rounding_type",
+        _decimal_rounding_type,
+        "round(DECIMAL(12, 2), 1) is DECIMAL(12, 1), floor/ceil DECIMAL(12, 0), as on DuckDB",
+    ),
+    *TRANSFORMS,
 )

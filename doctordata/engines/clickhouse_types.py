@@ -24,8 +24,10 @@ from doctordata.engines.duckdb import TYPE_MAP as DUCKDB_TYPES
 # None) per argument in TYPED_ARGS[type(node)]
 ARG_TYPES = "dd_arg_types"
 BRANCH_TYPES = "dd_branch_types"  # on a CASE / coalesce / if(): its values' types
+OUTPUT_TYPES = "dd_output_types"  # on a SELECT that is a UNION's branch: its columns' types
 _PROBE = "dd_probe"
 _VALUE_PROBE = "dd_value_probe"
+_BRANCH_PROBE = "dd_branch_probe"
 
 TYPED_ARGS: dict[type[exp.Expr], tuple[str, ...]] = {
     exp.Round: ("this",),
@@ -56,6 +58,12 @@ TYPED_ARGS.update(
         exp.Lead: ("this", "default"),
     }
 )
+# chsem6: quantiles are computed differently for each input type.
+TYPED_ARGS.update(
+    {kind: ("this",) for kind in (exp.Median, exp.PercentileCont, exp.PercentileDisc)}
+)
+TYPED_ARGS[exp.Quantile] = ("this",)
+TYPED_ARGS.update({exp.Floor: ("this",), exp.Ceil: ("this",)})
 
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
@@ -83,17 +91,22 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
 
     nodes = list(root.find_all(*TYPED_ARGS))
     values = [node for node in root.find_all(*_CONDITIONALS) if branch_values(node)]
-    if not nodes and not values:
+    branches = set_operation_branches(root)
+    if not nodes and not values and not branches:
         return
     for i, node in enumerate(nodes):
         node.meta[_PROBE] = i
     for i, value in enumerate(values):
         value.meta[_VALUE_PROBE] = i
+    for i, branch in enumerate(branches):
+        branch.meta[_BRANCH_PROBE] = i
     copy = root.copy()
     for node in nodes:
         node.meta.pop(_PROBE, None)
     for value in values:
         value.meta.pop(_VALUE_PROBE, None)
+    for branch in branches:
+        branch.meta.pop(_BRANCH_PROBE, None)
     mapping: dict[str, object] = {n.lower(): duckdb_columns(s) for n, s in schemas.items()}
     _decimal_literals(copy)
     try:
@@ -119,6 +132,30 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         index = typed.meta.get(_VALUE_PROBE) if typed.meta else None
         if index is not None and type(values[index]) is type(typed):
             values[index].meta[BRANCH_TYPES] = [_known(v) for v in branch_values(typed)]
+    for typed in copy.find_all(exp.Select):
+        index = typed.meta.get(_BRANCH_PROBE) if typed.meta else None
+        original = branches[index] if index is not None else None
+        # a star expanded by qualify: positions no longer match the original's
+        if original is not None and len(typed.expressions) == len(original.expressions):
+            original.meta[OUTPUT_TYPES] = [_known(e) for e in typed.expressions]
+
+
+def set_operation_branches(root: exp.Expr) -> list[exp.Select]:
+    """The SELECTs whose rows a UNION / INTERSECT / EXCEPT combines (through parentheses)."""
+    out: list[exp.Select] = []
+    for node in root.find_all(exp.SetOperation):
+        for side in (node.this, node.expression):
+            while isinstance(side, exp.Subquery):
+                side = side.this
+            if isinstance(side, exp.Select):
+                out.append(side)
+    return out
+
+
+def output_types(select: exp.Select) -> list[exp.DataType | None]:
+    """The recorded types of a set operation branch's columns (None where not known)."""
+    recorded = select.meta.get(OUTPUT_TYPES) if select.meta else None
+    return list(recorded) if recorded is not None else [None for _ in select.expressions]
 
 
 _CONDITIONALS = (exp.Case, exp.Coalesce, exp.If)
@@ -149,9 +186,95 @@ def _metadata() -> Any:
     def keeps_type(annotator: Any, node: exp.Expr) -> exp.Expr:
         return annotator._annotate_by_args(node, "this")  # as sqlglot's own rules do
 
-    # round/floor/ceil of a DECIMAL are DECIMAL (sqlglot: DOUBLE or unknown).
-    fixed = {kind: {"annotator": keeps_type} for kind in (exp.Round, exp.Floor, exp.Ceil)}
-    return {**Dialect.get_or_raise("duckdb").EXPRESSION_METADATA, **fixed}
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    sum_annotator = metadata.get(exp.Sum, {}).get("annotator")
+
+    def sum_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        if sum_annotator is not None:
+            node = sum_annotator(annotator, node)
+        else:
+            node = annotator._annotate_by_args(node, "this")
+        kind = getattr(node.this, "type", None)
+        if isinstance(kind, exp.DataType) and kind.is_type(exp.DataType.Type.DECIMAL):
+            params = kind.expressions
+            scale = params[1] if len(params) > 1 else exp.Literal.number(0 if params else 3)
+            scale = scale.this if isinstance(scale, exp.DataTypeParam) else scale
+            node.type = exp.DataType.build(f"DECIMAL(38, {scale.name})")
+        return node
+
+    def rounded_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        node = keeps_type(annotator, node)
+        kind = node.type
+        if not isinstance(kind, exp.DataType) or not kind.is_type(exp.DataType.Type.DECIMAL):
+            return node
+        digits = node.args.get("decimals") if isinstance(node, exp.Round) else None
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            return node  # a computed or signed precision: kept as sqlglot has it
+        params = [p.this if isinstance(p, exp.DataTypeParam) else p for p in kind.expressions]
+        if len(params) == 2 and all(isinstance(p, exp.Literal) for p in params):
+            n = int(digits.name) if digits is not None else 0
+            scale = min(int(params[1].name), max(n, 0))
+            node.type = exp.DataType.build(f"DECIMAL({params[0].name}, {scale})")
+        return node
+
+    # round/floor/ceil of a DECIMAL(p, s) are DECIMAL(p, n), n the digits kept (sqlglot:
+    # DOUBLE or unknown; DuckDB: round(DECIMAL(12, 2), 0) is DECIMAL(12, 0)).
+    fixed: dict[type[exp.Expr], dict[str, Any]] = {
+        kind: {"annotator": rounded_type} for kind in (exp.Round, exp.Floor, exp.Ceil)
+    }
+    # sum(DECIMAL(p, s)) is DECIMAL(38, s) (sqlglot: DECIMAL(p, s)).
+    fixed[exp.Sum] = {"annotator": sum_type}
+
+    def quantile_type(annotator: Any, node: exp.Expr) -> exp.Expr:
+        node = keeps_type(annotator, node)
+        kind = node.type
+        discrete = isinstance(node, exp.PercentileDisc | exp.Quantile)
+        if not discrete and not (
+            isinstance(kind, exp.DataType) and kind.is_type(exp.DataType.Type.DECIMAL)
+        ):
+            node.type = exp.DataType.build("DOUBLE")  # (a date's is a TIMESTAMP: refused)
+        return node
+
+    arithmetic: dict[type[exp.Expr], Any] = {
+        k: metadata.get(k, {}).get("annotator") for k in (exp.Add, exp.Sub, exp.Mul)
+    }
+
+    def decimal_arithmetic(annotator: Any, node: exp.Expr) -> exp.Expr:
+        default = arithmetic.get(type(node))
+        node = default(annotator, node) if default is not None else node
+        sides = [_decimal_params(getattr(node, k).type) for k in ("this", "expression")]
+        if any(side is None for side in sides):
+            return node
+        (p1, s1), (p2, s2) = sides  # type: ignore[misc]
+        if isinstance(node, exp.Mul):  # two DECIMAL(18)s or less stay in 18 digits
+            scale, width = s1 + s2, p1 + p2
+            width = 18 if width > 18 and max(p1, p2) <= 18 else width
+        else:
+            scale = max(s1, s2)
+            width = max(p1 - s1, p2 - s2) + scale + 1
+        if scale <= 38:
+            node.type = exp.DataType.build(f"DECIMAL({min(width, 38)}, {scale})")
+        return node
+
+    # DECIMAL + - * DECIMAL: DuckDB's width and scale (sqlglot: one side's type).
+    for operator in (exp.Add, exp.Sub, exp.Mul):
+        fixed[operator] = {"annotator": decimal_arithmetic}
+
+    # quantile_disc is of its argument's type, median/quantile_cont of a DECIMAL too (sqlglot:
+    # DOUBLE); of an integer or a float they are DOUBLE.
+    for kind in (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile):
+        fixed[kind] = {"annotator": quantile_type}
+    return {**metadata, **fixed}
+
+
+def _decimal_params(kind: Any) -> tuple[int, int] | None:
+    """(precision, scale) of a DECIMAL type with both written out, else None."""
+    if not isinstance(kind, exp.DataType) or not kind.is_type(exp.DataType.Type.DECIMAL):
+        return None
+    params = [p.this if isinstance(p, exp.DataTypeParam) else p for p in kind.expressions]
+    if len(params) != 2 or not all(isinstance(p, exp.Literal) and p.is_int for p in params):
+        return None
+    return int(params[0].name), int(params[1].name)
 
 
 def _decimal_literals(copy: exp.Expr) -> None:

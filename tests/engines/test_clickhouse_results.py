@@ -58,19 +58,23 @@ QUERIES = [
     "[date_trunc('day', ts)] AS l FROM db.t WHERE id <> 3 ORDER BY id",
     "SELECT id, ts, tz FROM db.t WHERE ts IS NULL",
     "SELECT id, ts, tz FROM db.t WHERE id < 0",
+    # Lists built in the query: ClickHouse's elements are not Nullable, its field is "item".
+    "SELECT id, [id, 2] AS l, [[d]] AS n, {'q': [ts], 'r': id} AS s, map(['k'], [d]) AS m "
+    "FROM db.t WHERE id <> 3 ORDER BY id",
 ]
 
 
 def _kind(t: pa.DataType) -> Any:
-    """A type as DuckDB's and ClickHouse's Arrow must agree on it: exactly, time zone
-    included, but for the name and nullability of a list's item field."""
+    """A type as DuckDB's and ClickHouse's Arrow must agree on it: exactly, time zone,
+    a list's item field name (DuckDB's ``l``) and every nested field's nullability included."""
     if pa.types.is_list(t):
-        return ("list", _kind(t.value_type))
+        item = t.value_field
+        return ("list", item.name, item.nullable, _kind(item.type))
     if pa.types.is_struct(t):
-        return (
-            "struct",
-            tuple((t.field(i).name, _kind(t.field(i).type)) for i in range(t.num_fields)),
-        )
+        fields = [t.field(i) for i in range(t.num_fields)]
+        return ("struct", tuple((f.name, f.nullable, _kind(f.type)) for f in fields))
+    if pa.types.is_map(t):
+        return ("map", t.item_field.nullable, _kind(t.key_type), _kind(t.item_type))
     return str(t)
 
 
@@ -489,3 +493,25 @@ def test_a_dropped_lakehouse_does_not_hold_chdb_until_the_collector_runs(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "[(1,)]"
+
+
+def test_nested_fields_are_renamed_without_copying_the_data() -> None:
+    """duckdb_fields only relabels: the cast batch shares the original's buffers."""
+    from doctordata.engines.clickhouse_arrow import duckdb_fields
+
+    item = pa.field("item", pa.int64(), nullable=False)
+    ch_type = pa.struct(
+        [pa.field("q", pa.list_(pa.list_(item)), nullable=False), pa.field("r", pa.int64())]
+    )
+    want = pa.struct(
+        [
+            pa.field("q", pa.list_(pa.field("l", pa.list_(pa.field("l", pa.int64()))))),
+            pa.field("r", pa.int64()),
+        ]
+    )
+    assert duckdb_fields(ch_type) == want
+    values = pa.array([{"q": [[1, 2]], "r": 3}], ch_type)
+    cast = values.cast(duckdb_fields(ch_type))
+    inner = values.field("q").values.values
+    assert cast.field("q").values.values.buffers()[1].address == inner.buffers()[1].address
+    assert cast.to_pylist() == values.to_pylist()

@@ -248,6 +248,89 @@ CASES = [
         "SELECT g FROM s.t WHERE coalesce(price, 0.125) IN (0.125, 0.5)",
         expect_unchanged=True,
     ),
+    # -- chsem6 ---------------------------------------------------------------------
+    Case(
+        "set_operation_decimals",
+        "SELECT sum(price) AS v FROM s.t UNION ALL SELECT CAST(1.125 AS DECIMAL(14, 3)) "
+        "UNION ALL SELECT CAST(-2.375 AS DECIMAL(14, 3)) FROM s.t WHERE n = 1",
+    ),
+    Case(
+        "set_operation_decimals",
+        "SELECT CAST(price AS DECIMAL(14, 3)) - 0.005 AS v, g FROM s.t "
+        "INTERSECT SELECT sum(price), 'a' FROM s.t WHERE n = 1",
+    ),
+    # round(DECIMAL(7, 2), 0) is DECIMAL(7, 0), so its sum is DECIMAL(38, 0): the other
+    # branch is rounded to integers
+    Case(
+        "set_operation_decimals",
+        "SELECT sum(round(price, 0)) FROM s.t UNION ALL SELECT price FROM s.t",
+    ),
+    # rounded outside the branch: its GROUP BY 1 still groups DuckDB's values (0.015 and
+    # 0.020 are two groups, both 0.02 in the UNION)
+    Case(
+        "set_operation_decimals",
+        "SELECT CAST(x / 100 AS DECIMAL(14, 3)) AS v, count(*) AS c FROM s.t GROUP BY 1 "
+        "UNION ALL SELECT sum(price), 0 FROM s.t",
+    ),
+    # CASE / coalesce take the same common type (decimal_scales uses DuckDB's rule)
+    Case(
+        "decimal_scales",
+        "SELECT g, coalesce(CASE WHEN n > 2 THEN sum(price) END, CAST(1.125 AS DECIMAL(14, 3))) "
+        "FROM s.t GROUP BY g, n",
+    ),
+    Case(
+        "null_float_casts",
+        "SELECT sum(CAST(x / NULLIF(n - 1, 0) AS BIGINT)), "
+        "sum(CAST(x / NULLIF(n - 1, 0) AS DECIMAL(9, 2))) FROM s.t",
+    ),
+    Case(
+        "null_float_casts",
+        "SELECT g, CAST(x / NULLIF(n - 1, 0) AS INT) FROM s.t AS a "
+        "LEFT JOIN (SELECT n AS k FROM s.t) AS b ON a.n = b.k + 10",
+    ),
+    Case(
+        "quantiles",
+        "SELECT median(x), median(n), median(price), quantile_cont(price, 0.3), "
+        "quantile_cont(n, 0.3), quantile_disc(x, 0.5), quantile_disc(price, 0.3), "
+        "quantile_disc(ts, 0.76), quantile_disc(g, 0.5), quantile(n, 0.25), median(y), "
+        "quantile_disc(y, 1.0), median(price) FILTER (WHERE n > 100) IS NULL FROM s.t",
+    ),
+    Case(
+        "quantiles",
+        "SELECT g, median(x) OVER (PARTITION BY g), quantile_cont(-price, 0.5) OVER "
+        "(ORDER BY g, n ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), "
+        "(SELECT median(f) FROM s.t WHERE n > 100) FROM s.t",
+    ),
+    # a type sqlglot does not know (left(), replace()): quantile_disc only picks a value
+    Case(
+        "quantiles",
+        "SELECT quantile_disc(left(g, 1), 0.75), quantile_disc(replace(g, 'a', '-'), 1) FROM s.t",
+    ),
+    Case("quantiles", "SELECT g, median(x), quantile_disc(price, 0.5) FROM s.t GROUP BY g"),
+    # DECIMAL(7, 1) and 1.5's DECIMAL(2, 1) agree on DuckDB; ClickHouse's round kept
+    # Decimal(7, 2) and refused the coalesce (Code 48)
+    Case(
+        "decimal_rounding_type",
+        "SELECT coalesce(round(price, 1), 1.5), coalesce(floor(price), 7), round(price) FROM s.t",
+    ),
+    # DECIMAL(7, 0) - DECIMAL(12, 2) is DECIMAL(13, 2) on DuckDB (sqlglot: the left side's
+    # type, so the median was rounded to integers)
+    Case(
+        "quantiles",
+        "SELECT quantile_cont(round(price, 0) - CAST(price AS DECIMAL(12, 2)), 0.5) FROM s.t",
+    ),
+    # typed as DuckDB's DECIMAL, not DOUBLE (nan_ordering's isNaN failed on it)
+    Case(
+        "quantiles",
+        "SELECT g, quantile_cont(price, 0.5) AS m FROM s.t GROUP BY g ORDER BY m DESC, g",
+    ),
+    # A decimal literal among a quantile's values is a DECIMAL as anywhere else (it stayed
+    # Float64, and its cast to Decimal(38, 2) truncated -2.3 to -2.29: differential seed 19).
+    Case(
+        "quantiles",
+        "SELECT g, quantile_cont(CAST(coalesce(price, -2.3) AS DOUBLE), 0) AS q, "
+        "quantile_disc(coalesce(price, -2.3), 0.0) AS d FROM s.t GROUP BY g ORDER BY g",
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
@@ -469,3 +552,24 @@ def test_without_the_grouping_rewrite_the_position_repeat_answer_differs(
     kept = tuple(t for t in clickhouse_semantics.TRANSFORMS if t.name != "grouping_sets")
     monkeypatch.setattr(clickhouse_semantics, "TRANSFORMS", kept)
     assert _problem(connect, "clickhouse-http", lake, sql) is not None
+
+
+# Quantiles ClickHouse is not taught to compute as DuckDB does: refused, never approximated.
+QUANTILE_REFUSALS = [
+    "SELECT median(ts) FROM s.t",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM s.t",
+    "SELECT quantile_cont(x, [0.1, 0.5]) FROM s.t",
+    "SELECT quantile_cont(x, -0.25) FROM s.t",
+]
+
+
+@pytest.mark.parametrize("sql", QUANTILE_REFUSALS)
+def test_a_quantile_clickhouse_cannot_match_is_refused(
+    sql: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    from doctordata.errors import UnsupportedSQLError
+
+    lh = connect("chdb", lake)
+    with pytest.raises(UnsupportedSQLError, match="engine='duckdb'"):
+        lh.sql(sql, engine="clickhouse").fetchall()
+    assert lh.sql(sql, engine="duckdb").fetchall()  # DuckDB answers it
