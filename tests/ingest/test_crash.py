@@ -1,9 +1,11 @@
 """SIGKILL the ingestion mid-load, again and again; then nothing is lost or duplicated.
 
 The children are real processes (forked from the test process, so they skip the slow
-imports) that run the whole pipeline against the loopback API and get SIGKILLed at a
-random moment after they started fetching: during fetch, normalize, commit or the
-resume-point update.
+imports) that run the whole pipeline against the loopback API and get SIGKILLed
+mid-load: the API holds back the answer for one item (a different, random one each
+time, further on every other time so that segments before it commit) until the kill,
+and the kill is sent once the child has asked for it. No sleeps decide where a kill
+lands, so a fast machine cannot finish the load first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,17 @@ def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
     with dd.connect(tmp_path / "warm") as warm:
         run(warm, base_url=hn_server(items=20).url, retry=FAST_RETRY)
     server = hn_server(items=3000, seed=21)
+    answer = server.dataset.item
+    gate: dict[str, Any] = {"at": 0, "asked": threading.Event(), "go": threading.Event()}
+
+    def held_back(item_id: int) -> object:
+        # The item at the gate (and any after it) is answered only once the kill is sent.
+        if item_id >= gate["at"]:
+            gate["asked"].set()
+            gate["go"].wait(timeout=120)
+        return answer(item_id)
+
+    server.dataset.item = held_back  # type: ignore[method-assign]
     root = str(tmp_path / "lake")
     dd.connect(root).close()  # create the root before forking
     ctx = multiprocessing.get_context("fork")
@@ -65,27 +79,24 @@ def test_sigkill_mid_load_ten_times_then_rerun_loses_and_duplicates_nothing(
     finished_early = 0
     positions: list[int] = []
     for kill in range(KILLS):
-        served = server.requests["item"]
         before = positions[-1] if positions else 1
+        # Every other run the gate is a few segments (80 ids) on, so some commit first.
+        ahead = rng.randint(240, 480) if kill % 2 else rng.randint(1, 160)
+        gate.update(at=min(before + ahead, 3000), asked=threading.Event(), go=threading.Event())
         child = ctx.Process(target=_ingest, args=(root, server.url))
         child.start()
-        deadline = time.monotonic() + 60
-        # Wait until the child is really loading (fetching items); every other time also
-        # until its commit process recorded a segment (commits under way), then kill it at
-        # a random moment within the next 1.5 s (a run of all 3,000 items takes longer).
-        while server.requests["item"] == served and time.monotonic() < deadline:
-            if not child.is_alive():
-                break
-            time.sleep(0.01)
-        while kill % 2 and _next_id(root) == before and time.monotonic() < deadline:
-            if not child.is_alive():
-                break
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.05, 1.5))
-        if child.is_alive():
-            os.kill(child.pid, signal.SIGKILL)
-        else:
-            finished_early += 1
+        try:
+            asked = gate["asked"].wait(timeout=120)
+            if kill % 2:  # until the commit process recorded a segment (commits under way)
+                deadline = time.monotonic() + 60
+                while _next_id(root) == before and time.monotonic() < deadline:
+                    time.sleep(0.02)
+            if asked and child.is_alive():
+                os.kill(child.pid, signal.SIGKILL)
+            else:
+                finished_early += 1
+        finally:
+            gate["go"].set()  # held answers go to a dead client
         child.join(30)
         assert child.exitcode in (-signal.SIGKILL, 0), child.exitcode
         # Its helper processes (many segments: it fetches and commits in two) died with it.
