@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from doctordata.errors import StorageError
+from doctordata.storage.local_copy import make_dirs_durably
 
 
 @dataclass
@@ -58,7 +59,9 @@ def _write_atomic(path: Path, text: str) -> None:
 def save(root: Path, journal: Journal) -> Path:
     """Write (or rewrite) a journal durably."""
     folder = journal_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
+    # A new folder's name must survive a power cut with the journal: recovery finds the
+    # journal by walking down from the root.
+    make_dirs_durably(str(folder))
     path = folder / f"{journal.id}.json"
     _write_atomic(path, json.dumps(asdict(journal), indent=1))
     return path
@@ -94,7 +97,7 @@ def pending_paths(root: Path) -> set[str]:
 def lifecycle_lock(root: Path, what: str) -> Iterator[None]:
     """Hold the lakehouse's file-lifecycle lock (mover, expiry, orphan cleanup)."""
     folder = root / ".doctordata"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs_durably(str(folder))  # the journal goes below it
     with (folder / "lifecycle.lock").open("a+") as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -59,6 +59,13 @@ def make_dirs(directory: str) -> list[str]:
     return [os.path.dirname(d) for d in missing]
 
 
+def make_dirs_durably(directory: str) -> None:
+    """:func:`make_dirs`, then fsync the directories it changed (deepest first): for a
+    writer that fsyncs its file and the directory holding it, and relies on it at once."""
+    for parent in make_dirs(directory):
+        fsync_path(parent)
+
+
 ProgressFn = Callable[[int], None]
 
 
