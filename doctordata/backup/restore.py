@@ -37,7 +37,7 @@ from doctordata.backup.targets import BackupInfo, open_backup
 from doctordata.catalog.locations import EXTERNAL, LocationMapper, fs_for
 from doctordata.catalog.references import KIND_ORDER
 from doctordata.errors import BackupError, IntegrityError
-from doctordata.storage.local_copy import fsync_path, make_dirs
+from doctordata.storage.local_copy import fsync_path, make_dirs, make_dirs_durably
 from doctordata.storage.transfer import crash_point
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def _mark_in_progress(root: Path, manifest: BackupManifest) -> Path:
     from doctordata.catalog.catalog_guard import RESTORE_MARK
     from doctordata.storage.local_copy import fsync_path
 
-    root.mkdir(parents=True, exist_ok=True)
+    make_dirs_durably(str(root))  # a new root's name lasts as long as what goes in it
     mark = root / RESTORE_MARK
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     mark.write_text(f"backup {manifest.id}, started {started}, pid {os.getpid()}\n")

@@ -30,7 +30,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from doctordata.storage.local_copy import fsync_path
+from doctordata.storage.local_copy import fsync_path, make_dirs, make_dirs_durably
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -218,8 +218,13 @@ class BackupTarget:
     # -- writing -----------------------------------------------------------------------
     def ensure(self) -> None:
         if self.local:
-            self.fs.makedirs(self.path(OBJECTS_DIR), exist_ok=True)
-            self.fs.makedirs(self.path(TMP_DIR), exist_ok=True)
+            # New folders' names are durable before anything is stored below them (a
+            # backup directory created on a fresh disk must survive a power cut).
+            for folder in (OBJECTS_DIR, TMP_DIR):
+                if self.durable:
+                    make_dirs_durably(self.path(folder))
+                else:
+                    make_dirs(self.path(folder))
 
     def store(
         self,
@@ -366,7 +371,10 @@ class BackupTarget:
             before_rename()
             self.fs.pipe_file(path, data)
             return
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if sync:  # a new folder (a backup's own) is durable before its file is
+            make_dirs_durably(os.path.dirname(path))
+        else:
+            make_dirs(os.path.dirname(path))
         tmp = f"{path}.{uuid.uuid4().hex}.tmp"
         try:
             with open(tmp, "wb") as fh:

@@ -135,7 +135,9 @@ def check_target(lh: Workspace, tier: Tier, create: bool | None) -> None:
                 f"backup target {tier.root} does not exist: is the disk/NAS mounted, is the "
                 "path spelled right? To create it, pass --create (create=True in lh.backup)"
             )
-        os.makedirs(tier.root, exist_ok=True)
+        from doctordata.storage.local_copy import make_dirs_durably
+
+        make_dirs_durably(tier.root)  # backups will live below it: its name must last
     try:
         mark(tier, lh.root)
     except OSError as exc:
