@@ -215,6 +215,22 @@ class BackupTarget:
                 names.append(name)
         return sorted(names)
 
+    def holds_files(self, backup_id: str) -> bool:
+        """True if the folder of ``backup_id`` holds a file. SeaweedFS keeps the folder of
+        a deleted prefix (an empty S3 "directory", listed like any other), and a backup
+        killed right after creating its folder leaves it empty: neither is a backup."""
+        folder = self.backup_dir(backup_id).rstrip("/")
+        if not self.local:
+            self.fs.invalidate_cache(folder)
+        try:
+            found = self.fs.find(folder, withdirs=False, detail=True)
+        except FileNotFoundError:
+            return False
+        return any(
+            info.get("type") == "file" and not name.endswith("/") and name.rstrip("/") != folder
+            for name, info in found.items()
+        )
+
     # -- writing -----------------------------------------------------------------------
     def ensure(self) -> None:
         if self.local:
@@ -423,3 +439,8 @@ class BackupTarget:
     def remove(self, path: str, recursive: bool = False) -> None:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=recursive)
+        if recursive and not self.local:
+            # SeaweedFS keeps the emptied folder; removing it once empty deletes it.
+            self.fs.invalidate_cache(path)
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)

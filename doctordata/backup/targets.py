@@ -252,7 +252,7 @@ def list_target_backups(target: BackupTarget, include_incomplete: bool = False) 
                     data.source.get("root"),
                 )
             )
-        elif include_incomplete:
+        elif include_incomplete and target.holds_files(backup_id):
             out.append(BackupInfo(backup_id, url, False, None))
     return out
 
@@ -278,7 +278,7 @@ def load_manifest_data(target: BackupTarget, backup_id: str) -> dict[str, Any]:
     """:func:`load_manifest`'s checks, returning the parsed JSON itself (for a reader that
     needs a few fields of every file and not a BackupFile per file)."""
     path = target.path(backup_id, MANIFEST_NAME)
-    if not target.fs.exists(target.backup_dir(backup_id)):
+    if not target.fs.exists(path) and not target.holds_files(backup_id):
         known = [b.id for b in list_target_backups(target)]
         raise BackupNotFoundError(
             f"no backup {backup_id!r} in {target.url}; complete backups there: "
