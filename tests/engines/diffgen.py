@@ -7,6 +7,13 @@ Determinism: query ``i`` of seed ``s`` depends only on (s, i) (its own ``random.
 so any one query can be regenerated from the seed and its index. The tables do not depend
 on the seed.
 
+Coverage by construction: every construct of GUARANTEED appears in at least ``MIN_EACH``
+of the first ``FORCED_SPAN`` queries of every seed, not by chance. Each of those queries is
+drawn as usual, but every ``FORCE_STRIDE``-th index is assigned a construct (round robin)
+and its query is redrawn (from its own numbered sub-seeds, still a function of (s, i) only)
+until it contains that construct. Rare constructs (GROUPING SETS in about 1% of queries)
+left some seeds below a statistical threshold; now no seed can be.
+
 What is generated: joins (INNER, LEFT, to a dimension and to a CTE), WHERE with AND/OR/NOT,
 IS [NOT] NULL, BETWEEN, IN lists and IN subqueries, LIKE; GROUP BY, HAVING, ROLLUP, CUBE
 and GROUPING SETS with GROUPING(), also over no rows and with constant or repeated keys,
@@ -199,6 +206,29 @@ class Query:
     features: frozenset[str]
 
 
+# Constructs every seed covers at least MIN_EACH times in its first FORCED_SPAN queries.
+GUARANTEED: tuple[str, ...] = (
+    "left join", "inner join", "group by", "having", "rollup", "grouping()", "window",
+    "distinct", "case", "string function", "date function", "timestamp function",
+    "numeric function", "decimal arithmetic", "is null", "order by limit",
+    "nulls first/last", "cte", "union all", "in subquery", "like", "count distinct",
+    "rollup over no rows", "constant grouping key", "repeated grouping key", "cube",
+    "grouping sets", "quantile", "sum of decimals in one UNION", "cast of a NULL division",
+)  # fmt: skip
+MIN_EACH = 5
+FORCE_STRIDE = 3  # every third query is assigned a construct
+FORCED_SPAN = FORCE_STRIDE * MIN_EACH * len(GUARANTEED)  # 450: within the default 500
+MAX_REDRAWS = 10_000  # the rarest construct needs about 50 draws on average
+
+
+def forced_feature(index: int) -> str | None:
+    """The construct query ``index`` must contain (None: any query)."""
+    slot, rest = divmod(index, FORCE_STRIDE)
+    if rest or slot >= MIN_EACH * len(GUARANTEED):
+        return None
+    return GUARANTEED[slot % len(GUARANTEED)]
+
+
 # One is picked per query; aggregate twice, as it is the commonest shape of real queries.
 SHAPES = ("select", "aggregate", "aggregate", "rollup", "window", "cte_join", "union", "distinct")
 
@@ -210,7 +240,15 @@ class Generator:
         self.seed = seed
 
     def query(self, index: int) -> Query:
-        self.rng = random.Random(f"{self.seed}:{index}")
+        want = forced_feature(index)
+        for draw in range(MAX_REDRAWS if want else 1):
+            q = self._draw(f"{self.seed}:{index}" + (f":{draw}" if draw else ""))
+            if want is None or want in q.features:
+                return q
+        raise AssertionError(f"generator defect: no query with {want!r} in {MAX_REDRAWS} draws")
+
+    def _draw(self, rng_seed: str) -> Query:
+        self.rng = random.Random(rng_seed)
         self.features: set[str] = set()
         shape = getattr(self, self.rng.choice(SHAPES))
         sql, ordered = shape()
