@@ -27,6 +27,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -380,19 +381,32 @@ class _Writer:
         return data
 
     def _copy_verified(self, f: BackupFile, fs: AbstractFileSystem, path: str) -> None:
+        """Stream the object to a temporary name beside ``path``, then rename it once its
+        checksum matched: a restore over a lake (in place, or --force) replaces a file
+        only with verified bytes, never with a damaged object's."""
         digest = hashlib.sha256()
         self._track(fs, path)
         local = self._makedirs(fs, path)
-        with open(path, "wb") if local else fs.open(path, "wb") as out:
-            for chunk in self.target.iter_object(f.sha256):
-                digest.update(chunk)
-                out.write(chunk)
-                self.advance(len(chunk))
+        tmp = f"{path}.{uuid.uuid4().hex}.restoring"
+        try:
+            with open(tmp, "wb") if local else fs.open(tmp, "wb") as out:
+                for chunk in self.target.iter_object(f.sha256):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    self.advance(len(chunk))
+                if local:
+                    out.flush()
+                    os.fsync(out.fileno())
+            if digest.hexdigest() != f.sha256:
+                raise self._fail(f, "checksum mismatch")
             if local:
-                out.flush()
-                os.fsync(out.fileno())
-        if digest.hexdigest() != f.sha256:
-            raise self._fail(f, "checksum mismatch")
+                os.replace(tmp, path)
+            else:
+                fs.mv(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                fs.rm(tmp)
+            raise
         crash_point("restore-file-written")  # crash tests: killed while writing files
 
     def _put(self, fs: AbstractFileSystem, path: str, data: bytes) -> None:

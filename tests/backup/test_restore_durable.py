@@ -4,6 +4,7 @@ survives a SIGKILL while writing files, and a tier moved to S3 gets the --endpoi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,8 @@ def test_every_restored_local_file_and_directory_is_fsynced(
     real_fsync = os.fsync
 
     def recording_fsync(fd: int) -> None:  # a spy: the real fsync still runs
-        synced.add(os.readlink(f"/proc/self/fd/{fd}"))
+        # A restored file is fsynced under its temporary name, then renamed to its own.
+        synced.add(re.sub(r"\.[0-9a-f]{32}\.restoring$", "", os.readlink(f"/proc/self/fd/{fd}")))
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
