@@ -164,11 +164,25 @@ def backup(
         report = lh.backup("nas")
         print(report)            # files, bytes, throughput
     """
+    target = resolve_target(lh, to, endpoint=endpoint, durable=durable, create=create)
+    existing = prepare_target(target)
+    # Held for the whole run: a prune deciding and deleting objects on this target holds
+    # it exclusively (store.object_lock), so no object this backup reuses is deleted.
+    with target.object_lock(exclusive=False):
+        return _back_up(lh, to, target, existing, progress, workers)
+
+
+def _back_up(
+    lh: Workspace,
+    to: str,
+    target: BackupTarget,
+    existing: ObjectIndex,
+    progress: bool | None,
+    workers: int,
+) -> BackupReport:
     from doctordata.storage.offline import lake_id
     from doctordata.version import __version__
 
-    target = resolve_target(lh, to, endpoint=endpoint, durable=durable, create=create)
-    existing = prepare_target(target)
     backup_id = new_backup_id()
     started = time.monotonic()
     record = {

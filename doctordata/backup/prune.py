@@ -116,6 +116,21 @@ def prune(
     max_age = parse_duration(older_than) if older_than else None
     grace = parse_duration(incomplete_grace)
     target = resolve_target(lh, to, endpoint=endpoint)
+    with target.object_lock(exclusive=True) as alone:
+        return _prune(lh, target, keep_last, max_age, grace, dry_run, all_lakes, alone)
+
+
+def _prune(
+    lh: Workspace,
+    target: BackupTarget,
+    keep_last: int | None,
+    max_age: float | None,
+    grace: float,
+    dry_run: bool,
+    all_lakes: bool,
+    alone: bool,
+) -> PruneReport:
+    """:func:`prune` under the target's object lock (``alone``: no backup holds it)."""
     now = dt.datetime.now(dt.UTC)
     backups = list_target_backups(target, include_incomplete=True)
     complete = [b for b in backups if b.complete]
@@ -137,6 +152,8 @@ def prune(
             delete.append(b.id)
         else:
             running.append(b.id)
+    if not alone and not running:  # it holds the lock, its started.json is not there yet
+        running.append("(one starting on this machine)")
     kept = [b.id for b in complete if b.id not in delete]
     needed: set[str] = set()
     for backup_id in kept:

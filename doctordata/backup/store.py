@@ -21,6 +21,8 @@ once per directory (in parallel), before the manifest is written.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -40,6 +42,8 @@ OBJECTS_DIR = "objects"
 TMP_DIR = "tmp"
 MANIFEST_NAME = "manifest.json"
 STARTED_NAME = "started.json"
+LOCK_NAME = ".lock"  # see BackupTarget.object_lock
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 CHUNK = 8 * 1024 * 1024  # S3 block size
 # Reads go into one reused 1 MiB buffer: a fresh 8 MiB bytes object per read costs the
 # kernel a page fault per 4 KiB of it, which made a local backup spend more CPU zeroing
@@ -230,6 +234,34 @@ class BackupTarget:
             info.get("type") == "file" and not name.endswith("/") and name.rstrip("/") != folder
             for name, info in found.items()
         )
+
+    @contextlib.contextmanager
+    def object_lock(self, *, exclusive: bool) -> Iterator[bool]:
+        """Local targets: every backup holds this lock shared for its whole run, prune
+        exclusively while it lists the backups and deletes objects. Prune's "is a backup
+        running?" (started.json) and its deletions are not one step: a backup starting
+        in between could reuse an object (by sha256, or by location from the previous
+        backup) that prune then deletes, and write a manifest naming it. With the lock a
+        backup waits for such a prune (seconds), and prune deletes no object while a
+        backup runs. Yields False if ``exclusive`` and a backup holds it. Object stores
+        have no locks: True (their running backups are seen by started.json only)."""
+        if not (self.local and os.path.isdir(self.base)):
+            yield True
+            return
+        fd = os.open(self.path(LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+                held = True
+            except BlockingIOError:  # only without waiting: a backup is running
+                held = False
+            except OSError as exc:
+                if exc.errno not in _NO_LOCKS:
+                    raise
+                held = True  # a filesystem without locks: started.json only, as on S3
+            yield held
+        finally:
+            os.close(fd)  # releases the lock
 
     # -- writing -----------------------------------------------------------------------
     def ensure(self) -> None:
