@@ -108,12 +108,22 @@ class GrowingFiles:
         self._thread.start()
         return self
 
+    @property
+    def bytes_hashed(self) -> int:
+        """Bytes hashed so far, over every file (progress)."""
+        return sum(state[0] for _fd, _digest, state in list(self._files.values()))
+
     def finish(self) -> dict[str, tuple[str, int]]:
         self._done.set()
         self._thread.join()
         try:
             if self._error is not None:
-                raise self._error
+                from doctordata.errors import StorageError
+
+                raise StorageError(
+                    f"hashing the files written under {self.directory} failed "
+                    f"({self._error!r}); nothing was committed"
+                ) from self._error
             return {p: (d.hexdigest(), st[0]) for p, (_fd, d, st) in self._files.items()}
         finally:
             self._close()
