@@ -76,6 +76,98 @@ def hash_file(fs: AbstractFileSystem, path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+class GrowingFiles:
+    """sha256 of the ``.parquet`` files a writer is still appending to in one directory,
+    computed while it writes (a background thread), so a large write does not read its
+    files back after it finished.
+
+    Sound only for a writer that appends and never rewrites an earlier byte: DuckDB
+    1.5.5's Parquet writer opens each file with O_TRUNC and only ever calls write() (strace:
+    no pwrite, no seek but to ask the position), and a byte below the file's size is
+    final. The caller still compares each size with the footer's. The thread also
+    fdatasyncs each file every ``sync_every`` bytes, so the fsync after the write (which
+    stays: the durability point) finds little left to flush.
+
+    ``start()``, let the writer run, then ``finish()`` (after the writer closed every
+    file): the rest of each file is read and ``{path: (sha256 hex, size)}`` returned.
+    ``stop()`` on failure. Files in subdirectories are not followed (a partitioned
+    write's hundreds of files would each hold a descriptor): hash them afterwards.
+    """
+
+    def __init__(self, directory: str, *, sync_every: int = 32 << 20, poll: float = 0.02):
+        self.directory = directory
+        self.sync_every = sync_every
+        self.poll = poll
+        # path: (descriptor, sha256 so far, [bytes read, bytes read since the last fdatasync])
+        self._files: dict[str, tuple[int, Any, list[int]]] = {}
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="dd-hash-growing", daemon=True)
+
+    def start(self) -> GrowingFiles:
+        self._thread.start()
+        return self
+
+    @property
+    def bytes_hashed(self) -> int:
+        """Bytes hashed so far, over every file (progress)."""
+        return sum(state[0] for _fd, _digest, state in list(self._files.values()))
+
+    def finish(self) -> dict[str, tuple[str, int]]:
+        self._done.set()
+        self._thread.join()
+        try:
+            if self._error is not None:
+                from doctordata.errors import StorageError
+
+                raise StorageError(
+                    f"hashing the files written under {self.directory} failed "
+                    f"({self._error!r}); nothing was committed"
+                ) from self._error
+            return {p: (d.hexdigest(), st[0]) for p, (_fd, d, st) in self._files.items()}
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+        self._close()
+
+    def _close(self) -> None:
+        for fd, _digest, _state in self._files.values():
+            os.close(fd)
+        self._files.clear()
+
+    def _run(self) -> None:
+        buf = bytearray(CHUNK)
+        try:
+            while True:
+                last = self._done.is_set()  # set before this pass: it reads every byte
+                if not self._pass(buf) and not last:
+                    self._done.wait(self.poll)
+                if last:
+                    return
+        except BaseException as exc:
+            self._error = exc
+
+    def _pass(self, buf: bytearray) -> bool:
+        view, moved = memoryview(buf), False
+        with os.scandir(self.directory) as entries:
+            for e in entries:
+                if e.name.endswith(".parquet") and e.path not in self._files and e.is_file():
+                    self._files[e.path] = (os.open(e.path, os.O_RDONLY), hashlib.sha256(), [0, 0])
+        for fd, digest, state in self._files.values():
+            while n := os.readv(fd, [buf]):
+                digest.update(view[:n])
+                state[0] += n
+                state[1] += n
+                moved = True
+            if state[1] >= self.sync_every:
+                os.fdatasync(fd)
+                state[1] = 0
+        return moved
+
+
 class ChecksumStore:
     """The checksum table of one catalog database."""
 
