@@ -1,0 +1,182 @@
+"""What an append does per snapshot of history (issue 18, branch appends3): metadata.json
+text kept between commits, snapshot lookups by index, and the flush's fsyncs overlapping.
+Each speed-up gives pyiceberg's exact answers (compared here) and keeps every file and
+directory durable before the catalog row changes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import doctordata as dd
+from doctordata.catalog import fileio
+from doctordata.catalog.speedups import snapshot_lookup
+from doctordata.catalog.speedups.metadata_json import MetadataWriter
+from tests.catalog.data import items
+
+
+@pytest.fixture
+def versions(lh: dd.Lakehouse) -> list[Any]:
+    """The metadata of a table after each of 6 appends (one writer's successive inputs)."""
+    lh.create_table("t.items", items(range(0)), partition_by=["day(time)"])
+    out = []
+    for i in range(6):
+        lh.append("t.items", items(range(10 * i, 10 * i + 10)))
+        out.append(lh.table("t.items").metadata)
+    return out
+
+
+def _pyiceberg_bytes(metadata: Any, io: Any, path: Path) -> bytes:
+    from pyiceberg.serializers import ToOutputFile
+
+    path.unlink(missing_ok=True)
+    ToOutputFile.table_metadata(metadata, io.new_output(str(path)))
+    return path.read_bytes()
+
+
+def _ours(writer: MetadataWriter, metadata: Any, io: Any, path: Path) -> bytes:
+    path.unlink(missing_ok=True)
+    writer.write(metadata, io, str(path))
+    return path.read_bytes()
+
+
+def test_successive_versions_expiry_and_rollback_write_pyicebergs_bytes(
+    lh: dd.Lakehouse, versions: list[Any], tmp_path: Path
+) -> None:
+    io = lh.table("t.items").io
+    writer = MetadataWriter()
+    last = versions[-1]
+    expired = last.model_copy(
+        update={"snapshots": last.snapshots[2:], "snapshot_log": last.snapshot_log[2:]}
+    )
+    rolled_back = last.model_copy(
+        update={
+            "snapshots": last.snapshots[:3],
+            "snapshot_log": last.snapshot_log[:3],
+            "current_snapshot_id": last.snapshots[2].snapshot_id,
+        }
+    )
+    reparsed = type(last).model_validate_json(last.model_dump_json())  # no shared objects
+    for metadata in (*versions, expired, last, rolled_back, reparsed, versions[0]):
+        assert len(metadata.snapshot_log) == len(metadata.snapshots)
+        ours = _ours(writer, metadata, io, tmp_path / "ours.metadata.json")
+        assert ours == _pyiceberg_bytes(metadata, io, tmp_path / "theirs.metadata.json")
+
+
+def test_an_append_serializes_only_its_new_snapshot_and_log_entry(
+    lh: dd.Lakehouse, versions: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyiceberg.table.metadata import SnapshotLogEntry
+    from pyiceberg.table.snapshots import Snapshot
+
+    io = lh.table("t.items").io
+    writer = MetadataWriter()
+    _ours(writer, versions[-2], io, tmp_path / "a.metadata.json")
+    dumped: list[type] = []
+    for cls in (Snapshot, SnapshotLogEntry):
+        real = cls.model_dump_json
+
+        def spy(self: Any, *args: Any, _real: Any = real, **kwargs: Any) -> str:
+            dumped.append(type(self))
+            return str(_real(self, *args, **kwargs))
+
+        monkeypatch.setattr(cls, "model_dump_json", spy)
+    ours = _ours(writer, versions[-1], io, tmp_path / "b.metadata.json")
+    assert sorted(c.__name__ for c in dumped) == ["Snapshot", "SnapshotLogEntry"]
+    monkeypatch.undo()
+    assert ours == _pyiceberg_bytes(versions[-1], io, tmp_path / "theirs.metadata.json")
+
+
+def test_array_text_reuses_fragments_by_identity_only() -> None:
+    from doctordata.catalog.speedups.metadata_json import ArrayText
+
+    class Entry:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+    calls: list[int] = []
+
+    def dump(entry: Any) -> str:
+        calls.append(entry.n)
+        return f'{{"n":{entry.n}}}'
+
+    a, b, c = Entry(1), Entry(2), Entry(3)
+    text = ArrayText()
+    assert text.render([a, b], dump) == '{"n":1},{"n":2}' and calls == [1, 2]
+    assert text.render([a, b, c], dump) == '{"n":1},{"n":2},{"n":3}' and calls == [1, 2, 3]
+    assert text.render([a, b, c], dump) == '{"n":1},{"n":2},{"n":3}' and calls == [1, 2, 3]
+    assert text.render([b, c], dump) == '{"n":2},{"n":3}' and calls == [1, 2, 3]  # expiry
+    twin = Entry(2)  # equal content, another object: serialized itself
+    assert text.render([twin, c], dump) == '{"n":2},{"n":3}' and calls == [1, 2, 3, 2]
+    assert text.render([], dump) == "" and text.render([a], dump) == '{"n":1}'
+
+
+class _CountingList(list):  # type: ignore[type-arg]
+    walks = 0
+
+    def __iter__(self) -> Any:
+        _CountingList.walks += 1
+        return super().__iter__()
+
+
+def test_snapshot_by_id_answers_like_pyiceberg_without_walking_the_history(
+    versions: list[Any],
+) -> None:
+    assert snapshot_lookup.installed()
+    original = snapshot_lookup.original()
+    last = versions[-1]
+    ids = [s.snapshot_id for s in last.snapshots]
+    for metadata in (*versions, last.model_copy(update={"snapshots": []})):
+        for sid in [*ids, 12345, -1]:
+            assert metadata.snapshot_by_id(sid) is original(metadata, sid)
+    counted = last.model_copy(update={"snapshots": _CountingList(last.snapshots)})
+    _CountingList.walks = 0
+    for _ in range(5):  # what an append asks: the current snapshot, a new id, the parent
+        assert counted.snapshot_by_id(counted.current_snapshot_id) is counted.snapshots[-1]
+        assert counted.snapshot_by_id(987654321) is None
+        assert counted.snapshot_by_id(ids[1]) is counted.snapshots[1]
+    assert _CountingList.walks <= 1  # one index per list, not one scan per call
+
+
+def test_the_metadata_json_fsync_overlaps_its_directories_fsyncs(
+    lh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit waits for one round of concurrent fsyncs (metadata.json and the
+    directories), not for the metadata.json's fsync and then the directories'; all of them
+    still end before the catalog row changes."""
+    from sqlalchemy.orm import Session
+
+    lh.create_table("raw.t", items(range(0)), partition_by=["day(time)"])
+    lh.append("raw.t", items(range(0, 10)))
+    metadata_dir = os.path.dirname(lh.table("raw.t").metadata_location.removeprefix("file://"))
+    dir_started = threading.Event()
+    seen: dict[str, Any] = {"overlapped": None, "done": [], "at_update": None}
+    real_fsync = fileio.fsync_path
+
+    def fsync_path(path: str) -> None:
+        if os.path.normpath(path) == metadata_dir:
+            dir_started.set()
+        if path.endswith(".metadata.json"):
+            # Old code: the directories are only fsynced after this returns (never set).
+            seen["overlapped"] = dir_started.wait(timeout=10)
+        real_fsync(path)
+        seen["done"].append(os.path.normpath(path))
+
+    real_execute = Session.execute
+
+    def execute(self: Session, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_update", False):
+            seen["at_update"] = list(seen["done"])
+        return real_execute(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(fileio, "fsync_path", fsync_path)
+    monkeypatch.setattr(Session, "execute", execute)
+    lh.append("raw.t", items(range(10, 20)))
+    assert seen["overlapped"] is True
+    location = lh.table("raw.t").metadata_location.removeprefix("file://")
+    assert {os.path.normpath(location), metadata_dir} <= set(seen["at_update"])
+    assert sorted(lh.table("raw.t").scan().to_arrow().column("id").to_pylist()) == list(range(20))
