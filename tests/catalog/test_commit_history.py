@@ -180,3 +180,52 @@ def test_the_metadata_json_fsync_overlaps_its_directories_fsyncs(
     location = lh.table("raw.t").metadata_location.removeprefix("file://")
     assert {os.path.normpath(location), metadata_dir} <= set(seen["at_update"])
     assert sorted(lh.table("raw.t").scan().to_arrow().column("id").to_pylist()) == list(range(20))
+
+
+def test_load_table_reads_the_row_like_pyiceberg(lh: dd.Lakehouse) -> None:
+    """One prepared SELECT per load (not an ORM query built per call); the same table,
+    views and other catalogs' rows left out, a missing table is NoSuchTableError."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.exceptions import NoSuchTableError
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import Session
+
+    lh.create_table("t.items", items(range(5)))
+    catalog: Any = lh.catalog
+    with catalog.engine.begin() as conn:
+        for name, catalog_name, kind in (("v", catalog.name, "VIEW"), ("x", "other", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, "
+                    "metadata_location, iceberg_type) VALUES (:c, 't', :n, :m, :k)"
+                ),
+                {
+                    "c": catalog_name,
+                    "n": name,
+                    "m": lh.table("t.items").metadata_location,
+                    "k": kind,
+                },
+            )
+    statements: list[str] = []
+    orm: list[Any] = []
+    event.listen(
+        catalog.engine, "before_cursor_execute", lambda *a: statements.append(a[2]), named=False
+    )
+    record = orm.append  # one bound method: event.remove needs the same object
+    event.listen(Session, "do_orm_execute", record)
+    try:
+        table = catalog.load_table(("t", "items"))
+    finally:
+        event.remove(Session, "do_orm_execute", record)
+    assert len(statements) == 1 and "iceberg_type" in statements[0]
+    assert orm == []  # no ORM query (built and compiled per call)
+    theirs = SqlCatalog.load_table(catalog, ("t", "items"))
+    assert table.metadata_location == theirs.metadata_location
+    assert table.name() == theirs.name() and table.metadata == theirs.metadata
+    for missing in (("t", "v"), ("t", "x"), ("t", "nope"), ("nope", "items")):
+        with pytest.raises(NoSuchTableError, match=r"Table does not exist: "):
+            catalog.load_table(missing)
+        with pytest.raises(NoSuchTableError):
+            SqlCatalog.load_table(catalog, missing)
+    lh.append("t.items", items(range(5, 10)))  # the commit's own load finds the new row
+    assert lh.table("t.items").scan().to_arrow().num_rows == 10
