@@ -91,6 +91,22 @@ def test_an_append_serializes_only_its_new_snapshot_and_log_entry(
     assert ours == _pyiceberg_bytes(versions[-1], io, tmp_path / "theirs.metadata.json")
 
 
+def test_a_second_writer_of_the_same_table_does_not_change_the_first_ones_bytes(
+    lh: dd.Lakehouse, versions: list[Any], tmp_path: Path
+) -> None:
+    io = lh.table("t.items").io
+    writer = MetadataWriter()
+    _ours(writer, versions[-3], io, tmp_path / "a.metadata.json")
+    parts, release = writer._parts(versions[-2])  # lent out while its file is written
+    first = b"".join(parts)
+    meanwhile = _ours(writer, versions[-1], io, tmp_path / "b.metadata.json")
+    assert b"".join(parts) == first  # not extended under the first writer
+    release()
+    assert first == _pyiceberg_bytes(versions[-2], io, tmp_path / "t1.metadata.json")
+    assert meanwhile == _pyiceberg_bytes(versions[-1], io, tmp_path / "t2.metadata.json")
+    assert _ours(writer, versions[-1], io, tmp_path / "c.metadata.json") == meanwhile
+
+
 def test_array_text_reuses_fragments_by_identity_only() -> None:
     from doctordata.catalog.speedups.metadata_json import ArrayText
 
@@ -106,13 +122,13 @@ def test_array_text_reuses_fragments_by_identity_only() -> None:
 
     a, b, c = Entry(1), Entry(2), Entry(3)
     text = ArrayText()
-    assert text.render([a, b], dump) == '{"n":1},{"n":2}' and calls == [1, 2]
-    assert text.render([a, b, c], dump) == '{"n":1},{"n":2},{"n":3}' and calls == [1, 2, 3]
-    assert text.render([a, b, c], dump) == '{"n":1},{"n":2},{"n":3}' and calls == [1, 2, 3]
-    assert text.render([b, c], dump) == '{"n":2},{"n":3}' and calls == [1, 2, 3]  # expiry
+    assert text.render([a, b], dump) == b'{"n":1},{"n":2}' and calls == [1, 2]
+    assert text.render([a, b, c], dump) == b'{"n":1},{"n":2},{"n":3}' and calls == [1, 2, 3]
+    assert text.render([a, b, c], dump) == b'{"n":1},{"n":2},{"n":3}' and calls == [1, 2, 3]
+    assert text.render([b, c], dump) == b'{"n":2},{"n":3}' and calls == [1, 2, 3]  # expiry
     twin = Entry(2)  # equal content, another object: serialized itself
-    assert text.render([twin, c], dump) == '{"n":2},{"n":3}' and calls == [1, 2, 3, 2]
-    assert text.render([], dump) == "" and text.render([a], dump) == '{"n":1}'
+    assert text.render([twin, c], dump) == b'{"n":2},{"n":3}' and calls == [1, 2, 3, 2]
+    assert text.render([], dump) == b"" and text.render([a], dump) == b'{"n":1}'
 
 
 class _CountingList(list):  # type: ignore[type-arg]

@@ -37,26 +37,33 @@ MAX_TABLES = 16  # tables whose JSON text is kept
 
 
 class ArrayText:
-    """The JSON text of a list of frozen models, with the entries it was made from."""
+    """The JSON text (UTF-8) of a list of frozen models, with the entries it was made from.
+
+    Kept as one growing buffer: an append adds its entry's bytes at the end (amortised
+    O(1)) and the file is written from the buffer, so the ~650 KiB of old snapshots are
+    neither joined nor encoded again on each commit."""
 
     def __init__(self) -> None:
         self.items: list[Any] = []  # strong references: an id() seen here is not reused
-        self.texts: list[str] = []
-        self.joined = ""
+        self.texts: list[bytes] = []
+        self.joined = bytearray()
 
-    def render(self, items: Sequence[Any], dump: Callable[[Any], str]) -> str:
+    def render(self, items: Sequence[Any], dump: Callable[[Any], str]) -> bytearray:
+        """The text of ``items`` (valid until the next call)."""
         kept = len(self.items)
         if kept <= len(items) and all(map(operator.is_, self.items, items)):
-            new = [dump(item) for item in items[kept:]]  # the common case: appended
-            if new:
-                self.joined = ",".join([self.joined, *new] if kept else new)
-                self.items.extend(items[kept:])
-                self.texts.extend(new)
+            for item in items[kept:]:  # the common case: appended
+                text = dump(item).encode("utf-8")
+                if self.joined:
+                    self.joined += b","
+                self.joined += text
+                self.items.append(item)
+                self.texts.append(text)
             return self.joined
         known = {id(item): text for item, text in zip(self.items, self.texts, strict=True)}
-        self.texts = [known.get(id(item)) or dump(item) for item in items]
+        self.texts = [known.get(id(item)) or dump(item).encode("utf-8") for item in items]
         self.items = list(items)
-        self.joined = ",".join(self.texts)
+        self.joined = bytearray(b",".join(self.texts))
         return self.joined
 
 
@@ -70,45 +77,68 @@ class MetadataWriter:
 
     def to_json(self, metadata: TableMetadata) -> str:
         """The metadata.json text, identical to pyiceberg's."""
+        parts, release = self._parts(metadata)
+        try:
+            return b"".join(parts).decode("utf-8")
+        finally:
+            release()
+
+    def _parts(self, metadata: TableMetadata) -> tuple[list[bytes | bytearray], Callable[[], None]]:
+        """The document's bytes in pieces, and what to call once they are written: the
+        kept texts are lent out, so another writer of the same table meanwhile starts its
+        own (correct, only slower) instead of changing them under this one."""
         from pyiceberg.utils.config import Config
 
         # pyiceberg writes None as -1 for current-snapshot-id under this legacy flag.
         exclude_none = not Config().get_bool("legacy-current-snapshot-id")
+        whole = ([metadata.model_dump_json(exclude_none=exclude_none).encode("utf-8")], _nothing)
         if metadata.format_version < 2 or not metadata.snapshots:
-            return metadata.model_dump_json(exclude_none=exclude_none)
+            return whole
         shell = metadata.model_copy(update={name: [] for name in _ARRAYS}).model_dump_json(
             exclude_none=exclude_none
         )
-        marks = [key + "[]" for key in _ARRAYS.values()]
-        if any(shell.count(mark) != 1 for mark in marks):
-            return metadata.model_dump_json(exclude_none=exclude_none)
+        if any(shell.count(key + "[]") != 1 for key in _ARRAYS.values()):
+            return whole
         key = (str(metadata.table_uuid), exclude_none)
-        with self._lock:  # taken out while in use: two writers of one table do not share it
+        with self._lock:
             arrays = self._tables.pop(key, None) or {name: ArrayText() for name in _ARRAYS}
 
         def dump(model: Any) -> str:
             return str(model.model_dump_json(exclude_none=exclude_none))
 
         texts = {name: arrays[name].render(getattr(metadata, name), dump) for name in _ARRAYS}
-        with self._lock:
-            self._tables[key] = arrays
-            while len(self._tables) > MAX_TABLES:
-                self._tables.popitem(last=False)
-        # One pass over the shell: the text before, between and after the two empty lists.
+
+        def release() -> None:
+            with self._lock:
+                self._tables[key] = arrays
+                while len(self._tables) > MAX_TABLES:
+                    self._tables.popitem(last=False)
+
+        # The shell's text before, between and after the two empty lists.
         order = sorted(_ARRAYS, key=lambda name: shell.index(_ARRAYS[name] + "[]"))
-        parts: list[str] = []
+        parts: list[bytes | bytearray] = []
         rest = shell
         for name in order:
             head, rest = rest.split(_ARRAYS[name] + "[]", 1)
-            parts += [head, _ARRAYS[name], "[", texts[name], "]"]
-        parts.append(rest)
-        return "".join(parts)
+            parts += [(head + _ARRAYS[name] + "[").encode("utf-8"), texts[name], b"]"]
+        parts.append(rest.encode("utf-8"))
+        return parts, release
 
     def write(self, metadata: TableMetadata, io: FileIO, location: str) -> None:
         """What ``Catalog._write_metadata`` does (create, never overwrite; gzip by name)."""
-        from pyiceberg.serializers import Compressor
+        from pyiceberg.serializers import Compressor, NoopCompressor
 
-        data = self.to_json(metadata).encode("utf-8")
-        data = Compressor.get_compressor(location).bytes_compressor()(data)
-        with io.new_output(location).create(overwrite=False) as stream:
-            stream.write(data)
+        compressor = Compressor.get_compressor(location)
+        parts, release = self._parts(metadata)
+        try:
+            if not isinstance(compressor, NoopCompressor):  # gzip: the whole document
+                parts = [compressor.bytes_compressor()(b"".join(parts))]
+            with io.new_output(location).create(overwrite=False) as stream:
+                for part in parts:
+                    stream.write(part)
+        finally:
+            release()
+
+
+def _nothing() -> None:
+    return None
