@@ -158,6 +158,29 @@ def test_snapshot_by_id_answers_like_pyiceberg_without_walking_the_history(
     assert _CountingList.walks <= 1  # one index per list, not one scan per call
 
 
+def test_snapshot_lists_sharing_an_index_answer_like_a_scan() -> None:
+    """Appended lists share their base list's index; branches from one base, expiry and
+    a list seen again must still give exactly what a scan gives."""
+    from types import SimpleNamespace
+
+    def snap(sid: int) -> Any:
+        return SimpleNamespace(snapshot_id=sid)
+
+    def scan(snapshots: list[Any], sid: int) -> Any:
+        return next((s for s in snapshots if s.snapshot_id == sid), None)
+
+    base = [snap(i) for i in range(1, 50)]
+    one = [*base, snap(100)]
+    other = [*base, snap(200), snap(100)]  # a branch: 100 at another position
+    longer = [*one, snap(300)]
+    expired = longer[10:]
+    lists = [base, one, other, longer, expired, one, base, other]
+    for snapshots in lists:
+        meta = SimpleNamespace(snapshots=snapshots)
+        for sid in (1, 2, 25, 49, 100, 200, 300, 400, 0):
+            assert snapshot_lookup.snapshot_by_id(meta, sid) is scan(snapshots, sid), sid
+
+
 def test_the_metadata_json_fsync_overlaps_its_directories_fsyncs(
     lh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:

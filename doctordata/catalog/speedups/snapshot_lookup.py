@@ -8,10 +8,13 @@ scan). At 1,000 snapshots that was 1-2 ms of CPU per append, growing with the hi
 cache miss).
 
 :func:`snapshot_by_id` answers the newest snapshot at once and anything else from an index
-built once per snapshot list (metadata lists are never changed in place: every metadata
-model is frozen and updates build new lists, see metadata_updates.py). The index holds
-the list itself, so a list's id cannot be reused while its index is kept; a hit is checked
-against the list before it is returned, and a list whose length changed is indexed again.
+per snapshot list (metadata lists are never changed in place: every metadata model is
+frozen and updates build new lists, see metadata_updates.py). An append's list is the
+previous list plus one snapshot, so its index is the previous one's plus the new id (the
+prefix is checked by identity, a pointer comparison per entry); only another list is
+indexed from scratch. The cache holds the lists themselves, so a list's id cannot be
+reused while its index is kept, and a hit is checked against the list before it is
+returned.
 Same answers as pyiceberg for metadata whose snapshot ids are unique (pyiceberg refuses
 to add a duplicate; with duplicates the newest may be answered where pyiceberg answers
 the oldest). Tests compare them. Only pyiceberg 0.12.x is patched; on any
@@ -32,19 +35,45 @@ _indexes: OrderedDict[int, tuple[list[Any], dict[int, int]]] = OrderedDict()
 
 
 def _index(snapshots: list[Any]) -> dict[int, int]:
+    """snapshot id -> a position: every id of ``snapshots`` is a key (so an absent id is
+    not in the list), but a position may belong to another list of the same lineage
+    (the caller checks it). Empty: no index (duplicate ids), scan instead."""
     with _lock:
         entry = _indexes.get(id(snapshots))
-        if entry is not None and entry[0] is snapshots and len(entry[1]) == len(snapshots):
+        if entry is not None and entry[0] is snapshots:
             _indexes.move_to_end(id(snapshots))
             return entry[1]
+        base = _extended(snapshots)
+        if base is not None:
+            # An append's list (the previous list + its snapshot): the previous list's
+            # index, shared, gains the new ids; no walk over the old snapshots' fields.
+            kept, index = base
+            for pos in range(kept, len(snapshots)):
+                index.setdefault(snapshots[pos].snapshot_id, pos)
+            _remember(snapshots, index)
+            return index
     index = {snapshot.snapshot_id: pos for pos, snapshot in enumerate(snapshots)}
     if len(index) != len(snapshots):
         return {}  # duplicate ids (invalid metadata): the caller scans, as pyiceberg does
     with _lock:
-        _indexes[id(snapshots)] = (snapshots, index)
-        while len(_indexes) > MAX_LISTS:
-            _indexes.popitem(last=False)
+        _remember(snapshots, index)
     return index
+
+
+def _extended(snapshots: list[Any]) -> tuple[int, dict[int, int]] | None:
+    """(length, index) of a kept list that ``snapshots`` starts with (caller holds the lock)."""
+    for kept, index in reversed(_indexes.values()):
+        n = len(kept)
+        # A pointer comparison per entry (list equality checks identity first).
+        if 0 < n < len(snapshots) and snapshots[n - 1] is kept[-1] and snapshots[:n] == kept:
+            return n, index
+    return None
+
+
+def _remember(snapshots: list[Any], index: dict[int, int]) -> None:
+    _indexes[id(snapshots)] = (snapshots, index)
+    while len(_indexes) > MAX_LISTS:
+        _indexes.popitem(last=False)
 
 
 def snapshot_by_id(self: Any, snapshot_id: int) -> Any:
@@ -61,9 +90,9 @@ def snapshot_by_id(self: Any, snapshot_id: int) -> Any:
         return _scan(snapshots, snapshot_id)
     pos = index.get(snapshot_id)
     if pos is None:
-        return None
-    found = snapshots[pos]
-    if found.snapshot_id != snapshot_id:  # cannot happen for an unchanged list
+        return None  # every id of the list is in its index
+    found = snapshots[pos] if pos < len(snapshots) else None
+    if found is None or found.snapshot_id != snapshot_id:  # another list's position
         return _scan(snapshots, snapshot_id)
     return found
 
