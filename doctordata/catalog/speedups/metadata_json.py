@@ -91,14 +91,17 @@ class MetadataWriter:
 
         # pyiceberg writes None as -1 for current-snapshot-id under this legacy flag.
         exclude_none = not Config().get_bool("legacy-current-snapshot-id")
-        whole = ([metadata.model_dump_json(exclude_none=exclude_none).encode("utf-8")], _nothing)
+
+        def whole() -> tuple[list[bytes | bytearray], Callable[[], None]]:
+            return [metadata.model_dump_json(exclude_none=exclude_none).encode("utf-8")], _nothing
+
         if metadata.format_version < 2 or not metadata.snapshots:
-            return whole
+            return whole()
         shell = metadata.model_copy(update={name: [] for name in _ARRAYS}).model_dump_json(
             exclude_none=exclude_none
         )
         if any(shell.count(key + "[]") != 1 for key in _ARRAYS.values()):
-            return whole
+            return whole()
         key = (str(metadata.table_uuid), exclude_none)
         with self._lock:
             arrays = self._tables.pop(key, None) or {name: ArrayText() for name in _ARRAYS}
