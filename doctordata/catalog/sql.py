@@ -168,9 +168,15 @@ def open_catalog(
     # These speed-ups lean on pyiceberg 0.12 internals; on another version: plain pyiceberg.
     fast_commits = metadata_updates.install()
     partition_split.install()
-    from doctordata.catalog.speedups import manifest_list_cache, manifest_merge, residual_nulls
+    from doctordata.catalog.speedups import (
+        manifest_list_cache,
+        manifest_merge,
+        residual_nulls,
+        snapshot_lookup,
+    )
 
     residual_nulls.install()
+    snapshot_lookup.install()
     manifest_merge.install()
     manifest_list_cache.install()
     props = catalog_properties(settings, tiers)

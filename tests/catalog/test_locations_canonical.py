@@ -183,13 +183,14 @@ def test_creating_a_table_loads_no_table_whose_metadata_it_has_read(
     for i in range(12):
         lh.create_table(f"ns.t{i}", _items([i]))
     loaded: list[str] = []
-    real = SqlCatalog.load_table
+    catalog_class = type(lh.catalog)  # SqlCatalog or our subclass (its own load_table)
+    real = catalog_class.load_table
 
     def load_table(self: SqlCatalog, identifier: object) -> object:
         loaded.append(identifier if isinstance(identifier, str) else ".".join(identifier))  # type: ignore[arg-type]
         return real(self, identifier)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(SqlCatalog, "load_table", load_table)
+    monkeypatch.setattr(catalog_class, "load_table", load_table)
     lh.create_table("ns.first", _items([1]))  # may read what it has not read yet
     loaded.clear()
     lh.create_table("ns.second", _items([2]))

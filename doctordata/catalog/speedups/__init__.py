@@ -8,6 +8,7 @@ own code runs.
 - partition_split.py: split an Arrow table into its partitions in one pass.
 - manifest_merge.py: merge manifests on append without rewriting full ones again.
 - manifest_list_cache.py: reuse the manifest lists this process wrote instead of reading them.
+- snapshot_lookup.py: find a snapshot by id without scanning the whole history.
 
 catalog/sql.py installs them when the catalog is opened.
 """
