@@ -161,11 +161,12 @@ def _translate(node: exp.Expr, columns: Mapping[str, list[tuple[int, str]]]) -> 
         inner = node.this
         if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
             col = _column(inner.this, columns)
-            return ("null", col[0], False) if col else ANY
+            return ("null", col[0], False) if col and col[1] in DOMAINS else ANY
         return ANY  # NOT of anything else: three-valued logic, not worth the risk
     if isinstance(node, exp.Is):
         col = _column(node.this, columns)
-        if col and isinstance(node.expression, exp.Null):
+        # Floats are left out: NaN is not NULL, and pyiceberg names NaN in these filters.
+        if col and col[1] in DOMAINS and isinstance(node.expression, exp.Null):
             return ("null", col[0], True)
         return ANY
     op = _OPS.get(type(node))
@@ -179,8 +180,8 @@ def _translate(node: exp.Expr, columns: Mapping[str, list[tuple[int, str]]]) -> 
     if isinstance(node, exp.Between) and not node.args.get("symmetric"):
         low = _compare(node.this, ">=", node.args.get("low"), columns)
         high = _compare(node.this, "<=", node.args.get("high"), columns)
-        kept = [p for p in (low, high) if p != ANY]
-        return ("and", kept) if kept else ANY
+        # Both bounds or none: DuckDB types the two literals together (pushdown.py too).
+        return ANY if ANY in (low, high) else ("and", [low, high])
     if isinstance(node, exp.In) and not node.args.get("query") and not node.args.get("unnest"):
         values = [v for v in node.expressions if not isinstance(v, exp.Null)]
         if not values:
@@ -238,6 +239,8 @@ def _literal(node: Any, kind: str) -> Any:
     text = str(node.this)
     if typed == exp.DataType.Type.DATE or (typed is None and kind == "date"):
         return _days_us(text) if _DATE.match(text) else None
+    if kind == "date":
+        return None  # a date against a TIMESTAMP: pushdown.py leaves it to the engine too
     if typed in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ) or typed is None:
         return _timestamp_us(text) if _TIMESTAMP.match(text) else None
     return None  # TIMESTAMPTZ and others: the session time zone decides; do not prune

@@ -9,7 +9,9 @@ A predicate is a small tree of tuples (built by engines/fast_scan.py from the qu
 
 A file is dropped only when it certainly holds no row where the predicate is TRUE: from
 its partition values (through the transform: day(time) = 20759 bounds ``time`` to that
-day) and its column bounds and null counts (Iceberg's single-value binary encoding).
+day), or from its column bounds and null counts (Iceberg's single-value binary encoding).
+Each of the two is asked about the whole predicate, as pyiceberg's partition and metrics
+evaluators are, so this prunes no file pyiceberg keeps.
 Whatever this module does not understand (a float, a decimal, a bucket transform, a
 missing or odd bound) keeps the file; the engine evaluates the WHERE on the rows anyway.
 Values are compared in one domain per column kind: Python ints for int/long, microseconds
@@ -192,10 +194,17 @@ class Evaluator:
         self.predicate = predicate
         self.kinds = kinds  # field id -> column kind (current schema)
         self.specs = specs  # spec id -> [(partition field name, source id, transform)]
+        self.source = "partition"  # which facts _eval reads: "partition" or "metrics"
 
     def may_match(self, f: DataFile) -> bool:
-        cache: dict[int, _Facts] = {}
-        return self._eval(self.predicate, f, cache)
+        # Partition values and column statistics are asked separately, each about the
+        # whole predicate, as pyiceberg does (so this never prunes a file it keeps).
+        for source in ("partition", "metrics"):
+            cache: dict[int, _Facts] = {}
+            self.source = source
+            if not self._eval(self.predicate, f, cache):
+                return False
+        return True
 
     def _eval(self, p: tuple[Any, ...], f: DataFile, cache: dict[int, _Facts]) -> bool:
         op = p[0]
@@ -222,6 +231,8 @@ class Evaluator:
         lows: list[Any] = []
         highs: list[Any] = []
         all_null = no_nulls = False
+        if self.source == "metrics":
+            return self._metric_facts(field_id, f, kind)
         for name, source, transform in self.specs.get(f.spec_id, []):
             if source != field_id or name not in f.partition:
                 continue
@@ -236,15 +247,6 @@ class Evaluator:
             if bounds is not None:
                 lows.append(bounds[0])
                 highs.append(bounds[1])
-        values, nulls = f.value_counts.get(field_id), f.null_counts.get(field_id)
-        if values is not None and nulls is not None and values == nulls:
-            all_null = True
-        if nulls == 0:
-            no_nulls = True
-        low = decode_bound(kind, f.lower.get(field_id))
-        high = decode_bound(kind, f.upper.get(field_id))
-        lows.append(low)
-        highs.append(high)
         known_lows = [v for v in lows if v is not None]
         known_highs = [v for v in highs if v is not None]
         return _Facts(
@@ -252,6 +254,15 @@ class Evaluator:
             min(known_highs) if known_highs else None,
             all_null,
             no_nulls,
+        )
+
+    def _metric_facts(self, field_id: int, f: DataFile, kind: str) -> _Facts:
+        values, nulls = f.value_counts.get(field_id), f.null_counts.get(field_id)
+        return _Facts(
+            decode_bound(kind, f.lower.get(field_id)),
+            decode_bound(kind, f.upper.get(field_id)),
+            all_null=values is not None and nulls is not None and values == nulls,
+            no_nulls=nulls == 0,
         )
 
 
