@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -55,6 +55,8 @@ _INTEGER = re.compile(r"^-?\d+$")
 # DuckDB reads these strings as the same instant, whatever the session (no zone, no offset).
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
+# An instant whatever the session's time zone: the offset is written out.
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?[+-]\d{2}(:\d{2})?$")
 
 
 @dataclass
@@ -228,7 +230,7 @@ def _literal(node: Any, kind: str) -> Any:
         return None
     if kind == "string":
         return str(node.this) if isinstance(node, exp.Literal) and node.is_string else None
-    if kind not in ("date", "timestamp"):
+    if kind not in ("date", "timestamp", "timestamptz"):
         return None
     typed = None
     if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
@@ -237,6 +239,13 @@ def _literal(node: Any, kind: str) -> Any:
     if not isinstance(node, exp.Literal) or not node.is_string:
         return None
     text = str(node.this)
+    if kind == "timestamptz":
+        # '... +00' or TIMESTAMPTZ '... +00' (a folded now()): the same instant in any
+        # session; anything read in the session's time zone is left to the engine.
+        if typed not in (None, exp.DataType.Type.TIMESTAMPTZ) or not _INSTANT.match(text):
+            return None
+        moment = datetime.fromisoformat(text.replace("T", " "))
+        return _micros(moment - datetime(1970, 1, 1, tzinfo=UTC))
     if typed == exp.DataType.Type.DATE or (typed is None and kind == "date"):
         return _days_us(text) if _DATE.match(text) else None
     if kind == "date":
@@ -252,8 +261,10 @@ def _days_us(text: str) -> int:
 
 
 def _timestamp_us(text: str) -> int:
-    moment = datetime.fromisoformat(text.replace("T", " "))
-    delta = moment - datetime(1970, 1, 1)
+    return _micros(datetime.fromisoformat(text.replace("T", " ")) - datetime(1970, 1, 1))
+
+
+def _micros(delta: timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

@@ -58,9 +58,11 @@ def pushdown_conjuncts(
 ) -> dict[int, list[exp.Expr]]:
     """id(table node) -> the WHERE conjuncts that provably concern that reference alone
     (the candidates for its row filter; engines/fast_scan.py prunes with them too)."""
+    found: dict[int, list[exp.Expr]] = {}
+    if root.find(exp.Where) is None:
+        return found  # nothing to push (and no scope analysis to import)
     from sqlglot.optimizer.scope import traverse_scope
 
-    found: dict[int, list[exp.Expr]] = {}
     for scope in traverse_scope(root):
         select = scope.expression
         if not isinstance(select, exp.Select) or not select.args.get("where"):
@@ -138,14 +140,14 @@ _FOLDABLE = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Interval, exp.DateAdd, exp.
 
 def normalised(conjunct: exp.Expr) -> exp.Expr:
     """A copy of the conjunct with unqualified columns and constant arithmetic folded."""
-    from sqlglot.optimizer.simplify import simplify
-
     node = conjunct.copy()
     for col in node.find_all(exp.Column):
         col.set("table", None)
     try:
         # Fold constant arithmetic (DATE '1994-01-01' + INTERVAL '1' YEAR, 0.06 - 0.01).
         if node.find(*_FOLDABLE) is not None:
+            from sqlglot.optimizer.simplify import simplify
+
             node = simplify(node)
     except Exception:
         node = conjunct.copy()

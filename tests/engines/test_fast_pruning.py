@@ -162,7 +162,13 @@ def _values(column: str) -> list[str]:
     if column == "f":
         return ["0.5", "3", "4.0", "'NaN'", "11.3", "-1"]
     if column == "tz":
-        return ["'2026-01-03 00:00:00+00'", "TIMESTAMPTZ '2026-01-05 02:00:00+00'", "'2026-01-13'"]
+        return [
+            "'2026-01-03 00:00:00+00'",
+            "TIMESTAMPTZ '2026-01-05 02:00:00+00'",
+            "TIMESTAMPTZ '2026-01-08 04:30:00+05:30'",
+            "'2026-01-12T03:00:00.000001-01'",
+            "'2026-01-13'",  # read in the session's time zone: not pruned on
+        ]
     if column == "dec":
         return ["1.05", "3", "10.35", "2.5"]
     return ["true", "false"]
@@ -172,21 +178,25 @@ _UNDERSTOOD = {"id", "n", "s", "name", "dt", "ts", "extra"}
 
 
 def _leaf(rng: random.Random, columns: list[str]) -> tuple[str, bool]:
+    text, col = _leaf_text(rng, columns)
+    return text, col in _UNDERSTOOD or (col == "tz" and "'2026-01-13'" not in text)
+
+
+def _leaf_text(rng: random.Random, columns: list[str]) -> tuple[str, str]:
     col = rng.choice(columns)
     values = _values(col)
     form = rng.randrange(8)
-    understood = col in _UNDERSTOOD
     if form <= 3:
-        return f"{col} {rng.choice(_OPS)} {rng.choice(values)}", understood
+        return f"{col} {rng.choice(_OPS)} {rng.choice(values)}", col
     if form == 4:
         lo, hi = sorted(rng.sample(range(len(values)), 2))
-        return f"{col} BETWEEN {values[lo]} AND {values[hi]}", understood
+        return f"{col} BETWEEN {values[lo]} AND {values[hi]}", col
     if form == 5:
         picked = rng.sample(values, min(3, len(values)))
-        return f"{col} IN ({', '.join(picked)})", understood
+        return f"{col} IN ({', '.join(picked)})", col
     if form == 6:
-        return f"{col} IS {rng.choice(['', 'NOT '])}NULL", understood
-    return f"{rng.choice(values)} {rng.choice(_OPS)} {col}", understood
+        return f"{col} IS {rng.choice(['', 'NOT '])}NULL", col
+    return f"{rng.choice(values)} {rng.choice(_OPS)} {col}", col
 
 
 def _predicates(columns: list[str], count: int, seed: int) -> Iterator[tuple[str, bool]]:
@@ -261,12 +271,14 @@ def test_the_fast_planner_prunes_a_superset_of_pyiceberg_and_the_same_where_it_u
     assert counts["both pruned"] > 100 and counts["fewer pruned"] > 10, counts
 
 
-def test_time_zone_typed_and_float_predicates_keep_every_file(lake: Path) -> None:
-    """What the fast planner does not read (timestamptz, float, decimal, boolean, NOT, a
-    function of a column) prunes nothing there; the engine still filters the rows."""
+def test_session_time_and_float_predicates_keep_every_file(lake: Path) -> None:
+    """What the fast planner does not read (a time in the session's zone, float, decimal,
+    boolean, NOT, a function of a column) prunes nothing; the engine filters the rows."""
     with dd.connect(lake, engines={"plan_cache_size": 0}) as lh:
         for where in [
-            "tz < TIMESTAMPTZ '2025-12-31 00:00:00+00'",
+            "tz < TIMESTAMPTZ '2025-12-31 00:00:00'",
+            "tz < '2025-12-31'",
+            "tz < TIMESTAMP '2025-12-31 00:00:00'",
             "f > 100",
             "dec < 0",
             "b AND NOT b",
@@ -279,6 +291,21 @@ def test_time_zone_typed_and_float_predicates_keep_every_file(lake: Path) -> Non
             assert res.fetchall() == [], where
             scan = res.stats.scans[0]
             assert scan.files_skipped == 0 and scan.row_filter == "AlwaysTrue()", where
+
+
+def test_a_folded_now_prunes_a_timestamptz_column_as_pyiceberg_does(lake: Path) -> None:
+    """now() is folded into TIMESTAMPTZ '... +00' (an instant): both planners prune on it."""
+    query = "SELECT count(*) FROM p.by_day WHERE tz > now() - INTERVAL 100000 DAY AND tz < "
+    query += "TIMESTAMPTZ '2026-01-04 00:00:00+00'"
+    caches.clear_all()
+    with dd.connect(lake, engines={"plan_cache_size": 0}) as fast_lh:
+        fast = _outcome(fast_lh, query)
+        assert not fast_lh.catalog_opened
+    with dd.connect(lake, engines={"plan_cache_size": 0}) as slow_lh:
+        assert slow_lh.catalog is not None
+        slow = _outcome(slow_lh, query)
+    assert fast["fast"] and fast["rows"] == slow["rows"] == ["(12,)"]
+    assert fast["files"] == slow["files"] and len(fast["files"]) < fast["total"]
 
 
 def test_a_pruned_scan_reports_its_filter_and_skipped_files(lake: Path) -> None:

@@ -16,7 +16,8 @@ Whatever this module does not understand (a float, a decimal, a bucket transform
 missing or odd bound) keeps the file; the engine evaluates the WHERE on the rows anyway.
 Values are compared in one domain per column kind: Python ints for int/long, microseconds
 since the epoch for date/timestamp (a date is its midnight, as DuckDB casts it), str for
-strings (code point order is UTF-8 byte order, DuckDB's default collation).
+strings (code point order is UTF-8 byte order, DuckDB's default collation). A
+timestamptz is an instant (UTC microseconds, as Iceberg stores it and partitions it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DOMAINS = {
     "long": "int",
     "date": "micros",
     "timestamp": "micros",
+    "timestamptz": "micros",  # an instant: UTC microseconds, as stored
     "string": "str",
 }
 
@@ -117,7 +119,7 @@ def decode_bound(kind: str, raw: Any) -> Any:
         else:
             return None
         return n * DAY_US if kind == "date" else n
-    if kind == "timestamp":
+    if kind in ("timestamp", "timestamptz"):
         return int(struct.unpack("<q", raw)[0]) if len(raw) == 8 else None
     if kind == "string":
         try:
@@ -150,7 +152,7 @@ def partition_range(transform: str, kind: str, value: Any) -> tuple[Any, Any] | 
         if domain == "micros" and isinstance(value, int):
             if transform == "day":
                 return value * DAY_US, (value + 1) * DAY_US - 1
-            if transform == "hour" and kind == "timestamp":
+            if transform == "hour" and kind != "date":
                 return value * HOUR_US, (value + 1) * HOUR_US - 1
             if transform == "month":
                 return _month_start_us(value), _month_start_us(value + 1) - 1
