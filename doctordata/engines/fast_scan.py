@@ -1,16 +1,17 @@
 """Planning a new query's common scans without pyiceberg (no pydantic, no pyiceberg.table).
 
 Why: pyiceberg's plan_files costs a new query ~0.2 s of CPU in imports alone (pydantic,
-its metadata model, manifests, expressions). Most queries read the current snapshot of a
-table with no delete files; for those this module reads the manifests itself
+its metadata model, manifests, expressions). Most queries read a snapshot (the current
+one, or one named by time travel) with no delete files; for those this module reads the
+manifests itself
 (catalog/reader/prune.py) and prunes with a conservative evaluator of the pushed-down
 WHERE conjuncts (pushdown.pushdown_conjuncts): a file is skipped only when it certainly
 holds no matching row. The plan is the ScanPlan engines/scan.py builds from pyiceberg.
 
 Everything else goes to pyiceberg, as before (:func:`fast_plans` returns None and turns
-each table reference into its pyiceberg Table): time travel, another engine than DuckDB,
-delete files, a name mapping, renamed nested fields, metadata or manifests that are not
-local, anything unexpected while reading. tests/engines/test_fast_planning.py compares
+each table reference into its pyiceberg Table): another engine than DuckDB, delete files,
+a name mapping, renamed nested fields, metadata or manifests that are not local, a time
+travel target that is not there (pyiceberg's path names the error), anything unexpected. tests/engines/test_fast_planning.py compares
 both planners on many table shapes and predicates.
 """
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from doctordata.catalog.reader import Unsupported
-from doctordata.catalog.reader.lite import LiteTable, specs
+from doctordata.catalog.reader.lite import LiteSchema, LiteTable, specs
 from doctordata.catalog.reader.prune import DAY_US, DOMAINS, Evaluator, live_data_files
 from doctordata.engines.caches import BoundedCache, cache
 from doctordata.engines.datafiles import PlannedFile, check_files
@@ -79,8 +80,8 @@ def fast_plans(
     ``table`` is its pyiceberg Table and the router plans with pyiceberg)."""
     refs = resolution.iceberg
     try:
-        if refs and _applies(eng, resolution, as_of):
-            return _plan_all(root, resolution, tiers)
+        if refs and _applies(eng, resolution):
+            return _plan_all(root, resolution, as_of, tiers)
     except Unsupported:
         pass
     for ref in refs:
@@ -89,44 +90,51 @@ def fast_plans(
     return None
 
 
-def _applies(eng: Engine, resolution: Resolution, as_of: Any) -> bool:
+def _applies(eng: Engine, resolution: Resolution) -> bool:
+    if eng.name != "duckdb":
+        return False
+    return all(isinstance(ref.table, LiteTable) for ref in resolution.iceberg)
+
+
+def _plan_all(
+    root: exp.Expr, resolution: Resolution, as_of: Any, tiers: Mapping[str, Tier]
+) -> FastPlans:
     from doctordata.engines.timetravel import version_clause
 
-    if as_of is not None or eng.name != "duckdb":
-        return False
-    for ref in resolution.iceberg:
-        if not isinstance(ref.table, LiteTable) or version_clause(ref.node) is not None:
-            return False
-    return True
-
-
-def _plan_all(root: exp.Expr, resolution: Resolution, tiers: Mapping[str, Tier]) -> FastPlans:
-    targets = {
-        id(ref.node): PushdownTarget(ref.node, ref.table.schema()) for ref in resolution.iceberg
-    }
-    conjuncts = pushdown_conjuncts(root, targets)
-    plans: list[ScanPlan] = []
-    filters: list[str] = []
+    snapshots: list[int | None] = []
+    schemas: list[LiteSchema] = []
+    targets: dict[int, PushdownTarget] = {}
     for ref in resolution.iceberg:
         table = ref.table
         assert isinstance(table, LiteTable)
-        pushed = conjuncts.get(id(ref.node), [])
-        predicate, text = predicate_of(pushed, table)
-        plans.append(plan_lite(ref.name, table, predicate, tiers))
+        own = version_clause(ref.node)
+        snapshot_id = table.snapshot_for(own if own is not None else as_of)
+        snapshots.append(snapshot_id)
+        schemas.append(table.schema_at(snapshot_id))
+        targets[id(ref.node)] = PushdownTarget(ref.node, schemas[-1])
+    conjuncts = pushdown_conjuncts(root, targets)
+    plans: list[ScanPlan] = []
+    filters: list[str] = []
+    for ref, snapshot_id, schema in zip(resolution.iceberg, snapshots, schemas, strict=True):
+        assert isinstance(ref.table, LiteTable)
+        predicate, text = predicate_of(conjuncts.get(id(ref.node), []), schema)
+        plans.append(plan_lite(ref.name, ref.table, snapshot_id, predicate, tiers))
         filters.append(text)
+    for ref, snapshot_id in zip(resolution.iceberg, snapshots, strict=True):
+        ref.snapshot_id = snapshot_id
     return FastPlans(targets, plans, filters)
 
 
 # -- the pushed conjuncts as a prune.py predicate --------------------------------------------
 
 
-def predicate_of(conjuncts: list[exp.Expr], table: LiteTable) -> tuple[tuple[Any, ...], str]:
-    """(predicate, its text for the stats) of the conjuncts pushed to ``table``.
+def predicate_of(conjuncts: list[exp.Expr], schema: LiteSchema) -> tuple[tuple[Any, ...], str]:
+    """(predicate, its text for the stats) of the conjuncts pushed to a scan of ``schema``.
 
     The text is the DuckDB SQL of the conjuncts that prune (understood at least in part),
     "AlwaysTrue()" when none does."""
     columns: dict[str, list[tuple[int, str]]] = {}
-    for f in table.schema().fields:
+    for f in schema.fields:
         columns.setdefault(f.name.lower(), []).append((f.field_id, str(f.field_type)))
     parts: list[tuple[Any, ...]] = []
     texts: list[str] = []
@@ -272,11 +280,15 @@ def _micros(delta: timedelta) -> int:
 
 
 def plan_lite(
-    name: str, table: LiteTable, predicate: tuple[Any, ...], tiers: Mapping[str, Tier]
+    name: str,
+    table: LiteTable,
+    snapshot_id: int | None,
+    predicate: tuple[Any, ...],
+    tiers: Mapping[str, Tier],
 ) -> ScanPlan:
-    """engines/scan.py's ScanPlan of the current snapshot, pruned by ``predicate``.
-
-    Unsupported where pyiceberg must plan (delete files, name mapping, nested renames)."""
+    """engines/scan.py's ScanPlan of a snapshot (None: the current one), pruned by
+    ``predicate``. Unsupported where pyiceberg must plan (delete files, name mapping,
+    nested renames)."""
     started = time.perf_counter()
     meta = table.meta
     if "schema.name-mapping.default" in table.properties:
@@ -284,32 +296,35 @@ def plan_lite(
     renamed, nested = table.renames()
     if nested:
         raise Unsupported("renamed nested fields")
-    snapshot_id = meta.current_snapshot_id
-    key = (meta.location, repr(predicate))
+    scanned = snapshot_id if snapshot_id is not None else meta.current_snapshot_id
+    schema = table.schema_at(snapshot_id)
+    key = (meta.location, scanned, repr(predicate))
     cached = _PLANS.get(key)
     if cached is None:
         files: list[str] = []
         sizes: list[int] = []
         total = 0
-        if snapshot_id is not None:
-            schema = table.schema()
+        if scanned is not None:
             kinds = {f.field_id: str(f.field_type) for f in schema.fields}
             evaluator = Evaluator(predicate, kinds, {i: s.fields for i, s in specs(meta).items()})
-            for f in live_data_files(meta, snapshot_id):
+            for f in live_data_files(meta, scanned):
                 total += 1
                 if predicate == ANY or evaluator.may_match(f):
                     files.append(f.path)
                     sizes.append(f.size)
+            # What the snapshot says it holds, as engines/scan.py reports it.
+            summary = table.snapshot(scanned).get("summary") or {}
+            if summary.get("total-data-files") is not None:
+                total = int(summary["total-data-files"])
         cached = (tuple(files), tuple(sizes), total)
         _PLANS.put(key, cached)
     paths, sizes_t, total = cached
     sources = tuple(PlannedFile(name, f, s) for f, s in zip(paths, sizes_t, strict=True))
     check_files(sources, tiers)
-    schema = table.schema()
     columns = tuple(ScanColumn(f.field_id, f.name, f.field_type, f.required) for f in schema.fields)
     plan = ScanPlan(
         table=name,
-        snapshot_id=None,
+        snapshot_id=snapshot_id,
         columns=columns,
         files=paths,
         files_total=total,
@@ -324,9 +339,10 @@ def plan_lite(
     return plan
 
 
-# (metadata location, predicate) -> (files, sizes, total files); metadata never changes.
-_PLANS: BoundedCache[tuple[str, str], tuple[tuple[str, ...], tuple[int, ...], int]] = cache(
-    "fast file plans", 512
+# (metadata location, snapshot, predicate) -> (files, sizes, total files); a metadata file
+# never changes.
+_PLANS: BoundedCache[tuple[str, int | None, str], tuple[tuple[str, ...], tuple[int, ...], int]] = (
+    cache("fast file plans", 512)
 )
 
 

@@ -148,7 +148,7 @@ def test_every_shape_plans_the_same_files_and_rows_on_both_paths(lake: Path) -> 
         queries = list(_queries(lh))
     assert len(queries) > 40
     shapes = {"materialised": 0, "pruned": 0, "two tiers": 0, "time travel": 0}
-    planners = {"fast": 0, "pyiceberg": 0}
+    planners = {"fast": 0, "pyiceberg": 0, "fast time travel": 0}
     for query, as_of in queries:
         fast = _run(lake, query, fast=True, as_of=as_of)
         slow = _run(lake, query, fast=False, as_of=as_of)
@@ -156,13 +156,15 @@ def test_every_shape_plans_the_same_files_and_rows_on_both_paths(lake: Path) -> 
         # The fast path planned it: the catalog (SQLAlchemy, DurableFileIO) stayed closed.
         assert fast.pop("opened") is False, query
         slow.pop("opened")
-        planners[fast["planner"]] += 1
+        planner = fast["planner"]
+        planners[planner] += 1
         assert_same_plan(fast, slow, (query, as_of))
         for scan in fast["scans"]:
             shapes["materialised"] += scan[7] == "pyiceberg"
             shapes["pruned"] += scan[4] > 0
             shapes["two tiers"] += len(scan[8]) == 2
             shapes["time travel"] += scan[1] is not None
+            planners["fast time travel"] += scan[1] is not None and planner == "fast"
     # The queries reached every kind of plan, so the comparison covered each of them.
     assert all(shapes.values()), shapes
     assert all(planners.values()), planners

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -128,6 +129,22 @@ def make_compatible_name(name: str) -> str:
     return "".join(out)
 
 
+def _millis(value: Any) -> int:
+    """A time as_of in epoch milliseconds (naive times are UTC), as snapshots.py reads it."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise Unsupported(f"as_of={value!r} is no ISO time") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        raise Unsupported(f"as_of={value!r}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
 def _walk(fields: list[dict[str, Any]]) -> Iterator[tuple[int, str]]:
     """(field id, name) of every field, nested ones included (list elements, map keys and
     values are named as pyiceberg's index_by_id names them)."""
@@ -180,16 +197,53 @@ class LiteTable:
 
     def schema(self) -> LiteSchema:
         if self._schema is None:
-            raw = self.meta.raw
-            current = raw.get("current-schema-id")
-            for s in raw.get("schemas", []):
-                if s.get("schema-id") == current:
-                    fields = tuple(lite_field(f) for f in s["fields"])
-                    self._schema = LiteSchema(int(current), fields)
-                    break
-            else:
-                raise Unsupported(f"{self.metadata_location}: no current schema")
+            self._schema = self._schema_by_id(self.meta.raw.get("current-schema-id"))
         return self._schema
+
+    def _schema_by_id(self, schema_id: Any) -> LiteSchema:
+        for s in self.meta.raw.get("schemas", []):
+            if s.get("schema-id") == schema_id:
+                return LiteSchema(int(schema_id), tuple(lite_field(f) for f in s["fields"]))
+        raise Unsupported(f"{self.metadata_location}: no schema {schema_id}")
+
+    def schema_at(self, snapshot_id: int | None) -> LiteSchema:
+        """The schema a scan of the snapshot reads (its own, as pyiceberg's projection)."""
+        if snapshot_id is None:
+            return self.schema()
+        schema_id = self.snapshot(snapshot_id).get("schema-id")
+        if schema_id is None or schema_id == self.meta.raw.get("current-schema-id"):
+            return self.schema()
+        return self._schema_by_id(schema_id)
+
+    def snapshot(self, snapshot_id: int) -> dict[str, Any]:
+        for snap in self.meta.raw.get("snapshots", []):
+            if snap.get("snapshot-id") == snapshot_id:
+                return dict(snap)
+        raise Unsupported(f"{self.metadata_location}: no snapshot {snapshot_id}")
+
+    def snapshot_for(self, as_of: Any) -> int | None:
+        """catalog/snapshots.resolve_as_of where it finds a snapshot (None: the current
+        one); Unsupported wherever that raises or might, which then names the error."""
+        if as_of is None:
+            return None
+        raw = self.meta.raw
+        known = {int(s["snapshot-id"]) for s in raw.get("snapshots", [])}
+        if isinstance(as_of, bool):
+            raise Unsupported("a boolean as_of")
+        if isinstance(as_of, int) or (
+            isinstance(as_of, str) and as_of.isdigit() and len(as_of) > 8
+        ):
+            if int(as_of) not in known:
+                raise Unsupported(f"no snapshot {as_of}")
+            return int(as_of)
+        refs = self.meta.refs()
+        if isinstance(as_of, str) and as_of in refs:
+            return refs[as_of]
+        millis = _millis(as_of)
+        log = [e for e in raw.get("snapshot-log") or [] if int(e["timestamp-ms"]) <= millis]
+        if not log or int(log[-1]["snapshot-id"]) not in known:
+            raise Unsupported(f"no retained snapshot at {as_of!s}")
+        return int(log[-1]["snapshot-id"])
 
     @property
     def schema_count(self) -> int:
