@@ -1,7 +1,8 @@
 """The SQL router: one SQL statement over Iceberg tables, run on DuckDB or ClickHouse.
 
 parse (sqlglot, once) -> safety (read-only checks) -> resolve names -> time travel ->
-push WHERE conjuncts down -> plan each scan (pyiceberg plan_files) -> replace each table
+push WHERE conjuncts down -> plan each scan (engines/fast_scan.py, else pyiceberg's
+plan_files) -> replace each table
 reference by the engine's scan of the planned files -> transpile -> execute -> Result.
 """
 
@@ -462,7 +463,7 @@ def _build_sql(
                 for ref in resolution.iceberg
             }
             filters = _pushdown(root, targets, source)
-        served = _served_natively(eng, resolution) if fast is None else set()
+        served = _served_natively(eng, resolution)
         plans: list[ScanPlan | None] = []
         for i, ref in enumerate(resolution.iceberg):
             if id(ref.node) in served:
