@@ -2,8 +2,8 @@
 
 parse (sqlglot, once) -> safety (read-only checks) -> resolve names -> time travel ->
 push WHERE conjuncts down -> plan each scan (engines/fast_scan.py, else pyiceberg's
-plan_files) -> replace each table
-reference by the engine's scan of the planned files -> transpile -> execute -> Result.
+plan_files) -> replace each table reference by the engine's scan of the planned files ->
+transpile -> execute -> Result.
 """
 
 from __future__ import annotations
