@@ -148,7 +148,7 @@ def predicate_of(conjuncts: list[exp.Expr], schema: LiteSchema) -> tuple[tuple[A
                 implied = as_range(node, types)
                 if implied is not None:
                     p = _translate(implied, columns)
-        except (ValueError, OverflowError):
+        except Exception:  # whatever this cannot read prunes nothing; never an error
             p = ANY
         if p != ANY:
             parts.append(p)
@@ -309,7 +309,7 @@ def plan_lite(
             evaluator = Evaluator(predicate, kinds, {i: s.fields for i, s in specs(meta).items()})
             for f in live_data_files(meta, scanned):
                 total += 1
-                if predicate == ANY or evaluator.may_match(f):
+                if predicate == ANY or _may_match(evaluator, f):
                     files.append(f.path)
                     sizes.append(f.size)
             # What the snapshot says it holds, as engines/scan.py reports it.
@@ -337,6 +337,13 @@ def plan_lite(
     plan.planning_ms = (time.perf_counter() - started) * 1000
     PLANNED[0] += 1
     return plan
+
+
+def _may_match(evaluator: Evaluator, f: Any) -> bool:
+    try:
+        return evaluator.may_match(f)
+    except Exception:  # an odd bound or partition value: keep the file
+        return True
 
 
 # (metadata location, snapshot, predicate) -> (files, sizes, total files); a metadata file
