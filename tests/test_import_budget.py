@@ -117,7 +117,7 @@ def test_a_configured_lake_loads_its_settings_without_pydantic(lake: Path) -> No
 
 def test_a_repeated_query_imports_neither_parser_nor_pyiceberg(lake: Path) -> None:
     first, out1 = _cli(lake, "sql", "--format", "json", Q)
-    assert "sqlglot" in first and "pyiceberg" in first  # a new query is parsed and planned
+    assert first == ["sqlglot"]  # a new query is parsed and planned (engines/fast_scan.py)
     again, out2 = _cli(lake, "sql", "--format", "json", Q)
     assert again == [], again
     assert (
@@ -131,10 +131,10 @@ def test_a_repeated_query_imports_neither_parser_nor_pyiceberg(lake: Path) -> No
     )
 
 
-# A new query is parsed (sqlglot) and planned by pyiceberg's own code over the fast
-# reader's tables (catalog/reader/tables.py): never SQLAlchemy (SqlCatalog), the Arrow
-# FileIO (pyiceberg.io.pyarrow, which loads pyarrow.dataset and pandas) or chDB.
-NEW_QUERY_ALLOWED = ["pydantic", "pyiceberg", "sqlglot"]
+# A new query of a plain or filtered scan is parsed (sqlglot) and planned from the fast
+# reader's manifests (engines/fast_scan.py): no pyiceberg and no pydantic, never
+# SQLAlchemy (SqlCatalog), the Arrow FileIO (pyiceberg.io.pyarrow) or chDB.
+NEW_QUERY_ALLOWED = ["sqlglot"]
 
 
 @pytest.mark.parametrize("n", [0, 1])
@@ -156,6 +156,42 @@ def test_the_default_preview_imports_no_pandas(lake: Path) -> None:
     lines = out.splitlines()
     assert lines[1].split() == ["a", "2"] and lines[3].split() == ["c", "2"], out
     assert lines[2].split() == ["…", "…"] and "3 rows (2 shown" in lines[4], out
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM shop.orders",
+        "SELECT kind FROM shop.orders WHERE kind IN ('a', 'b') AND id BETWEEN 1 AND 4",
+        "SELECT o.id FROM shop.orders o JOIN shop.orders p ON o.id = p.id WHERE p.kind = 'c'",
+    ],
+)
+def test_a_new_query_of_a_plain_or_filtered_scan_imports_no_pyiceberg_and_no_pydantic(
+    lake: Path, query: str
+) -> None:
+    imported, out = _cli(lake, "sql", "--format", "json", query)
+    assert imported == ["sqlglot"], imported
+    assert json.loads(out)
+
+
+def test_time_travel_plans_without_pyiceberg_and_delete_files_with_it(lake: Path) -> None:
+    """A snapshot named by time travel is planned like the current one; a table with delete
+    files (outside the fast planner's cases) plans with pyiceberg, which applies them."""
+    from tests.lifecycle.deletes import add_position_deletes
+
+    with dd.connect(lake) as lh:
+        first = lh.snapshots("shop.orders")[0]["snapshot_id"]
+        lh.create_table("shop.mor", pa.table({"id": pa.array(range(4), pa.int64())}))
+        target = next(iter(lh.table("shop.mor").scan().plan_files())).file
+        add_position_deletes(lh.table("shop.mor"), target, [1])
+    query = f"SELECT count(*) AS n FROM shop.orders FOR VERSION AS OF {first}"
+    imported, out = _cli(lake, "sql", "--format", "json", query)
+    assert imported == ["sqlglot"], imported
+    assert json.loads(out) == [{"n": 6}]
+    imported, out = _cli(lake, "sql", "--format", "json", "SELECT count(*) AS n FROM shop.mor")
+    # pyiceberg plans it and reads it (Arrow FileIO) with the deletes applied; no catalog.
+    assert "pyiceberg" in imported and "sqlalchemy" not in imported, imported
+    assert json.loads(out) == [{"n": 3}]
 
 
 def test_a_script_new_query_plans_without_sqlalchemy_pandas_or_the_arrow_fileio(
@@ -196,7 +232,7 @@ def test_a_commit_makes_the_next_query_plan_again(lake: Path) -> None:
     with dd.connect(lake) as lh:
         lh.append("shop.orders", pa.table({"id": pa.array([9], pa.int64()), "kind": ["a"]}))
     imported, out = _cli(lake, "sql", "--format", "json", Q)
-    assert "pyiceberg" in imported  # the cached plan is stale: planned anew
+    assert "sqlglot" in imported  # the cached plan is stale: parsed and planned anew
     assert json.loads(out)[0] == {"kind": "a", "n": 3}
     with dd.connect(lake) as lh:
         lh.delete("shop.orders", "id = 9")

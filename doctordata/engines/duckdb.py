@@ -56,26 +56,27 @@ TYPE_MAP: dict[str, str] = {
 
 
 def duckdb_type(iceberg_type: Any) -> str:
-    """Iceberg type -> DuckDB type text (nested types included)."""
-    from pyiceberg.types import DecimalType, FixedType, ListType, MapType, StructType
+    """Iceberg type -> DuckDB type text (nested types included).
 
-    if isinstance(iceberg_type, DecimalType):
+    Read from the type's spelling and attributes, which pyiceberg's types and the fast
+    planner's (catalog/reader/lite.py) share, so planning needs no pyiceberg import."""
+    key = str(iceberg_type)
+    if key in TYPE_MAP:
+        return TYPE_MAP[key]
+    if key.startswith("decimal("):
         return f"DECIMAL({iceberg_type.precision},{iceberg_type.scale})"
-    if isinstance(iceberg_type, FixedType):
+    if key.startswith("fixed["):
         return "BLOB"
-    if isinstance(iceberg_type, ListType):
+    if key.startswith("list<"):
         return f"{duckdb_type(iceberg_type.element_type)}[]"
-    if isinstance(iceberg_type, MapType):
+    if key.startswith("map<"):
         return f"MAP({duckdb_type(iceberg_type.key_type)}, {duckdb_type(iceberg_type.value_type)})"
-    if isinstance(iceberg_type, StructType):
+    if key.startswith("struct<"):
         fields = ", ".join(
             f"{_ident(f.name)} {duckdb_type(f.field_type)}" for f in iceberg_type.fields
         )
         return f"STRUCT({fields})"
-    key = str(iceberg_type)
-    if key not in TYPE_MAP:
-        raise UnsupportedSQLError(f"Iceberg type {key} has no DuckDB mapping yet")
-    return TYPE_MAP[key]
+    raise UnsupportedSQLError(f"Iceberg type {key} has no DuckDB mapping yet")
 
 
 # Cached: the same column names and file paths are rendered for every query. DuckDB's
@@ -471,12 +472,10 @@ def _by_name_columns(plan: ScanPlan) -> str:
     # Reading by name (not with schema=MAP) keeps DuckDB's Parquet cardinality estimates;
     # with schema= every scan is estimated at ~0 rows and joins are ordered badly (TPC-H
     # Q05 at SF 1: 13x slower). Only used when the files match the schema (plan.uniform).
-    from pyiceberg.types import DecimalType
-
     cols = []
     for c in plan.columns:
         name = _ident(c.name)
-        if str(c.type) in _NATIVE_READ or isinstance(c.type, DecimalType):
+        if str(c.type) in _NATIVE_READ or str(c.type).startswith("decimal("):
             cols.append(name)
         else:
             cols.append(_cast(name, c))
@@ -494,12 +493,10 @@ def _groups_readable_by_name(plan: ScanPlan) -> bool:
     Nested columns keep the field-id read: a struct's inner fields may have been renamed,
     and a by-name cast would not follow them.
     """
-    from pyiceberg.types import PrimitiveType
-
     return (
         plan.has_field_ids
         and len(plan.files) <= _FOOTER_GROUPING_MAX_FILES
-        and all(isinstance(c.type, PrimitiveType) for c in plan.columns)
+        and all(c.type.is_primitive for c in plan.columns)
     )
 
 

@@ -38,9 +38,31 @@ def pushdown_filters(
 ) -> dict[int, BooleanExpression]:
     """id(table node) -> pyiceberg row filter for every target something could be pushed to."""
     from pyiceberg.expressions import And
+
+    out: dict[int, BooleanExpression] = {}
+    for key, conjuncts in pushdown_conjuncts(root, targets).items():
+        filters = [
+            f for f in (_convert(c, targets[key].schema) for c in conjuncts) if f is not None
+        ]
+        if not filters:
+            continue
+        combined = filters[0]
+        for f in filters[1:]:
+            combined = And(combined, f)
+        out[key] = combined
+    return out
+
+
+def pushdown_conjuncts(
+    root: exp.Expr, targets: Mapping[int, PushdownTarget]
+) -> dict[int, list[exp.Expr]]:
+    """id(table node) -> the WHERE conjuncts that provably concern that reference alone
+    (the candidates for its row filter; engines/fast_scan.py prunes with them too)."""
+    found: dict[int, list[exp.Expr]] = {}
+    if root.find(exp.Where) is None:
+        return found  # nothing to push (and no scope analysis to import)
     from sqlglot.optimizer.scope import traverse_scope
 
-    found: dict[int, list[BooleanExpression]] = {}
     for scope in traverse_scope(root):
         select = scope.expression
         if not isinstance(select, exp.Select) or not select.args.get("where"):
@@ -58,17 +80,8 @@ def pushdown_filters(
             alias = _owner(conjunct, local, has_opaque)
             if alias is None or alias in nullable:
                 continue
-            target = local[alias]
-            converted = _convert(conjunct, target.schema)
-            if converted is not None:
-                found.setdefault(id(target.node), []).append(converted)
-    out: dict[int, BooleanExpression] = {}
-    for key, filters in found.items():
-        combined = filters[0]
-        for f in filters[1:]:
-            combined = And(combined, f)
-        out[key] = combined
-    return out
+            found.setdefault(id(local[alias].node), []).append(conjunct)
+    return found
 
 
 def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
@@ -125,22 +138,28 @@ def _owner(conjunct: exp.Expr, local: Mapping[str, PushdownTarget], has_opaque: 
 _FOLDABLE = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Interval, exp.DateAdd, exp.DateSub)
 
 
-def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
-    from sqlglot.optimizer.simplify import simplify
-
-    from doctordata.catalog.filters import try_convert
-
+def normalised(conjunct: exp.Expr) -> exp.Expr:
+    """A copy of the conjunct with unqualified columns and constant arithmetic folded."""
     node = conjunct.copy()
     for col in node.find_all(exp.Column):
         col.set("table", None)
     try:
         # Fold constant arithmetic (DATE '1994-01-01' + INTERVAL '1' YEAR, 0.06 - 0.01).
         if node.find(*_FOLDABLE) is not None:
+            from sqlglot.optimizer.simplify import simplify
+
             node = simplify(node)
     except Exception:
         node = conjunct.copy()
         for col in node.find_all(exp.Column):
             col.set("table", None)
+    return node
+
+
+def _convert(conjunct: exp.Expr, schema: Schema) -> Any:
+    from doctordata.catalog.filters import try_convert
+
+    node = normalised(conjunct)
     # The exact filter (filters.py: DuckDB's reading of the literals, NULL and NaN), or None
     # when it cannot be built: then this conjunct prunes nothing, and the query still runs.
     converted = try_convert(node, schema)  # type: ignore[arg-type]

@@ -167,7 +167,8 @@ _FAST_TABLES: BoundedCache[tuple[str, str, str], tuple[str, Any]] = cache("fast 
 
 def _load_fast(lh: QueryHost, reader: CatalogReader, name: str) -> Table:
     from doctordata.catalog.reader import Unsupported
-    from doctordata.catalog.reader.tables import table_at
+    from doctordata.catalog.reader.lite import LiteTable
+    from doctordata.catalog.reader.metadata import TableMetadata
 
     location = reader.location(name)
     if location is None:
@@ -178,7 +179,20 @@ def _load_fast(lh: QueryHost, reader: CatalogReader, name: str) -> Table:
     hit = _FAST_TABLES.get(key)
     if hit is not None and hit[0] == location:
         return hit[1]
-    table = table_at(name, location, lh.settings, lh.tiers)
+    meta = TableMetadata.load(name, location)
+
+    def load_real() -> Table:
+        # pyiceberg's model of the same file; where it refuses, the catalog path (and
+        # its typed error) as before.
+        from doctordata.catalog.reader.tables import table_at
+
+        try:
+            return table_at(name, location, lh.settings, lh.tiers, meta)
+        except Unsupported:
+            return load_current(lh, name, None)
+
+    table = LiteTable(name, meta, load_real)
+    table.schema()  # a type this reader does not know: Unsupported, the catalog path
     _FAST_TABLES.put(key, (location, table))
     return table
 

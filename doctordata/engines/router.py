@@ -1,8 +1,9 @@
 """The SQL router: one SQL statement over Iceberg tables, run on DuckDB or ClickHouse.
 
 parse (sqlglot, once) -> safety (read-only checks) -> resolve names -> time travel ->
-push WHERE conjuncts down -> plan each scan (pyiceberg plan_files) -> replace each table
-reference by the engine's scan of the planned files -> transpile -> execute -> Result.
+push WHERE conjuncts down -> plan each scan (engines/fast_scan.py, else pyiceberg's
+plan_files) -> replace each table reference by the engine's scan of the planned files ->
+transpile -> execute -> Result.
 """
 
 from __future__ import annotations
@@ -441,6 +442,7 @@ def _build_sql(
 ) -> str:
     from sqlglot import exp
 
+    from doctordata.engines.fast_scan import fast_plans
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
     from doctordata.engines.timetravel import check_applied, snapshot_for
@@ -448,16 +450,22 @@ def _build_sql(
 
     with timer.phase("plan"):
         guard = TierGuard(lh.tiers, lh.root)
-        for ref in resolution.iceberg:
-            ref.snapshot_id = snapshot_for(ref.table, ref.node, as_of)
-        targets = {
-            id(ref.node): PushdownTarget(ref.node, _schema_at(ref.table, ref.snapshot_id))
-            for ref in resolution.iceberg
-        }
-        filters = _pushdown(root, targets, source)
+        # The common scans are planned without pyiceberg (engines/fast_scan.py); None: the
+        # references now hold pyiceberg Tables and pyiceberg plans them, as before.
+        fast = fast_plans(eng, root, resolution, as_of, lh.tiers)
+        if fast is not None:
+            targets, filters = fast.targets, {}
+        else:
+            for ref in resolution.iceberg:
+                ref.snapshot_id = snapshot_for(ref.table, ref.node, as_of)
+            targets = {
+                id(ref.node): PushdownTarget(ref.node, _schema_at(ref.table, ref.snapshot_id))
+                for ref in resolution.iceberg
+            }
+            filters = _pushdown(root, targets, source)
         served = _served_natively(eng, resolution)
         plans: list[ScanPlan | None] = []
-        for ref in resolution.iceberg:
+        for i, ref in enumerate(resolution.iceberg):
             if id(ref.node) in served:
                 plans.append(None)
                 timer.stats.scans.append(
@@ -476,7 +484,12 @@ def _build_sql(
                 )
                 continue
             row_filter = filters.get(id(ref.node))
-            plan = plan_scan(ref.name, ref.table, row_filter, ref.snapshot_id, scratch, lh.tiers)
+            if fast is not None:
+                plan, row_filter = fast.plans[i], fast.row_filters[i]
+            else:
+                plan = plan_scan(
+                    ref.name, ref.table, row_filter, ref.snapshot_id, scratch, lh.tiers
+                )
             touched = guard.require(plan.files, "this query")
             plans.append(plan)
             if files is not None:

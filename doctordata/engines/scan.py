@@ -1,7 +1,8 @@
 """Scan planning: one Iceberg table reference -> the data files an engine must read.
 
 pyiceberg's ``plan_files`` does the pruning (partition + column statistics) with the
-pushed-down row filter. The plan carries the field-id schema so engines can read renamed
+pushed-down row filter; engines/fast_scan.py builds the same ScanPlan without pyiceberg
+for the common scans (no delete files, DuckDB) and hands everything else to plan_scan. The plan carries the field-id schema so engines can read renamed
 and added columns correctly, and it never hides delete files: a table whose planned
 files have deletes is materialised through pyiceberg (which applies them) instead.
 

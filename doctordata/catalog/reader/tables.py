@@ -21,32 +21,19 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pyiceberg.io import FileIO, InputFile, InputStream, OutputFile
 
 from doctordata.catalog.reader.avro import Unsupported
+from doctordata.catalog.reader.lite import local_path
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from doctordata.catalog.reader.catalog import CatalogReader
+    from doctordata.catalog.reader.metadata import TableMetadata
     from doctordata.config import Settings
     from doctordata.storage.tier import Tier
-
-
-def local_path(location: str) -> str | None:
-    """The path pyiceberg's Arrow FileIO opens for a local location, else None.
-
-    Spelled as PyArrowFileIO parses it (netloc + path, no unquoting), so both paths open
-    the same file."""
-    if location.startswith("/"):
-        return location
-    if location.startswith("file:"):
-        parts = urlsplit(location)
-        path = parts.netloc + parts.path
-        return path if path.startswith("/") else None
-    return None
 
 
 class LocalInputFile(InputFile):
@@ -128,11 +115,18 @@ def load_table(
     return table_at(name, location, settings, tiers)
 
 
-def table_at(name: str, location: str, settings: Settings, tiers: Mapping[str, Tier]) -> Table:
-    """The pyiceberg Table ``name`` read from the metadata file at ``location``."""
+def table_at(
+    name: str,
+    location: str,
+    settings: Settings,
+    tiers: Mapping[str, Tier],
+    meta: TableMetadata | None = None,
+) -> Table:
+    """The pyiceberg Table ``name`` read from the metadata file at ``location`` (``meta``:
+    that file, parsed already)."""
     from doctordata.catalog.reader.metadata import TableMetadata
 
-    raw = TableMetadata.load(name, location).raw
+    raw = (meta or TableMetadata.load(name, location)).raw
     try:
         from pydantic import ValidationError
         from pyiceberg.table.metadata import TableMetadataUtil
