@@ -148,15 +148,50 @@ def _decimal_literals(root: exp.Expr) -> exp.Expr:
     return root
 
 
-def _float_division(root: exp.Expr) -> exp.Expr:
-    """``/`` is DOUBLE division on DuckDB for every numeric type (ClickHouse: Decimal / Decimal)."""
-    for div in list(root.find_all(exp.Div)):
-        if div.find(exp.Interval) is not None:
+# -- division: one rule for DuckDB's /, // and %, zero divisors included ----------------
+# DuckDB: x / y is DOUBLE division for every numeric type (x / 0 is +-inf, 0 / 0 nan).
+# x // y truncates integers; for any other type it is x / y as a DOUBLE. x // 0 and x % 0
+# are NULL for every type, except a double's %, which is fmod's nan (ClickHouse's own %).
+# ClickHouse throws on an integer or Decimal zero divisor, also on the value a NULL row
+# hides (NULLIF(k, 0) hides a 0), so no divisor that may be 0 reaches intDiv or modulo.
+def _divisions(root: exp.Expr) -> exp.Expr:
+    # innermost first: an operand copied into the rewrite of an outer one is rewritten
+    for node in reversed(list(root.find_all(exp.Div, exp.IntDiv, exp.Mod))):
+        if isinstance(node, exp.Div):
+            if node.find(exp.Interval) is None:
+                for key in ("this", "expression"):
+                    node.set(key, _call("toFloat64", node.args[key]))
             continue
-        for key in ("this", "expression"):
-            operand = div.args[key]
-            div.set(key, exp.Anonymous(this="toFloat64", expressions=[operand]))
+        kinds = arg_types(node)
+        if isinstance(node, exp.IntDiv):
+            node.replace(_integer_quotient(node, kinds))
+        elif not any(_is(kind, _FLOATS) for kind in kinds):
+            node.replace(_exact_remainder(node.this, node.expression))
     return root
+
+
+def _zero(b: exp.Expr) -> exp.Expr:
+    return exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
+
+
+def _integer_quotient(node: exp.Expr, kinds: tuple[exp.DataType | None, ...]) -> exp.Expr:
+    """``a // b``: intDivOrNull of integers (and of unknown types, as sqlglot's CAST truncates),
+    else the DOUBLE quotient, NULL for a zero divisor."""
+    a, b = node.this, node.expression
+    if not any(_is(kind, _FLOATS | _DECIMALS) for kind in kinds):
+        return _call("intDivOrNull", a, b)
+    quotient = exp.Div(this=_call("toFloat64", a), expression=_call("toFloat64", b.copy()))
+    return exp.paren(exp.If(this=_zero(b), true=exp.Null(), false=quotient))
+
+
+def _exact_remainder(a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales
+    (1.47 % 2 = 0.01). intDiv never sees a 0, not even one hidden under a NULL."""
+    hidden_zero = _zero(_call("ifNull", b.copy(), exp.Literal.number(0)))
+    safe = exp.If(this=hidden_zero, true=exp.Literal.number(1), false=b.copy())
+    quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), safe])
+    rest = exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))
+    return exp.paren(exp.If(this=_zero(b), true=exp.Null(), false=rest))
 
 
 # Sample statistics of one value: DuckDB says NULL, ClickHouse NaN.
@@ -210,25 +245,6 @@ def _order_by_output_names(root: exp.Expr) -> exp.Expr:
     return root
 
 
-def _decimal_modulo(root: exp.Expr) -> exp.Expr:
-    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales.
-
-    ``x % 0`` is NULL on DuckDB (an error on ClickHouse), except for doubles, where it is
-    nan as ClickHouse's own ``%`` (fmod) gives: a known double keeps ``%``.
-    """
-    for mod in list(root.find_all(exp.Mod)):
-        a, b = mod.this, mod.expression
-        if any(_is(kind, _FLOATS) for kind in arg_types(mod)):
-            continue
-        # The divisor is never 0 inside intDiv (it throws, even in a branch not taken).
-        zero = exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
-        safe = exp.If(this=zero.copy(), true=exp.Literal.number(1), false=b.copy())
-        quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), safe])
-        rest = exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))
-        mod.replace(exp.paren(exp.If(this=zero, true=exp.Null(), false=rest)))
-    return root
-
-
 TRANSFORMS: tuple[Transform, ...] = (
     Transform(
         "alias_case",
@@ -250,16 +266,16 @@ TRANSFORMS: tuple[Transform, ...] = (
         _decimal_literals,
         "1.5 is DECIMAL(2,1) on DuckDB, Float64 on ClickHouse",
     ),
-    Transform("float_division", _float_division, "x / y is DOUBLE on DuckDB, also for decimals"),
+    Transform(
+        "divisions",
+        _divisions,
+        "x / y is DOUBLE; x // 0 and x % 0 are NULL (ClickHouse: Division by zero), "
+        "a % b of decimals exact, x // y of non-integers a DOUBLE quotient",
+    ),
     Transform(
         "sample_statistics_null",
         _sample_statistics_null,
         "stddev_samp/var_samp of one value: NULL on DuckDB, nan on ClickHouse",
-    ),
-    Transform(
-        "decimal_modulo",
-        _decimal_modulo,
-        "ClickHouse computes Decimal % n wrongly (1.47 % 2 = 0.01) and fails on x % 0 (NULL)",
     ),
 )
 
@@ -785,22 +801,6 @@ TRANSFORMS = (
         _signed_counts,
         "count(), length(), integer sums, row_number(), rank(), ntile(): signed",
     ),
-)
-
-
-# sqlglot writes DuckDB's integer a // b as CAST(a / b AS Int64): a // 0 is then an error
-# (inf to integer) where DuckDB says NULL. intDivOrNull truncates as DuckDB does.
-def _integer_division(root: exp.Expr) -> exp.Expr:
-    for node in list(root.find_all(exp.IntDiv)):
-        kinds = arg_types(node)
-        if all(k is not None and k.is_type(*exp.DataType.INTEGER_TYPES) for k in kinds):
-            node.replace(_call("intDivOrNull", node.this, node.expression))
-    return root
-
-
-TRANSFORMS = (
-    *TRANSFORMS,
-    Transform("integer_division", _integer_division, "7 // 0 is NULL, not an error"),
 )
 
 
