@@ -984,14 +984,25 @@ def _provides(source: Any, name: str, by_table: dict[str, dict[str, str]]) -> bo
 
 
 # DuckDB's struct literal {'a': x} is written tuple(a := x), a syntax error on ClickHouse.
-# tuple(x AS a) is a named tuple (setting enable_named_columns_in_function_tuple).
+# tuple(x AS a) is a named tuple (setting enable_named_columns_in_function_tuple), but an
+# alias is visible in the whole SELECT on ClickHouse: field a clashes with a column alias
+# a (Code 179). Inside a lambda an alias stays local, so the tuple is built in one:
+# arrayMap((f0, f1) -> tuple(f0 AS a, f1 AS b), [x], [y])[1]; the values stay outside the
+# lambda (aggregates and windows cannot be inside it).
 def _struct_literals(root: exp.Expr) -> exp.Expr:
     for node in reversed(list(root.find_all(exp.Struct))):  # innermost first
         items = node.expressions
         if not items or not all(isinstance(i, exp.PropertyEQ) for i in items):
             continue
-        named = [exp.alias_(i.expression, i.this.name, quoted=True) for i in items]
-        node.replace(_call("tuple", *named))
+        params = [exp.to_identifier(f"_dd_field{i}") for i in range(len(items))]
+        named = [
+            exp.alias_(exp.column(p.copy()), i.this.name, quoted=True)
+            for p, i in zip(params, items, strict=True)
+        ]
+        body = exp.Lambda(this=_call("tuple", *named), expressions=params)
+        values = [exp.Array(expressions=[i.expression]) for i in items]
+        built = _call("arrayMap", body, *values)
+        node.replace(_call("arrayElement", built, exp.Literal.number(1)))
     return root
 
 
@@ -1059,7 +1070,11 @@ TRANSFORMS = (
         "a NULL list/map/struct reads as empty on ClickHouse: queries that see it are refused",
     ),
     *TRANSFORMS,
-    Transform("struct_literals", _struct_literals, "{'a': x} is a named tuple(x AS a)"),
+    Transform(
+        "struct_literals",
+        _struct_literals,
+        "{'a': x} is a named tuple(x AS a), built in a lambda: its alias a is local there",
+    ),
     Transform("struct_fields", _struct_fields, "s['a'] is field a of struct s"),
     Transform("make_timestamp", _make_timestamp, "make_timestamp(...) is makeDateTime64"),
     Transform(
