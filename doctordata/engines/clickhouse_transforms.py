@@ -1478,6 +1478,7 @@ TRANSFORMS = (
 # skipped, NaN last as on DuckDB) with DuckDB's index rule; anything else is refused.
 _QUANTILES = (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.Quantile)
 _INTEGERS: frozenset[Any] = frozenset(exp.DataType.INTEGER_TYPES)
+_SORTED_VALUES = "_dd_sorted"  # the lambda parameter that holds one aggregate's sorted values
 
 
 def _quantile_refusal(node: exp.Expr, why: str) -> UnsupportedSQLError:
@@ -1571,7 +1572,10 @@ def _quantiles(root: exp.Expr) -> exp.Expr:
                 raise _quantile_refusal(window, "FILTER with OVER is not translated")
             gathered = window.copy()
             gathered.set("this", _call("groupArray", node.this.copy()))
-        values = _call("arraySort", gathered)
+        # The sorted values are computed once and read through a lambda's parameter (the
+        # interpolation reads them up to 8 times): f(arraySort(...)) as
+        # arrayMap(v -> f(v), [arraySort(...)])[1].
+        values = exp.column(_SORTED_VALUES)
         value = (
             _discrete(values, level)
             if discrete or kind is None
@@ -1581,7 +1585,12 @@ def _quantiles(root: exp.Expr) -> exp.Expr:
             this=_call("ifNull", _call("length", values.copy()), exp.Literal.number(0)),
             expression=exp.Literal.number(0),
         )
-        result = exp.If(this=empty, true=exp.Null(), false=value)
+        body = exp.Lambda(
+            this=exp.If(this=empty, true=exp.Null(), false=value),
+            expressions=[exp.to_identifier(_SORTED_VALUES)],
+        )
+        sorted_once = exp.Array(expressions=[_call("arraySort", gathered)])
+        result = _call("arrayElement", _call("arrayMap", body, sorted_once), exp.Literal.number(1))
         (window or outer).replace(result)
     return root
 

@@ -595,3 +595,18 @@ def test_a_quantile_clickhouse_cannot_match_is_refused(
     with pytest.raises(UnsupportedSQLError, match="engine='duckdb'"):
         lh.sql(sql, engine="clickhouse").fetchall()
     assert lh.sql(sql, engine="duckdb").fetchall()  # DuckDB answers it
+
+
+@pytest.mark.parametrize("target", ["chdb", "clickhouse-http"])
+def test_a_quantile_sorts_its_values_once(
+    target: str, lake: Path, connect: Callable[..., Any]
+) -> None:
+    """One arraySort(groupArray(x)) per quantile, read through a lambda (it was written out
+    for every use: up to 8 times for quantile_cont)."""
+    sql = (
+        "SELECT g, median(x), quantile_cont(price, 0.3), quantile_disc(n, 0.5), "
+        "median(x) OVER (PARTITION BY g) FROM s.t GROUP BY g, x ORDER BY g, x"
+    )
+    assert _problem(connect, target, lake, sql) is None
+    translated = connect(target, lake).sql(sql, engine="clickhouse").stats.translated_sql
+    assert translated.count("arraySort(") == 4
