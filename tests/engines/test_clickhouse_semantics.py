@@ -353,6 +353,13 @@ CASES = [
         "SELECT n AS a, {'a': [n], 'b': {'a': g, 'n': 1}} AS s, g AS b FROM s.t",
     ),
     Case("struct_literals", "SELECT g AS a, {'a': sum(n), 'b': max(x)} AS s FROM s.t GROUP BY g"),
+    # TIMESTAMP is wall-clock time: a server (or process) in another zone read it shifted
+    Case(
+        "session_timezone",
+        "SELECT g, hour(old), CAST(old AS DATE), old < '1969-12-31 08:00:00', "
+        "date_trunc('day', old) FROM s.t",
+        "Asia/Tokyo",
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
@@ -610,3 +617,33 @@ def test_a_quantile_sorts_its_values_once(
     assert _problem(connect, target, lake, sql) is None
     translated = connect(target, lake).sql(sql, engine="clickhouse").stats.translated_sql
     assert translated.count("arraySort(") == 4
+
+
+ZONE_SQL = (
+    "SELECT g, hour(old), CAST(old AS DATE), old < '1969-12-31 08:00:00', "
+    "date_trunc('day', old), hour(ts), CAST(ts AS DATE), ts < '2026-01-02 03:00:00' FROM s.t"
+)
+
+
+def test_a_server_in_another_time_zone_reads_timestamps_as_duckdb(
+    tmp_path: Path, lake: Path
+) -> None:
+    """A server whose own zone is not the client's (the loopback endpoint under
+    TZ=Asia/Tokyo): TIMESTAMP and TIMESTAMPTZ read as on DuckDB."""
+    import doctordata as dd
+    from tests.services.clickhouse_http import endpoint_url, start_endpoint, stop_endpoint
+
+    proc = start_endpoint(tmp_path / "tokyo", env={"TZ": "Asia/Tokyo"})
+    try:
+        with dd.connect(lake, engines={"clickhouse": endpoint_url(proc)}) as lh:
+            zone = lh.engine("clickhouse").execute("SELECT timezone() AS z")
+            assert zone.column("z").to_pylist() == ["UTC"]  # the session's, not the server's
+            got = lh.sql(ZONE_SQL, engine="clickhouse").fetchall()
+    finally:
+        stop_endpoint(proc)
+    assert differences(got, _duckdb_answer(ZONE_SQL), order_keys(ZONE_SQL)) is None
+
+
+def test_a_real_server_reads_timestamps_as_duckdb(lake: Path, connect: Callable[..., Any]) -> None:
+    """The same on a real server (DOCTORDATA_TEST_CLICKHOUSE_URL; skipped when unset)."""
+    assert _problem(connect, "clickhouse-server", lake, ZONE_SQL) is None
