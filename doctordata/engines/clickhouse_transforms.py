@@ -421,7 +421,7 @@ def _round_half_away(x: exp.Expr) -> exp.Expr:
 
 def _float_round(root: exp.Expr) -> exp.Expr:
     """round(double, n) as DuckDB: C round(x * 10^n) / 10^n (ClickHouse rounds half to even)."""
-    for node in list(root.find_all(exp.Round)):
+    for node in reversed(list(root.find_all(exp.Round))):  # innermost first: x is copied
         (kind,) = arg_types(node)
         digits = node.args.get("decimals")
         if not _is(kind, _FLOATS) or node.args.get("truncate") is not None:
@@ -470,7 +470,7 @@ def _decimal_scale(kind: exp.DataType) -> int | None:
 
 def _in_null(root: exp.Expr) -> exp.Expr:
     """``x IN (1, NULL)`` is TRUE or NULL (never FALSE); ClickHouse says FALSE for x = 2."""
-    for node in list(root.find_all(exp.In)):
+    for node in reversed(list(root.find_all(exp.In))):  # innermost first: x is copied
         items = node.expressions
         if not items or not any(isinstance(i, exp.Null) for i in items):
             continue
@@ -1309,7 +1309,7 @@ def _check_nested_element(node: exp.Bracket, nested: set[str]) -> None:
 # DuckDB's rule for any n, with 10^n a double as there. Beyond the double range DuckDB
 # returns x itself (n >= 0) or 0 (n < 0).
 def _float_round_any_precision(root: exp.Expr) -> exp.Expr:
-    for node in list(root.find_all(exp.Round)):
+    for node in reversed(list(root.find_all(exp.Round))):  # innermost first: x is copied
         (kind,) = arg_types(node)
         digits = node.args.get("decimals")
         if not _is(kind, _FLOATS) or digits is None or node.args.get("truncate") is not None:
