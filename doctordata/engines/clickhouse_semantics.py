@@ -43,6 +43,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("aggregate_functions_null_for_empty", 1, "sum() over no rows is NULL, not 0"),
     Setting(
+        "session_timezone",
+        "UTC",
+        "a TIMESTAMP (DateTime64 without zone) is wall-clock time: read in UTC, never in the "
+        "server's or the process's zone (hour(ts), CAST(ts AS VARCHAR), string literals)",
+    ),
+    Setting(
         "enable_named_columns_in_function_tuple",
         1,
         "tuple(x AS a) is a named Tuple(a ...), as DuckDB's struct literal {'a': x}",

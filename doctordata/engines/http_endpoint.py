@@ -27,7 +27,7 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -168,16 +168,32 @@ class ChdbService:
         self._chdb = chdb
         self._root = chdb.connect(self.path)  # keeps the engine alive between requests
         self._sessions: dict[str, Any] = {}
+        # One query at a time per session, as on a server: its lock is held until the
+        # query's response has been read (a stream's last block), not only until it starts.
+        self._session_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.version = self._root.query("SELECT version()", "TabSeparated").bytes().decode()
         self.version = self.version.strip()
 
     def _handle(self, session_id: str | None) -> tuple[Any, bool]:
         if session_id:
-            if session_id not in self._sessions:
-                self._sessions[session_id] = self._chdb.connect(self.path)
-            return self._sessions[session_id], False
+            with self._lock:
+                if session_id not in self._sessions:
+                    self._sessions[session_id] = self._chdb.connect(self.path)
+                return self._sessions[session_id], False
         return self._chdb.connect(self.path), True
+
+    def _acquire(self, session_id: str) -> threading.Lock:
+        """The session's lock, taken; a session already running a query is an error, as a
+        server says (a client waiting for it could be the one reading its stream)."""
+        with self._lock:
+            lock = self._session_locks.setdefault(session_id, threading.Lock())
+        if not lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"Code: 373. DB::Exception: Session {session_id} is locked by a concurrent "
+                "client. (SESSION_IS_LOCKED)"
+            )
+        return lock
 
     def run(
         self, params: dict[str, str], body: bytes
@@ -202,19 +218,18 @@ class ChdbService:
         # cannot be undone on a handle, so such requests get a handle of their own.
         if "readonly" in settings:
             session = None
-        # Only session handles are shared between requests; a request's own handle runs
-        # (and streams) without the lock, so a stream never holds up other requests.
-        lock = self._lock if session else contextlib.nullcontext()
-        # Session handles are shared, so they answer whole (a server, too, runs one query
-        # at a time per session).
-        streamed = not session and infile is None and fmt in STREAMED_FORMATS
+        # Only session handles are shared between requests: a session's lock is held until
+        # its response ends; a request's own handle runs (and streams) without a lock.
+        streamed = infile is None and fmt in STREAMED_FORMATS
         if streamed and trailing:
             # chDB streams in the format it is given; a FORMAT clause would override it
             # (and ArrowStream is read from chDB as Arrow blocks).
             sql = sql[: trailing.start()]
         if streamed:
             settings = {**STREAM_BLOCKS, **settings}
-        with lock:
+        lock = self._acquire(session) if session else None
+        handed_over = False
+        try:
             handle, temporary = self._handle(session)
             restore: dict[str, str] = {}
             try:
@@ -223,11 +238,15 @@ class ChdbService:
                     self._stream(handle, sql, fmt, bind, restore, temporary) if streamed else None
                 )
                 if streaming is not None:
-                    # The handle and settings stay until the stream ends (it closes them).
+                    # The handle, settings and session stay until the stream ends.
                     temporary, restore = False, {}
+                    first, rest = streaming
+                    if lock is not None:
+                        rest = _Ending(rest, lock.release)
+                        handed_over = True
                     if params.get("wait_end_of_query") == "1":
-                        return b"", _held(*streaming), fmt, {}
-                    return streaming[0], streaming[1], fmt, {}
+                        return b"", _held(first, rest), fmt, {}
+                    return first, rest, fmt, {}
                 result = handle.query(sql, fmt, params=bind)
                 data = result.bytes() or b""
                 summary = {
@@ -244,6 +263,9 @@ class ChdbService:
                 self._release(handle, restore, temporary)
                 if infile:
                     os.unlink(infile)
+        finally:
+            if lock is not None and not handed_over:
+                lock.release()
         return data, None, fmt, {"X-ClickHouse-Summary": json.dumps(summary)}
 
     @staticmethod
@@ -357,6 +379,37 @@ def _no_rows(handle: Any, sql: str, fmt: str, bind: dict[str, str]) -> bytes:
         return bytes(handle.query(sql, fmt, params=bind).bytes() or b"")
 
 
+class _Ending:
+    """``chunks``, then ``done()``: called once, when they end, fail or are closed, even
+    unread (a session's lock must not outlive a response that was never sent)."""
+
+    def __init__(self, chunks: Iterator[bytes], done: Callable[[], None]) -> None:
+        self._chunks: Iterator[bytes] | None = chunks
+        self._done: Callable[[], None] | None = done
+
+    def __iter__(self) -> _Ending:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._chunks is None:
+            raise StopIteration
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        chunks, done, self._chunks, self._done = self._chunks, self._done, None, None
+        try:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if done is not None:
+                done()
+
+
 def _held(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     """The whole response read now, held in memory up to HOLD_IN_MEMORY_BYTES and in a
     temporary file beyond, then sent in pieces. A failure raises here, before anything
@@ -440,12 +493,12 @@ def make_handler(service: ChdbService) -> type[BaseHTTPRequestHandler]:
         def _send_chunked(
             self, headers: dict[str, str], first: bytes, rest: Iterator[bytes]
         ) -> None:
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
             try:
+                self.send_response(200)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
                 for chunk in itertools.chain([first], rest):
                     if chunk:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))

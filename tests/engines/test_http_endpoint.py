@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -90,3 +91,42 @@ def test_raw_http_ping_and_error_status(clickhouse_http_url: str) -> None:
     assert info.value.code == 500
     assert info.value.headers["X-ClickHouse-Exception-Code"] == "62"
     assert info.value.read().startswith(b"Code: 62. DB::Exception")
+
+
+def _raw(url: str, sql: str, **params: str) -> Any:
+    import urllib.request
+    from urllib.parse import urlencode, urlsplit
+
+    base = "http://" + urlsplit(url).netloc.split("@")[-1]
+    return urllib.request.urlopen(f"{base}/?{urlencode({'query': sql, **params})}", timeout=60)
+
+
+def test_a_session_query_streams_in_bounded_blocks(clickhouse_http_url: str) -> None:
+    """With a session_id (dbt-clickhouse and clickhouse-connect send one) a SELECT streams
+    in 16,384-row blocks as without one; the session's own settings are back afterwards."""
+    from doctordata.engines.http_endpoint import STREAM_BLOCKS
+
+    session = {"session_id": "stream-blocks"}
+    with _raw(clickhouse_http_url, "SELECT blockSize() FROM numbers(200000)", **session) as resp:
+        assert resp.headers["Transfer-Encoding"] == "chunked"
+        sizes = {int(line) for line in resp.read().split()}
+    assert max(sizes) == int(STREAM_BLOCKS["max_block_size"])  # the last block is smaller
+    # JSON is answered whole: no streaming settings of its own
+    setting = "SELECT getSetting('max_block_size') AS b"
+    with _raw(clickhouse_http_url, setting, default_format="JSON", **session) as resp:
+        assert int(json.loads(resp.read())["data"][0]["b"]) != int(STREAM_BLOCKS["max_block_size"])
+
+
+def test_a_late_error_in_a_session_stream_is_a_500(clickhouse_http_url: str) -> None:
+    """An error after the first blocks is still an HTTP 500 (wait_end_of_query=1, as
+    clickhouse-connect asks), and the session answers the next query."""
+    import urllib.error
+
+    session = {"session_id": "late-error", "wait_end_of_query": "1"}
+    late = "SELECT throwIf(number = 150000, 'late') FROM numbers(200000)"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        _raw(clickhouse_http_url, late, **session)
+    assert info.value.code == 500
+    assert info.value.read().startswith(b"Code: 395. DB::Exception")
+    with _raw(clickhouse_http_url, "SELECT 40 + 2", **session) as resp:
+        assert resp.read() == b"42\n"

@@ -23,8 +23,11 @@ REAL_SERVER_ENV = "DOCTORDATA_TEST_CLICKHOUSE_URL"
 _URL = re.compile(r" at (http://\S+) ")
 
 
-def start_endpoint(data: Path, port: int = 0, host: str = "127.0.0.1") -> subprocess.Popen[str]:
-    """`doctordata dev clickhouse` in a child process (chDB hosts one path per process)."""
+def start_endpoint(
+    data: Path, port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`doctordata dev clickhouse` in a child process (chDB hosts one path per process);
+    ``env`` adds to its environment (TZ: a server in another time zone)."""
     repo = Path(__file__).resolve().parents[2]
     return subprocess.Popen(
         [
@@ -44,7 +47,7 @@ def start_endpoint(data: Path, port: int = 0, host: str = "127.0.0.1") -> subpro
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,  # one line: the URL; errors go to the test's stderr
         text=True,
-        env={**os.environ, "PYTHONPATH": str(repo)},
+        env={**os.environ, "PYTHONPATH": str(repo), **(env or {})},
     )
 
 

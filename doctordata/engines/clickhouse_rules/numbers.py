@@ -1,0 +1,220 @@
+"""Numbers as DuckDB computes them: division, rounding, casts, signed results."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from doctordata.engines.clickhouse_rules.common import (
+    DECIMALS,
+    FLOATS,
+    call,
+    decimal_scale,
+    is_type,
+)
+from doctordata.engines.clickhouse_types import arg_types
+
+
+# -- division: one rule for DuckDB's /, // and %, zero divisors included ----------------
+# DuckDB: x / y is DOUBLE division for every numeric type (x / 0 is +-inf, 0 / 0 nan).
+# x // y truncates integers; for any other type it is x / y as a DOUBLE. x // 0 and x % 0
+# are NULL for every type, except a double's %, which is fmod's nan (ClickHouse's own %).
+# ClickHouse throws on an integer or Decimal zero divisor, also on the value a NULL row
+# hides (NULLIF(k, 0) hides a 0), so no divisor that may be 0 reaches intDiv or modulo.
+def divisions(root: exp.Expr) -> exp.Expr:
+    # innermost first: an operand copied into the rewrite of an outer one is rewritten
+    for node in reversed(list(root.find_all(exp.Div, exp.IntDiv, exp.Mod))):
+        if isinstance(node, exp.Div):
+            if node.find(exp.Interval) is None:
+                for key in ("this", "expression"):
+                    node.set(key, call("toFloat64", node.args[key]))
+            continue
+        kinds = arg_types(node)
+        if isinstance(node, exp.IntDiv):
+            node.replace(_integer_quotient(node, kinds))
+        elif not any(is_type(kind, FLOATS) for kind in kinds):
+            node.replace(_exact_remainder(node.this, node.expression))
+    return root
+
+
+def _zero(b: exp.Expr) -> exp.Expr:
+    return exp.EQ(this=b.copy(), expression=exp.Literal.number(0))
+
+
+def _integer_quotient(node: exp.Expr, kinds: tuple[exp.DataType | None, ...]) -> exp.Expr:
+    """``a // b``: intDivOrNull of integers (and of unknown types, as sqlglot's CAST truncates),
+    else the DOUBLE quotient, NULL for a zero divisor."""
+    a, b = node.this, node.expression
+    if not any(is_type(kind, FLOATS | DECIMALS) for kind in kinds):
+        return call("intDivOrNull", a, b)
+    quotient = exp.Div(this=call("toFloat64", a), expression=call("toFloat64", b.copy()))
+    return exp.paren(exp.If(this=_zero(b), true=exp.Null(), false=quotient))
+
+
+def _exact_remainder(a: exp.Expr, b: exp.Expr) -> exp.Expr:
+    """``a % b`` as ``a - b * intDiv(a, b)``: ClickHouse's modulo misreads Decimal scales
+    (1.47 % 2 = 0.01). intDiv never sees a 0, not even one hidden under a NULL."""
+    hidden_zero = _zero(call("ifNull", b.copy(), exp.Literal.number(0)))
+    safe = exp.If(this=hidden_zero, true=exp.Literal.number(1), false=b.copy())
+    quotient = exp.Anonymous(this="intDiv", expressions=[a.copy(), safe])
+    rest = exp.Sub(this=a, expression=exp.Mul(this=b, expression=quotient))
+    return exp.paren(exp.If(this=_zero(b), true=exp.Null(), false=rest))
+
+
+# Sample statistics of one value: DuckDB says NULL, ClickHouse NaN.
+_SAMPLE_STATISTICS = (exp.StddevSamp, exp.Stddev, exp.Variance)
+
+
+def sample_statistics_null(root: exp.Expr) -> exp.Expr:
+    """stddev_samp/var_samp over fewer than two values is NULL (ClickHouse: nan)."""
+    for stat in list(root.find_all(*_SAMPLE_STATISTICS)):
+        window = stat.parent if isinstance(stat.parent, exp.Window) else None
+        target: exp.Expr = window if window is not None and window.this is stat else stat
+        count: exp.Expr = exp.Count(this=stat.this.copy())
+        if target is window:
+            count = window.copy()
+            count.set("this", exp.Count(this=stat.this.copy()))
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        placeholder.replace(
+            exp.Case(
+                ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(1)), true=target)]
+            )
+        )
+    return root
+
+
+# ClickHouse's abs() of a signed integer is unsigned (abs(Int64) is UInt64), and UInt64
+# with Int64 in one CASE or UNION makes a Variant that cannot be sorted or summed.
+# DuckDB's abs keeps its argument's type; so does if(x < 0, -x, x) on ClickHouse.
+def abs_keeps_type(root: exp.Expr) -> exp.Expr:
+    for node in reversed(list(root.find_all(exp.Abs))):  # innermost first
+        x = node.this
+        negative = exp.LT(this=exp.Paren(this=x.copy()), expression=exp.Literal.number(0))
+        node.replace(
+            exp.If(this=negative, true=exp.Neg(this=exp.Paren(this=x.copy())), false=x.copy())
+        )
+    return root
+
+
+def _round_half_away(x: exp.Expr) -> exp.Expr:
+    """C's round(x): trunc(x) + trunc(2 * fraction), exact for every double."""
+    frac = exp.Sub(this=x.copy(), expression=call("trunc", x.copy()))
+    twice = exp.Mul(this=exp.paren(frac), expression=exp.Literal.number(2))
+    return exp.Add(this=call("trunc", x.copy()), expression=call("trunc", twice))
+
+
+def float_round(root: exp.Expr) -> exp.Expr:
+    """round(double, n) as DuckDB: C round(x * 10^n) / 10^n (ClickHouse rounds half to even)."""
+    for node in reversed(list(root.find_all(exp.Round))):  # innermost first: x is copied
+        (kind,) = arg_types(node)
+        digits = node.args.get("decimals")
+        if not is_type(kind, FLOATS) or node.args.get("truncate") is not None:
+            continue
+        if digits is not None and not (isinstance(digits, exp.Literal) and digits.is_int):
+            continue  # a computed or negative precision: left as ClickHouse's round
+        n = int(digits.name) if digits is not None else 0
+        if n < 0 or n > 15:
+            continue
+        x = node.this
+        scaled = exp.paren(exp.Mul(this=exp.paren(x.copy()), expression=exp.Literal.number(10**n)))
+        rounded = exp.paren(_round_half_away(scaled if n else exp.paren(x.copy())))
+        value = call("divide", rounded, exp.Literal.number(10**n)) if n else rounded
+        # DuckDB returns x itself where x * 10^n or the result is not finite (inf, nan).
+        node.replace(exp.If(this=call("isFinite", value.copy()), true=value, false=x.copy()))
+    return root
+
+
+def casts_round(root: exp.Expr) -> exp.Expr:
+    """CAST(x AS INT) rounds a double (half to even) or a decimal (half away); ClickHouse truncates.
+
+    ClickHouse's round() does exactly that for each type. CAST(decimal AS DECIMAL(p, s))
+    with fewer digits rounds on DuckDB too.
+    """
+    for node in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(node)
+        to = node.to
+        if kind is None or not isinstance(to, exp.DataType):
+            continue
+        if to.is_type(*exp.DataType.INTEGER_TYPES) and is_type(kind, FLOATS | DECIMALS):
+            node.set("this", call("round", node.this))
+        elif to.is_type(exp.DataType.Type.DECIMAL) and is_type(kind, DECIMALS):
+            scale = decimal_scale(to)
+            if scale is not None and scale < (decimal_scale(kind) or 0):
+                node.set("this", call("round", node.this, exp.Literal.number(scale)))
+    return root
+
+
+# count() and length() are UInt64 on ClickHouse and so is the sum of 0/1 literals (UInt8);
+# with a signed integer in one CASE or UNION, their common type is a Variant that cannot be
+# sorted or summed (Code 43/44). On DuckDB they are BIGINT (sums: HUGEINT): signed.
+# Also UInt64 on ClickHouse, BIGINT on DuckDB: row numbers, ranks, tiles, approximate counts.
+_UNSIGNED_RESULTS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile, exp.ApproxDistinct)
+
+
+def signed_counts(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Count, exp.Sum, exp.Length, *_UNSIGNED_RESULTS)):
+        if isinstance(node, exp.Sum):
+            (kind,) = arg_types(node)
+            if kind is None or not kind.is_type(*exp.DataType.INTEGER_TYPES):
+                continue
+        target: exp.Expr = node
+        while isinstance(target.parent, (exp.Filter, exp.Window)) and target.parent.this is target:
+            target = target.parent
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        placeholder.replace(call("toInt64", target))
+    return root
+
+
+# round(double, n) with n negative, large or computed (float_round takes 0 <= n <= 15):
+# DuckDB's rule for any n, with 10^n a double as there. Beyond the double range DuckDB
+# returns x itself (n >= 0) or 0 (n < 0).
+def float_round_any_precision(root: exp.Expr) -> exp.Expr:
+    for node in reversed(list(root.find_all(exp.Round))):  # innermost first: x is copied
+        (kind,) = arg_types(node)
+        digits = node.args.get("decimals")
+        if not is_type(kind, FLOATS) or digits is None or node.args.get("truncate") is not None:
+            continue
+        if isinstance(digits, exp.Literal) and digits.is_int and 0 <= int(digits.name) <= 15:
+            continue  # float_round's
+        node.replace(_round_at(node.this, digits))
+    return root
+
+
+def _round_at(x: exp.Expr, n: exp.Expr) -> exp.Expr:
+    def power(exponent: exp.Expr) -> exp.Expr:
+        return call("pow", exp.Literal.number(10), exponent)
+
+    up = exp.Mul(this=exp.paren(x.copy()), expression=power(exp.paren(n.copy())))
+    up_value = call("divide", exp.paren(_round_half_away(up)), power(exp.paren(n.copy())))
+    down_exponent = exp.Neg(this=exp.paren(n.copy()))
+    down = call("divide", exp.paren(x.copy()), power(down_exponent))
+    down_value = exp.Mul(this=exp.paren(_round_half_away(down)), expression=power(down_exponent))
+    zero = call(
+        "if", call("isNull", x.copy()), exp.Null(), call("toFloat64", exp.Literal.number(0))
+    )
+    positive = call("if", call("isFinite", up_value.copy()), up_value, x.copy())
+    negative = call("if", call("isFinite", down_value.copy()), down_value, zero)
+    sign = exp.GTE(this=exp.paren(n.copy()), expression=exp.Literal.number(0))
+    unknown = call("isNull", n.copy())
+    return call("if", unknown, exp.Null(), call("if", sign, positive, negative))
+
+
+# ClickHouse evaluates CAST(Nullable(Float64) AS Int64) also on the NULL rows' hidden value:
+# x / NULLIF(k, 0) hides x / 0 = inf there, and the cast fails ("inf or nan to integer")
+# where DuckDB gives NULL. The cast reads 0 for a NULL (ifNull: also where ClickHouse
+# rewrites sum(if(...)) to sumIf and evaluates every row) and an if() keeps the NULL; a real
+# inf or nan is not NULL, so it is still cast, and still an error as on DuckDB.
+def null_float_casts(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(node)
+        to = node.to
+        exact = (*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL)
+        if not is_type(kind, FLOATS) or not isinstance(to, exp.DataType) or not to.is_type(*exact):
+            continue
+        placeholder = exp.Null()
+        node.replace(placeholder)
+        test = exp.Is(this=exp.paren(node.this.copy()), expression=exp.Null())
+        node.set("this", call("ifNull", node.this, exp.Literal.number(0)))
+        placeholder.replace(exp.If(this=test, true=exp.Null(), false=node))
+    return root
