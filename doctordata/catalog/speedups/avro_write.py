@@ -60,7 +60,9 @@ def compile_writer(writer: Any) -> Encode:
     from pyiceberg.avro import STRUCT_DOUBLE, STRUCT_FLOAT
     from pyiceberg.avro import writer as w
     from pyiceberg.avro.encoder import BinaryEncoder
+    from pyiceberg.typedef import Record
 
+    record_getitem = Record.__getitem__
     kind = type(writer)
     if kind in (
         w.IntegerWriter,
@@ -122,8 +124,10 @@ def compile_writer(writer: Any) -> Encode:
         fields = tuple((pos, compile_writer(fw)) for pos, fw in writer.field_writers)
 
         def struct(out: bytearray, val: Any) -> None:
+            # A Record's values straight from its list (what its __getitem__ returns).
+            data = val._data if getattr(type(val), "__getitem__", None) is record_getitem else val
             for pos, fn in fields:
-                fn(out, val[pos] if pos is not None else None)
+                fn(out, data[pos] if pos is not None else None)
 
         return struct
     if kind is w.ListWriter:
