@@ -169,6 +169,7 @@ def open_catalog(
     fast_commits = metadata_updates.install()
     partition_split.install()
     from doctordata.catalog.speedups import (
+        avro_write,
         manifest_list_cache,
         manifest_merge,
         residual_nulls,
@@ -179,6 +180,7 @@ def open_catalog(
     snapshot_lookup.install()
     manifest_merge.install()
     manifest_list_cache.install()
+    avro_write.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)

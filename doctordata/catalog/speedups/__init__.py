@@ -9,6 +9,7 @@ own code runs.
 - manifest_merge.py: merge manifests on append without rewriting full ones again.
 - manifest_list_cache.py: reuse the manifest lists this process wrote instead of reading them.
 - snapshot_lookup.py: find a snapshot by id without scanning the whole history.
+- avro_write.py: write manifests and manifest lists with cached, compiled Avro writers.
 
 catalog/sql.py installs them when the catalog is opened.
 """
