@@ -65,6 +65,10 @@ FILE_READ_SETTINGS: dict[str, Any] = {
     "s3_throw_on_zero_files_match": 1,
     "engine_file_skip_empty_files": 0,
     "engine_file_empty_if_not_exists": 0,
+    # A column's values come from the file. With hive partitioning on (ClickHouse's
+    # default), a file under data/type=null/ read its `type` column as the path's text:
+    # NULL became 'null', an escaped value its escaped form (DuckDB: hive_partitioning=false).
+    "use_hive_partitioning": 0,
 }
 # Settings for every user query: standard SQL NULL semantics for outer joins, and
 # readonly=2 (reads and SET-less settings only; table functions allowed for file lists).
