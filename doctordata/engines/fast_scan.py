@@ -9,7 +9,8 @@ WHERE conjuncts (pushdown.pushdown_conjuncts): a file is skipped only when it ce
 holds no matching row. The plan is the ScanPlan engines/scan.py builds from pyiceberg.
 
 Everything else goes to pyiceberg, as before (:func:`fast_plans` returns None and turns
-each table reference into its pyiceberg Table): another engine than DuckDB, delete files,
+each table reference into its pyiceberg Table): an engine without the ``fast_planning``
+capability (engines/base.py; DuckDB has it, ClickHouse not), delete files,
 a name mapping, renamed nested fields, metadata or manifests that are not local, a time
 travel target that is not there (pyiceberg's path names the error), anything unexpected. tests/engines/test_fast_planning.py compares
 both planners on many table shapes and predicates.
@@ -97,7 +98,7 @@ def fast_plans(
 
 
 def _applies(eng: Engine, resolution: Resolution) -> bool:
-    if eng.name != "duckdb":
+    if not eng.capabilities.fast_planning:
         return False
     return all(isinstance(ref.table, LiteTable) for ref in resolution.iceberg)
 
