@@ -11,7 +11,11 @@ A file is dropped only when it certainly holds no row where the predicate is TRU
 its partition values (through the transform: day(time) = 20759 bounds ``time`` to that
 day), or from its column bounds and null counts (Iceberg's single-value binary encoding).
 Each of the two is asked about the whole predicate, as pyiceberg's partition and metrics
-evaluators are, so this prunes no file pyiceberg keeps.
+evaluators are, so this prunes no file pyiceberg keeps. Before that, a whole manifest is
+skipped when its partition summaries in the manifest list (per field of the manifest's
+own spec: contains_null and the lowest and highest partition value) exclude every match,
+as pyiceberg's manifest evaluator skips it: every transform read here is monotone, so
+the summary bounds the source column as a file's partition value does.
 Whatever this module does not understand (a float, a decimal, a bucket transform, a
 missing or odd bound) keeps the file; the engine evaluates the WHERE on the rows anyway.
 Values are compared in one domain per column kind: Python ints for int/long, microseconds
