@@ -102,7 +102,7 @@ def choose(
     served = []
     for ref in resolution.iceberg:
         name = ".".join(ref.table.name()).lower()
-        current = ref.table.metadata.current_snapshot_id
+        current = _current_snapshot_id(ref.table)
         travels = any(ref.node.args.get(a) is not None for a in TIME_TRAVEL_ARGS)
         if copies.get(name) is not None and copies[name] == current and not travels:
             served.append(name)
@@ -114,3 +114,13 @@ def choose(
     if construct is not None:
         return "duckdb", f"{construct} is not known to match DuckDB on ClickHouse"
     return "clickhouse", f"serving copy of {', '.join(served)}"
+
+
+def _current_snapshot_id(table: Any) -> int | None:
+    """The table's current snapshot, from the fast reader's metadata when it loaded the
+    table (pyiceberg's ``table.metadata`` would load pyiceberg and its model)."""
+    from doctordata.catalog.reader.lite import LiteTable
+
+    if isinstance(table, LiteTable):
+        return table.meta.current_snapshot_id
+    return table.metadata.current_snapshot_id

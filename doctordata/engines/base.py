@@ -34,6 +34,9 @@ class Capabilities:
     field_id_reads: bool = False
     # The engine enforces its own read-only/file-access sandbox in addition to the router.
     sandboxed: bool = False
+    # Scans may be planned by engines/fast_scan.py (no pyiceberg Table): the engine needs
+    # only the planned file list, read by field id, from a ScanPlan.
+    fast_planning: bool = False
 
 
 class QueryHost(Workspace, Protocol):

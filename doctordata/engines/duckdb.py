@@ -120,7 +120,7 @@ class DuckDBEngine(Engine):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        streaming=True, field_id_reads=True, sandboxed=True
+        streaming=True, field_id_reads=True, sandboxed=True, fast_planning=True
     )
 
     def __init__(self, lh: QueryHost) -> None:

@@ -9,7 +9,8 @@ WHERE conjuncts (pushdown.pushdown_conjuncts): a file is skipped only when it ce
 holds no matching row. The plan is the ScanPlan engines/scan.py builds from pyiceberg.
 
 Everything else goes to pyiceberg, as before (:func:`fast_plans` returns None and turns
-each table reference into its pyiceberg Table): another engine than DuckDB, delete files,
+each table reference into its pyiceberg Table): an engine without the ``fast_planning``
+capability (engines/base.py; DuckDB has it, ClickHouse not), delete files,
 a name mapping, renamed nested fields, metadata or manifests that are not local, a time
 travel target that is not there (pyiceberg's path names the error), anything unexpected. tests/engines/test_fast_planning.py compares
 both planners on many table shapes and predicates.
@@ -28,7 +29,13 @@ from sqlglot import exp
 
 from doctordata.catalog.reader import Unsupported
 from doctordata.catalog.reader.lite import LiteSchema, LiteTable, specs
-from doctordata.catalog.reader.prune import DAY_US, DOMAINS, Evaluator, live_data_files
+from doctordata.catalog.reader.prune import (
+    DAY_US,
+    DOMAINS,
+    Evaluator,
+    ManifestCount,
+    live_data_files,
+)
 from doctordata.engines.caches import BoundedCache, cache
 from doctordata.engines.datafiles import PlannedFile, check_files
 from doctordata.engines.pushdown import PushdownTarget, normalised, pushdown_conjuncts
@@ -91,7 +98,7 @@ def fast_plans(
 
 
 def _applies(eng: Engine, resolution: Resolution) -> bool:
-    if eng.name != "duckdb":
+    if not eng.capabilities.fast_planning:
         return False
     return all(isinstance(ref.table, LiteTable) for ref in resolution.iceberg)
 
@@ -304,21 +311,27 @@ def plan_lite(
         files: list[str] = []
         sizes: list[int] = []
         total = 0
+        count = ManifestCount()
         if scanned is not None:
             kinds = {f.field_id: str(f.field_type) for f in schema.fields}
             evaluator = Evaluator(predicate, kinds, {i: s.fields for i, s in specs(meta).items()})
-            for f in live_data_files(meta, scanned):
+            pruning = evaluator if predicate != ANY else None
+            for f in live_data_files(meta, scanned, pruning, count):
                 total += 1
-                if predicate == ANY or _may_match(evaluator, f):
+                if pruning is None or _may_match(evaluator, f):
                     files.append(f.path)
                     sizes.append(f.size)
             # What the snapshot says it holds, as engines/scan.py reports it.
             summary = table.snapshot(scanned).get("summary") or {}
             if summary.get("total-data-files") is not None:
                 total = int(summary["total-data-files"])
-        cached = (tuple(files), tuple(sizes), total)
+            elif count.files_skipped is not None:
+                total += count.files_skipped
+            else:
+                raise Unsupported("manifests skipped without file counts")
+        cached = (tuple(files), tuple(sizes), total, count.read, count.read + count.skipped)
         _PLANS.put(key, cached)
-    paths, sizes_t, total = cached
+    paths, sizes_t, total, manifests_read, manifests_total = cached
     sources = tuple(PlannedFile(name, f, s) for f, s in zip(paths, sizes_t, strict=True))
     check_files(sources, tiers)
     columns = tuple(ScanColumn(f.field_id, f.name, f.field_type, f.required) for f in schema.fields)
@@ -333,6 +346,8 @@ def plan_lite(
         io=LiteIO(table),
         uniform=table.schema_count == 1 and not renamed,
         sources=sources,
+        manifests_read=manifests_read,
+        manifests_total=manifests_total,
     )
     plan.planning_ms = (time.perf_counter() - started) * 1000
     PLANNED[0] += 1
@@ -346,11 +361,10 @@ def _may_match(evaluator: Evaluator, f: Any) -> bool:
         return True
 
 
-# (metadata location, snapshot, predicate) -> (files, sizes, total files); a metadata file
-# never changes.
-_PLANS: BoundedCache[tuple[str, int | None, str], tuple[tuple[str, ...], tuple[int, ...], int]] = (
-    cache("fast file plans", 512)
-)
+# (metadata location, snapshot, predicate) -> (files, sizes, total files, manifests read,
+# manifests); a metadata file never changes.
+_Planned = tuple[tuple[str, ...], tuple[int, ...], int, int, int]
+_PLANS: BoundedCache[tuple[str, int | None, str], _Planned] = cache("fast file plans", 512)
 
 
 class LiteIO:

@@ -35,6 +35,10 @@ class TableScanStats:
     source: str = "files"
     # Tiers holding the planned files (each must be online when the query runs).
     tiers: tuple[str, ...] = ()
+    # Manifests read / listed by the fast planner (None: pyiceberg planned; it skips
+    # manifests too, without counting them).
+    manifests_read: int | None = None
+    manifests_total: int | None = None
 
 
 @dataclass

@@ -507,6 +507,8 @@ def _build_sql(
                     planning_ms=plan.planning_ms,
                     source="pyiceberg" if plan.materialised else "files",
                     tiers=tuple(sorted(touched)),
+                    manifests_read=plan.manifests_read,
+                    manifests_total=plan.manifests_total,
                 )
             )
     with timer.phase("transpile"):

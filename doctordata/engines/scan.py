@@ -78,6 +78,10 @@ class ScanPlan:
     # The table's data files this plan reads, with their manifest sizes (checked before
     # every run; for a materialised plan, the files pyiceberg read).
     sources: tuple[PlannedFile, ...] = ()
+    # Manifests of the snapshot read / listed (the fast planner skips manifests by their
+    # partition summaries); None where pyiceberg planned.
+    manifests_read: int | None = None
+    manifests_total: int | None = None
 
     @property
     def needs_footers(self) -> bool:

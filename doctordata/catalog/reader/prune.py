@@ -11,7 +11,11 @@ A file is dropped only when it certainly holds no row where the predicate is TRU
 its partition values (through the transform: day(time) = 20759 bounds ``time`` to that
 day), or from its column bounds and null counts (Iceberg's single-value binary encoding).
 Each of the two is asked about the whole predicate, as pyiceberg's partition and metrics
-evaluators are, so this prunes no file pyiceberg keeps.
+evaluators are, so this prunes no file pyiceberg keeps. Before that, a whole manifest is
+skipped when its partition summaries in the manifest list (per field of the manifest's
+own spec: contains_null and the lowest and highest partition value) exclude every match,
+as pyiceberg's manifest evaluator skips it: every transform read here is monotone, so
+the summary bounds the source column as a file's partition value does.
 Whatever this module does not understand (a float, a decimal, a bucket transform, a
 missing or odd bound) keeps the file; the engine evaluates the WHERE on the rows anyway.
 Values are compared in one domain per column kind: Python ints for int/long, microseconds
@@ -23,7 +27,7 @@ timestamptz is an instant (UTC microseconds, as Iceberg stores it and partitions
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -68,20 +72,45 @@ def _pairs(items: Any) -> dict[int, Any]:
     return {int(kv["key"]): kv["value"] for kv in items}
 
 
-def live_data_files(meta: TableMetadata, snapshot_id: int) -> Iterator[DataFile]:
+@dataclass
+class ManifestCount:
+    """How many of a snapshot's data manifests were read and skipped (plan stats)."""
+
+    read: int = 0
+    skipped: int = 0
+    # Live data files in the skipped manifests, from their counts (None: a count missing).
+    files_skipped: int | None = 0
+
+
+def live_data_files(
+    meta: TableMetadata,
+    snapshot_id: int,
+    evaluator: Evaluator | None = None,
+    count: ManifestCount | None = None,
+) -> Iterator[DataFile]:
     """The snapshot's live data files in manifest order (pyiceberg's plan_files order).
 
+    With an ``evaluator``, a manifest whose partition summaries (manifest list field
+    ``partitions``, read with the manifest's own spec) exclude every match is not read,
+    as pyiceberg skips it; ``count`` records what was read and skipped.
     Unsupported when the snapshot has any delete manifest or delete file: the caller
     then plans through pyiceberg, which applies (or materialises) the deletes."""
     snap = next((s for s in meta.raw.get("snapshots", []) if s["snapshot-id"] == snapshot_id), None)
     if snap is None or "manifest-list" not in snap:
         raise Unsupported(f"{meta.location}: no manifest list for snapshot {snapshot_id}")
+    count = count if count is not None else ManifestCount()
     try:
-        _, manifests = read_container(read_bytes(snap["manifest-list"]))
-        for manifest in list(manifests):
-            if manifest.get("content", _DATA) != _DATA:
-                raise Unsupported("the snapshot has delete files")
+        _, listed = read_container(read_bytes(snap["manifest-list"]))
+        manifests = list(listed)
+        if any(m.get("content", _DATA) != _DATA for m in manifests):
+            raise Unsupported("the snapshot has delete files")
+        for manifest in manifests:
             spec_id = int(manifest.get("partition_spec_id", 0))
+            if evaluator is not None and not _manifest_may_match(evaluator, spec_id, manifest):
+                count.skipped += 1
+                count.files_skipped = _add_files(count.files_skipped, manifest)
+                continue
+            count.read += 1
             _, entries = read_container(read_bytes(manifest["manifest_path"]))
             for entry in entries:
                 if entry["status"] == _DELETED:
@@ -103,6 +132,24 @@ def live_data_files(meta: TableMetadata, snapshot_id: int) -> Iterator[DataFile]
         raise Unsupported(f"{meta.location}: cannot read manifests ({exc})") from None
 
 
+def _manifest_may_match(evaluator: Evaluator, spec_id: int, manifest: Mapping[str, Any]) -> bool:
+    summaries = manifest.get("partitions")
+    if not summaries:
+        return True  # no summaries (an unpartitioned spec, an old writer): read it
+    try:
+        return evaluator.may_match_manifest(spec_id, summaries)
+    except Exception:  # an odd summary: read the manifest
+        return True
+
+
+def _add_files(total: int | None, manifest: Mapping[str, Any]) -> int | None:
+    """``total`` plus the manifest's live data files (added + existing), None if unknown."""
+    added, existing = manifest.get("added_files_count"), manifest.get("existing_files_count")
+    if total is None or not isinstance(added, int) or not isinstance(existing, int):
+        return None
+    return total + added + existing
+
+
 # -- decoding bounds ------------------------------------------------------------------------
 
 
@@ -121,6 +168,33 @@ def decode_bound(kind: str, raw: Any) -> Any:
         return n * DAY_US if kind == "date" else n
     if kind in ("timestamp", "timestamptz"):
         return int(struct.unpack("<q", raw)[0]) if len(raw) == 8 else None
+    if kind == "string":
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+# Transforms whose result is an int (stored as 4 bytes), whatever the source type.
+_INT_RESULTS = ("day", "month", "year", "hour")
+
+
+def decode_partition_value(transform: str, kind: str, raw: Any) -> Any:
+    """A partition summary bound (Iceberg single-value bytes of the transform's result
+    type) as the value a manifest entry's partition record holds, or None when unsure."""
+    if not isinstance(raw, bytes):
+        return None
+    if transform in _INT_RESULTS:
+        return int(struct.unpack("<i", raw)[0]) if len(raw) == 4 else None
+    if transform != "identity" and not transform.startswith("truncate["):
+        return None  # bucket, void, unknown: says nothing about the source
+    if kind in ("int", "long", "date", "timestamp", "timestamptz"):
+        if len(raw) == 4:
+            return int(struct.unpack("<i", raw)[0])
+        if len(raw) == 8 and kind != "date" and kind != "int":
+            return int(struct.unpack("<q", raw)[0])
+        return None
     if kind == "string":
         try:
             return raw.decode("utf-8")
@@ -204,29 +278,79 @@ class Evaluator:
         for source in ("partition", "metrics"):
             cache: dict[int, _Facts] = {}
             self.source = source
-            if not self._eval(self.predicate, f, cache):
+
+            def facts(field_id: int, cache: dict[int, _Facts] = cache) -> _Facts:
+                hit = cache.get(field_id)
+                if hit is None:
+                    hit = cache[field_id] = self._read_facts(field_id, f)
+                return hit
+
+            if not self._eval(self.predicate, facts):
                 return False
         return True
 
-    def _eval(self, p: tuple[Any, ...], f: DataFile, cache: dict[int, _Facts]) -> bool:
+    def may_match_manifest(self, spec_id: int, summaries: list[Mapping[str, Any]]) -> bool:
+        """False only when a manifest of spec ``spec_id`` with these partition summaries
+        (one per partition field of that spec, in order) certainly has no matching file."""
+        fields = self.specs.get(spec_id)
+        if fields is None or len(fields) != len(summaries):
+            return True  # a spec this reader does not know, or odd summaries
+        known = self._summary_facts(fields, summaries)
+        return self._eval(self.predicate, lambda field_id: known.get(field_id, _Facts()))
+
+    def _summary_facts(
+        self, fields: list[tuple[str, int, str]], summaries: list[Mapping[str, Any]]
+    ) -> dict[int, _Facts]:
+        """Per source field: the range of values and nulls the manifest's files may hold.
+
+        Every transform read here is monotone, so the source values lie between the
+        lowest value the lower bound allows and the highest the upper bound allows."""
+        lows: dict[int, list[Any]] = {}
+        highs: dict[int, list[Any]] = {}
+        all_null: set[int] = set()
+        no_nulls: set[int] = set()
+        for (_, source, transform), summary in zip(fields, summaries, strict=True):
+            kind = self.kinds.get(source, "")
+            if transform == "void" or DOMAINS.get(kind) is None:
+                continue
+            lower, upper = summary.get("lower_bound"), summary.get("upper_bound")
+            contains_null = summary.get("contains_null")
+            if contains_null is False:
+                no_nulls.add(source)
+            elif contains_null is True and lower is None and upper is None:
+                all_null.add(source)  # only NULL partition values (pyiceberg reads it so)
+                continue
+            low = decode_partition_value(transform, kind, lower)
+            high = decode_partition_value(transform, kind, upper)
+            low_range = partition_range(transform, kind, low) if low is not None else None
+            high_range = partition_range(transform, kind, high) if high is not None else None
+            if low_range is not None and low_range[0] is not None:
+                lows.setdefault(source, []).append(low_range[0])
+            if high_range is not None and high_range[1] is not None:
+                highs.setdefault(source, []).append(high_range[1])
+        out: dict[int, _Facts] = {}
+        for source in {*lows, *highs, *all_null, *no_nulls}:
+            out[source] = _Facts(
+                max(lows[source]) if source in lows else None,
+                min(highs[source]) if source in highs else None,
+                source in all_null,
+                source in no_nulls,
+            )
+        return out
+
+    def _eval(self, p: tuple[Any, ...], facts: Callable[[int], _Facts]) -> bool:
         op = p[0]
         if op == "and":
-            return all(self._eval(q, f, cache) for q in p[1])
+            return all(self._eval(q, facts) for q in p[1])
         if op == "or":
-            return any(self._eval(q, f, cache) for q in p[1])
+            return any(self._eval(q, facts) for q in p[1])
         if op == "null":
-            facts = self._facts(p[1], f, cache)
-            return not facts.no_nulls if p[2] else not facts.all_null
+            known = facts(p[1])
+            return not known.no_nulls if p[2] else not known.all_null
         if op == "cmp":
-            facts = self._facts(p[1], f, cache)
-            return not facts.all_null and _may_compare(facts, p[3], p[4])
+            known = facts(p[1])
+            return not known.all_null and _may_compare(known, p[3], p[4])
         return True
-
-    def _facts(self, field_id: int, f: DataFile, cache: dict[int, _Facts]) -> _Facts:
-        hit = cache.get(field_id)
-        if hit is None:
-            hit = cache[field_id] = self._read_facts(field_id, f)
-        return hit
 
     def _read_facts(self, field_id: int, f: DataFile) -> _Facts:
         kind = self.kinds.get(field_id, "")
