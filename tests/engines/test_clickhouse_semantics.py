@@ -365,6 +365,14 @@ CASES = [
     Case("float_round_any_precision", "SELECT g, round(round(x * 50, -1), -1) FROM s.t"),
     Case("float_round", "SELECT g, round(round(x, 1) * 10, 0) FROM s.t"),
     Case("in_null", "SELECT g, (n IN (1, NULL)) IN (FALSE, NULL) FROM s.t"),
+    # -- chsem8 ---------------------------------------------------------------------
+    # A field read straight off a struct literal (ClickHouse: Code 43, arrayElementOrNull
+    # of a Tuple); DuckDB matches the field name in any case.
+    Case(
+        "struct_literals",
+        "SELECT g, {'a': n, 'b': g}['b'], {'A': n, 'b': {'c': g}}['b']['c'], {'a': n}.A, "
+        "{'a': [n]}['a'][1] FROM s.t",
+    ),
 ]
 IDS = [f"{c.entry}-{i}" for i, c in enumerate(CASES)]
 FIXES = [(c, i) for c, i in zip(CASES, IDS, strict=True) if not c.expect_unchanged]
