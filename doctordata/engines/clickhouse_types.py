@@ -64,6 +64,8 @@ TYPED_ARGS.update(
 )
 TYPED_ARGS[exp.Quantile] = ("this",)
 TYPED_ARGS.update({exp.Floor: ("this",), exp.Ceil: ("this",)})
+# chsem8: the operands of || are turned into text as DuckDB writes them.
+TYPED_ARGS[exp.DPipe] = ("this", "expression")
 
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
