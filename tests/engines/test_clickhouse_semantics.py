@@ -710,6 +710,7 @@ TEXT_CASTS = [
     ("CAST(date_trunc('hour', old) AS VARCHAR)", False),
     ("CAST(make_date(2020, n, 1) AS VARCHAR)", False),
     ("CAST(NULL AS VARCHAR)", False),
+    ("([n] || [2, 3])[2]", False),  # || of lists joins them: no text
     ("CAST(x AS VARCHAR)", True),
     ("CAST(y AS VARCHAR)", True),
     ("CAST(f AS VARCHAR)", True),

@@ -32,6 +32,7 @@ REFUSED: dict[Any, str] = {
     T.MAP: "a map",
     T.STRUCT: "a struct",
 }
+_CONCATENATED: frozenset[Any] = frozenset({T.ARRAY, T.LIST, T.MAP, T.STRUCT, T.BLOB, T.VARBINARY})
 # The DuckDB zones in which TIMESTAMPTZ is written with '+00' (its session zone is this
 # process's, engines/clickhouse_arrow.duckdb_time_zone; ClickHouse's session is UTC).
 _UTC_ZONES = frozenset(
@@ -91,7 +92,10 @@ def text_casts(root: exp.Expr) -> exp.Expr:
     # innermost first: an operand is rewritten before the cast around it copies it
     for node in reversed(list(root.find_all(exp.Cast, exp.TryCast, exp.DPipe))):
         if isinstance(node, exp.DPipe):
-            for key, kind in zip(("this", "expression"), arg_types(node), strict=True):
+            kinds = arg_types(node)
+            if any(k is not None and k.this in _CONCATENATED for k in kinds):
+                continue  # [1] || [2], blob || blob: lists and bytes joined, not text
+            for key, kind in zip(("this", "expression"), kinds, strict=True):
                 operand = node.args[key]
                 text = _as_text(node, operand.copy(), kind)
                 if text is not None:
