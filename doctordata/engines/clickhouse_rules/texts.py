@@ -4,8 +4,9 @@ ClickHouse's toString writes several types differently: a DateTime64(6) always w
 fraction digits (DuckDB drops trailing zeros and a zero fraction), a Decimal without its
 trailing zeros (DuckDB keeps the scale: 3.00), a Bool as 0/1 (DuckDB: true/false).
 Those are rewritten to DuckDB's text. A type whose text cannot be matched is refused
-loudly (:data:`REFUSED`): floats (DuckDB writes 1.0, 1e+20 and 1e-07, ClickHouse 1,
-100000000000000000000 and 1e-7), blobs, intervals, lists, maps and structs. Types that
+loudly (:data:`REFUSED`): FLOAT (DuckDB writes some with more than the shortest digits:
+496796.125, ClickHouse 496796.12), blobs, intervals, lists, maps and structs. A DOUBLE is
+laid out as DuckDB does (1.0, 1e+20, 1e-07; ClickHouse: 1, 100000000000000000000, 1e-7). Types that
 both write alike (integers, strings, DATE, UUID) and untyped operands are left as written.
 """
 
@@ -22,7 +23,6 @@ from doctordata.errors import UnsupportedSQLError
 T = exp.DataType.Type
 _TRIMMED: frozenset[Any] = frozenset({T.TIMESTAMP, T.TIMESTAMPNTZ, T.TIME})
 REFUSED: dict[Any, str] = {
-    T.DOUBLE: "a DOUBLE",
     T.FLOAT: "a FLOAT",
     T.BLOB: "a BLOB",
     T.VARBINARY: "a BLOB",
@@ -45,6 +45,62 @@ def _trimmed(value: exp.Expr) -> exp.Expr:
     """DateTime64(6) / Time64(6) text without trailing fraction zeros (and no '.000000')."""
     pattern = exp.Literal.string(r"(\.\d*[1-9])0+$|\.0+$")
     return call("replaceRegexpOne", call("toString", value), pattern, exp.Literal.string(r"\1"))
+
+
+def _double_template() -> str:
+    """ClickHouse SQL writing DOUBLE ``v`` as DuckDB does (Python's repr: 1.0, 1e+20,
+    1e-07, 0.0001, 1234567890123456.0, nan, -nan (a NaN with its sign bit), -inf, -0.0). ClickHouse's toString gives the
+    same shortest digits in another layout: the digits and the decimal exponent are read
+    out of it and laid out again (scientific below 1e-4 and from 1e16 on)."""
+    s = "toString(abs(v))"
+    mantissa = f"splitByChar('e', {s})[1]"
+    power = f"if(position({s}, 'e') > 0, toInt32(replaceOne(splitByChar('e', {s})[2], '+', '')), 0)"
+    whole = f"splitByChar('.', {mantissa})[1]"
+    fraction = f"if(position({mantissa}, '.') > 0, splitByChar('.', {mantissa})[2], '')"
+    both = f"concat({whole}, {fraction})"
+    unpadded = f"replaceRegexpOne({both}, '^0+', '')"
+    digits = f"replaceRegexpOne({unpadded}, '0+$', '')"
+    e = f"(toInt32(length({whole})) - 1 - toInt32(length({both}) - length({unpadded})) + {power})"
+    n = f"toUInt64({e} + 1)"
+    fixed = (
+        f"concat(if(length({digits}) <= {n}, rightPad({digits}, {n}, '0'), "
+        f"substring({digits}, 1, {n})), '.', "
+        f"if(length({digits}) <= {n}, '0', substring({digits}, {n} + 1)))"
+    )
+    small = f"concat('0.', repeat('0', toUInt64(-{e} - 1)), {digits})"
+    scientific = (
+        f"concat(substring({digits}, 1, 1), if(length({digits}) > 1, "
+        f"concat('.', substring({digits}, 2)), ''), 'e', if({e} < 0, '-', '+'), "
+        f"if(abs({e}) < 10, '0', ''), toString(abs({e})))"
+    )
+    layout = f"multiIf({e} >= 16 OR {e} < -4, {scientific}, {e} >= 0, {fixed}, {small})"
+    return (
+        "if(isNull(v), NULL, multiIf("
+        "isNaN(v), if(bitTest(reinterpretAsUInt64(v), 63), '-nan', 'nan'), "
+        "isInfinite(v), if(v > 0, 'inf', '-inf'), "
+        "v = 0, if(startsWith(toString(v), '-'), '-0.0', '0.0'), "
+        f"concat(if(v < 0, '-', ''), {layout})))"
+    )
+
+
+_DOUBLE_TEXT: list[exp.Expr] = []
+
+
+def _double_text(value: exp.Expr) -> exp.Expr:
+    """arrayMap(v -> <template>, [value])[1]: the value is written (and computed) once."""
+    if not _DOUBLE_TEXT:
+        import sqlglot
+
+        _DOUBLE_TEXT.append(sqlglot.parse_one(_double_template(), read="clickhouse"))
+    param = exp.to_identifier("_dd_double")
+    body = _DOUBLE_TEXT[0].copy()
+    for column in list(body.find_all(exp.Column)):
+        if column.name == "v":
+            column.replace(exp.column(param.copy()))
+    mapped = call(
+        "arrayMap", exp.Lambda(this=body, expressions=[param]), exp.Array(expressions=[value])
+    )
+    return call("arrayElement", mapped, exp.Literal.number(1))
 
 
 def _refusal(node: exp.Expr, what: str, why: str) -> UnsupportedSQLError:
@@ -82,6 +138,8 @@ def _as_text(node: exp.Expr, value: exp.Expr, kind: exp.DataType | None) -> exp.
         if scale is None:
             raise _refusal(node, "a DECIMAL of unknown scale", "DuckDB keeps the scale's zeros")
         return call("toDecimalString", value, exp.Literal.number(scale))
+    if kind.this == T.DOUBLE:
+        return _double_text(value)
     what = REFUSED.get(kind.this)
     if what is not None:
         raise _refusal(node, what, "its number, byte or nested form is written differently")
