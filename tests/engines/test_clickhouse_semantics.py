@@ -712,6 +712,7 @@ TEXT_CASTS = [
     ("CAST(make_date(2020, n, 1) AS VARCHAR)", False),
     ("CAST(NULL AS VARCHAR)", False),
     ("([n] || [2, 3])[2]", False),  # || of lists joins them: no text
+    ("concat(old, '/', price, '/', x, '/', n > 1)", False),
     ("CAST(x AS VARCHAR)", False),
     ("CAST(y AS VARCHAR)", False),
     ("CAST(x / 3 AS VARCHAR)", False),

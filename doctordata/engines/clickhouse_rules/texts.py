@@ -148,16 +148,20 @@ def _as_text(node: exp.Expr, value: exp.Expr, kind: exp.DataType | None) -> exp.
 
 def text_casts(root: exp.Expr) -> exp.Expr:
     # innermost first: an operand is rewritten before the cast around it copies it
-    for node in reversed(list(root.find_all(exp.Cast, exp.TryCast, exp.DPipe))):
-        if isinstance(node, exp.DPipe):
+    for node in reversed(list(root.find_all(exp.Cast, exp.TryCast, exp.DPipe, exp.Concat))):
+        if isinstance(node, (exp.DPipe, exp.Concat)):
+            operands = (
+                node.expressions if isinstance(node, exp.Concat) else [node.this, node.expression]
+            )
             kinds = arg_types(node)
+            if len(kinds) != len(operands):
+                continue  # not typed
             if any(k is not None and k.this in _CONCATENATED for k in kinds):
                 continue  # [1] || [2], blob || blob: lists and bytes joined, not text
-            for key, kind in zip(("this", "expression"), kinds, strict=True):
-                operand = node.args[key]
+            for operand, kind in zip(operands, kinds, strict=True):
                 text = _as_text(node, operand.copy(), kind)
                 if text is not None:
-                    node.set(key, text)
+                    operand.replace(text)
             continue
         to = node.args.get("to")
         if not isinstance(to, exp.DataType) or not to.is_type(*exp.DataType.TEXT_TYPES):
