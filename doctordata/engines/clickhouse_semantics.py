@@ -80,13 +80,14 @@ def apply_transforms(root: exp.Expr, schemas: Mapping[str, Any] | None = None) -
     transforms: Any = globals().get("TRANSFORMS")  # a test may replace the list
     if transforms is None:
         from doctordata.engines.clickhouse_transforms import TRANSFORMS as transforms
-    if schemas:
-        from doctordata.engines.clickhouse_types import (
-            annotate_argument_types,
-            record_nested_columns,
-        )
+    # A query of no table is typed too (CAST(TIMESTAMP '...' AS VARCHAR) needs its type).
+    from doctordata.engines.clickhouse_types import (
+        annotate_argument_types,
+        record_nested_columns,
+    )
 
-        annotate_argument_types(root, schemas)
+    annotate_argument_types(root, schemas or {})
+    if schemas:
         record_nested_columns(root, schemas)
     for transform in transforms:
         root = transform.apply(root)

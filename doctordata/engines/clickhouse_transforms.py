@@ -55,6 +55,7 @@ from doctordata.engines.clickhouse_rules.numbers import (
 )
 from doctordata.engines.clickhouse_rules.quantiles import quantiles
 from doctordata.engines.clickhouse_rules.strings import utf8_strings
+from doctordata.engines.clickhouse_rules.texts import text_casts
 from doctordata.engines.clickhouse_rules.times import (
     date_difference,
     make_date,
@@ -101,6 +102,13 @@ TRANSFORMS: tuple[Transform, ...] = (
         "a NULL list/map/struct reads as empty on ClickHouse: queries that see it are refused",
     ),
     Transform("timestamp_offsets", timestamp_offsets, "'... 00:00:00+09' is that instant"),
+    # Before decimal_literals and timestamp_microseconds: it reads the operands as written.
+    Transform(
+        "text_casts",
+        text_casts,
+        "CAST(x AS VARCHAR) and x || '' write timestamps, decimals and booleans as DuckDB "
+        "does (2026-01-02 03:04:05, 3.00, true); floats, blobs and nested values: refused",
+    ),
     # Before decimal_literals: it reads number literals as written.
     Transform("float_comparisons", float_comparisons, "NaN = NaN and NaN > 1; 0.1::FLOAT = 0.1"),
     Transform(

@@ -64,6 +64,9 @@ TYPED_ARGS.update(
 )
 TYPED_ARGS[exp.Quantile] = ("this",)
 TYPED_ARGS.update({exp.Floor: ("this",), exp.Ceil: ("this",)})
+# chsem8: the operands of || are turned into text as DuckDB writes them.
+TYPED_ARGS[exp.DPipe] = ("this", "expression")
+TYPED_ARGS[exp.Concat] = ("expressions",)  # a list: one type per argument
 
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
@@ -126,7 +129,9 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         if index is None or type(nodes[index]) is not type(typed):
             continue
         keys = TYPED_ARGS[type(typed)]
-        types = tuple(_known(typed.args.get(k)) for k in keys)
+        args = [typed.args.get(k) for k in keys]
+        flat = [a for arg in args for a in (arg if isinstance(arg, list) else [arg])]
+        types = tuple(_known(a) for a in flat)
         nodes[index].meta[ARG_TYPES] = types
     for typed in copy.find_all(*_CONDITIONALS):
         index = typed.meta.get(_VALUE_PROBE) if typed.meta else None

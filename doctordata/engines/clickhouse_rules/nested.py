@@ -147,6 +147,7 @@ def _provides(source: Any, name: str, by_table: dict[str, dict[str, str]]) -> bo
 # arrayMap((f0, f1) -> tuple(f0 AS a, f1 AS b), [x], [y])[1]; the values stay outside the
 # lambda (aggregates and windows cannot be inside it).
 def struct_literals(root: exp.Expr) -> exp.Expr:
+    _literal_fields(root)
     for node in reversed(list(root.find_all(exp.Struct))):  # innermost first
         items = node.expressions
         if not items or not all(isinstance(i, exp.PropertyEQ) for i in items):
@@ -161,6 +162,34 @@ def struct_literals(root: exp.Expr) -> exp.Expr:
         built = call("arrayMap", body, *values)
         node.replace(call("arrayElement", built, exp.Literal.number(1)))
     return root
+
+
+def _literal_fields(root: exp.Expr) -> None:
+    """{'a': x, 'b': y}['b'] and {'a': x}.a are y and x (DuckDB matches the name in any
+    case); ClickHouse's [] is for arrays and maps only. Read from the outside in, so
+    {'b': {'c': y}}['b']['c'] is y too."""
+    changed = True
+    while changed:
+        changed = False
+        for node in list(root.find_all(exp.Bracket, exp.Dot)):
+            struct = node.this
+            if not isinstance(struct, exp.Struct) or node.root() is not root:
+                continue
+            key = node.expressions[0].name if _field_key(node) else None
+            if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+                key = node.expression.name
+            items = struct.expressions
+            if key is None or not all(isinstance(i, exp.PropertyEQ) for i in items):
+                continue
+            hits = [i.expression for i in items if i.this.name.lower() == key.lower()]
+            if len(hits) == 1:
+                node.replace(hits[0].copy())
+                changed = True
+
+
+def _field_key(node: exp.Expr) -> bool:
+    keys = node.expressions if isinstance(node, exp.Bracket) else []
+    return len(keys) == 1 and isinstance(keys[0], exp.Literal) and keys[0].is_string
 
 
 # s['a'] reads field a of a struct on DuckDB; ClickHouse's [] is for arrays and maps only.

@@ -30,6 +30,7 @@ _WIDER_TIME_TYPES = {
     exp.DataType.Type.TIMESTAMPNTZ: "DateTime64(6)",
     exp.DataType.Type.TIMESTAMPTZ: "DateTime64(6, 'UTC')",
     exp.DataType.Type.DATE: "Date32",
+    exp.DataType.Type.TIME: "TIME(6)",  # Time64(6): TIME has microseconds (Time: seconds)
 }
 
 
