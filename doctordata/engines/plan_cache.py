@@ -103,8 +103,11 @@ class PlanCache:
         """The cache key, or None when these options are not cacheable."""
         if type(as_of) not in _AS_OF_TYPES:
             return None
-        # The type is part of the key: as_of=1 (a snapshot id) is not as_of=True.
-        return (dialect, engine, read_only, type(as_of).__name__, as_of, query)
+        # The type is part of the key: as_of=1 (a snapshot id) is not as_of=True. So is
+        # the process's zone (TZ): a translation can depend on DuckDB's session zone (a
+        # TIMESTAMPTZ as text on ClickHouse), and plans on disk are shared by processes.
+        zone = os.environ.get("TZ")
+        return (dialect, engine, read_only, type(as_of).__name__, as_of, zone, query)
 
     def get(self, key: tuple[Any, ...], current: Callable[[str], str | None]) -> CachedPlan | None:
         """The entry for ``key`` if ``current(name)`` still returns each table's location."""
