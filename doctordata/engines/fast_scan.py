@@ -255,12 +255,22 @@ def _literal(node: Any, kind: str) -> Any:
         return None
     text = str(node.this)
     if kind == "timestamptz":
-        # '... +00' or TIMESTAMPTZ '... +00' (a folded now()): the same instant in any
-        # session; anything read in the session's time zone is left to the engine.
-        if typed not in (None, exp.DataType.Type.TIMESTAMPTZ) or not _INSTANT.match(text):
+        if typed not in (None, exp.DataType.Type.TIMESTAMPTZ):
             return None
-        moment = datetime.fromisoformat(text.replace("T", " "))
-        return _micros(moment - datetime(1970, 1, 1, tzinfo=UTC))
+        if _INSTANT.match(text):
+            # '... +00' or TIMESTAMPTZ '... +00' (a folded now()): the same instant in
+            # any session.
+            moment = datetime.fromisoformat(text.replace("T", " "))
+            return _micros(moment - datetime(1970, 1, 1, tzinfo=UTC))
+        if _TIMESTAMP.match(text):
+            # No offset: read in DuckDB's session zone, by DuckDB itself (as pyiceberg's
+            # path does through catalog/where_literals.py). Without this a query on recent
+            # days planned every older file too, and needed an offline tier that holds
+            # only those (tests/storage/test_offline_s3.py).
+            from doctordata.catalog.where_literals import epoch_us
+
+            return epoch_us(f"'{text}'", "TIMESTAMPTZ")
+        return None
     if typed == exp.DataType.Type.DATE or (typed is None and kind == "date"):
         return _days_us(text) if _DATE.match(text) else None
     if kind == "date":
