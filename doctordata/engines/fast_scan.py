@@ -91,10 +91,15 @@ def fast_plans(
             return _plan_all(root, resolution, as_of, tiers)
     except Unsupported:
         pass
-    for ref in refs:
+    use_pyiceberg(resolution)
+    return None
+
+
+def use_pyiceberg(resolution: Resolution) -> None:
+    """Turn every reference's fast-reader table into its pyiceberg Table (to plan there)."""
+    for ref in resolution.iceberg:
         if isinstance(ref.table, LiteTable):
             ref.table = ref.table.real()
-    return None
 
 
 def _applies(eng: Engine, resolution: Resolution) -> bool:

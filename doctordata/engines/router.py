@@ -428,6 +428,18 @@ def _remember(
     cache.put(key, plan)
 
 
+def _reachable(guard: Any, plans: list[ScanPlan]) -> bool:
+    """Whether every tier the plans' files live on is online (probes are cached)."""
+    from doctordata.errors import TierOfflineError, TierUnavailableError
+
+    try:
+        for plan in plans:
+            guard.require(plan.files, "this query")
+    except (TierOfflineError, TierUnavailableError):
+        return False
+    return True
+
+
 def _build_sql(
     lh: QueryHost,
     eng: Engine,
@@ -442,7 +454,7 @@ def _build_sql(
 ) -> str:
     from sqlglot import exp
 
-    from doctordata.engines.fast_scan import fast_plans
+    from doctordata.engines.fast_scan import fast_plans, use_pyiceberg
     from doctordata.engines.pushdown import PushdownTarget
     from doctordata.engines.scan import plan_scan
     from doctordata.engines.timetravel import check_applied, snapshot_for
@@ -453,6 +465,12 @@ def _build_sql(
         # The common scans are planned without pyiceberg (engines/fast_scan.py); None: the
         # references now hold pyiceberg Tables and pyiceberg plans them, as before.
         fast = fast_plans(eng, root, resolution, as_of, lh.tiers)
+        if fast is not None and not _reachable(guard, fast.plans):
+            # The fast planner prunes less than pyiceberg on some predicates (floats,
+            # decimals, <>, a TIMESTAMP against a timestamptz): where its files need an
+            # offline tier, pyiceberg's pruning decides, as before the fast planner.
+            fast = None
+            use_pyiceberg(resolution)
         if fast is not None:
             targets, filters = fast.targets, {}
         else:
