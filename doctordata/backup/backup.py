@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from doctordata.backup.fence import wait_for_prunes
 from doctordata.backup.heartbeat import HEARTBEAT_SECONDS, Heartbeat
 from doctordata.backup.manifest import SOURCE_STAMPS, BackupManifest
 from doctordata.backup.previous import PreviousBackup, load_previous
@@ -63,9 +64,11 @@ from doctordata.backup.targets import (
     list_target_backups,
     load_manifest,
     open_backup,
+    open_store,
     prepare_target,
     resolve_target,
     target_for_tier,
+    unusable,
 )
 from doctordata.backup.verify import BackupVerifyReport, verify_backup, verify_objects
 
@@ -165,18 +168,19 @@ def backup(
         print(report)            # files, bytes, throughput
     """
     target = resolve_target(lh, to, endpoint=endpoint, durable=durable, create=create)
-    existing = prepare_target(target)
+    prepare_target(target)
     # Held for the whole run: a prune deciding and deleting objects on this target holds
     # it exclusively (store.object_lock), so no object this backup reuses is deleted.
-    with target.object_lock(exclusive=False):
-        return _back_up(lh, to, target, existing, progress, workers)
+    # Without locks (S3) prune markers do that job (fence.py).
+    with target.object_lock(exclusive=False) as lock:
+        return _back_up(lh, to, target, lock == "none", progress, workers)
 
 
 def _back_up(
     lh: Workspace,
     to: str,
     target: BackupTarget,
-    existing: ObjectIndex,
+    fenced: bool,
     progress: bool | None,
     workers: int,
 ) -> BackupReport:
@@ -196,7 +200,10 @@ def _back_up(
     # Only tells a concurrent prune that this backup is running; after a crash nothing
     # runs, and prune falls back to the id's timestamp: no fsync needed. The heartbeat
     # rewrites it while the backup runs (a long backup is not "abandoned").
-    target.write_json(target.path(backup_id, STARTED_NAME), record, sync=False)
+    try:
+        target.write_json(target.path(backup_id, STARTED_NAME), record, sync=False)
+    except OSError as exc:
+        raise unusable(target, exc) from exc
     heartbeat = Heartbeat(target, backup_id, record, HEARTBEAT_SECONDS)
     io = _file_io(lh)
     source = _source_info(lh)
@@ -206,6 +213,11 @@ def _back_up(
         tempfile.TemporaryDirectory(prefix="doctordata-backup-") as tmp,
         ThreadPoolExecutor(max_workers=SYNC_WORKERS) as helpers,
     ):
+        # Our started.json exists: a prune starting from now on sees this backup and
+        # deletes no object. One that started before must finish before we learn what
+        # the store holds (what this backup may reuse), or it could delete that.
+        waited = wait_for_prunes(target) if fenced else []
+        existing = open_store(target)
         # Read and check the previous backup while SQLite copies the catalog (both
         # release the GIL): an incremental backup's fixed cost is mostly such small steps.
         loading = helpers.submit(load_previous, target, source["lake_id"], source["root"])
@@ -262,6 +274,7 @@ def _back_up(
             target.path(backup_id, MANIFEST_NAME), written, before_rename=names_durable
         )
     warnings = [_changed_warning(path, sha, previous) for path, sha in copier.changed]
+    warnings += [f"waited for a prune of {target.url} to finish ({m})" for m in waited]
     warnings += _damaged_in_lake(lh, copier.files)
     if to == lh.settings.hot_tier:
         warnings.append(

@@ -1,5 +1,7 @@
 """Prune backups: keep the newest N / younger than a duration, then delete every stored
-object no kept backup needs. Objects of a backup still running are never deleted."""
+object no kept backup needs. Objects of a backup still running are never deleted: on a
+local target the backups directory's lock keeps prune and backup apart, on S3 (no locks)
+prune's marker does (fence.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from doctordata.backup.fence import PruneMarker, prune_markers
 from doctordata.backup.heartbeat import last_alive
 from doctordata.backup.store import (
     MANIFEST_NAME,
     STARTED_NAME,
     TMP_DIR,
     BackupTarget,
+    LockState,
 )
 from doctordata.backup.targets import (
     BackupInfo,
@@ -116,8 +120,12 @@ def prune(
     max_age = parse_duration(older_than) if older_than else None
     grace = parse_duration(incomplete_grace)
     target = resolve_target(lh, to, endpoint=endpoint)
-    with target.object_lock(exclusive=True) as alone:
-        return _prune(lh, target, keep_last, max_age, grace, dry_run, all_lakes, alone)
+    with target.object_lock(exclusive=True) as lock:
+        if lock != "none" or dry_run:
+            return _prune(lh, target, keep_last, max_age, grace, dry_run, all_lakes, lock)
+        # No locks (S3): the marker goes up before the listing (fence.py).
+        with PruneMarker(target) as marker:
+            return _prune(lh, target, keep_last, max_age, grace, dry_run, all_lakes, lock, marker)
 
 
 def _prune(
@@ -128,9 +136,11 @@ def _prune(
     grace: float,
     dry_run: bool,
     all_lakes: bool,
-    alone: bool,
+    lock: LockState,
+    marker: PruneMarker | None = None,
 ) -> PruneReport:
-    """:func:`prune` under the target's object lock (``alone``: no backup holds it)."""
+    """:func:`prune` under the target's object lock (``lock``: "busy" if a backup holds
+    it) or, without locks, its ``marker`` (checked before each deletion)."""
     now = dt.datetime.now(dt.UTC)
     backups = list_target_backups(target, include_incomplete=True)
     complete = [b for b in backups if b.complete]
@@ -152,7 +162,7 @@ def _prune(
             delete.append(b.id)
         else:
             running.append(b.id)
-    if not alone and not running:  # it holds the lock, its started.json is not there yet
+    if lock == "busy" and not running:  # it holds the lock, its started.json is not there yet
         running.append("(one starting on this machine)")
     kept = [b.id for b in complete if b.id not in delete]
     needed: set[str] = set()
@@ -175,9 +185,14 @@ def _prune(
             target.remove(target.path(backup_id, MANIFEST_NAME))
             target.remove(target.backup_dir(backup_id), recursive=True)
         for info in doomed.values():
+            if marker is not None:
+                marker.check_lease()
             target.remove(info["name"])
         if not running:
             _clean_tmp(target, now.timestamp() - grace)
+        if marker is not None:  # dead prunes' markers: backups ignore them already
+            for path in prune_markers(target)[1]:
+                target.remove(path)
     return PruneReport(
         kept=kept,
         deleted=delete,

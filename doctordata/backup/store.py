@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from doctordata.storage.local_copy import fsync_path, make_dirs, make_dirs_durably
 
@@ -53,6 +53,7 @@ DEFAULT_WORKERS = 4  # files copied/verified in parallel (I/O and hashing releas
 SYNC_WORKERS = 16  # fsyncs in flight at once while backing up to a local disk
 
 ProgressFn = Callable[[int], None]
+LockState = Literal["held", "busy", "none"]  # see BackupTarget.object_lock
 
 
 def _is_local(fs: AbstractFileSystem) -> bool:
@@ -197,6 +198,8 @@ class BackupTarget:
     def list_objects(self) -> dict[str, int]:
         """sha256 -> size of every complete object."""
         root = self.path(OBJECTS_DIR)
+        if not self.local:
+            self.fs.invalidate_cache(root)
         if not self.fs.exists(root):
             return {}
         found = self.fs.find(root, detail=True)
@@ -204,12 +207,16 @@ class BackupTarget:
 
     def object_infos(self) -> dict[str, dict[str, Any]]:
         root = self.path(OBJECTS_DIR)
+        if not self.local:
+            self.fs.invalidate_cache(root)
         if not self.fs.exists(root):
             return {}
         found = self.fs.find(root, detail=True)
         return {p.rsplit("/", 1)[-1]: dict(info, name=p) for p, info in found.items()}
 
     def backup_ids(self) -> list[str]:
+        if not self.local:  # s3fs caches listings: ask the store what it holds now
+            self.fs.invalidate_cache(self.base)
         if not self.fs.exists(self.base):
             return []
         names = []
@@ -236,30 +243,32 @@ class BackupTarget:
         )
 
     @contextlib.contextmanager
-    def object_lock(self, *, exclusive: bool) -> Iterator[bool]:
+    def object_lock(self, *, exclusive: bool) -> Iterator[LockState]:
         """Local targets: every backup holds this lock shared for its whole run, prune
         exclusively while it lists the backups and deletes objects. Prune's "is a backup
         running?" (started.json) and its deletions are not one step: a backup starting
         in between could reuse an object (by sha256, or by location from the previous
         backup) that prune then deletes, and write a manifest naming it. With the lock a
         backup waits for such a prune (seconds), and prune deletes no object while a
-        backup runs. Yields False if ``exclusive`` and a backup holds it. Object stores
-        have no locks: True (their running backups are seen by started.json only)."""
+        backup runs. Yields "held", or "busy" if ``exclusive`` and a backup holds it, or
+        "none" where there are no locks (object stores, some network filesystems): then
+        backup and prune keep apart by markers (fence.py)."""
         if not (self.local and os.path.isdir(self.base)):
-            yield True
+            yield "none"
             return
         fd = os.open(self.path(LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+        state: LockState
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
-                held = True
+                state = "held"
             except BlockingIOError:  # only without waiting: a backup is running
-                held = False
+                state = "busy"
             except OSError as exc:
                 if exc.errno not in _NO_LOCKS:
                     raise
-                held = True  # a filesystem without locks: started.json only, as on S3
-            yield held
+                state = "none"
+            yield state
         finally:
             os.close(fd)  # releases the lock
 

@@ -211,16 +211,28 @@ def target_for_tier(tier: Tier, *, durable: bool = True) -> BackupTarget:
     )
 
 
-def prepare_target(target: BackupTarget) -> ObjectIndex:
-    """Create the target's directories; the objects already stored (sha256 -> size)."""
+def prepare_target(target: BackupTarget) -> None:
+    """Create the target's directories (TierUnavailableError if it cannot)."""
     try:
         target.ensure()
+    except OSError as exc:
+        raise unusable(target, exc) from exc
+
+
+def open_store(target: BackupTarget) -> ObjectIndex:
+    """The objects the target holds (sha256 -> size; S3: listed now, once)."""
+    try:
         return ObjectIndex(target)
     except OSError as exc:
-        raise TierUnavailableError(
-            f"cannot use the backup target {target.url}: {exc}. Check that the NAS is "
-            "mounted / the bucket exists and the credentials are set, then retry."
-        ) from exc
+        raise unusable(target, exc) from exc
+
+
+def unusable(target: BackupTarget, exc: OSError) -> TierUnavailableError:
+    """The error for a backup target that cannot be written or listed."""
+    return TierUnavailableError(
+        f"cannot use the backup target {target.url}: {exc}. Check that the NAS is "
+        "mounted / the bucket exists and the credentials are set, then retry."
+    )
 
 
 # -- listing and loading ------------------------------------------------------------------
