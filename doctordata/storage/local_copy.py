@@ -15,6 +15,7 @@ of exactly the bytes the store holds.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import mmap
@@ -64,6 +65,36 @@ def make_dirs_durably(directory: str) -> None:
     writer that fsyncs its file and the directory holding it, and relies on it at once."""
     for parent in make_dirs(directory):
         fsync_path(parent)
+
+
+def write_durably(path: str, data: bytes, *, exclusive: bool = False) -> bool:
+    """Write ``path`` so that after a power cut it holds either all of ``data`` or what
+    it held before: missing folders are created durably, the bytes go to a temporary
+    file that is fsynced, then renamed to ``path``, and the folder is fsynced.
+
+    ``exclusive``: only if ``path`` does not exist yet (the temporary file is linked, not
+    renamed, so of two racing writers exactly one wins and nobody ever sees a partial
+    file); False if it existed. Returns True once written."""
+    folder = os.path.dirname(path) or "."
+    make_dirs_durably(folder)
+    tmp = f"{path}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+        else:
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    fsync_path(folder)
+    return True
 
 
 ProgressFn = Callable[[int], None]

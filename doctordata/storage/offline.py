@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from doctordata.errors import TierOfflineError
+from doctordata.storage.local_copy import write_durably
 
 if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
@@ -59,22 +60,23 @@ def _state_dir(root: Path) -> Path:
 
 
 def lake_id(root: Path) -> str:
-    """This lake's id (created on first use; kept in ``<root>/.doctordata/lake-id``)."""
+    """This lake's id (created on first use; kept in ``<root>/.doctordata/lake-id``).
+
+    Written durably (file, its folder, every folder created on the way): a lake that got
+    a new id after a power cut would no longer recognise the tiers it marked offline, nor
+    its own backups."""
     path = _state_dir(root) / "lake-id"
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    found = current_lake_id(root)
+    if found is not None:
+        return found
     new = uuid.uuid4().hex
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:  # another process won the race
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(new + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    if write_durably(str(path), (new + "\n").encode(), exclusive=True):
+        return new
+    found = current_lake_id(root)  # another process won the race
+    if found is not None:
+        return found
+    # An empty file (a crash while an older doctordata wrote it): replace it.
+    write_durably(str(path), (new + "\n").encode())
     return new
 
 
@@ -88,19 +90,15 @@ def current_lake_id(root: Path) -> str | None:
 
 def renew_lake_id(root: Path) -> str:
     """Give the lake at ``root`` a new id (a copy must not keep its original's): returned."""
-    path = _state_dir(root) / "lake-id"
-    path.parent.mkdir(parents=True, exist_ok=True)
     new = uuid.uuid4().hex
-    _write_atomic(str(path), (new + "\n").encode())
+    write_durably(str(_state_dir(root) / "lake-id"), (new + "\n").encode())
     return new
 
 
 def adopt_lake_id(root: Path, lake: str) -> None:
     """Give the lake at ``root`` the id ``lake`` (an in-place restore brings a lake back)."""
-    path = _state_dir(root) / "lake-id"
     if current_lake_id(root) != lake:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(str(path), (lake + "\n").encode())
+        write_durably(str(_state_dir(root) / "lake-id"), (lake + "\n").encode())
 
 
 def _record(root: Path, tier: Tier) -> Path:
@@ -140,20 +138,6 @@ def read_marker(tier: Tier) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def mark(tier: Tier, root: Path) -> None:
     """Write the tier's marker (if absent) and remember in the lake that it was marked.
 
@@ -168,13 +152,12 @@ def mark(tier: Tier, root: Path) -> None:
     location = marker_location(tier)
     if tier.is_local:
         if not os.path.exists(location):
-            _write_atomic(location, data)
+            write_durably(location, data)
     elif not tier.fs.exists(location):
         tier.fs.pipe_file(location, data)
     record = _record(root, tier)
-    if not record.exists():
-        record.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(str(record), data)
+    if not record.exists():  # its folders too: a record lost to a power cut would make
+        write_durably(str(record), data)  # the tier look never used, not offline
 
 
 def mark_hot_tier(tier: Tier, root: Path) -> None:
