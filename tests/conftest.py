@@ -34,6 +34,21 @@ def lh(tmp_path: Path) -> Iterator[object]:
         yield lakehouse
 
 
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Every path fsynced meanwhile, by name (a spy: the real fsync still runs). Durability
+    tests assert that each file and each folder on the way to it is in here."""
+    seen: set[str] = set()
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        seen.add(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    yield seen
+
+
 @pytest.fixture(scope="session")
 def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for test child processes (they import ``tests.*`` helpers too).

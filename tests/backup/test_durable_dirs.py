@@ -4,28 +4,10 @@ every folder on the way from an existing directory to each file they write is fs
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import doctordata as dd
-
-
-@pytest.fixture
-def synced(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
-    """Every path fsynced meanwhile (a spy: the real fsync still runs)."""
-    seen: set[str] = set()
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        seen.add(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    yield seen
 
 
 def folders_between(top: Path, files: list[Path]) -> set[str]:

@@ -4,28 +4,10 @@ every folder created on the way to it are fsynced before the mover copies a byte
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from doctordata.lifecycle import journal as jr
 from tests.tiered_lakes import rows
-
-
-@pytest.fixture
-def synced(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
-    """Every path fsynced meanwhile (a spy: the real fsync still runs)."""
-    seen: set[str] = set()
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        seen.add(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    yield seen
 
 
 def test_a_journal_in_new_folders_is_durable(tmp_path: Path, synced: set[str]) -> None:
