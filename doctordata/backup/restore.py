@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from doctordata.backup.quarantine import Quarantined, quarantine_unreferenced
 from doctordata.backup.targets import BackupInfo, open_backup
 from doctordata.catalog.locations import EXTERNAL, LocationMapper, fs_for
 from doctordata.catalog.references import KIND_ORDER
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from doctordata.storage.tier import Tier
 
 ORIGINAL = "original"  # tiers=ORIGINAL: put every file back where it was (in-place restore)
+ORIGIN = ".doctordata/restored-from"  # the lake id of the backup last restored into a root
 
 
 @dataclass
@@ -61,6 +63,12 @@ class RestoreReport:
     bytes: int
     seconds: float
     tiers: dict[str, str] = field(default_factory=dict)
+    # Files of the lake restored over that the restored catalog does not reference,
+    # moved out of the tables' directories (quarantine.py): count, bytes, folders.
+    quarantined: int = 0
+    quarantined_bytes: int = 0
+    quarantine: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def throughput(self) -> float:
@@ -75,6 +83,14 @@ class RestoreReport:
             f"in {self.seconds:.1f} s ({human_bytes(self.throughput)}/s)",
         ]
         lines += [f"  tier {name}: {url}" for name, url in self.tiers.items()]
+        if self.quarantined:
+            lines.append(
+                f"  moved {self.quarantined} files ({human_bytes(self.quarantined_bytes)}) "
+                "that were in the tables' directories but are not in this backup to "
+                f"{', '.join(self.quarantine)}: maintain never deletes there. Check them, "
+                "then delete that folder by hand."
+            )
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -98,6 +114,7 @@ def restore(
     root: str | os.PathLike[str],
     *,
     force: bool = False,
+    replace_lake: bool = False,
     tiers: Mapping[str, str] | str | None = None,
     endpoint: str | None = None,
     catalog_uri: str | None = None,
@@ -110,7 +127,12 @@ def restore(
     the others at ``root/tiers/<name>``. ``tiers={"nas": "file:///mnt/nas2/lake"}`` puts a
     tier elsewhere; ``tiers="original"`` puts every file back at its original location.
     A ``doctordata.toml`` describing the restored lakehouse is written to ``root``.
-    Refuses a non-empty ``root`` unless ``force=True``.
+    Refuses a non-empty ``root`` unless ``force=True``, and a root holding another lake
+    (another lake id than the backup's) unless also ``replace_lake=True``. Over a lake,
+    the files in the restored tables' directories that the backup does not reference
+    (written after it, or another lake's) are moved to ``<tier root>/quarantine/
+    restore-<backup id>/`` rather than left for ``maintain`` to delete; the report says
+    how many and where.
 
     Example::
 
@@ -120,6 +142,7 @@ def restore(
     target, manifest = open_backup(backup_location(backup), endpoint=endpoint)
     root_path = Path(root).expanduser().resolve()
     _check_root(root_path, force)
+    _check_lake(root_path, manifest, replace_lake)
     old_tiers = _source_tiers(manifest)
     new_urls = _new_tier_urls(manifest, root_path, tiers)
     mapper = LocationMapper(old_tiers, new_urls)
@@ -129,6 +152,8 @@ def restore(
     identity = all(mapper(t.url + "/x") == t.url + "/x" for t in old_tiers.values())
     writer = _Writer(target, mapper, new_tiers, identity)
     was_empty = not root_path.exists() or not any(root_path.iterdir())
+    # Over a lake (or onto tiers elsewhere), unreferenced files are moved aside.
+    sweep = not was_empty or bool(tiers)
     mark = _mark_in_progress(root_path, manifest)
     registering = False  # from then on the root's config and catalog are being changed
     from doctordata.progress import byte_progress
@@ -147,7 +172,8 @@ def restore(
         _write_config(root_path, manifest, new_urls, catalog_uri, s3)
         if tiers == ORIGINAL:
             _adopt_lake_id(root_path, manifest)
-        tables = _register(root_path, manifest, mapper, force, writer.deletes)
+        _record_origin(root_path, manifest)
+        tables, moved = _register(root_path, manifest, mapper, force, writer.deletes, sweep)
         _clear_mark(mark)
     except BaseException:
         writer.undo()
@@ -166,6 +192,15 @@ def restore(
         bytes=manifest.total_bytes,
         seconds=time.monotonic() - started,
         tiers={name: url for name, url in new_urls.items() if name != EXTERNAL},
+        quarantined=moved.files,
+        quarantined_bytes=moved.bytes,
+        quarantine=moved.folders,
+        warnings=[
+            f"the metadata of table {name!r} cannot be read ({why}): files the backup "
+            "does not reference were not moved aside (maintain deletes nothing while it "
+            "stays unreadable); repair or drop it, then restore again with --force"
+            for name, why in moved.unreadable.items()
+        ],
     )
 
 
@@ -202,6 +237,44 @@ def _check_root(root: Path, force: bool) -> None:
             f"restore target {root} is not empty ({len(entries)} entries: {shown}); restore "
             "into a new directory, or pass force=True (CLI: --force) to restore over it"
         )
+
+
+def _check_lake(root: Path, manifest: BackupManifest, replace_lake: bool) -> None:
+    """Refuse to restore over another lake (``root`` has a lake id, not the backup's)
+    unless ``replace_lake``. A root left by a killed restore is not refused (run again)."""
+    from doctordata.catalog.catalog_guard import RESTORE_MARK
+    from doctordata.storage.offline import current_lake_id
+
+    here = current_lake_id(root)
+    backed_up = manifest.source.get("lake_id")
+    if here is None or backed_up in (here, _restored_from(root)) or replace_lake:
+        return
+    if (root / RESTORE_MARK).exists():
+        return
+    raise BackupError(
+        f"restore target {root} holds another lake (lake id {here}) than the one backup "
+        f"{manifest.id} was made from ({backed_up or 'unknown: an older backup'}): its "
+        "tables would be replaced. Restore into a new directory, or, to replace it, pass "
+        "replace_lake=True (CLI: --replace-lake); files the backup does not reference are "
+        "then moved to a quarantine folder, not deleted."
+    )
+
+
+def _restored_from(root: Path) -> str | None:
+    """The id of the lake whose backup was last restored into ``root`` (a new lake, but
+    that lake's copy: restoring its backups over it again is not replacing another lake)."""
+    try:
+        return (root / ORIGIN).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _record_origin(root: Path, manifest: BackupManifest) -> None:
+    from doctordata.storage.local_copy import write_durably
+
+    backed_up = manifest.source.get("lake_id")
+    if isinstance(backed_up, str) and backed_up:
+        write_durably(str(root / ORIGIN), (backed_up + "\n").encode())
 
 
 def _source_tiers(manifest: BackupManifest) -> dict[str, Tier]:
@@ -514,7 +587,8 @@ def _register(
     mapper: LocationMapper,
     force: bool,
     rewritten: Mapping[str, RewrittenDelete],
-) -> list[str]:
+    sweep: bool,
+) -> tuple[list[str], Quarantined]:
     from doctordata.catalog.sql import close_catalog, open_catalog, prepare_root
     from doctordata.config import load_settings
     from doctordata.storage.tier import tiers_from_settings
@@ -531,9 +605,12 @@ def _register(
     try:
         _register_into(catalog, manifest, mapper, force, registered)
         _record_checksums(settings.catalog_uri, manifest, mapper, rewritten)
+        moved = Quarantined()
+        if sweep:  # before the mark goes: nobody runs maintain meanwhile
+            moved = quarantine_unreferenced(catalog, tiers, registered, manifest.id)
     finally:
         close_catalog(catalog)
-    return registered
+    return registered, moved
 
 
 def _record_checksums(

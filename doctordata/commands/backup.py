@@ -282,6 +282,12 @@ def _tier_map(values: tuple[str, ...]) -> dict[str, str]:
 @click.argument("root", type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Restore into a non-empty ROOT.")
 @click.option(
+    "--replace-lake",
+    is_flag=True,
+    help="With --force: replace a lake that is not the backup's (another lake id). Its "
+    "files the backup does not reference are moved to a quarantine folder.",
+)
+@click.option(
     "--tier",
     "tiers",
     multiple=True,
@@ -317,6 +323,7 @@ def restore(
     backup_ref: str,
     root: str,
     force: bool,
+    replace_lake: bool,
     tiers: tuple[str, ...],
     in_place: bool,
     from_: str,
@@ -360,6 +367,7 @@ def restore(
         backup_ref,
         root,
         force=force,
+        replace_lake=replace_lake,
         tiers=mapping,
         endpoint=endpoint,
         catalog_uri=catalog_uri,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import doctordata as dd
 from doctordata.cli import cli
 from doctordata.errors import ConfigError
-from tests.backup.lakes import build, rows, tiers_for
+from tests.backup.lakes import build, rows, tiers_for, users
 
 
 @pytest.fixture
@@ -115,3 +115,15 @@ def test_restore_with_a_bad_catalog_uri_fails_and_leaves_nothing(
     assert isinstance(result.exception, ConfigError)
     assert "catalog.uri = 'nosuch://x'" in str(result.exception)
     assert not target.exists() or not any(target.iterdir())
+
+
+def test_restore_over_another_lake_needs_replace_lake(root: Path, tmp_path: Path) -> None:
+    run(root, "backup", "--to", "nas", "--no-progress")
+    url = json.loads(run(root, "backup", "list", "--json").output)[-1]["url"]
+    other = tmp_path / "other"
+    with dd.connect(other) as lh:
+        lh.create_table("hn.users", users(3))  # another lake, same table path
+    err = run(tmp_path, "restore", url, str(other), "--force", "--no-progress", code=1)
+    assert "another lake" in str(err.exception) and "--replace-lake" in str(err.exception)
+    out = run(tmp_path, "restore", url, str(other), "--force", "--replace-lake", "--no-progress")
+    assert "quarantine" in out.output and "delete that folder by hand" in out.output
