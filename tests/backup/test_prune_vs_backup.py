@@ -7,10 +7,6 @@ lock table: no sleeps."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,65 +14,17 @@ import pytest
 
 import doctordata as dd
 from doctordata.backup.backup import verify_backup
+from tests.backup.child import PAUSED_BEFORE_MANIFEST, Child
 from tests.backup.lakes import TABLES, rows, tiers_for
 
-BACKUP = """
-import json, sys
-import doctordata as dd
-from doctordata.backup.heartbeat import Heartbeat
-
-real = Heartbeat.check_alive
-
-def paused(self):  # right before the manifest is written: every object is chosen
-    print("paused", flush=True)
-    sys.stdin.readline()
-    return real(self)
-
-Heartbeat.check_alive = paused
+BACKUP = (
+    PAUSED_BEFORE_MANIFEST
+    + """
 with dd.connect(sys.argv[1], tiers=json.loads(sys.argv[2])) as lh:
     print("starting", flush=True)
     print("done", lh.backup("nas", progress=False).id, flush=True)
 """
-
-
-class Child:
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", BACKUP, *args],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self.buffer = b""
-
-    def line(self, or_blocked: bool = False) -> str | None:
-        """The next line it prints; None if ``or_blocked`` and it waits for a file lock."""
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buffer:
-            if or_blocked and _waits_for_lock(self.proc.pid):
-                return None
-            ready, _, _ = select.select([fd], [], [], 0.05)  # a polling step, not a timeout
-            if ready:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise AssertionError(f"the backup process ended: {err[-2000:]}")
-                self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line.decode().strip()
-
-    def go_on(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"\n")
-        self.proc.stdin.flush()
-
-
-def _waits_for_lock(pid: int) -> bool:
-    """True if ``pid`` is blocked waiting for a file lock (the kernel's lock table)."""
-    blocked = [ln.split() for ln in Path("/proc/locks").read_text().splitlines() if "->" in ln]
-    return any(str(pid) in fields for fields in blocked)
+)
 
 
 def test_a_backup_starting_while_prune_decides_keeps_every_object(
@@ -91,7 +39,7 @@ def test_a_backup_starting_while_prune_decides_keeps_every_object(
     lake.catalog.register_table(("hn", "users"), users)  # back: objects only the first has
     expected = {name: rows(lake, name) for name in TABLES}
 
-    child = Child([str(lake.root), json.dumps(tiers_for(tmp_path))], child_env)
+    child = Child(BACKUP, [str(lake.root), json.dumps(tiers_for(tmp_path))], child_env)
     real_load = prune_module.load_manifest
     seen: list[str] = []
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import select
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +16,14 @@ import pytest
 
 import doctordata as dd
 from doctordata.backup.backup import resolve_target, verify_backup
+from tests.backup.child import PAUSED_BEFORE_MANIFEST, Child
 from tests.backup.lakes import TABLES, build, rows, tiers_for
 
 # The child backs up to the S3 tier once the parent says so; it reports when it waits for
 # a prune (fence.waiting, where that exists) and pauses before writing its manifest.
-BACKUP = """
-import json, sys
-import doctordata as dd
-from doctordata.backup.heartbeat import Heartbeat
-
-real = Heartbeat.check_alive
-
-def paused(self):  # right before the manifest is written: every object is chosen
-    print("paused", flush=True)
-    sys.stdin.readline()
-    return real(self)
-
-Heartbeat.check_alive = paused
+BACKUP = (
+    PAUSED_BEFORE_MANIFEST
+    + """
 try:
     from doctordata.backup import fence
 except ImportError:
@@ -55,36 +43,7 @@ with dd.connect(sys.argv[1], tiers=json.loads(sys.argv[2])) as lh:
     sys.stdin.readline()
     print("done", lh.backup("s3", progress=False).id, flush=True)
 """
-
-
-class Child:
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", BACKUP, *args],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self.buffer = b""
-
-    def line(self) -> str:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buffer:
-            select.select([fd], [], [])
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise AssertionError(f"the backup process ended: {err[-3000:]}")
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line.decode().strip()
-
-    def go_on(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"\n")
-        self.proc.stdin.flush()
+)
 
 
 def _s3_lake(tmp_path: Path, s3: Any, bucket: str) -> dict[str, Any]:
@@ -124,7 +83,7 @@ def test_a_backup_starting_after_prune_listed_never_names_a_deleted_object(
         lake.catalog.register_table(("hn", "users"), users)  # objects only the first has
         expected = {name: rows(lake, name) for name in TABLES}
 
-        child = Child([str(lake.root), json.dumps(tiers)], _env(child_env))
+        child = Child(BACKUP, [str(lake.root), json.dumps(tiers)], _env(child_env))
         assert child.line() == "ready"
         real_load = prune_module.load_manifest
         seen: list[str] = []
@@ -134,7 +93,7 @@ def test_a_backup_starting_after_prune_listed_never_names_a_deleted_object(
             if not seen:
                 child.go_on()
                 # old code: it runs up to its manifest; fenced: it waits for this prune
-                seen.append(child.line())
+                seen.append(child.line() or "")
             return real_load(*args, **kwargs)
 
         with pytest.MonkeyPatch.context() as mp:  # (monkeypatch.undo would drop s3_env)
@@ -144,10 +103,10 @@ def test_a_backup_starting_after_prune_listed_never_names_a_deleted_object(
         line = seen[0]
         line_was_waiting = line == "waiting"
         if line_was_waiting:  # the prune is over: it lists the store and copies
-            line = child.line()
+            line = child.line() or ""
         assert line == "paused", line
         child.go_on()
-        line = child.line()
+        line = child.line() or ""
         assert line.startswith("done "), line
         assert child.proc.wait(timeout=120) == 0
         backup_id = line.split()[1]
