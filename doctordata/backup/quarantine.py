@@ -63,6 +63,7 @@ def quarantine_unreferenced(
     if refs.unreadable:
         out.unreadable = dict(refs.unreadable)
         return out
+    moves: list[tuple[Tier, str, str, int]] = []  # (tier, file, its path below the root, size)
     for name in tables:
         table = refs.dirs.tables.get(name)
         if table is None or index.tier_of(table.location()) is None:
@@ -74,24 +75,26 @@ def quarantine_unreferenced(
             tier = tiers[tier_name]
             for path, info in _files_below(tier, directory[1]).items():
                 location = _location(tier, path)
-                if unsplit(*canon.parts(location)) in refs.files:
-                    continue
-                _, rel = index.locate(location)
-                folder = quarantine_folder(tier, backup_id)
-                owner = refs.dirs.owner(canon.parts(_location(tier, folder)))
-                if owner is not None:
-                    raise BackupError(
-                        f"cannot quarantine the unreferenced file {location}: the quarantine "
-                        f"folder {folder} lies inside table {owner!r}'s directory, where "
-                        "maintain deletes files. Nothing was deleted; move that table or "
-                        "restore into a new directory."
-                    )
-                _move(tier, path, f"{folder}/{rel}")
-                out.files += 1
-                out.bytes += int(info.get("size") or 0)
-                shown = _location(tier, folder)
-                if shown not in out.folders:
-                    out.folders.append(shown)
+                if unsplit(*canon.parts(location)) not in refs.files:
+                    rel = index.locate(location)[1]
+                    moves.append((tier, path, rel, int(info.get("size") or 0)))
+    folders = {tier.name: quarantine_folder(tier, backup_id) for tier, *_ in moves}
+    for tier, *_ in moves:  # every folder checked before anything moves
+        shown = _location(tier, folders[tier.name])
+        owner = refs.dirs.owner(canon.parts(shown))
+        if owner is not None:
+            raise BackupError(
+                f"cannot move the files the backup does not reference out of the way: the "
+                f"quarantine folder {shown} lies inside table {owner!r}'s directory, where "
+                "maintain deletes files. Nothing was moved or deleted; restore into a new "
+                "directory, or move that table first."
+            )
+        if shown not in out.folders:
+            out.folders.append(shown)
+    for tier, path, rel, size in moves:
+        _move(tier, path, f"{folders[tier.name]}/{rel}")
+        out.files += 1
+        out.bytes += size
     return out
 
 

@@ -110,3 +110,29 @@ def test_a_restored_copy_takes_its_source_lakes_backups_again(lake: Any, tmp_pat
     with dd.connect(root) as copy:
         assert rows(copy, "hn.items").equals(rows(lake, "hn.items"))
     assert restored.quarantined == 0  # the first backup's files are all in the second
+
+
+def test_restore_over_a_lake_on_s3_moves_its_newer_files_aside(
+    lake: Any, tmp_path: Path, s3_env: Any, s3_bucket: str
+) -> None:
+    report = lake.backup("nas", progress=False)
+    expected = rows(lake, "hn.items")
+    root, on_s3 = tmp_path / "r", {"ssd": f"s3://{s3_bucket}/lake"}
+    dd.restore(report.url, root, tiers=on_s3, endpoint=s3_env.endpoint, progress=False)
+    with dd.connect(root) as copy:
+        copy.append("hn.items", items(1000, 5))  # a data file on S3 the backup lacks
+    fs = s3_env.filesystem()
+    before = {p for p in fs.find(f"{s3_bucket}/lake") if p.endswith(".parquet")}
+    again = dd.restore(
+        report.url, root, tiers=on_s3, endpoint=s3_env.endpoint, force=True, progress=False
+    )
+    with dd.connect(root) as copy:
+        copy.maintain(compact=False, orphan_older_than="0s")
+        assert rows(copy, "hn.items").equals(expected)
+    fs.invalidate_cache()
+    after = {p for p in fs.find(f"{s3_bucket}/lake") if p.endswith(".parquet")}
+    moved = {p for p in after if "/quarantine/" in p}
+    # every data file is still there: in place, or moved aside (not deleted by maintain)
+    assert before - after == {p.replace(f"quarantine/restore-{report.id}/", "") for p in moved}
+    folder = f"s3://{s3_bucket}/lake/quarantine/restore-{report.id}"
+    assert again.quarantine == [folder] and again.quarantined > 0
