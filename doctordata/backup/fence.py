@@ -20,7 +20,9 @@ before the backup learns what the store holds; a prune whose marker appears late
 the backup running and deletes no object (prune.py). A crashed prune's marker is no
 longer refreshed: a backup ignores a marker older than STALE_SECONDS, and the next prune
 removes it. A prune that could not refresh its own marker for LEASE_SECONDS (far below
-STALE_SECONDS) stops deleting, so a backup that stopped waiting never meets it deleting.
+STALE_SECONDS) never refreshes it again and stops before its next deletion, so a backup
+that stopped waiting does not meet it deleting (but for one request already in flight
+when the prune was paused: the margin between the two periods is for that).
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ class PruneMarker:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            if self._late() > LEASE_SECONDS:
+                # Lapsed (this process was paused, or the target was unreachable): a
+                # backup may have stopped waiting for us. Never renew it; check_lease
+                # stops the deletions.
+                return
             # Unreachable for a moment: check_lease stops the deletions if it lasts.
             with contextlib.suppress(OSError):
                 self._write()
@@ -90,11 +97,16 @@ class PruneMarker:
         self.target.write_json(self.path, self.record, sync=False)
         self._fresh = began
 
+    def _late(self) -> float:
+        """Seconds since the last good write began (by either clock: a paused process
+        or a suspended machine moves one of them)."""
+        mono, wall = self._fresh
+        return max(time.monotonic() - mono, time.time() - wall)
+
     def check_lease(self) -> None:
         """BackupError if the marker was not refreshed for LEASE_SECONDS: a backup may
         soon judge this prune dead and stop waiting for it, so it must delete no more."""
-        mono, wall = self._fresh
-        late = max(time.monotonic() - mono, time.time() - wall)
+        late = self._late()
         if late > LEASE_SECONDS:
             raise BackupError(
                 f"prune of {self.target.url} stopped deleting: its marker {self.path} could "

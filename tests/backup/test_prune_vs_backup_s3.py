@@ -171,3 +171,28 @@ def test_a_live_prune_marker_is_waited_for(tmp_path: Path, s3_env: Any, s3_bucke
         assert calls == [[marker.path]]
         assert any(marker.id in w for w in report.warnings)
         assert verify_backup(lake, report.id, to="s3").ok
+
+
+def test_a_prune_whose_marker_lapsed_deletes_no_more(
+    tmp_path: Path, s3_env: Any, s3_bucket: str
+) -> None:
+    """A prune that could not refresh its marker in time (paused, target unreachable)
+    stops before the next deletion: a backup may have stopped waiting for it."""
+    from doctordata.backup import fence
+    from doctordata.backup.backup import prune
+    from doctordata.errors import BackupError
+
+    with dd.connect(tmp_path / "lake", tiers=_s3_lake(tmp_path, s3_env, s3_bucket)) as lake:
+        build(lake)
+        lake.backup("s3", progress=False)
+        lake.drop_table("hn.users")
+        lake.backup("s3", progress=False)
+        target = resolve_target(lake, "s3")
+        objects = set(target.list_objects())
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fence, "LEASE_SECONDS", -1.0)  # lapsed at once
+            with pytest.raises(BackupError, match="stopped deleting"):
+                prune(lake, "s3", keep_last=1)
+        assert set(target.list_objects()) == objects  # not one object deleted
+        assert fence.prune_markers(target) == ([], [])  # its marker went all the same
+        assert prune(lake, "s3", keep_last=1).deleted_objects > 0  # a healthy one does
