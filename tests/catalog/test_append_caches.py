@@ -309,3 +309,34 @@ def test_a_commit_whose_base_moved_is_refused_and_redone(lh: dd.Lakehouse) -> No
     assert len(calls) == 2  # refused once, then committed on the other writer's snapshot
     ids = sorted(lh.table("raw.t").scan().to_arrow().column("id").to_pylist())
     assert ids == [*range(20), *range(100, 110)]
+
+
+def test_statistics_plans_follow_schema_and_metrics_properties(lh: dd.Lakehouse) -> None:
+    """Which statistics a data file gets depends on the table properties and the schema:
+    a changed metrics mode applies to the next file written."""
+    from pyiceberg.io import pyarrow as arrow_io
+
+    _items_table(lh)
+    table = lh.table("raw.t")
+    plan, paths = arrow_io.compute_statistics_plan, arrow_io.parquet_path_to_id_mapping
+    assert plan is schema_cache.compute_statistics_plan
+    original_plan = schema_cache._state["plan"]
+    for props in (table.properties, {**table.properties, "write.metadata.metrics.default": "none"}):
+        ours, theirs = plan(table.schema(), props), original_plan(table.schema(), props)
+        assert {k: (v.mode, v.column_name) for k, v in ours.items()} == {
+            k: (v.mode, v.column_name) for k, v in theirs.items()
+        }
+    assert paths(table.schema()) == schema_cache._state["paths"](table.schema())
+    with table.transaction() as tx:
+        tx.set_properties({"write.metadata.metrics.column.type": "none"})
+    lh.append("raw.t", items(range(100, 110)))
+    table = lh.table("raw.t")
+    type_id = table.schema().find_field("type").field_id
+    id_id = table.schema().find_field("id").field_id
+    before = [t.file for t in table.scan(row_filter="id < 100").plan_files()]
+    after = [t.file for t in table.scan(row_filter="id >= 100").plan_files()]
+    assert before and after
+    assert all(type_id in (f.lower_bounds or {}) for f in before)
+    for data_file in after:
+        assert type_id not in (data_file.lower_bounds or {})
+        assert id_id in (data_file.lower_bounds or {})

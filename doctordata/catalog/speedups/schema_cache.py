@@ -18,6 +18,10 @@ Here the answers are kept in bounded LRU caches:
   does not fit is refused by pyiceberg's own code with its own error every time.
 - ``sanitize_column_names`` (the Avro-safe names of the table schema, worked out by a
   visitor for every data file written): keyed by the table schema (by identity).
+- ``compute_statistics_plan`` and ``parquet_path_to_id_mapping`` (which statistics
+  each column gets, and the Parquet path of each field id: two schema visitors per data
+  file, ~0.1 ms): keyed by the table schema (identity) and, for the plan, the table
+  properties (by value); the callers only read them, and get a copy anyway.
 - :class:`VerdictCache`: the same for our own check (catalog/tables.py).
 
 Keys hold their objects (the table schema, the name mapping) in the cache entry, so an id
@@ -80,6 +84,7 @@ class VerdictCache:
 conversions = VerdictCache()
 compatible = VerdictCache()
 sanitized = VerdictCache()
+plans = VerdictCache()
 
 
 def pyarrow_to_schema(
@@ -137,6 +142,29 @@ def sanitize_column_names(schema: Any) -> Any:
     return result
 
 
+def compute_statistics_plan(schema: Any, table_properties: Any) -> Any:
+    """pyiceberg's ``compute_statistics_plan`` (per data file written), kept per table
+    schema object and table properties; a shallow copy of the kept dict is returned."""
+    props = frozenset(table_properties.items())
+    key = ("plan", id(schema), props)
+    hit = plans.get(key, (schema,))
+    if hit is None:
+        hit = _state["plan"](schema, table_properties)
+        plans.put(key, (schema,), hit)
+    return dict(hit)
+
+
+def parquet_path_to_id_mapping(schema: Any) -> Any:
+    """pyiceberg's ``parquet_path_to_id_mapping`` (per data file written), kept per table
+    schema object; a copy of the kept dict is returned."""
+    key = ("paths", id(schema))
+    hit = plans.get(key, (schema,))
+    if hit is None:
+        hit = _state["paths"](schema)
+        plans.put(key, (schema,), hit)
+    return dict(hit)
+
+
 def installed() -> bool:
     return bool(_state.get("installed"))
 
@@ -153,8 +181,14 @@ def install() -> bool:
     convert = getattr(arrow_io, "pyarrow_to_schema", None)
     check = getattr(arrow_io, "_check_pyarrow_schema_compatible", None)
     sanitize = getattr(arrow_io, "sanitize_column_names", None)
-    if not callable(convert) or not callable(check) or not callable(sanitize):
+    plan = getattr(arrow_io, "compute_statistics_plan", None)
+    paths = getattr(arrow_io, "parquet_path_to_id_mapping", None)
+    if not all(callable(f) for f in (convert, check, sanitize, plan, paths)):
         return False
+    _state["plan"] = plan
+    _state["paths"] = paths
+    arrow_io.compute_statistics_plan = compute_statistics_plan
+    arrow_io.parquet_path_to_id_mapping = parquet_path_to_id_mapping
     _state["pyarrow_to_schema"] = convert
     _state["check"] = check
     _state["sanitize"] = sanitize
