@@ -188,8 +188,10 @@ class _SyncingStream:
         location: str,
         uri: str | None,
         new_dirs: tuple[str, ...] = (),
+        on_close: Callable[[int], None] | None = None,
     ) -> None:
         self._stream = stream
+        self._on_close = on_close  # told the file's size when it is closed
         self._path = path  # None: an object store, durable once the upload completes
         # Parents of the directories created for this file: fsynced with its directory.
         self._new_dirs = new_dirs
@@ -226,7 +228,10 @@ class _SyncingStream:
     def close(self) -> None:
         if self._stream.closed:
             return
+        size = int(self._stream.tell())
         self._stream.close()
+        if self._on_close is not None:
+            self._on_close(size)
         record = None if self._digest is None else self._record
         if self._path is None:
             pass
@@ -259,6 +264,17 @@ class _SyncingStream:
 
 class _DurableFile(PyArrowFile):
     checksum_uri: str | None = None  # the catalog that records checksums of data files
+    # The size of what this object wrote, once closed: pyiceberg asks len() of every
+    # file it wrote (a stat per data file and manifest) right after closing it.
+    _written: int | None = None
+
+    def __len__(self) -> int:
+        if self._written is not None:
+            return self._written
+        return super().__len__()
+
+    def _closed(self, size: int) -> None:
+        self._written = size
 
     def create(self, overwrite: bool = False) -> OutputStream:
         local = self._path if self._path.startswith("/") else None
@@ -273,7 +289,8 @@ class _DurableFile(PyArrowFile):
         uri = self.checksum_uri if self.location.endswith(".parquet") else None
         if local is None and uri is None:
             return stream
-        return _SyncingStream(stream, local, self.location, uri, new_dirs)
+        self._written = None
+        return _SyncingStream(stream, local, self.location, uri, new_dirs, self._closed)
 
 
 class _TierAwareFile(PyArrowFile):

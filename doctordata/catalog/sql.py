@@ -170,9 +170,12 @@ def open_catalog(
     partition_split.install()
     from doctordata.catalog.speedups import (
         avro_write,
+        config_cache,
+        inline_executor,
         manifest_list_cache,
         manifest_merge,
         residual_nulls,
+        schema_cache,
         snapshot_lookup,
     )
 
@@ -181,6 +184,9 @@ def open_catalog(
     manifest_merge.install()
     manifest_list_cache.install()
     avro_write.install()
+    inline_executor.install()
+    config_cache.install()
+    schema_cache.install()
     props = catalog_properties(settings, tiers)
     uri = settings.catalog_uri
     shown = mask_url(uri)

@@ -19,6 +19,8 @@ from doctordata.catalog.data import normalize_schema, to_arrow
 from doctordata.catalog.filters import where_to_expression
 from doctordata.catalog.identifiers import check_namespace, parse_table_name
 from doctordata.catalog.partitioning import build_spec
+from doctordata.catalog.small_append import small_append
+from doctordata.catalog.speedups.schema_cache import VerdictCache, arrow_key
 from doctordata.errors import (
     AlreadyExistsError,
     DoctorDataError,
@@ -390,8 +392,21 @@ def _promotable(src: Any, dst: Any) -> bool:
     return (type(src), type(dst)) in pairs
 
 
+# Arrow schemas known to fit a table schema (see _check_fits).
+FITS = VerdictCache()
+
+
 def _check_fits(table: Table, data: pa.Table, name: str, *, evolve: bool) -> Table:
+    # Only a fit is remembered (per table schema object and Arrow schema): a mismatch is
+    # worked out, and refused, every time (speedups/schema_cache.py).
+    schema = table.schema()
+    key = (id(schema), arrow_key(data.schema))
+    if FITS.get(key, (schema,)):
+        return table
     extra, missing, bad = _schema_problems(table, data)
+    if not (extra or missing or bad):
+        FITS.put(key, (schema,), True)
+        return table
     problems = []
     if bad:
         problems.append(f"incompatible column types: {', '.join(bad)}")
@@ -447,11 +462,12 @@ def append(table: Table, data: Any, *, evolve: bool = False, branch: str | None 
     if big and write.append_duckdb(table, arrow, _cast):
         return table
     arrow = _conform(table, arrow)
-    if branch is None:
-        # Appends never conflict; pyiceberg re-stages them on a moved head by itself.
-        redo_on_conflict(table, lambda t: t.append(arrow), what="append")
-    else:
-        redo_on_conflict(table, lambda t: t.append(arrow, branch=branch), what="append")
+    with small_append(arrow):
+        if branch is None:
+            # Appends never conflict; pyiceberg re-stages them on a moved head by itself.
+            redo_on_conflict(table, lambda t: t.append(arrow), what="append")
+        else:
+            redo_on_conflict(table, lambda t: t.append(arrow, branch=branch), what="append")
     return table
 
 

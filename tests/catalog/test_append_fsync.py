@@ -4,9 +4,11 @@ failed fsync fails the commit and keeps failing commits while the file exists.""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 import doctordata as dd
 from doctordata.catalog import fileio
 from doctordata.errors import StorageError
+from tests.catalog.catalog_update import on_catalog_update
 from tests.catalog.data import items
 
 
@@ -38,10 +41,8 @@ def _commit_files(table: Any) -> set[str]:
 
 
 @pytest.fixture
-def spied(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def spied(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Every fsync (path, in order) and the fsyncs done when the catalog row was updated."""
-    from sqlalchemy.orm import Session
-
     state: dict[str, Any] = {"synced": [], "at_update": [], "lock": threading.Lock()}
     real_fsync = fileio.fsync_path
 
@@ -50,20 +51,13 @@ def spied(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         with state["lock"]:
             state["synced"].append(os.path.normpath(path))
 
-    real_execute = Session.execute
-
-    def execute(self: Session, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        table = getattr(statement, "table", None)
-        if getattr(statement, "is_update", False) and getattr(table, "name", "") == (
-            "iceberg_tables"
-        ):
-            with state["lock"]:
-                state["at_update"].append(list(state["synced"]))
-        return real_execute(self, statement, *args, **kwargs)
+    def at_update() -> None:
+        with state["lock"]:
+            state["at_update"].append(list(state["synced"]))
 
     monkeypatch.setattr(fileio, "fsync_path", fsync_path)
-    monkeypatch.setattr(Session, "execute", execute)
-    return state
+    with on_catalog_update(at_update):
+        yield state
 
 
 def test_every_file_and_directory_is_fsynced_before_the_catalog_points_at_it(
@@ -181,26 +175,21 @@ def _assert_new_dirs_durable(listed: dict[str, set[str]], path: str, existed: st
 
 
 def test_a_first_append_into_a_new_partition_fsyncs_the_parents_of_new_directories(
-    lh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch
+    lh: dd.Lakehouse, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """data/day=2026-01-01/x.parquet: fsyncing the file and day=2026-01-01/ is not enough,
     data/ gained the entry day=2026-01-01 (and the table directory gained data/ on the
     first append): both are fsynced after the mkdir and before the catalog row changes."""
-    from sqlalchemy.orm import Session
-
     lh.create_table("raw.t", items(range(0)).schema, partition_by=["day(time)"])
     table_dir = _local(lh.table("raw.t").location())
     assert not os.path.exists(os.path.join(table_dir, "data"))
     listed = _listing_spy(monkeypatch, fileio)
     at_update: list[dict[str, set[str]]] = []
-    real_execute = Session.execute
-
-    def execute(self: Session, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(statement, "is_update", False):
-            at_update.append({k: set(v) for k, v in listed.items()})
-        return real_execute(self, statement, *args, **kwargs)
-
-    monkeypatch.setattr(Session, "execute", execute)
+    stack = contextlib.ExitStack()
+    stack.enter_context(
+        on_catalog_update(lambda: at_update.append({k: set(v) for k, v in listed.items()}))
+    )
+    request.addfinalizer(stack.close)
     lh.append("raw.t", items(range(0, 10)))
     assert at_update, "the append updated the catalog row"
     data = [f for f in _commit_files(lh.table("raw.t")) if f.endswith(".parquet")]

@@ -16,6 +16,7 @@ import doctordata as dd
 from doctordata.catalog import fileio
 from doctordata.catalog.speedups import snapshot_lookup
 from doctordata.catalog.speedups.metadata_json import MetadataWriter
+from tests.catalog.catalog_update import on_catalog_update
 from tests.catalog.data import items
 
 
@@ -190,8 +191,6 @@ def test_the_metadata_json_fsync_overlaps_its_directories_fsyncs(
     """The commit waits for one round of concurrent fsyncs (metadata.json and the
     directories), not for the metadata.json's fsync and then the directories'; all of them
     still end before the catalog row changes."""
-    from sqlalchemy.orm import Session
-
     lh.create_table("raw.t", items(range(0)), partition_by=["day(time)"])
     lh.append("raw.t", items(range(0, 10)))
     metadata_dir = os.path.dirname(lh.table("raw.t").metadata_location.removeprefix("file://"))
@@ -208,16 +207,12 @@ def test_the_metadata_json_fsync_overlaps_its_directories_fsyncs(
         real_fsync(path)
         seen["done"].append(os.path.normpath(path))
 
-    real_execute = Session.execute
-
-    def execute(self: Session, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(statement, "is_update", False):
-            seen["at_update"] = list(seen["done"])
-        return real_execute(self, statement, *args, **kwargs)
+    def at_update() -> None:
+        seen["at_update"] = list(seen["done"])
 
     monkeypatch.setattr(fileio, "fsync_path", fsync_path)
-    monkeypatch.setattr(Session, "execute", execute)
-    lh.append("raw.t", items(range(10, 20)))
+    with on_catalog_update(at_update):
+        lh.append("raw.t", items(range(10, 20)))
     assert seen["overlapped"] is True
     location = lh.table("raw.t").metadata_location.removeprefix("file://")
     assert {os.path.normpath(location), metadata_dir} <= set(seen["at_update"])

@@ -89,6 +89,53 @@ def test_same_partitions_and_rows_as_pyiceberg(fields: list[tuple[str, Any]]) ->
     assert len(ours) > 3
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("time", DayTransform())],
+        [("kind", IdentityTransform())],
+        [("kind", IdentityTransform()), ("time", DayTransform())],
+        [("score", IdentityTransform()), ("id", BucketTransform(4))],
+    ],
+    ids=["day", "identity", "two-fields", "int-and-bucket"],
+)
+@pytest.mark.parametrize("rows", ["one-key", "all-null-key", "two-keys-last-row"])
+def test_one_partition_is_handed_out_whole_like_pyiceberg(
+    fields: list[tuple[str, Any]], rows: str
+) -> None:
+    """The one-partition shortcut: same key and rows as pyiceberg; a table whose last row
+    differs (or a null among values) still splits."""
+    base = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    n = 30
+    time = [base + dt.timedelta(minutes=i) for i in range(n)]
+    kind: list[str | None] = ["story"] * n
+    score = [4] * n
+    ids = [7] * n  # one bucket
+    if rows == "all-null-key":
+        kind = [None] * n
+        time = [None] * n  # type: ignore[list-item]
+    elif rows == "two-keys-last-row":
+        time[-1] = base + dt.timedelta(days=3)
+        kind[-1] = None
+        score[-1] = 5
+        ids[-1] = 1
+    whole = pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "time": pa.array(time, pa.timestamp("us", tz="UTC")),
+            "kind": pa.array(kind, pa.string()),
+            "score": pa.array(score, pa.int32()),
+        }
+    )
+    table = pa.concat_tables([whole.slice(0, 10), whole.slice(10)])
+    schema = _schema(_rows())
+    spec = _spec(schema, *fields)
+    ours = _as_dict(partition_split.split_partitions(spec, schema, table))
+    theirs = _as_dict(partition_split.original()(spec=spec, schema=schema, arrow_table=table))
+    assert ours == theirs
+    assert len(ours) == (2 if rows == "two-keys-last-row" else 1)
+
+
 def test_empty_table_has_no_partitions() -> None:
     table = _data().slice(0, 0)
     schema = _schema(table)

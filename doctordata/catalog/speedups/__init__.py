@@ -10,6 +10,9 @@ own code runs.
 - manifest_list_cache.py: reuse the manifest lists this process wrote instead of reading them.
 - snapshot_lookup.py: find a snapshot by id without scanning the whole history.
 - avro_write.py: write manifests and manifest lists with cached, compiled Avro writers.
+- schema_cache.py: convert and check an append's Arrow schema once per table schema.
+- config_cache.py: rebuild pyiceberg's Config only when its sources changed.
+- inline_executor.py: run a small append's pool work on the calling thread.
 
 catalog/sql.py installs them when the catalog is opened.
 """

@@ -92,9 +92,18 @@ def install() -> bool:
     if active:
         writer = manifest.ManifestListWriterV2
         prepare, close, read = writer.prepare_manifest, writer.__exit__, manifest._manifests
+        unassigned = manifest.UNASSIGNED_SEQ
 
         def prepare_manifest(self: Any, manifest_file: Any) -> Any:
-            prepared = prepare(self, manifest_file)
+            if (
+                manifest_file.sequence_number != unassigned
+                and manifest_file.min_sequence_number != unassigned
+            ):
+                # pyiceberg copies it and changes nothing: a manifest carried over from
+                # the previous list (all but the new one; ~7 us each, ~50 per append).
+                prepared = manifest_file
+            else:
+                prepared = prepare(self, manifest_file)
             self.__dict__.setdefault("_dd_prepared", []).append(prepared)
             return prepared
 

@@ -115,7 +115,7 @@ def caching_sql_catalog() -> type:
     """SqlCatalog whose loads reuse parsed metadata (a class built on first use: lazy import)."""
     from pyiceberg.catalog import Catalog
     from pyiceberg.catalog.sql import ICEBERG_TABLE_TYPE, SqlCatalog
-    from pyiceberg.exceptions import NoSuchTableError
+    from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
     from pyiceberg.table import CommitTableResponse, Table
     from sqlalchemy import text
 
@@ -127,6 +127,12 @@ def caching_sql_catalog() -> type:
     )
     load_any = text(load)
     load_typed = text(load + " AND (iceberg_type = :table_type OR iceberg_type IS NULL)")
+    # The commit's compare-and-swap, as pyiceberg's ORM update() spells it.
+    swap = text(
+        "UPDATE iceberg_tables SET metadata_location = :new, previous_metadata_location = :old "
+        "WHERE catalog_name = :catalog AND table_namespace = :namespace "
+        "AND table_name = :name AND metadata_location = :old"
+    )
 
     from doctordata.catalog.speedups.metadata_json import MetadataWriter
 
@@ -175,9 +181,54 @@ def caching_sql_catalog() -> type:
             )
 
         def commit_table(self, table: Table, requirements: Any, updates: Any) -> Any:
-            response: CommitTableResponse = super().commit_table(table, requirements, updates)
+            response: CommitTableResponse | None = None
+            if self.engine.dialect.supports_sane_rowcount:
+                response = self._swap(table, requirements, updates)
+            if response is None:  # a new table's row, or no reliable rowcount: pyiceberg
+                response = super().commit_table(table, requirements, updates)
             # The file was just written (and fsynced) from exactly this object.
             self.metadata_cache.put(response.metadata_location, response.metadata)
             return response
+
+        def _swap(self, table: Table, requirements: Any, updates: Any) -> Any:
+            """pyiceberg's commit of an existing table (0.12 ``SqlCatalog.commit_table``,
+            the ``supports_sane_rowcount`` branch): the same steps, the same
+            compare-and-swap UPDATE ... WHERE metadata_location = <the base's> in one
+            transaction, the same errors; only the UPDATE is a prepared statement on a
+            connection instead of an ORM statement built per call in a Session (~0.5 ms
+            of CPU per append, issue 18). None when the table has no row yet."""
+            identifier = table.name()
+            namespace = Catalog.namespace_to_string(Catalog.namespace_from(identifier))
+            name = Catalog.table_name_from(identifier)
+            try:
+                current = self.load_table(identifier)
+            except NoSuchTableError:
+                return None
+            staged = self._update_and_stage_table(current, identifier, requirements, updates)
+            if staged.metadata == current.metadata:
+                return CommitTableResponse(
+                    metadata=current.metadata, metadata_location=current.metadata_location
+                )
+            self._write_metadata(
+                metadata=staged.metadata, io=staged.io, metadata_path=staged.metadata_location
+            )
+            with self.engine.begin() as conn:
+                swapped = conn.execute(
+                    swap,
+                    {
+                        "new": staged.metadata_location,
+                        "old": current.metadata_location,
+                        "catalog": self.name,
+                        "namespace": namespace,
+                        "name": name,
+                    },
+                )
+                if swapped.rowcount < 1:
+                    raise CommitFailedException(
+                        f"Table has been updated by another process: {namespace}.{name}"
+                    )
+            return CommitTableResponse(
+                metadata=staged.metadata, metadata_location=staged.metadata_location
+            )
 
     return CachingSqlCatalog

@@ -7,7 +7,8 @@ half of each commit's CPU, held under the GIL while the fetch threads waited.
 
 This version groups row numbers by partition key in one hash aggregation, takes all rows
 once in partition order (each partition's rows in their original order) and hands out one
-slice per partition. It yields the same partition keys and
+slice per partition. When every row has the same key (a small append into one day) the
+table is handed out whole, without grouping. It yields the same partition keys and
 the same rows as pyiceberg (tests/catalog/test_partition_split.py compares the two), and
 also keeps rows whose float partition value is NaN, which an equality filter drops.
 Only pyiceberg 0.12.x is patched; on any other version ``install()`` does nothing.
@@ -44,6 +45,20 @@ def split_partitions(spec: PartitionSpec, schema: Schema, arrow_table: pa.Table)
             raise ValueError(f"Could not find column name for field ID: {field.source_id}")
         values = _get_field_from_arrow_table(arrow_table, column)
         keys[name] = field.transform.pyarrow_transform(source.field_type)(values)
+    if all(_one_value(values) for values in keys.values()):
+        # One partition (a small append usually is one day): no grouping, no take.
+        yield _TablePartition(
+            partition_key=PartitionKey(
+                field_values=[
+                    PartitionFieldValue(field=field, value=keys[name][0].as_py())
+                    for field, name in zip(spec.fields, names, strict=True)
+                ],
+                partition_spec=spec,
+                schema=schema,
+            ),
+            arrow_table_partition=arrow_table.combine_chunks(),
+        )
+        return
     keys[_ROW] = pa.array(np.arange(arrow_table.num_rows, dtype=np.int64))
     grouped = pa.table(keys).group_by(names, use_threads=False).aggregate([(_ROW, "list")])
     rows = grouped.column(f"{_ROW}_list")
@@ -69,6 +84,26 @@ def split_partitions(spec: PartitionSpec, schema: Schema, arrow_table: pa.Table)
             arrow_table_partition=ordered.slice(offset, len(group)),
         )
         offset += len(group)
+
+
+def _one_value(values: Any) -> bool:
+    """Whether a partition-key column holds one value in every row (all nulls counts;
+    floats never do: NaN is not equal to itself, and the grouping keeps NaN rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(values)
+    if n == 0 or values.null_count not in (0, n):
+        return False
+    if values.null_count == n:
+        return True
+    if pa.types.is_floating(values.type):
+        return False
+    try:
+        low_high = pc.min_max(values)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return bool(low_high["min"].as_py() == low_high["max"].as_py())
 
 
 def install() -> bool:
