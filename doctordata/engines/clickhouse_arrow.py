@@ -194,7 +194,10 @@ def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schem
     fields = pa.schema(
         [f.with_type(duckdb_fields(f.type)) for f in schema], metadata=schema.metadata
     )
-    steps: list[pa.Schema] = [] if fields.equals(schema) else [fields]
+    # Compared as text too: Arrow's equality ignores a list's item field name ("item" from
+    # ClickHouse, "l" on DuckDB), which only the cast renames.
+    same = fields.equals(schema) and str(fields) == str(schema)
+    steps: list[pa.Schema] = [] if same else [fields]
     schema = fields
     if not any(needs_types(f.type) for f in schema):
         return tuple(steps)
@@ -210,7 +213,8 @@ def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schem
             ],
             metadata=schema.metadata,
         )
-        if not step.equals((steps or [schema])[-1]):
+        last = (steps or [schema])[-1]
+        if not step.equals(last) or str(step) != str(last):
             steps.append(step)
     return tuple(steps)
 
