@@ -48,6 +48,8 @@ QUERIES = [
     "SELECT k, CAST(ts::TIMESTAMP AS TIME), date_trunc('day', ts)::TIMESTAMP FROM z.t",
     "SELECT k FROM z.t WHERE ts::DATE = DATE '2026-03-08' OR CAST(ts AS DATE) = d",
     "SELECT k, CAST(CAST(naive AS TIMESTAMPTZ) AS VARCHAR), hour(CAST(naive AS TIMESTAMPTZ)) FROM z.t",
+    "SELECT k, to_timestamp(1772955000 + k * 3600), hour(to_timestamp(1772955000 + k * 3600)) "
+    "FROM z.t",
 ]
 # Refused outside UTC: ICU and ClickHouse step over a DST change differently, or the
 # construct has no exact ClickHouse form.
@@ -60,6 +62,7 @@ REFUSED = [
     "SELECT k, age(ts, TIMESTAMPTZ '2027-01-01 00:00:00+00') FROM z.t",
     "SELECT k, CAST(s AS TIMESTAMPTZ) FROM z.t",
     "SELECT ts FROM z.t UNION ALL SELECT naive FROM z.t",
+    "SELECT k, ts AT TIME ZONE 'UTC' FROM z.t",
 ]
 SWEEP = [
     "SELECT w, CAST(w AS TIMESTAMPTZ), CAST(w AS TIMESTAMPTZ)::TIMESTAMP, "
@@ -134,10 +137,14 @@ for url in urls:
                 lh.sql(sql, engine="duckdb").fetchall()  # DuckDB answers it
                 try:
                     lh.sql(sql, engine="clickhouse").fetchall()
+                    error = "answered"
                 except UnsupportedSQLError as exc:
                     if "engine='duckdb'" in str(exc) and "TZ=UTC" in str(exc):
                         continue
-                out["not_refused"].append([url[:5], target, sql])
+                    error = repr(exc)[:200]
+                except Exception as exc:  # an engine error is not the refusal either
+                    error = repr(exc)[:200]
+                out["not_refused"].append([url[:5], target, sql, error])
 print(json.dumps(out))
 """
 

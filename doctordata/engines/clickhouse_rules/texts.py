@@ -8,6 +8,8 @@ loudly (:data:`REFUSED`): FLOAT (DuckDB writes some with more than the shortest 
 496796.125, ClickHouse 496796.12), blobs, intervals, lists, maps and structs. A DOUBLE is
 laid out as DuckDB does (1.0, 1e+20, 1e-07; ClickHouse: 1, 100000000000000000000, 1e-7). Types that
 both write alike (integers, strings, DATE, UUID) and untyped operands are left as written.
+A TIMESTAMPTZ is written as DuckDB writes it in its session zone: the wall-clock time there
+and the offset (+00 in UTC, +09 in Tokyo, +05:30 in Kolkata).
 """
 
 from __future__ import annotations

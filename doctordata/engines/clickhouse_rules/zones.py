@@ -197,8 +197,11 @@ def _casts(root: exp.Expr, zone: str) -> None:
                 node.replace(wall_to_instant(value.copy(), zone))
             elif kind is None or _is(kind, _TEXT):
                 raise _refuse(node, zone, "a value of unknown type or a string cast to TIMESTAMPTZ")
-        elif _is(kind, _TZ) and to.this in (T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME):
-            node.replace(instant_to_wall(value.copy(), zone))
+        elif to.this in (T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME):
+            if _is(kind, _TZ):
+                node.replace(instant_to_wall(value.copy(), zone))
+            elif kind is None:  # a column of a local frame: it may be a TIMESTAMPTZ
+                raise _refuse(node, zone, "a value of unknown type cast to TIMESTAMP")
         elif _is(kind, _TZ) and to.this in (T.DATE, T.TIME):
             value.replace(call("toTimeZone", value.copy(), _lit(zone)))
         elif _is(kind, _TZ) and to.this not in _TEXT and to.this not in _TZ:
@@ -285,6 +288,18 @@ def _calendar_functions(root: exp.Expr, zone: str) -> None:
             raise _refuse(node, zone, f"{name.lower()}() of a TIMESTAMPTZ")
 
 
+def _instants(root: exp.Expr, zone: str) -> None:
+    """to_timestamp(n) is a TIMESTAMPTZ (sqlglot: fromUnixTimestamp, a DateTime in the
+    session's UTC): in DuckDB's zone, so that hour(to_timestamp(n)) is the zone's hour."""
+    for node in list(root.find_all(exp.UnixToTime)):
+        if node.args.get("scale") is None and node.args.get("zone") is None:
+            placeholder = exp.Null()
+            node.replace(placeholder)
+            placeholder.replace(call("toTimeZone", node, _lit(zone)))
+    for node in root.find_all(exp.AtTimeZone):
+        raise _refuse(node, zone, "AT TIME ZONE (a TIMESTAMPTZ to or from a wall-clock time)")
+
+
 def time_zones(root: exp.Expr) -> exp.Expr:
     zone = _zone()
     if zone == "UTC":
@@ -297,6 +312,7 @@ def time_zones(root: exp.Expr) -> exp.Expr:
             "process."
         )
     _calendar_functions(root, zone)
+    _instants(root, zone)
     _arithmetic(root, zone)
     _branches(root, zone)
     _comparisons(root, zone)
