@@ -296,8 +296,8 @@ def _instants(root: exp.Expr, zone: str) -> None:
             placeholder = exp.Null()
             node.replace(placeholder)
             placeholder.replace(call("toTimeZone", node, _lit(zone)))
-    for node in root.find_all(exp.AtTimeZone):
-        raise _refuse(node, zone, "AT TIME ZONE (a TIMESTAMPTZ to or from a wall-clock time)")
+    for at in root.find_all(exp.AtTimeZone):
+        raise _refuse(at, zone, "AT TIME ZONE (a TIMESTAMPTZ to or from a wall-clock time)")
 
 
 def time_zones(root: exp.Expr) -> exp.Expr:
