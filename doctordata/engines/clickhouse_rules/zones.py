@@ -15,12 +15,18 @@ in the type does not give is done here, only when the zone is not UTC:
   the clocks skip is read with the offset before the change, a repeated one as the later;
 - ``CAST(ts AS TIMESTAMP)`` is the wall-clock time in the zone; ``CAST(ts AS DATE/TIME)``
   reads the value in the zone whatever zone ClickHouse's expression carries;
+  ``to_timestamp(n)`` is in the zone (sqlglot writes a DateTime of the UTC session);
+  date_trunc of a TIMESTAMPTZ is in times.timestamp_results (ICU's steps, the same helpers);
 - what cannot be made exact is refused (:class:`UnsupportedSQLError`, naming the construct):
   interval arithmetic of a day or more on a TIMESTAMPTZ (ICU and ClickHouse resolve a
   wall-clock time the clocks skip differently), TIMESTAMPTZ - TIMESTAMPTZ, date_diff,
-  date_add/date_sub, time_bucket, age and other calendar functions of a TIMESTAMPTZ, a
-  UNION mixing TIMESTAMPTZ and TIMESTAMP, a string expression cast to TIMESTAMPTZ, and a
-  query over TIMESTAMPTZ values that could not be typed.
+  date_add/date_sub, time_bucket, age and other calendar functions of a TIMESTAMPTZ,
+  AT TIME ZONE, a UNION mixing TIMESTAMPTZ and TIMESTAMP, a string expression cast to
+  TIMESTAMPTZ, a value of unknown type cast to TIMESTAMP, and a query over TIMESTAMPTZ
+  values that could not be typed.
+
+The wall-clock conversions were checked against DuckDB every 15 minutes over 2026 and
+1945-1949 in New York, Berlin, Lord Howe, Santiago, Kolkata and Tokyo (no difference).
 """
 
 from __future__ import annotations
@@ -156,8 +162,9 @@ def _constant_instant(node: exp.Expr, literal: exp.Expr, zone: str) -> exp.Expr:
     from doctordata.engines.constants import evaluate
 
     text = literal.sql(dialect="duckdb")
+    cast = "TRY_CAST" if isinstance(node, exp.TryCast) else "CAST"
     try:
-        _, micros = evaluate(f"CAST({text} AS TIMESTAMPTZ)")
+        _, micros = evaluate(f"{cast}({text} AS TIMESTAMPTZ)")
     except Exception as exc:  # DuckDB's own conversion error
         raise UnsupportedSQLError(
             f"{node.sql('duckdb')!r}: DuckDB cannot read {text} as a TIMESTAMPTZ ({exc})"
