@@ -1,4 +1,4 @@
-"""TIMESTAMPTZ in DuckDB's session zone when that zone is not UTC.
+"""TIMESTAMPTZ in DuckDB's session zone (most of it matters when that zone is not UTC).
 
 DuckDB computes on a TIMESTAMPTZ in its session zone (the process's TZ): hour(ts),
 CAST(ts AS DATE), date_trunc('day', ts), ts::TIMESTAMP, a string or a TIMESTAMP read as a
@@ -6,7 +6,8 @@ TIMESTAMPTZ. ClickHouse's session stays UTC (a naive TIMESTAMP is wall-clock tim
 TIMESTAMPTZ value carries DuckDB's zone in its type instead (``DateTime64(6, '<zone>')``:
 the scans, casts and literals, engines/clickhouse.py and times.timestamp_microseconds), so
 ClickHouse computes fields, truncations, dates and text in that zone itself. What the zone
-in the type does not give is done here, only when the zone is not UTC:
+in the type does not give is done here (in UTC only ::TIMESTAMP and to_timestamp(), whose
+ClickHouse types differed from DuckDB's there too):
 
 - a string constant read as a TIMESTAMPTZ (``ts > '2026-01-02 03:00'``, ``CAST('...' AS
   TIMESTAMPTZ)``) is read by DuckDB itself, in its zone, and written as that instant;
@@ -197,18 +198,22 @@ def _casts(root: exp.Expr, zone: str) -> None:
             continue
         (kind,) = arg_types(node)
         value = node.this
-        if to.this in _TZ:
+        if to.this in (T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME) and _is(kind, _TZ):
+            # also in UTC: ClickHouse's CAST to DateTime64(6) keeps the value's zone, so
+            # the result was a TIMESTAMPTZ
+            node.replace(instant_to_wall(value.copy(), zone))
+        elif zone == "UTC":
+            continue
+        elif to.this in _TZ:
             if _string_constant(value):
                 node.replace(_constant_instant(node, value, zone))
             elif _is(kind, _NAIVE):
                 node.replace(wall_to_instant(value.copy(), zone))
             elif kind is None or _is(kind, _TEXT):
                 raise _refuse(node, zone, "a value of unknown type or a string cast to TIMESTAMPTZ")
-        elif to.this in (T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME):
-            if _is(kind, _TZ):
-                node.replace(instant_to_wall(value.copy(), zone))
-            elif kind is None:  # a column of a local frame: it may be a TIMESTAMPTZ
-                raise _refuse(node, zone, "a value of unknown type cast to TIMESTAMP")
+        elif to.this in (T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME) and kind is None:
+            # a column of a local frame: it may be a TIMESTAMPTZ
+            raise _refuse(node, zone, "a value of unknown type cast to TIMESTAMP")
         elif _is(kind, _TZ) and to.this in (T.DATE, T.TIME):
             value.replace(call("toTimeZone", value.copy(), _lit(zone)))
         elif _is(kind, _TZ) and to.this not in _TEXT and to.this not in _TZ:
@@ -303,25 +308,25 @@ def _instants(root: exp.Expr, zone: str) -> None:
             placeholder = exp.Null()
             node.replace(placeholder)
             placeholder.replace(call("toTimeZone", node, _lit(zone)))
-    for at in root.find_all(exp.AtTimeZone):
-        raise _refuse(at, zone, "AT TIME ZONE (a TIMESTAMPTZ to or from a wall-clock time)")
 
 
 def time_zones(root: exp.Expr) -> exp.Expr:
     zone = _zone()
-    if zone == "UTC":
-        return root  # DuckDB's zone is ClickHouse's session zone: nothing to do
-    if root.meta.get(UNTYPED) if root.meta else False:
-        raise UnsupportedSQLError(
-            f"the query reads TIMESTAMPTZ values, which DuckDB computes in its session zone "
-            f"{zone!r} (the process's TZ), and its types could not be worked out to do the "
-            "same on ClickHouse. Run this query with engine='duckdb', or set TZ=UTC for the "
-            "process."
-        )
-    _calendar_functions(root, zone)
+    if zone != "UTC":
+        if root.meta.get(UNTYPED) if root.meta else False:
+            raise UnsupportedSQLError(
+                "the query reads TIMESTAMPTZ values, which DuckDB computes in its session "
+                f"zone {zone!r} (the process's TZ), and its types could not be worked out "
+                "to do the same on ClickHouse. Run this query with engine='duckdb', or set "
+                "TZ=UTC for the process."
+            )
+        for at in root.find_all(exp.AtTimeZone):
+            raise _refuse(at, zone, "AT TIME ZONE (a TIMESTAMPTZ to or from a wall-clock time)")
+        _calendar_functions(root, zone)
+        _arithmetic(root, zone)
+        _branches(root, zone)
+        _comparisons(root, zone)
+    # In UTC too: to_timestamp() and ::TIMESTAMP had ClickHouse's types (naive, zoned).
     _instants(root, zone)
-    _arithmetic(root, zone)
-    _branches(root, zone)
-    _comparisons(root, zone)
     _casts(root, zone)
     return root
