@@ -274,11 +274,18 @@ def _unit(interval: exp.Expr) -> str | None:
 def _arithmetic(root: exp.Expr, zone: str) -> None:
     for node in root.find_all(exp.Add, exp.Sub):
         kinds = arg_types(node)
+        sides = (node.this, node.expression)
         if not any(_is(k, _TZ) for k in kinds):
+            # a value of unknown type (a local frame's column) may be a TIMESTAMPTZ
+            for side, kind in zip(sides, kinds, strict=True):
+                other = sides[1] if side is sides[0] else sides[0]
+                calendar = isinstance(other, exp.Interval) and _unit(other) not in _EXACT_UNITS
+                if calendar and kind is None and not isinstance(side, exp.Interval):
+                    raise _refuse(
+                        node, zone, "adding days, months or years to a value of unknown type"
+                    )
             continue
-        other = [
-            s for s, k in zip((node.this, node.expression), kinds, strict=True) if not _is(k, _TZ)
-        ]
+        other = [s for s, k in zip(sides, kinds, strict=True) if not _is(k, _TZ)]
         if not other:
             raise _refuse(
                 node, zone, "TIMESTAMPTZ - TIMESTAMPTZ (an interval in the zone's calendar)"
