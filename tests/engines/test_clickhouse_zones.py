@@ -157,22 +157,22 @@ for url in urls:
                 except Exception as exc:  # an engine error is not the refusal either
                     error = repr(exc)[:200]
                 out["not_refused"].append([url[:5], target, sql, error])
-    # A local frame's columns have no known type in the rewrites: exact where the zone in
-    # the scan's type suffices, refused where a rewrite would need the type.
-    with dd.connect(root, engines={"clickhouse": urls[0]}) as lh:
-        frames = {"f": table}
-        for sql in FRAME_QUERIES:
-            want = rows(lh.sql(sql, engine="duckdb", tables=frames))
-            got = rows(lh.sql(sql, engine="clickhouse", tables=frames))
-            out["checked"] += 1
-            if got != want:
-                out["wrong"].append(["frame", sql, want, got])
-        for sql in (FRAME_REFUSED if refused else []):
-            try:
-                lh.sql(sql, engine="clickhouse", tables=frames).fetchall()
-                out["not_refused"].append(["frame", sql, "answered"])
-            except UnsupportedSQLError:
-                pass
+# A local frame's columns have no known type in the rewrites: exact where the zone in
+# the scan's type suffices, refused where a rewrite would need the type.
+with dd.connect(root, engines={"clickhouse": urls[0]}) as lh:
+    frames = {"f": table}
+    for sql in FRAME_QUERIES:
+        want = rows(lh.sql(sql, engine="duckdb", tables=frames))
+        got = rows(lh.sql(sql, engine="clickhouse", tables=frames))
+        out["checked"] += 1
+        if got != want:
+            out["wrong"].append(["frame", sql, want, got])
+    for sql in (FRAME_REFUSED if refused else []):
+        try:
+            lh.sql(sql, engine="clickhouse", tables=frames).fetchall()
+            out["not_refused"].append(["frame", sql, "answered"])
+        except UnsupportedSQLError:
+            pass
 print(json.dumps(out))
 """
 
