@@ -129,6 +129,11 @@ class Engine(ABC):
         """ "ns.table" -> Iceberg snapshot id of each native serving copy made by publish()."""
         return {}
 
+    def serving_scan(self, table: str, schema: Any) -> str:
+        """SQL reading the serving copy ``table`` (its quoted name) whose Iceberg schema is
+        ``schema``, with the values typed as a scan of the files would type them."""
+        return table
+
     def publish(self, name: str, plan: ScanPlan, snapshot_id: int) -> int:
         """Make or refresh a native serving copy of ``plan``; returns rows copied."""
         from doctordata.errors import UnsupportedSQLError

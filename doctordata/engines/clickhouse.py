@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from doctordata.engines.base import Capabilities, Engine
-from doctordata.engines.clickhouse_arrow import conform_batches, conform_table
+from doctordata.engines.clickhouse_arrow import clickhouse_zone, conform_batches, conform_table
 from doctordata.engines.clickhouse_semantics import session_settings
 from doctordata.engines.datafiles import FileErrorPattern, engine_error
 from doctordata.engines.scan import ScanColumn, ScanPlan, group_files, local_path
@@ -126,18 +126,25 @@ _OTHER_CHDB_PATH = "EmbeddedServer already initialized with path"
 _SYSTEM_DATABASES = ("system", "INFORMATION_SCHEMA", "information_schema")
 
 
-def clickhouse_type(iceberg_type: Any, *, nullable: bool = True) -> str:
-    """Iceberg type -> ClickHouse type text; ``nullable`` wraps primitives in Nullable()."""
+_ZONED = {"timestamptz": 6, "timestamptz_ns": 9}  # Iceberg type -> DateTime64 precision
+
+
+def clickhouse_type(iceberg_type: Any, *, nullable: bool = True, zone: str | None = None) -> str:
+    """Iceberg type -> ClickHouse type text; ``nullable`` wraps primitives in Nullable().
+
+    A TIMESTAMPTZ is a ``DateTime64`` in ``zone``, by default DuckDB's session zone
+    (:func:`~doctordata.engines.clickhouse_arrow.clickhouse_zone`)."""
     from pyiceberg.types import DecimalType, FixedType, ListType, MapType, StructType
 
     if isinstance(iceberg_type, ListType):
-        return f"Array({clickhouse_type(iceberg_type.element_type)})"
+        return f"Array({clickhouse_type(iceberg_type.element_type, zone=zone)})"
     if isinstance(iceberg_type, MapType):
-        key = clickhouse_type(iceberg_type.key_type, nullable=False)
-        return f"Map({key}, {clickhouse_type(iceberg_type.value_type)})"
+        key = clickhouse_type(iceberg_type.key_type, nullable=False, zone=zone)
+        return f"Map({key}, {clickhouse_type(iceberg_type.value_type, zone=zone)})"
     if isinstance(iceberg_type, StructType):
         fields = ", ".join(
-            f"{_ident(f.name)} {clickhouse_type(f.field_type)}" for f in iceberg_type.fields
+            f"{_ident(f.name)} {clickhouse_type(f.field_type, zone=zone)}"
+            for f in iceberg_type.fields
         )
         return f"Tuple({fields})"
     if isinstance(iceberg_type, DecimalType):
@@ -149,6 +156,11 @@ def clickhouse_type(iceberg_type: Any, *, nullable: bool = True) -> str:
         if key not in TYPE_MAP:
             raise UnsupportedSQLError(f"Iceberg type {key} has no ClickHouse mapping yet")
         base = TYPE_MAP[key]
+        if key in _ZONED:
+            # A TIMESTAMPTZ reads in DuckDB's session zone: ClickHouse computes hour(),
+            # toDate(), date_trunc and formatDateTime in a value's own zone (the session
+            # stays UTC for naive TIMESTAMPs). The instants are the file's either way.
+            base = f"DateTime64({_ZONED[key]}, {_lit(zone or clickhouse_zone())})"
     return f"Nullable({base})" if nullable else base
 
 
@@ -158,6 +170,15 @@ def _ident(name: str) -> str:
     from sqlglot import exp  # only when SQL is built: a cached plan runs without sqlglot
 
     return exp.to_identifier(name, quoted=True).sql("clickhouse")
+
+
+def _has_zone(iceberg_type: Any) -> bool:
+    """Whether ``iceberg_type`` is or holds a TIMESTAMPTZ."""
+    if str(iceberg_type) in _ZONED:
+        return True
+    children = [getattr(iceberg_type, a, None) for a in ("element_type", "key_type", "value_type")]
+    children += [f.field_type for f in getattr(iceberg_type, "fields", ())]
+    return any(c is not None and _has_zone(c) for c in children)
 
 
 def _lit(value: str) -> str:
@@ -408,7 +429,11 @@ class ClickHouseEngine(Engine):
         db = _ident(namespace)
         target = f"{db}.{_ident(table)}"
         staging = f"{db}.{_ident(table + '__dd_staging')}"
-        columns = ", ".join(f"{_ident(c.name)} {clickhouse_type(c.type)}" for c in plan.columns)
+        # TIMESTAMPTZ columns are stored in UTC, whatever this process's zone: a reader
+        # relabels them in its own (serving_scan).
+        columns = ", ".join(
+            f"{_ident(c.name)} {clickhouse_type(c.type, zone='UTC')}" for c in plan.columns
+        )
         comment = _lit(f"{SERVING_COMMENT}{snapshot_id}")
         self.command(f"CREATE DATABASE IF NOT EXISTS {db}")
         self.command(f"DROP TABLE IF EXISTS {staging}")
@@ -434,6 +459,18 @@ class ClickHouseEngine(Engine):
             self.command(f"RENAME TABLE {staging} TO {target}")
         rows = self.execute(f"SELECT count() FROM {target}").column(0)[0].as_py()
         return int(rows)
+
+    def serving_scan(self, table: str, schema: Any) -> str:
+        zoned = [f for f in schema.fields if _has_zone(f.field_type)]
+        if not zoned or clickhouse_zone() == "UTC":
+            return table
+        # A copy holds its TIMESTAMPTZ columns in UTC (or in the zone of the process that
+        # published it): the same instants, relabelled in DuckDB's session zone.
+        replaced = ", ".join(
+            f"CAST({_ident(f.name)} AS {clickhouse_type(f.field_type)}) AS {_ident(f.name)}"
+            for f in zoned
+        )
+        return f"(SELECT * REPLACE ({replaced}) FROM {table})"
 
     # -- scans -----------------------------------------------------------------------
     def scan(self, plan: ScanPlan) -> str:

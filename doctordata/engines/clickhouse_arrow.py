@@ -52,6 +52,22 @@ def duckdb_time_zone() -> str:
     return zone
 
 
+# The zones in which DuckDB's session computes as in UTC (its name for UTC varies with the
+# machine: Etc/UTC, UTC, ...); ClickHouse's session is UTC.
+UTC_ZONES = frozenset(
+    {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal"}
+    | {"Zulu", "Etc/Zulu", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "GMT0", "GMT+0", "GMT-0"}
+)
+
+
+def clickhouse_zone() -> str:
+    """The zone ClickHouse gives a TIMESTAMPTZ value (``DateTime64(6, '<zone>')``): DuckDB's
+    session zone, so that ClickHouse computes hour(), CAST(... AS DATE), date_trunc, text
+    and string comparisons in it as DuckDB does; ``UTC`` where DuckDB's zone is UTC."""
+    zone = duckdb_time_zone()
+    return "UTC" if zone in UTC_ZONES else zone
+
+
 def split_type(ch_type: str) -> tuple[str, list[str]]:
     """``"Map(String, Array(DateTime64(6)))"`` -> ``("Map", ["String", "Array(DateTime64(6))"])``.
 
@@ -178,7 +194,10 @@ def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schem
     fields = pa.schema(
         [f.with_type(duckdb_fields(f.type)) for f in schema], metadata=schema.metadata
     )
-    steps: list[pa.Schema] = [] if fields.equals(schema) else [fields]
+    # Compared as text too: Arrow's equality ignores a list's item field name ("item" from
+    # ClickHouse, "l" on DuckDB), which only the cast renames.
+    same = fields.equals(schema) and str(fields) == str(schema)
+    steps: list[pa.Schema] = [] if same else [fields]
     schema = fields
     if not any(needs_types(f.type) for f in schema):
         return tuple(steps)
@@ -194,7 +213,8 @@ def plan(schema: pa.Schema, describe: Callable[[], list[str]]) -> tuple[pa.Schem
             ],
             metadata=schema.metadata,
         )
-        if not step.equals((steps or [schema])[-1]):
+        last = (steps or [schema])[-1]
+        if not step.equals(last) or str(step) != str(last):
             steps.append(step)
     return tuple(steps)
 

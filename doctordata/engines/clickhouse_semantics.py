@@ -46,7 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
         "session_timezone",
         "UTC",
         "a TIMESTAMP (DateTime64 without zone) is wall-clock time: read in UTC, never in the "
-        "server's or the process's zone (hour(ts), CAST(ts AS VARCHAR), string literals)",
+        "server's or the process's zone (hour(ts), CAST(ts AS VARCHAR), string literals); a "
+        "TIMESTAMPTZ carries DuckDB's session zone in its type (clickhouse_rules/zones.py)",
     ),
     Setting(
         "enable_named_columns_in_function_tuple",

@@ -65,6 +65,7 @@ from doctordata.engines.clickhouse_rules.times import (
     timestamp_results,
 )
 from doctordata.engines.clickhouse_rules.windows import lag_lead_default_type, lag_lead_null
+from doctordata.engines.clickhouse_rules.zones import time_zones
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,14 @@ TRANSFORMS: tuple[Transform, ...] = (
         "nested_nulls",
         nested_nulls,
         "a NULL list/map/struct reads as empty on ClickHouse: queries that see it are refused",
+    ),
+    # Before timestamp_offsets and text_casts: it reads string constants and casts next to a
+    # TIMESTAMPTZ as written, and refuses what it cannot make exact before anything else.
+    Transform(
+        "time_zones",
+        time_zones,
+        "outside UTC, a TIMESTAMPTZ is computed in DuckDB's session zone (strings and "
+        "TIMESTAMPs read as TIMESTAMPTZ, ::TIMESTAMP, ::DATE); calendar arithmetic refused",
     ),
     Transform("timestamp_offsets", timestamp_offsets, "'... 00:00:00+09' is that instant"),
     # Before decimal_literals and timestamp_microseconds: it reads the operands as written.

@@ -68,6 +68,25 @@ TYPED_ARGS.update({exp.Floor: ("this",), exp.Ceil: ("this",)})
 TYPED_ARGS[exp.DPipe] = ("this", "expression")
 TYPED_ARGS[exp.Concat] = ("expressions",)  # a list: one type per argument
 
+# chtz: calendar functions and casts of a TIMESTAMPTZ outside UTC (clickhouse_rules/zones.py).
+TYPED_ARGS.update(
+    {
+        kind: ("this", "expression")
+        for kind in (
+            exp.DateDiff,
+            exp.DateAdd,
+            exp.DateSub,
+            exp.DateBin,
+            exp.TimestampDiff,
+            exp.TimestampAdd,
+            exp.TimestampSub,
+        )
+    }
+)
+TYPED_ARGS[exp.Anonymous] = ("expressions",)
+# root meta: set when the query reads TIMESTAMPTZ values and could not be typed
+UNTYPED = "dd_untyped_zoned"
+
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
 _ICEBERG_TYPES = DUCKDB_TYPES
@@ -123,7 +142,10 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         )
         annotate_types(copy, schema=mapping, dialect="duckdb", expression_metadata=_metadata())
     except (SqlglotError, KeyError, ValueError):
-        return  # untyped: every typed rewrite leaves the query as written
+        # untyped: every typed rewrite leaves the query as written
+        if _reads_zoned(root, mapping):
+            root.meta[UNTYPED] = True
+        return
     for typed in copy.find_all(*TYPED_ARGS):
         index = typed.meta.get(_PROBE)
         if index is None or type(nodes[index]) is not type(typed):
@@ -143,6 +165,14 @@ def annotate_argument_types(root: exp.Expr, schemas: Mapping[str, Any]) -> None:
         # a star expanded by qualify: positions no longer match the original's
         if original is not None and len(typed.expressions) == len(original.expressions):
             original.meta[OUTPUT_TYPES] = [_known(e) for e in typed.expressions]
+
+
+def _reads_zoned(root: exp.Expr, mapping: Mapping[str, Any]) -> bool:
+    """Whether the query names the TIMESTAMPTZ type or scans a TIMESTAMPTZ column."""
+    tz = exp.DataType.Type.TIMESTAMPTZ
+    if any(node.this == tz for node in root.find_all(exp.DataType)):
+        return True
+    return any(kind == "TIMESTAMPTZ" for columns in mapping.values() for kind in columns.values())
 
 
 def set_operation_branches(root: exp.Expr) -> list[exp.Select]:

@@ -544,7 +544,8 @@ def _build_sql(
                     this=exp.to_identifier(name, quoted=True),
                     db=exp.to_identifier(".".join(ns), quoted=True),
                 )
-                scans[placeholder] = native.sql(eng.dialect)
+                schema = targets[id(ref.node)].schema
+                scans[placeholder] = eng.serving_scan(native.sql(eng.dialect), schema)
             else:
                 scans[placeholder] = eng.scan(planned)
             # A serving copy holds the current snapshot, whose schema this is: the typed

@@ -8,6 +8,8 @@ loudly (:data:`REFUSED`): FLOAT (DuckDB writes some with more than the shortest 
 496796.125, ClickHouse 496796.12), blobs, intervals, lists, maps and structs. A DOUBLE is
 laid out as DuckDB does (1.0, 1e+20, 1e-07; ClickHouse: 1, 100000000000000000000, 1e-7). Types that
 both write alike (integers, strings, DATE, UUID) and untyped operands are left as written.
+A TIMESTAMPTZ is written as DuckDB writes it in its session zone: the wall-clock time there
+and the offset (+00 in UTC, +09 in Tokyo, +05:30 in Kolkata).
 """
 
 from __future__ import annotations
@@ -33,12 +35,6 @@ REFUSED: dict[Any, str] = {
     T.STRUCT: "a struct",
 }
 _CONCATENATED: frozenset[Any] = frozenset({T.ARRAY, T.LIST, T.MAP, T.STRUCT, T.BLOB, T.VARBINARY})
-# The DuckDB zones in which TIMESTAMPTZ is written with '+00' (its session zone is this
-# process's, engines/clickhouse_arrow.duckdb_time_zone; ClickHouse's session is UTC).
-_UTC_ZONES = frozenset(
-    {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal"}
-    | {"Zulu", "Etc/Zulu", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "GMT0", "GMT+0", "GMT-0"}
-)
 
 
 def _trimmed(value: exp.Expr) -> exp.Expr:
@@ -103,6 +99,30 @@ def _double_text(value: exp.Expr) -> exp.Expr:
     return call("arrayElement", mapped, exp.Literal.number(1))
 
 
+# DuckDB writes a TIMESTAMPTZ as its wall-clock time in its session zone and the offset:
+# +09, -05, +05:30 (hours, then minutes where there are some; seconds of an offset dropped).
+_ZONED_TEXT = (
+    "concat({text}, if({o} < 0, '-', '+'), leftPad(toString(intDiv(abs({o}), 3600)), 2, '0'), "
+    "if(intDiv(abs({o}) % 3600, 60) = 0, '', "
+    "concat(':', leftPad(toString(intDiv(abs({o}) % 3600, 60)), 2, '0'))))"
+)
+
+
+def _zoned_text(value: exp.Expr, zone: str) -> exp.Expr:
+    """arrayMap(v -> <wall-clock text of v in zone><offset>, [value])[1]."""
+    import sqlglot
+
+    local = call("toTimeZone", exp.column("_dd_tz"), exp.Literal.string(zone))
+    text = _trimmed(local).sql("clickhouse")
+    offset = call("timeZoneOffset", local.copy()).sql("clickhouse")
+    body = sqlglot.parse_one(_ZONED_TEXT.format(text=text, o=offset), read="clickhouse")
+    param = exp.to_identifier("_dd_tz")
+    mapped = call(
+        "arrayMap", exp.Lambda(this=body, expressions=[param]), exp.Array(expressions=[value])
+    )
+    return call("arrayElement", mapped, exp.Literal.number(1))
+
+
 def _refusal(node: exp.Expr, what: str, why: str) -> UnsupportedSQLError:
     return UnsupportedSQLError(
         f"{node.sql('duckdb')!r} turns {what} into text, and ClickHouse's text for it "
@@ -118,12 +138,12 @@ def _as_text(node: exp.Expr, value: exp.Expr, kind: exp.DataType | None) -> exp.
     if kind.this in _TRIMMED:
         return _trimmed(value)
     if kind.this == T.TIMESTAMPTZ:
-        from doctordata.engines.clickhouse_arrow import duckdb_time_zone
+        from doctordata.engines.clickhouse_arrow import clickhouse_zone
 
-        zone = duckdb_time_zone()
-        if zone not in _UTC_ZONES:
-            raise _refusal(node, "a TIMESTAMPTZ", f"DuckDB writes it in its zone {zone!r}")
-        return exp.DPipe(this=_trimmed(value), expression=exp.Literal.string("+00"))
+        zone = clickhouse_zone()
+        if zone == "UTC":
+            return exp.DPipe(this=_trimmed(value), expression=exp.Literal.string("+00"))
+        return _zoned_text(value, zone)
     if kind.this == T.BOOLEAN:
         return exp.Case(
             ifs=[

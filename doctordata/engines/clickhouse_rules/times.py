@@ -24,7 +24,8 @@ def make_date(root: exp.Expr) -> exp.Expr:
 # DuckDB's TIMESTAMP has microseconds; sqlglot writes it as ClickHouse's DateTime (whole
 # seconds, returned as a number through Arrow, and 1970-2106 only: earlier or later values
 # wrap around). DATE is written as Date (1970-2149, wraps the same way). Casts and literals
-# become DateTime64(6) (with 'UTC' for TIMESTAMPTZ) and Date32, which span 1900-2299.
+# become DateTime64(6) (with DuckDB's session zone for TIMESTAMPTZ) and Date32, which span
+# 1900-2299.
 _WIDER_TIME_TYPES = {
     exp.DataType.Type.TIMESTAMP: "DateTime64(6)",
     exp.DataType.Type.TIMESTAMPNTZ: "DateTime64(6)",
@@ -35,8 +36,16 @@ _WIDER_TIME_TYPES = {
 
 
 def timestamp_microseconds(root: exp.Expr) -> exp.Expr:
+    from doctordata.engines.clickhouse_arrow import clickhouse_zone
+
+    zone: str | None = None
     for node in list(root.find_all(exp.DataType)):
         wider = _WIDER_TIME_TYPES.get(node.this)
+        if node.this == exp.DataType.Type.TIMESTAMPTZ and not node.expressions:
+            # in DuckDB's session zone, as the scans' columns (engines/clickhouse.py)
+            zone = zone or clickhouse_zone()
+            quoted = zone.replace("\\", "\\\\").replace("'", "\\'")
+            wider = f"DateTime64(6, '{quoted}')"
         if wider is not None and not node.expressions:
             built = exp.DataType.build(wider, dialect="clickhouse")
             built.set("nullable", None)  # let sqlglot wrap it in Nullable() as it did
@@ -104,10 +113,38 @@ def make_timestamp(root: exp.Expr) -> exp.Expr:
 
 
 # date + INTERVAL is a TIMESTAMP on DuckDB (Date32 on ClickHouse); date_trunc of a
-# TIMESTAMP is a TIMESTAMP (ClickHouse: Date for day and coarser units).
+# TIMESTAMP is a TIMESTAMP (ClickHouse: Date for day and coarser units), of a TIMESTAMPTZ a
+# TIMESTAMPTZ.
 _NAIVE_TIMES: frozenset[Any] = frozenset(
     {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.DATE}
 )
+
+
+# Units for which ClickHouse's date_trunc of a DateTime64 is a Date (finer: a DateTime).
+_DATE_UNITS = frozenset({"WEEK", "MONTH", "QUARTER", "YEAR"})
+
+
+def _zoned_date_trunc(node: exp.Expr) -> None:
+    """date_trunc(unit, TIMESTAMPTZ) is a TIMESTAMPTZ on DuckDB (ClickHouse: a Date for a
+    week and coarser). Outside UTC, DuckDB (ICU) truncates the wall-clock time in its zone
+    and reads the result back as a wall-clock time: a repeated 02:00 is the later one, even
+    for a value in the earlier 02:30. The same steps here."""
+    from doctordata.engines.clickhouse_arrow import clickhouse_zone
+    from doctordata.engines.clickhouse_rules.zones import instant_to_wall, wall_to_instant
+
+    zone = clickhouse_zone()
+    unit = node.args.get("unit")
+    if zone == "UTC" and (unit is None or unit.name.upper() not in _DATE_UNITS):
+        return  # a DateTime64 in UTC already
+    placeholder = exp.Null()
+    node.replace(placeholder)
+    if zone == "UTC":
+        zoned = exp.DataType.build("DateTime64(6, 'UTC')", dialect="clickhouse")
+        zoned.set("nullable", None)
+        placeholder.replace(exp.Cast(this=node, to=zoned))
+        return
+    node.set("this", instant_to_wall(node.this.copy(), zone))
+    placeholder.replace(wall_to_instant(node, zone))
 
 
 def timestamp_results(root: exp.Expr) -> exp.Expr:
@@ -116,6 +153,9 @@ def timestamp_results(root: exp.Expr) -> exp.Expr:
     for node in list(root.find_all(exp.Add, exp.Sub, exp.TimestampTrunc, exp.DateTrunc)):
         kinds = arg_types(node)
         if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
+            if is_type(kinds[0], frozenset({exp.DataType.Type.TIMESTAMPTZ})):
+                _zoned_date_trunc(node)
+                continue
             typed = is_type(kinds[0], _NAIVE_TIMES)
         else:
             sides = (node.this, node.expression)
