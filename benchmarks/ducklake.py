@@ -137,12 +137,10 @@ def _warm_up(
 ) -> None:
     """The first write of a process imports pyiceberg's writer and opens the catalog;
     neither is part of loading a table: each contestant loads the smallest file once."""
-    import pyarrow.parquet as pq
 
     smallest = min(files.values(), key=lambda p: p.stat().st_size)
     for lh, props in lakes:
-        lh.create_table("warmup.t", pq.read_schema(smallest), properties=props)
-        lh.append("warmup.t", smallest)
+        lh.create_table("warmup.t", smallest, properties=props)
         lh.drop_table("warmup.t", purge=True)
     dl.sql(f"CREATE TABLE warmup AS SELECT * FROM read_parquet('{smallest}')")
     dl.sql("DROP TABLE warmup")
@@ -151,15 +149,13 @@ def _warm_up(
 def lake_loader(
     lh: Any, properties: dict[str, str] | None, files: dict[str, Path]
 ) -> Callable[[str, Path], Any]:
-    """Load one TPC-H table into lakehouse ``lh``: create_table, then append the path (the
-    schemas are read here, outside the timed load)."""
-    import pyarrow.parquet as pq
-
-    schemas = {t: pq.read_schema(path) for t, path in files.items()}
+    """Load one TPC-H table into lakehouse ``lh``: ``create_table(name, path)``, the table
+    and its rows in one commit (catalog/first_write.py), as DuckLake's CREATE TABLE AS
+    SELECT is one transaction. (Until branch load4: create_table with the file's schema,
+    then append the path, two commits.)"""
 
     def load(t: str, path: Path) -> None:
-        lh.create_table(f"tpch.{t}", schemas[t], properties=properties)
-        lh.append(f"tpch.{t}", path)
+        lh.create_table(f"tpch.{t}", path, properties=properties)
 
     return load
 
