@@ -75,6 +75,27 @@ def test_pyarrow_path_sorted_and_partitioned(lh: dd.Lakehouse, tmp_path: Path) -
     assert lh.verify(deep=True).ok
 
 
+def test_duckdb_partitioned_in_one_commit(lh: dd.Lakehouse, tmp_path: Path) -> None:
+    """A partitioned table DuckDB's writer takes: a file per partition, one commit."""
+    src = tmp_path / "in.parquet"
+    n = 300_000
+    pq.write_table(
+        pa.table({"id": pa.array(range(n), pa.int64()), "k": [i % 5 for i in range(n)]}), src
+    )
+    table = lh.create_table("d.dp", src, partition_by=["k"])
+    assert len(table.metadata.snapshots) == 1 and table.metadata.metadata_log == []
+    tasks = list(table.scan().plan_files())
+    assert sorted(t.file.partition[0] for t in tasks) == [0, 1, 2, 3, 4]
+    for t in tasks:
+        path = t.file.file_path.removeprefix("file://")
+        assert pq.ParquetFile(path).metadata.created_by.startswith("DuckDB")
+        assert set(pq.read_table(path).column("k").to_pylist()) == {t.file.partition[0]}
+    want = [(n, n * (n - 1) // 2)]
+    assert lh.sql("SELECT count(*), sum(id) FROM d.dp").fetchall() == want
+    assert lh.sql("SELECT count(*), sum(id) FROM d.dp", engine="clickhouse").fetchall() == want
+    assert lh.verify(deep=True).ok
+
+
 def test_a_failed_write_leaves_no_table_namespace_or_file(lh: dd.Lakehouse, tmp_path: Path) -> None:
     src = _input(tmp_path / "in.parquet")
     meta = pq.ParquetFile(src).metadata
