@@ -133,29 +133,43 @@ def _du(path: Path) -> int:
 
 
 def _warm_up(
-    lakes: list[tuple[Any, dict[str, str] | None]], dl: DuckLake, files: dict[str, Path]
+    lakes: list[tuple[Any, dict[str, str] | None]],
+    dl: DuckLake,
+    files: dict[str, Path],
+    two_commits: bool = False,
 ) -> None:
     """The first write of a process imports pyiceberg's writer and opens the catalog;
     neither is part of loading a table: each contestant loads the smallest file once."""
-
     smallest = min(files.values(), key=lambda p: p.stat().st_size)
     for lh, props in lakes:
-        lh.create_table("warmup.t", smallest, properties=props)
+        lake_loader(lh, props, {"t": smallest}, two_commits, "warmup")("t", smallest)
         lh.drop_table("warmup.t", purge=True)
     dl.sql(f"CREATE TABLE warmup AS SELECT * FROM read_parquet('{smallest}')")
     dl.sql("DROP TABLE warmup")
 
 
 def lake_loader(
-    lh: Any, properties: dict[str, str] | None, files: dict[str, Path]
+    lh: Any,
+    properties: dict[str, str] | None,
+    files: dict[str, Path],
+    two_commits: bool = False,
+    namespace: str = "tpch",
 ) -> Callable[[str, Path], Any]:
     """Load one TPC-H table into lakehouse ``lh``: ``create_table(name, path)``, the table
     and its rows in one commit (catalog/first_write.py), as DuckLake's CREATE TABLE AS
-    SELECT is one transaction. (Until branch load4: create_table with the file's schema,
-    then append the path, two commits.)"""
+    SELECT is one transaction. ``two_commits`` (how it loaded until branch load4, and what
+    a checkout without that path can run): create_table with the file's schema, then
+    append the path (the schemas are read here, outside the timed load)."""
+    import pyarrow.parquet as pq
+
+    schemas = {t: pq.read_schema(path) for t, path in files.items()} if two_commits else {}
 
     def load(t: str, path: Path) -> None:
-        lh.create_table(f"tpch.{t}", path, properties=properties)
+        if two_commits:
+            lh.create_table(f"{namespace}.{t}", schemas[t], properties=properties)
+            lh.append(f"{namespace}.{t}", path)
+        else:
+            lh.create_table(f"{namespace}.{t}", path, properties=properties)
 
     return load
 
@@ -201,12 +215,19 @@ def load_tables(
 
 
 def bulk_load(
-    lh: Any, dl: DuckLake, files: dict[str, Path], properties: dict[str, str] | None = None
+    lh: Any,
+    dl: DuckLake,
+    files: dict[str, Path],
+    properties: dict[str, str] | None = None,
+    two_commits: bool = False,
 ) -> dict[str, Any]:
     lh.create_namespace("tpch")
     dl.sql("CREATE SCHEMA tpch")
-    _warm_up([(lh, None)], dl, files)
-    loaders = {"doctordata": lake_loader(lh, properties, files), "ducklake": ducklake_loader(dl)}
+    _warm_up([(lh, None)], dl, files, two_commits)
+    loaders = {
+        "doctordata": lake_loader(lh, properties, files, two_commits),
+        "ducklake": ducklake_loader(dl),
+    }
     cpu: dict[str, dict[str, float]] = {}
     per = {
         t: {f"{n}_ms": ms for n, ms in v.items()}
@@ -934,7 +955,11 @@ def codec_decision(
 
 
 def load_only(
-    results_dir: Path, sf: float, rounds: int, codec: str | None = None
+    results_dir: Path,
+    sf: float,
+    rounds: int,
+    codec: str | None = None,
+    two_commits: bool = False,
 ) -> dict[str, Any]:
     """Only the bulk load, ``rounds`` times, each into a fresh lakehouse and DuckLake
     (who goes first alternates per table and per round). Writes ducklake-load.json.
@@ -950,7 +975,7 @@ def load_only(
             ordered = dict(sorted(files.items(), reverse=r % 2 == 1))
             dl = DuckLake(base / f"ducklake{r}")
             with dd.connect(base / f"lake{r}") as lh:
-                runs.append(bulk_load(lh, dl, ordered, layout_properties(codec)))
+                runs.append(bulk_load(lh, dl, ordered, layout_properties(codec), two_commits))
             dl.con.close()
             print(
                 f"round {r + 1}: doctordata {runs[-1]['doctordata_ms']:.0f} ms "
@@ -966,6 +991,7 @@ def load_only(
         "benchmark": "ducklake-load",
         "sf": sf,
         "codec": codec or "default (" + ", ".join(PARQUET_DEFAULTS.values()) + ")",
+        "doctordata_load": "create_table, then append" if two_commits else "create_table(path)",
         "rounds": runs,
         "median_doctordata_ms": ours,
         "median_ducklake_ms": theirs,
@@ -1059,9 +1085,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--codec", help="--only load: doctordata's layout codec[:level][@rows] (e.g. zstd:1)"
     )
+    parser.add_argument(
+        "--two-commits",
+        action="store_true",
+        help="--only load: create_table, then append (before branch load4; runs on any checkout)",
+    )
     args = parser.parse_args()
     if args.only == "load":
-        load_only(args.results, args.sf or 1.0, args.rounds, args.codec)
+        load_only(args.results, args.sf or 1.0, args.rounds, args.codec, args.two_commits)
         sys.exit(0)
     if args.only == "codecs":
         codec_decision(args.results, args.sf or 1.0, args.specs.split(","), args.repeats)
