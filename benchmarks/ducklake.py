@@ -960,17 +960,23 @@ def load_only(
     rounds: int,
     codec: str | None = None,
     two_commits: bool = False,
+    data: Path | None = None,
 ) -> dict[str, Any]:
     """Only the bulk load, ``rounds`` times, each into a fresh lakehouse and DuckLake
     (who goes first alternates per table and per round). Writes ducklake-load.json.
-    ``codec``: doctordata's tables get this Parquet codec instead of the default."""
+    ``codec``: doctordata's tables get this Parquet codec instead of the default.
+    ``data``: TPC-H files generated there by an earlier run (<data>/src/*.parquet) are
+    reused, else generated there (back-to-back runs skip dbgen)."""
     import doctordata as dd
 
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     runs = []
     with tempfile.TemporaryDirectory(prefix="dd-bench-ducklake-") as tmp:
         base = Path(tmp)
-        files = generate(base, sf)
+        if data is not None and sorted((data / "src").glob("*.parquet")):
+            files = {p.stem: p for p in sorted((data / "src").glob("*.parquet"))}
+        else:
+            files = generate(data or base, sf)
         for r in range(rounds):
             ordered = dict(sorted(files.items(), reverse=r % 2 == 1))
             dl = DuckLake(base / f"ducklake{r}")
@@ -1090,9 +1096,14 @@ if __name__ == "__main__":
         action="store_true",
         help="--only load: create_table, then append (before branch load4; runs on any checkout)",
     )
+    parser.add_argument(
+        "--data", type=Path, help="--only load: reuse (or generate into) this TPC-H directory"
+    )
     args = parser.parse_args()
     if args.only == "load":
-        load_only(args.results, args.sf or 1.0, args.rounds, args.codec, args.two_commits)
+        load_only(
+            args.results, args.sf or 1.0, args.rounds, args.codec, args.two_commits, args.data
+        )
         sys.exit(0)
     if args.only == "codecs":
         codec_decision(args.results, args.sf or 1.0, args.specs.split(","), args.repeats)
