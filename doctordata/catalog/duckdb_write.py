@@ -45,7 +45,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from doctordata.errors import SchemaMismatchError, StorageError
@@ -443,31 +443,23 @@ def _data_files(
     prefix = location[: len(location) - len(local_dir(location) or "")]  # "file://" or ""
     paths = list(_written(target))
     dirs = {folder for folder, _dirs, _names in os.walk(target)} | {target, *created}
-    pool = _post_write_pool()
-    submitted: list[Future[Any]] = []
-
-    def submit(fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        submitted.append(pool.submit(fn, *args))
-        return submitted[-1]
-
+    pool = ThreadPoolExecutor(max_workers=POST_WRITE_THREADS, thread_name_prefix="dd-durable")
     try:
-        synced = [submit(fsync_path, d) for d in dirs if os.path.isdir(d)]
+        synced = [pool.submit(fsync_path, d) for d in dirs if os.path.isdir(d)]
         sums: list[Future[tuple[str, int]] | None] = []
         described = []
         for path in paths:
-            synced.append(submit(fsync_path, path))
-            sums.append(submit(_sha256, path) if path not in hashed else None)
-            described.append(submit(_describe, table, path, prefix + path))
+            synced.append(pool.submit(fsync_path, path))
+            sums.append(pool.submit(_sha256, path) if path not in hashed else None)
+            described.append(pool.submit(_describe, table, path, prefix + path))
         for future in synced:
             future.result()
         out = [future.result() for future in described]
         checksums = [
             hashed[p] if f is None else f.result() for p, f in zip(paths, sums, strict=True)
         ]
-    finally:  # on failure: nothing of this write still runs when its files are deleted
-        for future in submitted:
-            future.cancel()
-        wait(submitted)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     for path, f, (_sha, size) in zip(paths, out, checksums, strict=True):
         if size != f.file_size_in_bytes:  # nobody else writes under target
             raise StorageError(
@@ -479,24 +471,6 @@ def _data_files(
         [(f.file_path, size, sha) for f, (sha, size) in zip(out, checksums, strict=True)],
     )
     return out
-
-
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
-
-
-def _post_write_pool() -> ThreadPoolExecutor:
-    """The process's threads for fsync, hashing and footers after a write, kept between
-    writes: a pool per write started ~6 threads each time (2 ms apiece on a loaded box,
-    where a thread waits to be scheduled before start() returns). Its tasks never wait on
-    each other, so writes in several threads can share it. Keyed by the process id: a
-    forked child starts its own."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            workers = ThreadPoolExecutor(POST_WRITE_THREADS, thread_name_prefix="dd-durable")
-            _pool = (os.getpid(), workers)
-        return _pool[1]
 
 
 def _sha256(path: str) -> tuple[str, int]:
