@@ -133,33 +133,43 @@ def _du(path: Path) -> int:
 
 
 def _warm_up(
-    lakes: list[tuple[Any, dict[str, str] | None]], dl: DuckLake, files: dict[str, Path]
+    lakes: list[tuple[Any, dict[str, str] | None]],
+    dl: DuckLake,
+    files: dict[str, Path],
+    two_commits: bool = False,
 ) -> None:
     """The first write of a process imports pyiceberg's writer and opens the catalog;
     neither is part of loading a table: each contestant loads the smallest file once."""
-    import pyarrow.parquet as pq
-
     smallest = min(files.values(), key=lambda p: p.stat().st_size)
     for lh, props in lakes:
-        lh.create_table("warmup.t", pq.read_schema(smallest), properties=props)
-        lh.append("warmup.t", smallest)
+        lake_loader(lh, props, {"t": smallest}, two_commits, "warmup")("t", smallest)
         lh.drop_table("warmup.t", purge=True)
     dl.sql(f"CREATE TABLE warmup AS SELECT * FROM read_parquet('{smallest}')")
     dl.sql("DROP TABLE warmup")
 
 
 def lake_loader(
-    lh: Any, properties: dict[str, str] | None, files: dict[str, Path]
+    lh: Any,
+    properties: dict[str, str] | None,
+    files: dict[str, Path],
+    two_commits: bool = False,
+    namespace: str = "tpch",
 ) -> Callable[[str, Path], Any]:
-    """Load one TPC-H table into lakehouse ``lh``: create_table, then append the path (the
-    schemas are read here, outside the timed load)."""
+    """Load one TPC-H table into lakehouse ``lh``: ``create_table(name, path)``, the table
+    and its rows in one commit (catalog/first_write.py), as DuckLake's CREATE TABLE AS
+    SELECT is one transaction. ``two_commits`` (how it loaded until branch load4, and what
+    a checkout without that path can run): create_table with the file's schema, then
+    append the path (the schemas are read here, outside the timed load)."""
     import pyarrow.parquet as pq
 
-    schemas = {t: pq.read_schema(path) for t, path in files.items()}
+    schemas = {t: pq.read_schema(path) for t, path in files.items()} if two_commits else {}
 
     def load(t: str, path: Path) -> None:
-        lh.create_table(f"tpch.{t}", schemas[t], properties=properties)
-        lh.append(f"tpch.{t}", path)
+        if two_commits:
+            lh.create_table(f"{namespace}.{t}", schemas[t], properties=properties)
+            lh.append(f"{namespace}.{t}", path)
+        else:
+            lh.create_table(f"{namespace}.{t}", path, properties=properties)
 
     return load
 
@@ -168,35 +178,72 @@ def ducklake_loader(dl: DuckLake) -> Callable[[str, Path], Any]:
     return lambda t, path: dl.sql(f"CREATE TABLE tpch.{t} AS SELECT * FROM read_parquet('{path}')")
 
 
+def _cpu_ms() -> float:
+    """CPU time of this process, every thread (DuckDB's included), user + system."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return (r.ru_utime + r.ru_stime) * 1000
+
+
 def load_tables(
-    loaders: dict[str, Callable[[str, Path], Any]], files: dict[str, Path]
+    loaders: dict[str, Callable[[str, Path], Any]],
+    files: dict[str, Path],
+    cpu: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Every table of ``files`` (in their order) into every contestant; who goes first
-    rotates per table. {table: {contestant: ms}}."""
+    rotates per table. {table: {contestant: ms}}; ``cpu`` gets {table: {contestant: CPU
+    ms}}: both contestants run in this process, and on a busy box their CPU time is
+    steadier than the wall clock."""
     names = list(loaders)
     per: dict[str, dict[str, float]] = {}
     for i, (t, path) in enumerate(files.items()):
         k = i % len(names)
-        per[t] = {
-            n: _timed(lambda n=n, t=t, p=path: loaders[n](t, p)) for n in names[k:] + names[:k]
-        }
-        print(f"load {t}: " + ", ".join(f"{n} {v:.0f} ms" for n, v in per[t].items()), flush=True)
+        per[t], used = {}, {}
+        for n in names[k:] + names[:k]:
+            before = _cpu_ms()
+            per[t][n] = _timed(lambda n=n, t=t, p=path: loaders[n](t, p))
+            used[n] = _cpu_ms() - before
+        if cpu is not None:
+            cpu[t] = used
+        print(
+            f"load {t}: "
+            + ", ".join(f"{n} {v:.0f} ms (CPU {used[n]:.0f})" for n, v in per[t].items()),
+            flush=True,
+        )
     return per
 
 
 def bulk_load(
-    lh: Any, dl: DuckLake, files: dict[str, Path], properties: dict[str, str] | None = None
+    lh: Any,
+    dl: DuckLake,
+    files: dict[str, Path],
+    properties: dict[str, str] | None = None,
+    two_commits: bool = False,
 ) -> dict[str, Any]:
     lh.create_namespace("tpch")
     dl.sql("CREATE SCHEMA tpch")
-    _warm_up([(lh, None)], dl, files)
-    loaders = {"doctordata": lake_loader(lh, properties, files), "ducklake": ducklake_loader(dl)}
-    per = {
-        t: {f"{n}_ms": ms for n, ms in v.items()} for t, v in load_tables(loaders, files).items()
+    _warm_up([(lh, None)], dl, files, two_commits)
+    loaders = {
+        "doctordata": lake_loader(lh, properties, files, two_commits),
+        "ducklake": ducklake_loader(dl),
     }
+    cpu: dict[str, dict[str, float]] = {}
+    per = {
+        t: {f"{n}_ms": ms for n, ms in v.items()}
+        for t, v in load_tables(loaders, files, cpu).items()
+    }
+    for t, used in cpu.items():
+        per[t].update({f"{n}_cpu_ms": ms for n, ms in used.items()})
     ours_ms = sum(v["doctordata_ms"] for v in per.values())
     theirs_ms = sum(v["ducklake_ms"] for v in per.values())
-    return {"per_table": per, "doctordata_ms": ours_ms, "ducklake_ms": theirs_ms}
+    return {
+        "per_table": per,
+        "doctordata_ms": ours_ms,
+        "ducklake_ms": theirs_ms,
+        "doctordata_cpu_ms": sum(v["doctordata_cpu_ms"] for v in per.values()),
+        "ducklake_cpu_ms": sum(v["ducklake_cpu_ms"] for v in per.values()),
+    }
 
 
 def tpch_queries(lh: Any, dl: DuckLake, qs: dict[int, str], repeats: int) -> dict[str, Any]:
@@ -908,39 +955,56 @@ def codec_decision(
 
 
 def load_only(
-    results_dir: Path, sf: float, rounds: int, codec: str | None = None
+    results_dir: Path,
+    sf: float,
+    rounds: int,
+    codec: str | None = None,
+    two_commits: bool = False,
+    data: Path | None = None,
 ) -> dict[str, Any]:
     """Only the bulk load, ``rounds`` times, each into a fresh lakehouse and DuckLake
     (who goes first alternates per table and per round). Writes ducklake-load.json.
-    ``codec``: doctordata's tables get this Parquet codec instead of the default."""
+    ``codec``: doctordata's tables get this Parquet codec instead of the default.
+    ``data``: TPC-H files generated there by an earlier run (<data>/src/*.parquet) are
+    reused, else generated there (back-to-back runs skip dbgen)."""
     import doctordata as dd
 
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     runs = []
     with tempfile.TemporaryDirectory(prefix="dd-bench-ducklake-") as tmp:
         base = Path(tmp)
-        files = generate(base, sf)
+        if data is not None and sorted((data / "src").glob("*.parquet")):
+            files = {p.stem: p for p in sorted((data / "src").glob("*.parquet"))}
+        else:
+            files = generate(data or base, sf)
         for r in range(rounds):
             ordered = dict(sorted(files.items(), reverse=r % 2 == 1))
             dl = DuckLake(base / f"ducklake{r}")
             with dd.connect(base / f"lake{r}") as lh:
-                runs.append(bulk_load(lh, dl, ordered, layout_properties(codec)))
+                runs.append(bulk_load(lh, dl, ordered, layout_properties(codec), two_commits))
             dl.con.close()
             print(
-                f"round {r + 1}: doctordata {runs[-1]['doctordata_ms']:.0f} ms, "
-                f"DuckLake {runs[-1]['ducklake_ms']:.0f} ms",
+                f"round {r + 1}: doctordata {runs[-1]['doctordata_ms']:.0f} ms "
+                f"(CPU {runs[-1]['doctordata_cpu_ms']:.0f}), DuckLake "
+                f"{runs[-1]['ducklake_ms']:.0f} ms (CPU {runs[-1]['ducklake_cpu_ms']:.0f})",
                 flush=True,
             )
     ours = statistics.median(x["doctordata_ms"] for x in runs)
     theirs = statistics.median(x["ducklake_ms"] for x in runs)
+    ours_cpu = statistics.median(x["doctordata_cpu_ms"] for x in runs)
+    theirs_cpu = statistics.median(x["ducklake_cpu_ms"] for x in runs)
     result = {
         "benchmark": "ducklake-load",
         "sf": sf,
         "codec": codec or "default (" + ", ".join(PARQUET_DEFAULTS.values()) + ")",
+        "doctordata_load": "create_table, then append" if two_commits else "create_table(path)",
         "rounds": runs,
         "median_doctordata_ms": ours,
         "median_ducklake_ms": theirs,
         "ratio": _ratio(ours, theirs),
+        "median_doctordata_cpu_ms": ours_cpu,
+        "median_ducklake_cpu_ms": theirs_cpu,
+        "cpu_ratio": _ratio(ours_cpu, theirs_cpu),
         "load_average_start": load_start,
         "load_average_end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
         "machine": machine_info(),
@@ -1027,9 +1091,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--codec", help="--only load: doctordata's layout codec[:level][@rows] (e.g. zstd:1)"
     )
+    parser.add_argument(
+        "--two-commits",
+        action="store_true",
+        help="--only load: create_table, then append (before branch load4; runs on any checkout)",
+    )
+    parser.add_argument(
+        "--data", type=Path, help="--only load: reuse (or generate into) this TPC-H directory"
+    )
     args = parser.parse_args()
     if args.only == "load":
-        load_only(args.results, args.sf or 1.0, args.rounds, args.codec)
+        load_only(
+            args.results, args.sf or 1.0, args.rounds, args.codec, args.two_commits, args.data
+        )
         sys.exit(0)
     if args.only == "codecs":
         codec_decision(args.results, args.sf or 1.0, args.specs.split(","), args.repeats)

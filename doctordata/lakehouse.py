@@ -245,6 +245,7 @@ class Lakehouse:
         properties: Mapping[str, str] | None = None,
     ) -> Table:
         """Create a table from a pyarrow schema or data; data, if given, is appended.
+        A Parquet file path gives the schema and the rows, in one commit with the table.
 
         ``sort_by=["time", "id DESC"]``: the rows of every file written are sorted so."""
         from doctordata.catalog import tables

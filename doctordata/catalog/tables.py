@@ -193,23 +193,33 @@ def create_table(
 ) -> Table:
     """Create ``ns.table`` from a pyarrow schema or from data (which is then appended).
 
-    ``sort_by``: the Iceberg sort order (``["time", "id DESC"]``, see catalog/sort_order.py)
+    ``data_or_schema`` may be a Parquet file path: the table gets the file's schema and
+    its rows, written as an append of the path writes them, in the same single commit
+    that creates the table (catalog/first_write.py). ``sort_by``: the Iceberg sort order (``["time", "id DESC"]``, see catalog/sort_order.py)
     every write then honours within each file. The table gets a directory no other table
     uses (see :func:`new_table_location`); ``tiers`` are the lakehouse's tiers, checked for
     leftovers of dropped tables. ``catalog`` may be a function returning it, called once
     the arguments are checked (so a refused call creates no catalog)."""
+    import os
+
     import pyarrow as pa
     from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
     from pyiceberg.schema import Schema
 
+    from doctordata.catalog import first_write
     from doctordata.catalog.sort_order import build_sort_order, sort_for
 
     ns, tbl = parse_table_name(name)
     data = None
+    path: str | None = None
+    written: list[Any] = []
     if isinstance(data_or_schema, Schema):
         schema = data_or_schema
     elif isinstance(data_or_schema, pa.Schema):
         schema = _iceberg_schema(data_or_schema)
+    elif first_write.is_path(data_or_schema):
+        schema = _iceberg_schema(first_write.file_schema(name, data_or_schema))
+        path = os.fspath(data_or_schema)
     else:
         data = to_arrow(data_or_schema)
         schema = _iceberg_schema(data.schema)
@@ -241,7 +251,9 @@ def create_table(
         if data is not None and data.num_rows:
             meta = txn.table_metadata
             txn.append(sort_for(meta, _conform_to(meta.schema(), data)))
-        txn.commit_transaction()
+        elif path is not None:
+            written = first_write.write_first(txn, path, _cast, _conform)
+        first_write.commit(txn, written, lambda: catalog.table_exists((ns, tbl)))
     except (TableAlreadyExistsError, CommitFailedException) as exc:
         if isinstance(exc, CommitFailedException) and "already exists" not in str(exc):
             raise
@@ -251,6 +263,8 @@ def create_table(
                 f"lh.append({name!r}, data) to add rows"
             ) from None
         table = catalog.load_table((ns, tbl))
+        if path is not None:
+            return append(table, path)
         return append(table, data) if data is not None and data.num_rows else table
     except BaseException:
         if new_namespace and not catalog.list_tables(ns):
