@@ -55,9 +55,10 @@ from doctordata.engines.clickhouse_rules.numbers import (
 )
 from doctordata.engines.clickhouse_rules.quantiles import quantiles
 from doctordata.engines.clickhouse_rules.strings import utf8_strings
-from doctordata.engines.clickhouse_rules.texts import text_casts
+from doctordata.engines.clickhouse_rules.texts import formatted_times, text_casts
 from doctordata.engines.clickhouse_rules.times import (
     date_difference,
+    date_parts,
     make_date,
     make_timestamp,
     timestamp_microseconds,
@@ -109,6 +110,18 @@ TRANSFORMS: tuple[Transform, ...] = (
         time_zones,
         "outside UTC, a TIMESTAMPTZ is computed in DuckDB's session zone (strings and "
         "TIMESTAMPs read as TIMESTAMPTZ, ::TIMESTAMP, ::DATE); calendar arithmetic refused",
+    ),
+    # After time_zones (which reads the values as written), before timestamp_microseconds.
+    Transform(
+        "date_parts",
+        date_parts,
+        "date_part/EXTRACT/epoch/dayofweek/isodow/...: DuckDB's parts and types",
+    ),
+    Transform(
+        "formatted_times",
+        formatted_times,
+        "strftime's specifiers are DuckDB's (ClickHouse's %M is the month's name); strptime "
+        "refused",
     ),
     Transform("timestamp_offsets", timestamp_offsets, "'... 00:00:00+09' is that instant"),
     # Before decimal_literals and timestamp_microseconds: it reads the operands as written.

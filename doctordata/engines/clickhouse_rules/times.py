@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from doctordata.engines.clickhouse_rules.common import COMPARISONS, call, is_type
 from doctordata.engines.clickhouse_types import arg_types
+from doctordata.errors import UnsupportedSQLError
 
 
 # sqlglot writes DuckDB's make_date(y, m, d) as DATE_FROM_PARTS, which ClickHouse lacks;
@@ -167,3 +168,156 @@ def timestamp_results(root: exp.Expr) -> exp.Expr:
             node.replace(placeholder)
             placeholder.replace(exp.Cast(this=node, to=timestamp.copy()))
     return root
+
+
+# DuckDB's date parts (date_part('x', v), datepart, EXTRACT(x FROM v), and the functions
+# named after a part: epoch(v), dayofweek(v), microsecond(v), ...) as ClickHouse SQL of the
+# value ``v`` with DuckDB's result type. ClickHouse lacks some (epoch, isodow, decade, ...)
+# and counts others differently (its microsecond is the fraction only, DuckDB's includes the
+# seconds). A field of a TIMESTAMPTZ is read in the value's zone (its type carries DuckDB's
+# session zone: zones.py). Parts not listed (julian, timezone*) are refused.
+_MICRO = "positiveModulo(toUnixTimestamp64Micro(v), 1000000)"
+_PART_SQL: dict[str, tuple[str, str]] = {
+    "year": ("toYear(v)", "Int64"),
+    "month": ("toMonth(v)", "Int64"),
+    "day": ("toDayOfMonth(v)", "Int64"),
+    "hour": ("toHour(v)", "Int64"),
+    "minute": ("toMinute(v)", "Int64"),
+    "second": ("toSecond(v)", "Int64"),
+    "millisecond": (f"toSecond(v) * 1000 + intDiv({_MICRO}, 1000)", "Int64"),
+    "microsecond": (f"toSecond(v) * 1000000 + {_MICRO}", "Int64"),
+    "epoch": ("toUnixTimestamp64Micro(v) / 1000000.0", "Float64"),
+    "dow": ("toDayOfWeek(v) % 7", "Int64"),
+    "isodow": ("toDayOfWeek(v)", "Int64"),
+    "doy": ("toDayOfYear(v)", "Int64"),
+    "week": ("toISOWeek(v)", "Int64"),
+    "quarter": ("toQuarter(v)", "Int64"),
+    "isoyear": ("toISOYear(v)", "Int64"),
+    "yearweek": ("toISOYear(v) * 100 + toISOWeek(v)", "Int64"),
+    # DuckDB's formulas for years after 0 (ClickHouse's Date32 starts in 1900)
+    "decade": ("intDiv(toYear(v), 10)", "Int64"),
+    "century": ("intDiv(toYear(v) - 1, 100) + 1", "Int64"),
+    "millennium": ("intDiv(toYear(v) - 1, 1000) + 1", "Int64"),
+    "era": ("toYear(v) > 0", "Int64"),
+}
+_PART_ALIASES = {
+    "year": "y yr yrs years",
+    "month": "mon mons months",
+    "day": "d days dayofmonth",
+    "hour": "h hr hrs hours",
+    "minute": "m min mins minutes",
+    "second": "s sec secs seconds",
+    "millisecond": "ms msec msecs milliseconds",
+    "microsecond": "us usec usecs microseconds",
+    "dow": "dayofweek weekday",
+    "doy": "dayofyear",
+    "week": "w weeks weekofyear",
+    "quarter": "quarters",
+    "decade": "dec decades",
+    "century": "c cent centuries",
+    "millennium": "mil mils millennia millenium",
+}
+_PARTS = {alias: part for part, names in _PART_ALIASES.items() for alias in names.split()}
+_PARTS.update({part: part for part in _PART_SQL})
+# Functions named after a part, for those sqlglot leaves as they are (exp.Anonymous).
+_PART_FUNCTIONS = _PARTS.keys() - {"y", "yr", "d", "h", "m", "s", "c", "w", "us", "ms", "dec"}
+_PART_NODES: dict[type[exp.Expr], str] = {
+    exp.TimeToUnix: "epoch",
+    exp.DayOfWeek: "dow",
+    exp.DayOfWeekIso: "isodow",
+    exp.DayOfYear: "doy",
+    exp.DayOfMonth: "day",
+    exp.Week: "week",
+    exp.WeekOfYear: "week",
+    exp.Quarter: "quarter",
+}
+_PART_TREES: dict[str, exp.Expr] = {}
+
+
+def replace_keeping_name(node: exp.Expr, new: exp.Expr) -> None:
+    """``node.replace(new)``; a select item keeps its DuckDB text as its name (two items
+    rewritten alike, strftime(ts, '%b') and strftime(ts, '%h'), stay two columns)."""
+    if isinstance(node.parent, exp.Select) and node.arg_key == "expressions":
+        new = exp.alias_(new, node.sql("duckdb"), quoted=True)
+    node.replace(new)
+
+
+def _part_refusal(node: exp.Expr, what: str) -> UnsupportedSQLError:
+    return UnsupportedSQLError(
+        f"{node.sql('duckdb')!r}: {what} has no exact ClickHouse form here. Run this query "
+        "with engine='duckdb'."
+    )
+
+
+def part_value(value: exp.Expr, kind: exp.DataType | None) -> exp.Expr:
+    """``value`` as ClickHouse's DateTime64(6) where the part functions need one (a DATE)."""
+    if kind is not None and kind.is_type("date"):
+        return call("toDateTime64", value, exp.Literal.number(6))
+    return value
+
+
+def _part(part: str, value: exp.Expr, kind: exp.DataType | None) -> exp.Expr:
+    import sqlglot
+
+    sql, to = _PART_SQL[part]
+    if part not in _PART_TREES:
+        _PART_TREES[part] = sqlglot.parse_one(f"to{to}({sql})", read="clickhouse")
+    body = _PART_TREES[part].copy()
+    param = exp.to_identifier("_dd_part")
+    for column in list(body.find_all(exp.Column)):
+        if column.name == "v":
+            column.replace(exp.column(param.copy()))
+    mapped = call(
+        "arrayMap",
+        exp.Lambda(this=body, expressions=[param]),
+        exp.Array(expressions=[part_value(value, kind)]),
+    )
+    return call("arrayElement", mapped, exp.Literal.number(1))
+
+
+def _part_name(node: exp.Expr) -> tuple[str | None, exp.Expr | None]:
+    """(DuckDB part name as written, the value) of a date-part node, or (None, None)."""
+    if isinstance(node, exp.Extract):
+        return node.name.lower(), node.expression
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        args = node.expressions
+        if name in ("date_part", "datepart") and len(args) == 2:
+            if not (isinstance(args[0], exp.Literal) and args[0].is_string):
+                raise _part_refusal(node, "date_part with a part that is not a string constant")
+            return args[0].name.lower(), args[1]
+        if name in _PART_FUNCTIONS and len(args) == 1:
+            return name, args[0]
+        if name in ("julian", "nanosecond", "timezone", "timezone_hour", "timezone_minute"):
+            return name, args[0] if args else None
+        return None, None
+    part = _PART_NODES.get(type(node))
+    return (part, node.this) if part is not None else (None, None)
+
+
+def date_parts(root: exp.Expr) -> exp.Expr:
+    """date_part, EXTRACT and epoch/dayofweek/isodow/... as DuckDB computes them."""
+    nodes: tuple[type[exp.Expr], ...] = (exp.Extract, exp.Anonymous, *_PART_NODES)
+    for node in reversed(list(root.find_all(*nodes))):
+        name, value = _part_name(node)
+        if name is None or value is None:
+            continue
+        part = _PARTS.get(name)
+        if part is None:
+            raise _part_refusal(node, f"the date part {name!r}")
+        kind = arg_types(node)[-1] if arg_types(node) else None
+        if kind is not None and not kind.is_type(*_PART_TYPES):
+            continue  # an INTERVAL or TIME part: as before
+        replace_keeping_name(node, _part(part, value.copy(), kind))
+    return root
+
+
+_PART_TYPES: frozenset[Any] = frozenset(
+    {
+        exp.DataType.Type.DATE,
+        exp.DataType.Type.TIMESTAMP,
+        exp.DataType.Type.TIMESTAMPNTZ,
+        exp.DataType.Type.TIMESTAMPTZ,
+        exp.DataType.Type.DATETIME,
+    }
+)
