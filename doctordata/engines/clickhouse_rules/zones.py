@@ -220,13 +220,16 @@ def _casts(root: exp.Expr, zone: str) -> None:
             raise _refuse(node, zone, f"a TIMESTAMPTZ cast to {to.sql('duckdb')}")
 
 
-def _comparisons(root: exp.Expr, zone: str) -> None:
+def _comparisons(root: exp.Expr, zone: str, *, strings_only: bool = False) -> None:
+    """Values next to a TIMESTAMPTZ read as one (``strings_only``: the string constants,
+    which ClickHouse cannot always parse: '2026-03-08 02:30' has no seconds)."""
     for node in list(root.find_all(*COMPARISONS, exp.In, exp.Between)):
         kinds = arg_types(node)
         if isinstance(node, exp.In):
             if _is(kinds[0], _TZ):
                 for value in list(node.expressions):
-                    _as_instant(node, value, None, zone)
+                    if not strings_only or _string_constant(value):
+                        _as_instant(node, value, None, zone)
             continue
         if isinstance(node, exp.Between):
             sides = [node.this, node.args.get("low"), node.args.get("high")]
@@ -235,7 +238,8 @@ def _comparisons(root: exp.Expr, zone: str) -> None:
         if len(kinds) != len(sides) or not any(_is(k, _TZ) for k in kinds):
             continue
         for side, kind in zip(sides, kinds, strict=True):
-            if side is not None and not _is(kind, _TZ):
+            wanted = not strings_only or _string_constant(side)
+            if side is not None and not _is(kind, _TZ) and wanted:
                 _as_instant(node, side, kind, zone)
 
 
@@ -307,6 +311,19 @@ def _calendar_functions(root: exp.Expr, zone: str) -> None:
             raise _refuse(node, zone, f"{name.lower()}() of a TIMESTAMPTZ")
 
 
+def _unmatched_functions(root: exp.Expr) -> None:
+    """In UTC: time_bucket and age have no ClickHouse form with DuckDB's results (sqlglot
+    writes ClickHouse's toStartOfInterval and age, which take other arguments)."""
+    for node in root.find_all(exp.DateBin, exp.Anonymous):
+        name = "time_bucket" if isinstance(node, exp.DateBin) else str(node.this).lower()
+        if name in ("time_bucket", "age"):
+            raise UnsupportedSQLError(
+                f"{node.sql('duckdb')!r}: {name}() has no ClickHouse form that gives "
+                "DuckDB's result. Run this query with engine='duckdb' (or use date_trunc / "
+                "date_diff, which run on ClickHouse)."
+            )
+
+
 def _instants(root: exp.Expr, zone: str) -> None:
     """to_timestamp(n) is a TIMESTAMPTZ (sqlglot: fromUnixTimestamp, a DateTime in the
     session's UTC): in DuckDB's zone, so that hour(to_timestamp(n)) is the zone's hour."""
@@ -333,6 +350,9 @@ def time_zones(root: exp.Expr) -> exp.Expr:
         _arithmetic(root, zone)
         _branches(root, zone)
         _comparisons(root, zone)
+    else:
+        _unmatched_functions(root)
+        _comparisons(root, zone, strings_only=True)
     # In UTC too: to_timestamp() and ::TIMESTAMP had ClickHouse's types (naive, zoned).
     _instants(root, zone)
     _casts(root, zone)
