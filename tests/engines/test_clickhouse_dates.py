@@ -145,6 +145,9 @@ PARTS = [
 COLUMNS = ("ts", "naive", "d")
 
 QUERIES = [
+    # letters ClickHouse's formatDateTime also reads, differently: a wrong answer there
+    "SELECT k, strftime(ts, '%M'), strftime(naive, '%H:%M'), "
+    "strftime(ts, '%I %p %j %f %S %b %a %W'), strftime(d, '%Y-%m-%d %M') FROM z.t",
     "SELECT k, "
     + ", ".join(f"strftime({c}, '%{s}')" for s in SPECIFIERS for c in COLUMNS)
     + " FROM z.t",
