@@ -61,6 +61,7 @@ from doctordata.engines.clickhouse_rules.times import (
     date_parts,
     make_date,
     make_timestamp,
+    time_buckets,
     timestamp_microseconds,
     timestamp_offsets,
     timestamp_results,
@@ -116,6 +117,11 @@ TRANSFORMS: tuple[Transform, ...] = (
         "date_parts",
         date_parts,
         "date_part/EXTRACT/epoch/dayofweek/isodow/...: DuckDB's parts and types",
+    ),
+    Transform(
+        "time_buckets",
+        time_buckets,
+        "time_bucket(INTERVAL, v) with DuckDB's origins (ClickHouse: an error); age refused",
     ),
     Transform(
         "formatted_times",

@@ -321,3 +321,93 @@ _PART_TYPES: frozenset[Any] = frozenset(
         exp.DataType.Type.DATETIME,
     }
 )
+
+
+# time_bucket(INTERVAL n unit, v) with DuckDB's default origins: 2000-01-03 (a Monday) for
+# widths of microseconds to weeks, 2000-01 for months and years. Other forms (an origin or
+# offset argument, a computed or mixed width) and age() are refused.
+_BUCKET_MICROS = {
+    "MICROSECOND": 1,
+    "MILLISECOND": 1000,
+    "SECOND": 1000000,
+    "MINUTE": 60 * 1000000,
+    "HOUR": 3600 * 1000000,
+    "DAY": 86400 * 1000000,
+    "WEEK": 7 * 86400 * 1000000,
+}
+_BUCKET_MONTHS = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+_ORIGIN_US = 946857600 * 1000000  # 2000-01-03 00:00:00 UTC
+
+
+def _bucket_width(interval: exp.Expr) -> tuple[int, str] | None:
+    """(width, 'micros' or 'months') of a constant single-unit interval, or None."""
+    if not isinstance(interval, exp.Interval) or not isinstance(interval.this, exp.Literal):
+        return None
+    unit = interval.args.get("unit")
+    text = interval.this.name.strip()
+    if unit is None and len(text.split()) == 2:
+        text, name = text.split()
+    elif unit is not None:
+        name = unit.name
+    else:
+        return None
+    name = name.upper().removesuffix("S")
+    if not text.isdigit() or int(text) <= 0:
+        return None
+    if name in _BUCKET_MICROS:
+        return int(text) * _BUCKET_MICROS[name], "micros"
+    if name in _BUCKET_MONTHS:
+        return int(text) * _BUCKET_MONTHS[name], "months"
+    return None
+
+
+def _bucket_sql(width: int, how: str) -> str:
+    """ClickHouse SQL of the bucket's start (a naive DateTime64(6)) for DateTime64 ``v``."""
+    if how == "micros":
+        x = f"(toUnixTimestamp64Micro(v) - {_ORIGIN_US})"
+        return f"fromUnixTimestamp64Micro({_ORIGIN_US} + {x} - positiveModulo({x}, {width}))"
+    m = "((toYear(v) - 2000) * 12 + toMonth(v) - 1)"
+    k = f"({m} - positiveModulo({m}, {width}))"
+    year = f"2000 + intDiv({k} - positiveModulo({k}, 12), 12)"
+    return f"makeDateTime64({year}, positiveModulo({k}, 12) + 1, 1, 0, 0, 0, 0, 6)"
+
+
+def time_buckets(root: exp.Expr) -> exp.Expr:
+    import sqlglot
+
+    from doctordata.engines.clickhouse_arrow import clickhouse_zone
+
+    for anonymous in root.find_all(exp.Anonymous):
+        if str(anonymous.this).lower() == "age":
+            raise _part_refusal(anonymous, "age() (an INTERVAL of months, days and microseconds)")
+    for node in reversed(list(root.find_all(exp.DateBin))):
+        width = _bucket_width(node.this)
+        extra = [
+            k for k, v in node.args.items() if v is not None and k not in ("this", "expression")
+        ]
+        kinds = arg_types(node)
+        kind = kinds[1] if len(kinds) > 1 else None
+        if width is None or extra or kind is None or not kind.is_type(*_PART_TYPES):
+            raise _part_refusal(
+                node,
+                "time_bucket() other than (INTERVAL n unit, a DATE or TIMESTAMP[TZ] value) "
+                "with DuckDB's default origin",
+            )
+        body = sqlglot.parse_one(_bucket_sql(*width), read="clickhouse")
+        param = exp.to_identifier("_dd_bucket")
+        for column in list(body.find_all(exp.Column)):
+            if column.name == "v":
+                column.replace(exp.column(param.copy()))
+        if kind.is_type("date"):
+            body = call("toDate32", body)
+        elif kind.this == exp.DataType.Type.TIMESTAMPTZ:
+            # in UTC here (zones.py refuses it elsewhere): the start read in the session zone
+            zone = exp.Literal.string(clickhouse_zone())
+            body = call("toDateTime64", body, exp.Literal.number(6), zone)
+        mapped = call(
+            "arrayMap",
+            exp.Lambda(this=body, expressions=[param]),
+            exp.Array(expressions=[part_value(node.expression.copy(), kind)]),
+        )
+        replace_keeping_name(node, call("arrayElement", mapped, exp.Literal.number(1)))
+    return root

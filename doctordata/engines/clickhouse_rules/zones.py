@@ -311,19 +311,6 @@ def _calendar_functions(root: exp.Expr, zone: str) -> None:
             raise _refuse(node, zone, f"{name.lower()}() of a TIMESTAMPTZ")
 
 
-def _unmatched_functions(root: exp.Expr) -> None:
-    """In UTC: time_bucket and age have no ClickHouse form with DuckDB's results (sqlglot
-    writes ClickHouse's toStartOfInterval and age, which take other arguments)."""
-    for node in root.find_all(exp.DateBin, exp.Anonymous):
-        name = "time_bucket" if isinstance(node, exp.DateBin) else str(node.this).lower()
-        if name in ("time_bucket", "age"):
-            raise UnsupportedSQLError(
-                f"{node.sql('duckdb')!r}: {name}() has no ClickHouse form that gives "
-                "DuckDB's result. Run this query with engine='duckdb' (or use date_trunc / "
-                "date_diff, which run on ClickHouse)."
-            )
-
-
 def _instants(root: exp.Expr, zone: str) -> None:
     """to_timestamp(n) is a TIMESTAMPTZ (sqlglot: fromUnixTimestamp, a DateTime in the
     session's UTC): in DuckDB's zone, so that hour(to_timestamp(n)) is the zone's hour."""
@@ -351,7 +338,6 @@ def time_zones(root: exp.Expr) -> exp.Expr:
         _branches(root, zone)
         _comparisons(root, zone)
     else:
-        _unmatched_functions(root)
         _comparisons(root, zone, strings_only=True)
     # In UTC too: to_timestamp() and ::TIMESTAMP had ClickHouse's types (naive, zoned).
     _instants(root, zone)
