@@ -93,6 +93,7 @@ TYPED_ARGS.update(
         for kind in (
             *(exp.TimeToUnix, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear),
             *(exp.DayOfMonth, exp.Week, exp.WeekOfYear, exp.Quarter),
+            *(exp.LastDay, exp.UnixToTime, exp.Dayname, exp.Monthname),
         )
     }
 )

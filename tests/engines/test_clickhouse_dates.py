@@ -29,6 +29,7 @@ INSTANTS = [
     datetime(2026, 7, 4, 12, 0, 0, 7),  # noon (12 PM), 7 microseconds
     datetime(2026, 12, 31, 23, 59, 59, 999999),
     datetime(1969, 12, 31, 23, 59, 59, 500000),  # before the epoch: a negative fraction
+    datetime(1969, 12, 5, 23, 59, 59, 999500),  # epoch_ms truncates towards zero
     datetime(2027, 1, 3, 13, 5, 9, 40000),  # ISO week 53 of 2026, 1 PM
     datetime(2021, 1, 1, 9, 9, 9),  # ISO year 2020 (week 53), a Friday
     None,
@@ -167,6 +168,9 @@ QUERIES = [
     "time_bucket(INTERVAL 5 MONTH, d), time_bucket(INTERVAL 1 WEEK, d), "
     "time_bucket(INTERVAL 2 YEAR, ts), time_bucket(INTERVAL '250 milliseconds', naive), "
     "time_bucket(INTERVAL 1 QUARTER, naive), time_bucket(INTERVAL 7 SECOND, ts) FROM z.t",
+    "SELECT k, epoch_ms(ts), epoch_ms(naive), epoch_ms(d), epoch_us(ts), epoch_ns(naive), "
+    "nanosecond(ts), dayname(d), monthname(ts), last_day(ts), last_day(d), last_day(naive), "
+    "epoch_ms(k * 1000) FROM z.t",
     "SELECT k FROM z.t WHERE ts > '2026-03-08 02:30'",
     "SELECT k, ts >= '2026-07-04 12:00', ts IN ('2026-01-01 00:00', '2026-12-31 23:59') FROM z.t",
     "SELECT k FROM z.t WHERE ts BETWEEN '2026-01-01 00:00' AND '2026-07-04 12:00'",

@@ -57,7 +57,8 @@ QUERIES = [
     # chtime2: strftime's specifiers and date parts, read in the zone (%z: its offset)
     "SELECT k, strftime(ts, '%Y-%m-%d %H:%M:%S.%f %z %a %j %U %W %V %G %I %p'), "
     "strftime(naive, '%c %z'), strftime(d, '%x %z'), epoch(ts), dayofweek(ts), isodow(ts), "
-    "date_part('doy', ts), extract(epoch FROM ts), date_part('microsecond', ts) FROM z.t",
+    "date_part('doy', ts), extract(epoch FROM ts), date_part('microsecond', ts), "
+    "dayname(ts), last_day(ts), epoch_ms(ts) FROM z.t",
 ]
 # Refused outside UTC: ICU and ClickHouse step over a DST change differently, or the
 # construct has no exact ClickHouse form.

@@ -200,6 +200,24 @@ _PART_SQL: dict[str, tuple[str, str]] = {
     "millennium": ("intDiv(toYear(v) - 1, 1000) + 1", "Int64"),
     "era": ("toYear(v) > 0", "Int64"),
 }
+# Functions only (not date_part's parts). epoch_ms(ts) truncates towards zero, as DuckDB.
+_US = "toUnixTimestamp64Micro(v)"
+_DAY_NAMES = "['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']"
+_MONTH_NAMES = (
+    "['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', "
+    "'September', 'October', 'November', 'December']"
+)
+_FUNCTION_SQL: dict[str, tuple[str, str]] = {
+    "epoch_ms": (f"if({_US} < 0, -intDiv(-{_US}, 1000), intDiv({_US}, 1000))", "Int64"),
+    "epoch_us": (_US, "Int64"),
+    "epoch_ns": (f"{_US} * 1000", "Int64"),
+    "nanosecond": (f"(toSecond(v) * 1000000 + {_MICRO}) * 1000", "Int64"),
+    "dayname": (f"arrayElement({_DAY_NAMES}, toDayOfWeek(v))", "String"),
+    "monthname": (f"arrayElement({_MONTH_NAMES}, toMonth(v))", "String"),
+    # toLastDayOfMonth is a Date (1970 at the earliest): a Date32 built from the fields
+    "last_day": ("makeDate32(toYear(v), toMonth(v), toDaysInMonth(v))", "Date32"),
+}
+_PART_SQL.update(_FUNCTION_SQL)
 _PART_ALIASES = {
     "year": "y yr yrs years",
     "month": "mon mons months",
@@ -222,6 +240,10 @@ _PARTS.update({part: part for part in _PART_SQL})
 # Functions named after a part, for those sqlglot leaves as they are (exp.Anonymous).
 _PART_FUNCTIONS = _PARTS.keys() - {"y", "yr", "d", "h", "m", "s", "c", "w", "us", "ms", "dec"}
 _PART_NODES: dict[type[exp.Expr], str] = {
+    exp.LastDay: "last_day",
+    exp.Dayname: "dayname",
+    exp.Monthname: "monthname",
+    exp.UnixToTime: "epoch_ms",  # sqlglot reads epoch_ms(x) so; of a timestamp: see below
     exp.TimeToUnix: "epoch",
     exp.DayOfWeek: "dow",
     exp.DayOfWeekIso: "isodow",
@@ -286,9 +308,9 @@ def _part_name(node: exp.Expr) -> tuple[str | None, exp.Expr | None]:
             if not (isinstance(args[0], exp.Literal) and args[0].is_string):
                 raise _part_refusal(node, "date_part with a part that is not a string constant")
             return args[0].name.lower(), args[1]
-        if name in _PART_FUNCTIONS and len(args) == 1:
+        if (name in _PART_FUNCTIONS or name in _FUNCTION_SQL) and len(args) == 1:
             return name, args[0]
-        if name in ("julian", "nanosecond", "timezone", "timezone_hour", "timezone_minute"):
+        if name in ("julian", "timezone", "timezone_hour", "timezone_minute"):
             return name, args[0] if args else None
         return None, None
     part = _PART_NODES.get(type(node))
@@ -302,12 +324,17 @@ def date_parts(root: exp.Expr) -> exp.Expr:
         name, value = _part_name(node)
         if name is None or value is None:
             continue
-        part = _PARTS.get(name)
+        part = name if name in _FUNCTION_SQL else _PARTS.get(name)
         if part is None:
             raise _part_refusal(node, f"the date part {name!r}")
         kind = arg_types(node)[-1] if arg_types(node) else None
+        scale = node.args.get("scale")
+        if isinstance(node, exp.UnixToTime) and (
+            kind is None or not isinstance(scale, exp.Literal) or scale.name != "3"
+        ):
+            continue  # to_timestamp(n), epoch_ms(n): a number read as a time
         if kind is not None and not kind.is_type(*_PART_TYPES):
-            continue  # an INTERVAL or TIME part: as before
+            continue  # an INTERVAL or TIME part, epoch_ms of a number: as before
         replace_keeping_name(node, _part(part, value.copy(), kind))
     return root
 
