@@ -168,9 +168,10 @@ QUERIES = [
     "time_bucket(INTERVAL 5 MONTH, d), time_bucket(INTERVAL 1 WEEK, d), "
     "time_bucket(INTERVAL 2 YEAR, ts), time_bucket(INTERVAL '250 milliseconds', naive), "
     "time_bucket(INTERVAL 1 QUARTER, naive), time_bucket(INTERVAL 7 SECOND, ts) FROM z.t",
-    "SELECT k, epoch_ms(ts), epoch_ms(naive), epoch_ms(d), epoch_us(ts), epoch_ns(naive), "
-    "nanosecond(ts), dayname(d), monthname(ts), last_day(ts), last_day(d), last_day(naive), "
-    "epoch_ms(k * 1000) FROM z.t",
+    # wrong answers on chtz: epoch_ms(ts) a timestamp, last_day before 1970 1970-01-01
+    "SELECT k, epoch_ms(ts), epoch_ms(naive), epoch_ms(d), last_day(ts), last_day(d), "
+    "last_day(naive), epoch_ms(k * 1000) FROM z.t",
+    "SELECT k, epoch_us(ts), epoch_ns(naive), nanosecond(ts), dayname(d), monthname(ts) FROM z.t",
     "SELECT k FROM z.t WHERE ts > '2026-03-08 02:30'",
     "SELECT k, ts >= '2026-07-04 12:00', ts IN ('2026-01-01 00:00', '2026-12-31 23:59') FROM z.t",
     "SELECT k FROM z.t WHERE ts BETWEEN '2026-01-01 00:00' AND '2026-07-04 12:00'",
