@@ -63,7 +63,6 @@ from doctordata.engines.clickhouse_rules.times import (
     make_timestamp,
     time_buckets,
     timestamp_microseconds,
-    timestamp_offsets,
     timestamp_results,
 )
 from doctordata.engines.clickhouse_rules.windows import lag_lead_default_type, lag_lead_null
@@ -104,13 +103,14 @@ TRANSFORMS: tuple[Transform, ...] = (
         nested_nulls,
         "a NULL list/map/struct reads as empty on ClickHouse: queries that see it are refused",
     ),
-    # Before timestamp_offsets and text_casts: it reads string constants and casts next to a
+    # Before text_casts: it reads string constants and casts next to a
     # TIMESTAMPTZ as written, and refuses what it cannot make exact before anything else.
     Transform(
         "time_zones",
         time_zones,
         "outside UTC, a TIMESTAMPTZ is computed in DuckDB's session zone (strings and "
-        "TIMESTAMPs read as TIMESTAMPTZ, ::TIMESTAMP, ::DATE); calendar arithmetic refused",
+        "TIMESTAMPs read as TIMESTAMPTZ, ::TIMESTAMP, ::DATE); calendar arithmetic refused; "
+        "in every zone a string next to a TIMESTAMPTZ is read by DuckDB ('... 02:30', '+09')",
     ),
     # After time_zones (which reads the values as written), before timestamp_microseconds.
     Transform(
@@ -129,7 +129,6 @@ TRANSFORMS: tuple[Transform, ...] = (
         "strftime's specifiers are DuckDB's (ClickHouse's %M is the month's name); strptime "
         "refused",
     ),
-    Transform("timestamp_offsets", timestamp_offsets, "'... 00:00:00+09' is that instant"),
     # Before decimal_literals and timestamp_microseconds: it reads the operands as written.
     Transform(
         "text_casts",

@@ -94,6 +94,7 @@ TYPED_ARGS.update(
             *(exp.TimeToUnix, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear),
             *(exp.DayOfMonth, exp.Week, exp.WeekOfYear, exp.Quarter),
             *(exp.LastDay, exp.UnixToTime, exp.Dayname, exp.Monthname),
+            *(exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minute, exp.Second),
         )
     }
 )

@@ -172,6 +172,10 @@ QUERIES = [
     "SELECT k, epoch_ms(ts), epoch_ms(naive), epoch_ms(d), last_day(ts), last_day(d), "
     "last_day(naive), epoch_ms(k * 1000) FROM z.t",
     "SELECT k, epoch_us(ts), epoch_ns(naive), nanosecond(ts), dayname(d), monthname(ts) FROM z.t",
+    # chtz: the fraction of to_timestamp(1.5) dropped; hour(ts) a UInt8, not a BIGINT
+    "SELECT k, to_timestamp(1.5), to_timestamp(-1.5), to_timestamp(k * 0.25), "
+    "to_timestamp(1772955000 + k) FROM z.t",
+    "SELECT k, hour(ts), year(d), month(naive), day(ts), minute(ts), second(naive) FROM z.t",
     "SELECT k FROM z.t WHERE ts > '2026-03-08 02:30'",
     "SELECT k, ts >= '2026-07-04 12:00', ts IN ('2026-01-01 00:00', '2026-12-31 23:59') FROM z.t",
     "SELECT k FROM z.t WHERE ts BETWEEN '2026-01-01 00:00' AND '2026-07-04 12:00'",

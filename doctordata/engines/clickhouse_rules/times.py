@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlglot import exp
 
-from doctordata.engines.clickhouse_rules.common import COMPARISONS, call, is_type
+from doctordata.engines.clickhouse_rules.common import call, is_type
 from doctordata.engines.clickhouse_types import arg_types
 from doctordata.errors import UnsupportedSQLError
 
@@ -51,36 +50,6 @@ def timestamp_microseconds(root: exp.Expr) -> exp.Expr:
             built = exp.DataType.build(wider, dialect="clickhouse")
             built.set("nullable", None)  # let sqlglot wrap it in Nullable() as it did
             node.replace(built)
-    return root
-
-
-# A string with a UTC offset next to a TIMESTAMPTZ ('2026-01-03 00:00:00+09') is that
-# instant on DuckDB; ClickHouse cannot read the offset when it converts the string to the
-# column's DateTime64 (an error). parseDateTime64BestEffort reads it.
-_OFFSET = re.compile(r"\d[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*[+-]\d{2}(:?\d{2})?$")
-
-
-def _offset_literal(side: exp.Expr) -> bool:
-    return isinstance(side, exp.Literal) and side.is_string and bool(_OFFSET.search(side.name))
-
-
-def timestamp_offsets(root: exp.Expr) -> exp.Expr:
-    tz = exp.DataType.Type.TIMESTAMPTZ
-    for node in list(root.find_all(*COMPARISONS, exp.In, exp.Between)):
-        kinds = arg_types(node)
-        if isinstance(node, exp.In):
-            sides = list(node.expressions) if kinds[0] is not None and kinds[0].is_type(tz) else []
-        elif isinstance(node, exp.Between):
-            typed = kinds[0] is not None and kinds[0].is_type(tz)
-            sides = [node.args["low"], node.args["high"]] if typed else []
-        else:
-            a, b = node.this, node.expression
-            sides = [
-                s for s, k in ((a, kinds[1]), (b, kinds[0])) if k is not None and k.is_type(tz)
-            ]
-        for side in sides:
-            if _offset_literal(side):
-                side.replace(call("parseDateTime64BestEffort", side.copy(), exp.Literal.number(6)))
     return root
 
 
@@ -240,6 +209,12 @@ _PARTS.update({part: part for part in _PART_SQL})
 # Functions named after a part, for those sqlglot leaves as they are (exp.Anonymous).
 _PART_FUNCTIONS = _PARTS.keys() - {"y", "yr", "d", "h", "m", "s", "c", "w", "us", "ms", "dec"}
 _PART_NODES: dict[type[exp.Expr], str] = {
+    exp.Year: "year",  # ClickHouse's toYear/toHour/...: UInt16/UInt8, DuckDB's a BIGINT
+    exp.Month: "month",
+    exp.Day: "day",
+    exp.Hour: "hour",
+    exp.Minute: "minute",
+    exp.Second: "second",
     exp.LastDay: "last_day",
     exp.Dayname: "dayname",
     exp.Monthname: "monthname",

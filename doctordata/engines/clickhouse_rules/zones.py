@@ -314,11 +314,28 @@ def _calendar_functions(root: exp.Expr, zone: str) -> None:
 def _instants(root: exp.Expr, zone: str) -> None:
     """to_timestamp(n) is a TIMESTAMPTZ (sqlglot: fromUnixTimestamp, a DateTime in the
     session's UTC): in DuckDB's zone, so that hour(to_timestamp(n)) is the zone's hour."""
+    million = exp.Literal.number(_MICROS)
     for node in list(root.find_all(exp.UnixToTime)):
         if node.args.get("scale") is None and node.args.get("zone") is None:
-            placeholder = exp.Null()
-            node.replace(placeholder)
-            placeholder.replace(call("toTimeZone", node, _lit(zone)))
+            (kind,) = arg_types(node) or (None,)
+            micros: exp.Expr
+            if kind is not None and kind.is_type(*exp.DataType.INTEGER_TYPES):
+                micros = exp.Mul(this=call("toInt64", node.this.copy()), expression=million)
+            else:
+                # seconds with a fraction (to_timestamp(1.5)): microseconds rounded half
+                # away from zero, as DuckDB (sqlglot's fromUnixTimestamp dropped them)
+                def rounded(p: exp.Expr) -> exp.Expr:
+                    whole = call("trunc", p.copy())
+                    fraction = call("abs", exp.Sub(this=p.copy(), expression=whole.copy()))
+                    half = exp.GTE(this=fraction, expression=exp.Literal.number(0.5))
+                    step = exp.If(
+                        this=half, true=call("sign", p.copy()), false=exp.Literal.number(0)
+                    )
+                    return call("toInt64", exp.Add(this=whole, expression=step))
+
+                seconds = exp.Mul(this=call("toFloat64", node.this.copy()), expression=million)
+                micros = _once(seconds, "_dd_seconds", rounded)
+            node.replace(call("fromUnixTimestamp64Micro", micros, _lit(zone)))
 
 
 def time_zones(root: exp.Expr) -> exp.Expr:
