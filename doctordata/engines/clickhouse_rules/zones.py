@@ -7,7 +7,8 @@ TIMESTAMPTZ value carries DuckDB's zone in its type instead (``DateTime64(6, '<z
 the scans, casts and literals, engines/clickhouse.py and times.timestamp_microseconds), so
 ClickHouse computes fields, truncations, dates and text in that zone itself. What the zone
 in the type does not give is done here (in UTC only ::TIMESTAMP and to_timestamp(), whose
-ClickHouse types differed from DuckDB's there too):
+ClickHouse types and fractions differed from DuckDB's there too, and a string constant
+compared with a TIMESTAMPTZ, which ClickHouse could not parse without seconds):
 
 - a string constant read as a TIMESTAMPTZ (``ts > '2026-01-02 03:00'``, ``CAST('...' AS
   TIMESTAMPTZ)``) is read by DuckDB itself, in its zone, and written as that instant;
