@@ -64,6 +64,7 @@ from doctordata.engines.clickhouse_rules.times import (
     time_buckets,
     timestamp_microseconds,
     timestamp_results,
+    week_differences,
 )
 from doctordata.engines.clickhouse_rules.windows import lag_lead_default_type, lag_lead_null
 from doctordata.engines.clickhouse_rules.zones import time_zones
@@ -122,6 +123,11 @@ TRANSFORMS: tuple[Transform, ...] = (
         "time_buckets",
         time_buckets,
         "time_bucket(INTERVAL, v) with DuckDB's origins (ClickHouse: an error); age refused",
+    ),
+    Transform(
+        "week_differences",
+        week_differences,
+        "date_diff('week', a, b) is the day difference // 7 (ClickHouse counts Mondays)",
     ),
     Transform(
         "formatted_times",

@@ -176,6 +176,10 @@ QUERIES = [
     "SELECT k, to_timestamp(1.5), to_timestamp(-1.5), to_timestamp(k * 0.25), "
     "to_timestamp(1772955000 + k) FROM z.t",
     "SELECT k, hour(ts), year(d), month(naive), day(ts), minute(ts), second(naive) FROM z.t",
+    # chtz: ClickHouse counted the Mondays crossed (a Sunday to a Monday: 1 week)
+    "SELECT k, date_diff('week', d, DATE '2027-01-01'), date_diff('week', DATE '2026-03-16', d), "
+    "datediff('weeks', naive, TIMESTAMP '2026-03-15 01:00'), "
+    "date_diff('week', ts, TIMESTAMPTZ '2026-03-09 00:00:00+00') FROM z.t",
     "SELECT k FROM z.t WHERE ts > '2026-03-08 02:30'",
     "SELECT k, ts >= '2026-07-04 12:00', ts IN ('2026-01-01 00:00', '2026-12-31 23:59') FROM z.t",
     "SELECT k FROM z.t WHERE ts BETWEEN '2026-01-01 00:00' AND '2026-07-04 12:00'",

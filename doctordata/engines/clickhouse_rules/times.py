@@ -413,3 +413,30 @@ def time_buckets(root: exp.Expr) -> exp.Expr:
         )
         replace_keeping_name(node, call("arrayElement", mapped, exp.Literal.number(1)))
     return root
+
+
+def week_differences(root: exp.Expr) -> exp.Expr:
+    """date_diff('week', a, b) is DuckDB's day difference (day boundaries) divided by 7,
+    truncated towards zero; ClickHouse counts the Mondays crossed (Sunday to Monday: 1)."""
+    for node in list(root.find_all(exp.DateDiff)):
+        unit = node.args.get("unit")
+        if unit is None or unit.name.upper() not in ("WEEK", "WEEKS"):
+            continue
+        node.set("unit", exp.var("DAY"))
+        placeholder = exp.Null()
+        node.replace(placeholder)
+        param = exp.to_identifier("_dd_days")
+        days = exp.column(param.copy())
+        seven = exp.Literal.number(7)
+        body = exp.If(
+            this=exp.LT(this=days.copy(), expression=exp.Literal.number(0)),
+            true=exp.Neg(this=call("intDiv", exp.Neg(this=days.copy()), seven.copy())),
+            false=call("intDiv", days.copy(), seven.copy()),
+        )
+        mapped = call(
+            "arrayMap",
+            exp.Lambda(this=call("toInt64", body), expressions=[param]),
+            exp.Array(expressions=[node]),
+        )
+        placeholder.replace(call("arrayElement", mapped, exp.Literal.number(1)))
+    return root
