@@ -531,6 +531,9 @@ CLICKHOUSE_FUNCTIONS = (
     tupleIntDivOrZeroByNumber tupleMinus tupleModulo tupleModuloByNumber tupleMultiply
     tupleMultiplyByNumber tupleNames tupleNegate tuplePlus tuplePositiveModuloByNumber
     tupleToNameValuePairs vectorDifference vectorSum
+    # DuckDB's date parts: clickhouse_rules/times.date_parts writes them as ClickHouse SQL
+    date_part datepart era decade century millennium isoyear isodow weekday epoch_us epoch_ns
+    dayname monthname
     # Type Conversion
     accurateCast accurateCastOrDefault accurateCastOrNull CAST DATE formatRow formatRowNoNewline
     fromUnixTimestamp64Micro fromUnixTimestamp64Milli fromUnixTimestamp64Nano

@@ -55,14 +55,16 @@ from doctordata.engines.clickhouse_rules.numbers import (
 )
 from doctordata.engines.clickhouse_rules.quantiles import quantiles
 from doctordata.engines.clickhouse_rules.strings import utf8_strings
-from doctordata.engines.clickhouse_rules.texts import text_casts
+from doctordata.engines.clickhouse_rules.texts import formatted_times, text_casts
 from doctordata.engines.clickhouse_rules.times import (
     date_difference,
+    date_parts,
     make_date,
     make_timestamp,
+    time_buckets,
     timestamp_microseconds,
-    timestamp_offsets,
     timestamp_results,
+    week_differences,
 )
 from doctordata.engines.clickhouse_rules.windows import lag_lead_default_type, lag_lead_null
 from doctordata.engines.clickhouse_rules.zones import time_zones
@@ -102,15 +104,37 @@ TRANSFORMS: tuple[Transform, ...] = (
         nested_nulls,
         "a NULL list/map/struct reads as empty on ClickHouse: queries that see it are refused",
     ),
-    # Before timestamp_offsets and text_casts: it reads string constants and casts next to a
+    # Before text_casts: it reads string constants and casts next to a
     # TIMESTAMPTZ as written, and refuses what it cannot make exact before anything else.
     Transform(
         "time_zones",
         time_zones,
         "outside UTC, a TIMESTAMPTZ is computed in DuckDB's session zone (strings and "
-        "TIMESTAMPs read as TIMESTAMPTZ, ::TIMESTAMP, ::DATE); calendar arithmetic refused",
+        "TIMESTAMPs read as TIMESTAMPTZ, ::TIMESTAMP, ::DATE); calendar arithmetic refused; "
+        "in every zone a string next to a TIMESTAMPTZ is read by DuckDB ('... 02:30', '+09')",
     ),
-    Transform("timestamp_offsets", timestamp_offsets, "'... 00:00:00+09' is that instant"),
+    # After time_zones (which reads the values as written), before timestamp_microseconds.
+    Transform(
+        "date_parts",
+        date_parts,
+        "date_part/EXTRACT/epoch/dayofweek/isodow/...: DuckDB's parts and types",
+    ),
+    Transform(
+        "time_buckets",
+        time_buckets,
+        "time_bucket(INTERVAL, v) with DuckDB's origins (ClickHouse: an error); age refused",
+    ),
+    Transform(
+        "week_differences",
+        week_differences,
+        "date_diff('week', a, b) is the day difference // 7 (ClickHouse counts Mondays)",
+    ),
+    Transform(
+        "formatted_times",
+        formatted_times,
+        "strftime's specifiers are DuckDB's (ClickHouse's %M is the month's name); strptime "
+        "refused",
+    ),
     # Before decimal_literals and timestamp_microseconds: it reads the operands as written.
     Transform(
         "text_casts",

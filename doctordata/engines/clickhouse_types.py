@@ -84,6 +84,20 @@ TYPED_ARGS.update(
     }
 )
 TYPED_ARGS[exp.Anonymous] = ("expressions",)
+# chtime2: strftime and date parts of a DATE, TIMESTAMP or TIMESTAMPTZ (clickhouse_rules/
+# texts.formatted_times, times.date_parts).
+TYPED_ARGS.update({exp.TimeToStr: ("this",), exp.Extract: ("expression",)})
+TYPED_ARGS.update(
+    {
+        kind: ("this",)
+        for kind in (
+            *(exp.TimeToUnix, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear),
+            *(exp.DayOfMonth, exp.Week, exp.WeekOfYear, exp.Quarter),
+            *(exp.LastDay, exp.UnixToTime, exp.Dayname, exp.Monthname),
+            *(exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minute, exp.Second),
+        )
+    }
+)
 # root meta: set when the query reads TIMESTAMPTZ values and could not be typed
 UNTYPED = "dd_untyped_zoned"
 

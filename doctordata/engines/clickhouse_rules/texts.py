@@ -19,6 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from doctordata.engines.clickhouse_rules.common import call, decimal_scale
+from doctordata.engines.clickhouse_rules.times import replace_keeping_name
 from doctordata.engines.clickhouse_types import arg_types
 from doctordata.errors import UnsupportedSQLError
 
@@ -190,4 +191,136 @@ def text_casts(root: exp.Expr) -> exp.Expr:
         text = _as_text(node, node.this.copy(), kind)
         if text is not None:
             node.replace(text)
+    return root
+
+
+# strftime(v, format): DuckDB's specifiers, each written as ClickHouse SQL of ``v`` (a
+# DateTime64; a DATE is read as its midnight). ClickHouse's formatDateTime reads the same
+# letters differently (%M: the month's name, %i: minutes, %W: the weekday's name, %f: the
+# fraction in the value's scale...), so it is not used: an allow-list of DuckDB's
+# specifiers, anything else refused by name. Names are English, as DuckDB writes them.
+def _pad(value: str, width: int) -> str:
+    return f"leftPad(toString({value}), {width}, '0')"
+
+
+_DAYS = "['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']"
+_MONTHS = (
+    "['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', "
+    "'September', 'October', 'November', 'December']"
+)
+_MICROS = "positiveModulo(toUnixTimestamp64Micro(v), 1000000)"
+_HOUR12 = "((toHour(v) + 11) % 12) + 1"
+_SPECIFIERS: dict[str, str] = {
+    "a": f"substring(arrayElement({_DAYS}, toDayOfWeek(v)), 1, 3)",
+    "A": f"arrayElement({_DAYS}, toDayOfWeek(v))",
+    "w": "toString(toDayOfWeek(v) % 7)",
+    "u": "toString(toDayOfWeek(v))",
+    "d": _pad("toDayOfMonth(v)", 2),
+    "-d": "toString(toDayOfMonth(v))",
+    "b": f"substring(arrayElement({_MONTHS}, toMonth(v)), 1, 3)",
+    "h": f"substring(arrayElement({_MONTHS}, toMonth(v)), 1, 3)",
+    "B": f"arrayElement({_MONTHS}, toMonth(v))",
+    "m": _pad("toMonth(v)", 2),
+    "-m": "toString(toMonth(v))",
+    "y": _pad("toYear(v) % 100", 2),
+    "-y": "toString(toYear(v) % 100)",
+    "Y": "toString(toYear(v))",
+    "G": "toString(toISOYear(v))",
+    "H": _pad("toHour(v)", 2),
+    "-H": "toString(toHour(v))",
+    "I": _pad(_HOUR12, 2),
+    "-I": f"toString({_HOUR12})",
+    "p": "if(toHour(v) < 12, 'AM', 'PM')",
+    "M": _pad("toMinute(v)", 2),
+    "-M": "toString(toMinute(v))",
+    "S": _pad("toSecond(v)", 2),
+    "-S": "toString(toSecond(v))",
+    "f": _pad(_MICROS, 6),
+    "g": _pad(f"intDiv({_MICROS}, 1000)", 3),
+    "n": f"concat({_pad(_MICROS, 6)}, '000')",
+    "j": _pad("toDayOfYear(v)", 3),
+    "-j": "toString(toDayOfYear(v))",
+    # weeks of the year starting on Sunday (%U) or Monday (%W), C's formulas
+    "U": _pad("intDiv(toDayOfYear(v) + 6 - toDayOfWeek(v) % 7, 7)", 2),
+    "W": _pad("intDiv(toDayOfYear(v) + 7 - toDayOfWeek(v), 7)", 2),
+    "V": _pad("toISOWeek(v)", 2),
+    "%": "'%'",
+}
+_EXPANDED = {"c": "%Y-%m-%d %H:%M:%S", "x": "%Y-%m-%d", "X": "%H:%M:%S", "T": "%H:%M:%S"}
+_OFFSET_TEXT = _ZONED_TEXT.replace("concat({text}, ", "concat(").replace("{o}", "timeZoneOffset(v)")
+
+
+def _format_refusal(node: exp.Expr, what: str) -> UnsupportedSQLError:
+    return UnsupportedSQLError(
+        f"{node.sql('duckdb')!r}: {what}, which ClickHouse cannot write as DuckDB does. Run "
+        "this query with engine='duckdb', or format the value in the client."
+    )
+
+
+def _format_parts(node: exp.Expr, text: str, kind: exp.DataType | None) -> list[str]:
+    """ClickHouse SQL (of ``v``) for each piece of DuckDB's format ``text``."""
+    parts: list[str] = []
+    literal = ""
+    i = 0
+    while i < len(text):
+        if text[i] != "%":
+            literal += text[i]
+            i += 1
+            continue
+        spec = text[i + 1 : i + 3] if text[i + 1 : i + 2] == "-" else text[i + 1 : i + 2]
+        i += 1 + len(spec)
+        if literal:
+            parts.append(exp.Literal.string(literal).sql("clickhouse"))
+            literal = ""
+        if spec in _EXPANDED:
+            parts.extend(_format_parts(node, _EXPANDED[spec], kind))
+            continue
+        if spec == "z" and kind is not None and kind.this == T.TIMESTAMPTZ:
+            sql = _OFFSET_TEXT
+        elif spec == "z" and kind is not None:
+            sql = "'+00'"  # a TIMESTAMP or DATE: DuckDB writes UTC's offset
+        elif spec in _SPECIFIERS:
+            sql = _SPECIFIERS[spec]
+        else:
+            raise _format_refusal(node, f"the strftime specifier %{spec or ' at the end'}")
+        parts.append(sql)
+    if literal:
+        parts.append(exp.Literal.string(literal).sql("clickhouse"))
+    return parts
+
+
+_TIME_KINDS: frozenset[Any] = frozenset(
+    {T.DATE, T.TIMESTAMP, T.TIMESTAMPNTZ, T.TIMESTAMPTZ, T.DATETIME}
+)
+
+
+def formatted_times(root: exp.Expr) -> exp.Expr:
+    """strftime(v, '<DuckDB format>') written piece by piece (see :data:`_SPECIFIERS`);
+    strptime is refused (ClickHouse's parser reads other formats and errors)."""
+    import sqlglot
+
+    for parse in root.find_all(exp.StrToTime):
+        raise _format_refusal(parse, "strptime reads a string by a DuckDB format")
+    for node in reversed(list(root.find_all(exp.TimeToStr))):
+        fmt = node.args.get("format")
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+            raise _format_refusal(node, "a strftime format that is not a string constant")
+        kinds = arg_types(node)
+        kind = kinds[0] if kinds else None
+        if kind is not None and kind.this not in _TIME_KINDS:
+            raise _format_refusal(node, f"strftime of a {kind.sql('duckdb')}")
+        pieces = _format_parts(node, fmt.name, kind) or ["''"]
+        sql = f"if(isNull(v), NULL, concat({', '.join(pieces)}, ''))"
+        body = sqlglot.parse_one(sql, read="clickhouse")
+        param = exp.to_identifier("_dd_format")
+        for column in list(body.find_all(exp.Column)):
+            if column.name == "v":
+                column.replace(exp.column(param.copy()))
+        value = node.this.copy()
+        if kind is not None and kind.this == T.DATE:
+            value = call("toDateTime64", value, exp.Literal.number(6))
+        mapped = call(
+            "arrayMap", exp.Lambda(this=body, expressions=[param]), exp.Array(expressions=[value])
+        )
+        replace_keeping_name(node, call("arrayElement", mapped, exp.Literal.number(1)))
     return root

@@ -7,7 +7,8 @@ TIMESTAMPTZ value carries DuckDB's zone in its type instead (``DateTime64(6, '<z
 the scans, casts and literals, engines/clickhouse.py and times.timestamp_microseconds), so
 ClickHouse computes fields, truncations, dates and text in that zone itself. What the zone
 in the type does not give is done here (in UTC only ::TIMESTAMP and to_timestamp(), whose
-ClickHouse types differed from DuckDB's there too):
+ClickHouse types and fractions differed from DuckDB's there too, and a string constant
+compared with a TIMESTAMPTZ, which ClickHouse could not parse without seconds):
 
 - a string constant read as a TIMESTAMPTZ (``ts > '2026-01-02 03:00'``, ``CAST('...' AS
   TIMESTAMPTZ)``) is read by DuckDB itself, in its zone, and written as that instant;
@@ -220,13 +221,16 @@ def _casts(root: exp.Expr, zone: str) -> None:
             raise _refuse(node, zone, f"a TIMESTAMPTZ cast to {to.sql('duckdb')}")
 
 
-def _comparisons(root: exp.Expr, zone: str) -> None:
+def _comparisons(root: exp.Expr, zone: str, *, strings_only: bool = False) -> None:
+    """Values next to a TIMESTAMPTZ read as one (``strings_only``: the string constants,
+    which ClickHouse cannot always parse: '2026-03-08 02:30' has no seconds)."""
     for node in list(root.find_all(*COMPARISONS, exp.In, exp.Between)):
         kinds = arg_types(node)
         if isinstance(node, exp.In):
             if _is(kinds[0], _TZ):
                 for value in list(node.expressions):
-                    _as_instant(node, value, None, zone)
+                    if not strings_only or _string_constant(value):
+                        _as_instant(node, value, None, zone)
             continue
         if isinstance(node, exp.Between):
             sides = [node.this, node.args.get("low"), node.args.get("high")]
@@ -235,7 +239,8 @@ def _comparisons(root: exp.Expr, zone: str) -> None:
         if len(kinds) != len(sides) or not any(_is(k, _TZ) for k in kinds):
             continue
         for side, kind in zip(sides, kinds, strict=True):
-            if side is not None and not _is(kind, _TZ):
+            wanted = not strings_only or _string_constant(side)
+            if side is not None and not _is(kind, _TZ) and wanted:
                 _as_instant(node, side, kind, zone)
 
 
@@ -310,11 +315,28 @@ def _calendar_functions(root: exp.Expr, zone: str) -> None:
 def _instants(root: exp.Expr, zone: str) -> None:
     """to_timestamp(n) is a TIMESTAMPTZ (sqlglot: fromUnixTimestamp, a DateTime in the
     session's UTC): in DuckDB's zone, so that hour(to_timestamp(n)) is the zone's hour."""
+    million = exp.Literal.number(_MICROS)
     for node in list(root.find_all(exp.UnixToTime)):
         if node.args.get("scale") is None and node.args.get("zone") is None:
-            placeholder = exp.Null()
-            node.replace(placeholder)
-            placeholder.replace(call("toTimeZone", node, _lit(zone)))
+            (kind,) = arg_types(node) or (None,)
+            micros: exp.Expr
+            if kind is not None and kind.is_type(*exp.DataType.INTEGER_TYPES):
+                micros = exp.Mul(this=call("toInt64", node.this.copy()), expression=million)
+            else:
+                # seconds with a fraction (to_timestamp(1.5)): microseconds rounded half
+                # away from zero, as DuckDB (sqlglot's fromUnixTimestamp dropped them)
+                def rounded(p: exp.Expr) -> exp.Expr:
+                    whole = call("trunc", p.copy())
+                    fraction = call("abs", exp.Sub(this=p.copy(), expression=whole.copy()))
+                    half = exp.GTE(this=fraction, expression=exp.Literal.number(0.5))
+                    step = exp.If(
+                        this=half, true=call("sign", p.copy()), false=exp.Literal.number(0)
+                    )
+                    return call("toInt64", exp.Add(this=whole, expression=step))
+
+                seconds = exp.Mul(this=call("toFloat64", node.this.copy()), expression=million)
+                micros = _once(seconds, "_dd_seconds", rounded)
+            node.replace(call("fromUnixTimestamp64Micro", micros, _lit(zone)))
 
 
 def time_zones(root: exp.Expr) -> exp.Expr:
@@ -333,6 +355,8 @@ def time_zones(root: exp.Expr) -> exp.Expr:
         _arithmetic(root, zone)
         _branches(root, zone)
         _comparisons(root, zone)
+    else:
+        _comparisons(root, zone, strings_only=True)
     # In UTC too: to_timestamp() and ::TIMESTAMP had ClickHouse's types (naive, zoned).
     _instants(root, zone)
     _casts(root, zone)
