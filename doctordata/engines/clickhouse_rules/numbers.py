@@ -83,6 +83,29 @@ def sample_statistics_null(root: exp.Expr) -> exp.Expr:
     return root
 
 
+# DuckDB orders NaN above every number, so max(x) of doubles is NaN once one value is NaN;
+# ClickHouse's max skips NaN (unless every value is NaN). min agrees on both: NaN is last.
+def float_max_nan(root: exp.Expr) -> exp.Expr:
+    """max(double) is NaN where a NaN is among the values (also as a window function)."""
+    for node in list(root.find_all(exp.Max)):
+        if node.expressions or not any(is_type(kind, FLOATS) for kind in arg_types(node)):
+            continue
+        window = node.parent if isinstance(node.parent, exp.Window) else None
+        target: exp.Expr = window if window is not None and window.this is node else node
+        nans: exp.Expr = call("countIf", call("isNaN", node.this.copy()))
+        if target is window:
+            nans = window.copy()
+            nans.set("this", call("countIf", call("isNaN", node.this.copy())))
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        seen = exp.GT(
+            this=call("ifNull", nans, exp.Literal.number(0)), expression=exp.Literal.number(0)
+        )
+        nan = call("toFloat64", exp.Literal.string("nan"))
+        placeholder.replace(exp.If(this=seen, true=nan, false=target))
+    return root
+
+
 # ClickHouse's abs() of a signed integer is unsigned (abs(Int64) is UInt64), and UInt64
 # with Int64 in one CASE or UNION makes a Variant that cannot be sorted or summed.
 # DuckDB's abs keeps its argument's type; so does if(x < 0, -x, x) on ClickHouse.

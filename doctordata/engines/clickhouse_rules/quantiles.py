@@ -72,7 +72,10 @@ def _continuous(values: exp.Expr, level: float, kind: exp.DataType) -> exp.Expr:
         return exp.cast(call("toDecimal128", scaled, exp.Literal.number(scale)), kind.copy())
     lo_f, hi_f = call("toFloat64", lo), call("toFloat64", hi)
     delta = exp.paren(exp.Sub(this=hi_f, expression=lo_f.copy()))
-    return exp.Add(this=lo_f, expression=exp.Mul(this=delta, expression=fraction))
+    between = exp.Add(this=lo_f.copy(), expression=exp.Mul(this=delta, expression=fraction))
+    # At a whole rank DuckDB takes the value itself: inf, not inf + (inf - inf) * 0 = nan.
+    whole = exp.EQ(this=lower.copy(), expression=upper.copy())
+    return exp.If(this=whole, true=lo_f, false=between)
 
 
 def _discrete(values: exp.Expr, level: float) -> exp.Expr:
