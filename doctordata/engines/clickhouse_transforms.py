@@ -46,6 +46,7 @@ from doctordata.engines.clickhouse_rules.nested import (
 from doctordata.engines.clickhouse_rules.numbers import (
     abs_keeps_type,
     casts_round,
+    checked_integers,
     divisions,
     float_max_nan,
     float_round,
@@ -55,7 +56,13 @@ from doctordata.engines.clickhouse_rules.numbers import (
     signed_counts,
 )
 from doctordata.engines.clickhouse_rules.quantiles import quantiles
-from doctordata.engines.clickhouse_rules.strings import utf8_strings
+from doctordata.engines.clickhouse_rules.strings import (
+    format_function,
+    list_length,
+    ordered_string_agg,
+    regexp_replace_first,
+    utf8_strings,
+)
 from doctordata.engines.clickhouse_rules.texts import text_casts
 from doctordata.engines.clickhouse_rules.times import (
     date_difference,
@@ -65,7 +72,11 @@ from doctordata.engines.clickhouse_rules.times import (
     timestamp_offsets,
     timestamp_results,
 )
-from doctordata.engines.clickhouse_rules.windows import lag_lead_default_type, lag_lead_null
+from doctordata.engines.clickhouse_rules.windows import (
+    first_last_value_nulls,
+    lag_lead_default_type,
+    lag_lead_null,
+)
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,23 @@ TRANSFORMS: tuple[Transform, ...] = (
         float_max_nan,
         "max(double) is NaN once a value is NaN (DuckDB orders NaN above every number)",
     ),
+    Transform(
+        "regexp_replace_first",
+        regexp_replace_first,
+        "regexp_replace replaces the first match (every match with 'g')",
+    ),
+    Transform("format_function", format_function, "format('{}-{}', a, b) is ClickHouse's format"),
+    Transform("list_length", list_length, "len(list || list) counts elements"),
+    Transform(
+        "ordered_string_agg",
+        ordered_string_agg,
+        "string_agg(x, sep ORDER BY k) joins the non-NULL values in k's order",
+    ),
+    Transform(
+        "first_last_value_nulls",
+        first_last_value_nulls,
+        "first_value/last_value return a NULL first/last value (ClickHouse skips NULLs)",
+    ),
     Transform("utf8_strings", utf8_strings, "upper/lower/left/right/substring count characters"),
     Transform("make_date", make_date, "make_date(y, m, d) exists on ClickHouse as makeDate32"),
     Transform(
@@ -197,6 +225,11 @@ TRANSFORMS: tuple[Transform, ...] = (
         "float_round_any_precision",
         float_round_any_precision,
         "round(double, -1) rounds half away from zero too; so does a computed precision",
+    ),
+    Transform(
+        "checked_integers",
+        checked_integers,
+        "integer +, -, * raise on overflow of DuckDB's result type (ClickHouse wraps or widens)",
     ),
     Transform("nan_ordering", nan_ordering, "NaN sorts above every number, also DESC"),
     Transform(

@@ -69,6 +69,9 @@ TYPED_ARGS[exp.DPipe] = ("this", "expression")
 TYPED_ARGS[exp.Concat] = ("expressions",)  # a list: one type per argument
 # diffgen: max of doubles is NaN once a value is NaN (clickhouse_rules/numbers.py).
 TYPED_ARGS[exp.Max] = ("this",)
+# diffgen: integer arithmetic is checked for overflow (clickhouse_rules/numbers.py).
+TYPED_ARGS[exp.Mul] = ("this", "expression")
+TYPED_ARGS[exp.Format] = ("expressions",)  # format's arguments: only some are translated
 
 # Iceberg primitive type (str()) -> the DuckDB type it reads as (the DuckDB engine's own
 # map: the reference semantics); nested types stay unknown.
