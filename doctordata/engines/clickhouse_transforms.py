@@ -58,6 +58,7 @@ from doctordata.engines.clickhouse_rules.numbers import (
 from doctordata.engines.clickhouse_rules.quantiles import quantiles
 from doctordata.engines.clickhouse_rules.strings import (
     format_function,
+    like_backslashes,
     list_length,
     ordered_string_agg,
     regexp_replace_first,
@@ -164,6 +165,11 @@ TRANSFORMS: tuple[Transform, ...] = (
     ),
     Transform("format_function", format_function, "format('{}-{}', a, b) is ClickHouse's format"),
     Transform("list_length", list_length, "len(list || list) counts elements"),
+    Transform(
+        "like_backslashes",
+        like_backslashes,
+        "LIKE 'x\\%' has no escape character (ClickHouse's LIKE took the backslash for one)",
+    ),
     Transform(
         "ordered_string_agg",
         ordered_string_agg,

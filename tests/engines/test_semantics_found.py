@@ -76,6 +76,12 @@ CASES: dict[str, list[str]] = {
         "regexp_replace(s, '[aeiouc]', '_', 'g') AS every FROM t.t",
     ],
     "format_function": ["SELECT format('{}-{}:{}', s, k, d) FROM t.t"],
+    # seed 15, index 416: 'x\%%' matched 'x%y' on ClickHouse (a backslash escaped the %)
+    "like_backslashes": [
+        "SELECT s, (s || 'x%y') LIKE '%x\\%%' AS a, (s || '_') ILIKE '%\\_' AS b, "
+        "(s || '%') LIKE (s || '\\%') AS c, 'a\\b' LIKE 'a\\b' AS d FROM t.t",
+        "SELECT count(*) FROM t.t WHERE (s || 'x%y') NOT LIKE '%x\\%%'",
+    ],
     "list_length": ["SELECT len([k, 1] || [k]) AS n, len([s]) AS m FROM t.t"],
     "ordered_string_agg": [
         "SELECT string_agg(s, '|' ORDER BY k) AS a, listagg(s, ',' ORDER BY k DESC) AS b FROM t.t",

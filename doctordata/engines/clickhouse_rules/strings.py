@@ -132,3 +132,21 @@ def ordered_string_agg(root: exp.Expr) -> exp.Expr:
         )
         node.replace(exp.If(this=none, true=exp.Null(), false=joined))
     return root
+
+
+# DuckDB's LIKE has no escape character unless ESCAPE names one ('x\%' matches 'x\' and
+# anything after it); ClickHouse's treats a backslash as one ('x\%' matches 'x%'). Without
+# ESCAPE, a backslash in the pattern is doubled: a literal backslash on ClickHouse too.
+def like_backslashes(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.Like, exp.ILike)):
+        if isinstance(node.parent, exp.Escape):
+            continue
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            if "\\" in pattern.name:
+                node.set("expression", exp.Literal.string(pattern.name.replace("\\", "\\\\")))
+        elif not isinstance(pattern, exp.Null):
+            backslash = exp.Literal.string("\\")
+            doubled = exp.Literal.string("\\\\")
+            node.set("expression", call("replaceAll", pattern, backslash, doubled))
+    return root
