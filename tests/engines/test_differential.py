@@ -15,6 +15,7 @@ The default (seed 15, 500 queries) is what CI runs; the seed is printed on failu
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +30,15 @@ import pytest
 import doctordata as dd
 from doctordata.engines import caches, fast_scan
 from doctordata.errors import DoctorDataError
-from tests.engines.diffgen import EXCLUDED, GUARANTEED, TABLES, Generator, compare, make_tables
+from tests.engines.diffgen import (
+    EXCLUDED,
+    GUARANTEED,
+    TABLES,
+    Generator,
+    compare,
+    make_tables,
+    where_string,
+)
 from tests.engines.difflayouts import build
 
 pytestmark = pytest.mark.clickhouse
@@ -176,6 +185,25 @@ def test_generated_queries_agree(lake: Lake) -> None:
         assert fast_plans >= len(indexes) // 2, fast_plans
         for feature in GUARANTEED:
             assert out["features"][feature] >= 5, (feature, out["features"])
+
+
+WHERES = int(os.environ.get("DOCTORDATA_DIFF_WHERES", "60"))
+
+
+@pytest.mark.parametrize("table", ["diff.fact", "diff.other"])
+def test_where_strings_select_duckdbs_rows(lake: Lake, table: str) -> None:
+    """lh.read(where=...) (pyiceberg's planner and row filter, the position deletes of
+    diff.other applied) over the layouts selects the rows plain DuckDB's WHERE selects."""
+    rng = random.Random(f"{SEED}:where:{table}")
+    found = []
+    for _ in range(WHERES):
+        where = where_string(rng, table)
+        want = lake.ref.execute(f"SELECT * FROM {table} WHERE {where}").fetchall()
+        got = [tuple(r.values()) for r in lake.slow.read(table, where=where).to_pylist()]
+        diff = compare(want, got, ordered=False)
+        if diff is not None:
+            found.append(f"{where}: {diff}")
+    assert not found, "\n".join(found)
 
 
 def test_generator_is_deterministic() -> None:
