@@ -187,6 +187,21 @@ def test_generated_queries_agree(lake: Lake) -> None:
             assert out["features"][feature] >= 5, (feature, out["features"])
 
 
+def test_the_layouts_are_there(lake: Lake) -> None:
+    """The premise of the layouts (tests/engines/difflayouts.py): every table shape a read
+    once went wrong on is in the lake the queries run over."""
+    fact = lake.slow.table("diff.fact")
+    files = fact.inspect.files()
+    assert len(set(files.column("spec_id").to_pylist())) >= 3  # partition evolution
+    assert len(fact.metadata.schemas) >= 3  # rename + widen, then an added column
+    paths = files.column("file_path").to_pylist()
+    assert any("/g=null/" in p for p in paths) and any("/g=a+b%2Fc/" in p for p in paths), paths
+    operations = [s.summary.operation.value for s in fact.snapshots()]
+    assert "overwrite" in operations or "delete" in operations  # the copy-on-write delete
+    deletes = lake.slow.table("diff.other").inspect.delete_files()
+    assert deletes.num_rows == 1  # the position-delete file
+
+
 WHERES = int(os.environ.get("DOCTORDATA_DIFF_WHERES", "60"))
 
 
