@@ -61,6 +61,7 @@ from doctordata.engines.clickhouse_rules.strings import (
     like_backslashes,
     list_length,
     ordered_string_agg,
+    regexp_full_match,
     regexp_replace_first,
     utf8_strings,
 )
@@ -77,6 +78,7 @@ from doctordata.engines.clickhouse_rules.windows import (
     first_last_value_nulls,
     lag_lead_default_type,
     lag_lead_null,
+    range_interval_frames,
 )
 
 
@@ -162,6 +164,12 @@ TRANSFORMS: tuple[Transform, ...] = (
         "regexp_replace_first",
         regexp_replace_first,
         "regexp_replace replaces the first match (every match with 'g')",
+    ),
+    Transform("regexp_full_match", regexp_full_match, "regexp_full_match matches the whole string"),
+    Transform(
+        "range_interval_frames",
+        range_interval_frames,
+        "RANGE frames with an INTERVAL offset: refused (ClickHouse wants a number)",
     ),
     Transform("format_function", format_function, "format('{}-{}', a, b) is ClickHouse's format"),
     Transform("list_length", list_length, "len(list || list) counts elements"),

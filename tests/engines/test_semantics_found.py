@@ -75,6 +75,9 @@ CASES: dict[str, list[str]] = {
         "SELECT regexp_replace(s, '[aeiouc]', '_') AS one, "
         "regexp_replace(s, '[aeiouc]', '_', 'g') AS every FROM t.t",
     ],
+    "regexp_full_match": [
+        "SELECT s, regexp_full_match(s, '[a-z]+') AS f, regexp_full_match(s, 'ab|abc') AS g FROM t.t"
+    ],
     "format_function": ["SELECT format('{}-{}:{}', s, k, d) FROM t.t"],
     # seed 15, index 416: 'x\%%' matched 'x%y' on ClickHouse (a backslash escaped the %)
     "like_backslashes": [
@@ -222,6 +225,8 @@ def test_integer_results_in_range_are_duckdbs(lake: Any, query: str) -> None:
         "SELECT regexp_replace(s, 'a', 'b', 'i') FROM t.t",
         "SELECT string_agg(s, ',' ORDER BY k, d) FROM t.t",
         "SELECT string_agg(s, ',' ORDER BY k NULLS FIRST) FROM t.t",
+        "SELECT count(*) OVER (ORDER BY d RANGE BETWEEN INTERVAL 10 DAY PRECEDING AND CURRENT ROW) "
+        "FROM t.t",
     ],
 )
 def test_what_is_not_translated_is_refused_naming_the_fix(lake: Any, query: str) -> None:

@@ -150,3 +150,16 @@ def like_backslashes(root: exp.Expr) -> exp.Expr:
             doubled = exp.Literal.string("\\\\")
             node.set("expression", call("replaceAll", pattern, backslash, doubled))
     return root
+
+
+# regexp_full_match(s, p): the whole string matches (ClickHouse has no such function; its
+# match() searches, like DuckDB's regexp_matches).
+def regexp_full_match(root: exp.Expr) -> exp.Expr:
+    for node in list(root.find_all(exp.RegexpFullMatch)):
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            whole: exp.Expr = exp.Literal.string(f"^(?:{pattern.name})$")
+        else:
+            whole = call("concat", exp.Literal.string("^(?:"), pattern, exp.Literal.string(")$"))
+        node.replace(exp.cast(call("match", node.this, whole), exp.DataType.build("boolean")))
+    return root

@@ -73,3 +73,19 @@ def first_last_value_nulls(root: exp.Expr) -> exp.Expr:
             node.parent.replace(node)
         node.replace(call(_RESPECT_NULLS[type(node)], node.this.copy()))
     return root
+
+
+# RANGE BETWEEN INTERVAL '10' DAY PRECEDING ...: ClickHouse wants a number there (and a
+# Date32 key counts days, a DateTime64 one seconds): refused, naming the fix.
+def range_interval_frames(root: exp.Expr) -> exp.Expr:
+    from doctordata.errors import UnsupportedSQLError
+
+    for spec in root.find_all(exp.WindowSpec):
+        bounds = (spec.args.get("start"), spec.args.get("end"))
+        if spec.args.get("kind") == "RANGE" and any(isinstance(b, exp.Interval) for b in bounds):
+            raise UnsupportedSQLError(
+                f"{spec.sql('duckdb')} on ClickHouse: a RANGE frame with an INTERVAL offset is "
+                "not translated; use ROWS, a RANGE over a number (e.g. the date's day number), "
+                "or run this query with engine='duckdb'."
+            )
+    return root
