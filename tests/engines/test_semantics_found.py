@@ -78,14 +78,22 @@ CASES: dict[str, list[str]] = {
     "regexp_full_match": [
         "SELECT s, regexp_full_match(s, '[a-z]+') AS f, regexp_full_match(s, 'ab|abc') AS g FROM t.t"
     ],
-    "format_function": ["SELECT format('{}-{}:{}', s, k, d) FROM t.t"],
+    "format_function": [
+        "SELECT format('{}-{}:{}', s, k, d) FROM t.t",
+        # seed 29, index 120: a boolean was written 0 on ClickHouse
+        "SELECT format('{}/{}/{}', d, s IS NULL, k > 1) FROM t.t",
+    ],
     # seed 15, index 416: 'x\%%' matched 'x%y' on ClickHouse (a backslash escaped the %)
     "like_backslashes": [
         "SELECT s, (s || 'x%y') LIKE '%x\\%%' AS a, (s || '_') ILIKE '%\\_' AS b, "
         "(s || '%') LIKE (s || '\\%') AS c, 'a\\b' LIKE 'a\\b' AS d FROM t.t",
         "SELECT count(*) FROM t.t WHERE (s || 'x%y') NOT LIKE '%x\\%%'",
     ],
-    "list_length": ["SELECT len([k, 1] || [k]) AS n, len([s]) AS m FROM t.t"],
+    "list_length": [
+        "SELECT len([k, 1] || [k]) AS n, len([s]) AS m FROM t.t",
+        # seed 29, index 36: UInt64 next to BIGINT in a UNION (a Variant ClickHouse won't sort)
+        "SELECT * FROM (SELECT k FROM t.t UNION ALL SELECT len([k] || [k]) FROM t.t) ORDER BY 1",
+    ],
     "ordered_string_agg": [
         "SELECT string_agg(s, '|' ORDER BY k) AS a, listagg(s, ',' ORDER BY k DESC) AS b FROM t.t",
         "SELECT k > 1 AS big, string_agg(s ORDER BY d) FROM t.t GROUP BY 1",

@@ -64,6 +64,17 @@ _FORMATTED = INTEGERS | {
 }
 
 
+_BOOLEAN = frozenset({exp.DataType.Type.BOOLEAN})
+
+
+def _boolean_text(value: exp.Expr) -> exp.Expr:
+    """DuckDB writes a BOOLEAN as true/false (a ClickHouse comparison is 0/1); NULL stays."""
+    text = exp.If(
+        this=value.copy(), true=exp.Literal.string("true"), false=exp.Literal.string("false")
+    )
+    return exp.If(this=call("isNull", value), true=exp.Null(), false=text)
+
+
 def format_function(root: exp.Expr) -> exp.Expr:
     for node in list(root.find_all(exp.Format)):
         kinds = arg_types(node)
@@ -76,7 +87,11 @@ def format_function(root: exp.Expr) -> exp.Expr:
                 "only integers, strings, booleans and dates are formatted as DuckDB does",
                 "CAST the other arguments AS VARCHAR, or run this query with engine='duckdb'",
             )
-        node.replace(call("format", node.this, *node.expressions))
+        args = [
+            _boolean_text(arg) if is_type(kind, _BOOLEAN) else arg
+            for kind, arg in zip(kinds, node.expressions, strict=True)
+        ]
+        node.replace(call("format", node.this, *args))
     return root
 
 
@@ -88,7 +103,8 @@ def list_length(root: exp.Expr) -> exp.Expr:
     for node in list(root.find_all(exp.Length)):
         arg = node.this
         if isinstance(arg, _LISTS) or (isinstance(arg, exp.DPipe) and arg.find(*_LISTS)):
-            node.replace(exp.ArraySize(this=arg))
+            # BIGINT as on DuckDB (ClickHouse's length is UInt64: a Variant next to Int64)
+            node.replace(call("toInt64", call("length", arg)))
     return root
 
 
