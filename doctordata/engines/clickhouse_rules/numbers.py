@@ -302,6 +302,25 @@ def _constant_fits(node: exp.Expr, bits: int) -> bool:
     return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
 
 
+def _checks(node: exp.Expr) -> bool:
+    return any(f.name == "throwIf" for f in node.find_all(exp.Anonymous))
+
+
+def _lazy_coalesce(root: exp.Expr) -> None:
+    """COALESCE(a, b * c): DuckDB evaluates b * c only where a is NULL, ClickHouse's
+    coalesce evaluates every argument (an overflow check raised where DuckDB returns a).
+    As if(a IS NOT NULL, a, ...), which ClickHouse evaluates lazily, as CASE."""
+    for node in reversed(list(root.find_all(exp.Coalesce))):  # innermost first
+        args = [node.this, *node.expressions]
+        if len(args) < 2 or not any(_checks(arg) for arg in args[1:]):
+            continue
+        result: exp.Expr = args[-1].copy()
+        for arg in reversed(args[:-1]):
+            present = exp.Not(this=exp.Is(this=arg.copy(), expression=exp.Null()))
+            result = exp.If(this=present, true=arg.copy(), false=result)
+        node.replace(exp.paren(result))
+
+
 def checked_integers(root: exp.Expr) -> exp.Expr:
     for node in reversed(list(root.find_all(*_OPERATION))):  # innermost first
         kinds = arg_types(node)
@@ -315,6 +334,7 @@ def checked_integers(root: exp.Expr) -> exp.Expr:
         )
         check = _range_check(wide, bits, f"Overflow in {_OPERATION[type(node)]} of INT{bits}")
         node.replace(exp.paren(exp.Add(this=call(f"toInt{bits}", wide), expression=check)))
+    _lazy_coalesce(root)
     # CAST(bigint AS INTEGER) out of INTEGER's range: DuckDB raises, ClickHouse wraps.
     for cast in list(root.find_all(exp.Cast)):
         (kind,) = arg_types(cast)
