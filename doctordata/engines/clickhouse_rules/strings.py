@@ -75,11 +75,26 @@ def _boolean_text(value: exp.Expr) -> exp.Expr:
     return exp.If(this=call("isNull", value), true=exp.Null(), false=text)
 
 
+# Functions whose result is text whatever sqlglot's typing says (left(g, 2) is untyped).
+_TEXT_FUNCTIONS = (
+    exp.Left,
+    exp.Right,
+    exp.Substring,
+    exp.Upper,
+    exp.Lower,
+    exp.Trim,
+    exp.DPipe,
+    exp.Concat,
+    exp.RegexpReplace,
+    exp.RegexpExtract,
+)
+
+
 def format_function(root: exp.Expr) -> exp.Expr:
     for node in list(root.find_all(exp.Format)):
         kinds = arg_types(node)
         if len(kinds) != len(node.expressions) or not all(
-            is_type(kind, _FORMATTED) or isinstance(arg, exp.Null)
+            is_type(kind, _FORMATTED) or isinstance(arg, (exp.Null, *_TEXT_FUNCTIONS))
             for kind, arg in zip(kinds, node.expressions, strict=True)
         ):
             _refuse(
