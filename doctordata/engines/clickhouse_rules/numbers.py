@@ -230,7 +230,9 @@ def _round_at(x: exp.Expr, n: exp.Expr) -> exp.Expr:
 # rewrites sum(if(...)) to sumIf and evaluates every row) and an if() keeps the NULL; a real
 # inf or nan is not NULL, so it is still cast, and still an error as on DuckDB.
 def null_float_casts(root: exp.Expr) -> exp.Expr:
-    for node in list(root.find_all(exp.Cast)):
+    # innermost first: the NULL test copies the operand, which must hold the rewrite of a
+    # cast nested in it (seed 31 index 144: CAST(CAST(x / NULLIF(n, 0) AS BIGINT) / ...))
+    for node in reversed(list(root.find_all(exp.Cast))):
         (kind,) = arg_types(node)
         to = node.to
         exact = (*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL)
