@@ -48,6 +48,7 @@ from doctordata.engines.clickhouse_rules.numbers import (
     casts_round,
     checked_integers,
     divisions,
+    float_class_functions,
     float_max_nan,
     float_round,
     float_round_any_precision,
@@ -155,6 +156,7 @@ TRANSFORMS: tuple[Transform, ...] = (
         sample_statistics_null,
         "stddev_samp/var_samp of one value: NULL on DuckDB, nan on ClickHouse",
     ),
+    Transform("float_class_functions", float_class_functions, "isfinite(x) is isFinite"),
     Transform(
         "float_max_nan",
         float_max_nan,

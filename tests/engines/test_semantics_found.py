@@ -77,6 +77,11 @@ CASES: dict[str, list[str]] = {
         "SELECT CAST(CAST(CAST(CAST(k AS DOUBLE) / NULLIF(k - 1, 0) AS BIGINT) AS DOUBLE) "
         "/ NULLIF(k - 2, 0) AS BIGINT) AS c FROM t.t"
     ],
+    # found writing the generator's guard for casts of inf: isfinite was unknown
+    "float_class_functions": [
+        "SELECT isfinite(x) AS f, CASE WHEN isfinite(x) THEN CAST(x AS BIGINT) END AS c FROM t.t",
+        "SELECT isnan(x) AS n, isinf(x) AS i, count(*) FROM t.t WHERE NOT isnan(x) GROUP BY 1, 2",
+    ],
     "regexp_replace_first": [
         "SELECT regexp_replace(s, '[aeiouc]', '_') AS one, "
         "regexp_replace(s, '[aeiouc]', '_', 'g') AS every FROM t.t",

@@ -349,3 +349,16 @@ def checked_integers(root: exp.Expr) -> exp.Expr:
             check = _range_check(cast.this, bits, f"Conversion Error: out of range for INT{bits}")
             cast.set("this", exp.paren(exp.Add(this=cast.this.copy(), expression=check)))
     return root
+
+
+# isfinite(x) is ClickHouse's isFinite (function names there are case-sensitive; sqlglot
+# maps isnan and isinf itself); all three are BOOLEAN on DuckDB, UInt8 on ClickHouse.
+def float_class_functions(root: exp.Expr) -> exp.Expr:
+    for test in list(root.find_all(exp.IsNan, exp.IsInf)):  # isNaN/isInfinite are 0/1
+        if not isinstance(test.parent, exp.Cast):
+            test.replace(exp.cast(test.copy(), exp.DataType.build("boolean")))
+    for node in list(root.find_all(exp.Anonymous)):
+        if node.name.lower() == "isfinite" and len(node.expressions) == 1:
+            finite = call("isFinite", node.expressions[0])
+            node.replace(exp.cast(finite, exp.DataType.build("boolean")))  # not 0/1
+    return root
