@@ -46,7 +46,10 @@ from doctordata.engines.clickhouse_rules.nested import (
 from doctordata.engines.clickhouse_rules.numbers import (
     abs_keeps_type,
     casts_round,
+    checked_integers,
     divisions,
+    float_class_functions,
+    float_max_nan,
     float_round,
     float_round_any_precision,
     null_float_casts,
@@ -54,7 +57,15 @@ from doctordata.engines.clickhouse_rules.numbers import (
     signed_counts,
 )
 from doctordata.engines.clickhouse_rules.quantiles import quantiles
-from doctordata.engines.clickhouse_rules.strings import utf8_strings
+from doctordata.engines.clickhouse_rules.strings import (
+    format_function,
+    like_backslashes,
+    list_length,
+    ordered_string_agg,
+    regexp_full_match,
+    regexp_replace_first,
+    utf8_strings,
+)
 from doctordata.engines.clickhouse_rules.texts import formatted_times, text_casts
 from doctordata.engines.clickhouse_rules.times import (
     date_difference,
@@ -66,7 +77,12 @@ from doctordata.engines.clickhouse_rules.times import (
     timestamp_results,
     week_differences,
 )
-from doctordata.engines.clickhouse_rules.windows import lag_lead_default_type, lag_lead_null
+from doctordata.engines.clickhouse_rules.windows import (
+    first_last_value_nulls,
+    lag_lead_default_type,
+    lag_lead_null,
+    range_interval_frames,
+)
 from doctordata.engines.clickhouse_rules.zones import time_zones
 
 
@@ -173,6 +189,40 @@ TRANSFORMS: tuple[Transform, ...] = (
         sample_statistics_null,
         "stddev_samp/var_samp of one value: NULL on DuckDB, nan on ClickHouse",
     ),
+    Transform("float_class_functions", float_class_functions, "isfinite(x) is isFinite"),
+    Transform(
+        "float_max_nan",
+        float_max_nan,
+        "max(double) is NaN once a value is NaN (DuckDB orders NaN above every number)",
+    ),
+    Transform(
+        "regexp_replace_first",
+        regexp_replace_first,
+        "regexp_replace replaces the first match (every match with 'g')",
+    ),
+    Transform("regexp_full_match", regexp_full_match, "regexp_full_match matches the whole string"),
+    Transform(
+        "range_interval_frames",
+        range_interval_frames,
+        "RANGE frames with an INTERVAL offset: refused (ClickHouse wants a number)",
+    ),
+    Transform("format_function", format_function, "format('{}-{}', a, b) is ClickHouse's format"),
+    Transform("list_length", list_length, "len(list || list) counts elements"),
+    Transform(
+        "like_backslashes",
+        like_backslashes,
+        "LIKE 'x\\%' has no escape character (ClickHouse's LIKE took the backslash for one)",
+    ),
+    Transform(
+        "ordered_string_agg",
+        ordered_string_agg,
+        "string_agg(x, sep ORDER BY k) joins the non-NULL values in k's order",
+    ),
+    Transform(
+        "first_last_value_nulls",
+        first_last_value_nulls,
+        "first_value/last_value return a NULL first/last value (ClickHouse skips NULLs)",
+    ),
     Transform("utf8_strings", utf8_strings, "upper/lower/left/right/substring count characters"),
     Transform("make_date", make_date, "make_date(y, m, d) exists on ClickHouse as makeDate32"),
     Transform(
@@ -224,6 +274,11 @@ TRANSFORMS: tuple[Transform, ...] = (
         "float_round_any_precision",
         float_round_any_precision,
         "round(double, -1) rounds half away from zero too; so does a computed precision",
+    ),
+    Transform(
+        "checked_integers",
+        checked_integers,
+        "integer +, -, * raise on overflow of DuckDB's result type (ClickHouse wraps or widens)",
     ),
     Transform("nan_ordering", nan_ordering, "NaN sorts above every number, also DESC"),
     Transform(

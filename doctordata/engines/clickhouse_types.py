@@ -67,6 +67,11 @@ TYPED_ARGS.update({exp.Floor: ("this",), exp.Ceil: ("this",)})
 # chsem8: the operands of || are turned into text as DuckDB writes them.
 TYPED_ARGS[exp.DPipe] = ("this", "expression")
 TYPED_ARGS[exp.Concat] = ("expressions",)  # a list: one type per argument
+# diffgen: max of doubles is NaN once a value is NaN (clickhouse_rules/numbers.py).
+TYPED_ARGS[exp.Max] = ("this",)
+# diffgen: integer arithmetic is checked for overflow (clickhouse_rules/numbers.py).
+TYPED_ARGS[exp.Mul] = ("this", "expression")
+TYPED_ARGS[exp.Format] = ("expressions",)  # format's arguments: only some are translated
 
 # chtz: calendar functions and casts of a TIMESTAMPTZ outside UTC (clickhouse_rules/zones.py).
 TYPED_ARGS.update(

@@ -23,7 +23,13 @@ date, timestamp and numeric functions (round, CAST to integer and decimal, lengt
 IN lists with NULL; median, quantile_cont and quantile_disc; casts of a division by
 NULLIF(k, 0) to BIGINT; UNION ALL of sum(DECIMAL) next to a finer scale; ORDER BY every
 output column with LIMIT (so the
-order is total and NULL placement is compared). Columns are NULL-heavy; decimals,
+order is total and NULL placement is compared); regexp_replace/extract/matches, format and
+printf, len(list || list), ILIKE and LIKE ... ESCAPE, COALESCE/NULLIF of an integer and a
+decimal, DATE + n and DATE - DATE, DISTINCT ON, QUALIFY, ROWS and RANGE frames (sum, count,
+first_value, last_value), FILTER (WHERE ...), string_agg/listagg ORDER BY the values they
+join, integer arithmetic that overflows (DuckDB raises: every engine must). The tables are
+written the awkward ways of tests/engines/difflayouts.py; :func:`where_string` draws the
+``where`` strings lh.read/lh.delete take. Columns are NULL-heavy; decimals,
 dates, timestamps, non-ASCII strings, negative numbers and empty strings are in the data.
 
 What is never generated, each with the reason (EXCLUDED): constructs whose answer is not
@@ -44,8 +50,9 @@ from typing import Any
 # construct -> why the generator never produces it
 EXCLUDED: dict[str, str] = {
     "LIMIT without a total ORDER BY": "which rows are returned is not defined by SQL",
-    "order-dependent aggregates (string_agg, first, any_value, array_agg)": (
-        "their result depends on the scan order, which SQL leaves undefined"
+    "order-dependent aggregates (string_agg without ORDER BY, first, any_value, array_agg)": (
+        "their result depends on the scan order, which SQL leaves undefined; string_agg "
+        "ORDER BY the values it joins is generated"
     ),
     "GROUP BY / DISTINCT / PARTITION BY on float expressions": (
         "sums and products of floats differ in the last bit by evaluation order, which "
@@ -68,6 +75,20 @@ EXCLUDED: dict[str, str] = {
         "DuckDB 1.5.5 folds date_trunc('day', ts) <> TIMESTAMP '... 12:00:00' to TRUE, also "
         "where ts is NULL (a DuckDB optimizer bug: the reference is wrong there); every "
         "timestamp literal here is at midnight"
+    ),
+    # Refused on ClickHouse with UnsupportedSQLError naming the fix (test_semantics_found.py
+    # test_what_is_not_translated_is_refused_naming_the_fix); the forms that are translated
+    # are generated.
+    "string_agg/listagg ORDER BY several keys, NULLS FIRST, with DISTINCT, FILTER or OVER": (
+        "only ORDER BY one key with NULLs last is translated (arraySort of the pairs)"
+    ),
+    "format() of a DECIMAL, DOUBLE or TIMESTAMP": (
+        "DuckDB writes them its own way (4054.00 as 4054.0); integers, strings, booleans and "
+        "dates are generated"
+    ),
+    "regexp_replace options other than 'g'": "no ClickHouse equivalent translated yet",
+    "RANGE frames with an INTERVAL offset": (
+        "ClickHouse wants a number there; ROWS frames and RANGE over f.id are generated"
     ),
     "quantiles of dates and timestamps (median(ts), quantile_cont(day, 0.5))": (
         "refused on ClickHouse with UnsupportedSQLError (no interpolation rule for them yet); "
@@ -114,7 +135,6 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("m", "int"),
     ),
 }
-PARTITIONS = {"diff.fact": ["month(day)"], "diff.other": ["bucket(3, id)"]}
 
 _WORDS = ["alpha", "Beta", "gamma ", " delta", "éclair", "Ünïcode", "", "x%y", "it's", "zeta"]
 
@@ -214,10 +234,13 @@ GUARANTEED: tuple[str, ...] = (
     "nulls first/last", "cte", "union all", "in subquery", "like", "count distinct",
     "rollup over no rows", "constant grouping key", "repeated grouping key", "cube",
     "grouping sets", "quantile", "sum of decimals in one UNION", "cast of a NULL division",
+    "regexp", "format", "list", "ilike", "like escape", "mixed coalesce", "date arithmetic",
+    "distinct on", "qualify", "window frame", "filter", "ordered string_agg",
+    "integer overflow",
 )  # fmt: skip
 MIN_EACH = 5
-FORCE_STRIDE = 3  # every third query is assigned a construct
-FORCED_SPAN = FORCE_STRIDE * MIN_EACH * len(GUARANTEED)  # 450: within the default 500
+FORCE_STRIDE = 2  # every second query is assigned a construct
+FORCED_SPAN = FORCE_STRIDE * MIN_EACH * len(GUARANTEED)  # 430: within the default 500
 MAX_REDRAWS = 10_000  # the rarest construct needs about 50 draws on average
 
 
@@ -230,7 +253,10 @@ def forced_feature(index: int) -> str | None:
 
 
 # One is picked per query; aggregate twice, as it is the commonest shape of real queries.
-SHAPES = ("select", "aggregate", "aggregate", "rollup", "window", "cte_join", "union", "distinct")
+SHAPES = (
+    "select", "aggregate", "aggregate", "rollup", "window", "cte_join", "union", "distinct",
+    "distinct_on",
+)  # fmt: skip
 
 
 class Generator:
@@ -356,12 +382,51 @@ class Generator:
             ),
             lambda: f"({a} % NULLIF({b}, 0))",
             lambda: f"({a} % {b})",  # x % 0 is NULL
-            lambda: f"CAST({self.expr(self.pick(['float', 'dec']), scope, depth)} AS BIGINT)",
+            lambda: self._integer_cast(scope, depth),
             lambda: self._null_cast(a, b),
             lambda: f"length({self.expr('str', scope, depth)})",
+            lambda: self._list_length(a, b),
+            lambda: self._date_difference(scope, depth),
         ]
         self.mark("numeric function")
         return str(self.pick(options)())
+
+    def _integer_cast(self, scope: Scope, depth: int) -> str:
+        """CAST of a decimal or a finite double to BIGINT. A cast of inf or NaN raises, but
+        only where it is evaluated, and the engines evaluate different rows: DuckDB
+        DISTINCT ON's select list on every row, ClickHouse on the rows it keeps (seed 37,
+        index 331); ClickHouse a CASE-guarded cast on every row, DuckDB only where the
+        guard holds (seed 23, index 28). So the cast's input is always finite."""
+        kind = self.pick(["float", "dec"])
+        value = self.expr(kind, scope, depth)
+        if kind == "dec":
+            return f"CAST({value} AS BIGINT)"
+        return f"CAST(CASE WHEN isfinite({value}) THEN {value} ELSE -1 END AS BIGINT)"
+
+    def _list_length(self, a: str, b: str) -> str:
+        self.mark("list")
+        return f"len([{a}, {b}] || [{a}])"
+
+    def _date_difference(self, scope: Scope, depth: int) -> str:
+        self.mark("date arithmetic")
+        return f"({self.expr('date', scope, depth)} - {self.expr('date', scope, depth)})"
+
+    def _overflow(self, a: str, b: str) -> str:
+        """Integer arithmetic that may leave its type: DuckDB raises, so must ClickHouse.
+
+        Only a select item of its own: DuckDB evaluates it for every row it returns, while
+        one nested in an aggregate, CASE or COALESCE may be skipped by its optimizer (plain
+        DuckDB and the router's gave different answers on one such query)."""
+        self.mark("integer overflow")
+        return self.pick(
+            [
+                f"({a} * 4611686018427387904)",  # BIGINT: overflows for |a| >= 2
+                f"({a} + 9223372036854775800)",  # overflows for a >= 8
+                f"(CAST({a} AS INTEGER) * 1000000000)",  # INTEGER: for |a| >= 3
+                f"CAST({a} * 1000000000 AS INTEGER)",  # narrowing cast: for |a| >= 3
+                f"(CAST({b} AS SMALLINT) * 1000)",  # fits: SMALLINT * 1000 is INTEGER
+            ]
+        )
 
     def _null_cast(self, a: str, b: str) -> str:
         """A cast whose float argument is NULL where the division's divisor is 0."""
@@ -409,8 +474,17 @@ class Generator:
             lambda: f"{self.rng.randint(-500, 5000) / 100:.2f}::DECIMAL(12, 2)",
             # a literal of scale 1 next to scale 2: the result has scale 2
             lambda: f"COALESCE({a}, {self.rng.randint(-50, 50) / 10:.1f})",
+            lambda: self._mixed_coalesce(a, scope, depth),
         ]
         return str(self.pick(options)())
+
+    def _mixed_coalesce(self, a: str, scope: Scope, depth: int) -> str:
+        """COALESCE/NULLIF of an integer and a decimal: the decimal type wins."""
+        self.mark("mixed coalesce")
+        n = self.expr("int", scope, depth)
+        if self.chance(0.5):
+            return f"COALESCE({n}, {a})"
+        return f"NULLIF(COALESCE({a}, {n}), {self.rng.randint(-2, 5)})"
 
     def _str_expr(self, scope: Scope, depth: int) -> str:
         common = self._common("str", scope, depth)
@@ -428,8 +502,32 @@ class Generator:
             lambda: f"left({a}, {self.rng.randint(1, 3)})",
             lambda: f"CAST({self.expr('int', scope, depth)} AS VARCHAR)",
             lambda: f"CAST({self.expr('date', scope, depth)} AS VARCHAR)",
+            lambda: self._regexp(a),
+            lambda: self._format(a, scope, depth),
         ]
         return str(self.pick(options)())
+
+    def _regexp(self, a: str) -> str:
+        self.mark("regexp")
+        return self.pick(
+            [
+                f"regexp_replace({a}, '[aeé ]', '_')",  # the first match only
+                f"regexp_replace({a}, '([a-z])([0-9])', '\\2\\1', 'g')",
+                f"regexp_extract({a}, '([a-z]+)([0-9]*)', {self.rng.randint(0, 2)})",
+                f"CASE WHEN regexp_matches({a}, '^[a-z]+[0-9]?$') THEN {a} ELSE 'no' END",
+            ]
+        )
+
+    def _format(self, a: str, scope: Scope, depth: int) -> str:
+        self.mark("format")
+        n, day = self.expr("int", scope, depth), self.expr("date", scope, depth)
+        return self.pick(
+            [
+                f"format('{{}}-{{}}', {a}, {n})",
+                f"format('{{}}/{{}}', {day}, {a} IS NULL)",
+                f"printf('%s|%d', {a}, {n})",
+            ]
+        )
 
     def _date_expr(self, scope: Scope, depth: int) -> str:
         common = self._common("date", scope, depth)
@@ -438,13 +536,19 @@ class Generator:
         a = self.expr("date", scope, depth)
         self.mark("date function")
         options = [
-            lambda: f"CAST({a} + INTERVAL {self.rng.randint(-40, 40)} DAY AS DATE)",
+            lambda: f"CAST({a} + INTERVAL '{self.rng.randint(-40, 40)}' DAY AS DATE)",
             lambda: f"CAST(date_trunc('month', {a}) AS DATE)",
             lambda: f"CAST(date_trunc('year', {a}) AS DATE)",
             lambda: f"CAST({self.expr('ts', scope, depth)} AS DATE)",
             lambda: f"make_date(2025, {self.rng.randint(1, 12)}, {self.rng.randint(1, 28)})",
+            lambda: self._date_plus(a),
         ]
         return str(self.pick(options)())
+
+    def _date_plus(self, a: str) -> str:
+        self.mark("date arithmetic")
+        n = self.rng.randint(-40, 40)
+        return f"({a} + {n})" if n >= 0 else f"({a} - {-n})"
 
     def _ts_expr(self, scope: Scope, depth: int) -> str:
         common = self._common("ts", scope, depth)
@@ -494,8 +598,17 @@ class Generator:
             return f"{a} BETWEEN {lo} AND {hi}"
         if roll < 0.38 and kind == "str":
             self.mark("like")
-            pattern = self.pick(["a%", "%a%", "_e%", "%1", "É%", "%'%"])
-            return f"{a} {self.pick(['', 'NOT '])}LIKE '{pattern.replace(chr(39), chr(39) * 2)}'"
+            negated = self.pick(["", "NOT "])
+            if self.chance(0.3):
+                self.mark("ilike")
+                pattern = self.pick(["A%", "%É%", "_E%", "%ü%", "%B%"])
+                return f"{a} {negated}ILIKE '{pattern}'"
+            if self.chance(0.3):
+                self.mark("like escape")
+                pattern = self.pick(["x!%%", "%!_%", "a b/c", "%!%y", "é=_"])
+                return f"{a} {negated}LIKE '{pattern}' ESCAPE '!'"
+            pattern = self.pick(["a%", "%a%", "_e%", "%1", "É%", "%'%", "x\\%%", "%=%"])
+            return f"{a} {negated}LIKE '{pattern.replace(chr(39), chr(39) * 2)}'"
         if roll < 0.42 and kind == "int":
             self.mark("in subquery")
             return f"{a} IN (SELECT k FROM diff.dim WHERE cat = '{self.pick('ABC')}')"
@@ -524,10 +637,28 @@ class Generator:
         if roll < 0.8:
             kind = self.pick(["int", "dec", "float", "str", "date", "ts"])
             return f"{self.pick(['min', 'max'])}({self.expr(kind, scope)})", kind
-        if roll < 0.9:
+        if roll < 0.86:
             return self.quantile(scope)
+        if roll < 0.9:
+            return self._filtered_or_joined(scope)
         self.mark("conditional aggregate")
         return f"sum(CASE WHEN {self.predicate(scope)} THEN 1 ELSE 0 END)", "int"
+
+    def _filtered_or_joined(self, scope: Scope) -> tuple[str, str]:
+        """An aggregate with FILTER, or string_agg ordered by the values it joins (ties are
+        equal values, so the text is defined)."""
+        if self.chance(0.5):
+            self.mark("filter")
+            kind = self.pick(["int", "dec"])
+            fn = self.pick(["count", "sum", "max"])
+            agg = f"{fn}({self.expr(kind, scope)}) FILTER (WHERE {self.predicate(scope)})"
+            return agg, "int" if fn == "count" else kind
+        self.mark("ordered string_agg")
+        value = self.expr("str", scope)
+        sep = self.pick(["','", "'|'", "''"])
+        direction = self.pick(["", " DESC", " ASC"])
+        fn = self.pick(["string_agg", "listagg"])
+        return f"{fn}({value}, {sep} ORDER BY {value}{direction})", "str"
 
     def quantile(self, scope: Scope) -> tuple[str, str]:
         """median / quantile_cont (numbers) or quantile_disc (any ordered kind)."""
@@ -547,6 +678,10 @@ class Generator:
         source, scope = self.from_clause()
         kinds = [self.pick(KINDS) for _ in range(self.rng.randint(1, 4))]
         items = [f"{self.expr(k, scope)} AS c{i}" for i, k in enumerate(kinds)]
+        if self.chance(0.15):
+            a, b = self.pick(scope.of("int")), self.pick(scope.of("int"))
+            items.append(f"{self._overflow(a, b)} AS c{len(items)}")
+            kinds.append("int")
         where = f" WHERE {self.predicate(scope)}" if self.chance(0.7) else ""
         tail, ordered = self.order_limit(len(items), kinds)
         return f"SELECT {', '.join(items)} FROM {source}{where}{tail}", ordered
@@ -559,6 +694,23 @@ class Generator:
         where = f" WHERE {self.predicate(scope)}" if self.chance(0.5) else ""
         tail, ordered = self.order_limit(len(items), kinds)
         return f"SELECT DISTINCT {', '.join(items)} FROM {source}{where}{tail}", ordered
+
+    def distinct_on(self) -> tuple[str, bool]:
+        """DISTINCT ON (key): the first row of each key in a total order (key, f.id, ...)."""
+        self.mark("distinct on")
+        source, scope = self.from_clause()
+        key_kind = self.pick(EXACT)
+        key = self.expr(key_kind, scope, 1)
+        value_kind = self.pick(EXACT)
+        unique = "f.id, o.id, o.g, o.v, o.m" if "o.id" in scope.of("int") else "f.id"
+        items = [f"{key} AS c0", "f.id AS c1", f"{self.expr(value_kind, scope)} AS c2"]
+        where = f" WHERE {self.predicate(scope)}" if self.chance(0.5) else ""
+        direction = self.pick(["", " DESC"])
+        sql = (
+            f"SELECT DISTINCT ON ({key}) {', '.join(items)} FROM {source}{where} "
+            f"ORDER BY {key}{direction}, {unique}"
+        )
+        return sql, False
 
     def _grouped(self) -> tuple[str, bool]:
         source, scope = self.from_clause()
@@ -694,10 +846,43 @@ class Generator:
         if self.chance(0.2):  # a whole-partition aggregate, no ORDER BY
             fn, kind = f"{self.pick(['min', 'max'])}({value})", value_kind
             over = f"OVER (PARTITION BY {part})"
+        elif self.chance(0.3):
+            fn, kind, over = self._framed(value, value_kind, part, order, nulls, unique)
         items = ["f.id AS c0", f"{part} AS c1", f"{fn} {over} AS c2"]
         where = f" WHERE {self.predicate(scope)}" if self.chance(0.4) else ""
+        qualify = ""
+        if self.chance(0.2):
+            self.mark("qualify")
+            rank = f"row_number() OVER (PARTITION BY {part} ORDER BY {order}{nulls}, {unique})"
+            qualify = f" QUALIFY {rank} <= {self.rng.randint(1, 3)}"
         tail, ordered = self.order_limit(3, ["int", part_kind, kind])
-        return f"SELECT {', '.join(items)} FROM {source}{where}{tail}", ordered
+        return f"SELECT {', '.join(items)} FROM {source}{where}{qualify}{tail}", ordered
+
+    def _framed(
+        self, value: str, kind: str, part: str, order: str, nulls: str, unique: str
+    ) -> tuple[str, str, str]:
+        """(function, kind, OVER) with a ROWS frame over the unique order, or a RANGE frame
+        over f.id (peers are framed together, so sum and count over RANGE are defined on any
+        key; first_value/last_value are not: seed 41 index 18 picked another peer)."""
+        self.mark("window frame")
+        if kind in ("int", "dec"):
+            fn, out = self.pick([(f"sum({value})", kind), (f"count({value})", "int")])
+        else:
+            fn, out = f"count({value})", "int"
+        ranged = self.chance(0.4)
+        if self.chance(0.4) and not ranged:  # peers' order is undefined: not over RANGE
+            fn, out = self.pick([(f"first_value({value})", kind), (f"last_value({value})", kind)])
+        if not ranged:
+            lo, hi = self.rng.randint(0, 3), self.rng.randint(0, 2)
+            frame = f"ROWS BETWEEN {lo} PRECEDING AND {hi} FOLLOWING"
+            return fn, out, f"OVER (PARTITION BY {part} ORDER BY {order}{nulls}, {unique} {frame})"
+        frame = self.pick(
+            [
+                f"RANGE BETWEEN {self.rng.randint(1, 30)} PRECEDING AND CURRENT ROW",
+                "RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+            ]
+        )
+        return fn, out, f"OVER (PARTITION BY {part} ORDER BY f.id {frame})"
 
     def cte_join(self) -> tuple[str, bool]:
         """A CTE of per-key aggregates, LEFT JOINed back to the dimension."""
@@ -827,3 +1012,44 @@ def compare(
                 what = "row" if ordered else "sorted row"
                 return cls, f"{what} {i} column c{j}: {b!r} where DuckDB has {a!r}"
     return None
+
+
+# -- where strings (lh.read / lh.delete) ---------------------------------------------------
+
+_WHERE_LITERALS: dict[str, list[str]] = {
+    "int": ["0", "3", "-2", "7", "12", "100"],
+    "float": ["0", "1.5", "-20", "'NaN'", "'inf'", "'-inf'", "1e1"],
+    "dec": ["0", "12.5", "100", "-3.25", "'250.00'"],
+    "str": ["''", "'a'", "'c'", "'a b/c'", "'x%y'", "'é=1'", "'..'", "'null'", "'1'", "' '"],
+    "date": ["'2025-05-01'", "DATE '2025-03-01'", "'2025-12-31'", "DATE '2024-12-01'"],
+    "ts": ["'2025-04-03 00:00:00'", "TIMESTAMP '2025-06-01 00:00:00'", "'2025-04-03 01:00:00'"],
+    "bool": ["TRUE", "FALSE"],
+}
+
+
+def where_string(rng: random.Random, table: str = "diff.fact", depth: int = 0) -> str:
+    """A random ``where`` string of the forms catalog/filters.py supports, over ``table``."""
+    if depth < 2 and rng.random() < 0.25:
+        left, right = where_string(rng, table, depth + 1), where_string(rng, table, depth + 1)
+        text = f"({left} {rng.choice(['AND', 'OR'])} {right})"
+        return f"NOT {text}" if rng.random() < 0.2 else text
+    column = rng.choice(TABLES[table])
+    name, kind = column.name, column.kind
+    values = _WHERE_LITERALS[kind]
+    roll = rng.random()
+    if kind == "bool":
+        return rng.choice([name, f"NOT {name}", f"{name} = TRUE", f"{name} IS NULL"])
+    if roll < 0.15:
+        return f"{name} IS {rng.choice(['', 'NOT '])}NULL"
+    if roll < 0.3:
+        items = rng.sample(values, min(len(values), rng.randint(1, 3)))
+        if rng.random() < 0.2:
+            items.append("NULL")
+        return f"{name} {rng.choice(['', 'NOT '])}IN ({', '.join(items)})"
+    if roll < 0.4 and kind != "str":
+        low, high = rng.choice(values), rng.choice(values)
+        return f"{name} BETWEEN {low} AND {high}"
+    if roll < 0.5 and kind == "str":
+        prefix = rng.choice(["a", "x", "é", "", "a b", "N", "."])
+        return f"{name} {rng.choice(['', 'NOT '])}LIKE '{prefix}%'"
+    return f"{name} {rng.choice(['=', '<>', '<', '<=', '>', '>='])} {rng.choice(values)}"

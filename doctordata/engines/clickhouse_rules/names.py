@@ -59,7 +59,8 @@ def order_by_output_names(root: exp.Expr) -> exp.Expr:
 
 # A comparison in ClickHouse is UInt8 (0/1); DuckDB's is BOOLEAN. Only the select list
 # is cast: inside WHERE, JOIN ON, CASE and aggregates the UInt8 behaves the same.
-_PREDICATES = (exp.Predicate, exp.Connector, exp.Not)
+# ``s LIKE 'a!%' ESCAPE '!'`` is an Escape node around the LIKE: a predicate too.
+_PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Escape)
 
 
 def boolean_projections(root: exp.Expr) -> exp.Expr:

@@ -7,6 +7,7 @@ from sqlglot import exp
 from doctordata.engines.clickhouse_rules.common import (
     DECIMALS,
     FLOATS,
+    INTEGERS,
     call,
     decimal_scale,
     is_type,
@@ -80,6 +81,29 @@ def sample_statistics_null(root: exp.Expr) -> exp.Expr:
                 ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(1)), true=target)]
             )
         )
+    return root
+
+
+# DuckDB orders NaN above every number, so max(x) of doubles is NaN once one value is NaN;
+# ClickHouse's max skips NaN (unless every value is NaN). min agrees on both: NaN is last.
+def float_max_nan(root: exp.Expr) -> exp.Expr:
+    """max(double) is NaN where a NaN is among the values (also as a window function)."""
+    for node in list(root.find_all(exp.Max)):
+        if node.expressions or not any(is_type(kind, FLOATS) for kind in arg_types(node)):
+            continue
+        window = node.parent if isinstance(node.parent, exp.Window) else None
+        target: exp.Expr = window if window is not None and window.this is node else node
+        nans: exp.Expr = call("countIf", call("isNaN", node.this.copy()))
+        if target is window:
+            nans = window.copy()
+            nans.set("this", call("countIf", call("isNaN", node.this.copy())))
+        placeholder = exp.Null()
+        target.replace(placeholder)
+        seen = exp.GT(
+            this=call("ifNull", nans, exp.Literal.number(0)), expression=exp.Literal.number(0)
+        )
+        nan = call("toFloat64", exp.Literal.string("nan"))
+        placeholder.replace(exp.If(this=seen, true=nan, false=target))
     return root
 
 
@@ -206,7 +230,9 @@ def _round_at(x: exp.Expr, n: exp.Expr) -> exp.Expr:
 # rewrites sum(if(...)) to sumIf and evaluates every row) and an if() keeps the NULL; a real
 # inf or nan is not NULL, so it is still cast, and still an error as on DuckDB.
 def null_float_casts(root: exp.Expr) -> exp.Expr:
-    for node in list(root.find_all(exp.Cast)):
+    # innermost first: the NULL test copies the operand, which must hold the rewrite of a
+    # cast nested in it (seed 31 index 144: CAST(CAST(x / NULLIF(n, 0) AS BIGINT) / ...))
+    for node in reversed(list(root.find_all(exp.Cast))):
         (kind,) = arg_types(node)
         to = node.to
         exact = (*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL)
@@ -217,4 +243,122 @@ def null_float_casts(root: exp.Expr) -> exp.Expr:
         test = exp.Is(this=exp.paren(node.this.copy()), expression=exp.Null())
         node.set("this", call("ifNull", node.this, exp.Literal.number(0)))
         placeholder.replace(exp.If(this=test, true=exp.Null(), false=node))
+    return root
+
+
+# Integer +, - and *: DuckDB raises "Overflow in multiplication of INT64" where the result
+# leaves the result type (the wider operand's; a literal takes the other operand's type if
+# it fits there), ClickHouse wraps around (Int64) or widens (Int32 * Int32 is Int64). Each
+# is computed in Int128 and checked against DuckDB's result type, which it then has.
+_BITS = {
+    exp.DataType.Type.TINYINT: 8,
+    exp.DataType.Type.SMALLINT: 16,
+    exp.DataType.Type.INT: 32,
+    exp.DataType.Type.BIGINT: 64,
+}
+_OPERATION = {exp.Add: "addition", exp.Sub: "subtraction", exp.Mul: "multiplication"}
+
+
+def _bits_of(operand: exp.Expr, kind: exp.DataType | None) -> int | None:
+    if isinstance(operand, exp.Literal) and operand.is_int:
+        value = int(operand.name)
+        return next((b for b in (8, 16, 32, 64) if -(2 ** (b - 1)) <= value < 2 ** (b - 1)), None)
+    return _BITS.get(kind.this) if kind is not None else None
+
+
+def _result_bits(node: exp.Expr, kinds: tuple[exp.DataType | None, ...]) -> int | None:
+    """DuckDB's result type (bits): integer literals are INTEGER at least, or take a
+    column's narrower type where they fit it (TINYINT * 100 is TINYINT, * 1000 INTEGER)."""
+    operands = (node.this, node.expression)
+    a, b = (_bits_of(arg, kind) for arg, kind in zip(operands, kinds, strict=True))
+    if a is None or b is None:
+        return None
+    literal_a, literal_b = (isinstance(arg, exp.Literal) for arg in operands)
+    if literal_a and literal_b:
+        return max(32, a, b)
+    if literal_a or literal_b:
+        column, literal = (b, a) if literal_a else (a, b)
+        return column if literal <= column else max(32, literal)
+    return max(a, b)
+
+
+def _range_check(value: exp.Expr, bits: int, message: str) -> exp.Expr:
+    """0, or an error where ``value`` is outside a signed ``bits``-bit integer."""
+    low, high = exp.Literal.number(-(2 ** (bits - 1))), exp.Literal.number(2 ** (bits - 1) - 1)
+    outside = exp.or_(
+        exp.LT(this=value.copy(), expression=low), exp.GT(this=value.copy(), expression=high)
+    )
+    return call(
+        "throwIf", call("ifNull", outside, exp.Literal.number(0)), exp.Literal.string(message)
+    )
+
+
+def _constant_fits(node: exp.Expr, bits: int) -> bool:
+    """Both operands literals and the result in range: left as written (a constant, which
+    ClickHouse folds: a constant grouping key must stay one)."""
+    a, b = node.this, node.expression
+    if not (isinstance(a, exp.Literal) and a.is_int and isinstance(b, exp.Literal) and b.is_int):
+        return False
+    x, y = int(a.name), int(b.name)
+    value = x + y if isinstance(node, exp.Add) else x - y if isinstance(node, exp.Sub) else x * y
+    return -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
+
+
+def _checks(node: exp.Expr) -> bool:
+    return any(f.name == "throwIf" for f in node.find_all(exp.Anonymous))
+
+
+def _lazy_coalesce(root: exp.Expr) -> None:
+    """COALESCE(a, b * c): DuckDB evaluates b * c only where a is NULL, ClickHouse's
+    coalesce evaluates every argument (an overflow check raised where DuckDB returns a).
+    As if(a IS NOT NULL, a, ...), which ClickHouse evaluates lazily, as CASE."""
+    for node in reversed(list(root.find_all(exp.Coalesce))):  # innermost first
+        args = [node.this, *node.expressions]
+        if len(args) < 2 or not any(_checks(arg) for arg in args[1:]):
+            continue
+        result: exp.Expr = args[-1].copy()
+        for arg in reversed(args[:-1]):
+            present = exp.Not(this=exp.Is(this=arg.copy(), expression=exp.Null()))
+            result = exp.If(this=present, true=arg.copy(), false=result)
+        node.replace(exp.paren(result))
+
+
+def checked_integers(root: exp.Expr) -> exp.Expr:
+    for node in reversed(list(root.find_all(*_OPERATION))):  # innermost first
+        kinds = arg_types(node)
+        if len(kinds) != 2 or not all(is_type(kind, INTEGERS) for kind in kinds):
+            continue
+        bits = _result_bits(node, kinds)
+        if bits is None or _constant_fits(node, bits):
+            continue
+        wide = type(node)(
+            this=call("toInt128", node.this), expression=call("toInt128", node.expression)
+        )
+        check = _range_check(wide, bits, f"Overflow in {_OPERATION[type(node)]} of INT{bits}")
+        node.replace(exp.paren(exp.Add(this=call(f"toInt{bits}", wide), expression=check)))
+    _lazy_coalesce(root)
+    # CAST(bigint AS INTEGER) out of INTEGER's range: DuckDB raises, ClickHouse wraps.
+    for cast in list(root.find_all(exp.Cast)):
+        (kind,) = arg_types(cast)
+        to = cast.to
+        if kind is None or not isinstance(to, exp.DataType) or to.this not in _BITS:
+            continue
+        source = _BITS.get(kind.this)
+        if source is not None and _BITS[to.this] < source:
+            bits = _BITS[to.this]
+            check = _range_check(cast.this, bits, f"Conversion Error: out of range for INT{bits}")
+            cast.set("this", exp.paren(exp.Add(this=cast.this.copy(), expression=check)))
+    return root
+
+
+# isfinite(x) is ClickHouse's isFinite (function names there are case-sensitive; sqlglot
+# maps isnan and isinf itself); all three are BOOLEAN on DuckDB, UInt8 on ClickHouse.
+def float_class_functions(root: exp.Expr) -> exp.Expr:
+    for test in list(root.find_all(exp.IsNan, exp.IsInf)):  # isNaN/isInfinite are 0/1
+        if not isinstance(test.parent, exp.Cast):
+            test.replace(exp.cast(test.copy(), exp.DataType.build("boolean")))
+    for node in list(root.find_all(exp.Anonymous)):
+        if node.name.lower() == "isfinite" and len(node.expressions) == 1:
+            finite = call("isFinite", node.expressions[0])
+            node.replace(exp.cast(finite, exp.DataType.build("boolean")))  # not 0/1
     return root

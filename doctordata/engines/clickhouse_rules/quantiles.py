@@ -47,7 +47,7 @@ def _nth(values: exp.Expr, index: exp.Expr) -> exp.Expr:
 
 
 def _continuous(values: exp.Expr, level: float, kind: exp.DataType) -> exp.Expr:
-    """DuckDB's quantile_cont: lo + (hi - lo) * d at (n - 1) * level, in doubles.
+    """DuckDB's quantile_cont at (n - 1) * level: lo * (1 - d) + hi * d in doubles.
 
     A DECIMAL interpolates its unscaled integers and rounds down (2.25, 3.00 -> 2.62).
     """
@@ -71,8 +71,16 @@ def _continuous(values: exp.Expr, level: float, kind: exp.DataType) -> exp.Expr:
         scaled = call("divide", call("toDecimal128", raw, exp.Literal.number(scale)), unit.copy())
         return exp.cast(call("toDecimal128", scaled, exp.Literal.number(scale)), kind.copy())
     lo_f, hi_f = call("toFloat64", lo), call("toFloat64", hi)
-    delta = exp.paren(exp.Sub(this=hi_f, expression=lo_f.copy()))
-    return exp.Add(this=lo_f, expression=exp.Mul(this=delta, expression=fraction))
+    # DuckDB's doubles: lo * (1 - d) + hi * d (-inf and 1 give -inf; lo + (hi - lo) * d
+    # gave -inf + inf = nan, and overflowed between -1e308 and 1e308).
+    rest = exp.paren(exp.Sub(this=exp.Literal.number(1), expression=fraction.copy()))
+    between = exp.Add(
+        this=exp.Mul(this=lo_f.copy(), expression=rest),
+        expression=exp.Mul(this=hi_f, expression=fraction),
+    )
+    # At a whole rank DuckDB takes the value itself: inf, not inf + (inf - inf) * 0 = nan.
+    whole = exp.EQ(this=lower.copy(), expression=upper.copy())
+    return exp.If(this=whole, true=lo_f, false=between)
 
 
 def _discrete(values: exp.Expr, level: float) -> exp.Expr:

@@ -54,3 +54,38 @@ def lag_lead_default_type(root: exp.Expr) -> exp.Expr:
             rounded = call("round", default.copy(), exp.Literal.number(scale or 0))
             node.set("default", exp.Cast(this=rounded, to=value.copy()))
     return root
+
+
+# DuckDB's first_value/last_value return the frame's first/last value even when it is NULL
+# (unless IGNORE NULLS); ClickHouse's skip NULLs unless asked to respect them.
+_RESPECT_NULLS = {
+    exp.FirstValue: "first_value_respect_nulls",
+    exp.LastValue: "last_value_respect_nulls",
+}
+
+
+def first_last_value_nulls(root: exp.Expr) -> exp.Expr:
+    """first_value/last_value(x) keep a NULL first/last value, as on DuckDB."""
+    for node in list(root.find_all(exp.FirstValue, exp.LastValue)):
+        if isinstance(node.parent, exp.IgnoreNulls):
+            continue  # IGNORE NULLS is ClickHouse's own behaviour
+        if isinstance(node.parent, exp.RespectNulls):
+            node.parent.replace(node)
+        node.replace(call(_RESPECT_NULLS[type(node)], node.this.copy()))
+    return root
+
+
+# RANGE BETWEEN INTERVAL '10' DAY PRECEDING ...: ClickHouse wants a number there (and a
+# Date32 key counts days, a DateTime64 one seconds): refused, naming the fix.
+def range_interval_frames(root: exp.Expr) -> exp.Expr:
+    from doctordata.errors import UnsupportedSQLError
+
+    for spec in root.find_all(exp.WindowSpec):
+        bounds = (spec.args.get("start"), spec.args.get("end"))
+        if spec.args.get("kind") == "RANGE" and any(isinstance(b, exp.Interval) for b in bounds):
+            raise UnsupportedSQLError(
+                f"{spec.sql('duckdb')} on ClickHouse: a RANGE frame with an INTERVAL offset is "
+                "not translated; use ROWS, a RANGE over a number (e.g. the date's day number), "
+                "or run this query with engine='duckdb'."
+            )
+    return root
