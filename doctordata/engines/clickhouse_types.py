@@ -73,21 +73,18 @@ TYPED_ARGS[exp.Max] = ("this",)
 TYPED_ARGS[exp.Mul] = ("this", "expression")
 TYPED_ARGS[exp.Format] = ("expressions",)  # format's arguments: only some are translated
 
-# chtz: calendar functions and casts of a TIMESTAMPTZ outside UTC (clickhouse_rules/zones.py).
-TYPED_ARGS.update(
-    {
-        kind: ("this", "expression")
-        for kind in (
-            exp.DateDiff,
-            exp.DateAdd,
-            exp.DateSub,
-            exp.DateBin,
-            exp.TimestampDiff,
-            exp.TimestampAdd,
-            exp.TimestampSub,
-        )
-    }
+# Functions that count or step in a calendar (clickhouse_rules/zones.py refuses them on a
+# TIMESTAMPTZ outside UTC): both operands typed.
+CALENDAR_NODES: tuple[type[exp.Expr], ...] = (
+    exp.DateDiff,
+    exp.DateAdd,
+    exp.DateSub,
+    exp.DateBin,
+    exp.TimestampDiff,
+    exp.TimestampAdd,
+    exp.TimestampSub,
 )
+TYPED_ARGS.update({kind: ("this", "expression") for kind in CALENDAR_NODES})
 TYPED_ARGS[exp.Anonymous] = ("expressions",)
 # chtime2: strftime and date parts of a DATE, TIMESTAMP or TIMESTAMPTZ (clickhouse_rules/
 # texts.formatted_times, times.date_parts).

@@ -39,6 +39,7 @@ from sqlglot import exp
 
 from doctordata.engines.clickhouse_rules.common import COMPARISONS, call
 from doctordata.engines.clickhouse_types import (
+    CALENDAR_NODES,
     UNTYPED,
     arg_types,
     branch_types,
@@ -58,17 +59,8 @@ _EXACT_UNITS = frozenset(
     {"HOUR", "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND"}
     | {"HOURS", "MINUTES", "SECONDS", "MILLISECONDS", "MICROSECONDS"}
 )
-# Functions of a TIMESTAMPTZ that count or step in the zone's calendar, written by sqlglot
-# into ClickHouse calls whose DST rules are not ICU's (or not written at all).
-_CALENDAR_NODES: tuple[type[exp.Expr], ...] = (
-    exp.DateDiff,
-    exp.DateAdd,
-    exp.DateSub,
-    exp.DateBin,
-    exp.TimestampDiff,
-    exp.TimestampAdd,
-    exp.TimestampSub,
-)
+# Functions of a TIMESTAMPTZ that count or step in the zone's calendar (CALENDAR_NODES and
+# these names), written by sqlglot into ClickHouse calls whose DST rules are not ICU's.
 _CALENDAR_NAMES = frozenset(
     {"age", "time_bucket", "date_sub", "date_diff", "datediff", "datesub", "date_add"}
     | {"make_timestamptz", "timezone"}
@@ -303,7 +295,7 @@ def _arithmetic(root: exp.Expr, zone: str) -> None:
 
 
 def _calendar_functions(root: exp.Expr, zone: str) -> None:
-    for node in root.find_all(*_CALENDAR_NODES, exp.Anonymous):
+    for node in root.find_all(*CALENDAR_NODES, exp.Anonymous):
         if isinstance(node, exp.Anonymous) and str(node.this).lower() not in _CALENDAR_NAMES:
             continue
         kinds = arg_types(node)
