@@ -531,9 +531,6 @@ CLICKHOUSE_FUNCTIONS = (
     tupleIntDivOrZeroByNumber tupleMinus tupleModulo tupleModuloByNumber tupleMultiply
     tupleMultiplyByNumber tupleNames tupleNegate tuplePlus tuplePositiveModuloByNumber
     tupleToNameValuePairs vectorDifference vectorSum
-    # DuckDB's date parts: clickhouse_rules/times.date_parts writes them as ClickHouse SQL
-    date_part datepart era decade century millennium isoyear isodow weekday epoch_us epoch_ns
-    dayname monthname
     # Type Conversion
     accurateCast accurateCastOrDefault accurateCastOrNull CAST DATE formatRow formatRowNoNewline
     fromUnixTimestamp64Micro fromUnixTimestamp64Milli fromUnixTimestamp64Nano
@@ -596,6 +593,16 @@ CLICKHOUSE_FUNCTIONS = (
 )
 
 # Suffixes that turn a ClickHouse aggregate into another aggregate (sumIf, uniqMerge).
+# DuckDB functions with no ClickHouse function of that name that the router's rules write
+# as ClickHouse SQL (clickhouse_rules/times.date_parts); the SQL ClickHouse runs is checked
+# again after the rewrite (safety.check_engine_sql), so these never reach it as written.
+CLICKHOUSE_REWRITTEN = _lower(
+    """
+    date_part datepart era decade century millennium isoyear isodow weekday epoch_us epoch_ns
+    dayname monthname
+    """
+)
+
 CLICKHOUSE_COMBINATORS = (
     "simplestate",
     "ordefault",

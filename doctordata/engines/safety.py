@@ -68,7 +68,7 @@ RULES: dict[str, EngineRules] = {
     ),
     "clickhouse": EngineRules(
         engine="clickhouse",
-        functions=allowlist.CLICKHOUSE_FUNCTIONS,
+        functions=allowlist.CLICKHOUSE_FUNCTIONS | allowlist.CLICKHOUSE_REWRITTEN,
         aggregates=allowlist.CLICKHOUSE_AGGREGATES,
         combinators=allowlist.CLICKHOUSE_COMBINATORS,
         table_functions=allowlist.CLICKHOUSE_TABLE_FUNCTIONS,
